@@ -1,0 +1,244 @@
+/*-------------------------------------------------------------------------
+ *
+ * groups.c
+ *	  Group settings: one registry of the rule parameters a group can set,
+ *	  their types, ranges and defaults, and the function that validates a
+ *	  settings document and fills in the defaults.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "enspiral.h"
+
+PG_FUNCTION_INFO_V1(enspiral_normalize_group_settings);
+
+/*
+ * One group setting.  Bounds and default are numeric literals; "integral"
+ * settings refuse fractions.  lower_open makes the lower bound exclusive.
+ */
+typedef struct GroupSetting
+{
+	const char *key;
+	bool		integral;
+	const char *lower;
+	bool		lower_open;
+	const char *upper;
+	const char *dflt;
+} GroupSetting;
+
+/* The registry: README.md documents the same table */
+static const GroupSetting group_settings[] = {
+	{"min_catalysts", true, "0", false, "1000", "3"},
+	{"catalyst_term_months", true, "1", false, "120", "6"},
+	{"catalyst_max_months", true, "1", false, "1200", "24"},
+	{"catalyst_min_days_per_week", false, "0", true, "7", "1"},
+};
+
+#define N_GROUP_SETTINGS lengthof(group_settings)
+
+/* Parse a numeric literal of the registry */
+static Numeric
+numeric_literal(const char *s)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/* Compare two numerics: <0, 0, >0 */
+static int
+numeric_compare(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/* Registry entry of a key, or NULL */
+static const GroupSetting *
+find_setting(const char *key, int len)
+{
+	for (int i = 0; i < (int) N_GROUP_SETTINGS; i++)
+	{
+		if ((int) strlen(group_settings[i].key) == len &&
+			strncmp(group_settings[i].key, key, len) == 0)
+			return &group_settings[i];
+	}
+	return NULL;
+}
+
+/* Comma-separated list of the known keys, for hints */
+static char *
+known_keys(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < (int) N_GROUP_SETTINGS; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", group_settings[i].key);
+	return buf.data;
+}
+
+/* Check one value against its registry entry; errors name the key */
+static Numeric
+check_setting_value(const GroupSetting *s, JsonbValue *v)
+{
+	Numeric		n;
+	int			lowcmp;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group setting \"%s\" must be a number", s->key)));
+	n = v->val.numeric;
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group setting \"%s\" must be a finite number", s->key)));
+	if (s->integral &&
+		numeric_compare(n, DatumGetNumeric(DirectFunctionCall1(numeric_floor,
+															   NumericGetDatum(n)))) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group setting \"%s\" must be a whole number", s->key)));
+	lowcmp = numeric_compare(n, numeric_literal(s->lower));
+	if (lowcmp < 0 || (s->lower_open && lowcmp == 0) ||
+		numeric_compare(n, numeric_literal(s->upper)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group setting \"%s\" is out of range", s->key),
+				 errdetail("The value must be %s %s and at most %s.",
+						   s->lower_open ? "greater than" : "at least",
+						   s->lower, s->upper)));
+	return n;
+}
+
+/* Cross-key rules: a term cannot be longer than the whole service limit */
+static void
+check_setting_combination(Numeric *values)
+{
+	/* indexes follow the registry order */
+	if (numeric_compare(values[1], values[2]) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group setting \"catalyst_term_months\" exceeds \"catalyst_max_months\""),
+				 errdetail("A catalyst term of %s months cannot fit in a service limit of %s months.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(values[1]))),
+						   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(values[2]))))));
+}
+
+/* Build the normalized settings object from the checked values */
+static Jsonb *
+build_settings(Numeric *values)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < (int) N_GROUP_SETTINGS; i++)
+	{
+		JsonbValue	k,
+					v;
+
+		k.type = jbvString;
+		k.val.string.val = (char *) group_settings[i].key;
+		k.val.string.len = strlen(group_settings[i].key);
+		v.type = jbvNumeric;
+		v.val.numeric = values[i];
+		pushJsonbValue(&state, WJB_KEY, &k);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/*
+ * enspiral.normalize_group_settings(jsonb) RETURNS jsonb
+ *	  Validate a settings object and return it with every default filled in.
+ */
+Datum
+enspiral_normalize_group_settings(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *in = PG_GETARG_JSONB_P(0);
+	Numeric		values[N_GROUP_SETTINGS];
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(in) || JB_ROOT_IS_SCALAR(in))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group settings must be a JSON object")));
+	for (int i = 0; i < (int) N_GROUP_SETTINGS; i++)
+		values[i] = numeric_literal(group_settings[i].dflt);
+
+	it = JsonbIteratorInit(&in->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		const GroupSetting *s;
+
+		if (tok != WJB_KEY)
+			continue;
+		s = find_setting(v.val.string.val, v.val.string.len);
+		if (s == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+					 errmsg("unknown group setting \"%.*s\"",
+							v.val.string.len, v.val.string.val),
+					 errhint("Known settings are: %s.", known_keys())));
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+		values[s - group_settings] = check_setting_value(s, &v);
+	}
+	check_setting_combination(values);
+	PG_RETURN_JSONB_P(build_settings(values));
+}
+
+/* Raise NS002 unless the group exists; call inside SPI_connect */
+void
+enspiral_require_group(int64 group_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(group_id)};
+
+	enspiral_plan(&plan, "SELECT 1 FROM enspiral.groups WHERE group_id = $1",
+				  1, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "group lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_GROUP),
+				 errmsg("group %lld does not exist", (long long) group_id)));
+}
+
+/* An integral group setting; call inside SPI_connect */
+int64
+enspiral_group_setting_int(int64 group_id, const char *key)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		args[2] = {Int64GetDatum(group_id), CStringGetTextDatum(key)};
+	bool		isnull;
+	Datum		d;
+
+	enspiral_plan(&plan,
+				  "SELECT (settings ->> $2)::bigint FROM enspiral.groups WHERE group_id = $1",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "group setting lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_GROUP),
+				 errmsg("group %lld does not exist", (long long) group_id)));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "group %lld has no setting \"%s\"", (long long) group_id, key);
+	return DatumGetInt64(d);
+}

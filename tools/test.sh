@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Run every enspiral test on a throwaway cluster: pg_regress suites
+# (test/sql), isolation specs (test/specs), pgTAP files (test/pgtap) and the
+# smoke runs of bench/ and the fuzzer.  Installs what it needs, builds,
+# installs, starts a private cluster, stops and removes it on any exit.
+# Ends with one line: "N passed, N failed".
+#
+#   ONLY=regex   run only the tests whose name matches (all kinds)
+#   KIND=list    comma list of kinds to run: regress,isolation,pgtap,smoke
+#   KEEP_RESULTS=1 keep build/test (diffs and outputs) even when green
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+ONLY=${ONLY:-.}
+KIND=${KIND:-regress,isolation,pgtap,smoke}
+OUT=$TOP/build/test
+passed=0
+failed=0
+skipped=0
+
+# kind_on NAME: true when this kind of test is selected
+kind_on() { [[ ",$KIND," == *",$1,"* ]]; }
+
+# select_names DIR EXT: test names in DIR matching ONLY, sorted
+select_names() {
+	local f n
+	for f in "$TOP/$1"/*."$2"; do
+		[ -e "$f" ] || continue
+		n=$(basename "$f" ."$2")
+		[[ $n =~ $ONLY ]] && echo "$n"
+	done | sort
+}
+
+# tally_regress LOG RC: add a pg_regress/pg_isolation_regress run to the counts
+tally_regress() {
+	local ok bad
+	ok=$(grep -cE '\.\.\. ok( |$)' "$1" || true)
+	bad=$(grep -cE '\.\.\. FAILED|diff command failed' "$1" || true)
+	# a run that failed without naming a test (setup error) counts once
+	if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
+# run_regress: the pg_regress suites
+run_regress() {
+	local names rc
+	mapfile -t names < <(select_names test/sql sql)
+	[ ${#names[@]} -gt 0 ] || return 0
+	say "pg_regress: ${#names[@]} files"
+	mkdir -p "$OUT/regress"
+	(cd "$TOP" && "$(pgxs_dir)/src/test/regress/pg_regress" \
+		--inputdir=test --outputdir="$OUT/regress" \
+		--bindir="$(pg_bindir)" --host="$PGHOST" --port="$PGPORT" \
+		--user=postgres --dbname=contrib_regression "${names[@]}") \
+		>"$OUT/regress.log" 2>&1 && rc=0 || rc=$?
+	cat "$OUT/regress.log"
+	tally_regress "$OUT/regress.log" "$rc"
+	[ ! -s "$OUT/regress/regression.diffs" ] || cat "$OUT/regress/regression.diffs"
+}
+
+# run_isolation: the isolation specs
+run_isolation() {
+	local names rc
+	mapfile -t names < <(select_names test/specs spec)
+	[ ${#names[@]} -gt 0 ] || return 0
+	say "pg_isolation_regress: ${#names[@]} specs"
+	mkdir -p "$OUT/isolation"
+	(cd "$TOP" && "$(pgxs_dir)/src/test/isolation/pg_isolation_regress" \
+		--inputdir=test --outputdir="$OUT/isolation" \
+		--bindir="$(pg_bindir)" --host="$PGHOST" --port="$PGPORT" \
+		--user=postgres --dbname=isolation_regression "${names[@]}") \
+		>"$OUT/isolation.log" 2>&1 && rc=0 || rc=$?
+	cat "$OUT/isolation.log"
+	tally_regress "$OUT/isolation.log" "$rc"
+	[ ! -s "$OUT/isolation/regression.diffs" ] || cat "$OUT/isolation/regression.diffs"
+}
+
+# run_pgtap: the pgTAP files, through pg_prove
+run_pgtap() {
+	local names files=() n total bad
+	mapfile -t names < <(select_names test/pgtap sql)
+	[ ${#names[@]} -gt 0 ] || return 0
+	for n in "${names[@]}"; do files+=("$TOP/test/pgtap/$n.sql"); done
+	say "pg_prove: ${#files[@]} files"
+	"$(pg_bindir)/psql" -qX -d postgres -c 'CREATE DATABASE enspiral_tap' >/dev/null
+	pg_prove -h "$PGHOST" -p "$PGPORT" -U postgres -d enspiral_tap "${files[@]}" \
+		>"$OUT/pgtap.log" 2>&1 || true
+	cat "$OUT/pgtap.log"
+	total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$OUT/pgtap.log")
+	total=${total:-0}
+	bad=$(sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$OUT/pgtap.log" |
+		awk '{s += $1} END {print s + 0}')
+	# a file that died or missed its plan counts as one failure of its own
+	if grep -q '^Result: FAIL' "$OUT/pgtap.log" && [ "$bad" -eq 0 ]; then bad=1; fi
+	passed=$((passed + total - bad))
+	failed=$((failed + bad))
+}
+
+# run_smoke: short runs of the benchmark and fuzzing harnesses
+run_smoke() {
+	local s
+	for s in "$TOP"/bench/smoke.sh "$TOP"/tools/fuzz_smoke.sh; do
+		[ -f "$s" ] || continue
+		[[ $(basename "$s" .sh) =~ $ONLY ]] || [ "$ONLY" = . ] || continue
+		say "smoke: $(basename "$s")"
+		if bash "$s" >"$OUT/$(basename "$s").log" 2>&1; then
+			passed=$((passed + 1))
+			tail -n 20 "$OUT/$(basename "$s").log"
+		else
+			failed=$((failed + 1))
+			cat "$OUT/$(basename "$s").log"
+		fi
+	done
+}
+
+main() {
+	ensure_deps test
+	build_install
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	cluster_start "fsync = off" "synchronous_commit = off" "full_page_writes = off"
+	kind_on regress && run_regress
+	kind_on isolation && run_isolation
+	kind_on pgtap && run_pgtap
+	kind_on smoke && run_smoke
+	if grep -aE 'terminated by signal|server process .* was terminated' "$CLUSTER_DIR/server.log" >/dev/null; then
+		say "the server log shows a crashed backend:"
+		grep -aE -B5 'terminated by signal' "$CLUSTER_DIR/server.log" >&2 || true
+		failed=$((failed + 1))
+	fi
+	echo
+	if [ "$skipped" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main "$@"
