@@ -561,7 +561,7 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 	bool		has_cap = !PG_ARGISNULL(4);
 	int64		cap = has_cap ? PG_GETARG_INT64(4) : 0;
 	char	   *method;
-	EnspiralQfMethod m;
+	EnspiralQfMethod m = ENSPIRAL_QF_STANDARD;
 	double		threshold = 0;
 	EnspiralMatch *rows;
 	int			nrows;
