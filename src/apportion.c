@@ -254,16 +254,19 @@ enspiral_apportion_numeric(int64 total, Numeric *weights, int n,
 	pfree(rems);
 }
 
-/* Weight as int64 when it is an integer in the int64 range */
+/*
+ * Weight as int64 when it is an integer in 0..INT64_MAX (anything else,
+ * including the weights that are errors, takes the numeric path)
+ */
 static bool
-weight_as_int64(Numeric w, Numeric int64_max, int64 *out)
+weight_as_int64(Numeric w, Numeric zero, Numeric int64_max, int64 *out)
 {
 	if (numeric_is_nan(w) || numeric_is_inf(w))
 		return false;
+	if (num_cmp(w, zero) < 0 || num_cmp(w, int64_max) > 0)
+		return false;
 	if (DatumGetInt32(DirectFunctionCall1(numeric_min_scale,
 										  NumericGetDatum(w))) != 0)
-		return false;
-	if (num_cmp(w, int64_max) > 0 || num_cmp(w, num_from_int64(-PG_INT64_MAX)) < 0)
 		return false;
 	*out = num_to_int64(w);
 	return true;
@@ -283,6 +286,7 @@ enspiral_apportion_sql(PG_FUNCTION_ARGS)
 	int64	   *iw;
 	int64	   *shares;
 	bool		all_int = true;
+	Numeric		zero = num_from_int64(0);
 	Numeric		int64_max = num_from_int64(PG_INT64_MAX);
 	Datum	   *out;
 
@@ -312,7 +316,7 @@ enspiral_apportion_sql(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("weight %d is NULL", i + 1)));
 		nw[i] = DatumGetNumeric(elems[i]);
-		if (all_int && !weight_as_int64(nw[i], int64_max, &iw[i]))
+		if (all_int && !weight_as_int64(nw[i], zero, int64_max, &iw[i]))
 			all_int = false;
 	}
 	shares = palloc(sizeof(int64) * Max(n, 1));

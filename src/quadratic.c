@@ -55,6 +55,13 @@ PG_FUNCTION_INFO_V1(enspiral_quadratic_vote_cost_step);
 /* Significant decimal digits kept when an ideal becomes a numeric */
 #define IDEAL_DIGITS 18
 
+/* Allocate an array that may exceed MaxAllocSize (1 GB) */
+static void *
+alloc_array(size_t count, size_t size)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, Max(count, 1) * size);
+}
+
 /* One contribution (or, after merging, one summed c_ip) */
 typedef struct QfEntry
 {
@@ -120,7 +127,7 @@ qf_aggregate(QfEntry *e, int n, QfRound *r)
 	}
 	r->e = e;
 	r->m = m;
-	r->pstart = palloc(sizeof(int) * (m + 1));
+	r->pstart = alloc_array(m + 1, sizeof(int));
 	for (i = 0; i < m; i++)
 		if (i == 0 || e[i].project != e[i - 1].project)
 			r->pstart[k++] = i;
@@ -155,7 +162,7 @@ qf_ideal_standard(const QfRound *r, long double *ideal)
 static int
 qf_contributor_index(const QfRound *r, int32 *cidx)
 {
-	int64	   *ids = palloc(sizeof(int64) * Max(r->m, 1));
+	int64	   *ids = alloc_array(r->m, sizeof(int64));
 	int			nc = 0;
 	int			i;
 
@@ -209,9 +216,9 @@ qf_ideal_pairwise(const QfRound *r, double M, long double *ideal)
 		qf_ideal_standard(r, ideal);
 		return;
 	}
-	cidx = palloc(sizeof(int32) * Max(m, 1));
-	eproj = palloc(sizeof(int32) * Max(m, 1));
-	s = palloc(sizeof(double) * Max(m, 1));
+	cidx = alloc_array(m, sizeof(int32));
+	eproj = alloc_array(m, sizeof(int32));
+	s = alloc_array(m, sizeof(double));
 	nc = qf_contributor_index(r, cidx);
 	for (k = 0; k < r->nprojects; k++)
 		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
@@ -222,7 +229,7 @@ qf_ideal_pairwise(const QfRound *r, double M, long double *ideal)
 
 	/* entries of each contributor, in project order (counting sort) */
 	cstart = palloc0(sizeof(int) * (nc + 1));
-	clist = palloc(sizeof(int32) * Max(m, 1));
+	clist = alloc_array(m, sizeof(int32));
 	for (i = 0; i < m; i++)
 		cstart[cidx[i] + 1]++;
 	for (k = 0; k < nc; k++)
@@ -434,7 +441,7 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 						 EnspiralQfMethod method, double threshold,
 						 EnspiralMatch **result)
 {
-	QfEntry    *e = palloc(sizeof(QfEntry) * Max(n, 1));
+	QfEntry    *e = alloc_array(n, sizeof(QfEntry));
 	QfRound		r;
 	long double *ideal;
 	int64	   *match;
