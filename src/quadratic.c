@@ -359,6 +359,8 @@ qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
 	int64		R = pool;
 	int			k;
 	int			i;
+	int			j;
+	bool	   *capped;
 	Numeric    *rest;
 	int64	   *restshare;
 
@@ -380,15 +382,22 @@ qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
 		R -= cap;				/* stays >= 0: R*w > cap*S >= cap*w */
 		S = numeric_sub_opt_error(S, rank[k].w, NULL);
 	}
+	/* the others split R by apportion, in project order (ties to lower) */
+	capped = palloc0(sizeof(bool) * n);
+	for (i = 0; i < k; i++)
+		capped[rank[i].index] = true;
 	rest = palloc(sizeof(Numeric) * Max(n - k, 1));
 	restshare = palloc(sizeof(int64) * Max(n - k, 1));
-	for (i = k; i < n; i++)
-		rest[i - k] = rank[i].w;
+	for (i = 0, j = 0; i < n; i++)
+		if (!capped[i])
+			rest[j++] = w[i];
 	enspiral_apportion_numeric(R, rest, n - k, restshare);
-	for (i = k; i < n; i++)
-		match[rank[i].index] = restshare[i - k];
+	for (i = 0, j = 0; i < n; i++)
+		if (!capped[i])
+			match[i] = restshare[j++];
 	pfree(restshare);
 	pfree(rest);
+	pfree(capped);
 	pfree(rank);
 }
 

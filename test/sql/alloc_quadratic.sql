@@ -32,6 +32,13 @@ SELECT * FROM enspiral.quadratic_match(7, :'p', :'c', :'a', cap => 4);
 SELECT * FROM enspiral.quadratic_match(6, :'p', :'c', :'a', cap => 3);
 -- cap 3, pool 5: project 1 capped at 3 (5*12 > 3*18), 2 left for project 2
 SELECT * FROM enspiral.quadratic_match(5, :'p', :'c', :'a', cap => 3);
+-- ties of the final split go to the lower project id, capped or not:
+-- ideals 2 (project 1) and 6 (project 2), pool 2: quotas 0.5 and 1.5
+SELECT * FROM enspiral.quadratic_match(2, '{1,1,2,2,2}', '{1,2,1,2,3}', '{1,1,1,1,1}');
+SELECT * FROM enspiral.quadratic_match(2, '{1,1,2,2,2}', '{1,2,1,2,3}', '{1,1,1,1,1}', cap => 100);
+-- the same with project 2 capped: ideals 2, 6, 6, pool 5, cap 2:
+-- projects 2 and 3 capped in turn (5*6 > 2*14, 3*6 > 2*8), 1 left for project 1
+SELECT * FROM enspiral.quadratic_match(5, '{1,1,2,2,2,3,3,3}', '{1,2,1,2,3,1,2,3}', '{1,1,1,1,1,1,1,1}', cap => 2);
 -- cap 0: nothing is paid
 SELECT * FROM enspiral.quadratic_match(5, :'p', :'c', :'a', cap => 0);
 
