@@ -6,7 +6,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION enspiral CASCADE;
-SELECT plan(21);
+SELECT plan(22);
 SELECT setseed(0.4242);
 
 ------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ SELECT q.r, g AS row_no,
 
 -- quadratic_match of every round, rows aggregated in a given order
 CREATE FUNCTION pg_temp.run(method text, shuffle boolean DEFAULT false, split boolean DEFAULT false,
-                            big_threshold boolean DEFAULT false)
+                            big_threshold boolean DEFAULT false, cap_is_pool boolean DEFAULT false)
 RETURNS TABLE (r int, project bigint, match bigint) LANGUAGE sql AS $$
   WITH rows AS (
     SELECT x.r, x.row_no, random() AS k, x.project, x.contributor, x.amount FROM contribs x WHERE NOT split OR x.amount < 2
@@ -88,7 +88,7 @@ RETURNS TABLE (r int, project bigint, match bigint) LANGUAGE sql AS $$
                          array_agg(w.contributor ORDER BY CASE WHEN shuffle THEN w.k ELSE w.row_no END) AS c,
                          array_agg(w.amount ORDER BY CASE WHEN shuffle THEN w.k ELSE w.row_no END) AS a
                     FROM rows w WHERE w.r = q.r) s,
-         LATERAL enspiral.quadratic_match(q.pool, s.p, s.c, s.a, q.cap, method,
+         LATERAL enspiral.quadratic_match(q.pool, s.p, s.c, s.a, CASE WHEN cap_is_pool THEN q.pool ELSE q.cap END, method,
                                           CASE WHEN big_threshold THEN 1e15 ELSE q.threshold END) m
 $$;
 
@@ -211,6 +211,12 @@ SELECT is((SELECT count(*) FROM (TABLE results EXCEPT ALL
                                  (SELECT 'standard', * FROM pg_temp.run('standard', split => true)
                                   UNION ALL SELECT 'pairwise', * FROM pg_temp.run('pairwise', split => true))) d),
           0::bigint, 'quadratic_match: duplicate (project, contributor) rows act as one summed contribution');
+SELECT is((SELECT count(*) FROM (SELECT * FROM results x JOIN rounds q USING (r) WHERE q.cap IS NULL) x
+                                 JOIN (SELECT 'standard' AS method, * FROM pg_temp.run('standard', cap_is_pool => true)
+                                       UNION ALL SELECT 'pairwise', * FROM pg_temp.run('pairwise', cap_is_pool => true)) y
+                                 USING (method, r, project)
+            WHERE x.match <> y.match),
+          0::bigint, 'quadratic_match: a cap equal to the pool never binds (same as no cap, ties included)');
 SELECT is((SELECT count(*) FROM results s JOIN pg_temp.run('pairwise', big_threshold => true) p USING (r, project)
             WHERE s.method = 'standard' AND abs(s.match - p.match) > 1),
           0::bigint, 'quadratic_match: pairwise with M = 1e15 is standard within one unit');

@@ -20,6 +20,9 @@ SELECT enspiral.apportion(10, '{0.5,0.25,0.25}');
 -- the same weights written differently give the same split
 SELECT enspiral.apportion(100, '{2.0,3,4.000}') = enspiral.apportion(100, '{2,3,4}') AS same;
 SELECT enspiral.apportion(100, '{0.2,0.3,0.4}') = enspiral.apportion(100, '{2,3,4}') AS same;
+-- integer, bigint and float weights coerce to numeric[]
+SELECT enspiral.apportion(100, ARRAY[2, 3, 4]), enspiral.apportion(100, ARRAY[2, 3, 4]::bigint[]),
+       enspiral.apportion(100, ARRAY[0.5, 0.25]::float8[]::numeric[]);
 -- total 0, empty weights
 SELECT enspiral.apportion(0, '{1,2}');
 SELECT enspiral.apportion(0, '{0,0}');
