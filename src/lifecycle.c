@@ -250,6 +250,21 @@ lifecycle_type_oid(LifecycleKind kind)
 	return type_oids[kind];
 }
 
+/* The lifecycle whose SQL type is typid (false when typid is neither type) */
+bool
+lifecycle_kind_of_type(Oid typid, LifecycleKind *kind)
+{
+	if (!OidIsValid(typid))
+		return false;
+	if (typid == lifecycle_type_oid(LIFECYCLE_PROPOSAL))
+		*kind = LIFECYCLE_PROPOSAL;
+	else if (typid == lifecycle_type_oid(LIFECYCLE_BUCKET))
+		*kind = LIFECYCLE_BUCKET;
+	else
+		return false;
+	return true;
+}
+
 /* Raise the input error of a lifecycle type for a bad literal */
 static void
 lifecycle_bad_input(LifecycleKind kind,

@@ -414,3 +414,167 @@ CREATE FUNCTION enspiral.next_states(state enspiral.bucket_state) RETURNS enspir
     AS 'MODULE_PATHNAME', 'enspiral_bucket_next_states';
 COMMENT ON FUNCTION enspiral.next_states(enspiral.bucket_state) IS
     'The states the bucket lifecycle allows moving to from a state, in lifecycle order (empty for a final state)';
+------------------------------------------------------------------------------
+-- Guards: trigger functions that attach the rules to any table
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.guard_lifecycle() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_guard_lifecycle';
+COMMENT ON FUNCTION enspiral.guard_lifecycle() IS
+    'Trigger (BEFORE UPDATE FOR EACH ROW, argument: the state column): refuses a change of a proposal_state or bucket_state column that its lifecycle does not allow (NS010)';
+
+CREATE FUNCTION enspiral.guard_deadline() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_guard_deadline';
+COMMENT ON FUNCTION enspiral.guard_deadline() IS
+    'Trigger (BEFORE INSERT OR UPDATE FOR EACH ROW, arguments: state column, timestamptz deadline column): a row may be open only while its deadline is later than the transaction time (NS012)';
+
+CREATE FUNCTION enspiral.guard_append_only() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_guard_append_only';
+COMMENT ON FUNCTION enspiral.guard_append_only() IS
+    'Trigger (BEFORE UPDATE OR DELETE FOR EACH ROW, and BEFORE TRUNCATE FOR EACH STATEMENT; optional argument: a hint): makes a table append-only (NS011)';
+
+-- Member identities are permanent (replaces the PL/pgSQL guard of part 00).
+CREATE TRIGGER members_append_only BEFORE UPDATE OR DELETE ON enspiral.members
+    FOR EACH ROW EXECUTE FUNCTION enspiral.guard_append_only(
+        'Member identities are permanent; use enspiral.remove_member() to end a membership.');
+COMMENT ON TRIGGER members_append_only ON enspiral.members IS
+    'Member identities are never updated or deleted (NS011)';
+CREATE TRIGGER members_no_truncate BEFORE TRUNCATE ON enspiral.members
+    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.guard_append_only(
+        'Member identities are permanent; use enspiral.remove_member() to end a membership.');
+COMMENT ON TRIGGER members_no_truncate ON enspiral.members IS
+    'enspiral.members is never truncated (NS011)';
+
+------------------------------------------------------------------------------
+-- Adoption: an application's existing table takes on a lifecycle
+------------------------------------------------------------------------------
+
+-- The user column "col" of table "tbl" and its base type (domains resolved);
+-- errors name the table and column.
+CREATE FUNCTION enspiral.adoption_column_type(tbl regclass, col name) RETURNS regtype
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    typ oid;
+    kind "char";
+BEGIN
+    IF col IS NULL THEN
+        RAISE EXCEPTION 'column name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of table % does not exist', col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    LOOP
+        SELECT t.typtype INTO kind FROM pg_catalog.pg_type t WHERE t.oid = typ;
+        EXIT WHEN kind <> 'd';
+        SELECT t.typbasetype INTO typ FROM pg_catalog.pg_type t WHERE t.oid = typ;
+    END LOOP;
+    RETURN typ;
+END
+$$;
+COMMENT ON FUNCTION enspiral.adoption_column_type(regclass, name) IS
+    'Base type of a user column of a table (domains resolved); errors (42703) when the column does not exist';
+
+-- The schema and name of a table that may take guard triggers
+CREATE FUNCTION enspiral.adoption_table(tbl regclass, OUT nsp name, OUT rel name)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT n.nspname, c.relname, c.relkind INTO nsp, rel, kind
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = tbl;
+    IF kind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Guards attach to ordinary and partitioned tables.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.adoption_table(regclass) IS
+    'Schema and name of a table that guard triggers can be attached to; errors (42809) for views and other relations';
+
+CREATE FUNCTION enspiral.adopt_lifecycle(tbl regclass, state_column name,
+                                         deadline_column name DEFAULT NULL)
+    RETURNS text[]
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    typ regtype;
+    trg text;
+    made text[] := '{}';
+BEGIN
+    t := enspiral.adoption_table(tbl);
+    typ := enspiral.adoption_column_type(tbl, state_column);
+    IF typ NOT IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of table % is of type %, not a lifecycle type', state_column, tbl, typ
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Convert it first, e.g. ALTER TABLE ... ALTER COLUMN ... TYPE enspiral.proposal_state USING ...::text::enspiral.proposal_state.';
+    END IF;
+    IF deadline_column IS NOT NULL THEN
+        typ := enspiral.adoption_column_type(tbl, deadline_column);
+        IF typ <> 'timestamptz'::regtype THEN
+            RAISE EXCEPTION 'deadline column "%" of table % is of type %, not timestamp with time zone',
+                deadline_column, tbl, typ
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    END IF;
+    -- "zz_" makes the guards fire after the table's own BEFORE triggers
+    -- (triggers of one event fire in name order), so they judge the final row
+    trg := 'zz_enspiral_lifecycle_' || state_column;
+    EXECUTE pg_catalog.format(
+        'CREATE OR REPLACE TRIGGER %I BEFORE UPDATE ON %I.%I FOR EACH ROW '
+        'EXECUTE FUNCTION enspiral.guard_lifecycle(%L)', trg, t.nsp, t.rel, state_column);
+    made := made || trg;
+    IF deadline_column IS NOT NULL THEN
+        trg := 'zz_enspiral_deadline_' || state_column;
+        EXECUTE pg_catalog.format(
+            'CREATE OR REPLACE TRIGGER %I BEFORE INSERT OR UPDATE ON %I.%I FOR EACH ROW '
+            'EXECUTE FUNCTION enspiral.guard_deadline(%L, %L)',
+            trg, t.nsp, t.rel, state_column, deadline_column);
+        made := made || trg;
+    END IF;
+    RETURN made;
+END
+$$;
+COMMENT ON FUNCTION enspiral.adopt_lifecycle(regclass, name, name) IS
+    'Attaches enspiral.guard_lifecycle() to a table''s proposal_state/bucket_state column and, with a deadline column, enspiral.guard_deadline(); returns the trigger names; idempotent';
+
+CREATE FUNCTION enspiral.adopt_append_only(tbl regclass, hint text DEFAULT NULL)
+    RETURNS text[]
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    args text := '';
+BEGIN
+    t := enspiral.adoption_table(tbl);
+    IF hint IS NOT NULL THEN
+        args := pg_catalog.format('%L', hint);
+    END IF;
+    EXECUTE pg_catalog.format(
+        'CREATE OR REPLACE TRIGGER zz_enspiral_append_only BEFORE UPDATE OR DELETE ON %I.%I '
+        'FOR EACH ROW EXECUTE FUNCTION enspiral.guard_append_only(%s)', t.nsp, t.rel, args);
+    EXECUTE pg_catalog.format(
+        'CREATE OR REPLACE TRIGGER zz_enspiral_no_truncate BEFORE TRUNCATE ON %I.%I '
+        'FOR EACH STATEMENT EXECUTE FUNCTION enspiral.guard_append_only(%s)', t.nsp, t.rel, args);
+    RETURN ARRAY['zz_enspiral_append_only', 'zz_enspiral_no_truncate'];
+END
+$$;
+COMMENT ON FUNCTION enspiral.adopt_append_only(regclass, text) IS
+    'Makes a table append-only with enspiral.guard_append_only() (rows never updated or deleted, table never truncated); the hint is shown with every refusal; returns the trigger names; idempotent';

@@ -167,3 +167,5 @@ BEGIN
 EXCEPTION WHEN SQLSTATE 'NS010' THEN
     RAISE NOTICE 'caught %', SQLSTATE;
 END $$;
+
+DROP TABLE cast_check, bin_copy, bin_wrong, items, parts;
