@@ -319,8 +319,6 @@ enspiral_guard_append_only(PG_FUNCTION_ARGS)
 	const char *fname = "enspiral.guard_append_only()";
 	TriggerData *td = guard_trigger_data(fcinfo, fname);
 	TriggerEvent ev = td->tg_event;
-	const char *hint = td->tg_trigger->tgnargs == 1 ? td->tg_trigger->tgargs[0] : NULL;
-	const char *what;
 
 	if (!TRIGGER_FIRED_BEFORE(ev) ||
 		!((TRIGGER_FIRED_FOR_ROW(ev) &&
@@ -331,19 +329,21 @@ enspiral_guard_append_only(PG_FUNCTION_ARGS)
 	if (td->tg_trigger->tgnargs > 1)
 		guard_wrong_nargs(td, fname, "at most one argument, a hint for the error message");
 
+	/* the optional argument is the hint */
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
 				 errmsg("table %s cannot be truncated",
 						guard_table_name(td->tg_relation)),
 				 errdetail("Table %s is append-only.", guard_table_name(td->tg_relation)),
-				 hint ? errhint("%s", hint) : 0));
-	what = TRIGGER_FIRED_BY_UPDATE(ev) ? "updated" : "deleted";
+				 td->tg_trigger->tgnargs == 1 ?
+				 errhint("%s", td->tg_trigger->tgargs[0]) : 0));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
 			 errmsg("%s cannot be %s",
-					guard_row_name(td->tg_relation, td->tg_trigtuple), what),
+					guard_row_name(td->tg_relation, td->tg_trigtuple),
+					TRIGGER_FIRED_BY_UPDATE(ev) ? "updated" : "deleted"),
 			 errdetail("Table %s is append-only.", guard_table_name(td->tg_relation)),
-			 hint ? errhint("%s", hint) : 0));
-	pg_unreachable();
+			 td->tg_trigger->tgnargs == 1 ?
+			 errhint("%s", td->tg_trigger->tgargs[0]) : 0));
 }

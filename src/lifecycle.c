@@ -198,7 +198,6 @@ void
 lifecycle_check_transition(LifecycleKind kind, int from, int to,
 						   const char *what)
 {
-	const LifecycleDef *def = lifecycle_def(kind);
 	char	   *next;
 
 	if (lifecycle_can_transition(kind, from, to))
@@ -208,15 +207,19 @@ lifecycle_check_transition(LifecycleKind kind, int from, int to,
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
 				 errmsg("%s cannot move from %s to %s", what,
-						def->names[from], def->names[to]),
+						lifecycle_state_name(kind, from),
+						lifecycle_state_name(kind, to)),
 				 errdetail("\"%s\" is a final state of the %s lifecycle.",
-						   def->names[from], def->noun)));
+						   lifecycle_state_name(kind, from),
+						   lifecycle_def(kind)->noun)));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
 			 errmsg("%s cannot move from %s to %s", what,
-					def->names[from], def->names[to]),
+					lifecycle_state_name(kind, from),
+					lifecycle_state_name(kind, to)),
 			 errdetail("From \"%s\" the %s lifecycle allows: %s.",
-					   def->names[from], def->noun, next)));
+					   lifecycle_state_name(kind, from),
+					   lifecycle_def(kind)->noun, next)));
 }
 
 /* Forget the cached type OIDs (pg_type changed, e.g. DROP EXTENSION) */
