@@ -438,10 +438,42 @@ qf_distribute(int64 pool, bool has_cap, int64 cap, const long double *ideal,
 	pfree(w);
 }
 
+/* Refuse a negative pool or cap, a bad threshold, amounts <= 0 */
+static void
+qf_check_args(int64 pool, const int64 *projects, const int64 *contributors,
+			  const int64 *amounts, int n, bool has_cap, int64 cap,
+			  EnspiralQfMethod method, double threshold)
+{
+	int			i;
+
+	if (pool < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool must not be negative"),
+				 errdetail("pool is " INT64_FORMAT ".", pool)));
+	if (has_cap && cap < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cap must not be negative"),
+				 errdetail("cap is " INT64_FORMAT ".", cap)));
+	if (method == ENSPIRAL_QF_PAIRWISE && !(threshold > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"pairwise\" needs a positive threshold"),
+				 errdetail("threshold is %g.", threshold)));
+	for (i = 0; i < n; i++)
+		if (amounts[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("amounts element %d must be positive", i + 1),
+					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
+							   amounts[i], projects[i], contributors[i])));
+}
+
 /*
  * Quadratic funding of one round.  The three arrays are parallel (n
- * contributions, amounts > 0, checked by the caller).  Returns the number
- * of projects and sets *result to one row per project, by project.
+ * contributions).  Returns the number of projects and sets *result to one
+ * row per project, by project.
  */
 int
 enspiral_quadratic_match(int64 pool, const int64 *projects,
@@ -450,13 +482,16 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 						 EnspiralQfMethod method, double threshold,
 						 EnspiralMatch **result)
 {
-	QfEntry    *e = alloc_array(n, sizeof(QfEntry));
+	QfEntry    *e;
 	QfRound		r;
 	long double *ideal;
 	int64	   *match;
 	EnspiralMatch *out;
 	int			i;
 
+	qf_check_args(pool, projects, contributors, amounts, n, has_cap, cap,
+				  method, threshold);
+	e = alloc_array(n, sizeof(QfEntry));
 	for (i = 0; i < n; i++)
 	{
 		e[i].project = projects[i];
@@ -588,16 +623,6 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("projects, contributors and amounts must have the same length"),
 				 errdetail("Their lengths are %d, %d and %d.", np, nc, na)));
-	if (pool < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("pool must not be negative"),
-				 errdetail("pool is " INT64_FORMAT ".", pool)));
-	if (has_cap && cap < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cap must not be negative"),
-				 errdetail("cap is " INT64_FORMAT ".", cap)));
 	if (PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -616,14 +641,6 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown quadratic funding method \"%s\"", method),
 				 errhint("Use 'standard' or 'pairwise'.")));
-	for (i = 0; i < na; i++)
-		if (amounts[i] <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("amounts element %d must be positive", i + 1),
-					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
-							   amounts[i], projects[i], contributors[i])));
-
 	nrows = enspiral_quadratic_match(pool, projects, contributors, amounts, na,
 									 has_cap, cap, m, threshold, &rows);
 	InitMaterializedSRF(fcinfo, 0);
