@@ -199,8 +199,8 @@ catalyst_check_coverage(int64 group_id)
 			until = segs[j].hi;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_COVERAGE_SHORTFALL),
-				 errmsg("change would leave group %lld with %d catalysts where it had %d (minimum %d)",
-						(long long) group_id, segs[i].after, segs[i].before,
+				 errmsg("catalysts of group %lld would drop from %d to %d, below the minimum of %d",
+						(long long) group_id, segs[i].before, segs[i].after,
 						s.min_catalysts),
 				 errdetail("The shortfall starts on %s and lasts until %s.",
 						   catalyst_date_str(segs[i].lo), catalyst_date_str(until)),
