@@ -803,6 +803,9 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
  * enspiral.memberships, fired when left_at is set: cancels the member's
  * terms that start on or after the day they left and ends the others that
  * run past it on that day.  These changes are exempt from the coverage rule.
+ * The group lock comes first, so an appointment of the member that is still
+ * in progress either commits before (and its term is ended here) or sees
+ * the member gone.
  */
 Datum
 enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
@@ -839,6 +842,8 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 				  "   AND t.starts_on OPERATOR(pg_catalog.<) $3"
 				  "   AND pg_catalog.upper(t.period) OPERATOR(pg_catalog.>) $3",
 				  3, argtypes);
+	/* serialize with appointments of the member still in progress */
+	catalyst_lock_group(DatumGetInt64(args[0]));
 	departure.group_id = DatumGetInt64(args[0]);
 	departure.member_id = DatumGetInt64(args[1]);
 	departure.leave_on = DatumGetDateADT(args[2]);
