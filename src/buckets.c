@@ -48,6 +48,9 @@ typedef struct BucketRow
 	int64		member_cap;
 	int64		account_id;		/* the bucket's ledger account */
 	int64		member_account; /* the member's account in the round, or 0 */
+	int64		total;			/* bucket account balance (lock_contribution) */
+	int64		balance;		/* member account balance (lock_contribution) */
+	bool		member_now;		/* member of the group now (lock_contribution) */
 } BucketRow;
 
 /* Name of a bucket state */
@@ -64,43 +67,15 @@ ts_text(TimestampTz t)
 	return timestamptz_to_str(t);
 }
 
-/*
- * Lock a bucket row FOR NO KEY UPDATE and read it with its round and
- * accounts (member_id may be 0: no member account wanted).  Raises NS202
- * when the bucket does not exist.  Inside SPI.
- */
+/* Read the first row of a bucket query (columns as in lock_bucket) */
 static void
-lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
+read_bucket_row(int64 bucket_id, BucketRow *b)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		args[2] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id)};
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 
-	enspiral_plan(&plan,
-				  "SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal,"
-				  "       r.opens_at, r.closes_at, r.closed_at IS NOT NULL,"
-				  "       r.max_per_member_per_bucket,"
-				  "       (SELECT a.account_id FROM enspiral.accounts a"
-				  "         WHERE a.group_id = b.group_id AND a.round_id = b.round_id"
-				  "           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id),"
-				  "       (SELECT a.account_id FROM enspiral.accounts a"
-				  "         WHERE a.group_id = b.group_id AND a.round_id = b.round_id"
-				  "           AND a.kind = 'member' AND a.owner_id = $2)"
-				  "  FROM enspiral.buckets b"
-				  "  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id"
-				  " WHERE b.bucket_id = $1"
-				  "   FOR NO KEY UPDATE OF b",
-				  2, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "bucket lookup failed");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
-				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	b->bucket_id = bucket_id;
@@ -123,6 +98,92 @@ lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
 	b->member_account = isnull ? 0 : DatumGetInt64(d);
 }
 
+/*
+ * Lock a bucket row FOR NO KEY UPDATE and read it with its round and
+ * accounts (member_id may be 0: no member account wanted).  Raises NS202
+ * when the bucket does not exist.  Inside SPI.
+ */
+static void
+lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id)};
+
+	cobudget_plan(&plan,
+				  "SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal,"
+				  "       r.opens_at, r.closes_at, r.closed_at IS NOT NULL,"
+				  "       r.max_per_member_per_bucket,"
+				  "       (SELECT a.account_id FROM enspiral.accounts a"
+				  "         WHERE a.group_id = b.group_id AND a.round_id = b.round_id"
+				  "           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id),"
+				  "       (SELECT a.account_id FROM enspiral.accounts a"
+				  "         WHERE a.group_id = b.group_id AND a.round_id = b.round_id"
+				  "           AND a.kind = 'member' AND a.owner_id = $2)"
+				  "  FROM enspiral.buckets b"
+				  "  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id"
+				  " WHERE b.bucket_id = $1"
+				  "   FOR NO KEY UPDATE OF b",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bucket lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
+				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+	read_bucket_row(bucket_id, b);
+}
+
+/*
+ * The hot path of contribute(): lock the bucket row, the bucket's account
+ * and the member's account in one statement and read them.  Lock order:
+ * the bucket row first; a bucket account is only ever locked by a holder
+ * of its bucket row, so it is never contended here; then the member's
+ * account.  Returns false (nothing locked) when the bucket does not exist
+ * or the member has no account in the round.
+ */
+static bool
+lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[3] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id),
+	TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
+	bool		isnull;
+
+	/*
+	 * The last column is the membership test of enspiral_is_member_at()
+	 * (members.c) at transaction time, folded in to save a statement.
+	 */
+	cobudget_plan(&plan,
+				  "SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal,"
+				  "       r.opens_at, r.closes_at, r.closed_at IS NOT NULL,"
+				  "       r.max_per_member_per_bucket, ba.account_id, ma.account_id,"
+				  "       ba.balance, ma.balance,"
+				  "       EXISTS (SELECT 1 FROM enspiral.memberships ms"
+				  "                WHERE ms.group_id = b.group_id AND ms.member_id = $2"
+				  "                  AND ms.joined_at <= $3"
+				  "                  AND (ms.left_at IS NULL OR ms.left_at > $3))"
+				  "  FROM enspiral.buckets b"
+				  "  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id"
+				  "  JOIN enspiral.accounts ba ON ba.group_id = b.group_id AND ba.round_id = b.round_id"
+				  "   AND ba.kind = 'bucket' AND ba.owner_id = b.bucket_id"
+				  "  JOIN enspiral.accounts ma ON ma.group_id = b.group_id AND ma.round_id = b.round_id"
+				  "   AND ma.kind = 'member' AND ma.owner_id = $2"
+				  " WHERE b.bucket_id = $1"
+				  "   FOR NO KEY UPDATE OF b, ba, ma",
+				  3, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bucket lookup failed");
+	if (SPI_processed == 0)
+		return false;
+	read_bucket_row(bucket_id, b);
+	b->total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 12, &isnull));
+	b->balance = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 13, &isnull));
+	b->member_now = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 14, &isnull));
+	return true;
+}
+
 /* Set the state of a bucket; the row trigger checks the transition */
 void
 bucket_set_state(int64 group_id, int64 bucket_id, int state)
@@ -135,7 +196,7 @@ bucket_set_state(int64 group_id, int64 bucket_id, int state)
 	args[0] = Int64GetDatum(group_id);
 	args[1] = Int64GetDatum(bucket_id);
 	args[2] = CStringGetTextDatum(state_name(state));
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "UPDATE enspiral.buckets"
 				  "   SET state = $3::text::enspiral.bucket_state,"
 				  "       state_changed_at = pg_catalog.now()"
@@ -181,7 +242,7 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 	args[2] = Int64GetDatum(b->bucket_id);
 	args[3] = Int64GetDatum(member_id);
 	args[4] = Int64GetDatum(amount);
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT t.transfer_id,"
 				  "       t.kind = 'contribute' AND t.amount = $5"
 				  "       AND fa.kind = 'member' AND fa.owner_id = $4"
@@ -245,7 +306,7 @@ member_given(int64 group_id, int64 member_account, int64 bucket_account)
 	bool		isnull;
 	Datum		d;
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT (COALESCE(sum(amount) FILTER (WHERE from_account = $2), 0)"
 				  "      - COALESCE(sum(amount) FILTER (WHERE from_account = $3), 0))::bigint"
 				  "  FROM enspiral.transfers"
@@ -310,10 +371,7 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 				transfer_id;
 	char	   *key = NULL;
 	BucketRow	b;
-	int64		ids[2];
-	LedgerAccount locked[2];
-	int64		balance,
-				total;
+	int64		total;
 	bool		inserted;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -336,7 +394,14 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 				 errmsg("contribution amount must be positive: %lld", (long long) amount)));
 
 	enspiral_spi_connect();
-	lock_bucket(bucket_id, member_id, &b);
+	if (!lock_contribution(bucket_id, member_id, &b))
+	{
+		/* unknown bucket (NS202) or no account: read it to say why */
+		lock_bucket(bucket_id, member_id, &b);
+		b.member_account = 0;
+		b.total = b.balance = 0;
+		b.member_now = false;
+	}
 	if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
 	{
 		enspiral_spi_finish();
@@ -349,21 +414,16 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 				 errmsg("bucket %lld is not open: its state is %s",
 						(long long) bucket_id, state_name(b.state)),
 				 errdetail("Contributions are accepted only while a bucket is open.")));
-	enspiral_require_current_member(b.group_id, member_id);
+	if (!b.member_now)
+		enspiral_require_current_member(b.group_id, member_id);
 	if (b.member_account == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
 				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
 						(long long) member_id, (long long) b.round_id, (long long) amount),
 				 errdetail("Nothing was allocated to this member in this round.")));
-
-	ids[0] = b.member_account;
-	ids[1] = b.account_id;
-	if (ledger_lock_accounts(b.group_id, ids, 2, locked) != 2)
-		elog(ERROR, "accounts of bucket %lld vanished", (long long) bucket_id);
-	balance = ledger_find_balance(locked, 2, b.member_account);
-	total = ledger_find_balance(locked, 2, b.account_id);
-	check_amounts(&b, member_id, amount, balance, total);
+	check_amounts(&b, member_id, amount, b.balance, b.total);
+	total = b.total;
 
 	transfer_id = ledger_insert(b.group_id, b.round_id, XFER_CONTRIBUTE,
 								b.member_account, b.account_id, amount, key, 0,
@@ -420,7 +480,7 @@ share_lock_round_of(int64 bucket_id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(bucket_id)};
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT 1 FROM enspiral.rounds r"
 				  " WHERE (r.group_id, r.round_id) IN"
 				  "       (SELECT b.group_id, b.round_id FROM enspiral.buckets b"

@@ -20,6 +20,8 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 /* Kinds of transfers, as stored in enspiral.transfers.kind */
 #define XFER_FUND		"fund"
 #define XFER_ALLOCATE	"allocate"
@@ -36,6 +38,8 @@ typedef struct LedgerAccount
 } LedgerAccount;
 
 /* ledger.c */
+extern SPIPlanPtr cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs,
+								const Oid *argtypes);
 extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,
 						   int64 from_account, int64 to_account, int64 amount,
 						   const char *idempotency_key, int64 reverses,

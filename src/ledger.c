@@ -33,6 +33,28 @@ PG_FUNCTION_INFO_V1(enspiral_accounts_guard);
 /* True while ledger_apply() changes balances: the only allowed path */
 static bool ledger_applying = false;
 
+/*
+ * Like enspiral_plan(), but the saved plan is generic from the first call:
+ * the co-budgeting queries are index lookups whose best plan does not
+ * depend on the parameter values, so re-planning each call is waste.
+ */
+SPIPlanPtr
+cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	if (*cache != NULL)
+		return *cache;
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	*cache = plan;
+	return plan;
+}
+
 /* Add two amounts; 22003 naming what overflowed instead of wrapping */
 int64
 ledger_add(int64 a, int64 b, const char *what)
@@ -82,19 +104,19 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 		nulls[7] = 'n';
 
 	if (idempotency_key == NULL)
-		plan = enspiral_plan(&plain_plan,
+		plan = cobudget_plan(&plain_plan,
 							 "INSERT INTO enspiral.transfers"
 							 " (group_id, round_id, kind, from_account, to_account,"
 							 "  amount, idempotency_key, reverses)"
-							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+							 " VALUES ($1, $2, $3::enspiral.transfer_kind, $4, $5, $6, $7, $8)"
 							 " RETURNING transfer_id",
 							 8, argtypes);
 	else
-		plan = enspiral_plan(&keyed_plan,
+		plan = cobudget_plan(&keyed_plan,
 							 "INSERT INTO enspiral.transfers"
 							 " (group_id, round_id, kind, from_account, to_account,"
 							 "  amount, idempotency_key, reverses)"
-							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+							 " VALUES ($1, $2, $3::enspiral.transfer_kind, $4, $5, $6, $7, $8)"
 							 " ON CONFLICT (group_id, idempotency_key)"
 							 "   WHERE idempotency_key IS NOT NULL DO NOTHING"
 							 " RETURNING transfer_id",
@@ -146,7 +168,7 @@ ledger_lock_accounts(int64 group_id, int64 *ids, int n, LedgerAccount *out)
 						  TYPALIGN_DOUBLE);
 	args[0] = Int64GetDatum(group_id);
 	args[1] = PointerGetDatum(arr);
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT account_id, balance FROM enspiral.accounts"
 				  " WHERE group_id = $1 AND account_id = ANY ($2)"
 				  " ORDER BY account_id FOR NO KEY UPDATE",
@@ -204,7 +226,7 @@ ledger_refund_buckets(int64 group_id, int64 round_id, int64 *bucket_accounts, in
 	args[0] = Int64GetDatum(group_id);
 	args[1] = PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT t.transfer_id, t.from_account, t.to_account, t.amount"
 				  "  FROM enspiral.transfers t"
 				  " WHERE t.group_id = $1 AND t.to_account = ANY ($2)"
@@ -267,7 +289,7 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 	TupleDesc	desc;
 	bool		isnull;
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT round_id, from_account, to_account, amount, kind"
 				  "  FROM enspiral.transfers WHERE group_id = $1 AND transfer_id = $2",
 				  2, argtypes);
@@ -289,28 +311,35 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 				 errmsg("transfer %lld does not mirror transfer %lld that it reverses",
 						(long long) transfer_id, (long long) reverses),
 				 errdetail("A reversal moves the same amount between the same accounts of the same round, in the other direction.")));
-	if (strcmp(TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull)), XFER_REFUND) == 0)
+	if (strcmp(SPI_getvalue(tup, desc, 5), XFER_REFUND) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("transfer %lld reverses transfer %lld, which is itself a reversal",
 						(long long) transfer_id, (long long) reverses)));
 }
 
-/* Move delta into one account of the round; only path that changes balances */
+/*
+ * Move amount from one account of the round to another, in one UPDATE:
+ * the only path that changes balances.  Overflow raises 22003 and an
+ * overdraft the CHECK constraint accounts_no_overdraft.
+ */
 static void
-apply_delta(int64 group_id, int64 round_id, int64 account_id, int64 delta,
-			int64 transfer_id)
+apply_transfer(int64 group_id, int64 round_id, int64 from_account,
+			   int64 to_account, int64 amount, int64 transfer_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, INT8OID};
-	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(account_id),
-	Int64GetDatum(round_id), Int64GetDatum(delta)};
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[5] = {Int64GetDatum(group_id), Int64GetDatum(round_id),
+		Int64GetDatum(from_account), Int64GetDatum(to_account),
+	Int64GetDatum(amount)};
 	int			rc;
 
-	enspiral_plan(&plan,
-				  "UPDATE enspiral.accounts SET balance = balance + $4"
-				  " WHERE group_id = $1 AND account_id = $2 AND round_id = $3",
-				  4, argtypes);
+	cobudget_plan(&plan,
+				  "UPDATE enspiral.accounts"
+				  "   SET balance = CASE WHEN account_id = $3 THEN balance - $5"
+				  "                      ELSE balance + $5 END"
+				  " WHERE group_id = $1 AND account_id IN ($3, $4) AND round_id = $2",
+				  5, argtypes);
 	ledger_applying = true;
 	PG_TRY();
 	{
@@ -323,12 +352,13 @@ apply_delta(int64 group_id, int64 round_id, int64 account_id, int64 delta,
 	PG_END_TRY();
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "balance update failed");
-	if (SPI_processed != 1)
+	if (SPI_processed != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("transfer %lld names account %lld, which is not an account of round %lld in group %lld",
-						(long long) transfer_id, (long long) account_id,
-						(long long) round_id, (long long) group_id)));
+				 errmsg("transfer %lld names an account that is not an account of round %lld in group %lld",
+						(long long) transfer_id, (long long) round_id, (long long) group_id),
+				 errdetail("The transfer moves from account %lld to account %lld.",
+						   (long long) from_account, (long long) to_account)));
 }
 
 /*
@@ -367,8 +397,7 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 	if (!isnull)
 		check_reversal(group_id, transfer_id, round_id, from_account, to_account,
 					   amount, DatumGetInt64(rev));
-	apply_delta(group_id, round_id, from_account, -amount, transfer_id);
-	apply_delta(group_id, round_id, to_account, amount, transfer_id);
+	apply_transfer(group_id, round_id, from_account, to_account, amount, transfer_id);
 	enspiral_spi_finish();
 	return PointerGetDatum(NULL);
 }

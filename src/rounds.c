@@ -47,7 +47,7 @@ lock_round(int64 round_id, RoundRow *r)
 	TupleDesc	desc;
 	bool		isnull;
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT r.group_id, r.closed_at IS NOT NULL, r.matched_at IS NOT NULL,"
 				  "       r.underfunded = 'keep',"
 				  "       (SELECT a.account_id FROM enspiral.accounts a"
@@ -130,7 +130,7 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("weights need member_ids"),
 					 errhint("Pass the members the weights belong to, in the same order.")));
-		plan = enspiral_plan(&all_plan,
+		plan = cobudget_plan(&all_plan,
 							 "SELECT c.member_id, 1::numeric, true"
 							 "  FROM enspiral.current_members c WHERE c.group_id = $1"
 							 " ORDER BY c.member_id",
@@ -151,7 +151,7 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("member_ids and weights must have the same length")));
-		plan = enspiral_plan(&given_plan,
+		plan = cobudget_plan(&given_plan,
 							 "SELECT m.id, COALESCE($3[m.ord], 1::numeric),"
 							 "       enspiral.is_member($1, m.id),"
 							 "       count(*) OVER (PARTITION BY m.id)"
@@ -199,7 +199,7 @@ apportion_shares(int64 total, Datum *weights, int n)
 	args[0] = Int64GetDatum(total);
 	args[1] = PointerGetDatum(construct_array(weights, n, NUMERICOID, typlen,
 											  typbyval, typalign));
-	enspiral_plan(&plan, "SELECT enspiral.apportion($1, $2)", 2, argtypes);
+	cobudget_plan(&plan, "SELECT enspiral.apportion($1, $2)", 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "apportion failed");
 	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
@@ -230,14 +230,14 @@ member_accounts(const RoundRow *r, int64 *members, int n, int64 *acct)
 	args[0] = Int64GetDatum(r->group_id);
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(int8_array(members, n));
-	enspiral_plan(&ins_plan,
+	cobudget_plan(&ins_plan,
 				  "INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id)"
 				  " SELECT $1, $2, 'member', m FROM unnest($3) AS m ORDER BY m"
 				  " ON CONFLICT DO NOTHING",
 				  3, argtypes);
 	if (SPI_execute_plan(ins_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "member account insert failed");
-	enspiral_plan(&ids_plan,
+	cobudget_plan(&ids_plan,
 				  "SELECT a.account_id FROM unnest($3) WITH ORDINALITY AS m(id, ord)"
 				  "  JOIN enspiral.accounts a ON a.group_id = $1 AND a.round_id = $2"
 				  "   AND a.kind = 'member' AND a.owner_id = m.id"
@@ -330,7 +330,7 @@ mark_closed(int64 group_id, int64 round_id)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "UPDATE enspiral.rounds SET closed_at = pg_catalog.now()"
 				  " WHERE group_id = $1 AND round_id = $2",
 				  2, argtypes);
@@ -353,7 +353,7 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(construct_array(states, 2, TEXTOID, -1, false,
 											  TYPALIGN_INT));
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT b.bucket_id FROM enspiral.buckets b"
 				  " WHERE b.group_id = $1 AND b.round_id = $2"
 				  "   AND b.state::text = ANY ($3)"
@@ -398,7 +398,7 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	/* fresh read after the locks: totals can no longer change */
 	args[0] = Int64GetDatum(r.group_id);
 	args[1] = Int64GetDatum(r.round_id);
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "SELECT b.bucket_id, a.balance >= b.min_goal, a.account_id"
 				  "  FROM enspiral.buckets b"
 				  "  JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id"
@@ -443,7 +443,7 @@ open_matching_account(const RoundRow *r)
 	bool		isnull;
 	int64		acct;
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "INSERT INTO enspiral.accounts (group_id, round_id, kind)"
 				  " VALUES ($1, $2, 'matching') RETURNING account_id",
 				  2, argtypes);
@@ -462,7 +462,7 @@ mark_matched(const RoundRow *r, int64 matching_pool)
 	Datum		args[3] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id),
 	Int64GetDatum(matching_pool)};
 
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "UPDATE enspiral.rounds SET matched_at = pg_catalog.now(), matching_pool = $3"
 				  " WHERE group_id = $1 AND round_id = $2",
 				  3, argtypes);
@@ -491,7 +491,7 @@ compute_matches(const RoundRow *r, int64 pool, const char *method,
 	args[3] = CStringGetTextDatum(method);
 	args[4] = cap;
 	args[5] = threshold;
-	enspiral_plan(&plan,
+	cobudget_plan(&plan,
 				  "WITH c AS ("
 				  "  SELECT b.bucket_id, fa.owner_id AS member_id, sum(t.amount)::bigint AS amount"
 				  "    FROM enspiral.buckets b"

@@ -78,30 +78,36 @@ COMMENT ON COLUMN enspiral.rounds.settings IS
 COMMENT ON COLUMN enspiral.rounds.closed_at IS 'When close_round ran; NULL while the round is not closed';
 COMMENT ON COLUMN enspiral.rounds.matched_at IS 'When match_round paid the matches; NULL until then';
 
+CREATE TYPE enspiral.account_kind AS ENUM ('source', 'pool', 'member', 'bucket', 'matching');
+COMMENT ON TYPE enspiral.account_kind IS
+    'Kinds of ledger accounts of a round: source (outside money), pool, member, bucket, matching';
+CREATE TYPE enspiral.transfer_kind AS ENUM ('fund', 'allocate', 'contribute', 'refund', 'match_fund', 'match');
+COMMENT ON TYPE enspiral.transfer_kind IS
+    'Kinds of ledger transfers: fund (source->pool), allocate (pool->member), contribute (member->bucket), refund (a reversal), match_fund (source->matching), match (matching->bucket)';
+
 CREATE TABLE enspiral.accounts (
     group_id    bigint NOT NULL,
     account_id  bigint GENERATED ALWAYS AS IDENTITY,
     round_id    bigint NOT NULL,
-    kind        text NOT NULL CHECK (kind IN ('source', 'pool', 'member', 'bucket', 'matching')),
+    kind        enspiral.account_kind NOT NULL,
     owner_id    bigint,
     balance     bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (group_id, account_id),
     UNIQUE NULLS NOT DISTINCT (group_id, round_id, kind, owner_id),
     FOREIGN KEY (group_id, round_id) REFERENCES enspiral.rounds (group_id, round_id),
     CHECK ((kind IN ('member', 'bucket')) = (owner_id IS NOT NULL)),
-    CONSTRAINT accounts_no_overdraft CHECK (kind = 'source' OR balance >= 0),
-    CONSTRAINT accounts_source_nonpositive CHECK (kind <> 'source' OR balance <= 0)
+    CONSTRAINT accounts_no_overdraft
+        CHECK (CASE WHEN kind = 'source' THEN balance <= 0 ELSE balance >= 0 END)
 );
 COMMENT ON TABLE enspiral.accounts IS
-    'Ledger accounts of a round: source (outside money, balance <= 0), pool, member, bucket, matching; balance is maintained by the ledger trigger and always equals the sum of the account''s transfers';
+    'Ledger accounts of a round: source (outside money, balance <= 0), pool, member, bucket, matching; no balance but the source''s is negative (accounts_no_overdraft); balance is maintained by the ledger trigger and always equals the sum of the account''s transfers';
 COMMENT ON COLUMN enspiral.accounts.owner_id IS 'member_id of a member account, bucket_id of a bucket account, NULL otherwise';
 
 CREATE TABLE enspiral.transfers (
     group_id        bigint NOT NULL,
     transfer_id     bigint GENERATED ALWAYS AS IDENTITY,
     round_id        bigint NOT NULL,
-    kind            text NOT NULL
-                    CHECK (kind IN ('fund', 'allocate', 'contribute', 'refund', 'match_fund', 'match')),
+    kind            enspiral.transfer_kind NOT NULL,
     from_account    bigint NOT NULL,
     to_account      bigint NOT NULL,
     amount          bigint NOT NULL CHECK (amount > 0),
@@ -181,7 +187,6 @@ COMMENT ON TRIGGER transfers_no_truncate ON enspiral.transfers IS
 
 CREATE FUNCTION enspiral.accounts_guard() RETURNS trigger
     LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_accounts_guard';
 COMMENT ON FUNCTION enspiral.accounts_guard() IS
     'Trigger: accounts open at 0, change only through transfers and are never deleted';
@@ -196,7 +201,6 @@ COMMENT ON TRIGGER accounts_no_truncate ON enspiral.accounts IS
 
 CREATE FUNCTION enspiral.buckets_guard() RETURNS trigger
     LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_buckets_guard';
 COMMENT ON FUNCTION enspiral.buckets_guard() IS
     'Trigger: buckets start as ideas, change state only along the bucket lifecycle, keep their identity and goals, and are never deleted';
