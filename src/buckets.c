@@ -98,33 +98,40 @@ read_bucket_row(int64 bucket_id, BucketRow *b)
 	b->member_account = isnull ? 0 : DatumGetInt64(d);
 }
 
+/* The bucket query of lock_bucket() and read_bucket(), with a row lock or not */
+#define BUCKET_QUERY(lock) \
+	"SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal," \
+	"       r.opens_at, r.closes_at, r.closed_at IS NOT NULL," \
+	"       r.max_per_member_per_bucket," \
+	"       (SELECT a.account_id FROM enspiral.accounts a" \
+	"         WHERE a.group_id = b.group_id AND a.round_id = b.round_id" \
+	"           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id)," \
+	"       (SELECT a.account_id FROM enspiral.accounts a" \
+	"         WHERE a.group_id = b.group_id AND a.round_id = b.round_id" \
+	"           AND a.kind = 'member' AND a.owner_id = $2)" \
+	"  FROM enspiral.buckets b" \
+	"  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id" \
+	" WHERE b.bucket_id = $1" lock
+
 /*
- * Lock a bucket row FOR NO KEY UPDATE and read it with its round and
- * accounts (member_id may be 0: no member account wanted).  Raises NS202
- * when the bucket does not exist.  Inside SPI.
+ * Read a bucket with its round and accounts (member_id may be 0: no member
+ * account wanted), locking the bucket row FOR NO KEY UPDATE when lock is
+ * true.  Raises NS202 when the bucket does not exist.  Inside SPI.
  */
 static void
-lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
+fetch_bucket(int64 bucket_id, int64 member_id, bool lock, BucketRow *b)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr read_plan = NULL;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id)};
+	SPIPlanPtr	plan;
 
-	cobudget_plan(&plan,
-				  "SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal,"
-				  "       r.opens_at, r.closes_at, r.closed_at IS NOT NULL,"
-				  "       r.max_per_member_per_bucket,"
-				  "       (SELECT a.account_id FROM enspiral.accounts a"
-				  "         WHERE a.group_id = b.group_id AND a.round_id = b.round_id"
-				  "           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id),"
-				  "       (SELECT a.account_id FROM enspiral.accounts a"
-				  "         WHERE a.group_id = b.group_id AND a.round_id = b.round_id"
-				  "           AND a.kind = 'member' AND a.owner_id = $2)"
-				  "  FROM enspiral.buckets b"
-				  "  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id"
-				  " WHERE b.bucket_id = $1"
-				  "   FOR NO KEY UPDATE OF b",
-				  2, argtypes);
+	if (lock)
+		plan = cobudget_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
+							 2, argtypes);
+	else
+		plan = cobudget_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bucket lookup failed");
 	if (SPI_processed == 0)
@@ -134,13 +141,23 @@ lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
 	read_bucket_row(bucket_id, b);
 }
 
+/* Lock a bucket row FOR NO KEY UPDATE (rank 2) and read it */
+static void
+lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
+{
+	fetch_bucket(bucket_id, member_id, true, b);
+}
+
 /*
  * The hot path of contribute(): lock the bucket row, the bucket's account
  * and the member's account in one statement and read them.  Lock order:
  * the bucket row first; a bucket account is only ever locked by a holder
  * of its bucket row, so it is never contended here; then the member's
- * account.  Returns false (nothing locked) when the bucket does not exist
- * or the member has no account in the round.
+ * account.  Returns false, locking nothing, unless the contribution can
+ * be accepted as far as the bucket's state, the round's window and the
+ * member's account go: a refusal on those grounds needs no lock, since a
+ * bucket that is not open never becomes open again and a round's window
+ * never reopens (an idea bucket opened concurrently was not open yet).
  */
 static bool
 lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
@@ -170,7 +187,8 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 				  "   AND ba.kind = 'bucket' AND ba.owner_id = b.bucket_id"
 				  "  JOIN enspiral.accounts ma ON ma.group_id = b.group_id AND ma.round_id = b.round_id"
 				  "   AND ma.kind = 'member' AND ma.owner_id = $2"
-				  " WHERE b.bucket_id = $1"
+				  " WHERE b.bucket_id = $1 AND b.state = 'open'"
+				  "   AND r.closed_at IS NULL AND r.opens_at <= $3 AND $3 < r.closes_at"
 				  "   FOR NO KEY UPDATE OF b, ba, ma",
 				  3, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
@@ -357,6 +375,28 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 	}
 }
 
+/* Refuse unless the round window, the bucket state, the membership and the
+ * member's account allow a contribution at all */
+static void
+check_acceptable(const BucketRow *b, int64 member_id, int64 amount)
+{
+	check_round_window(b);
+	if (b->state != BUCKET_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_BUCKET_NOT_OPEN),
+				 errmsg("bucket %lld is not open: its state is %s",
+						(long long) b->bucket_id, state_name(b->state)),
+				 errdetail("Contributions are accepted only while a bucket is open.")));
+	if (!b->member_now)
+		enspiral_require_current_member(b->group_id, member_id);
+	if (b->member_account == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
+				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
+						(long long) member_id, (long long) b->round_id, (long long) amount),
+				 errdetail("Nothing was allocated to this member in this round.")));
+}
+
 /*
  * enspiral.contribute(bucket_id, member_id, amount, idempotency_key)
  *	  Move amount from the member's account to the bucket's account, after
@@ -394,40 +434,41 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 				 errmsg("contribution amount must be positive: %lld", (long long) amount)));
 
 	enspiral_spi_connect();
-	if (!lock_contribution(bucket_id, member_id, &b))
+	for (int attempt = 0;; attempt++)
 	{
-		/* unknown bucket (NS202) or no account: read it to say why */
-		lock_bucket(bucket_id, member_id, &b);
-		b.member_account = 0;
-		b.total = b.balance = 0;
-		b.member_now = false;
+		bool		locked = lock_contribution(bucket_id, member_id, &b);
+
+		if (!locked)
+		{
+			/* a refusal (or a replay): read without a lock to say which */
+			fetch_bucket(bucket_id, member_id, false, &b);
+			b.member_now = false;
+		}
+		if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
+		{
+			enspiral_spi_finish();
+			PG_RETURN_INT64(transfer_id);
+		}
+		check_acceptable(&b, member_id, amount);
+		if (locked)
+			break;
+		/* the bucket opened or the account appeared just now: lock again */
+		if (attempt >= 2)
+			elog(ERROR, "bucket %lld kept changing during a contribution", (long long) bucket_id);
 	}
-	if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
-	{
-		enspiral_spi_finish();
-		PG_RETURN_INT64(transfer_id);
-	}
-	check_round_window(&b);
-	if (b.state != BUCKET_OPEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_BUCKET_NOT_OPEN),
-				 errmsg("bucket %lld is not open: its state is %s",
-						(long long) bucket_id, state_name(b.state)),
-				 errdetail("Contributions are accepted only while a bucket is open.")));
-	if (!b.member_now)
-		enspiral_require_current_member(b.group_id, member_id);
-	if (b.member_account == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
-				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
-						(long long) member_id, (long long) b.round_id, (long long) amount),
-				 errdetail("Nothing was allocated to this member in this round.")));
 	check_amounts(&b, member_id, amount, b.balance, b.total);
 	total = b.total;
 
-	transfer_id = ledger_insert(b.group_id, b.round_id, XFER_CONTRIBUTE,
-								b.member_account, b.account_id, amount, key, 0,
-								&inserted);
+	if (key == NULL)
+	{
+		transfer_id = ledger_insert_applied(b.group_id, b.round_id, XFER_CONTRIBUTE,
+											b.member_account, b.account_id, amount);
+		inserted = true;
+	}
+	else
+		transfer_id = ledger_insert(b.group_id, b.round_id, XFER_CONTRIBUTE,
+									b.member_account, b.account_id, amount, key, 0,
+									&inserted);
 	if (!inserted)
 	{
 		/* a concurrent call with the same key committed first */

@@ -44,6 +44,8 @@ extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,
 						   int64 from_account, int64 to_account, int64 amount,
 						   const char *idempotency_key, int64 reverses,
 						   bool *inserted);
+extern int64 ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
+								   int64 from_account, int64 to_account, int64 amount);
 extern int	ledger_lock_accounts(int64 group_id, int64 *ids, int n,
 								 LedgerAccount *out);
 extern int64 ledger_find_balance(LedgerAccount *locked, int n, int64 account_id);

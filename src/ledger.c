@@ -30,8 +30,11 @@
 PG_FUNCTION_INFO_V1(enspiral_ledger_apply);
 PG_FUNCTION_INFO_V1(enspiral_accounts_guard);
 
-/* True while ledger_apply() changes balances: the only allowed path */
+/* True while a ledger statement changes balances: the only allowed path */
 static bool ledger_applying = false;
+
+/* True while ledger_insert_applied() runs: its transfer is already applied */
+static bool ledger_preapplied = false;
 
 /*
  * Like enspiral_plan(), but the saved plan is generic from the first call:
@@ -133,6 +136,61 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 		*inserted = true;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return DatumGetInt64(d);
+}
+
+/*
+ * Insert one transfer and apply it to both balances in one statement (the
+ * hot path of contribute): the caller holds both account rows locked and
+ * has checked the amounts.  The ledger_apply trigger sees the flag and does
+ * not apply the row a second time.  Returns the transfer id.
+ */
+int64
+ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
+					  int64 from_account, int64 to_account, int64 amount)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[6] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID};
+	Datum		args[6];
+	bool		isnull;
+	int			rc;
+
+	args[0] = Int64GetDatum(group_id);
+	args[1] = Int64GetDatum(round_id);
+	args[2] = CStringGetTextDatum(kind);
+	args[3] = Int64GetDatum(from_account);
+	args[4] = Int64GetDatum(to_account);
+	args[5] = Int64GetDatum(amount);
+	cobudget_plan(&plan,
+				  "WITH moved AS ("
+				  "  UPDATE enspiral.accounts"
+				  "     SET balance = CASE WHEN account_id = $4 THEN balance - $6"
+				  "                        ELSE balance + $6 END"
+				  "   WHERE group_id = $1 AND account_id IN ($4, $5) AND round_id = $2"
+				  "  RETURNING account_id)"
+				  " INSERT INTO enspiral.transfers"
+				  " (group_id, round_id, kind, from_account, to_account, amount)"
+				  " SELECT $1, $2, $3::enspiral.transfer_kind, $4, $5, $6"
+				  "  WHERE (SELECT count(*) FROM moved) = 2"
+				  " RETURNING transfer_id",
+				  6, argtypes);
+	ledger_applying = true;
+	ledger_preapplied = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		ledger_applying = false;
+		ledger_preapplied = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "transfer insert failed");
+	if (SPI_processed != 1)
+		elog(ERROR, "accounts %lld and %lld are not both accounts of round %lld",
+			 (long long) from_account, (long long) to_account, (long long) round_id);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /* Sort helper: ascending int64 */
@@ -383,6 +441,8 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
+	if (ledger_preapplied)
+		return PointerGetDatum(NULL);	/* applied by its own statement */
 	tup = trig->tg_trigtuple;
 	desc = RelationGetDescr(trig->tg_relation);
 	group_id = DatumGetInt64(trigger_column(tup, desc, "group_id", &isnull));
