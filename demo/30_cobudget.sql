@@ -18,7 +18,7 @@ SELECT k AS member, enspiral.balance(:round, enspiral.member_id(:cg, k)) AS can_
 SELECT enspiral.create_bucket(:round, :aroha, 'Bike workshop', 30000, 50000) AS bikes,
        enspiral.create_bucket(:round, :ben, 'Book club', 20000, 25000) AS books,
        enspiral.create_bucket(:round, :chloe, 'Garden', 40000, 60000) AS garden \gset
-SELECT enspiral.open_bucket(b) FROM unnest(ARRAY[:bikes, :books, :garden]) b;
+SELECT count(*) AS opened FROM (SELECT enspiral.open_bucket(b) FROM unnest(ARRAY[:bikes, :books, :garden]) b) o;
 
 \echo 'Contributions (one with an idempotency key, sent twice by a flaky client):'
 SELECT enspiral.contribute(:bikes, :aroha, 20000) AS transfer,
@@ -27,9 +27,10 @@ SELECT enspiral.contribute(:bikes, :aroha, 20000) AS transfer,
        enspiral.contribute(:books, :chloe, 10000) AS books_transfer,
        enspiral.contribute(:garden, :chloe, 15000) AS garden_transfer;
 \echo 'Every rule refuses with the numbers:'
-SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 20000)', :bikes, :ben)) AS "over the member's share";
-SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 20000)', :bikes, :chloe)) AS "over max_goal";
-SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 20001)', :garden, :aroha)) AS "over the per-member cap";
+SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 9000)', :books, :chloe)) AS "over the member's share";
+SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 16000)', :bikes, :ben)) AS "over max_goal";
+SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 1)', :bikes, :aroha)) AS "over the per-member cap";
+SELECT demo.expect_error(format('SELECT enspiral.contribute(%s, %s, 10, %L)', :bikes, :ben, 'ben-bikes-1')) AS "a key reused for another amount";
 
 \echo 'Chloe withdraws the Garden bucket: her money comes back as a reversing transfer.'
 SELECT enspiral.cancel_bucket(:garden) AS refunds;
