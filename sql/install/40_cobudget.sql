@@ -571,3 +571,7 @@ SELECT pg_catalog.pg_extension_config_dump('enspiral.rounds_round_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.accounts_account_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.transfers_transfer_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.buckets_bucket_id_seq', '');
+COMMENT ON SEQUENCE enspiral.rounds_round_id_seq IS 'Identity of enspiral.rounds.round_id';
+COMMENT ON SEQUENCE enspiral.accounts_account_id_seq IS 'Identity of enspiral.accounts.account_id (ascending: the lock order of accounts)';
+COMMENT ON SEQUENCE enspiral.transfers_transfer_id_seq IS 'Identity of enspiral.transfers.transfer_id';
+COMMENT ON SEQUENCE enspiral.buckets_bucket_id_seq IS 'Identity of enspiral.buckets.bucket_id (ascending: the lock order of buckets)';
