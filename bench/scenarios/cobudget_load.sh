@@ -7,7 +7,8 @@
 # return no rows and no client may have seen a deadlock.  Reports
 # contributions per second next to a plain INSERT of a bare transfer row
 # (a table with the ledger's columns, defaults and indexes, but no trigger
-# and no check constraint) in the same run.
+# and no check constraint) in the same run.  A last, unmeasured phase mixes
+# contributions with cancel_bucket refunds on 100 more buckets.
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke runs 3 s per phase, full 60 s.
@@ -55,6 +56,18 @@ SELECT count(enspiral.contribute(i, i, 970)) FROM generate_series(51, 100) i;
 CREATE TABLE bench_plain (LIKE enspiral.transfers INCLUDING DEFAULTS INCLUDING INDEXES);
 ALTER TABLE bench_plain ALTER transfer_id ADD GENERATED ALWAYS AS IDENTITY;
 -- refusals are part of the load: count them instead of aborting the client
+-- buckets 101..200 for the mixed phase (contributions racing cancels)
+SELECT count(enspiral.create_bucket(1, i, 'x' || i, 10, 5000)) FROM generate_series(101, 200) i;
+SELECT count(enspiral.open_bucket(i)) FROM generate_series(101, 200) i;
+CREATE FUNCTION bench_cancel(b bigint) RETURNS int
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM enspiral.cancel_bucket(b);
+    RETURN 1;
+EXCEPTION WHEN SQLSTATE 'NS010' THEN
+    RETURN 0;
+END
+$$;
 CREATE FUNCTION bench_contribute(b bigint, m bigint, a bigint) RETURNS int
     LANGUAGE plpgsql AS $$
 BEGIN
@@ -73,6 +86,16 @@ cat >"$WORK/contribute.sql" <<'EOF'
 \set m random(1, 1000)
 \set a random(1, 20)
 SELECT bench_contribute(:b, :m, :a);
+EOF
+cat >"$WORK/mixed.sql" <<'EOF'
+\set b random(101, 200)
+\set m random(1, 1000)
+\set a random(1, 200)
+SELECT bench_contribute(:b, :m, :a);
+EOF
+cat >"$WORK/cancel.sql" <<'EOF'
+\set b random(101, 200)
+SELECT bench_cancel(:b);
 EOF
 cat >"$WORK/plain.sql" <<'EOF'
 \set b random(1, 100)
@@ -100,6 +123,14 @@ txns=$(run_pgbench "$WORK/contribute.sql" "$WORK/governed.log" "$SECS")
 say "cobudget_load: plain INSERT, $CLIENTS clients, ${HALF}s"
 plain2=$(run_pgbench "$WORK/plain.sql" "$WORK/plain2.log" "$HALF")
 after=$(psql_q -c "SELECT count(*) FROM enspiral.transfers WHERE kind = 'contribute'")
+# mixed phase (not measured): contributions racing cancel_bucket refunds
+MIXED=$(((SECS + 3) / 4))
+say "cobudget_load: mixed contributions and cancels, $CLIENTS clients, ${MIXED}s"
+"$BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$MIXED" \
+	-f "$WORK/mixed.sql@50" -f "$WORK/cancel.sql@1" "$DB" >"$WORK/mixed.log" 2>&1 ||
+	{ cat "$WORK/mixed.log" >&2; die "pgbench (mixed) failed"; }
+refunds=$(psql_q -c "SELECT count(*) FROM enspiral.transfers WHERE kind = 'refund'")
+cancelled=$(psql_q -c "SELECT count(*) FROM enspiral.buckets WHERE state::text = 'cancelled'")
 governed=$(awk -v n="$txns" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }')
 plain=$(awk -v a="$plain1" -v b="$plain2" -v s="$HALF" 'BEGIN { printf "%.0f", (a + b) / (2 * s) }')
 
@@ -109,9 +140,9 @@ if grep -qi 'deadlock' "$WORK"/*.log; then
 	grep -i 'deadlock' "$WORK/governed.log"
 	status=1
 fi
-if grep -qiE 'aborted|error' "$WORK/governed.log"; then
-	echo "governed run had client errors:"
-	grep -iE 'aborted|error' "$WORK/governed.log" | head
+if grep -qiE 'aborted|error' "$WORK/governed.log" "$WORK/mixed.log"; then
+	echo "governed runs had client errors:"
+	grep -iE 'aborted|error' "$WORK/governed.log" "$WORK/mixed.log" | head
 	status=1
 fi
 problems=$(psql_q -c "SELECT count(*) FROM enspiral.verify_ledger(1)")
@@ -124,6 +155,7 @@ funded=$(psql_q -c "SELECT count(*) FROM enspiral.buckets WHERE state::text = 'f
 echo "contribute calls: $txns, accepted: $((after - before)), refused: $((txns - (after - before))), buckets funded: $funded, verify_ledger problems: $problems"
 ratio=$(awk -v g="$governed" -v p="$plain" 'BEGIN { printf "%.2f", (p > 0 ? g / p : 0) }')
 echo "governed / plain = $ratio"
+echo "mixed phase: $cancelled buckets cancelled, $refunds refunds"
 echo "RESULT|cobudget contribute, $CLIENTS clients (vs plain INSERT of a bare transfer row)|$governed|$plain|tps"
 "$BIN/dropdb" --if-exists "$DB" || true
 exit $status
