@@ -24,6 +24,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "enspiral.h"
@@ -41,45 +42,137 @@ typedef struct VoteContext
 {
 	int64		group_id;
 	int			state;
-	char	   *method;
-	ArrayType  *options;
-	Jsonb	   *settings;
+	TimestampTz opens_at;
+	bool		opens_null;
+	Datum		method;			/* text */
+	Datum		options;		/* text[], or 0 when NULL */
+	Datum		settings;		/* jsonb */
 	bool		anonymous;
 	bool		in_electorate;
 	bool		member_now;
+	bool		has_current;	/* the member has a counted vote */
+	int64		current_vote_id;
 } VoteContext;
 
-/* Read proposal and eligibility under the latest snapshot; false when missing */
+/* Parsed ballot rules of the proposal voted on last in this backend */
+typedef struct RulesCache
+{
+	int64		proposal_id;
+	struct varlena *method;
+	struct varlena *options;
+	struct varlena *settings;
+	BallotRules rules;
+	MemoryContext cxt;
+} RulesCache;
+
+static RulesCache rules_cache = {0};
+
+/* True when a cached varlena equals a datum (NULL pointers match a 0 datum) */
 static bool
-vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+same_bytes(struct varlena *cached, Datum d)
+{
+	struct varlena *v;
+
+	if (cached == NULL || d == (Datum) 0)
+		return cached == NULL && d == (Datum) 0;
+	v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	return VARSIZE_ANY_EXHDR(v) == VARSIZE_ANY_EXHDR(cached) &&
+		memcmp(VARDATA_ANY(v), VARDATA_ANY(cached), VARSIZE_ANY_EXHDR(v)) == 0;
+}
+
+/* Copy a datum's bytes (packed) into a memory context, or NULL for 0 */
+static struct varlena *
+copy_bytes(MemoryContext cxt, Datum d)
+{
+	struct varlena *v;
+	struct varlena *out;
+
+	if (d == (Datum) 0)
+		return NULL;
+	v = pg_detoast_datum((struct varlena *) DatumGetPointer(d));
+	out = MemoryContextAlloc(cxt, VARSIZE(v));
+	memcpy(out, v, VARSIZE(v));
+	return out;
+}
+
+/*
+ * The ballot rules of a proposal; parsed once per backend and reused while
+ * method, options and settings are byte-identical (they are frozen from
+ * the moment a proposal can receive votes).
+ */
+static const BallotRules *
+proposal_rules(int64 pid, const VoteContext *vc)
+{
+	RulesCache *rc = &rules_cache;
+	MemoryContext old;
+
+	if (rc->cxt != NULL && rc->proposal_id == pid &&
+		same_bytes(rc->method, vc->method) && same_bytes(rc->options, vc->options) &&
+		same_bytes(rc->settings, vc->settings))
+		return &rc->rules;
+	if (rc->cxt == NULL)
+		rc->cxt = AllocSetContextCreate(TopMemoryContext, "enspiral ballot rules",
+										ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(rc->cxt);
+	rc->proposal_id = 0;
+	old = MemoryContextSwitchTo(rc->cxt);
+	rc->method = copy_bytes(rc->cxt, vc->method);
+	rc->options = copy_bytes(rc->cxt, vc->options);
+	rc->settings = copy_bytes(rc->cxt, vc->settings);
+	ballot_rules_load(&rc->rules, text_to_cstring((text *) rc->method),
+					  (ArrayType *) rc->options, (Jsonb *) rc->settings);
+	MemoryContextSwitchTo(old);
+	rc->proposal_id = pid;
+	return &rc->rules;
+}
+
+/* True when [joined, left) contains t */
+static bool
+period_covers(TimestampTz joined, TimestampTz left, bool left_null, TimestampTz t)
+{
+	return joined <= t && (left_null || left > t);
+}
+
+/* Whether the member was added explicitly to the electorate (latest snapshot) */
+static bool
+explicitly_added(int64 group_id, int64 pid, int64 member_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-	Datum		args[3] = {Int64GetDatum(pid), Int64GetDatum(member_id),
-	TimestampTzGetDatum(now)};
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		n1,
-				n2,
-				n3;
-	TimestampTz opens_at,
-				closes_at;
-	Datum		d;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(group_id), Int64GetDatum(pid),
+	Int64GetDatum(member_id)};
 
 	enspiral_plan(&plan,
-				  "SELECT p.group_id, p.state, p.opens_at, p.closes_at, p.method, p.options, p.settings,"
-				  " EXISTS (SELECT 1 FROM enspiral.memberships m"
-				  "          WHERE m.group_id = p.group_id AND m.member_id = $2"
-				  "            AND m.joined_at <= p.opens_at"
-				  "            AND (m.left_at IS NULL OR m.left_at > p.opens_at))"
-				  " OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a"
-				  "             WHERE a.group_id = p.group_id AND a.proposal_id = p.proposal_id"
-				  "               AND a.member_id = $2),"
-				  " EXISTS (SELECT 1 FROM enspiral.memberships m"
-				  "          WHERE m.group_id = p.group_id AND m.member_id = $2"
-				  "            AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3))"
-				  " FROM enspiral.proposals p WHERE p.proposal_id = $1",
+				  "SELECT 1 FROM enspiral.electorate_additions"
+				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND member_id OPERATOR(pg_catalog.=) $3",
 				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "electorate lookup failed");
+	return SPI_processed > 0;
+}
+
+/* Read the proposal row (latest snapshot); false when missing */
+static bool
+fetch_vote_proposal(int64 pid, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(pid)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	TimestampTz closes_at;
+	bool		closes_null;
+	int			stored;
+
+	enspiral_plan(&plan,
+				  "SELECT p.group_id, p.state, p.opens_at, p.closes_at, p.method, p.options, p.settings"
+				  "  FROM enspiral.proposals p WHERE p.proposal_id OPERATOR(pg_catalog.=) $1",
+				  1, argtypes);
 	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
 							 true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "proposal lookup failed");
@@ -87,18 +180,124 @@ vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
 		return false;
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	vc->group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &n1));
-	vc->state = DatumGetLifecycleState(SPI_getbinval(tup, desc, 2, &n1));
-	opens_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &n2));
-	closes_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &n3));
-	vc->state = proposal_effective_state(vc->state, opens_at, n2, closes_at, n3, now);
-	vc->method = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &n1));
-	d = SPI_getbinval(tup, desc, 6, &n1);
-	vc->options = n1 ? NULL : DatumGetArrayTypePCopy(d);
-	vc->settings = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 7, &n1));
-	vc->anonymous = jsonb_get_bool_key(vc->settings, "anonymous", false);
-	vc->in_electorate = DatumGetBool(SPI_getbinval(tup, desc, 8, &n1));
-	vc->member_now = DatumGetBool(SPI_getbinval(tup, desc, 9, &n1));
+	memset(vc, 0, sizeof(*vc));
+	vc->group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	stored = DatumGetLifecycleState(SPI_getbinval(tup, desc, 2, &isnull));
+	vc->opens_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &vc->opens_null));
+	closes_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &closes_null));
+	vc->state = proposal_effective_state(stored, vc->opens_at, vc->opens_null,
+										 closes_at, closes_null, now);
+	vc->method = SPI_getbinval(tup, desc, 5, &isnull);
+	vc->options = SPI_getbinval(tup, desc, 6, &isnull);
+	if (isnull)
+		vc->options = (Datum) 0;
+	vc->settings = SPI_getbinval(tup, desc, 7, &isnull);
+	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
+	return true;
+}
+
+/* Apply one membership period to the eligibility of the voter */
+static void
+apply_period(VoteContext *vc, TimestampTz joined, TimestampTz left, bool left_null,
+			 TimestampTz now)
+{
+	if (!vc->opens_null && period_covers(joined, left, left_null, vc->opens_at))
+		vc->in_electorate = true;
+	if (period_covers(joined, left, left_null, now))
+		vc->member_now = true;
+}
+
+/* Every membership period of the member (the rare path: rejoiners, late joiners) */
+static void
+fetch_all_periods(int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(vc->group_id), Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT m.joined_at, m.left_at FROM enspiral.memberships m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2",
+				  2, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		jn,
+					ln;
+		TimestampTz joined = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &jn));
+		TimestampTz left = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 2, &ln));
+
+		apply_period(vc, joined, left, ln, now);
+	}
+}
+
+/*
+ * Read the member's current membership period and current vote (latest
+ * snapshot).  The common case, a member since before the opening, is
+ * decided by the current period alone; anything else reads the history.
+ */
+static void
+fetch_voter(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(vc->group_id), Int64GetDatum(member_id),
+	Int64GetDatum(pid)};
+	TupleDesc	desc;
+
+	/* every key is a parameter: both are unique index lookups */
+	enspiral_plan(&plan,
+				  "SELECT m.joined_at, NULL::pg_catalog.int8 FROM enspiral.memberships m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND m.left_at IS NULL"
+				  " UNION ALL"
+				  " SELECT NULL, v.vote_id FROM enspiral.votes v"
+				  " WHERE v.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND v.proposal_id OPERATOR(pg_catalog.=) $3"
+				  "   AND v.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND v.superseded_at IS NULL",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "voter lookup failed");
+	desc = SPI_tuptable->tupdesc;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		joined_null,
+					vote_null;
+		TimestampTz joined = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &joined_null));
+		int64		vote_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &vote_null));
+
+		if (!vote_null)
+		{
+			vc->has_current = true;
+			vc->current_vote_id = vote_id;
+		}
+		else if (!joined_null)
+			apply_period(vc, joined, 0, true, now);
+	}
+	if (!vc->in_electorate || !vc->member_now)
+		fetch_all_periods(member_id, now, vc);
+}
+
+/*
+ * Read the proposal, the member's membership periods and current vote under
+ * the latest snapshot; false when the proposal is missing.  Call with the
+ * proposal and member locks held.
+ */
+static bool
+vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	if (!fetch_vote_proposal(pid, now, vc))
+		return false;
+	fetch_voter(pid, member_id, now, vc);
 	return true;
 }
 
@@ -126,7 +325,29 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
 }
 
-/* Supersede the member's current vote and insert the new one; returns vote_id */
+/* Mark the member's current vote superseded (by its primary key) */
+static void
+supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		args[5] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(vc->current_vote_id), TimestampTzGetDatum(now),
+	Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "UPDATE enspiral.votes SET superseded_at = $4"
+				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND member_id OPERATOR(pg_catalog.=) $5"
+				  "   AND vote_id OPERATOR(pg_catalog.=) $3",
+				  5, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+}
+
+/* Insert a named vote (after superseding the current one); returns vote_id */
 static int64
 store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
 				 text *reason, TimestampTz now)
@@ -139,16 +360,14 @@ store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballo
 	char		nulls[6] = {' ', ' ', ' ', ' ', reason ? ' ' : 'n', ' '};
 	bool		isnull;
 
+	if (vc->has_current)
+		supersede_vote(vc, pid, member_id, now);
 	enspiral_plan(&plan,
-				  "WITH old AS (UPDATE enspiral.votes SET superseded_at = $6"
-				  "              WHERE group_id = $1 AND proposal_id = $2 AND member_id = $3"
-				  "                AND superseded_at IS NULL RETURNING 1)"
-				  " INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, reason, cast_at)"
-				  " SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT count(*) FROM old) o"
-				  " RETURNING vote_id",
+				  "INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, reason, cast_at)"
+				  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING vote_id",
 				  6, argtypes);
-	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
-							 false, true, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "storing the vote failed");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -195,7 +414,6 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
 	TimestampTz now = decisions_now();
 	VoteContext vc;
-	BallotRules rules;
 	Jsonb	   *ballot;
 	int64		vote_id = 0;
 
@@ -206,16 +424,18 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	pid = PG_GETARG_INT64(0);
 	member_id = PG_GETARG_INT64(1);
 	enspiral_spi_connect();
+	/* lock order: proposal (shared), then the member's slot */
 	proposal_lock(pid, ShareLock);
+	proposal_member_lock(pid, member_id);
 	if (!vote_context(pid, member_id, now, &vc))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
 				 errmsg("proposal %lld does not exist", (long long) pid)));
+	if (!vc.in_electorate && !vc.anonymous && vc.member_now)
+		vc.in_electorate = explicitly_added(vc.group_id, pid, member_id);
 	check_vote_allowed(pid, member_id, &vc);
-	ballot_rules_load(&rules, vc.method, vc.options, vc.settings);
-	ballot = ballot_normalize(&rules, PG_GETARG_JSONB_P(2),
+	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
 							  reason ? text_to_cstring(reason) : NULL, pid);
-	proposal_member_lock(pid, member_id);
 	PG_TRY();
 	{
 		decisions_writing_votes = true;

@@ -87,10 +87,10 @@ CREATE TABLE enspiral.votes (
     reason         text,
     cast_at        timestamptz NOT NULL,
     superseded_at  timestamptz,
-    PRIMARY KEY (group_id, proposal_id, vote_id)
+    PRIMARY KEY (group_id, proposal_id, member_id, vote_id)
 );
 COMMENT ON TABLE enspiral.votes IS
-    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
+    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted; the key puts a member''s votes together';
 
 CREATE UNIQUE INDEX votes_current ON enspiral.votes (group_id, proposal_id, member_id)
     WHERE superseded_at IS NULL;
@@ -381,6 +381,9 @@ CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot jsonb
     RETURNS bigint
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    -- its saved plans are made once per session, maybe while the tables are
+    -- still small: they must be index scans whatever the statistics say
+    SET enable_seqscan = off
     AS 'MODULE_PATHNAME', 'enspiral_vote';
 COMMENT ON FUNCTION enspiral.vote(bigint, bigint, jsonb, text) IS
     'Casts a member''s vote on an open proposal (it replaces the member''s earlier vote, kept as history); returns the vote id, NULL for anonymous ballots';
