@@ -1,0 +1,536 @@
+/*-------------------------------------------------------------------------
+ *
+ * votes.c
+ *	  Casting votes: enspiral.vote(), explicit additions to an electorate,
+ *	  and the guard that keeps every other writer off the vote tables.
+ *
+ * vote() in order: share-lock the proposal (a closing waits for votes in
+ * flight, and a vote waits for a closing in flight); read the proposal and
+ * the voter's eligibility in one query under the latest snapshot (so a
+ * REPEATABLE READ voter cannot vote on a proposal a committed closing has
+ * closed); check the ballot in C; lock the (proposal, member) pair; then
+ * one statement supersedes the member's current vote and inserts the new
+ * one (or, for anonymous proposals, records participation and stores the
+ * ballot unless the member already took part).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "enspiral.h"
+#include "lifecycle.h"
+#include "decisions.h"
+
+PG_FUNCTION_INFO_V1(enspiral_vote);
+PG_FUNCTION_INFO_V1(enspiral_add_voter);
+PG_FUNCTION_INFO_V1(enspiral_votes_guard);
+
+bool		decisions_writing_votes = false;
+
+/* What vote() needs to know about a proposal and a voter */
+typedef struct VoteContext
+{
+	int64		group_id;
+	int			state;
+	TimestampTz opens_at;
+	bool		opens_null;
+	Datum		method;			/* text */
+	Datum		options;		/* text[], or 0 when NULL */
+	Datum		settings;		/* jsonb */
+	bool		anonymous;
+	bool		in_electorate;
+	bool		member_now;
+	bool		has_current;	/* the member has a counted vote */
+	int64		current_vote_id;
+} VoteContext;
+
+/* Parsed ballot rules of the proposal voted on last in this backend */
+typedef struct RulesCache
+{
+	int64		proposal_id;
+	struct varlena *method;
+	struct varlena *options;
+	struct varlena *settings;
+	BallotRules rules;
+	MemoryContext cxt;
+} RulesCache;
+
+static RulesCache rules_cache = {0};
+
+/* True when a cached varlena equals a datum (NULL pointers match a 0 datum) */
+static bool
+same_bytes(struct varlena *cached, Datum d)
+{
+	struct varlena *v;
+
+	if (cached == NULL || d == (Datum) 0)
+		return cached == NULL && d == (Datum) 0;
+	v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	return VARSIZE_ANY_EXHDR(v) == VARSIZE_ANY_EXHDR(cached) &&
+		memcmp(VARDATA_ANY(v), VARDATA_ANY(cached), VARSIZE_ANY_EXHDR(v)) == 0;
+}
+
+/* Copy a datum's bytes (packed) into a memory context, or NULL for 0 */
+static struct varlena *
+copy_bytes(MemoryContext cxt, Datum d)
+{
+	struct varlena *v;
+	struct varlena *out;
+
+	if (d == (Datum) 0)
+		return NULL;
+	v = pg_detoast_datum((struct varlena *) DatumGetPointer(d));
+	out = MemoryContextAlloc(cxt, VARSIZE(v));
+	memcpy(out, v, VARSIZE(v));
+	return out;
+}
+
+/*
+ * The ballot rules of a proposal; parsed once per backend and reused while
+ * method, options and settings are byte-identical (they are frozen from
+ * the moment a proposal can receive votes).
+ */
+static const BallotRules *
+proposal_rules(int64 pid, const VoteContext *vc)
+{
+	RulesCache *rc = &rules_cache;
+	MemoryContext old;
+
+	if (rc->cxt != NULL && rc->proposal_id == pid &&
+		same_bytes(rc->method, vc->method) && same_bytes(rc->options, vc->options) &&
+		same_bytes(rc->settings, vc->settings))
+		return &rc->rules;
+	if (rc->cxt == NULL)
+		rc->cxt = AllocSetContextCreate(TopMemoryContext, "enspiral ballot rules",
+										ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(rc->cxt);
+	rc->proposal_id = 0;
+	old = MemoryContextSwitchTo(rc->cxt);
+	rc->method = copy_bytes(rc->cxt, vc->method);
+	rc->options = copy_bytes(rc->cxt, vc->options);
+	rc->settings = copy_bytes(rc->cxt, vc->settings);
+	ballot_rules_load(&rc->rules, text_to_cstring((text *) rc->method),
+					  (ArrayType *) rc->options, (Jsonb *) rc->settings);
+	MemoryContextSwitchTo(old);
+	rc->proposal_id = pid;
+	return &rc->rules;
+}
+
+/* True when [joined, left) contains t */
+static bool
+period_covers(TimestampTz joined, TimestampTz left, bool left_null, TimestampTz t)
+{
+	return joined <= t && (left_null || left > t);
+}
+
+/* Whether the member was added explicitly to the electorate (latest snapshot) */
+static bool
+explicitly_added(int64 group_id, int64 pid, int64 member_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(group_id), Int64GetDatum(pid),
+	Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.electorate_additions"
+				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND member_id OPERATOR(pg_catalog.=) $3",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "electorate lookup failed");
+	return SPI_processed > 0;
+}
+
+/* Read the proposal row (latest snapshot); false when missing */
+static bool
+fetch_vote_proposal(int64 pid, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(pid)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	TimestampTz closes_at;
+	bool		closes_null;
+	int			stored;
+
+	enspiral_plan(&plan,
+				  "SELECT p.group_id, p.state, p.opens_at, p.closes_at, p.method, p.options, p.settings"
+				  "  FROM enspiral.proposals p WHERE p.proposal_id OPERATOR(pg_catalog.=) $1",
+				  1, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "proposal lookup failed");
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	memset(vc, 0, sizeof(*vc));
+	vc->group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	stored = DatumGetLifecycleState(SPI_getbinval(tup, desc, 2, &isnull));
+	vc->opens_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &vc->opens_null));
+	closes_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &closes_null));
+	vc->state = proposal_effective_state(stored, vc->opens_at, vc->opens_null,
+										 closes_at, closes_null, now);
+	vc->method = SPI_getbinval(tup, desc, 5, &isnull);
+	vc->options = SPI_getbinval(tup, desc, 6, &isnull);
+	if (isnull)
+		vc->options = (Datum) 0;
+	vc->settings = SPI_getbinval(tup, desc, 7, &isnull);
+	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
+	return true;
+}
+
+/* Apply one membership period to the eligibility of the voter */
+static void
+apply_period(VoteContext *vc, TimestampTz joined, TimestampTz left, bool left_null,
+			 TimestampTz now)
+{
+	if (!vc->opens_null && period_covers(joined, left, left_null, vc->opens_at))
+		vc->in_electorate = true;
+	if (period_covers(joined, left, left_null, now))
+		vc->member_now = true;
+}
+
+/* Every membership period of the member (the rare path: rejoiners, late joiners) */
+static void
+fetch_all_periods(int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(vc->group_id), Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT m.joined_at, m.left_at FROM enspiral.memberships m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2",
+				  2, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		jn,
+					ln;
+		TimestampTz joined = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &jn));
+		TimestampTz left = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 2, &ln));
+
+		apply_period(vc, joined, left, ln, now);
+	}
+}
+
+/*
+ * Read the member's current membership period and current vote (latest
+ * snapshot).  The common case, a member since before the opening, is
+ * decided by the current period alone; anything else reads the history.
+ */
+static void
+fetch_voter(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(vc->group_id), Int64GetDatum(member_id),
+	Int64GetDatum(pid)};
+	TupleDesc	desc;
+
+	/* every key is a parameter: both are unique index lookups */
+	enspiral_plan(&plan,
+				  "SELECT m.joined_at, NULL::pg_catalog.int8 FROM enspiral.memberships m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND m.left_at IS NULL"
+				  " UNION ALL"
+				  " SELECT NULL, v.vote_id FROM enspiral.votes v"
+				  " WHERE v.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND v.proposal_id OPERATOR(pg_catalog.=) $3"
+				  "   AND v.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND v.superseded_at IS NULL",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "voter lookup failed");
+	desc = SPI_tuptable->tupdesc;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		joined_null,
+					vote_null;
+		TimestampTz joined = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &joined_null));
+		int64		vote_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &vote_null));
+
+		if (!vote_null)
+		{
+			vc->has_current = true;
+			vc->current_vote_id = vote_id;
+		}
+		else if (!joined_null)
+			apply_period(vc, joined, 0, true, now);
+	}
+	if (!vc->in_electorate || !vc->member_now)
+		fetch_all_periods(member_id, now, vc);
+}
+
+/*
+ * Read the proposal, the member's membership periods and current vote under
+ * the latest snapshot; false when the proposal is missing.  Call with the
+ * proposal and member locks held.
+ */
+static bool
+vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	if (!fetch_vote_proposal(pid, now, vc))
+		return false;
+	fetch_voter(pid, member_id, now, vc);
+	return true;
+}
+
+/* Refuse a vote on a proposal that is not open or by a member who may not vote */
+static void
+check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
+{
+	if (vc->state != PROPOSAL_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is not open for voting: it is %s",
+						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
+	if (!vc->member_now)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("member %lld cannot vote on proposal %lld: not a current member of group %lld",
+						(long long) member_id, (long long) pid, (long long) vc->group_id)));
+	if (!vc->in_electorate)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("member %lld is not in the electorate of proposal %lld",
+						(long long) member_id, (long long) pid),
+				 errdetail("The electorate is the members of the group when the proposal opened."),
+				 vc->anonymous ? 0 :
+				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
+}
+
+/* Mark the member's current vote superseded (by its primary key) */
+static void
+supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		args[5] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(vc->current_vote_id), TimestampTzGetDatum(now),
+	Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "UPDATE enspiral.votes SET superseded_at = $4"
+				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND member_id OPERATOR(pg_catalog.=) $5"
+				  "   AND vote_id OPERATOR(pg_catalog.=) $3",
+				  5, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+}
+
+/* Insert a named vote (after superseding the current one); returns vote_id */
+static int64
+store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
+				 text *reason, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[6] = {INT8OID, INT8OID, INT8OID, JSONBOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[6] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(member_id), JsonbPGetDatum(ballot),
+	PointerGetDatum(reason), TimestampTzGetDatum(now)};
+	char		nulls[6] = {' ', ' ', ' ', ' ', reason ? ' ' : 'n', ' '};
+	bool		isnull;
+
+	if (vc->has_current)
+		supersede_vote(vc, pid, member_id, now);
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, reason, cast_at)"
+				  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING vote_id",
+				  6, argtypes);
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "storing the vote failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Record participation and store an anonymous ballot; NS107 when already voted */
+static void
+store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
+					   text *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, JSONBOID, TEXTOID};
+	Datum		args[5] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(member_id), JsonbPGetDatum(ballot),
+	PointerGetDatum(reason)};
+	char		nulls[5] = {' ', ' ', ' ', ' ', reason ? ' ' : 'n'};
+
+	enspiral_plan(&plan,
+				  "WITH p AS (INSERT INTO enspiral.participations (group_id, proposal_id, member_id)"
+				  "           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1)"
+				  " INSERT INTO enspiral.anonymous_ballots (group_id, proposal_id, ballot, reason)"
+				  " SELECT $1, $2, $4, $5 FROM p",
+				  5, argtypes);
+	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_INSERT)
+		elog(ERROR, "storing the ballot failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ALREADY_VOTED),
+				 errmsg("member %lld has already voted on anonymous proposal %lld",
+						(long long) member_id, (long long) pid),
+				 errdetail("Anonymous ballots cannot be changed: they are not linked to their voter.")));
+}
+
+/*
+ * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
+ *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
+ *	  anonymous ballot (which has no id that could identify it).
+ */
+Datum
+enspiral_vote(PG_FUNCTION_ARGS)
+{
+	int64		pid,
+				member_id;
+	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	TimestampTz now = decisions_now();
+	VoteContext vc;
+	Jsonb	   *ballot;
+	int64		vote_id = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal_id, member_id and ballot must not be NULL")));
+	pid = PG_GETARG_INT64(0);
+	member_id = PG_GETARG_INT64(1);
+	enspiral_spi_connect();
+	/* lock order: proposal (shared), then the member's slot */
+	proposal_lock(pid, ShareLock);
+	proposal_member_lock(pid, member_id);
+	if (!vote_context(pid, member_id, now, &vc))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist", (long long) pid)));
+	if (!vc.in_electorate && !vc.anonymous && vc.member_now)
+		vc.in_electorate = explicitly_added(vc.group_id, pid, member_id);
+	check_vote_allowed(pid, member_id, &vc);
+	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
+							  reason ? text_to_cstring(reason) : NULL, pid);
+	PG_TRY();
+	{
+		decisions_writing_votes = true;
+		if (vc.anonymous)
+			store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
+		else
+			vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
+	}
+	PG_FINALLY();
+	{
+		decisions_writing_votes = false;
+	}
+	PG_END_TRY();
+	enspiral_spi_finish();
+	if (vc.anonymous)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(vote_id);
+}
+
+/*
+ * enspiral.add_voter(proposal_id, member_id) RETURNS void
+ *	  Add a current member who was not in the electorate (a later joiner)
+ *	  to a named proposal that is not yet closed.
+ */
+Datum
+enspiral_add_voter(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	int64		pid = PG_GETARG_INT64(0);
+	int64		member_id = PG_GETARG_INT64(1);
+	TimestampTz now = decisions_now();
+	Datum		args[3] = {Int64GetDatum(pid), Int64GetDatum(member_id),
+	TimestampTzGetDatum(now)};
+	VoteContext vc;
+
+	enspiral_spi_connect();
+	proposal_lock(pid, ShareLock);
+	if (!vote_context(pid, member_id, now, &vc))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist", (long long) pid)));
+	if (vc.anonymous)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("the electorate of anonymous proposal %lld cannot be extended",
+						(long long) pid)));
+	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is %s: its electorate cannot change",
+						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+	if (!vc.member_now)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+				 errmsg("member %lld is not a current member of group %lld",
+						(long long) member_id, (long long) vc.group_id)));
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
+				  " SELECT p.group_id, p.proposal_id, $2, $3 FROM enspiral.proposals p"
+				  "  WHERE p.proposal_id = $1 ON CONFLICT DO NOTHING",
+				  3, argtypes);
+	PG_TRY();
+	{
+		decisions_writing_votes = true;
+		if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 false, true, 0) != SPI_OK_INSERT)
+			elog(ERROR, "adding the voter failed");
+	}
+	PG_FINALLY();
+	{
+		decisions_writing_votes = false;
+	}
+	PG_END_TRY();
+	enspiral_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* Trigger enspiral.votes_guard(): only vote() and add_voter() write these tables */
+Datum
+enspiral_votes_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "votes_guard must be a BEFORE trigger");
+	if (!decisions_writing_votes)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
+				 errmsg("%s cannot be written directly",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
+	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		return (Datum) 0;
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(td->tg_newtuple);
+	return PointerGetDatum(td->tg_trigtuple);
+}
