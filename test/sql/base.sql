@@ -70,11 +70,21 @@ DELETE FROM enspiral.members WHERE member_id = :alice;
 DELETE FROM enspiral.memberships WHERE member_id = :alice;
 UPDATE enspiral.memberships SET joined_at = '2000-01-01' WHERE member_id = :alice;
 \set VERBOSITY terse
-INSERT INTO enspiral.memberships (group_id, member_id, joined_at)
-    VALUES (:g1, :alice, now() - interval '1 day');
+INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
+    VALUES (:g1, :alice, 2, now() - interval '1 day');
 \set VERBOSITY default
 -- a closed period can be closed only once
 UPDATE enspiral.memberships SET left_at = now() WHERE member_id = :bob AND left_at IS NOT NULL;
+
+-- leave and rejoin within one transaction: an empty period, then a new one
+BEGIN;
+SELECT enspiral.add_member(:g1, 'carol') AS carol \gset
+SELECT enspiral.remove_member(:g1, :carol);
+SELECT enspiral.add_member(:g1, 'carol') = :carol AS carol_same_id;
+SELECT period, left_at IS NULL AS open, joined_at = left_at AS empty
+  FROM enspiral.memberships WHERE member_id = :carol ORDER BY period;
+SELECT enspiral.is_member(:g1, :carol) AS carol_member;
+COMMIT;
 
 -- the membership lookup is an index scan
 SET enable_seqscan = off;
