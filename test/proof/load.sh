@@ -41,8 +41,9 @@ load_scripts() {
 		[ "$(psql_db "$db" -At -c "SELECT proof.cap('$cap')")" = t ] || continue
 		{
 			echo '\set k random(1, 999999999999)'
-			echo "SELECT proof.op_$op('$op-' || :client_id || '-' || :k);"
-			[ -z "$rec" ] || echo "\\shell echo $op-:client_id-:k >> $rec"
+			echo '\set key :client_id * 1000000000000 + :k'
+			echo "SELECT proof.logged('$op', 'k' || :key, proof.op_$op('k' || :key));"
+			[ -z "$rec" ] || echo "\\shell echo :key >> $rec"
 		} >"$dir/$op.sql"
 		printf -- '-f %s@%s ' "$dir/$op.sql" "$weight"
 	done

@@ -502,6 +502,14 @@ BEGIN
 END
 $$;
 
+-- logged(kind, key, outcome): record an operation's outcome under its key
+-- (in the operation's transaction) unless the operation recorded it itself
+CREATE FUNCTION proof.logged(kind text, key text, outcome text) RETURNS text
+    LANGUAGE sql AS $$
+    INSERT INTO proof.log (key, kind, outcome) VALUES (key, kind, outcome) ON CONFLICT DO NOTHING;
+    SELECT outcome
+$$;
+
 ------------------------------------------------------------------------------
 -- Invariants
 ------------------------------------------------------------------------------
