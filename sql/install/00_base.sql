@@ -302,23 +302,6 @@ COMMENT ON FUNCTION enspiral.memberships_guard() IS
 CREATE TRIGGER memberships_guard BEFORE UPDATE OR DELETE ON enspiral.memberships
     FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_guard();
 
-CREATE FUNCTION enspiral.members_guard() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION 'member % of group % cannot be %d', OLD.member_id, OLD.group_id,
-        lower(TG_OP)
-        USING ERRCODE = 'NS007',
-              HINT = 'Member identities are permanent; use enspiral.remove_member() to end a membership.';
-END
-$$;
-COMMENT ON FUNCTION enspiral.members_guard() IS
-    'Trigger: member identities are never updated or deleted';
-
-CREATE TRIGGER members_guard BEFORE UPDATE OR DELETE ON enspiral.members
-    FOR EACH ROW EXECUTE FUNCTION enspiral.members_guard();
-
 SELECT pg_catalog.pg_extension_config_dump('enspiral.groups', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.members', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.memberships', '');
