@@ -130,6 +130,9 @@ main() {
 		status=1
 	fi
 	"$(pg psql)" -qXAt -d "$DB" -c "SELECT format('SLOW %s ms: %s', ms, left(sql, 300)) FROM fuzz.slow ORDER BY ms DESC LIMIT 5"
+	"$(pg psql)" -qXAt -d "$DB" -c "SELECT format('%s %s | %s | %s', sqlstate, left(message, 150), left(sql, 250), left(replace(context, E'\n', ' / '), 150))
+		FROM fuzz.sample ORDER BY sqlstate" >"$OUT/samples"
+	echo "samples of every outcome: build/fuzz/samples"
 	if [ -s "$OUT/findings" ]; then
 		echo "crashes or hangs:"
 		cat "$OUT/findings"

@@ -140,6 +140,9 @@ BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = role) THEN
+        RAISE EXCEPTION 'role % does not exist', role::oid USING ERRCODE = 'undefined_object';
+    END IF;
     PERFORM enspiral.require_admin();
     FOR p IN SELECT * FROM enspiral.application_privileges() LOOP
         EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %s', p.privilege, p.object_type,
@@ -160,6 +163,9 @@ DECLARE
 BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = role) THEN
+        RAISE EXCEPTION 'role % does not exist', role::oid USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM enspiral.require_admin();
     FOR p IN SELECT * FROM enspiral.application_privileges() WHERE object_type <> 'SCHEMA' LOOP

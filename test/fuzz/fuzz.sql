@@ -23,6 +23,13 @@ CREATE TABLE fuzz.bad (
     message  text,
     sql      text
 );
+-- the first few cases of every SQLSTATE, for the report
+CREATE TABLE fuzz.sample (
+    sqlstate text,
+    message  text,
+    context  text,
+    sql      text
+);
 CREATE TABLE fuzz.slow (
     seed    bigint,
     batch   int,
@@ -47,15 +54,32 @@ BEGIN
 END
 $$;
 
--- unclean(state): an error SQLSTATE that a function must never raise
-CREATE FUNCTION fuzz.unclean(state text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE AS $$
-    SELECT state LIKE 'XX%'          -- internal error, data corrupted, index corrupted
-        OR state LIKE '58%'          -- system error
-        OR state LIKE '39%'          -- external routine invocation
-        OR state LIKE '2F%'          -- SQL routine exception
-        OR state IN ('P0004',        -- assert failure
-                     '42703', '42P01', '42883', '42P02')  -- extension code referring to what does not exist
+-- unclean(state, context, case_sql): an error that a function must never
+-- raise: internal errors, asserts, and "undefined column/table/function",
+-- syntax or datatype errors coming from SQL that the extension itself runs
+-- (the innermost context frame is a statement inside an enspiral function,
+-- or an SPI query other than the case itself).  The same SQLSTATEs raised on
+-- purpose (RAISE, ereport) about a name the caller gave are clean, and so
+-- are errors of the case's own SQL.
+CREATE FUNCTION fuzz.unclean(state text, context text, case_sql text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    line1 text := split_part(coalesce(context, ''), E'\n', 1);
+BEGIN
+    IF state LIKE 'XX%'              -- internal error, data corrupted, index corrupted
+       OR state LIKE '58%'           -- system error
+       OR state LIKE '39%'           -- external routine invocation
+       OR state LIKE '2F%'           -- SQL routine exception
+       OR state = 'P0004' THEN       -- assert failure
+        RETURN true;
+    END IF;
+    IF state NOT IN ('42703', '42P01', '42883', '42P02', '42601', '42804', '42P18', '42725', '42702') THEN
+        RETURN false;
+    END IF;
+    RETURN line1 ~ '^PL/pgSQL function enspiral\.\S+ line \d+ at (SQL statement|EXECUTE|PERFORM|assignment|FOR over|RETURN QUERY|OPEN|FETCH)'
+        OR line1 ~ '^SQL function "'
+        OR (line1 LIKE 'SQL statement "%' AND line1 <> format('SQL statement "%s"', case_sql));
+END
 $$;
 
 -- a target: kind f (function), a (aggregate), p (procedure), c (cast of a literal)
@@ -189,7 +213,8 @@ BEGIN
     SELECT typname, typnamespace::regnamespace::text AS nsp, typtype, typbasetype
       INTO typ FROM pg_type WHERE oid = t;
     IF typ.nsp = 'enspiral' AND typ.typtype = 'b' THEN
-        RETURN format('%L::%s', fuzz.word(), 'cstring');
+        -- the lifecycle types: a state name (or any word, refused by the input function)
+        RETURN format('%L::%s', fuzz.word(), tn);
     END IF;
     CASE typ.typname
     WHEN 'int8', 'int4', 'int2', 'oid' THEN
@@ -268,7 +293,7 @@ BEGIN
     ELSIF r < 0.06 AND en IN ('bigint', 'numeric', 'integer') THEN
         -- huge, generated on the server
         RETURN format('(SELECT array_agg(%s) FROM generate_series(1, %s) i)::%s',
-                      fuzz.pick(ARRAY['i', '1', '(i %% 97)', '(i * 7919 %% 1000 + 1)', '(i %% 3)', '(-i)']),
+                      fuzz.pick(ARRAY['i', '1', '(i % 97)', '(i * 7919 % 1000 + 1)', '(i % 3)', '(-i)']),
                       fuzz.pick(ARRAY['10000', '50000', '100000']), tn);
     END IF;
     IF n < 0 THEN
@@ -359,6 +384,7 @@ DECLARE
     c     record;
     st    text;
     msg   text;
+    ctx   text;
     t0    timestamptz;
     ms    numeric;
     hist  jsonb := '{}';
@@ -369,11 +395,14 @@ BEGIN
             EXECUTE c.sql;
             st := '00000';
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-            IF fuzz.unclean(st) THEN
-                INSERT INTO fuzz.bad VALUES (seed, batch, st, msg, c.sql);
+            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, ctx = PG_EXCEPTION_CONTEXT;
+            IF fuzz.unclean(st, ctx, c.sql) THEN
+                INSERT INTO fuzz.bad VALUES (seed, batch, st, msg || ' [' || ctx || ']', c.sql);
             END IF;
         END;
+        IF coalesce((hist ->> st)::int, 0) < 3 THEN
+            INSERT INTO fuzz.sample VALUES (st, msg, ctx, left(c.sql, 1000));
+        END IF;
         ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
         IF ms > 2000 THEN
             INSERT INTO fuzz.slow VALUES (seed, batch, round(ms), left(c.sql, 2000));
@@ -390,14 +419,15 @@ CREATE FUNCTION fuzz.run_one(seed bigint, batch int, case_sql text) RETURNS text
 DECLARE
     st  text;
     msg text;
+    ctx text;
 BEGIN
     BEGIN
         EXECUTE case_sql;
         RETURN '00000';
     EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        IF fuzz.unclean(st) THEN
-            INSERT INTO fuzz.bad VALUES (seed, batch, st, msg, case_sql);
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, ctx = PG_EXCEPTION_CONTEXT;
+        IF fuzz.unclean(st, ctx, case_sql) THEN
+            INSERT INTO fuzz.bad VALUES (seed, batch, st, msg || ' [' || ctx || ']', case_sql);
         END IF;
         RETURN st;
     END;
