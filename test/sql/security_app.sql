@@ -37,6 +37,20 @@ SELECT p.oid::regprocedure AS definer_not_granted
   FROM pg_proc p WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prosecdef
    AND NOT has_function_privilege('regress_enspiral_app', p.oid, 'EXECUTE');
 
+-- no definer function acts on an object the caller names (a table, role,
+-- function or identifier): it would do so with the owner's rights
+SELECT p.oid::regprocedure AS definer_taking_object_names
+  FROM pg_proc p WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prosecdef
+   AND EXISTS (SELECT 1 FROM unnest(p.proargtypes::oid[]) a
+                WHERE a IN ('regclass'::regtype, 'regproc'::regtype, 'regprocedure'::regtype,
+                            'regrole'::regtype, 'regnamespace'::regtype, 'regtype'::regtype,
+                            'name'::regtype, 'oid'::regtype));
+-- no definer function builds SQL from text (dynamic SQL runs only with
+-- format's %I/%L, and only in invoker functions)
+SELECT p.oid::regprocedure AS definer_with_dynamic_sql
+  FROM pg_proc p WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prosecdef
+   AND p.prosrc ~* '\mEXECUTE\M';
+
 SET ROLE regress_enspiral_app;
 
 -- the API works for the application
