@@ -68,11 +68,15 @@ pinpoint() {
 		>"$OUT/batch-$b.sql"
 	while IFS='|' read -r i sql; do
 		rc=0
-		PGOPTIONS="-c statement_timeout=30s" "$(pg psql)" -qXAt -v ON_ERROR_STOP=1 -d "$DB" \
-			-v sql="$sql" -c "SELECT fuzz.run_one($FUZZ_SEED, $b, :'sql')" >/dev/null 2>"$OUT/case.err" || rc=$?
+		echo "SELECT fuzz.run_one($FUZZ_SEED, $b, :'sql')" |
+			PGOPTIONS="-c statement_timeout=30s" "$(pg psql)" -qXAt -v ON_ERROR_STOP=1 -d "$DB" \
+				-v sql="$sql" >/dev/null 2>"$OUT/case.err" || rc=$?
 		if [ "$rc" -ne 0 ]; then
 			if grep -q 'statement timeout' "$OUT/case.err"; then
 				echo "HANG (>30 s) seed $FUZZ_SEED batch $b case $i: $sql" | tee -a "$OUT/findings"
+			elif "$(pg pg_isready)" -q -d postgres && ! grep -q 'server closed\|terminated' "$OUT/case.err"; then
+				echo "ERROR OUTSIDE THE CASE seed $FUZZ_SEED batch $b case $i: $sql ($(head -c 300 "$OUT/case.err"))" |
+					tee -a "$OUT/findings"
 			else
 				echo "CRASH seed $FUZZ_SEED batch $b case $i: $sql ($(head -c 200 "$OUT/case.err"))" | tee -a "$OUT/findings"
 				wait_server

@@ -393,6 +393,10 @@ BEGIN
         t0 := clock_timestamp();
         BEGIN
             EXECUTE c.sql;
+            -- rules checked at commit (deferred triggers) are checked now,
+            -- inside the case's subtransaction (the rest of the batch then
+            -- runs with constraints immediate)
+            SET CONSTRAINTS ALL IMMEDIATE;
             st := '00000';
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, ctx = PG_EXCEPTION_CONTEXT;
@@ -423,6 +427,7 @@ DECLARE
 BEGIN
     BEGIN
         EXECUTE case_sql;
+        SET CONSTRAINTS ALL IMMEDIATE;
         RETURN '00000';
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, ctx = PG_EXCEPTION_CONTEXT;

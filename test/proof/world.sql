@@ -43,7 +43,8 @@ CREATE TABLE proof.w_buckets (
     group_id  bigint NOT NULL,
     round_id  bigint NOT NULL,
     bucket_id bigint PRIMARY KEY,
-    max_goal  bigint NOT NULL
+    max_goal  bigint NOT NULL,
+    live      boolean NOT NULL DEFAULT true
 );
 CREATE INDEX ON proof.w_buckets (round_id);
 CREATE TABLE proof.w_terms (
@@ -105,17 +106,25 @@ CREATE FUNCTION proof.refusal(state text) RETURNS boolean
     LANGUAGE sql IMMUTABLE AS $$ SELECT state LIKE 'NS%' OR state = '22023' $$;
 
 -- note_unexpected(op, state, msg): keep an unexpected error for the report
+-- (called from an exception handler: the detail and context of the error
+-- are passed along by the handler through proof.last_error)
 CREATE FUNCTION proof.note_unexpected(op text, state text, msg text) RETURNS text
     LANGUAGE sql AS $$
-    INSERT INTO proof.unexpected (op, sqlstate, message) VALUES (op, state, msg);
+    INSERT INTO proof.unexpected (op, sqlstate, message)
+    VALUES (op, state, msg || coalesce(' | ' || nullif(current_setting('proof.last_error', true), ''), ''));
     SELECT 'unexpected:' || state
 $$;
 
--- random_member(g, lo_frac, hi_frac): a random member of the world in a slice of n
+-- random_member(g, lo, hi): the member numbered n (random in [lo, hi]) of group g
 CREATE FUNCTION proof.random_member(g bigint, lo int, hi int) RETURNS bigint
-    LANGUAGE sql VOLATILE AS $$
-    SELECT member_id FROM proof.w_members
-     WHERE group_id = g AND n = proof.rnd(lo, hi)::int
+    LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    k   int := proof.rnd(lo, hi)::int;
+    mid bigint;
+BEGIN
+    SELECT w.member_id INTO mid FROM proof.w_members w WHERE w.group_id = g AND w.n = k;
+    RETURN mid;
+END
 $$;
 
 -- random_group(): one of the world's groups
@@ -191,7 +200,8 @@ DECLARE
     bid  bigint;
     maxg bigint := proof.rnd(5, 60) * 1000;
 BEGIN
-    bid := enspiral.create_bucket(rid, proof.random_member(g, 1, proof.setting('members')::int),
+    -- authors come from the first half of the members (never removed by churn)
+    bid := enspiral.create_bucket(rid, proof.random_member(g, 1, proof.setting('members')::int / 2),
                                   'load bucket', maxg / 4, maxg);
     PERFORM enspiral.open_bucket(bid);
     INSERT INTO proof.w_buckets (group_id, round_id, bucket_id, max_goal) VALUES (g, rid, bid, maxg);
@@ -276,6 +286,8 @@ $$;
 -- op_vote(key): a member votes on a live proposal of a random group
 CREATE FUNCTION proof.op_vote(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g   bigint := proof.random_group();
     p   record;
     mid bigint;
@@ -289,6 +301,8 @@ BEGIN
     BEGIN
         vid := enspiral.vote(p.proposal_id, mid, proof.ballot(p.method),
                              CASE WHEN random() < 0.5 THEN 'load reason' END);
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN
             vid := NULL;
@@ -298,6 +312,8 @@ BEGIN
             END IF;
             RETURN 'refused:' || SQLSTATE;
         END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('vote', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -310,6 +326,8 @@ $$;
 -- op_contribute(key): a member funds a bucket of a live round (idempotent by key)
 CREATE FUNCTION proof.op_contribute(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g   bigint := proof.random_group();
     b   record;
     mid bigint;
@@ -318,12 +336,14 @@ DECLARE
 BEGIN
     IF NOT proof.cap('cobudget') THEN RETURN 'skip'; END IF;
     SELECT wb.* INTO b FROM proof.w_buckets wb JOIN proof.w_rounds wr USING (round_id)
-     WHERE wr.group_id = g AND wr.live
+     WHERE wr.group_id = g AND wr.live AND wb.live
      ORDER BY random() LIMIT 1;
     IF NOT FOUND THEN RETURN 'skip'; END IF;
     mid := proof.random_member(g, 1, proof.setting('members')::int);
     BEGIN
         tid := enspiral.contribute(b.bucket_id, mid, amt, key);
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN
             IF key IS NOT NULL THEN
@@ -332,6 +352,8 @@ BEGIN
             END IF;
             RETURN 'refused:' || SQLSTATE;
         END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('contribute', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -344,19 +366,26 @@ $$;
 -- op_cancel_bucket(): cancel a bucket of a live round and open a replacement
 CREATE FUNCTION proof.op_cancel_bucket(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g bigint := proof.random_group();
     b record;
 BEGIN
     IF NOT proof.cap('cobudget') THEN RETURN 'skip'; END IF;
     SELECT wb.* INTO b FROM proof.w_buckets wb JOIN proof.w_rounds wr USING (round_id)
-     WHERE wr.group_id = g AND wr.live
+     WHERE wr.group_id = g AND wr.live AND wb.live
      ORDER BY random() LIMIT 1;
     IF NOT FOUND THEN RETURN 'skip'; END IF;
     BEGIN
         PERFORM enspiral.cancel_bucket(b.bucket_id);
+        UPDATE proof.w_buckets SET live = false WHERE bucket_id = b.bucket_id;
         PERFORM proof.new_bucket(g, b.round_id);
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN RETURN 'refused:' || SQLSTATE; END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('cancel_bucket', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -370,6 +399,8 @@ $$;
 -- complete some funded buckets, and start a new round
 CREATE FUNCTION proof.op_close_round(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g   bigint := proof.random_group();
     rid bigint;
     b   record;
@@ -391,8 +422,12 @@ BEGIN
             END IF;
         END LOOP;
         PERFORM proof.new_round(g);
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN RETURN 'refused:' || SQLSTATE; END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('close_round', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -405,6 +440,8 @@ $$;
 -- op_close_proposal(): close (or withdraw) a live proposal and open a new one
 CREATE FUNCTION proof.op_close_proposal(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g bigint := proof.random_group();
     p record;
 BEGIN
@@ -422,8 +459,12 @@ BEGIN
         UPDATE proof.w_proposals SET live = false WHERE proposal_id = p.proposal_id;
         PERFORM proof.new_proposal(g, p.method,
                                    p.method = 'consent' AND random() < 0.3);
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN RETURN 'refused:' || SQLSTATE; END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('close_proposal', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -437,6 +478,8 @@ $$;
 -- term and appoint a successor the same day, one transaction) or an early end
 CREATE FUNCTION proof.op_rotate(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g    bigint := proof.random_group();
     half int := proof.setting('members')::int / 2;
     t    record;
@@ -463,8 +506,12 @@ BEGIN
                 INSERT INTO proof.w_terms VALUES (g, tid, mid);
             END IF;
         END IF;
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN RETURN 'refused:' || SQLSTATE; END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('rotate', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -477,6 +524,8 @@ $$;
 -- op_membership(): a member of the second half leaves, or rejoins
 CREATE FUNCTION proof.op_membership(key text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+    e_detail  text;
+    e_context text;
     g    bigint := proof.random_group();
     m    int := proof.setting('members')::int;
     nn   int := proof.rnd(m / 2 + 1, m)::int;
@@ -491,8 +540,12 @@ BEGIN
         ELSE
             PERFORM enspiral.add_member(g, mkey);
         END IF;
+        -- rules checked at commit (deferred triggers) are checked here, inside the block
+        SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
         IF proof.refusal(SQLSTATE) THEN RETURN 'refused:' || SQLSTATE; END IF;
+        GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_context = PG_EXCEPTION_CONTEXT;
+        PERFORM set_config('proof.last_error', concat_ws(' @ ', e_detail, split_part(e_context, E'\n', 1)), true);
         RETURN proof.note_unexpected('membership', SQLSTATE, SQLERRM);
     END;
     IF key IS NOT NULL THEN
@@ -527,6 +580,21 @@ CREATE FUNCTION proof.verify_functions() RETURNS TABLE (fn regprocedure, argname
      ORDER BY 1
 $$;
 
+-- verdict(row): the problem a verification function's result row reports,
+-- or NULL when it reports none.  A text row is a problem line; a boolean is
+-- a problem when false; a composite row with boolean columns (e.g. matches)
+-- is a problem when any of them is false, one without is a problem line.
+CREATE FUNCTION proof.verdict(r jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE jsonb_typeof(r)
+        WHEN 'null' THEN NULL
+        WHEN 'boolean' THEN CASE WHEN r = 'false' THEN 'false' END
+        WHEN 'object' THEN CASE
+            WHEN NOT EXISTS (SELECT 1 FROM jsonb_each(r) e WHERE jsonb_typeof(e.value) = 'boolean') THEN r::text
+            WHEN EXISTS (SELECT 1 FROM jsonb_each(r) e WHERE e.value = 'false') THEN r::text END
+        WHEN 'string' THEN r #>> '{}'
+        ELSE r::text END
+$$;
+
 -- run_verify(fn, argname): call one verification function over the world
 CREATE FUNCTION proof.run_verify(fn regprocedure, argname text) RETURNS SETOF text
     LANGUAGE plpgsql AS $$
@@ -538,7 +606,8 @@ DECLARE
     line text;
 BEGIN
     IF (SELECT pronargs FROM pg_proc WHERE oid = fn) = 0 THEN
-        FOR line IN EXECUTE format('SELECT x::text FROM %s() x', name) LOOP
+        FOR line IN EXECUTE format('SELECT proof.verdict(to_jsonb(x)) FROM %s() x', name) LOOP
+            CONTINUE WHEN line IS NULL;
             RETURN NEXT fn::text || ': ' || line;
         END LOOP;
         RETURN;
@@ -549,11 +618,18 @@ BEGIN
         WHEN argname LIKE '%bucket%' THEN (SELECT array_agg(bucket_id) FROM proof.w_buckets)
         ELSE (SELECT array_agg(DISTINCT group_id) FROM proof.w_members) END;
     FOREACH id IN ARRAY coalesce(ids, '{}') LOOP
-        FOR line IN EXECUTE format('SELECT x::text FROM %s($1) x', name) USING id LOOP
-            -- a boolean verifier reports a problem by returning false
-            CONTINUE WHEN line IN ('t', 'true', '');
-            RETURN NEXT format('%s(%s): %s', name, id, line);
-        END LOOP;
+        BEGIN
+            FOR line IN EXECUTE format('SELECT proof.verdict(to_jsonb(x)) FROM %s($1) x', name) USING id LOOP
+                CONTINUE WHEN line IS NULL;
+                RETURN NEXT format('%s(%s): %s', name, id, left(line, 600));
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            -- a refusal means "does not apply" (e.g. an outcome verified
+            -- before the proposal closed, 55000); anything else is a problem
+            IF SQLSTATE NOT LIKE 'NS%' AND SQLSTATE <> '55000' THEN
+                RETURN NEXT format('%s(%s) failed: %s %s', name, id, SQLSTATE, SQLERRM);
+            END IF;
+        END;
     END LOOP;
 END
 $$;
