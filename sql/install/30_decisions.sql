@@ -216,6 +216,32 @@ COMMENT ON AGGREGATE enspiral.instant_runoff_rounds(bigint[]) IS
     'Instant runoff with details: {"winner", "ballots", "rounds": [{"round", "counts", "exhausted", "eliminated"}]}';
 
 ------------------------------------------------------------------------------
+-- Consent counting (C aggregate)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.consent_counts_accum(bigint[], jsonb) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_accum';
+COMMENT ON FUNCTION enspiral.consent_counts_accum(bigint[], jsonb) IS
+    'Transition function of consent_counts: counts one ballot by position';
+
+CREATE FUNCTION enspiral.consent_counts_combine(bigint[], bigint[]) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_combine';
+COMMENT ON FUNCTION enspiral.consent_counts_combine(bigint[], bigint[]) IS
+    'Combine function of consent_counts: adds partial counts';
+
+CREATE AGGREGATE enspiral.consent_counts(ballot jsonb) (
+    SFUNC = enspiral.consent_counts_accum,
+    STYPE = bigint[],
+    INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = enspiral.consent_counts_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE enspiral.consent_counts(jsonb) IS
+    'Counts consent ballots in one pass: {agree, abstain, disagree, block, all ballots}';
+
+------------------------------------------------------------------------------
 -- Proposal API
 ------------------------------------------------------------------------------
 
@@ -488,20 +514,16 @@ DECLARE
     irv jsonb;
 BEGIN
     IF p.method = 'consent' THEN
-        -- one pass, the same shape as a hand-written count(*) FILTER query
-        SELECT count(*) FILTER (WHERE c.ballot = '"agree"'),
-               count(*) FILTER (WHERE c.ballot = '"abstain"'),
-               count(*) FILTER (WHERE c.ballot = '"disagree"'),
-               count(*) FILTER (WHERE c.ballot = '"block"'),
-               count(*)
+        -- one pass, counting positions in C
+        SELECT n[1], n[2], n[3], n[4], n[5]
           INTO n_agree, n_abstain, n_disagree, n_block, voted
-          FROM (SELECT v.ballot FROM enspiral.votes v
+          FROM (SELECT enspiral.consent_counts(c.ballot) AS n FROM (SELECT v.ballot FROM enspiral.votes v
                  WHERE NOT anon AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
                    AND v.superseded_at IS NULL
                    AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, t) d)
                 UNION ALL
                 SELECT b.ballot FROM enspiral.anonymous_ballots b
-                 WHERE anon AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id) c;
+                 WHERE anon AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id) c) x;
         RETURN jsonb_build_object('voted', voted,
                                   'totals', jsonb_build_object('agree', n_agree, 'abstain', n_abstain,
                                                                'disagree', n_disagree, 'block', n_block));
