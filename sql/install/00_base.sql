@@ -301,9 +301,13 @@ COMMENT ON FUNCTION enspiral.memberships_guard() IS
 
 CREATE TRIGGER memberships_guard BEFORE UPDATE OR DELETE ON enspiral.memberships
     FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_guard();
+COMMENT ON TRIGGER memberships_guard ON enspiral.memberships IS
+    'Membership periods may only be closed, once, and are never deleted';
 
 SELECT pg_catalog.pg_extension_config_dump('enspiral.groups', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.members', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.groups_group_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.members_member_id_seq', '');
+COMMENT ON SEQUENCE enspiral.groups_group_id_seq IS 'Identity of enspiral.groups.group_id';
+COMMENT ON SEQUENCE enspiral.members_member_id_seq IS 'Identity of enspiral.members.member_id';
