@@ -731,6 +731,21 @@ REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
               enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes
     FROM PUBLIC;
 
+COMMENT ON SEQUENCE enspiral.proposals_proposal_id_seq IS 'Proposal ids';
+COMMENT ON SEQUENCE enspiral.votes_vote_id_seq IS 'Vote ids (named proposals only; anonymous ballots have random keys)';
+COMMENT ON TRIGGER proposals_guard ON enspiral.proposals IS
+    'The proposal lifecycle, frozen columns and deadline rules for every write';
+COMMENT ON TRIGGER votes_guard ON enspiral.votes IS
+    'Only enspiral.vote() writes votes';
+COMMENT ON TRIGGER participations_guard ON enspiral.participations IS
+    'Only enspiral.vote() writes participations';
+COMMENT ON TRIGGER anonymous_ballots_guard ON enspiral.anonymous_ballots IS
+    'Only enspiral.vote() writes anonymous ballots';
+COMMENT ON TRIGGER electorate_additions_guard ON enspiral.electorate_additions IS
+    'Only enspiral.add_voter() extends an electorate';
+COMMENT ON TRIGGER outcomes_guard ON enspiral.outcomes IS
+    'Recorded outcomes never change';
+
 SELECT pg_catalog.pg_extension_config_dump('enspiral.proposals', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.votes', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.participations', '');
