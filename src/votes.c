@@ -62,6 +62,7 @@ typedef struct VoteContext
 	bool		member_now;
 	bool		has_current;	/* the member has a counted vote */
 	int64		current_vote_id;
+	ItemPointerData current_tid;	/* where it is */
 } VoteContext;
 
 /* Parsed ballot rules of the proposal voted on last in this backend */
@@ -315,6 +316,7 @@ lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteCon
 	{
 		vc->has_current = true;
 		vc->current_vote_id = DatumGetInt64(column(tup, desc, "vote_id", &isnull));
+		vc->current_tid = tup->t_self;
 	}
 }
 
@@ -365,23 +367,29 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
 }
 
-/* Mark the member's current vote superseded (by its primary key) */
+/*
+ * Mark the member's current vote superseded.  It is addressed by the tuple
+ * id found under the member lock (a TID scan whatever the statistics); the
+ * key columns are checked again.
+ */
 static void
 supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
-	Datum		args[5] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
-		Int64GetDatum(vc->current_vote_id), TimestampTzGetDatum(now),
-	Int64GetDatum(member_id)};
+	Oid			argtypes[6] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[6] = {PointerGetDatum(&vc->current_tid), TimestampTzGetDatum(now),
+		Int64GetDatum(vc->group_id), Int64GetDatum(pid), Int64GetDatum(member_id),
+	Int64GetDatum(vc->current_vote_id)};
 
 	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $4"
-				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
-				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "UPDATE enspiral.votes SET superseded_at = $2"
+				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
+				  "   AND group_id OPERATOR(pg_catalog.=) $3"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
 				  "   AND member_id OPERATOR(pg_catalog.=) $5"
-				  "   AND vote_id OPERATOR(pg_catalog.=) $3",
-				  5, argtypes);
+				  "   AND vote_id OPERATOR(pg_catalog.=) $6"
+				  "   AND superseded_at IS NULL",
+				  6, argtypes);
 	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
 							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);

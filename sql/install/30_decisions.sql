@@ -407,9 +407,6 @@ CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot jsonb
     RETURNS bigint
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    -- its saved plans are made once per session, maybe while the tables are
-    -- still small: they must be index scans whatever the statistics say
-    SET enable_seqscan = off
     AS 'MODULE_PATHNAME', 'enspiral_vote';
 COMMENT ON FUNCTION enspiral.vote(bigint, bigint, jsonb, text) IS
     'Casts a member''s vote on an open proposal (it replaces the member''s earlier vote, kept as history); returns the vote id, NULL for anonymous ballots';
