@@ -43,3 +43,18 @@ cppcheck:
 	  --inline-suppr --suppress=missingIncludeSystem --suppress=missingInclude \
 	  --library=tools/cppcheck.cfg --std=c99 -DENSPIRAL_VERSION='"$(EXTVERSION)"' \
 	  -I src src
+
+# proof harness (docs/proof.md)
+.PHONY: bench fuzz crash backup upgrade sanitize
+bench:
+	bash bench/run.sh
+fuzz:
+	bash tools/fuzz.sh
+crash:
+	bash tools/crash.sh
+backup:
+	bash tools/backup.sh
+upgrade:
+	bash tools/upgrade.sh
+sanitize:
+	bash tools/sanitize.sh

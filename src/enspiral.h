@@ -65,6 +65,7 @@
 #define ERRCODE_ENSPIRAL_TERM_OVERLAP			MAKE_SQLSTATE('N','S','3','0','3')
 #define ERRCODE_ENSPIRAL_SERVICE_LIMIT			MAKE_SQLSTATE('N','S','3','0','4')
 #define ERRCODE_ENSPIRAL_COVERAGE_SHORTFALL		MAKE_SQLSTATE('N','S','3','0','5')
+#define ERRCODE_ENSPIRAL_GAP_UNFILLABLE			MAKE_SQLSTATE('N','S','3','0','6')
 
 /* spi_util.c */
 extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,

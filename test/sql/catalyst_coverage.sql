@@ -1,0 +1,183 @@
+-- Catalyst coverage: the sweep (catalyst_coverage, catalyst_gaps, the text
+-- timeline) and the coverage rule checked at commit:
+--   for every day d from today on, after(d) >= min(before(d), min_catalysts).
+-- Dates print as day offsets from today, or as month-day in a fixed future
+-- year, so the output does not depend on the run date.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS enspiral CASCADE;
+CREATE EXTENSION enspiral CASCADE;
+RESET client_min_messages;
+\set VERBOSITY terse
+
+SELECT current_date AS today \gset
+-- coverage as day offsets from today
+CREATE FUNCTION pg_temp.cov(g bigint, days int) RETURNS TABLE (from_day int, to_day int, catalysts int)
+LANGUAGE sql AS $$
+    SELECT lower(period) - current_date, upper(period) - current_date, catalysts
+      FROM enspiral.catalyst_coverage(g, current_date, current_date + days) ORDER BY 1
+$$;
+CREATE FUNCTION pg_temp.gaps(g bigint, days int) RETURNS TABLE (from_day int, to_day int, catalysts int)
+LANGUAGE sql AS $$
+    SELECT lower(period) - current_date, upper(period) - current_date, catalysts
+      FROM enspiral.catalyst_gaps(g, current_date, current_date + days) ORDER BY 1
+$$;
+
+SELECT enspiral.create_group('Enspiral') AS g \gset
+SELECT enspiral.add_member(:g, 'ana') AS ana, enspiral.add_member(:g, 'ben') AS ben,
+       enspiral.add_member(:g, 'cy') AS cy, enspiral.add_member(:g, 'dee') AS dee,
+       enspiral.add_member(:g, 'eve') AS eve, enspiral.add_member(:g, 'fay') AS fay \gset
+
+-- a group with no catalysts can start from nothing: every appointment adds coverage
+SELECT * FROM pg_temp.gaps(:g, 30);
+SELECT enspiral.appoint_catalyst(:g, :ana, :'today', 3) AS ta, enspiral.appoint_catalyst(:g, :ben, :'today', 3) AS tb \gset
+SELECT * FROM pg_temp.gaps(:g, 30);
+-- ending one of two (already below the minimum of 3) deepens the shortfall: refused at commit
+BEGIN;
+SELECT enspiral.end_catalyst_term(:tb, :'today'::date + 10);
+COMMIT;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ended_on FROM enspiral.catalyst_terms WHERE term_id = :tb;
+SELECT enspiral.appoint_catalyst(:g, :cy, :'today', 3) AS tc, enspiral.appoint_catalyst(:g, :dee, :'today', 3) AS td \gset
+SELECT * FROM pg_temp.cov(:g, 60);
+
+-- 4 serving, minimum 3: one may end early (surplus), a second may not
+SELECT enspiral.end_catalyst_term(:ta, :'today'::date + 10);
+SELECT enspiral.end_catalyst_term(:tb, :'today'::date + 20);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pg_temp.cov(:g, 40);
+-- a hand-over in one transaction: end a term and appoint a successor from that day
+BEGIN;
+SELECT enspiral.end_catalyst_term(:tb, :'today'::date + 20);
+SELECT enspiral.appoint_catalyst(:g, :eve, :'today'::date + 20) AS te \gset
+COMMIT;
+SELECT * FROM pg_temp.cov(:g, 40);
+-- a successor who starts a day late leaves a one-day shortfall: refused
+BEGIN;
+SELECT enspiral.end_catalyst_term(:tc, :'today'::date + 30);
+SELECT enspiral.appoint_catalyst(:g, :fay, :'today'::date + 31, 3);
+COMMIT;
+\echo :LAST_ERROR_SQLSTATE
+-- the order within the transaction does not matter: appoint first, then end
+BEGIN;
+SELECT enspiral.appoint_catalyst(:g, :fay, :'today'::date + 30, 3) AS tf \gset
+SELECT enspiral.end_catalyst_term(:tc, :'today'::date + 30);
+COMMIT;
+SELECT * FROM pg_temp.cov(:g, 40);
+-- the check also runs on SET CONSTRAINTS ... IMMEDIATE
+BEGIN;
+SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
+SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+-- and again when a later statement changes the group after a passed check
+BEGIN;
+SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
+SELECT enspiral.appoint_catalyst(:g, :ana, :'today'::date + 10, 1) AS ta2 \gset
+SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+-- changes undone by ROLLBACK TO SAVEPOINT are forgotten
+BEGIN;
+SAVEPOINT s1;
+SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
+ROLLBACK TO SAVEPOINT s1;
+COMMIT;
+SELECT ended_on IS NULL AS td_runs_on FROM enspiral.catalyst_terms WHERE term_id = :td;
+-- a check passed inside a savepoint that is rolled back is run again at commit:
+-- the successor rolled back, the early end remains and is refused
+BEGIN;
+SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
+SAVEPOINT s1;
+SELECT enspiral.appoint_catalyst(:g, :ana, :'today'::date + 10, 1);
+SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
+ROLLBACK TO SAVEPOINT s1;
+SET CONSTRAINTS enspiral.catalyst_terms_coverage DEFERRED;
+COMMIT;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ended_on IS NULL AS td_runs_on FROM enspiral.catalyst_terms WHERE term_id = :td;
+-- direct writes are checked the same way
+UPDATE enspiral.catalyst_terms SET ended_on = current_date + 5 WHERE term_id = :td;
+\echo :LAST_ERROR_SQLSTATE
+
+-- terms ending on their planned date are not a change: the coverage after
+-- them falls below the minimum, and unrelated changes are still allowed
+SELECT count(*) > 0 AS gap_after_planned_ends FROM pg_temp.gaps(:g, 150) WHERE from_day > 60;
+SELECT enspiral.appoint_catalyst(:g, :ana, :'today'::date + 200, 1) IS NOT NULL AS appointed;
+-- cancelling an unbegun term that overlaps eve's last days there (before 2,
+-- after 1, minimum 3) deepens a shortfall: refused
+SELECT term_id AS tfar FROM enspiral.catalyst_terms WHERE starts_on = :'today'::date + 200 \gset
+SELECT enspiral.cancel_catalyst_term(:tfar);
+\echo :LAST_ERROR_SQLSTATE
+-- the past is not checked: members with history may add past terms
+INSERT INTO enspiral.members (group_id, member_key) VALUES (:g, 'old') RETURNING member_id AS old \gset
+INSERT INTO enspiral.members (group_id, member_key) VALUES (:g, 'older') RETURNING member_id AS older \gset
+INSERT INTO enspiral.memberships (group_id, member_id, joined_at)
+VALUES (:g, :old, now() - interval '2 years'), (:g, :older, now() - interval '2 years');
+SELECT enspiral.appoint_catalyst(:g, :old, (:'today'::date - interval '1 year')::date, 2) IS NOT NULL AS past_term;
+-- and terms that began in the past and run on
+SELECT enspiral.appoint_catalyst(:g, :old, :'today'::date - 20, 3) AS told,
+       enspiral.appoint_catalyst(:g, :older, :'today'::date - 20, 3) AS tolder \gset
+SELECT * FROM pg_temp.cov(:g, 60);
+
+------------------------------------------------------------------------------
+-- A member leaving ends their terms; allowed, and shows up in catalyst_gaps
+------------------------------------------------------------------------------
+-- remove three of the six serving catalysts: 3 remain, no gap yet
+SELECT enspiral.remove_member(:g, :cy);
+SELECT count(*) AS cy_terms FROM enspiral.catalyst_terms WHERE term_id = :tc;
+SELECT enspiral.remove_member(:g, :old);
+SELECT ended_on - current_date AS old_ended_day, months_counted FROM enspiral.catalyst_terms WHERE term_id = :told;
+SELECT * FROM pg_temp.gaps(:g, 60);
+-- a leaving member's future term is cancelled; the departure may open a gap
+SELECT enspiral.appoint_catalyst(:g, :dee, (:'today'::date + interval '4 months')::date, 1) AS tdf \gset
+BEGIN;
+SELECT enspiral.remove_member(:g, :dee);
+SELECT count(*) AS dee_terms FROM enspiral.catalyst_terms WHERE member_id = :dee;
+-- in the same transaction, deepening the departure's shortfall is still refused
+SELECT enspiral.end_catalyst_term(:te, :'today'::date + 25);
+COMMIT;
+\echo :LAST_ERROR_SQLSTATE
+SELECT enspiral.remove_member(:g, :dee);
+SELECT * FROM pg_temp.gaps(:g, 60);
+-- a member leaving at a past time (a direct write) has the term end on that day
+UPDATE enspiral.memberships SET left_at = now() - interval '3 days'
+ WHERE group_id = :g AND member_id = :older AND left_at IS NULL;
+SELECT ended_on - current_date AS older_ended_day FROM enspiral.catalyst_terms WHERE term_id = :tolder;
+SELECT * FROM pg_temp.gaps(:g, 60);
+
+------------------------------------------------------------------------------
+-- Arguments of the coverage functions
+------------------------------------------------------------------------------
+SELECT * FROM enspiral.catalyst_coverage(:g, current_date, current_date);
+SELECT * FROM enspiral.catalyst_coverage(:g, current_date, 'infinity');
+SELECT * FROM enspiral.catalyst_coverage(999, current_date, current_date + 1);
+SELECT * FROM enspiral.catalyst_gaps(999, current_date, current_date + 1);
+SELECT * FROM enspiral.catalyst_coverage(:g, NULL, current_date + 1);
+SELECT * FROM enspiral.catalyst_service(999);
+SELECT * FROM enspiral.catalyst_timeline(999, current_date, current_date + 1);
+SELECT * FROM enspiral.catalyst_timeline(:g, current_date, current_date);
+SELECT * FROM enspiral.catalyst_timeline(:g, current_date, current_date + 1, 0);
+
+------------------------------------------------------------------------------
+-- The timeline of a group in a fixed future year (no leap days near it)
+------------------------------------------------------------------------------
+SELECT min(y) AS y FROM generate_series(extract(year FROM current_date)::int + 2,
+                                         extract(year FROM current_date)::int + 9) y
+ WHERE NOT ((y % 4 = 0 AND y % 100 <> 0) OR y % 400 = 0)
+   AND NOT (((y + 1) % 4 = 0 AND (y + 1) % 100 <> 0) OR (y + 1) % 400 = 0) \gset
+SELECT enspiral.create_group('Timeline', '{"min_catalysts": 2}') AS gt \gset
+SELECT enspiral.add_member(:gt, 'a') AS a, enspiral.add_member(:gt, 'b') AS b,
+       enspiral.add_member(:gt, 'c') AS c \gset
+SELECT enspiral.appoint_catalyst(:gt, :a, make_date(:y, 1, 1)),
+       enspiral.appoint_catalyst(:gt, :b, make_date(:y, 3, 1)),
+       enspiral.appoint_catalyst(:gt, :c, make_date(:y, 7, 1), 3),
+       enspiral.appoint_catalyst(:gt, :a, make_date(:y, 7, 1)) \gset
+SELECT to_char(lower(period), 'MM-DD') AS from, to_char(upper(period), 'MM-DD') AS to,
+       extract(year FROM upper(period)) - :y AS to_year, catalysts
+  FROM enspiral.catalyst_coverage(:gt, make_date(:y, 1, 1), make_date(:y + 1, 1, 1));
+SELECT to_char(lower(period), 'MM-DD') AS from, to_char(upper(period), 'MM-DD') AS to, catalysts
+  FROM enspiral.catalyst_gaps(:gt, make_date(:y, 1, 1), make_date(:y + 1, 1, 1));
+SELECT line FROM enspiral.catalyst_timeline(:gt, make_date(:y, 1, 1), make_date(:y + 1, 1, 1), 73)
+       WITH ORDINALITY t(line, n) WHERE n > 1;
+SELECT line FROM enspiral.catalyst_timeline(:gt, make_date(:y, 6, 1), make_date(:y, 7, 15))
+       WITH ORDINALITY t(line, n) WHERE n > 1;
