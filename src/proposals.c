@@ -317,6 +317,9 @@ guard_update(TriggerData *td)
 	to = row_state(&n, now);
 	if (from != to)
 		check_move(from, to, &n);
+	/* a stored state that time would turn into another is still a move */
+	if (n.stored != o.stored && n.stored != to && n.stored != from)
+		check_move(from, n.stored, &n);
 	check_frozen(desc, td->tg_trigtuple, newtup, from, to, o.proposal_id);
 	check_dates(&o, &n, now);
 	if (n.reopen_count != o.reopen_count)
