@@ -629,7 +629,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 	{
 		int			s = tuple_state(trig->tg_trigtuple, desc);
 
-		if (s != BUCKET_IDEA && !cobudget_loading_dump())
+		if (s != BUCKET_IDEA && !cobudget_loading_dump(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
 					 errmsg("a new bucket starts as idea, not %s", state_name(s))));

@@ -111,3 +111,15 @@ SELECT format('COPY enspiral.transfers (group_id, round_id, kind, from_account, 
               format('printf ''%s\t%s\tfund\t%s\t%s\t5\n''', :g3, :r3, :src3, :pool3)) \gexec
 SELECT kind, balance FROM enspiral.accounts WHERE round_id = :r3 ORDER BY account_id;
 SELECT * FROM enspiral.verify_ledger(:g3) ORDER BY 1;
+-- ... but a COPY whose query calls the API is no restore: balances move
+SELECT enspiral.create_group('Copy caller') AS g4 \gset
+SELECT enspiral.add_member(:g4, 'zed') AS zed \gset
+SELECT enspiral.create_round(:g4, 'R4', 40, now() - interval '1 hour', now() + interval '1 day') AS r4 \gset
+SELECT enspiral.allocate(:r4);
+SELECT enspiral.create_bucket(:r4, :zed, 'B4', 0, 40) AS b4 \gset
+SELECT enspiral.open_bucket(:b4);
+COPY (SELECT enspiral.contribute(:b4, :zed, 5) > 0 AS plain,
+             enspiral.contribute(:b4, :zed, 7, 'copy-key') > 0 AS keyed) TO STDOUT;
+COPY (SELECT enspiral.cancel_bucket(:b4)) TO STDOUT;
+SELECT enspiral.balance(:r4, :zed), enspiral.bucket_total(:b4), enspiral.bucket_state(:b4);
+SELECT * FROM enspiral.verify_ledger(:g4);
