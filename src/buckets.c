@@ -27,6 +27,7 @@
 #include "cobudget.h"
 
 PG_FUNCTION_INFO_V1(enspiral_contribute);
+PG_FUNCTION_INFO_V1(enspiral_try_contribute);
 PG_FUNCTION_INFO_V1(enspiral_cancel_bucket);
 PG_FUNCTION_INFO_V1(enspiral_open_bucket);
 PG_FUNCTION_INFO_V1(enspiral_complete_bucket);
@@ -292,25 +293,36 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 	return id;
 }
 
-/* Refuse unless the round's window is open now and the round not closed */
-static void
-check_round_window(const BucketRow *b)
+/*
+ * Refuse unless the round's window is open now and the round not closed.
+ * The refusal is reported at elevel: ERROR raises it; a lower level (the
+ * try_contribute path) only logs it, and the function returns false.
+ */
+static bool
+check_round_window(const BucketRow *b, int elevel)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
 	if (b->round_closed)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
 				 errmsg("round %lld is closed", (long long) b->round_id),
 				 errdetail("Contributions are accepted only until the round is closed.")));
+		return false;
+	}
 	if (now < b->opens_at || now >= b->closes_at)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
 				 errmsg("round %lld is not open for contributions %s",
 						(long long) b->round_id,
 						now < b->opens_at ? "yet" : "any more"),
 				 errdetail("The round window is [%s, %s); now is %s.",
 						   ts_text(b->opens_at), ts_text(b->closes_at), ts_text(now))));
+		return false;
+	}
+	return true;
 }
 
 /* Net amount the member has given to the bucket (contributions - refunds) */
@@ -338,72 +350,104 @@ member_given(int64 group_id, int64 member_account, int64 bucket_account)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
-/* The money rules of a contribution, on freshly locked balances */
-static void
+/* The money rules of a contribution, on freshly locked balances; a
+ * refusal is reported at elevel (see check_round_window) */
+static bool
 check_amounts(const BucketRow *b, int64 member_id, int64 amount,
-			  int64 balance, int64 total)
+			  int64 balance, int64 total, int elevel)
 {
 	int64		new_total;
 
 	if (balance < amount)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
 				 errmsg("member %lld would be overdrawn in round %lld: balance %lld, amount %lld",
 						(long long) member_id, (long long) b->round_id,
 						(long long) balance, (long long) amount),
 				 errdetail("A member can give at most what was allocated to them and not yet given.")));
+		return false;
+	}
 	new_total = ledger_add(total, amount, "the bucket total");
 	if (new_total > b->max_goal)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_BUCKET_GOAL_EXCEEDED),
 				 errmsg("bucket %lld would exceed its max_goal: total %lld + amount %lld > max_goal %lld",
 						(long long) b->bucket_id, (long long) total,
 						(long long) amount, (long long) b->max_goal),
 				 errhint("At most %lld more can be given to this bucket.",
 						 (long long) (b->max_goal - total))));
+		return false;
+	}
 	if (b->has_member_cap)
 	{
 		int64		given = member_given(b->group_id, b->member_account, b->account_id);
 
 		if (ledger_add(given, amount, "the member's total to the bucket") > b->member_cap)
-			ereport(ERROR,
+		{
+			ereport(elevel,
 					(errcode(ERRCODE_ENSPIRAL_MEMBER_CAP_EXCEEDED),
 					 errmsg("member %lld would exceed max_per_member_per_bucket for bucket %lld: given %lld + amount %lld > %lld",
 							(long long) member_id, (long long) b->bucket_id,
 							(long long) given, (long long) amount,
 							(long long) b->member_cap)));
+			return false;
+		}
 	}
+	return true;
 }
 
 /* Refuse unless the round window, the bucket state, the membership and the
- * member's account allow a contribution at all */
-static void
-check_acceptable(const BucketRow *b, int64 member_id, int64 amount)
+ * member's account allow a contribution at all; a refusal is reported at
+ * elevel (see check_round_window) */
+static bool
+check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 {
-	check_round_window(b);
+	if (!check_round_window(b, elevel))
+		return false;
 	if (b->state != BUCKET_OPEN)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_BUCKET_NOT_OPEN),
 				 errmsg("bucket %lld is not open: its state is %s",
 						(long long) b->bucket_id, state_name(b->state)),
 				 errdetail("Contributions are accepted only while a bucket is open.")));
-	if (!b->member_now)
-		enspiral_require_current_member(b->group_id, member_id);
+		return false;
+	}
+	if (!b->member_now &&
+		!enspiral_is_member_at(b->group_id, member_id, GetCurrentTransactionStartTimestamp()))
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+				 errmsg("member %lld is not a current member of group %lld",
+						(long long) member_id, (long long) b->group_id)));
+		return false;
+	}
 	if (b->member_account == 0)
-		ereport(ERROR,
+	{
+		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
 				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
 						(long long) member_id, (long long) b->round_id, (long long) amount),
 				 errdetail("Nothing was allocated to this member in this round.")));
+		return false;
+	}
+	return true;
 }
 
 /*
- * enspiral.contribute(bucket_id, member_id, amount, idempotency_key)
- *	  Move amount from the member's account to the bucket's account, after
- *	  checking every rule; returns the transfer id.
+ * The body of contribute() and try_contribute(): move amount from the
+ * member's account to the bucket's account after checking every rule, and
+ * return the transfer id.  A refusal by a contribution rule is reported at
+ * elevel: ERROR raises it (contribute); a lower level logs it at most, and
+ * the result is 0 with nothing moved (try_contribute; the row locks taken
+ * for the checks are then held to the end of the transaction, as after a
+ * SELECT ... FOR NO KEY UPDATE).  Bad arguments, an unknown bucket and a
+ * reused idempotency key always raise.
  */
-Datum
-enspiral_contribute(PG_FUNCTION_ARGS)
+static int64
+contribute_internal(FunctionCallInfo fcinfo, int elevel)
 {
 	int64		bucket_id,
 				member_id,
@@ -447,16 +491,24 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 		if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
 		{
 			enspiral_spi_finish();
-			PG_RETURN_INT64(transfer_id);
+			return transfer_id;
 		}
-		check_acceptable(&b, member_id, amount);
+		if (!check_acceptable(&b, member_id, amount, elevel))
+		{
+			enspiral_spi_finish();
+			return 0;
+		}
 		if (locked)
 			break;
 		/* the bucket opened or the account appeared just now: lock again */
 		if (attempt >= 2)
 			elog(ERROR, "bucket %lld kept changing during a contribution", (long long) bucket_id);
 	}
-	check_amounts(&b, member_id, amount, b.balance, b.total);
+	if (!check_amounts(&b, member_id, amount, b.balance, b.total, elevel))
+	{
+		enspiral_spi_finish();
+		return 0;
+	}
 	total = b.total;
 
 	if (key == NULL)
@@ -479,6 +531,33 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 	else if (total + amount == b.max_goal)
 		bucket_set_state(b.group_id, bucket_id, BUCKET_FUNDED);
 	enspiral_spi_finish();
+	return transfer_id;
+}
+
+/*
+ * enspiral.contribute(bucket_id, member_id, amount, idempotency_key)
+ *	  Move amount from the member's account to the bucket's account, after
+ *	  checking every rule; returns the transfer id.  A refusal raises.
+ */
+Datum
+enspiral_contribute(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(contribute_internal(fcinfo, ERROR));
+}
+
+/*
+ * enspiral.try_contribute(bucket_id, member_id, amount, idempotency_key)
+ *	  Like contribute(), but a refusal by a contribution rule returns NULL
+ *	  instead of raising (logged at DEBUG1), so a caller that expects
+ *	  refusals needs no savepoint.
+ */
+Datum
+enspiral_try_contribute(PG_FUNCTION_ARGS)
+{
+	int64		transfer_id = contribute_internal(fcinfo, DEBUG1);
+
+	if (transfer_id == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(transfer_id);
 }
 

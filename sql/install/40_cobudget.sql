@@ -386,6 +386,15 @@ CREATE FUNCTION enspiral.contribute(bucket_id bigint, member_id bigint, amount b
 COMMENT ON FUNCTION enspiral.contribute(bigint, bigint, bigint, text) IS
     'Gives amount from a member''s round balance to an open bucket after checking every rule; returns the transfer id (the original one on an idempotent replay)';
 
+CREATE FUNCTION enspiral.try_contribute(bucket_id bigint, member_id bigint, amount bigint,
+                                        idempotency_key text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_try_contribute';
+COMMENT ON FUNCTION enspiral.try_contribute(bigint, bigint, bigint, text) IS
+    'Like contribute, but a refusal by a contribution rule (round window, bucket state, membership, balance, max_goal, member cap) returns NULL instead of raising, so no savepoint is needed; bad arguments, an unknown bucket and a reused idempotency key still raise';
+
 CREATE FUNCTION enspiral.close_round(round_id bigint) RETURNS integer
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp

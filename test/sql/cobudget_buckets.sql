@@ -141,4 +141,33 @@ SELECT enspiral.contribute(:bk, :ana, 20);
 SELECT enspiral.close_round(:rk);
 SELECT enspiral.bucket_state(:bk), enspiral.bucket_total(:bk);
 
+-- try_contribute: the same rules, a refusal returns NULL and moves nothing
+SELECT enspiral.create_round(:g, 'Try', 300, now() - interval '1 hour',
+                             now() + interval '1 day',
+                             '{"max_per_member_per_bucket": 60}') AS rt \gset
+SELECT enspiral.allocate(:rt);
+SELECT enspiral.create_bucket(:rt, :ana, 'Tools', 0, 100) AS bt \gset
+SELECT enspiral.create_bucket(:rt, :ana, 'Idea', 0, 100) AS bi \gset
+SELECT enspiral.open_bucket(:bt);
+SELECT enspiral.try_contribute(:bt, :ana, 50) AS tt \gset
+SELECT :tt = max(transfer_id) AS returns_the_transfer FROM enspiral.transfers;
+SELECT enspiral.try_contribute(:bt, :ben, 40) IS NOT NULL AS accepted;
+SELECT enspiral.try_contribute(:bt, :ana, 11) IS NULL AS member_cap,
+       enspiral.try_contribute(:bt, :cai, 11) IS NULL AS max_goal,
+       enspiral.try_contribute(:bt, :dee, 1) IS NULL AS not_a_member,
+       enspiral.try_contribute(:bt, :ana, 101) IS NULL AS overdraw,
+       enspiral.try_contribute(:bi, :ana, 1) IS NULL AS idea_bucket,
+       enspiral.try_contribute(:bb, :ana, 1) IS NULL AS window_closed;
+SELECT enspiral.bucket_state(:bt), enspiral.bucket_total(:bt),
+       enspiral.balance(:rt, :ana), enspiral.balance(:rt, :ben), enspiral.balance(:rt, :cai);
+SELECT enspiral.try_contribute(:bi, :ana, 1, 'k-1');    -- the key holds another transfer
+SELECT enspiral.try_contribute(999, :ana, 1);
+SELECT enspiral.try_contribute(:bt, :ana, 0);
+SELECT enspiral.try_contribute(:bt, :ana, NULL);
+-- a refusal leaves the transaction usable (no savepoint needed)
+BEGIN;
+SELECT enspiral.try_contribute(:bt, :cai, 11) IS NULL AS refused;
+SELECT enspiral.create_bucket(:rt, :cai, 'Later', 0, 10) > 0 AS still_usable;
+ROLLBACK;
+
 SELECT * FROM enspiral.verify_ledger(:g);
