@@ -15,11 +15,23 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "enspiral.h"
@@ -150,8 +162,207 @@ lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
 }
 
 /*
- * The hot path of contribute(): lock the bucket row, the bucket's account
- * and the member's account in one statement and read them.  Lock order:
+ * Direct access for the hot path of contribute().  The locking read goes
+ * through the tables' unique indexes and locks rows with table_tuple_lock(),
+ * exactly as SELECT ... FOR NO KEY UPDATE does (ExecLockRows): in READ
+ * COMMITTED the latest version of a row is locked and re-checked; under
+ * REPEATABLE READ and SERIALIZABLE a row changed since the snapshot is a
+ * serialization failure.  Reads are MVCC index scans with the statement's
+ * snapshot.  Nothing is written here: writes stay in SQL (SPI).
+ */
+
+/* An open table, one of its unique indexes, and a slot for its rows */
+typedef struct DirectScan
+{
+	Relation	heap;
+	Relation	index;
+	TupleTableSlot *slot;
+} DirectScan;
+
+/* Open enspiral.<table> with its index <index> (lock held to end of xact) */
+static void
+direct_open(DirectScan *ds, Oid nsp, const char *table, const char *index,
+			LOCKMODE mode)
+{
+	Oid			relid = get_relname_relid(table, nsp);
+	Oid			indid = get_relname_relid(index, nsp);
+
+	if (!OidIsValid(relid) || !OidIsValid(indid))
+		elog(ERROR, "enspiral.%s or enspiral.%s does not exist", table, index);
+	ds->heap = table_open(relid, mode);
+	ds->index = index_open(indid, AccessShareLock);
+	ds->slot = table_slot_create(ds->heap, NULL);
+}
+
+/* Close what direct_open opened, keeping the relation locks */
+static void
+direct_close(DirectScan *ds)
+{
+	ExecDropSingleTupleTableSlot(ds->slot);
+	index_close(ds->index, NoLock);
+	table_close(ds->heap, NoLock);
+}
+
+/*
+ * Fetch into ds->slot the first row visible to snap whose leading index
+ * columns equal keys[] (compared with the functions procs[]); false if none.
+ */
+static bool
+direct_fetch(DirectScan *ds, Snapshot snap, int nkeys, const Datum *keys,
+			 const RegProcedure *procs)
+{
+	ScanKeyData sk[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	bool		found;
+
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, procs[i], keys[i]);
+	scan = index_beginscan(ds->heap, ds->index, snap, nkeys, 0);
+	index_rescan(scan, sk, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, ds->slot);
+	index_endscan(scan);
+	return found;
+}
+
+/* A column of the row in a slot, by name */
+static Datum
+slot_column(TupleTableSlot *slot, const char *name, bool *isnull)
+{
+	int			attnum = SPI_fnumber(slot->tts_tupleDescriptor, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "column \"%s\" not found", name);
+	return slot_getattr(slot, attnum, isnull);
+}
+
+/* int8 column of the row in a slot, by name (NOT NULL columns) */
+static int64
+slot_int8(TupleTableSlot *slot, const char *name)
+{
+	bool		isnull;
+
+	return DatumGetInt64(slot_column(slot, name, &isnull));
+}
+
+/*
+ * Lock the row at tid row of ds FOR NO KEY UPDATE, as ExecLockRows does; on
+ * return the slot holds the locked (latest) version.  False when the row
+ * was deleted meanwhile (READ COMMITTED).
+ */
+static bool
+direct_lock(DirectScan *ds, ItemPointer row, Snapshot snap)
+{
+	ItemPointerData tid = *row;
+	TM_FailureData tmfd;
+	TM_Result	res;
+	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+
+	res = table_tuple_lock(ds->heap, &tid, snap, ds->slot, GetCurrentCommandId(true),
+						   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
+	switch (res)
+	{
+		case TM_Ok:
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			if (res == TM_Deleted)
+				return false;
+			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+			break;
+		case TM_SelfModified:
+		case TM_Invisible:
+		default:
+			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+	}
+	return false;				/* keep compiler quiet */
+}
+
+/* OID of a label of an enum type of the enspiral schema */
+static Oid
+direct_enum(Oid nsp, const char *type, const char *label)
+{
+	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										CStringGetDatum(type), ObjectIdGetDatum(nsp));
+	Oid			result = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
+										 ObjectIdGetDatum(typid), CStringGetDatum(label));
+
+	if (!OidIsValid(result))
+		elog(ERROR, "enspiral.%s has no label \"%s\"", type, label);
+	return result;
+}
+
+/* Find the account of a bucket or member in a round; false if none */
+static bool
+direct_account(DirectScan *acc, Snapshot snap, int64 group_id, int64 round_id,
+			   Oid kind, int64 owner_id)
+{
+	Datum		keys[4] = {Int64GetDatum(group_id), Int64GetDatum(round_id),
+	ObjectIdGetDatum(kind), Int64GetDatum(owner_id)};
+	RegProcedure procs[4] = {F_INT8EQ, F_INT8EQ, F_ENUM_EQ, F_INT8EQ};
+
+	return direct_fetch(acc, snap, 4, keys, procs);
+}
+
+/* Whether the member has a membership period containing now */
+static bool
+direct_member_now(Oid nsp, Snapshot snap, int64 group_id, int64 member_id,
+				  TimestampTz now)
+{
+	DirectScan	ms;
+	ScanKeyData sk[2];
+	IndexScanDesc scan;
+	bool		result = false;
+
+	direct_open(&ms, nsp, "memberships", "memberships_pkey", AccessShareLock);
+	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(group_id));
+	ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(member_id));
+	scan = index_beginscan(ms.heap, ms.index, snap, 2, 0);
+	index_rescan(scan, sk, 2, NULL, 0);
+	while (!result && index_getnext_slot(scan, ForwardScanDirection, ms.slot))
+	{
+		bool		isnull;
+		TimestampTz joined = DatumGetTimestampTz(slot_column(ms.slot, "joined_at", &isnull));
+		Datum		left = slot_column(ms.slot, "left_at", &isnull);
+
+		result = joined <= now && (isnull || DatumGetTimestampTz(left) > now);
+	}
+	index_endscan(scan);
+	direct_close(&ms);
+	return result;
+}
+
+/* Read the round of bucket b into b */
+static void
+direct_read_round(Oid nsp, Snapshot snap, BucketRow *b)
+{
+	DirectScan	rd;
+	Datum		keys[2] = {Int64GetDatum(b->group_id), Int64GetDatum(b->round_id)};
+	RegProcedure procs[2] = {F_INT8EQ, F_INT8EQ};
+	Datum		d;
+	bool		isnull;
+
+	direct_open(&rd, nsp, "rounds", "rounds_pkey", AccessShareLock);
+	if (!direct_fetch(&rd, snap, 2, keys, procs))
+		elog(ERROR, "round %lld of bucket %lld not found", (long long) b->round_id,
+			 (long long) b->bucket_id);
+	b->opens_at = DatumGetTimestampTz(slot_column(rd.slot, "opens_at", &isnull));
+	b->closes_at = DatumGetTimestampTz(slot_column(rd.slot, "closes_at", &isnull));
+	(void) slot_column(rd.slot, "closed_at", &isnull);
+	b->round_closed = !isnull;
+	d = slot_column(rd.slot, "max_per_member_per_bucket", &isnull);
+	b->has_member_cap = !isnull;
+	b->member_cap = isnull ? 0 : DatumGetInt64(d);
+	direct_close(&rd);
+}
+
+/*
+ * The hot path of contribute(): read the bucket, its round, the bucket's
+ * account, the member's account and membership into b, and lock the
+ * bucket row, the bucket's account and the member's account.  Lock order:
  * the bucket row first; a bucket account is only ever locked by a holder
  * of its bucket row, so it is never contended here; then the member's
  * account.  Returns false, locking nothing, unless the contribution can
@@ -159,48 +370,94 @@ lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
  * member's account go: a refusal on those grounds needs no lock, since a
  * bucket that is not open never becomes open again and a round's window
  * never reopens (an idea bucket opened concurrently was not open yet).
+ * Raises NS202 when the bucket does not exist.  This is what
+ *   SELECT ... FROM buckets b JOIN rounds r JOIN accounts ba JOIN accounts ma
+ *    WHERE b.state = 'open' AND <round window>
+ *      FOR NO KEY UPDATE OF b, ba, ma
+ * does, through the unique indexes directly (see "Direct access" above):
+ * the same rows, the same locks in the same order, the same re-check of
+ * the bucket's state on its latest version, and no executor start-up.
  */
 static bool
 lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-	Datum		args[3] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id),
-	TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
+	Oid			nsp = get_namespace_oid("enspiral", false);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Snapshot	snap;
+	DirectScan	bk,
+				acc;
+	Datum		keys[2];
+	RegProcedure procs[2] = {F_INT8EQ, F_INT8EQ};
+	ItemPointerData bucket_row,
+				bucket_acc,
+				member_acc;
 	bool		isnull;
+	bool		locked = false;
 
-	/*
-	 * The last column is the membership test of enspiral_is_member_at()
-	 * (members.c) at transaction time, folded in to save a statement.
-	 */
-	cobudget_plan(&plan,
-				  "SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal,"
-				  "       r.opens_at, r.closes_at, r.closed_at IS NOT NULL,"
-				  "       r.max_per_member_per_bucket, ba.account_id, ma.account_id,"
-				  "       ba.balance, ma.balance,"
-				  "       EXISTS (SELECT 1 FROM enspiral.memberships ms"
-				  "                WHERE ms.group_id = b.group_id AND ms.member_id = $2"
-				  "                  AND ms.joined_at <= $3"
-				  "                  AND (ms.left_at IS NULL OR ms.left_at > $3))"
-				  "  FROM enspiral.buckets b"
-				  "  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id"
-				  "  JOIN enspiral.accounts ba ON ba.group_id = b.group_id AND ba.round_id = b.round_id"
-				  "   AND ba.kind = 'bucket' AND ba.owner_id = b.bucket_id"
-				  "  JOIN enspiral.accounts ma ON ma.group_id = b.group_id AND ma.round_id = b.round_id"
-				  "   AND ma.kind = 'member' AND ma.owner_id = $2"
-				  " WHERE b.bucket_id = $1 AND b.state = 'open'"
-				  "   AND r.closed_at IS NULL AND r.opens_at <= $3 AND $3 < r.closes_at"
-				  "   FOR NO KEY UPDATE OF b, ba, ma",
-				  3, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "bucket lookup failed");
-	if (SPI_processed == 0)
-		return false;
-	read_bucket_row(bucket_id, b);
-	b->total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 12, &isnull));
-	b->balance = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 13, &isnull));
-	b->member_now = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 14, &isnull));
-	return true;
+	/* like a SPI statement: see this transaction's earlier commands */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+
+	direct_open(&bk, nsp, "buckets", "buckets_bucket_id_key", RowShareLock);
+	keys[0] = Int64GetDatum(bucket_id);
+	if (!direct_fetch(&bk, snap, 1, keys, procs))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
+				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+	bucket_row = bk.slot->tts_tid;
+	b->bucket_id = bucket_id;
+	b->group_id = slot_int8(bk.slot, "group_id");
+	b->round_id = slot_int8(bk.slot, "round_id");
+	b->state = DatumGetLifecycleState(slot_column(bk.slot, "state", &isnull));
+	b->min_goal = slot_int8(bk.slot, "min_goal");
+	b->max_goal = slot_int8(bk.slot, "max_goal");
+
+	direct_read_round(nsp, snap, b);
+
+	direct_open(&acc, nsp, "accounts", "accounts_group_id_round_id_kind_owner_id_key",
+				RowShareLock);
+	if (!direct_account(&acc, snap, b->group_id, b->round_id,
+						direct_enum(nsp, "account_kind", "bucket"), bucket_id))
+		elog(ERROR, "bucket %lld has no ledger account", (long long) bucket_id);
+	b->account_id = slot_int8(acc.slot, "account_id");
+	bucket_acc = acc.slot->tts_tid;
+	b->member_account = 0;
+	if (direct_account(&acc, snap, b->group_id, b->round_id,
+					   direct_enum(nsp, "account_kind", "member"), member_id))
+	{
+		b->member_account = slot_int8(acc.slot, "account_id");
+		member_acc = acc.slot->tts_tid;
+	}
+	b->member_now = direct_member_now(nsp, snap, b->group_id, member_id, now);
+
+	if (b->state == BUCKET_OPEN && !b->round_closed && b->opens_at <= now &&
+		now < b->closes_at && b->member_account != 0 &&
+		direct_lock(&bk, &bucket_row, snap))
+	{
+		/* re-check the latest version of the bucket, as EvalPlanQual would */
+		b->state = DatumGetLifecycleState(slot_column(bk.slot, "state", &isnull));
+		if (b->state != BUCKET_OPEN)
+		{
+			/* changed meanwhile: say why from a fresh read of the round */
+			UnregisterSnapshot(snap);
+			snap = RegisterSnapshot(GetTransactionSnapshot());
+			direct_read_round(nsp, snap, b);
+		}
+		else
+		{
+			if (!direct_lock(&acc, &bucket_acc, snap))
+				elog(ERROR, "account %lld vanished", (long long) b->account_id);
+			b->total = slot_int8(acc.slot, "balance");
+			if (!direct_lock(&acc, &member_acc, snap))
+				elog(ERROR, "account %lld vanished", (long long) b->member_account);
+			b->balance = slot_int8(acc.slot, "balance");
+			locked = true;
+		}
+	}
+	direct_close(&acc);
+	direct_close(&bk);
+	UnregisterSnapshot(snap);
+	return locked;
 }
 
 /* Set the state of a bucket; the row trigger checks the transition */
@@ -482,12 +739,6 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 	{
 		bool		locked = lock_contribution(bucket_id, member_id, &b);
 
-		if (!locked)
-		{
-			/* a refusal (or a replay): read without a lock to say which */
-			fetch_bucket(bucket_id, member_id, false, &b);
-			b.member_now = false;
-		}
 		if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
 		{
 			enspiral_spi_finish();
