@@ -196,10 +196,10 @@ static void
 catalyst_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
-	int			kept = 0;
-
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
+		int			kept = 0;
+
 		for (int i = 0; i < nchanges; i++)
 			if (changes[i].subid != mySubid)
 				changes[kept++] = changes[i];
@@ -414,15 +414,15 @@ static void
 read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
 {
 	bool		n[6];
-	Datum		days;
+	Datum		days_datum;
 
 	r->group_id = DatumGetInt64(column(tup, desc, "group_id", &n[0]));
 	r->term_id = DatumGetInt64(column(tup, desc, "term_id", &n[1]));
 	r->member_id = DatumGetInt64(column(tup, desc, "member_id", &n[2]));
 	r->starts_on = DatumGetDateADT(column(tup, desc, "starts_on", &n[3]));
 	r->months = DatumGetInt32(column(tup, desc, "months", &n[4]));
-	days = column(tup, desc, "days_per_week", &n[5]);
-	r->days_per_week = n[5] ? NULL : DatumGetNumeric(days);
+	days_datum = column(tup, desc, "days_per_week", &n[5]);
+	r->days_per_week = n[5] ? NULL : DatumGetNumeric(days_datum);
 	r->ended_on = DatumGetDateADT(column(tup, desc, "ended_on", &r->has_end));
 	r->has_end = !r->has_end;
 	r->complete = !(n[0] || n[1] || n[2] || n[3] || n[4] || n[5]);
