@@ -8,9 +8,12 @@
  *	  serializes rule checks, and the record of this transaction's changes
  *	  from which the commit-time coverage check rebuilds the "before" state.
  *
- *	  Lock order: a change takes the group's row in enspiral.catalyst_groups
- *	  (an upsert, so it also conflicts under REPEATABLE READ) before it reads
- *	  anything it checks, and keeps it to the end of the transaction.
+ *	  Lock order: rows of the member or term first (an appointment locks the
+ *	  member FOR KEY SHARE, an update or delete holds the term's row, a
+ *	  departure locks the member's terms), then the group's row in
+ *	  enspiral.catalyst_groups (an upsert, so it also conflicts under
+ *	  REPEATABLE READ), kept to the end of the transaction; only then is
+ *	  anything that a rule checks read.
  *
  *-------------------------------------------------------------------------
  */
@@ -486,6 +489,32 @@ check_term_shape(const TermRow *r, const CatalystSettings *s)
 						   catalyst_date_str(r->ended_on))));
 }
 
+/*
+ * Lock the member's identity row FOR KEY SHARE (NS003 when unknown): taken
+ * before the group lock, in the order enspiral.remove_member() locks it.
+ */
+static void
+lock_member(const TermRow *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.members m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2"
+				  " FOR KEY SHARE",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "member lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
+				 errmsg("member %lld does not exist in group %lld",
+						(long long) r->member_id, (long long) r->group_id)));
+}
+
 /* The member is current and the term starts on or after they joined */
 static void
 check_term_member(const TermRow *r)
@@ -504,28 +533,11 @@ check_term_member(const TermRow *r)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "membership lookup failed");
 	if (SPI_processed == 0)
-	{
-		static SPIPlanPtr known = NULL;
-
-		/* NS003 for an unknown member, NS004 for a former one */
-		enspiral_plan(&known,
-					  "SELECT 1 FROM enspiral.members m"
-					  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-					  "   AND m.member_id OPERATOR(pg_catalog.=) $2",
-					  2, argtypes);
-		if (SPI_execute_plan(known, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "member lookup failed");
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
-					 errmsg("member %lld does not exist in group %lld",
-							(long long) r->member_id, (long long) r->group_id)));
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
 				 errmsg("member %lld is not a current member of group %lld",
 						(long long) r->member_id, (long long) r->group_id),
 				 errdetail("Only a current member can be appointed catalyst.")));
-	}
 	joined = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	if (r->starts_on < joined)
@@ -626,6 +638,7 @@ check_insert(const TermRow *r)
 	CatalystSettings s;
 
 	catalyst_load_settings(r->group_id, &s);
+	lock_member(r);
 	catalyst_lock_group(r->group_id);
 	check_term_member(r);
 	check_term_shape(r, &s);
@@ -803,13 +816,14 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
  * enspiral.memberships, fired when left_at is set: cancels the member's
  * terms that start on or after the day they left and ends the others that
  * run past it on that day.  These changes are exempt from the coverage rule.
- * The group lock comes first, so an appointment of the member that is still
- * in progress either commits before (and its term is ended here) or sees
- * the member gone.
+ * It takes the group lock before it reads the terms it changes, so an
+ * appointment of the member that is still in progress either commits before
+ * (and its term is ended here) or sees the member gone.
  */
 Datum
 enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr lock_terms = NULL;
 	static SPIPlanPtr cancel = NULL;
 	static SPIPlanPtr end = NULL;
 	TriggerData *td = require_row_trigger(fcinfo, false, "catalyst_member_left");
@@ -842,7 +856,21 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 				  "   AND t.starts_on OPERATOR(pg_catalog.<) $3"
 				  "   AND pg_catalog.upper(t.period) OPERATOR(pg_catalog.>) $3",
 				  3, argtypes);
-	/* serialize with appointments of the member still in progress */
+	/*
+	 * Lock order: the member's terms, then the group lock (as a term that is
+	 * being ended holds its row, then the group lock).  After the group lock
+	 * an appointment of the member still in progress has committed, and the
+	 * statements below (new snapshots) see its term.
+	 */
+	enspiral_plan(&lock_terms,
+				  "SELECT 1 FROM enspiral.catalyst_terms t"
+				  " WHERE t.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND t.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND pg_catalog.upper(t.period) OPERATOR(pg_catalog.>) $3"
+				  " FOR UPDATE",
+				  3, argtypes);
+	if (SPI_execute_plan(lock_terms, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "locking the terms of a departing member failed");
 	catalyst_lock_group(DatumGetInt64(args[0]));
 	departure.group_id = DatumGetInt64(args[0]);
 	departure.member_id = DatumGetInt64(args[1]);
