@@ -40,5 +40,21 @@ demo:
 	bash tools/demo.sh
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem --std=c99 \
-	  -I src -I $(shell $(PG_CONFIG) --includedir-server) src
+	  --inline-suppr --suppress=missingIncludeSystem --suppress=missingInclude \
+	  --library=tools/cppcheck.cfg --std=c99 -DENSPIRAL_VERSION='"$(EXTVERSION)"' \
+	  -I src src
+
+# proof harness (docs/proof.md)
+.PHONY: bench fuzz crash backup upgrade sanitize
+bench:
+	bash bench/run.sh
+fuzz:
+	bash tools/fuzz.sh
+crash:
+	bash tools/crash.sh
+backup:
+	bash tools/backup.sh
+upgrade:
+	bash tools/upgrade.sh
+sanitize:
+	bash tools/sanitize.sh

@@ -36,6 +36,7 @@
 /* Lifecycles shared by proposals, buckets and guarded application tables */
 #define ERRCODE_ENSPIRAL_INVALID_TRANSITION		MAKE_SQLSTATE('N','S','0','1','0')
 #define ERRCODE_ENSPIRAL_APPEND_ONLY			MAKE_SQLSTATE('N','S','0','1','1')
+#define ERRCODE_ENSPIRAL_DEADLINE_PASSED		MAKE_SQLSTATE('N','S','0','1','2')
 
 /* Decisions (NS1xx) */
 #define ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL		MAKE_SQLSTATE('N','S','1','0','1')

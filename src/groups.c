@@ -121,7 +121,7 @@ check_setting_value(const GroupSetting *s, JsonbValue *v)
 
 /* Cross-key rules: a term cannot be longer than the whole service limit */
 static void
-check_setting_combination(Numeric *values)
+check_setting_combination(Numeric const *values)
 {
 	/* indexes follow the registry order */
 	if (numeric_compare(values[1], values[2]) > 0)
@@ -135,7 +135,7 @@ check_setting_combination(Numeric *values)
 
 /* Build the normalized settings object from the checked values */
 static Jsonb *
-build_settings(Numeric *values)
+build_settings(Numeric const *values)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;

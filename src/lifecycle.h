@@ -74,4 +74,7 @@ extern void lifecycle_check_transition(LifecycleKind kind, int from, int to,
 /* OID of the SQL type of a lifecycle, looked up once per backend */
 extern Oid	lifecycle_type_oid(LifecycleKind kind);
 
+/* The lifecycle whose SQL type is typid (false when typid is neither type) */
+extern bool lifecycle_kind_of_type(Oid typid, LifecycleKind *kind);
+
 #endif							/* ENSPIRAL_LIFECYCLE_H */

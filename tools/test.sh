@@ -96,19 +96,25 @@ run_pgtap() {
 	failed=$((failed + bad))
 }
 
-# run_smoke: short runs of the benchmark and fuzzing harnesses
+# run_smoke: short runs of the proof harness (docs/proof.md): benchmarks,
+# fuzzer, backup/restore, upgrade path and crash-and-restore
 run_smoke() {
-	local s
-	for s in "$TOP"/bench/smoke.sh "$TOP"/tools/fuzz_smoke.sh; do
+	local spec s envs name
+	for spec in bench/smoke.sh: tools/fuzz_smoke.sh: tools/backup.sh:BACKUP_MODE=smoke \
+		tools/upgrade.sh: tools/crash.sh:CRASH_MODE=smoke; do
+		s=$TOP/${spec%%:*}
+		envs=${spec#*:}
 		[ -f "$s" ] || continue
-		[[ $(basename "$s" .sh) =~ $ONLY ]] || [ "$ONLY" = . ] || continue
-		say "smoke: $(basename "$s")"
-		if bash "$s" >"$OUT/$(basename "$s").log" 2>&1; then
+		name=$(basename "$s" .sh)
+		[[ $name =~ $ONLY ]] || [ "$ONLY" = . ] || continue
+		say "smoke: $name"
+		# shellcheck disable=SC2086
+		if env $envs bash "$s" >"$OUT/$name.log" 2>&1; then
 			passed=$((passed + 1))
-			tail -n 20 "$OUT/$(basename "$s").log"
+			tail -n 20 "$OUT/$name.log"
 		else
 			failed=$((failed + 1))
-			cat "$OUT/$(basename "$s").log"
+			cat "$OUT/$name.log"
 		fi
 	done
 }

@@ -145,9 +145,10 @@ COMMENT ON TABLE enspiral.members IS
 CREATE TABLE enspiral.memberships (
     group_id    bigint NOT NULL,
     member_id   bigint NOT NULL,
+    period      integer NOT NULL CHECK (period > 0),
     joined_at   timestamptz NOT NULL,
     left_at     timestamptz,
-    PRIMARY KEY (group_id, member_id, joined_at),
+    PRIMARY KEY (group_id, member_id, period),
     FOREIGN KEY (group_id, member_id) REFERENCES enspiral.members,
     CHECK (left_at IS NULL OR left_at >= joined_at),
     EXCLUDE USING gist (group_id WITH OPERATOR(pg_catalog.=),
@@ -156,6 +157,8 @@ CREATE TABLE enspiral.memberships (
 );
 COMMENT ON TABLE enspiral.memberships IS
     'Membership history: one row per period [joined_at, left_at); periods of a member never overlap; rows are never deleted';
+COMMENT ON COLUMN enspiral.memberships.period IS
+    'Number of the period for this member: 1 for the first join, 2 after the first rejoin, ...';
 
 CREATE UNIQUE INDEX memberships_current ON enspiral.memberships (group_id, member_id)
     WHERE left_at IS NULL;
@@ -207,8 +210,11 @@ BEGIN
                       DETAIL = format('The member id is %s.', mid);
         END IF;
     END IF;
-    INSERT INTO enspiral.memberships (group_id, member_id, joined_at)
-    VALUES (add_member.group_id, mid, pg_catalog.now());
+    -- the member row is locked (new row, or FOR UPDATE above): period is safe
+    INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
+    SELECT add_member.group_id, mid, coalesce(max(ms.period), 0) + 1, pg_catalog.now()
+      FROM enspiral.memberships ms
+     WHERE ms.group_id = add_member.group_id AND ms.member_id = mid;
     RETURN mid;
 END
 $$;
@@ -275,6 +281,15 @@ CREATE FUNCTION enspiral.memberships_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF TG_OP = 'INSERT' THEN
+        -- direct inserts (backfills) may leave the period number to us
+        IF NEW.period IS NULL THEN
+            SELECT coalesce(max(ms.period), 0) + 1 INTO NEW.period
+              FROM enspiral.memberships ms
+             WHERE ms.group_id = NEW.group_id AND ms.member_id = NEW.member_id;
+        END IF;
+        RETURN NEW;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'membership history of member % in group % cannot be deleted',
             OLD.member_id, OLD.group_id
@@ -282,7 +297,7 @@ BEGIN
     END IF;
     IF OLD.left_at IS NOT NULL
        OR NEW.group_id <> OLD.group_id OR NEW.member_id <> OLD.member_id
-       OR NEW.joined_at <> OLD.joined_at THEN
+       OR NEW.period <> OLD.period OR NEW.joined_at <> OLD.joined_at THEN
         RAISE EXCEPTION 'membership period of member % in group % can only be closed, once',
             OLD.member_id, OLD.group_id
             USING ERRCODE = 'NS007', HINT = 'Use enspiral.remove_member() and enspiral.add_member().';
@@ -291,30 +306,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.memberships_guard() IS
-    'Trigger: membership periods may only be closed (left_at set once) and are never deleted';
+    'Trigger: numbers new periods when a direct insert leaves period NULL; periods may only be closed (left_at set once) and are never deleted';
 
-CREATE TRIGGER memberships_guard BEFORE UPDATE OR DELETE ON enspiral.memberships
+CREATE TRIGGER memberships_guard BEFORE INSERT OR UPDATE OR DELETE ON enspiral.memberships
     FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_guard();
-
-CREATE FUNCTION enspiral.members_guard() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION 'member % of group % cannot be %d', OLD.member_id, OLD.group_id,
-        lower(TG_OP)
-        USING ERRCODE = 'NS007',
-              HINT = 'Member identities are permanent; use enspiral.remove_member() to end a membership.';
-END
-$$;
-COMMENT ON FUNCTION enspiral.members_guard() IS
-    'Trigger: member identities are never updated or deleted';
-
-CREATE TRIGGER members_guard BEFORE UPDATE OR DELETE ON enspiral.members
-    FOR EACH ROW EXECUTE FUNCTION enspiral.members_guard();
+COMMENT ON TRIGGER memberships_guard ON enspiral.memberships IS
+    'Numbers directly inserted periods; periods may only be closed, once, and are never deleted';
 
 SELECT pg_catalog.pg_extension_config_dump('enspiral.groups', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.members', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.memberships', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.groups_group_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.members_member_id_seq', '');
+COMMENT ON SEQUENCE enspiral.groups_group_id_seq IS 'Identity of enspiral.groups.group_id';
+COMMENT ON SEQUENCE enspiral.members_member_id_seq IS 'Identity of enspiral.members.member_id';

@@ -76,6 +76,16 @@ INSERT INTO enspiral.memberships (group_id, member_id, joined_at)
 -- a closed period can be closed only once
 UPDATE enspiral.memberships SET left_at = now() WHERE member_id = :bob AND left_at IS NOT NULL;
 
+-- leave and rejoin within one transaction: an empty period, then a new one
+BEGIN;
+SELECT enspiral.add_member(:g1, 'carol') AS carol \gset
+SELECT enspiral.remove_member(:g1, :carol);
+SELECT enspiral.add_member(:g1, 'carol') = :carol AS carol_same_id;
+SELECT period, left_at IS NULL AS open, joined_at = left_at AS empty
+  FROM enspiral.memberships WHERE member_id = :carol ORDER BY period;
+SELECT enspiral.is_member(:g1, :carol) AS carol_member;
+COMMIT;
+
 -- the membership lookup is an index scan
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF)

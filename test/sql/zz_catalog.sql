@@ -53,3 +53,21 @@ SELECT c.oid::regclass AS table_not_dumped
   FROM pg_class c WHERE c.relnamespace = 'enspiral'::regnamespace AND c.relkind = 'r'
    AND c.oid <> ALL (SELECT unnest(extconfig) FROM pg_extension WHERE extname = 'enspiral')
  ORDER BY 1;
+
+-- every member object of the extension (functions, tables, views, types,
+-- operators, operator classes and families, casts, ...) has a comment
+SELECT pg_describe_object(dep.classid, dep.objid, 0) AS extension_object_without_comment
+  FROM pg_depend dep
+ WHERE dep.refclassid = 'pg_extension'::regclass
+   AND dep.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'enspiral')
+   AND dep.deptype = 'e'
+   AND NOT EXISTS (SELECT 1 FROM pg_description d
+                    WHERE d.classoid = dep.classid AND d.objoid = dep.objid AND d.objsubid = 0)
+ ORDER BY 1;
+
+-- every trigger on the extension's tables has a comment
+SELECT t.tgname || ' on ' || t.tgrelid::regclass AS trigger_without_comment
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'enspiral'::regnamespace AND NOT t.tgisinternal
+   AND obj_description(t.oid, 'pg_trigger') IS NULL
+ ORDER BY 1;

@@ -1,0 +1,753 @@
+-- enspiral install script, part 30: decisions (proposals, votes, outcomes).
+-- docs/decisions.md is the reference.  The state machine, ballot checks,
+-- vote casting and instant runoff are in C (src/proposals.c, ballots.c,
+-- votes.c, irv.c); outcome arithmetic is SQL over the stored ballots.
+
+------------------------------------------------------------------------------
+-- Settings, ballots and effective state (C)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.normalize_proposal_settings(method text, options text[], settings jsonb)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_normalize_proposal_settings';
+COMMENT ON FUNCTION enspiral.normalize_proposal_settings(text, text[], jsonb) IS
+    'Checks a voting method, its options and settings (unknown keys, types, ranges, contradictions are errors naming the key) and returns the settings with every default of the method filled in';
+
+CREATE FUNCTION enspiral.check_ballot(method text, options text[], settings jsonb,
+                                      ballot jsonb, reason text DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_check_ballot';
+COMMENT ON FUNCTION enspiral.check_ballot(text, text[], jsonb, jsonb, text) IS
+    'The normalized form of a ballot under a method, options and settings, or an NS104 error naming the broken rule (what enspiral.vote() checks)';
+
+CREATE FUNCTION enspiral.effective_proposal_state(state enspiral.proposal_state,
+                                                  opens_at timestamptz, closes_at timestamptz,
+                                                  at timestamptz DEFAULT NULL)
+    RETURNS enspiral.proposal_state
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_effective_proposal_state';
+COMMENT ON FUNCTION enspiral.effective_proposal_state(enspiral.proposal_state, timestamptz, timestamptz, timestamptz) IS
+    'The state in effect at a time (default: the statement start): scheduled is open from opens_at, open is closed from closes_at';
+
+------------------------------------------------------------------------------
+-- Tables
+------------------------------------------------------------------------------
+
+CREATE TABLE enspiral.proposals (
+    group_id      bigint NOT NULL REFERENCES enspiral.groups,
+    proposal_id   bigint GENERATED ALWAYS AS IDENTITY,
+    author_id     bigint NOT NULL,
+    title         text NOT NULL CHECK (btrim(title) <> ''),
+    details       text,
+    method        text NOT NULL,
+    options       text[],
+    settings      jsonb NOT NULL
+                  CHECK (settings = enspiral.normalize_proposal_settings(method, options, settings)),
+    state         enspiral.proposal_state NOT NULL DEFAULT 'draft',
+    opens_at      timestamptz,
+    closes_at     timestamptz,
+    reopen_count  integer NOT NULL DEFAULT 0,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (group_id, proposal_id),
+    UNIQUE (proposal_id)
+);
+COMMENT ON TABLE enspiral.proposals IS
+    'Proposals: the stored state plus opens_at/closes_at give the effective state; the trigger proposals_guard enforces the lifecycle and freezes method, options and settings once scheduled';
+COMMENT ON COLUMN enspiral.proposals.settings IS
+    'Normalized settings of the method (anonymous, hide_results, quorum and thresholds, ballot limits), defaults filled in';
+COMMENT ON COLUMN enspiral.proposals.author_id IS
+    'The member who proposed it (checked by propose(): a current member of the group)';
+COMMENT ON COLUMN enspiral.proposals.reopen_count IS
+    'How many times the proposal was reopened; outcomes are recorded per opening';
+
+CREATE INDEX proposals_due ON enspiral.proposals (closes_at)
+    WHERE state IN ('scheduled', 'open');
+COMMENT ON INDEX enspiral.proposals_due IS
+    'Proposals whose deadline may pass: what record_due_closings() scans';
+
+CREATE FUNCTION enspiral.proposals_guard() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_proposals_guard';
+COMMENT ON FUNCTION enspiral.proposals_guard() IS
+    'Trigger: every INSERT, UPDATE and DELETE of proposals follows the proposal lifecycle (NS010), frozen columns stay (NS105), state changes wait for votes in flight';
+
+CREATE TRIGGER proposals_guard BEFORE INSERT OR UPDATE OR DELETE ON enspiral.proposals
+    FOR EACH ROW EXECUTE FUNCTION enspiral.proposals_guard();
+
+-- Vote tables have no foreign keys on purpose: a foreign key check would
+-- lock the proposal row of every vote; vote() checks the same things.
+CREATE TABLE enspiral.votes (
+    group_id       bigint NOT NULL,
+    proposal_id    bigint NOT NULL,
+    vote_id        bigint GENERATED ALWAYS AS IDENTITY,
+    member_id      bigint NOT NULL,
+    ballot         jsonb NOT NULL,
+    reason         text,
+    cast_at        timestamptz NOT NULL,
+    superseded_at  timestamptz,
+    PRIMARY KEY (group_id, proposal_id, member_id, vote_id)
+);
+COMMENT ON TABLE enspiral.votes IS
+    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted; the key puts a member''s votes together';
+
+CREATE UNIQUE INDEX votes_current ON enspiral.votes (group_id, proposal_id, member_id)
+    WHERE superseded_at IS NULL;
+COMMENT ON INDEX enspiral.votes_current IS
+    'One current (counted) vote per member and proposal';
+
+CREATE TABLE enspiral.participations (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    member_id    bigint NOT NULL,
+    PRIMARY KEY (group_id, proposal_id, member_id)
+);
+COMMENT ON TABLE enspiral.participations IS
+    'Who voted on anonymous proposals (no time, no link to the ballot): one ballot per member';
+
+CREATE TABLE enspiral.anonymous_ballots (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    ballot_id    uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    ballot       jsonb NOT NULL,
+    reason       text,
+    PRIMARY KEY (group_id, proposal_id, ballot_id)
+);
+COMMENT ON TABLE enspiral.anonymous_ballots IS
+    'Ballots of anonymous proposals: no voter, no time, a random key; see docs/decisions.md for what the physical row order and xmin reveal to a superuser';
+
+CREATE TABLE enspiral.electorate_additions (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    member_id    bigint NOT NULL,
+    added_at     timestamptz NOT NULL,
+    PRIMARY KEY (group_id, proposal_id, member_id)
+);
+COMMENT ON TABLE enspiral.electorate_additions IS
+    'Members added explicitly to the electorate of a named proposal (later joiners)';
+
+CREATE TABLE enspiral.outcomes (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    opening      integer NOT NULL,
+    outcome      jsonb NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (group_id, proposal_id, opening),
+    FOREIGN KEY (group_id, proposal_id) REFERENCES enspiral.proposals
+);
+COMMENT ON TABLE enspiral.outcomes IS
+    'The outcome recorded when a proposal closed, one per opening (reopen_count); never changed';
+
+CREATE INDEX memberships_left ON enspiral.memberships (group_id, left_at)
+    WHERE left_at IS NOT NULL;
+COMMENT ON INDEX enspiral.memberships_left IS
+    'Ended membership periods by time: tallies find the voters who left before the evaluation time';
+
+CREATE FUNCTION enspiral.votes_guard() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_votes_guard';
+COMMENT ON FUNCTION enspiral.votes_guard() IS
+    'Trigger: vote tables are written only by enspiral.vote() and enspiral.add_voter() (NS007)';
+
+CREATE TRIGGER votes_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.votes
+    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
+CREATE TRIGGER participations_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.participations
+    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
+CREATE TRIGGER anonymous_ballots_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.anonymous_ballots
+    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
+CREATE TRIGGER electorate_additions_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.electorate_additions
+    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
+
+CREATE FUNCTION enspiral.outcomes_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'the recorded outcome of proposal % cannot be %d', OLD.proposal_id, lower(TG_OP)
+        USING ERRCODE = 'NS011',
+              HINT = 'Outcomes are recorded once; enspiral.verify_outcome() recomputes them.';
+END
+$$;
+COMMENT ON FUNCTION enspiral.outcomes_guard() IS
+    'Trigger: recorded outcomes are never updated or deleted (NS011)';
+
+CREATE TRIGGER outcomes_guard BEFORE UPDATE OR DELETE ON enspiral.outcomes
+    FOR EACH ROW EXECUTE FUNCTION enspiral.outcomes_guard();
+
+------------------------------------------------------------------------------
+-- Instant runoff (C aggregates)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.instant_runoff_accum(internal, bigint[]) RETURNS internal
+    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_irv_accum';
+COMMENT ON FUNCTION enspiral.instant_runoff_accum(internal, bigint[]) IS
+    'Transition function of instant_runoff: keeps rankings as dense option indexes';
+
+CREATE FUNCTION enspiral.instant_runoff_final(internal) RETURNS bigint
+    LANGUAGE c PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_irv_final';
+COMMENT ON FUNCTION enspiral.instant_runoff_final(internal) IS
+    'Final function of instant_runoff: counts the rounds and returns the winner';
+
+CREATE FUNCTION enspiral.instant_runoff_rounds_final(internal) RETURNS jsonb
+    LANGUAGE c PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_irv_rounds_final';
+COMMENT ON FUNCTION enspiral.instant_runoff_rounds_final(internal) IS
+    'Final function of instant_runoff_rounds: the winner with round-by-round counts';
+
+CREATE AGGREGATE enspiral.instant_runoff(ranking bigint[]) (
+    SFUNC = enspiral.instant_runoff_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.instant_runoff_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.instant_runoff(bigint[]) IS
+    'Instant-runoff winner of rankings (arrays of option ids, most preferred first); NULL without a non-empty ranking';
+
+CREATE AGGREGATE enspiral.instant_runoff_rounds(ranking bigint[]) (
+    SFUNC = enspiral.instant_runoff_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.instant_runoff_rounds_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.instant_runoff_rounds(bigint[]) IS
+    'Instant runoff with details: {"winner", "ballots", "rounds": [{"round", "counts", "exhausted", "eliminated"}]}';
+
+------------------------------------------------------------------------------
+-- Consent counting (C aggregate)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.consent_counts_accum(bigint[], jsonb) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_accum';
+COMMENT ON FUNCTION enspiral.consent_counts_accum(bigint[], jsonb) IS
+    'Transition function of consent_counts: counts one ballot by position';
+
+CREATE FUNCTION enspiral.consent_counts_combine(bigint[], bigint[]) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_combine';
+COMMENT ON FUNCTION enspiral.consent_counts_combine(bigint[], bigint[]) IS
+    'Combine function of consent_counts: adds partial counts';
+
+CREATE AGGREGATE enspiral.consent_counts(ballot jsonb) (
+    SFUNC = enspiral.consent_counts_accum,
+    STYPE = bigint[],
+    INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = enspiral.consent_counts_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE enspiral.consent_counts(jsonb) IS
+    'Counts consent ballots in one pass: {agree, abstain, disagree, block, all ballots}';
+
+------------------------------------------------------------------------------
+-- Proposal API
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.propose(group_id bigint, author_id bigint, title text, method text,
+                                 options text[] DEFAULT NULL, settings jsonb DEFAULT '{}')
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pid bigint;
+BEGIN
+    IF group_id IS NULL OR author_id IS NULL THEN
+        RAISE EXCEPTION 'group_id and author_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM enspiral.groups g WHERE g.group_id = propose.group_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+    END IF;
+    IF NOT enspiral.is_member(propose.group_id, propose.author_id, pg_catalog.statement_timestamp()) THEN
+        RAISE EXCEPTION 'member % is not a current member of group %', author_id, group_id
+            USING ERRCODE = 'NS004';
+    END IF;
+    IF title IS NULL OR btrim(title) = '' THEN
+        RAISE EXCEPTION 'proposal title must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO enspiral.proposals (group_id, author_id, title, method, options, settings)
+    VALUES (propose.group_id, propose.author_id, propose.title, propose.method,
+            CASE WHEN propose.method = 'consent' AND propose.options = '{}' THEN NULL ELSE propose.options END,
+            enspiral.normalize_proposal_settings(propose.method, propose.options, propose.settings))
+    RETURNING proposal_id INTO pid;
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION enspiral.propose(bigint, bigint, text, text, text[], jsonb) IS
+    'Creates a draft proposal by a current member and returns its id; method, options and settings are checked and settings completed with defaults';
+
+CREATE FUNCTION enspiral.proposal_state(proposal_id bigint) RETURNS text
+    LANGUAGE c STABLE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_proposal_state';
+COMMENT ON FUNCTION enspiral.proposal_state(bigint) IS
+    'The effective state now: draft, scheduled, open, closed or withdrawn (deadlines apply whether or not a job ran)';
+
+-- effective state of a proposal for the API functions below; NS101 when unknown
+CREATE FUNCTION enspiral.proposal_row(proposal_id bigint) RETURNS enspiral.proposals
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals;
+BEGIN
+    SELECT * INTO p FROM enspiral.proposals x WHERE x.proposal_id = proposal_row.proposal_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'NS101';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION enspiral.proposal_row(bigint) IS
+    'Internal: the proposals row of an id, NS101 when unknown';
+
+CREATE FUNCTION enspiral.open_proposal(proposal_id bigint, closes_at timestamptz,
+                                       opens_at timestamptz DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+    now timestamptz := pg_catalog.statement_timestamp();
+    later boolean := opens_at IS NOT NULL AND opens_at > now;
+BEGIN
+    IF closes_at IS NULL THEN
+        RAISE EXCEPTION 'closes_at must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF closes_at <= coalesce(CASE WHEN later THEN opens_at END, now) THEN
+        RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE enspiral.proposals x
+       SET state = CASE WHEN later THEN 'scheduled' ELSE 'open' END::enspiral.proposal_state,
+           opens_at = CASE WHEN later THEN open_proposal.opens_at ELSE now END,
+           closes_at = open_proposal.closes_at
+     WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.open_proposal(bigint, timestamptz, timestamptz) IS
+    'Opens a draft (or scheduled) proposal now, or schedules it when opens_at is in the future; the electorate is the group''s members at the opening time';
+
+CREATE FUNCTION enspiral.unschedule_proposal(proposal_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+BEGIN
+    UPDATE enspiral.proposals x SET state = 'draft', opens_at = NULL
+     WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.unschedule_proposal(bigint) IS
+    'Moves a scheduled proposal back to draft (before it opens), so it can be edited';
+
+CREATE FUNCTION enspiral.close_proposal(proposal_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+BEGIN
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
+        UPDATE enspiral.proposals x
+           SET state = 'closed',
+               closes_at = least(x.closes_at, pg_catalog.statement_timestamp())
+         WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+    END IF;
+    PERFORM enspiral.record_outcome(p.proposal_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.close_proposal(bigint) IS
+    'Closes an open proposal now (its closes_at becomes now) and records its outcome; on a proposal already closed by its deadline it records the outcome if needed';
+
+CREATE FUNCTION enspiral.withdraw_proposal(proposal_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+BEGIN
+    UPDATE enspiral.proposals x SET state = 'withdrawn'
+     WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.withdraw_proposal(bigint) IS
+    'Withdraws a draft, scheduled or open proposal; it never produces an outcome';
+
+CREATE FUNCTION enspiral.reopen_proposal(proposal_id bigint, closes_at timestamptz) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
+BEGIN
+    IF closes_at IS NULL OR closes_at <= pg_catalog.statement_timestamp() THEN
+        RAISE EXCEPTION 'proposal % can only be reopened with a future closes_at', proposal_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF st <> 'closed' THEN
+        RAISE EXCEPTION 'proposal % cannot be reopened: it is %', proposal_id, st
+            USING ERRCODE = 'NS010', DETAIL = 'Only a closed proposal can be reopened.';
+    END IF;
+    UPDATE enspiral.proposals x SET state = 'open', closes_at = reopen_proposal.closes_at
+     WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.reopen_proposal(bigint, timestamptz) IS
+    'Reopens a closed, named proposal until a future closes_at; the outcome of the earlier opening stays recorded';
+
+CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot jsonb,
+                              reason text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote';
+COMMENT ON FUNCTION enspiral.vote(bigint, bigint, jsonb, text) IS
+    'Casts a member''s vote on an open proposal (it replaces the member''s earlier vote, kept as history); returns the vote id, NULL for anonymous ballots';
+
+CREATE FUNCTION enspiral.add_voter(proposal_id bigint, member_id bigint) RETURNS void
+    LANGUAGE c STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_add_voter';
+COMMENT ON FUNCTION enspiral.add_voter(bigint, bigint) IS
+    'Adds a current member (e.g. a later joiner) to the electorate of a named proposal that is not closed';
+
+------------------------------------------------------------------------------
+-- Tallies and outcomes
+------------------------------------------------------------------------------
+
+-- Members of a group who left at or before t and are not members at t:
+-- their current votes stop counting.
+CREATE FUNCTION enspiral.departed_members(group_id bigint, t timestamptz)
+    RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.member_id FROM enspiral.memberships m
+     WHERE m.group_id = $1 AND m.left_at IS NOT NULL AND m.left_at <= $2
+       AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
+                        WHERE c.group_id = m.group_id AND c.member_id = m.member_id
+                          AND c.joined_at <= $2 AND (c.left_at IS NULL OR c.left_at > $2))
+$$;
+COMMENT ON FUNCTION enspiral.departed_members(bigint, timestamptz) IS
+    'Internal: members who left a group at or before t and are not members at t';
+
+CREATE FUNCTION enspiral.counted_ballots(p enspiral.proposals, t timestamptz)
+    RETURNS SETOF jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.ballot FROM enspiral.votes v
+     WHERE NOT (($1).settings ->> 'anonymous')::boolean
+       AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
+       AND v.superseded_at IS NULL
+       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $2) d)
+    UNION ALL
+    SELECT b.ballot FROM enspiral.anonymous_ballots b
+     WHERE (($1).settings ->> 'anonymous')::boolean
+       AND b.group_id = ($1).group_id AND b.proposal_id = ($1).proposal_id
+$$;
+COMMENT ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) IS
+    'Internal: the ballots that count at time t: current votes of members still in the group, or every anonymous ballot';
+
+CREATE FUNCTION enspiral.electorate_size(p enspiral.proposals, ref timestamptz, t timestamptz)
+    RETURNS bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (SELECT count(*) FROM enspiral.memberships m
+             WHERE m.group_id = ($1).group_id AND m.joined_at <= $2
+               AND (m.left_at IS NULL OR m.left_at > $2)
+               AND m.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $3) d))
+         + (SELECT count(*) FROM enspiral.electorate_additions a
+             WHERE a.group_id = ($1).group_id AND a.proposal_id = ($1).proposal_id
+               AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
+                                WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                  AND m.joined_at <= $2 AND (m.left_at IS NULL OR m.left_at > $2))
+               AND EXISTS (SELECT 1 FROM enspiral.memberships m
+                            WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                              AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)))
+$$;
+COMMENT ON FUNCTION enspiral.electorate_size(enspiral.proposals, timestamptz, timestamptz) IS
+    'Internal: members at the opening time ref plus explicit additions, counting those still members at t';
+
+-- winner(s) of a totals object: {"winner", "winners", "tie"}
+CREATE FUNCTION enspiral.winners_of(totals jsonb, voted bigint) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH t AS (SELECT e.key, e.value::bigint AS v FROM jsonb_each($1) e),
+         w AS (SELECT coalesce(jsonb_agg(t.key ORDER BY t.key), '[]') AS names
+                 FROM t WHERE $2 > 0 AND t.v = (SELECT max(v) FROM t))
+    SELECT jsonb_build_object(
+               'winner', CASE WHEN jsonb_array_length(w.names) = 1 THEN w.names -> 0 ELSE 'null'::jsonb END,
+               'winners', w.names,
+               'tie', jsonb_array_length(w.names) > 1)
+      FROM w
+$$;
+COMMENT ON FUNCTION enspiral.winners_of(jsonb, bigint) IS
+    'Internal: the option(s) with the highest total; several means a tie; none without votes';
+
+-- totals, participation and method details over the counted ballots at time t
+CREATE FUNCTION enspiral.compute_tally(p enspiral.proposals, t timestamptz) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    anon boolean := (p.settings ->> 'anonymous')::boolean;
+    n_agree bigint;
+    n_abstain bigint;
+    n_disagree bigint;
+    n_block bigint;
+    voted bigint;
+    totals jsonb;
+    extra jsonb := '{}';
+    irv jsonb;
+BEGIN
+    IF p.method = 'consent' THEN
+        -- one pass, counting positions in C
+        SELECT n[1], n[2], n[3], n[4], n[5]
+          INTO n_agree, n_abstain, n_disagree, n_block, voted
+          FROM (SELECT enspiral.consent_counts(c.ballot) AS n FROM (SELECT v.ballot FROM enspiral.votes v
+                 WHERE NOT anon AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
+                   AND v.superseded_at IS NULL
+                   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, t) d)
+                UNION ALL
+                SELECT b.ballot FROM enspiral.anonymous_ballots b
+                 WHERE anon AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id) c) x;
+        RETURN jsonb_build_object('voted', voted,
+                                  'totals', jsonb_build_object('agree', n_agree, 'abstain', n_abstain,
+                                                               'disagree', n_disagree, 'block', n_block));
+    END IF;
+    SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
+    IF p.method = 'choice' THEN
+        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
+          FROM unnest(p.options) o(name)
+          LEFT JOIN (SELECT e AS name, count(*) AS n
+                       FROM enspiral.counted_ballots(p, t) b, jsonb_array_elements_text(b) e
+                      GROUP BY e) c USING (name);
+    ELSIF p.method IN ('score', 'dots', 'quadratic') THEN
+        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
+          FROM unnest(p.options) o(name)
+          LEFT JOIN (SELECT e.key AS name, sum(e.value::bigint) AS n
+                       FROM enspiral.counted_ballots(p, t) b, jsonb_each(b) e
+                      GROUP BY e.key) c USING (name);
+    ELSE
+        -- ranked: first preferences, Borda points, instant runoff on option positions
+        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
+          FROM unnest(p.options) o(name)
+          LEFT JOIN (SELECT b ->> 0 AS name, count(*) AS n
+                       FROM enspiral.counted_ballots(p, t) b GROUP BY 1) c USING (name);
+        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO extra
+          FROM unnest(p.options) o(name)
+          LEFT JOIN (SELECT e.name, sum(cardinality(p.options) - e.i) AS n
+                       FROM enspiral.counted_ballots(p, t) b,
+                            jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
+                      GROUP BY e.name) c USING (name);
+        extra := jsonb_build_object('borda', extra);
+        SELECT enspiral.instant_runoff_rounds(
+                   ARRAY(SELECT array_position(p.options, e.name)::bigint
+                           FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
+                          ORDER BY e.i))
+          INTO irv
+          FROM enspiral.counted_ballots(p, t) b;
+        extra := extra || jsonb_build_object(
+            'winner', CASE WHEN irv IS NULL THEN 'null'::jsonb
+                           ELSE to_jsonb(p.options[(irv ->> 'winner')::int]) END,
+            'rounds', coalesce((
+                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                           'round', r -> 'round',
+                           'counts', (SELECT jsonb_object_agg(p.options[x.k::int], x.v)
+                                        FROM jsonb_each(r -> 'counts') x(k, v)),
+                           'exhausted', r -> 'exhausted',
+                           'eliminated', p.options[(r ->> 'eliminated')::int]))
+                         ORDER BY (r ->> 'round')::int)
+                  FROM jsonb_array_elements(irv -> 'rounds') r), '[]'));
+    END IF;
+    RETURN jsonb_build_object('voted', voted, 'totals', coalesce(totals, '{}')) || extra;
+END
+$$;
+COMMENT ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) IS
+    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds)';
+
+CREATE FUNCTION enspiral.compute_outcome(proposal_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+    now timestamptz := pg_catalog.statement_timestamp();
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
+    t timestamptz := CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END;
+    ref timestamptz := least(coalesce(p.opens_at, t), t);
+    s jsonb := p.settings;
+    tally jsonb := enspiral.compute_tally(p, t);
+    electorate bigint := enspiral.electorate_size(p, ref, t);
+    voted bigint := (tally ->> 'voted')::bigint;
+    quorum_met boolean := voted * 100 >= (s ->> 'quorum_pct')::numeric * electorate;
+    res jsonb;
+    agree bigint;
+    disagree bigint;
+BEGIN
+    res := jsonb_build_object('proposal_id', p.proposal_id, 'method', p.method,
+                              'state', st::text, 'final', st = 'closed',
+                              'opening', p.reopen_count,
+                              'electorate', electorate, 'quorum_pct', s -> 'quorum_pct',
+                              'quorum_met', quorum_met) || tally;
+    IF p.method = 'consent' THEN
+        agree := (tally #>> '{totals,agree}')::bigint;
+        disagree := (tally #>> '{totals,disagree}')::bigint;
+        res := res || jsonb_build_object(
+            'threshold_pct', s -> 'threshold_pct',
+            'threshold_inclusive', s -> 'threshold_inclusive',
+            'max_blocks', s -> 'max_blocks',
+            'passed', (tally #>> '{totals,block}')::bigint <= (s ->> 'max_blocks')::bigint
+                      AND quorum_met
+                      AND agree + disagree > 0
+                      AND CASE WHEN (s ->> 'threshold_inclusive')::boolean
+                               THEN agree * 100 >= (s ->> 'threshold_pct')::numeric * (agree + disagree)
+                               ELSE agree * 100 > (s ->> 'threshold_pct')::numeric * (agree + disagree) END);
+    ELSIF p.method <> 'ranked' THEN
+        res := res || enspiral.winners_of(tally -> 'totals', voted);
+    END IF;
+    RETURN res;
+END
+$$;
+COMMENT ON FUNCTION enspiral.compute_outcome(bigint) IS
+    'Internal: computes the outcome of a proposal from its ballots now (closed: as of closes_at), ignoring hide_results';
+
+CREATE FUNCTION enspiral.record_outcome(proposal_id bigint) RETURNS jsonb
+    LANGUAGE c STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_record_outcome';
+COMMENT ON FUNCTION enspiral.record_outcome(bigint) IS
+    'Internal: records the outcome of a closed proposal once (waits for votes in flight, counts every committed ballot) and returns it; NULL when not closed';
+
+CREATE FUNCTION enspiral.outcome(proposal_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
+    res jsonb;
+BEGIN
+    IF st = 'closed' THEN
+        SELECT o.outcome INTO res FROM enspiral.outcomes o
+         WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id
+           AND o.opening = p.reopen_count;
+        RETURN coalesce(res, enspiral.record_outcome(p.proposal_id));
+    END IF;
+    IF (p.settings ->> 'hide_results')::boolean THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
+            USING ERRCODE = 'NS106';
+    END IF;
+    RETURN enspiral.compute_outcome(p.proposal_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.outcome(bigint) IS
+    'The result: once closed, the outcome recorded at close (recorded now if no one has yet); before, the running tally unless results are hidden (NS106)';
+
+CREATE FUNCTION enspiral.tally(proposal_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+    now timestamptz := pg_catalog.statement_timestamp();
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
+BEGIN
+    IF st <> 'closed' AND (p.settings ->> 'hide_results')::boolean THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
+            USING ERRCODE = 'NS106';
+    END IF;
+    RETURN enspiral.compute_tally(p, CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END);
+END
+$$;
+COMMENT ON FUNCTION enspiral.tally(bigint) IS
+    'Totals by option and the number of counted ballots, now (closed: as of closes_at); refused (NS106) before close when results are hidden';
+
+CREATE FUNCTION enspiral.verify_outcome(proposal_id bigint)
+    RETURNS TABLE (opening integer, matches boolean, recorded jsonb, recomputed jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.proposal_row(proposal_id);
+BEGIN
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
+        RAISE EXCEPTION 'proposal % is not closed', proposal_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    opening := p.reopen_count;
+    SELECT o.outcome INTO recorded FROM enspiral.outcomes o
+     WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id AND o.opening = p.reopen_count;
+    recomputed := enspiral.compute_outcome(p.proposal_id);
+    matches := recorded IS NOT DISTINCT FROM recomputed;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION enspiral.verify_outcome(bigint) IS
+    'Recomputes the outcome of a closed proposal from its ballots and compares it with the recorded one (matches is false on any difference or when nothing was recorded)';
+
+CREATE FUNCTION enspiral.record_due_closings() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pid bigint;
+    n integer := 0;
+BEGIN
+    FOR pid IN SELECT x.proposal_id FROM enspiral.proposals x
+                WHERE x.state IN ('scheduled', 'open')
+                  AND x.closes_at <= pg_catalog.statement_timestamp()
+                ORDER BY x.closes_at, x.proposal_id
+    LOOP
+        IF enspiral.record_outcome(pid) IS NOT NULL THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION enspiral.record_due_closings() IS
+    'Marks proposals past their deadline closed and records their outcomes; returns how many; for pg_cron (correctness never depends on it)';
+
+REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.record_outcome(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.proposal_row(bigint) FROM PUBLIC;
+REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
+              enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes
+    FROM PUBLIC;
+
+COMMENT ON SEQUENCE enspiral.proposals_proposal_id_seq IS 'Proposal ids';
+COMMENT ON SEQUENCE enspiral.votes_vote_id_seq IS 'Vote ids (named proposals only; anonymous ballots have random keys)';
+COMMENT ON TRIGGER proposals_guard ON enspiral.proposals IS
+    'The proposal lifecycle, frozen columns and deadline rules for every write';
+COMMENT ON TRIGGER votes_guard ON enspiral.votes IS
+    'Only enspiral.vote() writes votes';
+COMMENT ON TRIGGER participations_guard ON enspiral.participations IS
+    'Only enspiral.vote() writes participations';
+COMMENT ON TRIGGER anonymous_ballots_guard ON enspiral.anonymous_ballots IS
+    'Only enspiral.vote() writes anonymous ballots';
+COMMENT ON TRIGGER electorate_additions_guard ON enspiral.electorate_additions IS
+    'Only enspiral.add_voter() extends an electorate';
+COMMENT ON TRIGGER outcomes_guard ON enspiral.outcomes IS
+    'Recorded outcomes never change';
+
+SELECT pg_catalog.pg_extension_config_dump('enspiral.proposals', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.votes', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.participations', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.anonymous_ballots', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.electorate_additions', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.outcomes', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.proposals_proposal_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.votes_vote_id_seq', '');

@@ -1,0 +1,656 @@
+/*-------------------------------------------------------------------------
+ *
+ * buckets.c
+ *	  Buckets (the projects of a co-budgeting round) and contributions.
+ *
+ * A bucket's state is an enspiral.bucket_state; every change of it goes
+ * through lifecycle_check_transition() (lifecycle.c), from the API
+ * functions here and from the trigger enspiral.buckets_guard() for direct
+ * writes.  A bucket's money is the balance of its ledger account.
+ *
+ * contribute() is the hot path: one locked read of the bucket, one locked
+ * read of the two accounts (ascending account_id), one transfer insert.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+
+#include "enspiral.h"
+#include "lifecycle.h"
+#include "cobudget.h"
+
+PG_FUNCTION_INFO_V1(enspiral_contribute);
+PG_FUNCTION_INFO_V1(enspiral_cancel_bucket);
+PG_FUNCTION_INFO_V1(enspiral_open_bucket);
+PG_FUNCTION_INFO_V1(enspiral_complete_bucket);
+PG_FUNCTION_INFO_V1(enspiral_buckets_guard);
+
+/* What contribute() and the bucket functions read of a locked bucket */
+typedef struct BucketRow
+{
+	int64		group_id;
+	int64		bucket_id;
+	int64		round_id;
+	int			state;
+	int64		min_goal;
+	int64		max_goal;
+	TimestampTz opens_at;
+	TimestampTz closes_at;
+	bool		round_closed;
+	bool		has_member_cap;
+	int64		member_cap;
+	int64		account_id;		/* the bucket's ledger account */
+	int64		member_account; /* the member's account in the round, or 0 */
+	int64		total;			/* bucket account balance (lock_contribution) */
+	int64		balance;		/* member account balance (lock_contribution) */
+	bool		member_now;		/* member of the group now (lock_contribution) */
+} BucketRow;
+
+/* Name of a bucket state */
+static const char *
+state_name(int state)
+{
+	return lifecycle_state_name(LIFECYCLE_BUCKET, state);
+}
+
+/* Format a timestamp for an error detail */
+static const char *
+ts_text(TimestampTz t)
+{
+	return timestamptz_to_str(t);
+}
+
+/* Read the first row of a bucket query (columns as in lock_bucket) */
+static void
+read_bucket_row(int64 bucket_id, BucketRow *b)
+{
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	b->bucket_id = bucket_id;
+	b->group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	b->round_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	b->state = DatumGetLifecycleState(SPI_getbinval(tup, desc, 3, &isnull));
+	b->min_goal = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+	b->max_goal = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+	b->opens_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+	b->closes_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+	b->round_closed = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	d = SPI_getbinval(tup, desc, 9, &isnull);
+	b->has_member_cap = !isnull;
+	b->member_cap = isnull ? 0 : DatumGetInt64(d);
+	d = SPI_getbinval(tup, desc, 10, &isnull);
+	if (isnull)
+		elog(ERROR, "bucket %lld has no ledger account", (long long) bucket_id);
+	b->account_id = DatumGetInt64(d);
+	d = SPI_getbinval(tup, desc, 11, &isnull);
+	b->member_account = isnull ? 0 : DatumGetInt64(d);
+}
+
+/* The bucket query of lock_bucket() and read_bucket(), with a row lock or not */
+#define BUCKET_QUERY(lock) \
+	"SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal," \
+	"       r.opens_at, r.closes_at, r.closed_at IS NOT NULL," \
+	"       r.max_per_member_per_bucket," \
+	"       (SELECT a.account_id FROM enspiral.accounts a" \
+	"         WHERE a.group_id = b.group_id AND a.round_id = b.round_id" \
+	"           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id)," \
+	"       (SELECT a.account_id FROM enspiral.accounts a" \
+	"         WHERE a.group_id = b.group_id AND a.round_id = b.round_id" \
+	"           AND a.kind = 'member' AND a.owner_id = $2)" \
+	"  FROM enspiral.buckets b" \
+	"  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id" \
+	" WHERE b.bucket_id = $1" lock
+
+/*
+ * Read a bucket with its round and accounts (member_id may be 0: no member
+ * account wanted), locking the bucket row FOR NO KEY UPDATE when lock is
+ * true.  Raises NS202 when the bucket does not exist.  Inside SPI.
+ */
+static void
+fetch_bucket(int64 bucket_id, int64 member_id, bool lock, BucketRow *b)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr read_plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id)};
+	SPIPlanPtr	plan;
+
+	if (lock)
+		plan = cobudget_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
+							 2, argtypes);
+	else
+		plan = cobudget_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bucket lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
+				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+	read_bucket_row(bucket_id, b);
+}
+
+/* Lock a bucket row FOR NO KEY UPDATE (rank 2) and read it */
+static void
+lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
+{
+	fetch_bucket(bucket_id, member_id, true, b);
+}
+
+/*
+ * The hot path of contribute(): lock the bucket row, the bucket's account
+ * and the member's account in one statement and read them.  Lock order:
+ * the bucket row first; a bucket account is only ever locked by a holder
+ * of its bucket row, so it is never contended here; then the member's
+ * account.  Returns false, locking nothing, unless the contribution can
+ * be accepted as far as the bucket's state, the round's window and the
+ * member's account go: a refusal on those grounds needs no lock, since a
+ * bucket that is not open never becomes open again and a round's window
+ * never reopens (an idea bucket opened concurrently was not open yet).
+ */
+static bool
+lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[3] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id),
+	TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
+	bool		isnull;
+
+	/*
+	 * The last column is the membership test of enspiral_is_member_at()
+	 * (members.c) at transaction time, folded in to save a statement.
+	 */
+	cobudget_plan(&plan,
+				  "SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal,"
+				  "       r.opens_at, r.closes_at, r.closed_at IS NOT NULL,"
+				  "       r.max_per_member_per_bucket, ba.account_id, ma.account_id,"
+				  "       ba.balance, ma.balance,"
+				  "       EXISTS (SELECT 1 FROM enspiral.memberships ms"
+				  "                WHERE ms.group_id = b.group_id AND ms.member_id = $2"
+				  "                  AND ms.joined_at <= $3"
+				  "                  AND (ms.left_at IS NULL OR ms.left_at > $3))"
+				  "  FROM enspiral.buckets b"
+				  "  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id"
+				  "  JOIN enspiral.accounts ba ON ba.group_id = b.group_id AND ba.round_id = b.round_id"
+				  "   AND ba.kind = 'bucket' AND ba.owner_id = b.bucket_id"
+				  "  JOIN enspiral.accounts ma ON ma.group_id = b.group_id AND ma.round_id = b.round_id"
+				  "   AND ma.kind = 'member' AND ma.owner_id = $2"
+				  " WHERE b.bucket_id = $1 AND b.state = 'open'"
+				  "   AND r.closed_at IS NULL AND r.opens_at <= $3 AND $3 < r.closes_at"
+				  "   FOR NO KEY UPDATE OF b, ba, ma",
+				  3, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "bucket lookup failed");
+	if (SPI_processed == 0)
+		return false;
+	read_bucket_row(bucket_id, b);
+	b->total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 12, &isnull));
+	b->balance = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 13, &isnull));
+	b->member_now = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 14, &isnull));
+	return true;
+}
+
+/* Set the state of a bucket; the row trigger checks the transition */
+void
+bucket_set_state(int64 group_id, int64 bucket_id, int state)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TEXTOID};
+	Datum		args[3];
+
+	/* by name, so that the saved plan survives a re-created type */
+	args[0] = Int64GetDatum(group_id);
+	args[1] = Int64GetDatum(bucket_id);
+	args[2] = CStringGetTextDatum(state_name(state));
+	cobudget_plan(&plan,
+				  "UPDATE enspiral.buckets"
+				  "   SET state = $3::text::enspiral.bucket_state,"
+				  "       state_changed_at = pg_catalog.now()"
+				  " WHERE group_id = $1 AND bucket_id = $2",
+				  3, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		elog(ERROR, "bucket %lld state update failed", (long long) bucket_id);
+}
+
+/* Refuse a move to the state the bucket is already in, then check it */
+static void
+check_bucket_move(const BucketRow *b, int to)
+{
+	char		what[64];
+
+	if (b->state == to)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
+				 errmsg("bucket %lld is already %s", (long long) b->bucket_id,
+						state_name(to))));
+	snprintf(what, sizeof(what), "bucket %lld", (long long) b->bucket_id);
+	lifecycle_check_transition(LIFECYCLE_BUCKET, b->state, to, what);
+}
+
+/*
+ * Idempotent replay: when the key was used in the group, return that
+ * transfer id if it was the same contribution (else NS208); 0 if unused.
+ */
+static int64
+find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[5] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID};
+	Datum		args[5];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int64		id;
+
+	args[0] = Int64GetDatum(b->group_id);
+	args[1] = CStringGetTextDatum(key);
+	args[2] = Int64GetDatum(b->bucket_id);
+	args[3] = Int64GetDatum(member_id);
+	args[4] = Int64GetDatum(amount);
+	cobudget_plan(&plan,
+				  "SELECT t.transfer_id,"
+				  "       t.kind = 'contribute' AND t.amount = $5"
+				  "       AND fa.kind = 'member' AND fa.owner_id = $4"
+				  "       AND ta.kind = 'bucket' AND ta.owner_id = $3,"
+				  "       t.kind, t.amount, fa.kind, fa.owner_id, ta.kind, ta.owner_id"
+				  "  FROM enspiral.transfers t"
+				  "  JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account"
+				  "  JOIN enspiral.accounts ta ON ta.group_id = t.group_id AND ta.account_id = t.to_account"
+				  " WHERE t.group_id = $1 AND t.idempotency_key = $2",
+				  5, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "idempotency lookup failed");
+	if (SPI_processed == 0)
+		return 0;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	if (!DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_IDEMPOTENCY_CONFLICT),
+				 errmsg("idempotency key \"%s\" was already used in group %lld for a different transfer",
+						key, (long long) b->group_id),
+				 errdetail("Transfer %lld (%s of %s from %s %s to %s %s) holds the key; this call asks for a contribution of %lld from member %lld to bucket %lld.",
+						   (long long) id, SPI_getvalue(tup, desc, 3),
+						   SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 5),
+						   SPI_getvalue(tup, desc, 6), SPI_getvalue(tup, desc, 7),
+						   SPI_getvalue(tup, desc, 8), (long long) amount,
+						   (long long) member_id, (long long) b->bucket_id)));
+	return id;
+}
+
+/* Refuse unless the round's window is open now and the round not closed */
+static void
+check_round_window(const BucketRow *b)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	if (b->round_closed)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
+				 errmsg("round %lld is closed", (long long) b->round_id),
+				 errdetail("Contributions are accepted only until the round is closed.")));
+	if (now < b->opens_at || now >= b->closes_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
+				 errmsg("round %lld is not open for contributions %s",
+						(long long) b->round_id,
+						now < b->opens_at ? "yet" : "any more"),
+				 errdetail("The round window is [%s, %s); now is %s.",
+						   ts_text(b->opens_at), ts_text(b->closes_at), ts_text(now))));
+}
+
+/* Net amount the member has given to the bucket (contributions - refunds) */
+static int64
+member_given(int64 group_id, int64 member_account, int64 bucket_account)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(group_id), Int64GetDatum(member_account),
+	Int64GetDatum(bucket_account)};
+	bool		isnull;
+	Datum		d;
+
+	cobudget_plan(&plan,
+				  "SELECT (COALESCE(sum(amount) FILTER (WHERE from_account = $2), 0)"
+				  "      - COALESCE(sum(amount) FILTER (WHERE from_account = $3), 0))::bigint"
+				  "  FROM enspiral.transfers"
+				  " WHERE group_id = $1"
+				  "   AND ((to_account = $3 AND from_account = $2)"
+				  "     OR (to_account = $2 AND from_account = $3))",
+				  3, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "member total lookup failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/* The money rules of a contribution, on freshly locked balances */
+static void
+check_amounts(const BucketRow *b, int64 member_id, int64 amount,
+			  int64 balance, int64 total)
+{
+	int64		new_total;
+
+	if (balance < amount)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
+				 errmsg("member %lld would be overdrawn in round %lld: balance %lld, amount %lld",
+						(long long) member_id, (long long) b->round_id,
+						(long long) balance, (long long) amount),
+				 errdetail("A member can give at most what was allocated to them and not yet given.")));
+	new_total = ledger_add(total, amount, "the bucket total");
+	if (new_total > b->max_goal)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_BUCKET_GOAL_EXCEEDED),
+				 errmsg("bucket %lld would exceed its max_goal: total %lld + amount %lld > max_goal %lld",
+						(long long) b->bucket_id, (long long) total,
+						(long long) amount, (long long) b->max_goal),
+				 errhint("At most %lld more can be given to this bucket.",
+						 (long long) (b->max_goal - total))));
+	if (b->has_member_cap)
+	{
+		int64		given = member_given(b->group_id, b->member_account, b->account_id);
+
+		if (ledger_add(given, amount, "the member's total to the bucket") > b->member_cap)
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_MEMBER_CAP_EXCEEDED),
+					 errmsg("member %lld would exceed max_per_member_per_bucket for bucket %lld: given %lld + amount %lld > %lld",
+							(long long) member_id, (long long) b->bucket_id,
+							(long long) given, (long long) amount,
+							(long long) b->member_cap)));
+	}
+}
+
+/* Refuse unless the round window, the bucket state, the membership and the
+ * member's account allow a contribution at all */
+static void
+check_acceptable(const BucketRow *b, int64 member_id, int64 amount)
+{
+	check_round_window(b);
+	if (b->state != BUCKET_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_BUCKET_NOT_OPEN),
+				 errmsg("bucket %lld is not open: its state is %s",
+						(long long) b->bucket_id, state_name(b->state)),
+				 errdetail("Contributions are accepted only while a bucket is open.")));
+	if (!b->member_now)
+		enspiral_require_current_member(b->group_id, member_id);
+	if (b->member_account == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
+				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
+						(long long) member_id, (long long) b->round_id, (long long) amount),
+				 errdetail("Nothing was allocated to this member in this round.")));
+}
+
+/*
+ * enspiral.contribute(bucket_id, member_id, amount, idempotency_key)
+ *	  Move amount from the member's account to the bucket's account, after
+ *	  checking every rule; returns the transfer id.
+ */
+Datum
+enspiral_contribute(PG_FUNCTION_ARGS)
+{
+	int64		bucket_id,
+				member_id,
+				amount,
+				transfer_id;
+	char	   *key = NULL;
+	BucketRow	b;
+	int64		total;
+	bool		inserted;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("bucket_id, member_id and amount must not be NULL")));
+	bucket_id = PG_GETARG_INT64(0);
+	member_id = PG_GETARG_INT64(1);
+	amount = PG_GETARG_INT64(2);
+	if (!PG_ARGISNULL(3))
+		key = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (key != NULL && key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency_key must not be empty"),
+				 errhint("Pass NULL for no key.")));
+	if (amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("contribution amount must be positive: %lld", (long long) amount)));
+
+	enspiral_spi_connect();
+	for (int attempt = 0;; attempt++)
+	{
+		bool		locked = lock_contribution(bucket_id, member_id, &b);
+
+		if (!locked)
+		{
+			/* a refusal (or a replay): read without a lock to say which */
+			fetch_bucket(bucket_id, member_id, false, &b);
+			b.member_now = false;
+		}
+		if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
+		{
+			enspiral_spi_finish();
+			PG_RETURN_INT64(transfer_id);
+		}
+		check_acceptable(&b, member_id, amount);
+		if (locked)
+			break;
+		/* the bucket opened or the account appeared just now: lock again */
+		if (attempt >= 2)
+			elog(ERROR, "bucket %lld kept changing during a contribution", (long long) bucket_id);
+	}
+	check_amounts(&b, member_id, amount, b.balance, b.total);
+	total = b.total;
+
+	if (key == NULL)
+	{
+		transfer_id = ledger_insert_applied(b.group_id, b.round_id, XFER_CONTRIBUTE,
+											b.member_account, b.account_id, amount);
+		inserted = true;
+	}
+	else
+		transfer_id = ledger_insert(b.group_id, b.round_id, XFER_CONTRIBUTE,
+									b.member_account, b.account_id, amount, key, 0,
+									&inserted);
+	if (!inserted)
+	{
+		/* a concurrent call with the same key committed first */
+		transfer_id = find_replay(&b, member_id, amount, key);
+		if (transfer_id == 0)
+			elog(ERROR, "idempotency key \"%s\" conflicted but was not found", key);
+	}
+	else if (total + amount == b.max_goal)
+		bucket_set_state(b.group_id, bucket_id, BUCKET_FUNDED);
+	enspiral_spi_finish();
+	PG_RETURN_INT64(transfer_id);
+}
+
+/* Lock a bucket by id (no member), refusing NULL */
+static void
+lock_bucket_arg(FunctionCallInfo fcinfo, BucketRow *b)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("bucket_id must not be NULL")));
+	lock_bucket(PG_GETARG_INT64(0), 0, b);
+}
+
+/*
+ * enspiral.cancel_bucket(bucket_id): idea/open/funded -> cancelled, every
+ * contribution (and any match) returned by a reversing transfer, once.
+ * Returns the number of refunds.
+ */
+Datum
+enspiral_cancel_bucket(PG_FUNCTION_ARGS)
+{
+	BucketRow	b;
+	int			n;
+
+	enspiral_spi_connect();
+	lock_bucket_arg(fcinfo, &b);
+	check_bucket_move(&b, BUCKET_CANCELLED);
+	n = ledger_refund_buckets(b.group_id, b.round_id, &b.account_id, 1);
+	bucket_set_state(b.group_id, b.bucket_id, BUCKET_CANCELLED);
+	enspiral_spi_finish();
+	PG_RETURN_INT32(n);
+}
+
+/* Whether the round is closed, read afresh (after the bucket lock) */
+static bool
+round_is_closed(int64 group_id, int64 round_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
+	bool		isnull;
+
+	cobudget_plan(&plan,
+				  "SELECT closed_at IS NOT NULL FROM enspiral.rounds"
+				  " WHERE group_id = $1 AND round_id = $2",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "round lookup failed");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * enspiral.open_bucket(bucket_id): idea -> open, while the round is not
+ * closed and its window has not ended.  close_round() locks every idea and
+ * open bucket of the round, so after this call holds the bucket row either
+ * the close has committed (and the fresh read below sees it) or the close
+ * will wait for this bucket and then decide it as an open bucket.
+ */
+Datum
+enspiral_open_bucket(PG_FUNCTION_ARGS)
+{
+	BucketRow	b;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	bool		closed;
+
+	enspiral_spi_connect();
+	lock_bucket_arg(fcinfo, &b);
+	check_bucket_move(&b, BUCKET_OPEN);
+	closed = round_is_closed(b.group_id, b.round_id);
+	if (closed || now >= b.closes_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
+				 errmsg("bucket %lld cannot be opened: round %lld is %s",
+						(long long) b.bucket_id, (long long) b.round_id,
+						closed ? "closed" : "past its closing time")));
+	bucket_set_state(b.group_id, b.bucket_id, BUCKET_OPEN);
+	enspiral_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* enspiral.complete_bucket(bucket_id): funded -> completed */
+Datum
+enspiral_complete_bucket(PG_FUNCTION_ARGS)
+{
+	BucketRow	b;
+
+	enspiral_spi_connect();
+	lock_bucket_arg(fcinfo, &b);
+	check_bucket_move(&b, BUCKET_COMPLETED);
+	bucket_set_state(b.group_id, b.bucket_id, BUCKET_COMPLETED);
+	enspiral_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* Bucket state of a trigger tuple */
+static int
+tuple_state(HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, SPI_fnumber(desc, "state"), &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("bucket state must not be NULL")));
+	return DatumGetLifecycleState(d);
+}
+
+/* True when a column has the same binary value in both tuples */
+static bool
+same_column(HeapTuple a, HeapTuple b, TupleDesc desc, const char *name)
+{
+	int			attno = SPI_fnumber(desc, name);
+	bool		na,
+				nb;
+	Datum		da = SPI_getbinval(a, desc, attno, &na);
+	Datum		db = SPI_getbinval(b, desc, attno, &nb);
+	Form_pg_attribute att = TupleDescAttr(desc, attno - 1);
+
+	if (na || nb)
+		return na == nb;
+	return datumIsEqual(da, db, att->attbyval, att->attlen);
+}
+
+/*
+ * enspiral.buckets_guard(): BEFORE trigger on enspiral.buckets.  New
+ * buckets start as ideas; a state change must be a transition of the
+ * bucket lifecycle; identity and goals never change; nothing is deleted.
+ */
+Datum
+enspiral_buckets_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	static const char *const fixed[] = {"group_id", "bucket_id", "round_id",
+	"author_id", "title", "min_goal", "max_goal", "created_at"};
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
+		elog(ERROR, "buckets_guard must be a BEFORE trigger");
+	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
+				 errmsg("buckets cannot be deleted"),
+				 errhint("Use enspiral.cancel_bucket(), which refunds the contributors.")));
+	desc = RelationGetDescr(trig->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event))
+	{
+		int			s = tuple_state(trig->tg_trigtuple, desc);
+
+		if (s != BUCKET_IDEA && !cobudget_loading_dump())
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
+					 errmsg("a new bucket starts as idea, not %s", state_name(s))));
+		return PointerGetDatum(trig->tg_trigtuple);
+	}
+	for (int i = 0; i < (int) lengthof(fixed); i++)
+		if (!same_column(trig->tg_trigtuple, trig->tg_newtuple, desc, fixed[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
+					 errmsg("column \"%s\" of a bucket cannot be changed", fixed[i])));
+	{
+		int			from = tuple_state(trig->tg_trigtuple, desc);
+		int			to = tuple_state(trig->tg_newtuple, desc);
+		bool		isnull;
+		char		what[64];
+
+		snprintf(what, sizeof(what), "bucket %lld",
+				 (long long) DatumGetInt64(SPI_getbinval(trig->tg_trigtuple, desc,
+														 SPI_fnumber(desc, "bucket_id"),
+														 &isnull)));
+		lifecycle_check_transition(LIFECYCLE_BUCKET, from, to, what);
+	}
+	return PointerGetDatum(trig->tg_newtuple);
+}

@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * cobudget.h
+ *	  Declarations shared by the co-budgeting files: ledger.c (accounts and
+ *	  transfers), rounds.c (rounds, allocation, close and matching) and
+ *	  buckets.c (buckets and contributions).
+ *
+ * Lock order (docs/cobudget.md): every function that writes takes row locks
+ * in this order and never goes back to an earlier rank:
+ *	  1. the round row (enspiral.rounds),
+ *	  2. bucket rows (enspiral.buckets), ascending bucket_id,
+ *	  3. account rows (enspiral.accounts), ascending account_id.
+ * All row locks are FOR NO KEY UPDATE or FOR SHARE, so the FOR KEY SHARE
+ * locks taken by foreign keys never wait for them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ENSPIRAL_COBUDGET_H
+#define ENSPIRAL_COBUDGET_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+/* Kinds of transfers, as stored in enspiral.transfers.kind */
+#define XFER_FUND		"fund"
+#define XFER_ALLOCATE	"allocate"
+#define XFER_CONTRIBUTE "contribute"
+#define XFER_REFUND		"refund"
+#define XFER_MATCH_FUND "match_fund"
+#define XFER_MATCH		"match"
+
+/* One locked account: its id and its balance when locked */
+typedef struct LedgerAccount
+{
+	int64		account_id;
+	int64		balance;
+} LedgerAccount;
+
+/* ledger.c */
+extern bool cobudget_loading_dump(void);
+extern SPIPlanPtr cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs,
+								const Oid *argtypes);
+extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,
+						   int64 from_account, int64 to_account, int64 amount,
+						   const char *idempotency_key, int64 reverses,
+						   bool *inserted);
+extern int64 ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
+								   int64 from_account, int64 to_account, int64 amount);
+extern int	ledger_lock_accounts(int64 group_id, int64 *ids, int n,
+								 LedgerAccount *out);
+extern int64 ledger_find_balance(LedgerAccount *locked, int n, int64 account_id);
+extern int	ledger_refund_buckets(int64 group_id, int64 round_id,
+								  int64 *bucket_accounts, int n);
+extern int64 ledger_add(int64 a, int64 b, const char *what);
+
+/* buckets.c */
+extern void bucket_set_state(int64 group_id, int64 bucket_id, int state);
+
+#endif							/* ENSPIRAL_COBUDGET_H */

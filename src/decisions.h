@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * decisions.h
+ *	  Declarations shared by the decisions part of enspiral: proposal
+ *	  settings and ballot rules (ballots.c), proposal state and locks
+ *	  (proposals.c), votes (votes.c), outcomes (tally.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ENSPIRAL_DECISIONS_H
+#define ENSPIRAL_DECISIONS_H
+
+#include "postgres.h"
+
+#include "storage/lockdefs.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+typedef enum DecisionMethod
+{
+	METHOD_CONSENT = 0,
+	METHOD_CHOICE,
+	METHOD_SCORE,
+	METHOD_DOTS,
+	METHOD_RANKED,
+	METHOD_QUADRATIC
+} DecisionMethod;
+
+#define N_METHODS 6
+
+/* Everything needed to check a ballot of one proposal */
+typedef struct BallotRules
+{
+	DecisionMethod method;
+	int			noptions;
+	char	  **options;		/* option names (NUL-terminated) */
+	int		   *option_lens;	/* their lengths in bytes */
+	int64		min_choices;
+	int64		max_choices;
+	int64		min_score;
+	int64		max_score;
+	int64		dots_per_member;
+	int64		min_ranks;
+	int64		max_ranks;
+	int64		credits_per_member;
+	bool		allow_gaps;
+	bool		allow_negative;
+	bool		block_needs_reason;
+} BallotRules;
+
+/* ballots.c */
+extern int	decision_parse_method(const char *name, bool missing_ok);
+extern void ballot_rules_load(BallotRules *rules, const char *method,
+							  ArrayType *options, Jsonb *settings);
+extern Jsonb *ballot_normalize(const BallotRules *rules, Jsonb *ballot,
+							   const char *reason, int64 proposal_id);
+extern bool jsonb_get_bool_key(Jsonb *obj, const char *key, bool dflt);
+
+/* proposals.c */
+extern int	proposal_effective_state(int stored, TimestampTz opens_at,
+									 bool opens_null, TimestampTz closes_at,
+									 bool closes_null, TimestampTz at);
+extern void proposal_lock(int64 proposal_id, LOCKMODE mode);
+extern void proposal_member_lock(int64 proposal_id, int64 member_id);
+extern TimestampTz decisions_now(void);
+
+/* votes.c: true while enspiral.vote() writes its own tables */
+extern bool decisions_writing_votes;
+
+#endif							/* ENSPIRAL_DECISIONS_H */

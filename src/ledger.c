@@ -1,0 +1,516 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *	  The co-budgeting ledger: an append-only table of double-entry
+ *	  transfers between accounts, and account balances maintained in C.
+ *
+ * Every movement of money is one row of enspiral.transfers (from one
+ * account to another account of the same round, amount > 0).  The AFTER
+ * INSERT trigger enspiral.ledger_apply() moves the amount between the two
+ * balances, so a balance is always the sum of its entries, whoever inserts
+ * the row.  enspiral.accounts_guard() refuses any other change of a balance
+ * and any deletion; the transfers themselves are never updated or deleted
+ * (see 40_cobudget.sql).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
+
+#include "enspiral.h"
+#include "cobudget.h"
+
+PG_FUNCTION_INFO_V1(enspiral_ledger_apply);
+PG_FUNCTION_INFO_V1(enspiral_accounts_guard);
+
+/* True while a ledger statement changes balances: the only allowed path */
+static bool ledger_applying = false;
+
+/* True while ledger_insert_applied() runs: its transfer is already applied */
+static bool ledger_preapplied = false;
+
+/*
+ * Like enspiral_plan(), but the saved plan is generic from the first call:
+ * the co-budgeting queries are index lookups whose best plan does not
+ * depend on the parameter values, so re-planning each call is waste.
+ */
+SPIPlanPtr
+cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	if (*cache != NULL)
+		return *cache;
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	*cache = plan;
+	return plan;
+}
+
+/*
+ * True while the top-level command is a COPY FROM: a restore (pg_restore,
+ * or psql's \copy by the table owner).  Rows are then loaded as they were
+ * dumped (balances, bucket states) instead of being applied again;
+ * verify_ledger() checks the result.  Applications cannot COPY into the
+ * tables (they have no write privilege), and COPY never updates or deletes.
+ */
+bool
+cobudget_loading_dump(void)
+{
+	return ActivePortal != NULL && ActivePortal->commandTag == CMDTAG_COPY;
+}
+
+/* Add two amounts; 22003 naming what overflowed instead of wrapping */
+int64
+ledger_add(int64 a, int64 b, const char *what)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s would overflow: %lld + %lld is out of the bigint range",
+						what, (long long) a, (long long) b)));
+	return r;
+}
+
+/*
+ * Insert one transfer and return its id; call inside SPI.  With an
+ * idempotency key the insert is ON CONFLICT DO NOTHING: *inserted tells
+ * whether a row was written (when false the result is 0).  reverses = 0
+ * means "reverses nothing".
+ */
+int64
+ledger_insert(int64 group_id, int64 round_id, const char *kind,
+			  int64 from_account, int64 to_account, int64 amount,
+			  const char *idempotency_key, int64 reverses, bool *inserted)
+{
+	static SPIPlanPtr plain_plan = NULL;
+	static SPIPlanPtr keyed_plan = NULL;
+	Oid			argtypes[8] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID,
+	INT8OID, TEXTOID, INT8OID};
+	Datum		args[8];
+	char		nulls[8] = "        ";
+	SPIPlanPtr	plan;
+	bool		isnull;
+	Datum		d;
+
+	args[0] = Int64GetDatum(group_id);
+	args[1] = Int64GetDatum(round_id);
+	args[2] = CStringGetTextDatum(kind);
+	args[3] = Int64GetDatum(from_account);
+	args[4] = Int64GetDatum(to_account);
+	args[5] = Int64GetDatum(amount);
+	args[6] = idempotency_key ? CStringGetTextDatum(idempotency_key) : (Datum) 0;
+	args[7] = Int64GetDatum(reverses);
+	if (idempotency_key == NULL)
+		nulls[6] = 'n';
+	if (reverses == 0)
+		nulls[7] = 'n';
+
+	if (idempotency_key == NULL)
+		plan = cobudget_plan(&plain_plan,
+							 "INSERT INTO enspiral.transfers"
+							 " (group_id, round_id, kind, from_account, to_account,"
+							 "  amount, idempotency_key, reverses)"
+							 " VALUES ($1, $2, $3::enspiral.transfer_kind, $4, $5, $6, $7, $8)"
+							 " RETURNING transfer_id",
+							 8, argtypes);
+	else
+		plan = cobudget_plan(&keyed_plan,
+							 "INSERT INTO enspiral.transfers"
+							 " (group_id, round_id, kind, from_account, to_account,"
+							 "  amount, idempotency_key, reverses)"
+							 " VALUES ($1, $2, $3::enspiral.transfer_kind, $4, $5, $6, $7, $8)"
+							 " ON CONFLICT (group_id, idempotency_key)"
+							 "   WHERE idempotency_key IS NOT NULL DO NOTHING"
+							 " RETURNING transfer_id",
+							 8, argtypes);
+	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "transfer insert failed");
+	if (SPI_processed == 0)
+	{
+		if (inserted)
+			*inserted = false;
+		return 0;
+	}
+	if (inserted)
+		*inserted = true;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return DatumGetInt64(d);
+}
+
+/*
+ * Insert one transfer and apply it to both balances in one statement (the
+ * hot path of contribute): the caller holds both account rows locked and
+ * has checked the amounts.  The ledger_apply trigger sees the flag and does
+ * not apply the row a second time.  Returns the transfer id.
+ */
+int64
+ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
+					  int64 from_account, int64 to_account, int64 amount)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[6] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID};
+	Datum		args[6];
+	bool		isnull;
+	int			rc;
+
+	args[0] = Int64GetDatum(group_id);
+	args[1] = Int64GetDatum(round_id);
+	args[2] = CStringGetTextDatum(kind);
+	args[3] = Int64GetDatum(from_account);
+	args[4] = Int64GetDatum(to_account);
+	args[5] = Int64GetDatum(amount);
+	cobudget_plan(&plan,
+				  "WITH moved AS ("
+				  "  UPDATE enspiral.accounts"
+				  "     SET balance = CASE WHEN account_id = $4 THEN balance - $6"
+				  "                        ELSE balance + $6 END"
+				  "   WHERE group_id = $1 AND account_id IN ($4, $5) AND round_id = $2"
+				  "  RETURNING account_id)"
+				  " INSERT INTO enspiral.transfers"
+				  " (group_id, round_id, kind, from_account, to_account, amount)"
+				  " SELECT $1, $2, $3::enspiral.transfer_kind, $4, $5, $6"
+				  "  WHERE (SELECT count(*) FROM moved) = 2"
+				  " RETURNING transfer_id",
+				  6, argtypes);
+	ledger_applying = true;
+	ledger_preapplied = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		ledger_applying = false;
+		ledger_preapplied = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "transfer insert failed");
+	if (SPI_processed != 1)
+		elog(ERROR, "accounts %lld and %lld are not both accounts of round %lld",
+			 (long long) from_account, (long long) to_account, (long long) round_id);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Sort helper: ascending int64 */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Lock accounts FOR NO KEY UPDATE in ascending account_id order (the lock
+ * order of the design) and return their current balances in out[] (sorted,
+ * duplicates removed); returns how many were found.  ids[] is sorted in
+ * place.  Inside SPI.
+ */
+int
+ledger_lock_accounts(int64 group_id, int64 *ids, int n, LedgerAccount *out)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8ARRAYOID};
+	Datum	   *elems;
+	Datum		args[2];
+	ArrayType  *arr;
+
+	qsort(ids, n, sizeof(int64), cmp_int64);
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	arr = construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE);
+	args[0] = Int64GetDatum(group_id);
+	args[1] = PointerGetDatum(arr);
+	cobudget_plan(&plan,
+				  "SELECT account_id, balance FROM enspiral.accounts"
+				  " WHERE group_id = $1 AND account_id = ANY ($2)"
+				  " ORDER BY account_id FOR NO KEY UPDATE",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "account lock failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		out[i].account_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		out[i].balance = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	return (int) SPI_processed;
+}
+
+/* Balance of a locked account; elog when it was not locked (a bug) */
+int64
+ledger_find_balance(LedgerAccount *locked, int n, int64 account_id)
+{
+	for (int i = 0; i < n; i++)
+		if (locked[i].account_id == account_id)
+			return locked[i].balance;
+	elog(ERROR, "account %lld was not locked", (long long) account_id);
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Refund everything that entered the given bucket accounts and was not yet
+ * reversed: one reversing transfer (kind refund) per contribution or match,
+ * back to where it came from.  The callers hold the bucket rows; this locks
+ * the accounts involved in ascending order.  Returns the number of refunds.
+ * The unique index on (group_id, reverses) makes a second refund of the
+ * same transfer impossible.
+ */
+int
+ledger_refund_buckets(int64 group_id, int64 round_id, int64 *bucket_accounts, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8ARRAYOID};
+	Datum		args[2];
+	Datum	   *elems;
+	int			nref;
+	int64	   *ids,
+			   *from,
+			   *to,
+			   *amount,
+			   *lockids;
+	LedgerAccount *locked;
+
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(bucket_accounts[i]);
+	args[0] = Int64GetDatum(group_id);
+	args[1] = PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	cobudget_plan(&plan,
+				  "SELECT t.transfer_id, t.from_account, t.to_account, t.amount"
+				  "  FROM enspiral.transfers t"
+				  " WHERE t.group_id = $1 AND t.to_account = ANY ($2)"
+				  "   AND t.kind IN ('contribute', 'match')"
+				  "   AND NOT EXISTS (SELECT 1 FROM enspiral.transfers r"
+				  "                    WHERE r.group_id = t.group_id"
+				  "                      AND r.reverses = t.transfer_id)"
+				  " ORDER BY t.transfer_id",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "refund lookup failed");
+	nref = (int) SPI_processed;
+	ids = palloc(sizeof(int64) * Max(nref, 1));
+	from = palloc(sizeof(int64) * Max(nref, 1));
+	to = palloc(sizeof(int64) * Max(nref, 1));
+	amount = palloc(sizeof(int64) * Max(nref, 1));
+	lockids = palloc(sizeof(int64) * (nref + n));
+	for (int i = 0; i < nref; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		from[i] = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		to[i] = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		amount[i] = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		lockids[i] = from[i];
+	}
+	for (int i = 0; i < n; i++)
+		lockids[nref + i] = bucket_accounts[i];
+	locked = palloc(sizeof(LedgerAccount) * (nref + n));
+	ledger_lock_accounts(group_id, lockids, nref + n, locked);
+	for (int i = 0; i < nref; i++)
+		ledger_insert(group_id, round_id, XFER_REFUND, to[i], from[i], amount[i],
+					  NULL, ids[i], NULL);
+	return nref;
+}
+
+/* Value of a named column of a trigger tuple */
+static Datum
+trigger_column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	int			attno = SPI_fnumber(desc, name);
+
+	if (attno <= 0)
+		elog(ERROR, "column \"%s\" not found", name);
+	return SPI_getbinval(tup, desc, attno, isnull);
+}
+
+/* A reversing transfer must mirror the transfer it reverses */
+static void
+check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
+			   int64 from_account, int64 to_account, int64 amount, int64 reverses)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(reverses)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	cobudget_plan(&plan,
+				  "SELECT round_id, from_account, to_account, amount, kind"
+				  "  FROM enspiral.transfers WHERE group_id = $1 AND transfer_id = $2",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reversal lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("transfer %lld reverses transfer %lld, which does not exist in group %lld",
+						(long long) transfer_id, (long long) reverses, (long long) group_id)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	if (DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != round_id ||
+		DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)) != to_account ||
+		DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) != from_account ||
+		DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) != amount)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("transfer %lld does not mirror transfer %lld that it reverses",
+						(long long) transfer_id, (long long) reverses),
+				 errdetail("A reversal moves the same amount between the same accounts of the same round, in the other direction.")));
+	if (strcmp(SPI_getvalue(tup, desc, 5), XFER_REFUND) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("transfer %lld reverses transfer %lld, which is itself a reversal",
+						(long long) transfer_id, (long long) reverses)));
+}
+
+/*
+ * Move amount from one account of the round to another, in one UPDATE:
+ * the only path that changes balances.  Overflow raises 22003 and an
+ * overdraft the CHECK constraint accounts_no_overdraft.
+ */
+static void
+apply_transfer(int64 group_id, int64 round_id, int64 from_account,
+			   int64 to_account, int64 amount, int64 transfer_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[5] = {Int64GetDatum(group_id), Int64GetDatum(round_id),
+		Int64GetDatum(from_account), Int64GetDatum(to_account),
+	Int64GetDatum(amount)};
+	int			rc;
+
+	cobudget_plan(&plan,
+				  "UPDATE enspiral.accounts"
+				  "   SET balance = CASE WHEN account_id = $3 THEN balance - $5"
+				  "                      ELSE balance + $5 END"
+				  " WHERE group_id = $1 AND account_id IN ($3, $4) AND round_id = $2",
+				  5, argtypes);
+	ledger_applying = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		ledger_applying = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "balance update failed");
+	if (SPI_processed != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("transfer %lld names an account that is not an account of round %lld in group %lld",
+						(long long) transfer_id, (long long) round_id, (long long) group_id),
+				 errdetail("The transfer moves from account %lld to account %lld.",
+						   (long long) from_account, (long long) to_account)));
+}
+
+/*
+ * enspiral.ledger_apply(): AFTER INSERT row trigger on enspiral.transfers.
+ *	  Debits from_account and credits to_account of the same round.
+ */
+Datum
+enspiral_ledger_apply(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int64		group_id,
+				transfer_id,
+				round_id,
+				from_account,
+				to_account,
+				amount;
+	Datum		rev;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
+		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
+	if (ledger_preapplied || cobudget_loading_dump())
+		return PointerGetDatum(NULL);	/* already applied, or a restore */
+	tup = trig->tg_trigtuple;
+	desc = RelationGetDescr(trig->tg_relation);
+	group_id = DatumGetInt64(trigger_column(tup, desc, "group_id", &isnull));
+	transfer_id = DatumGetInt64(trigger_column(tup, desc, "transfer_id", &isnull));
+	round_id = DatumGetInt64(trigger_column(tup, desc, "round_id", &isnull));
+	from_account = DatumGetInt64(trigger_column(tup, desc, "from_account", &isnull));
+	to_account = DatumGetInt64(trigger_column(tup, desc, "to_account", &isnull));
+	amount = DatumGetInt64(trigger_column(tup, desc, "amount", &isnull));
+	rev = trigger_column(tup, desc, "reverses", &isnull);
+
+	enspiral_spi_connect();
+	if (!isnull)
+		check_reversal(group_id, transfer_id, round_id, from_account, to_account,
+					   amount, DatumGetInt64(rev));
+	apply_transfer(group_id, round_id, from_account, to_account, amount, transfer_id);
+	enspiral_spi_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * enspiral.accounts_guard(): BEFORE trigger on enspiral.accounts.
+ *	  Accounts open at balance 0; a balance changes only through a transfer
+ *	  (ledger_apply); accounts are never deleted or truncated.
+ */
+Datum
+enspiral_accounts_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
+		elog(ERROR, "accounts_guard must be a BEFORE trigger");
+	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
+				 errmsg("ledger accounts cannot be deleted"),
+				 errhint("Balances are corrected with reversing transfers.")));
+	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event))
+	{
+		TupleDesc	desc = RelationGetDescr(trig->tg_relation);
+		Datum		bal = trigger_column(trig->tg_trigtuple, desc, "balance", &isnull);
+
+		if ((isnull || DatumGetInt64(bal) != 0) && !cobudget_loading_dump())
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
+					 errmsg("a ledger account opens with balance 0"),
+					 errhint("Money enters an account only through a transfer.")));
+		return PointerGetDatum(trig->tg_trigtuple);
+	}
+	if (!ledger_applying)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
+				 errmsg("ledger accounts cannot be updated directly"),
+				 errhint("A balance changes only through a transfer (an insert into enspiral.transfers).")));
+	return PointerGetDatum(trig->tg_newtuple);
+}

@@ -1,0 +1,577 @@
+/*-------------------------------------------------------------------------
+ *
+ * proposals.c
+ *	  The proposal state machine as it applies to rows of enspiral.proposals:
+ *	  effective state (stored state + time), the trigger that checks every
+ *	  INSERT, UPDATE and DELETE of the table against the proposal lifecycle
+ *	  (lifecycle.c holds the one transition table) and freezes what must not
+ *	  change after opening, the proposal locks that order votes against
+ *	  closings, and outcome recording.
+ *
+ * Time: "now" for every rule of decisions is the start of the current
+ * statement (statement_timestamp()), see docs/decisions.md.
+ *
+ * Locks: a vote holds a ShareLock on its proposal until its transaction
+ * ends; any change of a proposal's state or deadline, and outcome
+ * recording, takes an ExclusiveLock on it after the row lock.  The lock is
+ * a user-lockmethod tag (shown as an advisory lock in pg_locks) whose fourth
+ * field is DECISIONS_LOCK_PROPOSAL, a value pg_advisory_lock never uses.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/jsonb.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "enspiral.h"
+#include "lifecycle.h"
+#include "decisions.h"
+
+PG_FUNCTION_INFO_V1(enspiral_proposals_guard);
+PG_FUNCTION_INFO_V1(enspiral_effective_proposal_state);
+PG_FUNCTION_INFO_V1(enspiral_proposal_state);
+PG_FUNCTION_INFO_V1(enspiral_record_outcome);
+
+/* Fourth locktag fields of the decisions locks (user advisory locks use 1, 2) */
+#define DECISIONS_LOCK_PROPOSAL		0x4E31
+#define DECISIONS_LOCK_VOTER		0x4E32
+
+/* The columns of a proposals row that the state machine reads */
+typedef struct ProposalRow
+{
+	int64		proposal_id;
+	int			stored;
+	TimestampTz opens_at;
+	bool		opens_null;
+	TimestampTz closes_at;
+	bool		closes_null;
+	int32		reopen_count;
+	bool		anonymous;
+} ProposalRow;
+
+/* "Now" for the rules of decisions: the start of the current statement */
+TimestampTz
+decisions_now(void)
+{
+	return GetCurrentStatementStartTimestamp();
+}
+
+/* The state in effect at time at: scheduled becomes open, open becomes closed */
+int
+proposal_effective_state(int stored, TimestampTz opens_at, bool opens_null,
+						 TimestampTz closes_at, bool closes_null, TimestampTz at)
+{
+	int			s = stored;
+
+	if (s == PROPOSAL_SCHEDULED && !opens_null && opens_at <= at)
+		s = PROPOSAL_OPEN;
+	if (s == PROPOSAL_OPEN && !closes_null && closes_at <= at)
+		s = PROPOSAL_CLOSED;
+	return s;
+}
+
+/* Take a proposal lock until the end of the transaction */
+void
+proposal_lock(int64 proposal_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) proposal_id >> 32),
+						 (uint32) proposal_id, DECISIONS_LOCK_PROPOSAL);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/* Serialize the votes of one member on one proposal (until transaction end) */
+void
+proposal_member_lock(int64 proposal_id, int64 member_id)
+{
+	LOCKTAG		tag;
+
+	/* ids wider than 32 bits may share a lock: that only costs waiting */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) proposal_id,
+						 (uint32) member_id, DECISIONS_LOCK_VOTER);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* Attribute number of a column of the proposals table */
+static int
+proposal_attnum(TupleDesc desc, const char *name)
+{
+	int			n = SPI_fnumber(desc, name);
+
+	if (n <= 0)
+		elog(ERROR, "proposals table has no column \"%s\"", name);
+	return n;
+}
+
+/* Read the state-machine columns of a proposals row */
+static void
+read_proposal_row(TupleDesc desc, HeapTuple tup, ProposalRow *row)
+{
+	bool		isnull;
+	Datum		d;
+
+	row->proposal_id = DatumGetInt64(heap_getattr(tup, proposal_attnum(desc, "proposal_id"), desc, &isnull));
+	d = heap_getattr(tup, proposal_attnum(desc, "state"), desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("proposal %lld has no state", (long long) row->proposal_id)));
+	row->stored = DatumGetLifecycleState(d);
+	row->opens_at = DatumGetTimestampTz(heap_getattr(tup, proposal_attnum(desc, "opens_at"), desc, &row->opens_null));
+	row->closes_at = DatumGetTimestampTz(heap_getattr(tup, proposal_attnum(desc, "closes_at"), desc, &row->closes_null));
+	row->reopen_count = DatumGetInt32(heap_getattr(tup, proposal_attnum(desc, "reopen_count"), desc, &isnull));
+	d = heap_getattr(tup, proposal_attnum(desc, "settings"), desc, &isnull);
+	row->anonymous = !isnull && jsonb_get_bool_key(DatumGetJsonbP(d), "anonymous", false);
+}
+
+/* Effective state of a row now */
+static int
+row_state(const ProposalRow *row, TimestampTz now)
+{
+	return proposal_effective_state(row->stored, row->opens_at, row->opens_null,
+									row->closes_at, row->closes_null, now);
+}
+
+/* True when column name has the same value in both tuples (binary equality) */
+static bool
+column_unchanged(TupleDesc desc, HeapTuple a, HeapTuple b, const char *name)
+{
+	int			attnum = proposal_attnum(desc, name);
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	bool		na,
+				nb;
+	Datum		da = heap_getattr(a, attnum, desc, &na);
+	Datum		db = heap_getattr(b, attnum, desc, &nb);
+
+	if (na || nb)
+		return na == nb;
+	if (att->attlen == -1)
+	{
+		struct varlena *va = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(da));
+		struct varlena *vb = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(db));
+
+		return VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
+			memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
+	}
+	return datumIsEqual(da, db, att->attbyval, att->attlen);
+}
+
+/* Name of a proposal for messages */
+static char *
+proposal_what(int64 proposal_id)
+{
+	return psprintf("proposal %lld", (long long) proposal_id);
+}
+
+/* Name of a state */
+static const char *
+state_name(int s)
+{
+	return lifecycle_state_name(LIFECYCLE_PROPOSAL, s);
+}
+
+/* Check a move from -> to with the lifecycle table; opening now may pass through scheduled */
+static void
+check_move(int from, int to, const ProposalRow *newrow)
+{
+	char	   *what = proposal_what(newrow->proposal_id);
+
+	if (from == PROPOSAL_DRAFT && to == PROPOSAL_OPEN &&
+		!lifecycle_can_transition(LIFECYCLE_PROPOSAL, from, to))
+	{
+		/* opening now is scheduling for now: draft -> scheduled -> open */
+		lifecycle_check_transition(LIFECYCLE_PROPOSAL, from, PROPOSAL_SCHEDULED, what);
+		lifecycle_check_transition(LIFECYCLE_PROPOSAL, PROPOSAL_SCHEDULED, to, what);
+		return;
+	}
+	lifecycle_check_transition(LIFECYCLE_PROPOSAL, from, to, what);
+	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN && newrow->anonymous)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
+				 errmsg("proposal %lld cannot move from closed to open",
+						(long long) newrow->proposal_id),
+				 errdetail("Anonymous proposals are never reopened: their ballots cannot be changed.")));
+}
+
+/* Refuse dates that do not fit the stored state of the new row */
+static void
+check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz now)
+{
+	int			s = newrow->stored;
+	bool		moved = oldrow == NULL || oldrow->stored != s;
+
+	if (s == PROPOSAL_DRAFT || s == PROPOSAL_WITHDRAWN)
+		return;
+	if (newrow->opens_null || newrow->closes_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal %lld needs opens_at and closes_at when %s",
+						(long long) newrow->proposal_id, state_name(s))));
+	if (newrow->opens_at > newrow->closes_at ||
+		(s != PROPOSAL_CLOSED && newrow->opens_at == newrow->closes_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("proposal %lld must open before it closes",
+						(long long) newrow->proposal_id)));
+	if (s == PROPOSAL_SCHEDULED && newrow->opens_at <= now &&
+		(moved || newrow->opens_at != oldrow->opens_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("proposal %lld cannot be scheduled to open in the past",
+						(long long) newrow->proposal_id)));
+	/* a deadline never moves into the past: votes already cast would not count */
+	if (oldrow != NULL && !oldrow->closes_null && newrow->closes_at != oldrow->closes_at &&
+		newrow->closes_at < now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("closes_at of proposal %lld cannot move into the past",
+						(long long) newrow->proposal_id)));
+	if (s == PROPOSAL_OPEN && moved && oldrow != NULL &&
+		oldrow->stored < PROPOSAL_OPEN && newrow->opens_at > now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("proposal %lld cannot be open before its opens_at",
+						(long long) newrow->proposal_id),
+				 errhint("Store it as scheduled.")));
+}
+
+/* Refuse changes of frozen columns; from is the effective state before the update */
+static void
+check_frozen(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, int from, int to,
+			 int64 proposal_id)
+{
+	static const char *const always[] = {"group_id", "proposal_id", "author_id", "created_at"};
+	static const char *const once_open[] = {"method", "options", "settings"};
+
+	for (int i = 0; i < (int) lengthof(always); i++)
+		if (!column_unchanged(desc, oldtup, newtup, always[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
+					 errmsg("%s of proposal %lld cannot change", always[i], (long long) proposal_id)));
+	if (from == PROPOSAL_DRAFT)
+		return;
+	for (int i = 0; i < (int) lengthof(once_open); i++)
+		if (!column_unchanged(desc, oldtup, newtup, once_open[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
+					 errmsg("proposal %lld is %s: its %s cannot change",
+							(long long) proposal_id, state_name(from), once_open[i]),
+					 from == PROPOSAL_SCHEDULED ?
+					 errhint("Move it back to draft to edit it.") : 0));
+	if (from != PROPOSAL_SCHEDULED && !column_unchanged(desc, oldtup, newtup, "opens_at"))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
+				 errmsg("proposal %lld is %s: its opens_at cannot change",
+						(long long) proposal_id, state_name(from))));
+	if ((from == PROPOSAL_WITHDRAWN || (from == PROPOSAL_CLOSED && to != PROPOSAL_OPEN)) &&
+		!column_unchanged(desc, oldtup, newtup, "closes_at"))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
+				 errmsg("proposal %lld is %s: its closes_at cannot change",
+						(long long) proposal_id, state_name(from)),
+				 from == PROPOSAL_CLOSED ?
+				 errhint("Use enspiral.reopen_proposal() with a future closes_at.") : 0));
+}
+
+/* Set reopen_count of the new tuple */
+static HeapTuple
+set_reopen_count(Relation rel, HeapTuple newtup, int32 value)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			col = proposal_attnum(desc, "reopen_count");
+	Datum		val = Int32GetDatum(value);
+	bool		isnull = false;
+
+	return heap_modify_tuple_by_cols(newtup, desc, 1, &col, &val, &isnull);
+}
+
+/* Check an UPDATE of a proposals row; returns the tuple to store */
+static HeapTuple
+guard_update(TriggerData *td)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	HeapTuple	newtup = td->tg_newtuple;
+	TimestampTz now = decisions_now();
+	ProposalRow o,
+				n;
+	int			from,
+				to;
+
+	read_proposal_row(desc, td->tg_trigtuple, &o);
+	read_proposal_row(desc, newtup, &n);
+	from = row_state(&o, now);
+	to = row_state(&n, now);
+	if (from != to)
+		check_move(from, to, &n);
+	/* a stored state that time would turn into another is still a move */
+	if (n.stored != o.stored && n.stored != to && n.stored != from)
+		check_move(from, n.stored, &n);
+	check_frozen(desc, td->tg_trigtuple, newtup, from, to, o.proposal_id);
+	check_dates(&o, &n, now);
+	if (n.reopen_count != o.reopen_count)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
+				 errmsg("reopen_count of proposal %lld is maintained by the database",
+						(long long) o.proposal_id)));
+	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN)
+		newtup = set_reopen_count(td->tg_relation, newtup, o.reopen_count + 1);
+	/* wait for votes in flight before the state or the deadline changes */
+	if (o.stored != n.stored || o.closes_null != n.closes_null ||
+		o.closes_at != n.closes_at)
+		proposal_lock(o.proposal_id, ExclusiveLock);
+	return newtup;
+}
+
+/* Check an INSERT: proposals are born drafts */
+static void
+guard_insert(TriggerData *td)
+{
+	ProposalRow n;
+
+	read_proposal_row(RelationGetDescr(td->tg_relation), td->tg_trigtuple, &n);
+	if (n.stored != PROPOSAL_DRAFT)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
+				 errmsg("proposal %lld must be created as a draft, not %s",
+						(long long) n.proposal_id, state_name(n.stored)),
+				 errhint("Create it with enspiral.propose() and open it with enspiral.open_proposal().")));
+	if (n.reopen_count != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a new proposal has reopen_count 0")));
+}
+
+/* Check a DELETE: only drafts may be deleted */
+static void
+guard_delete(TriggerData *td)
+{
+	ProposalRow o;
+	int			s;
+
+	read_proposal_row(RelationGetDescr(td->tg_relation), td->tg_trigtuple, &o);
+	s = row_state(&o, decisions_now());
+	if (o.stored != PROPOSAL_DRAFT)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
+				 errmsg("proposal %lld cannot be deleted: it is %s",
+						(long long) o.proposal_id, state_name(s)),
+				 errhint("Withdraw it with enspiral.withdraw_proposal(); its history is kept.")));
+}
+
+/* Trigger enspiral.proposals_guard(): the state machine on the table itself */
+Datum
+enspiral_proposals_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "proposals_guard must be a BEFORE ROW trigger");
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		guard_insert(td);
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		guard_delete(td);
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(guard_update(td));
+	elog(ERROR, "proposals_guard: unexpected event");
+	return (Datum) 0;
+}
+
+/*
+ * enspiral.effective_proposal_state(state, opens_at, closes_at, at) RETURNS
+ * proposal_state: the state in effect at a time.
+ */
+Datum
+enspiral_effective_proposal_state(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(LifecycleStateGetDatum(
+										   proposal_effective_state(DatumGetLifecycleState(PG_GETARG_DATUM(0)),
+																	PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
+																	PG_ARGISNULL(1),
+																	PG_ARGISNULL(2) ? 0 : PG_GETARG_TIMESTAMPTZ(2),
+																	PG_ARGISNULL(2),
+																	PG_ARGISNULL(3) ? decisions_now() : PG_GETARG_TIMESTAMPTZ(3))));
+}
+
+/* Read a proposal's state columns by id (inside SPI); false when missing */
+static bool
+fetch_proposal(int64 proposal_id, bool for_update, ProposalRow *row, int64 *group_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plan_lock = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(proposal_id)};
+	const char *sql = "SELECT proposal_id, state, opens_at, closes_at, reopen_count, settings, group_id"
+		" FROM enspiral.proposals WHERE proposal_id = $1";
+	SPIPlanPtr	p;
+	bool		isnull;
+
+	if (for_update)
+		p = enspiral_plan(&plan_lock, psprintf("%s FOR NO KEY UPDATE", sql), 1, argtypes);
+	else
+		p = enspiral_plan(&plan, sql, 1, argtypes);
+	if (SPI_execute_plan(p, args, NULL, !for_update, 1) < 0)
+		elog(ERROR, "proposal lookup failed");
+	if (SPI_processed == 0)
+		return false;
+	read_proposal_row(SPI_tuptable->tupdesc, SPI_tuptable->vals[0], row);
+	*group_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull));
+	return true;
+}
+
+/* Raise NS101 for an unknown proposal */
+static void
+unknown_proposal(int64 proposal_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+			 errmsg("proposal %lld does not exist", (long long) proposal_id)));
+}
+
+/* enspiral.proposal_state(proposal_id) RETURNS text: the effective state now */
+Datum
+enspiral_proposal_state(PG_FUNCTION_ARGS)
+{
+	int64		pid = PG_GETARG_INT64(0);
+	ProposalRow row;
+	int64		gid;
+	int			s;
+
+	enspiral_spi_connect();
+	if (!fetch_proposal(pid, false, &row, &gid))
+		unknown_proposal(pid);
+	s = row_state(&row, decisions_now());
+	enspiral_spi_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(state_name(s)));
+}
+
+/* The recorded outcome of a proposal's current opening (latest snapshot), or NULL */
+static Jsonb *
+recorded_outcome(int64 group_id, int64 proposal_id, int32 opening)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT4OID};
+	Datum		args[3] = {Int64GetDatum(group_id), Int64GetDatum(proposal_id),
+	Int32GetDatum(opening)};
+	bool		isnull;
+	Datum		d;
+
+	enspiral_plan(&plan,
+				  "SELECT outcome FROM enspiral.outcomes"
+				  " WHERE group_id = $1 AND proposal_id = $2 AND opening = $3",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "outcome lookup failed");
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : DatumGetJsonbPCopy(d);
+}
+
+/* Compute the outcome from every committed ballot (latest snapshot) */
+static Datum
+compute_latest(int64 proposal_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(proposal_id)};
+	bool		isnull;
+	Datum		d;
+
+	enspiral_plan(&plan, "SELECT enspiral.compute_outcome($1)", 1, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "outcome computation failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "outcome computation returned NULL");
+	return d;
+}
+
+/* Mark a due proposal closed and store its outcome */
+static void
+store_outcome(int64 group_id, const ProposalRow *row, Datum outcome)
+{
+	static SPIPlanPtr close_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, JSONBOID};
+	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(row->proposal_id),
+	Int32GetDatum(row->reopen_count), outcome};
+
+	if (row->stored != PROPOSAL_CLOSED)
+	{
+		enspiral_plan(&close_plan,
+					  "UPDATE enspiral.proposals SET state = 'closed'"
+					  " WHERE group_id = $1 AND proposal_id = $2",
+					  2, argtypes);
+		if (SPI_execute_plan(close_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "closing proposal failed");
+	}
+	enspiral_plan(&insert_plan,
+				  "INSERT INTO enspiral.outcomes (group_id, proposal_id, opening, outcome)"
+				  " VALUES ($1, $2, $3, $4)",
+				  4, argtypes);
+	if (SPI_execute_plan(insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "storing outcome failed");
+}
+
+/*
+ * enspiral.record_outcome(proposal_id) RETURNS jsonb
+ *	  Record the outcome of a proposal that is closed (explicitly or by its
+ *	  deadline) and return it; the recorded outcome is returned unchanged
+ *	  when it exists.  NULL when the proposal is not closed.  Waits for votes
+ *	  in flight, then counts every committed ballot.
+ */
+Datum
+enspiral_record_outcome(PG_FUNCTION_ARGS)
+{
+	int64		pid = PG_GETARG_INT64(0);
+	ProposalRow row;
+	int64		gid;
+	Jsonb	   *result = NULL;
+
+	enspiral_spi_connect();
+	if (!fetch_proposal(pid, true, &row, &gid))
+		unknown_proposal(pid);
+	proposal_lock(pid, ExclusiveLock);
+	if (row_state(&row, decisions_now()) == PROPOSAL_CLOSED)
+	{
+		result = recorded_outcome(gid, pid, row.reopen_count);
+		if (result == NULL)
+		{
+			Datum		d = compute_latest(pid);
+
+			store_outcome(gid, &row, d);
+			result = DatumGetJsonbP(d);
+		}
+	}
+	if (result != NULL)
+		result = (Jsonb *) SPI_datumTransfer(JsonbPGetDatum(result), false, -1);
+	enspiral_spi_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}

@@ -1,0 +1,584 @@
+/*-------------------------------------------------------------------------
+ *
+ * votes.c
+ *	  Casting votes: enspiral.vote(), explicit additions to an electorate,
+ *	  and the guard that keeps every other writer off the vote tables.
+ *
+ * vote() in order: share-lock the proposal (a closing waits for votes in
+ * flight, and a vote waits for a closing in flight); read the proposal and
+ * the voter's eligibility in one query under the latest snapshot (so a
+ * REPEATABLE READ voter cannot vote on a proposal a committed closing has
+ * closed); check the ballot in C; lock the (proposal, member) pair; then
+ * one statement supersedes the member's current vote and inserts the new
+ * one (or, for anonymous proposals, records participation and stores the
+ * ballot unless the member already took part).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "enspiral.h"
+#include "lifecycle.h"
+#include "decisions.h"
+
+PG_FUNCTION_INFO_V1(enspiral_vote);
+PG_FUNCTION_INFO_V1(enspiral_add_voter);
+PG_FUNCTION_INFO_V1(enspiral_votes_guard);
+
+bool		decisions_writing_votes = false;
+
+/* What vote() needs to know about a proposal and a voter */
+typedef struct VoteContext
+{
+	int64		group_id;
+	int			state;
+	TimestampTz opens_at;
+	bool		opens_null;
+	Datum		method;			/* text */
+	Datum		options;		/* text[], or 0 when NULL */
+	Datum		settings;		/* jsonb */
+	bool		anonymous;
+	bool		in_electorate;
+	bool		member_now;
+	bool		has_current;	/* the member has a counted vote */
+	int64		current_vote_id;
+	ItemPointerData current_tid;	/* where it is */
+} VoteContext;
+
+/* Parsed ballot rules of the proposal voted on last in this backend */
+typedef struct RulesCache
+{
+	int64		proposal_id;
+	int64		group_id;		/* a proposal's group never changes */
+	struct varlena *method;
+	struct varlena *options;
+	struct varlena *settings;
+	BallotRules rules;
+	MemoryContext cxt;
+} RulesCache;
+
+static RulesCache rules_cache = {0};
+
+/* True when a cached varlena equals a datum (NULL pointers match a 0 datum) */
+static bool
+same_bytes(struct varlena *cached, Datum d)
+{
+	struct varlena *v;
+
+	if (cached == NULL || d == (Datum) 0)
+		return cached == NULL && d == (Datum) 0;
+	v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	return VARSIZE_ANY_EXHDR(v) == VARSIZE_ANY_EXHDR(cached) &&
+		memcmp(VARDATA_ANY(v), VARDATA_ANY(cached), VARSIZE_ANY_EXHDR(v)) == 0;
+}
+
+/* Copy a datum's bytes (packed) into a memory context, or NULL for 0 */
+static struct varlena *
+copy_bytes(MemoryContext cxt, Datum d)
+{
+	struct varlena *v;
+	struct varlena *out;
+
+	if (d == (Datum) 0)
+		return NULL;
+	v = pg_detoast_datum((struct varlena *) DatumGetPointer(d));
+	out = MemoryContextAlloc(cxt, VARSIZE(v));
+	memcpy(out, v, VARSIZE(v));
+	return out;
+}
+
+/*
+ * The ballot rules of a proposal; parsed once per backend and reused while
+ * method, options and settings are byte-identical (they are frozen from
+ * the moment a proposal can receive votes).
+ */
+static const BallotRules *
+proposal_rules(int64 pid, const VoteContext *vc)
+{
+	RulesCache *rc = &rules_cache;
+	MemoryContext old;
+
+	if (rc->cxt != NULL && rc->proposal_id == pid &&
+		same_bytes(rc->method, vc->method) && same_bytes(rc->options, vc->options) &&
+		same_bytes(rc->settings, vc->settings))
+		return &rc->rules;
+	if (rc->cxt == NULL)
+		rc->cxt = AllocSetContextCreate(TopMemoryContext, "enspiral ballot rules",
+										ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(rc->cxt);
+	rc->proposal_id = 0;
+	old = MemoryContextSwitchTo(rc->cxt);
+	rc->method = copy_bytes(rc->cxt, vc->method);
+	rc->options = copy_bytes(rc->cxt, vc->options);
+	rc->settings = copy_bytes(rc->cxt, vc->settings);
+	ballot_rules_load(&rc->rules, text_to_cstring((text *) rc->method),
+					  (ArrayType *) rc->options, (Jsonb *) rc->settings);
+	MemoryContextSwitchTo(old);
+	rc->proposal_id = pid;
+	rc->group_id = vc->group_id;
+	return &rc->rules;
+}
+
+/* True when [joined, left) contains t */
+static bool
+period_covers(TimestampTz joined, TimestampTz left, bool left_null, TimestampTz t)
+{
+	return joined <= t && (left_null || left > t);
+}
+
+/* Whether the member was added explicitly to the electorate (latest snapshot) */
+static bool
+explicitly_added(int64 group_id, int64 pid, int64 member_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(group_id), Int64GetDatum(pid),
+	Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.electorate_additions"
+				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND member_id OPERATOR(pg_catalog.=) $3",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "electorate lookup failed");
+	return SPI_processed > 0;
+}
+
+/* Apply one membership period to the eligibility of the voter */
+static void
+apply_period(VoteContext *vc, TimestampTz joined, TimestampTz left, bool left_null,
+			 TimestampTz now)
+{
+	if (!vc->opens_null && period_covers(joined, left, left_null, vc->opens_at))
+		vc->in_electorate = true;
+	if (period_covers(joined, left, left_null, now))
+		vc->member_now = true;
+}
+
+/* Every membership period of the member (the rare path: rejoiners, late joiners) */
+static void
+fetch_all_periods(int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(vc->group_id), Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT m.joined_at, m.left_at FROM enspiral.memberships m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2",
+				  2, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		jn,
+					ln;
+		TimestampTz joined = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &jn));
+		TimestampTz left = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 2, &ln));
+
+		apply_period(vc, joined, left, ln, now);
+	}
+}
+
+/*
+ * Direct index lookups.  The reads of vote() go through the unique indexes
+ * themselves rather than through planned queries: each is one btree
+ * descent on a full key, whatever the statistics of the tables say.
+ */
+
+/* OID of a relation of the enspiral schema */
+static Oid
+decisions_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("enspiral", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "enspiral.%s does not exist", name);
+	return relid;
+}
+
+/*
+ * The first tuple visible to snap in table through a unique index whose
+ * leading nkeys columns equal the int8 keys; a copy, or NULL.
+ */
+static HeapTuple
+index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
+			 Snapshot snap, TupleDesc *desc)
+{
+	Relation	heap = table_open(decisions_relid(table), AccessShareLock);
+	Relation	idx = index_open(decisions_relid(index), AccessShareLock);
+	ScanKeyData sk[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	HeapTuple	result = NULL;
+
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
+	scan = index_beginscan(heap, idx, snap, nkeys, 0);
+	index_rescan(scan, sk, nkeys, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		result = ExecCopySlotHeapTuple(slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	*desc = CreateTupleDescCopy(RelationGetDescr(heap));
+	index_close(idx, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return result;
+}
+
+/* A column of a looked-up tuple by name */
+static Datum
+column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "column \"%s\" not found", name);
+	return heap_getattr(tup, attnum, desc, isnull);
+}
+
+/* Read the proposal row into vc; false when missing */
+static bool
+lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
+{
+	TupleDesc	desc;
+	HeapTuple	tup = index_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap, &desc);
+	bool		isnull;
+	TimestampTz closes_at;
+	bool		closes_null;
+	int			stored;
+
+	if (tup == NULL)
+		return false;
+	vc->group_id = DatumGetInt64(column(tup, desc, "group_id", &isnull));
+	stored = DatumGetLifecycleState(column(tup, desc, "state", &isnull));
+	vc->opens_at = DatumGetTimestampTz(column(tup, desc, "opens_at", &vc->opens_null));
+	closes_at = DatumGetTimestampTz(column(tup, desc, "closes_at", &closes_null));
+	vc->state = proposal_effective_state(stored, vc->opens_at, vc->opens_null,
+										 closes_at, closes_null, now);
+	vc->method = PointerGetDatum(PG_DETOAST_DATUM_COPY(column(tup, desc, "method", &isnull)));
+	vc->options = column(tup, desc, "options", &isnull);
+	vc->options = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(vc->options));
+	vc->settings = PointerGetDatum(PG_DETOAST_DATUM_COPY(column(tup, desc, "settings", &isnull)));
+	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
+	return true;
+}
+
+/* Read the member's current period (if it started before now) and current vote */
+static void
+lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteContext *vc)
+{
+	int64		mkeys[2] = {vc->group_id, member_id};
+	int64		vkeys[3] = {vc->group_id, pid, member_id};
+	TupleDesc	desc;
+	HeapTuple	tup;
+	bool		isnull;
+
+	tup = index_lookup("memberships", "memberships_current", 2, mkeys, snap, &desc);
+	if (tup != NULL)
+	{
+		bool		left_null;
+		TimestampTz left = DatumGetTimestampTz(column(tup, desc, "left_at", &left_null));
+
+		apply_period(vc, DatumGetTimestampTz(column(tup, desc, "joined_at", &isnull)),
+					 left, left_null, now);
+	}
+	tup = index_lookup("votes", "votes_current", 3, vkeys, snap, &desc);
+	if (tup != NULL)
+	{
+		vc->has_current = true;
+		vc->current_vote_id = DatumGetInt64(column(tup, desc, "vote_id", &isnull));
+		vc->current_tid = tup->t_self;
+	}
+}
+
+/*
+ * Read the proposal, the member's membership and current vote under the
+ * latest snapshot; false when the proposal is missing.  Call with the
+ * proposal and member locks held.  The common case, a member since before
+ * the opening, is decided by the current period alone; anything else reads
+ * the whole membership history.
+ */
+static bool
+vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found;
+
+	memset(vc, 0, sizeof(*vc));
+	found = lookup_proposal(pid, snap, now, vc);
+	if (found)
+		lookup_voter(pid, member_id, snap, now, vc);
+	UnregisterSnapshot(snap);
+	if (found && (!vc->in_electorate || !vc->member_now))
+		fetch_all_periods(member_id, now, vc);
+	return found;
+}
+
+/* Refuse a vote on a proposal that is not open or by a member who may not vote */
+static void
+check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
+{
+	if (vc->state != PROPOSAL_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is not open for voting: it is %s",
+						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
+	if (!vc->member_now)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("member %lld cannot vote on proposal %lld: not a current member of group %lld",
+						(long long) member_id, (long long) pid, (long long) vc->group_id)));
+	if (!vc->in_electorate)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("member %lld is not in the electorate of proposal %lld",
+						(long long) member_id, (long long) pid),
+				 errdetail("The electorate is the members of the group when the proposal opened."),
+				 vc->anonymous ? 0 :
+				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
+}
+
+/*
+ * Mark the member's current vote superseded.  It is addressed by the tuple
+ * id found under the member lock (a TID scan whatever the statistics); the
+ * key columns are checked again.
+ */
+static void
+supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[6] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[6] = {PointerGetDatum(&vc->current_tid), TimestampTzGetDatum(now),
+		Int64GetDatum(vc->group_id), Int64GetDatum(pid), Int64GetDatum(member_id),
+	Int64GetDatum(vc->current_vote_id)};
+
+	enspiral_plan(&plan,
+				  "UPDATE enspiral.votes SET superseded_at = $2"
+				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
+				  "   AND group_id OPERATOR(pg_catalog.=) $3"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
+				  "   AND member_id OPERATOR(pg_catalog.=) $5"
+				  "   AND vote_id OPERATOR(pg_catalog.=) $6"
+				  "   AND superseded_at IS NULL",
+				  6, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+}
+
+/* Insert a named vote (after superseding the current one); returns vote_id */
+static int64
+store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
+				 text *reason, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[6] = {INT8OID, INT8OID, INT8OID, JSONBOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[6] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(member_id), JsonbPGetDatum(ballot),
+	PointerGetDatum(reason), TimestampTzGetDatum(now)};
+	char		nulls[6] = {' ', ' ', ' ', ' ', reason ? ' ' : 'n', ' '};
+	bool		isnull;
+
+	if (vc->has_current)
+		supersede_vote(vc, pid, member_id, now);
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, reason, cast_at)"
+				  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING vote_id",
+				  6, argtypes);
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "storing the vote failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Record participation and store an anonymous ballot; NS107 when already voted */
+static void
+store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
+					   text *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, JSONBOID, TEXTOID};
+	Datum		args[5] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(member_id), JsonbPGetDatum(ballot),
+	PointerGetDatum(reason)};
+	char		nulls[5] = {' ', ' ', ' ', ' ', reason ? ' ' : 'n'};
+
+	enspiral_plan(&plan,
+				  "WITH p AS (INSERT INTO enspiral.participations (group_id, proposal_id, member_id)"
+				  "           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1)"
+				  " INSERT INTO enspiral.anonymous_ballots (group_id, proposal_id, ballot, reason)"
+				  " SELECT $1, $2, $4, $5 FROM p",
+				  5, argtypes);
+	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_INSERT)
+		elog(ERROR, "storing the ballot failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ALREADY_VOTED),
+				 errmsg("member %lld has already voted on anonymous proposal %lld",
+						(long long) member_id, (long long) pid),
+				 errdetail("Anonymous ballots cannot be changed: they are not linked to their voter.")));
+}
+
+/*
+ * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
+ *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
+ *	  anonymous ballot (which has no id that could identify it).
+ */
+Datum
+enspiral_vote(PG_FUNCTION_ARGS)
+{
+	int64		pid,
+				member_id;
+	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	TimestampTz now = decisions_now();
+	VoteContext vc;
+	Jsonb	   *ballot;
+	int64		vote_id = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal_id, member_id and ballot must not be NULL")));
+	pid = PG_GETARG_INT64(0);
+	member_id = PG_GETARG_INT64(1);
+	enspiral_spi_connect();
+	/* lock order: proposal (shared), then the member's slot */
+	proposal_lock(pid, ShareLock);
+	proposal_member_lock(pid, member_id);
+	if (!vote_context(pid, member_id, now, &vc))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist", (long long) pid)));
+	if (!vc.in_electorate && !vc.anonymous && vc.member_now)
+		vc.in_electorate = explicitly_added(vc.group_id, pid, member_id);
+	check_vote_allowed(pid, member_id, &vc);
+	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
+							  reason ? text_to_cstring(reason) : NULL, pid);
+	PG_TRY();
+	{
+		decisions_writing_votes = true;
+		if (vc.anonymous)
+			store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
+		else
+			vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
+	}
+	PG_FINALLY();
+	{
+		decisions_writing_votes = false;
+	}
+	PG_END_TRY();
+	enspiral_spi_finish();
+	if (vc.anonymous)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(vote_id);
+}
+
+/*
+ * enspiral.add_voter(proposal_id, member_id) RETURNS void
+ *	  Add a current member who was not in the electorate (a later joiner)
+ *	  to a named proposal that is not yet closed.
+ */
+Datum
+enspiral_add_voter(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	int64		pid = PG_GETARG_INT64(0);
+	int64		member_id = PG_GETARG_INT64(1);
+	TimestampTz now = decisions_now();
+	Datum		args[3] = {Int64GetDatum(pid), Int64GetDatum(member_id),
+	TimestampTzGetDatum(now)};
+	VoteContext vc;
+
+	enspiral_spi_connect();
+	proposal_lock(pid, ShareLock);
+	if (!vote_context(pid, member_id, now, &vc))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist", (long long) pid)));
+	if (vc.anonymous)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("the electorate of anonymous proposal %lld cannot be extended",
+						(long long) pid)));
+	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is %s: its electorate cannot change",
+						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+	if (!vc.member_now)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+				 errmsg("member %lld is not a current member of group %lld",
+						(long long) member_id, (long long) vc.group_id)));
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
+				  " SELECT p.group_id, p.proposal_id, $2, $3 FROM enspiral.proposals p"
+				  "  WHERE p.proposal_id = $1 ON CONFLICT DO NOTHING",
+				  3, argtypes);
+	PG_TRY();
+	{
+		decisions_writing_votes = true;
+		if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 false, true, 0) != SPI_OK_INSERT)
+			elog(ERROR, "adding the voter failed");
+	}
+	PG_FINALLY();
+	{
+		decisions_writing_votes = false;
+	}
+	PG_END_TRY();
+	enspiral_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* Trigger enspiral.votes_guard(): only vote() and add_voter() write these tables */
+Datum
+enspiral_votes_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "votes_guard must be a BEFORE trigger");
+	if (!decisions_writing_votes)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
+				 errmsg("%s cannot be written directly",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
+	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		return (Datum) 0;
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return PointerGetDatum(td->tg_newtuple);
+	return PointerGetDatum(td->tg_trigtuple);
+}

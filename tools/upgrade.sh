@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Upgrade path check.  For every version of enspiral that can be installed
+# other than the current default_version (a committed sql/enspiral--X.sql,
+# or any version the update scripts sql/enspiral--A--B.sql lead from):
+#   CREATE EXTENSION enspiral VERSION 'X', populate it with the proof world
+#   (what that version offers), ALTER EXTENSION enspiral UPDATE, then
+#   * the catalog snapshot (test/proof/catalog.sql: every object with its
+#     definition, owner, privileges and comment) must equal a fresh install's,
+#   * every verification function and rule check reports nothing, and the
+#     mixed-load operations run on it.
+# With a single version there is no path to check: it says so, and checks
+# the fresh install's snapshot instead (deterministic across installs, across
+# DROP/CREATE, unchanged by a no-op ALTER EXTENSION UPDATE) and keeps it in
+# build/upgrade/catalog-<version>.txt (commit it with a release).
+#
+# UPGRADE_SELFTEST=1 (needs ENSPIRAL_PGROOT) also fabricates an earlier
+# version whose update script forgets one change and shows that the check
+# catches it, then one that does not and shows that it passes.
+#
+#   bash tools/upgrade.sh
+#   ENSPIRAL_PGROOT=/tmp/pgroot-x UPGRADE_SELFTEST=1 bash tools/upgrade.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$TOP/test/proof/load.sh"
+
+OUT=$TOP/build/upgrade
+CURRENT=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$TOP/enspiral.control")
+EXTDIR=
+
+# reusable_cluster: PGHOST is a live throwaway cluster (inside tools/test.sh)
+reusable_cluster() {
+	[[ ${PGHOST:-} == /tmp/enspiral-cluster.* ]] &&
+		"$(pg psql)" -qXAt -d postgres -c 'SELECT 1' >/dev/null 2>&1
+}
+
+# snapshot DB FILE: the catalog snapshot of DB
+snapshot() { psql_db "$1" -f "$TOP/test/proof/catalog.sql" >"$2"; }
+
+# fresh_db DB [VERSION]: a new database with the extension (at VERSION)
+fresh_db() {
+	"$(pg dropdb)" --if-exists "$1" >/dev/null 2>&1 || true
+	"$(pg createdb)" "$1"
+	psql_db "$1" -c 'SET client_min_messages = warning' \
+		-c "CREATE EXTENSION enspiral ${2:+VERSION '$2'} CASCADE"
+}
+
+# same A B WHAT: compare two snapshots; print the difference
+same() {
+	if diff -u "$1" "$2" >"$OUT/diff"; then
+		echo "ok: $3 ($(wc -l <"$1") catalog facts identical)"
+		return 0
+	fi
+	echo "DIFFERENT: $3:"
+	head -n 40 "$OUT/diff"
+	return 1
+}
+
+# check_from VERSION: install VERSION, populate, update, compare, verify
+check_from() {
+	local v=$1 db=proof_upgrade_from
+	fresh_db "$db" "$v" || return 1
+	psql_db "$db" -f "$TOP/test/proof/world.sql" >/dev/null
+	psql_db "$db" -At -c "SELECT count(*) || ' capabilities in use before the update' FROM proof.setup_world(2, 20, 4) WHERE present"
+	psql_db "$db" -c 'ALTER EXTENSION enspiral UPDATE' || return 1
+	psql_db "$db" -At -c "SELECT 'updated to ' || extversion FROM pg_extension WHERE extname = 'enspiral'"
+	snapshot "$db" "$OUT/from-$v.txt"
+	local rc=0
+	same "$OUT/fresh.txt" "$OUT/from-$v.txt" "update from $v to $CURRENT gives the fresh install's catalog" || rc=1
+	# the updated database keeps working: operations, then the invariants
+	psql_db "$db" -At -c "SELECT count(*) || ' operations after the update' FROM
+	    (SELECT proof.op_membership() UNION ALL SELECT proof.op_vote() UNION ALL SELECT proof.op_contribute()
+	     UNION ALL SELECT proof.op_rotate() UNION ALL SELECT proof.op_close_proposal()) x" || rc=1
+	world_problems "$db" || rc=1
+	"$(pg dropdb)" "$db"
+	return "$rc"
+}
+
+# earlier_versions: every installable version other than the current one
+earlier_versions() {
+	psql_db postgres -At -c "SELECT version FROM pg_available_extension_versions
+	                          WHERE name = 'enspiral' AND version <> '$CURRENT' ORDER BY version"
+}
+
+# single_version: what can be checked with one version
+single_version() {
+	local rc=0
+	echo "only version $CURRENT exists: there is no update path to check yet;"
+	echo "checking the fresh install's catalog snapshot instead"
+	fresh_db proof_upgrade_b
+	snapshot proof_upgrade_b "$OUT/fresh-b.txt"
+	same "$OUT/fresh.txt" "$OUT/fresh-b.txt" "two fresh installs are identical" || rc=1
+	psql_db proof_upgrade_b -c 'SET client_min_messages = warning' -c 'DROP EXTENSION enspiral' \
+		-c 'CREATE EXTENSION enspiral'
+	snapshot proof_upgrade_b "$OUT/fresh-c.txt"
+	same "$OUT/fresh.txt" "$OUT/fresh-c.txt" "DROP and CREATE EXTENSION gives the same catalog" || rc=1
+	psql_db proof_upgrade_b -c 'SET client_min_messages = warning' -c 'ALTER EXTENSION enspiral UPDATE'
+	snapshot proof_upgrade_b "$OUT/fresh-d.txt"
+	same "$OUT/fresh.txt" "$OUT/fresh-d.txt" "ALTER EXTENSION UPDATE at $CURRENT changes nothing" || rc=1
+	"$(pg dropdb)" proof_upgrade_b
+	return "$rc"
+}
+
+# selftest: a fabricated earlier version proves the comparison catches a
+# forgotten change, then passes with a complete update script
+selftest() {
+	local old=0.0.0 rc=0 full=$EXTDIR/enspiral--$CURRENT.sql
+	[ -n "$(pg_root)" ] || die "UPGRADE_SELFTEST needs ENSPIRAL_PGROOT (it writes into the extension directory)"
+	# version 0.0.0 lacks the comment of enspiral.library_version()
+	awk '/^COMMENT ON FUNCTION enspiral.library_version\(\) IS/ {skip = 1}
+	     skip && /;$/ {skip = 0; next} !skip' "$full" >"$EXTDIR/enspiral--$old.sql"
+	: >"$EXTDIR/enspiral--$old--$CURRENT.sql"
+	echo "selftest: update script that forgets the comment (must be caught):"
+	if check_from "$old" >"$OUT/selftest-bad.log" 2>&1; then
+		echo "SELFTEST FAILED: the forgotten change went unnoticed"
+		rc=1
+	else
+		grep '^DIFFERENT' "$OUT/selftest-bad.log" | sed 's/^/  /'
+		grep -E '^[-+][^-+]' "$OUT/selftest-bad.log" | cut -c1-160 | sed 's/^/    /'
+	fi
+	grep -A1 '^COMMENT ON FUNCTION enspiral.library_version() IS' "$full" >"$EXTDIR/enspiral--$old--$CURRENT.sql"
+	echo "selftest: complete update script (must pass):"
+	check_from "$old" | sed 's/^/  /' || rc=1
+	rm -f "$EXTDIR/enspiral--$old.sql" "$EXTDIR/enspiral--$old--$CURRENT.sql"
+	return "$rc"
+}
+
+main() {
+	local rc=0 v versions
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	if reusable_cluster && [ -z "${UPGRADE_SELFTEST:-}" ]; then
+		say "upgrade: reusing the cluster at $PGHOST"
+	else
+		ensure_deps
+		build_install
+		cluster_start
+	fi
+	EXTDIR=$(pg_root)$("$SYS_PG_CONFIG" --sharedir)/extension
+	fresh_db proof_upgrade_fresh
+	snapshot proof_upgrade_fresh "$OUT/fresh.txt"
+	cp "$OUT/fresh.txt" "$OUT/catalog-$CURRENT.txt"
+	echo "fresh install of $CURRENT: $(wc -l <"$OUT/fresh.txt") catalog facts (build/upgrade/catalog-$CURRENT.txt)"
+	mapfile -t versions < <(earlier_versions)
+	if [ ${#versions[@]} -eq 0 ]; then
+		single_version || rc=1
+	else
+		for v in "${versions[@]}"; do check_from "$v" || rc=1; done
+	fi
+	if [ -n "${UPGRADE_SELFTEST:-}" ]; then selftest || rc=1; fi
+	"$(pg dropdb)" proof_upgrade_fresh
+	if [ "$rc" -eq 0 ]; then echo "upgrade: PASSED"; else echo "upgrade: FAILED"; fi
+	return "$rc"
+}
+
+main "$@"
