@@ -117,6 +117,15 @@ CREATE CONSTRAINT TRIGGER catalyst_terms_coverage
 CREATE TRIGGER catalyst_terms_no_truncate
     BEFORE TRUNCATE ON enspiral.catalyst_terms
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.catalyst_terms_no_truncate();
+COMMENT ON TRIGGER catalyst_terms_guard ON enspiral.catalyst_terms IS
+    'Row rules of catalyst terms, checked under the group''s catalyst lock';
+COMMENT ON TRIGGER catalyst_terms_record ON enspiral.catalyst_terms IS
+    'Remembers each change''s periods for the commit-time coverage check';
+COMMENT ON TRIGGER catalyst_terms_coverage ON enspiral.catalyst_terms IS
+    'The coverage rule, deferred to commit (SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE checks earlier)';
+COMMENT ON TRIGGER catalyst_terms_no_truncate ON enspiral.catalyst_terms IS
+    'TRUNCATE would bypass the catalyst rules';
+COMMENT ON SEQUENCE enspiral.catalyst_terms_term_id_seq IS 'Identity of enspiral.catalyst_terms.term_id';
 
 CREATE FUNCTION enspiral.catalyst_member_left() RETURNS trigger
     LANGUAGE c
@@ -129,6 +138,8 @@ CREATE TRIGGER catalyst_member_left
     AFTER UPDATE OF left_at ON enspiral.memberships
     FOR EACH ROW WHEN (OLD.left_at IS NULL AND NEW.left_at IS NOT NULL)
     EXECUTE FUNCTION enspiral.catalyst_member_left();
+COMMENT ON TRIGGER catalyst_member_left ON enspiral.memberships IS
+    'A member who leaves has their catalyst terms ended (unbegun ones cancelled)';
 
 ------------------------------------------------------------------------------
 -- API
