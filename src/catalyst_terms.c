@@ -515,6 +515,28 @@ lock_member(const TermRow *r)
 						(long long) r->member_id, (long long) r->group_id)));
 }
 
+/*
+ * True when the group has no membership history at all.  Through the API a
+ * group's members always have one; only a restore in progress loads the
+ * terms (catalyst_terms sorts before memberships) before the memberships,
+ * and then membership cannot be judged yet.
+ */
+static bool
+group_without_memberships(int64 group_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(group_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.memberships ms"
+				  " WHERE ms.group_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
+				  1, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	return SPI_processed == 0;
+}
+
 /* The member is current and the term starts on or after they joined */
 static void
 check_term_member(const TermRow *r)
@@ -533,11 +555,15 @@ check_term_member(const TermRow *r)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "membership lookup failed");
 	if (SPI_processed == 0)
+	{
+		if (group_without_memberships(r->group_id))
+			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
 				 errmsg("member %lld is not a current member of group %lld",
 						(long long) r->member_id, (long long) r->group_id),
 				 errdetail("Only a current member can be appointed catalyst.")));
+	}
 	joined = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	if (r->starts_on < joined)
@@ -547,6 +573,44 @@ check_term_member(const TermRow *r)
 						(long long) r->member_id, (long long) r->group_id),
 				 errdetail("The term starts on %s; the member joined on %s.",
 						   catalyst_date_str(r->starts_on), catalyst_date_str(joined))));
+}
+
+/*
+ * A term that ended by today is a record of the past (a restored dump, a
+ * history being entered): the member must have belonged to the group over
+ * the whole term, current member or not.
+ */
+static void
+check_past_term_member(const TermRow *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, DATEOID, DATEOID};
+	Datum		args[4] = {Int64GetDatum(r->group_id), Int64GetDatum(r->member_id),
+		DateADTGetDatum(r->starts_on),
+	DateADTGetDatum(r->ends_on)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.memberships ms"
+				  " WHERE ms.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND ms.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND (ms.joined_at)::pg_catalog.date OPERATOR(pg_catalog.<=) $3"
+				  "   AND (ms.left_at IS NULL"
+				  "        OR (ms.left_at)::pg_catalog.date OPERATOR(pg_catalog.>=) $4)"
+				  " LIMIT 1",
+				  4, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	if (SPI_processed == 0)
+	{
+		if (group_without_memberships(r->group_id))
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+				 errmsg("member %lld was not a member of group %lld throughout the catalyst term",
+						(long long) r->member_id, (long long) r->group_id),
+				 errdetail("The term covers [%s, %s).",
+						   catalyst_date_str(r->starts_on), catalyst_date_str(r->ends_on))));
+	}
 }
 
 /* The member's terms do not overlap this one (the exclusion constraint backs this) */
@@ -640,8 +704,11 @@ check_insert(const TermRow *r)
 	catalyst_load_settings(r->group_id, &s);
 	lock_member(r);
 	catalyst_lock_group(r->group_id);
-	check_term_member(r);
 	check_term_shape(r, &s);
+	if (r->ends_on <= GetSQLCurrentDate())
+		check_past_term_member(r);
+	else
+		check_term_member(r);
 	check_term_overlap(r);
 	check_service_limit(r, &s);
 }

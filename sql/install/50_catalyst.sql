@@ -393,6 +393,9 @@ $$;
 COMMENT ON FUNCTION enspiral.catalyst_timeline(bigint, date, date, integer) IS
     'Text drawing of catalyst_coverage over [from_date, to_date): a line per member (# serving the whole column, + part of it), the fewest catalysts per column and the gaps';
 
-SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_groups', '');
+-- catalyst_groups holds locks and a counter, no data to keep: dumped empty
+-- (so a restore, even a parallel one, never collides with the rows the
+-- triggers create while terms are restored)
+SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_groups', 'WHERE false');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_terms', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_terms_term_id_seq', '');
