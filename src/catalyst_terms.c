@@ -39,6 +39,7 @@ PG_FUNCTION_INFO_V1(enspiral_catalyst_term_end);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_months_begun);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_guard);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_record);
+PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_check);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_member_left);
 
 /* One row change of this transaction, as the periods it removed and added */
@@ -858,7 +859,6 @@ enspiral_catalyst_terms_record(PG_FUNCTION_ARGS)
  * enspiral.catalyst_terms_check(): deferred constraint trigger; checks the
  * coverage rule once per group and transaction (again after later changes).
  */
-PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_check);
 Datum
 enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 {

@@ -107,7 +107,10 @@ COMMENT ON FUNCTION enspiral.catalyst_terms_no_truncate() IS
 CREATE TRIGGER catalyst_terms_guard
     BEFORE INSERT OR UPDATE OR DELETE ON enspiral.catalyst_terms
     FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_terms_guard();
-CREATE TRIGGER catalyst_terms_record
+-- AFTER row triggers of one row fire in name order: catalyst_terms_changes
+-- must record a change before catalyst_terms_coverage checks it (which
+-- matters under SET CONSTRAINTS ... IMMEDIATE)
+CREATE TRIGGER catalyst_terms_changes
     AFTER INSERT OR UPDATE OR DELETE ON enspiral.catalyst_terms
     FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_terms_record();
 CREATE CONSTRAINT TRIGGER catalyst_terms_coverage
@@ -119,7 +122,7 @@ CREATE TRIGGER catalyst_terms_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.catalyst_terms_no_truncate();
 COMMENT ON TRIGGER catalyst_terms_guard ON enspiral.catalyst_terms IS
     'Row rules of catalyst terms, checked under the group''s catalyst lock';
-COMMENT ON TRIGGER catalyst_terms_record ON enspiral.catalyst_terms IS
+COMMENT ON TRIGGER catalyst_terms_changes ON enspiral.catalyst_terms IS
     'Remembers each change''s periods for the commit-time coverage check';
 COMMENT ON TRIGGER catalyst_terms_coverage ON enspiral.catalyst_terms IS
     'The coverage rule, deferred to commit (SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE checks earlier)';

@@ -69,6 +69,17 @@ SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
 SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
 ROLLBACK;
 \echo :LAST_ERROR_SQLSTATE
+-- a single change checked immediately (its change is recorded before the
+-- check runs: the triggers fire in name order)
+BEGIN;
+SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
+SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE enspiral.catalyst_terms SET ended_on = current_date + 5 WHERE term_id = :td;
+ROLLBACK;
 -- and again when a later statement changes the group after a passed check
 BEGIN;
 SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
