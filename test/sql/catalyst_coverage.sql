@@ -192,3 +192,44 @@ SELECT line FROM enspiral.catalyst_timeline(:gt, make_date(:y, 1, 1), make_date(
        WITH ORDINALITY t(line, n) WHERE n > 1;
 SELECT line FROM enspiral.catalyst_timeline(:gt, make_date(:y, 6, 1), make_date(:y, 7, 15))
        WITH ORDINALITY t(line, n) WHERE n > 1;
+
+------------------------------------------------------------------------------
+-- The sweep agrees with a day-by-day count (random terms, fixed seed)
+------------------------------------------------------------------------------
+SELECT enspiral.create_group('Sweep', '{"min_catalysts": 0, "catalyst_max_months": 1200}') AS gs \gset
+SELECT count(enspiral.add_member(:gs, 's' || i)) AS members FROM generate_series(1, 12) i;
+SELECT setseed(0.42);
+DO $$
+DECLARE
+    g bigint := (SELECT max(group_id) FROM enspiral.groups);
+    m record;
+    d date;
+    t bigint;
+BEGIN
+    FOR m IN SELECT member_id FROM enspiral.current_members WHERE group_id = g LOOP
+        d := current_date + (random() * 40)::int;
+        WHILE d < current_date + 1000 LOOP
+            t := enspiral.appoint_catalyst(g, m.member_id, d, 1 + (random() * 5)::int);
+            IF random() < 0.3 THEN
+                PERFORM enspiral.end_catalyst_term(t, d + 1 + (random() * 20)::int);
+            END IF;
+            SELECT upper(period) + (random() * 60)::int INTO d FROM enspiral.catalyst_terms WHERE term_id = t;
+        END LOOP;
+    END LOOP;
+END
+$$;
+WITH days AS (
+    SELECT d::date AS day,
+           (SELECT count(*) FROM enspiral.catalyst_terms t WHERE t.group_id = :gs AND t.period @> d::date) AS n
+      FROM generate_series(current_date, current_date + 1099, interval '1 day') d
+), sweep AS (
+    SELECT d.day, c.catalysts
+      FROM days d JOIN enspiral.catalyst_coverage(:gs, current_date, current_date + 1100) c ON c.period @> d.day
+)
+SELECT count(*) AS days, count(*) FILTER (WHERE s.catalysts = d.n) AS agree,
+       (SELECT count(*) FROM enspiral.catalyst_coverage(:gs, current_date, current_date + 1100)) > 20 AS many_periods,
+       (SELECT bool_and(lower(c2.p) = upper(c1.p) AND c1.n1 <> c2.n2)
+          FROM enspiral.catalyst_coverage(:gs, current_date, current_date + 1100) WITH ORDINALITY c1(p, n1, i)
+          JOIN enspiral.catalyst_coverage(:gs, current_date, current_date + 1100) WITH ORDINALITY c2(p, n2, j)
+            ON j = i + 1) AS contiguous_and_merged
+  FROM days d JOIN sweep s USING (day);
