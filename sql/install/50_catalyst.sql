@@ -322,7 +322,7 @@ CREATE FUNCTION enspiral.catalyst_timeline(group_id bigint, from_date date, to_d
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    ndays integer := to_date - from_date;
+    ndays integer;
     step integer;
     ncols integer;
     min_cat integer;
@@ -333,6 +333,10 @@ BEGIN
     IF group_id IS NULL OR from_date IS NULL OR to_date IS NULL OR width IS NULL THEN
         RAISE EXCEPTION 'arguments must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF NOT isfinite(from_date) OR NOT isfinite(to_date) THEN
+        RAISE EXCEPTION 'from_date and to_date must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    ndays := to_date - from_date;
     IF width < 1 OR width > 1000 THEN
         RAISE EXCEPTION 'width must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
     END IF;

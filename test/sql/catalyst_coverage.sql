@@ -167,6 +167,7 @@ SELECT * FROM enspiral.catalyst_coverage(:g, NULL, current_date + 1);
 SELECT * FROM enspiral.catalyst_service(999);
 SELECT * FROM enspiral.catalyst_timeline(999, current_date, current_date + 1);
 SELECT * FROM enspiral.catalyst_timeline(:g, current_date, current_date);
+SELECT * FROM enspiral.catalyst_timeline(:g, current_date, 'infinity');
 SELECT * FROM enspiral.catalyst_timeline(:g, current_date, current_date + 1, 0);
 
 ------------------------------------------------------------------------------
