@@ -301,13 +301,13 @@ lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteCon
 	static const char *const mcols[] = {"joined_at", "left_at"};
 	static const char *const vcols[] = {"vote_id"};
 	int64		mkeys[2] = {vc->group_id, member_id};
-	int64		vkeys[3] = {vc->group_id, pid, member_id};
+	int64		vkeys[4] = {vc->group_id, pid, member_id, 0};
 	Datum		v[2];
 	bool		n[2];
 
 	if (index_lookup("memberships", "memberships_current", 2, mkeys, snap, 2, mcols, v, n, NULL))
 		apply_period(vc, DatumGetTimestampTz(v[0]), DatumGetTimestampTz(v[1]), n[1], now);
-	if (index_lookup("votes", "votes_current", 3, vkeys, snap, 1, vcols, v, n,
+	if (index_lookup("votes", "votes_pkey", 4, vkeys, snap, 1, vcols, v, n,
 					 &vc->current_tid))
 	{
 		vc->has_current = true;
@@ -377,7 +377,7 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 	Int64GetDatum(vc->current_vote_id)};
 
 	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $2"
+				  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
 				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
 				  "   AND group_id OPERATOR(pg_catalog.=) $3"
 				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
