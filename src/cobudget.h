@@ -38,6 +38,7 @@ typedef struct LedgerAccount
 } LedgerAccount;
 
 /* ledger.c */
+extern bool cobudget_loading_dump(void);
 extern SPIPlanPtr cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs,
 								const Oid *argtypes);
 extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,

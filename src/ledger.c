@@ -23,6 +23,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 
 #include "enspiral.h"
 #include "cobudget.h"
@@ -56,6 +58,19 @@ cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes
 		elog(ERROR, "SPI_keepplan failed");
 	*cache = plan;
 	return plan;
+}
+
+/*
+ * True while the top-level command is a COPY FROM: a restore (pg_restore,
+ * or psql's \copy by the table owner).  Rows are then loaded as they were
+ * dumped (balances, bucket states) instead of being applied again;
+ * verify_ledger() checks the result.  Applications cannot COPY into the
+ * tables (they have no write privilege), and COPY never updates or deletes.
+ */
+bool
+cobudget_loading_dump(void)
+{
+	return ActivePortal != NULL && ActivePortal->commandTag == CMDTAG_COPY;
 }
 
 /* Add two amounts; 22003 naming what overflowed instead of wrapping */
@@ -441,8 +456,8 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
-	if (ledger_preapplied)
-		return PointerGetDatum(NULL);	/* applied by its own statement */
+	if (ledger_preapplied || cobudget_loading_dump())
+		return PointerGetDatum(NULL);	/* already applied, or a restore */
 	tup = trig->tg_trigtuple;
 	desc = RelationGetDescr(trig->tg_relation);
 	group_id = DatumGetInt64(trigger_column(tup, desc, "group_id", &isnull));
@@ -485,7 +500,7 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 		TupleDesc	desc = RelationGetDescr(trig->tg_relation);
 		Datum		bal = trigger_column(trig->tg_trigtuple, desc, "balance", &isnull);
 
-		if (isnull || DatumGetInt64(bal) != 0)
+		if ((isnull || DatumGetInt64(bal) != 0) && !cobudget_loading_dump())
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 					 errmsg("a ledger account opens with balance 0"),

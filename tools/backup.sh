@@ -18,6 +18,7 @@ source "$TOP/test/proof/load.sh"
 BACKUP_MODE=${BACKUP_MODE:-full}
 if [ "$BACKUP_MODE" = smoke ]; then
 	clients=4 secs=2 groups=2 members=30 buckets=5
+	export PROOF_NO_CHURN=1
 else
 	clients=8 secs=10 groups=4 members=100 buckets=10
 fi
@@ -62,8 +63,24 @@ main() {
 	"$(pg pg_dump)" -Fc -f "$work/dump" "$SRC"
 	"$(pg dropdb)" --if-exists "$DST" >/dev/null 2>&1 || true
 	"$(pg createdb)" "$DST"
-	"$(pg pg_restore)" --exit-on-error -d "$DST" "$work/dump" ||
-		{ echo "pg_restore failed"; status=1; }
+	if ! "$(pg pg_restore)" --exit-on-error -d "$DST" "$work/dump" 2>"$work/restore.err"; then
+		echo "pg_restore failed: $(head -n 3 "$work/restore.err" | tr '\n' ' ')"
+		status=1
+		# diagnosis: does a restore with the extension's triggers disabled
+		# during the data load (superuser only) work?
+		"$(pg dropdb)" "$DST"
+		"$(pg createdb)" "$DST"
+		if "$(pg pg_restore)" --exit-on-error --disable-triggers -d "$DST" "$work/dump" 2>"$work/restore.err"; then
+			echo "diagnosis: pg_restore --disable-triggers succeeds; comparing that copy"
+		else
+			echo "diagnosis: pg_restore --disable-triggers fails too: $(head -n 3 "$work/restore.err" | tr '\n' ' ')"
+			"$(pg dropdb)" "$SRC"
+			"$(pg dropdb)" "$DST"
+			rm -rf "$work"
+			echo "backup: FAILED (the dump cannot be restored)"
+			return 1
+		fi
+	fi
 	psql_db "$DST" -At -c 'SELECT * FROM proof.snapshot()' >"$work/after"
 	table_digests "$DST" >>"$work/after"
 	n=$(wc -l <"$work/before")

@@ -20,6 +20,7 @@ CRASH_MODE=${CRASH_MODE:-full}
 CRASH_ROUNDS=${CRASH_ROUNDS:-1}
 if [ "$CRASH_MODE" = smoke ]; then
 	clients=4 secs=3 groups=2 members=30 buckets=5
+	export PROOF_NO_CHURN=1
 else
 	clients=${CRASH_CLIENTS:-16} secs=${CRASH_AFTER:-20} groups=4 members=100 buckets=10
 fi

@@ -107,7 +107,7 @@ main() {
 	log=$PGHOST/server.log
 	mark=$(wc -l <"$log" 2>/dev/null || echo 0)
 	prepare
-	say "fuzz: $(cut -d: -f1 "$OUT/targets"), seed $FUZZ_SEED, up to $FUZZ_CASES cases${FUZZ_SECONDS:+ or $FUZZ_SECONDS s}"
+	say "fuzz: $(cut -d: -f1 "$OUT/targets"), seed $FUZZ_SEED, up to $FUZZ_CASES cases$([ "$FUZZ_SECONDS" -eq 0 ] || echo " or $FUZZ_SECONDS s")"
 	start=$(date +%s)
 	while [ "$done_cases" -lt "$FUZZ_CASES" ]; do
 		if ! run_batch "$b"; then

@@ -12,6 +12,7 @@ trap - EXIT
 
 if [ "${BENCH_MODE:-full}" = smoke ]; then
 	clients=4 secs=3 groups=2 members=30 buckets=5
+	export PROOF_NO_CHURN=1
 else
 	clients=${LOAD_CLIENTS:-32} secs=${LOAD_SECONDS:-60} groups=4 members=250 buckets=20
 fi

@@ -281,6 +281,15 @@ CREATE FUNCTION enspiral.memberships_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF TG_OP = 'INSERT' THEN
+        -- direct inserts (backfills) may leave the period number to us
+        IF NEW.period IS NULL THEN
+            SELECT coalesce(max(ms.period), 0) + 1 INTO NEW.period
+              FROM enspiral.memberships ms
+             WHERE ms.group_id = NEW.group_id AND ms.member_id = NEW.member_id;
+        END IF;
+        RETURN NEW;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'membership history of member % in group % cannot be deleted',
             OLD.member_id, OLD.group_id
@@ -297,12 +306,12 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.memberships_guard() IS
-    'Trigger: membership periods may only be closed (left_at set once) and are never deleted';
+    'Trigger: numbers new periods when a direct insert leaves period NULL; periods may only be closed (left_at set once) and are never deleted';
 
-CREATE TRIGGER memberships_guard BEFORE UPDATE OR DELETE ON enspiral.memberships
+CREATE TRIGGER memberships_guard BEFORE INSERT OR UPDATE OR DELETE ON enspiral.memberships
     FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_guard();
 COMMENT ON TRIGGER memberships_guard ON enspiral.memberships IS
-    'Membership periods may only be closed, once, and are never deleted';
+    'Numbers directly inserted periods; periods may only be closed, once, and are never deleted';
 
 SELECT pg_catalog.pg_extension_config_dump('enspiral.groups', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.members', '');

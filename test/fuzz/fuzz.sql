@@ -342,9 +342,11 @@ BEGIN
         END IF;
         RETURN format('SELECT %s(%s) FROM (VALUES %s) v(%s)', fname,
                       (SELECT string_agg('c' || i, ', ') FROM generate_series(1, used) i),
+                      -- (the inner query refers to the row number, so each row is drawn anew)
                       (SELECT string_agg('(' || (SELECT string_agg(fuzz.value(a, len), ', ')
-                                                   FROM unnest(tg.argtypes[1:used]) a) || ')', ', ')
-                         FROM generate_series(1, rows)),
+                                                   FROM unnest(tg.argtypes[1:used]) a
+                                                  WHERE g.i > 0) || ')', ', ')
+                         FROM generate_series(1, rows) g(i)),
                       (SELECT string_agg('c' || i, ', ') FROM generate_series(1, used) i));
     END IF;
     args := coalesce((SELECT string_agg(fuzz.value(a, len), ', ' ORDER BY o)
@@ -391,6 +393,8 @@ DECLARE
 BEGIN
     FOR c IN SELECT * FROM fuzz.cases(seed, batch, size) LOOP
         t0 := clock_timestamp();
+        msg := NULL;
+        ctx := NULL;
         BEGIN
             EXECUTE c.sql;
             -- rules checked at commit (deferred triggers) are checked now,

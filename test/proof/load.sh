@@ -29,7 +29,8 @@ world_create() {
 
 # load_scripts DB DIR [RECORD_FILE]: write the pgbench scripts of the mixed load
 # into DIR and print the pgbench -f arguments (weights per operation) for
-# the operations whose capability is installed in DB.  With
+# the operations whose capability is installed in DB (PROOF_NO_CHURN=1
+# leaves out membership churn).  With
 # RECORD_FILE, each transaction appends its key to that file after COMMIT
 # returned (the crash test's record of what committed).
 load_scripts() {
@@ -39,6 +40,9 @@ load_scripts() {
 		close_round:1:cobudget close_proposal:3:decisions rotate:8:catalyst membership:5:members; do
 		IFS=: read -r op weight cap <<<"$spec"
 		[ "$(psql_db "$db" -At -c "SELECT proof.cap('$cap')")" = t ] || continue
+		# membership churn races with closes (see docs/proof.md, findings):
+		# left out of the short runs so that they stay deterministic
+		[ "$op" != membership ] || [ -z "${PROOF_NO_CHURN:-}" ] || continue
 		{
 			echo '\set k random(1, 999999999999)'
 			echo '\set key :client_id * 1000000000000 + :k'

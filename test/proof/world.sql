@@ -59,10 +59,13 @@ CREATE TABLE proof.log (
     kind      text NOT NULL,
     outcome   text NOT NULL,
     ref       bigint,
-    args      bigint[]
+    args      bigint[],
+    pid       int DEFAULT pg_backend_pid(),
+    at        timestamptz DEFAULT clock_timestamp()
 );
 CREATE TABLE proof.unexpected (
     at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    pid       int DEFAULT pg_backend_pid(),
     op        text NOT NULL,
     sqlstate  text NOT NULL,
     message   text NOT NULL
@@ -377,9 +380,12 @@ BEGIN
      ORDER BY random() LIMIT 1;
     IF NOT FOUND THEN RETURN 'skip'; END IF;
     BEGIN
+        -- the documented lock order (round, then buckets, then accounts)
+        -- holds across the two calls: the replacement (round share lock)
+        -- comes before the cancellation (bucket lock)
+        PERFORM proof.new_bucket(g, b.round_id);
         PERFORM enspiral.cancel_bucket(b.bucket_id);
         UPDATE proof.w_buckets SET live = false WHERE bucket_id = b.bucket_id;
-        PERFORM proof.new_bucket(g, b.round_id);
         -- rules checked at commit (deferred triggers) are checked here, inside the block
         SET CONSTRAINTS ALL IMMEDIATE;
     EXCEPTION WHEN OTHERS THEN
@@ -590,7 +596,15 @@ CREATE FUNCTION proof.verdict(r jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
         WHEN 'boolean' THEN CASE WHEN r = 'false' THEN 'false' END
         WHEN 'object' THEN CASE
             WHEN NOT EXISTS (SELECT 1 FROM jsonb_each(r) e WHERE jsonb_typeof(e.value) = 'boolean') THEN r::text
-            WHEN EXISTS (SELECT 1 FROM jsonb_each(r) e WHERE e.value = 'false') THEN r::text END
+            WHEN NOT EXISTS (SELECT 1 FROM jsonb_each(r) e WHERE e.value = 'false') THEN NULL
+            -- a recorded/recomputed pair: only the keys that differ
+            WHEN jsonb_typeof(r -> 'recorded') = 'object' AND jsonb_typeof(r -> 'recomputed') = 'object' THEN
+                (SELECT 'differs: ' || string_agg(format('%s recorded %s, recomputed %s', k,
+                                                          r -> 'recorded' -> k, r -> 'recomputed' -> k), '; ' ORDER BY k)
+                   FROM (SELECT jsonb_object_keys(r -> 'recorded') UNION
+                         SELECT jsonb_object_keys(r -> 'recomputed')) u(k)
+                  WHERE (r -> 'recorded' -> k) IS DISTINCT FROM (r -> 'recomputed' -> k))
+            ELSE r::text END
         WHEN 'string' THEN r #>> '{}'
         ELSE r::text END
 $$;
@@ -654,6 +668,17 @@ BEGIN
     FOR r IN SELECT op, sqlstate, min(message) AS message, count(*) AS n
                FROM proof.unexpected WHERE NOT proof.known(op, sqlstate) GROUP BY 1, 2 LOOP
         RETURN NEXT format('unexpected error in %s: %s x%s: %s', r.op, r.sqlstate, r.n, r.message);
+    END LOOP;
+    -- a deadlock: which operations the processes in the cycle were running
+    FOR r IN SELECT u.op, u.pid, u.at, array_agg(DISTINCT m[1]::int) AS pids
+               FROM proof.unexpected u, regexp_matches(u.message, 'process (\d+)', 'g') m
+              WHERE u.sqlstate = '40P01' GROUP BY 1, 2, 3 LOOP
+        RETURN NEXT format('deadlock in %s (process %s): the cycle involved %s', r.op, r.pid,
+            -- the operation each other process was in: its first one logged after the error
+            (SELECT string_agg(format('process %s running %s', x.pid, x.kind), ', ')
+               FROM (SELECT DISTINCT ON (l.pid) l.pid, l.kind FROM proof.log l
+                      WHERE l.pid = ANY (r.pids) AND l.pid <> r.pid AND l.at >= r.at
+                      ORDER BY l.pid, l.at) x));
     END LOOP;
     -- 3. co-budgeting rules, through the public functions
     IF proof.cap('cobudget') THEN

@@ -70,8 +70,8 @@ DELETE FROM enspiral.members WHERE member_id = :alice;
 DELETE FROM enspiral.memberships WHERE member_id = :alice;
 UPDATE enspiral.memberships SET joined_at = '2000-01-01' WHERE member_id = :alice;
 \set VERBOSITY terse
-INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
-    VALUES (:g1, :alice, 2, now() - interval '1 day');
+INSERT INTO enspiral.memberships (group_id, member_id, joined_at)
+    VALUES (:g1, :alice, now() - interval '1 day');
 \set VERBOSITY default
 -- a closed period can be closed only once
 UPDATE enspiral.memberships SET left_at = now() WHERE member_id = :bob AND left_at IS NOT NULL;

@@ -98,3 +98,16 @@ ALTER TABLE enspiral.transfers ENABLE TRIGGER USER;
 SELECT * FROM enspiral.verify_ledger(:g) ORDER BY 1;
 -- another group is unaffected
 SELECT count(*) FROM enspiral.verify_ledger(enspiral.create_group('Other group'));
+
+-- COPY FROM is a restore: rows are loaded as dumped (balances are not
+-- applied again, accounts and buckets keep their dumped values), and
+-- verify_ledger checks the result
+SELECT enspiral.create_group('Restored') AS g3 \gset
+SELECT enspiral.create_round(:g3, 'R', 50, now(), now() + interval '1 day') AS r3 \gset
+SELECT s.account_id AS src3, p.account_id AS pool3
+  FROM enspiral.accounts s, enspiral.accounts p
+ WHERE s.round_id = :r3 AND s.kind = 'source' AND p.round_id = :r3 AND p.kind = 'pool' \gset
+SELECT format('COPY enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount) FROM PROGRAM %L',
+              format('printf ''%s\t%s\tfund\t%s\t%s\t5\n''', :g3, :r3, :src3, :pool3)) \gexec
+SELECT kind, balance FROM enspiral.accounts WHERE round_id = :r3 ORDER BY account_id;
+SELECT * FROM enspiral.verify_ledger(:g3) ORDER BY 1;

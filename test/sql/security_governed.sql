@@ -1,0 +1,106 @@
+-- Security of the governed data, for an application role given exactly what
+-- enspiral.grant_application() grants: it cannot read hidden results before
+-- the close, cannot forge or change anonymous ballots, cannot rewrite the
+-- ledger (even the owner cannot: triggers refuse it), and the rules hold
+-- whatever it passes.  (security_app covers direct table access for every
+-- table; this file covers what the API itself could leak or allow.)
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS enspiral CASCADE;
+CREATE EXTENSION enspiral CASCADE;
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_enspiral_app3') THEN
+        EXECUTE 'DROP OWNED BY regress_enspiral_app3'; DROP ROLE regress_enspiral_app3;
+    END IF;
+END $$;
+CREATE ROLE regress_enspiral_app3;
+SELECT count(*) > 0 AS granted FROM enspiral.grant_application('regress_enspiral_app3');
+RESET client_min_messages;
+\set VERBOSITY terse
+
+SET ROLE regress_enspiral_app3;
+SELECT enspiral.create_group('Secret co-op') AS g \gset
+SELECT enspiral.add_member(:g, 'ana') AS ana \gset
+SELECT enspiral.add_member(:g, 'ben') AS ben \gset
+SELECT enspiral.add_member(:g, 'cy') AS cy \gset
+
+-- hidden results: nothing reveals the tally before the close
+SELECT enspiral.propose(:g, :ana, 'Budget', 'consent', NULL, '{"hide_results": true}') AS hid \gset
+SELECT enspiral.open_proposal(:hid, now() + interval '1 day');
+SELECT enspiral.vote(:hid, :ana, '"agree"') IS NOT NULL AS voted;
+SELECT enspiral.vote(:hid, :ben, '"disagree"') IS NOT NULL AS voted;
+SELECT enspiral.outcome(:hid);
+SELECT enspiral.tally(:hid);
+SELECT * FROM enspiral.verify_outcome(:hid);
+-- every reading function the application may execute, called on the hidden
+-- proposal, either refuses or returns nothing that contains a tally
+CREATE TEMP TABLE calls (fn text, sqlstate text, result text);
+SELECT set_config('regress.hid', :'hid', false) IS NOT NULL AS set;
+DO $$
+DECLARE
+    f   record;
+    res text;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure AS sig, p.proname
+               FROM pg_proc p
+              WHERE p.pronamespace = 'enspiral'::regnamespace
+                AND has_function_privilege(p.oid, 'EXECUTE')
+                AND p.pronargs = 1 AND p.proargtypes[0] = 'bigint'::regtype
+                AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype
+                AND p.provolatile <> 'v' LOOP   -- readers only: nothing may close it
+        BEGIN
+            EXECUTE format('SELECT string_agg(x::text, '' '') FROM %s.%I($1) x', 'enspiral', f.proname)
+                INTO res USING current_setting('regress.hid')::bigint;
+            INSERT INTO calls VALUES (f.sig::text, '00000', left(res, 300));
+        EXCEPTION WHEN OTHERS THEN
+            INSERT INTO calls VALUES (f.sig::text, SQLSTATE, NULL);
+        END;
+    END LOOP;
+END
+$$;
+SELECT fn, sqlstate, result FROM calls WHERE fn IN ('enspiral.proposal_state(bigint)', 'enspiral.outcome(bigint)',
+                                                   'enspiral.tally(bigint)') ORDER BY 1;
+SELECT count(*) > 5 AS many_functions_called FROM calls;
+SELECT fn AS leaking_function, result FROM calls WHERE result ~ '(agree|disagree|totals|"voted")';
+-- a closed proposal shows its result
+SELECT enspiral.close_proposal(:hid);
+SELECT enspiral.outcome(:hid) -> 'totals' AS totals_after_close;
+
+-- anonymous ballots: one per member, never changed, never linked to a voter
+SELECT enspiral.propose(:g, :ana, 'Anonymous', 'consent', NULL, '{"anonymous": true}') AS anon \gset
+SELECT enspiral.open_proposal(:anon, now() + interval '1 day');
+SELECT enspiral.vote(:anon, :ana, '"agree"') AS returned_vote_id;
+SELECT enspiral.vote(:anon, :ana, '"block"', 'changed my mind');
+SELECT enspiral.vote(:anon, :ben, '"disagree"') AS returned_vote_id;
+RESET ROLE;
+-- what is stored: ballots without voter or time, participation without ballot
+SELECT count(*) AS anonymous_ballots FROM enspiral.anonymous_ballots WHERE proposal_id = :anon;
+SELECT count(*) AS identified_votes FROM enspiral.votes WHERE proposal_id = :anon;
+SELECT a.attname AS identifying_column FROM pg_attribute a
+ WHERE a.attrelid = 'enspiral.anonymous_ballots'::regclass AND a.attnum > 0
+   AND (a.attname ~ 'member|voter|cast|time|_at$' OR a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype));
+-- the owner cannot rewrite them either
+UPDATE enspiral.anonymous_ballots SET ballot = '"block"' WHERE proposal_id = :anon;
+DELETE FROM enspiral.anonymous_ballots WHERE proposal_id = :anon;
+
+-- the ledger: the application moves money only through the rules
+SET ROLE regress_enspiral_app3;
+SELECT enspiral.create_round(:g, 'Spring', 3000, now(), now() + interval '1 day') AS r \gset
+SELECT enspiral.allocate(:r);
+SELECT enspiral.create_bucket(:r, :ana, 'Garden', 100, 2000) AS b \gset
+SELECT enspiral.open_bucket(:b);
+SELECT enspiral.contribute(:b, :ben, 500, 'ben-1') AS t1 \gset
+SELECT enspiral.contribute(:b, :ben, 500, 'ben-1') = :t1 AS idempotent_replay;
+SELECT enspiral.contribute(:b, :ben, 900, 'ben-1');
+SELECT enspiral.contribute(:b, :ben, 501);
+SELECT enspiral.contribute(:b, :cy, -5);
+SELECT enspiral.balance(:r, :ben) AS ben_balance, enspiral.bucket_total(:b) AS bucket_total;
+RESET ROLE;
+-- even the owner cannot rewrite or erase a transfer; rules are not switched off
+UPDATE enspiral.transfers SET amount = amount + 1;
+DELETE FROM enspiral.transfers;
+TRUNCATE enspiral.transfers;
+SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);
+
+SET client_min_messages = warning;
+DROP OWNED BY regress_enspiral_app3;
+DROP ROLE regress_enspiral_app3;
