@@ -5,13 +5,15 @@
  *	  and the guard that keeps every other writer off the vote tables.
  *
  * vote() in order: share-lock the proposal (a closing waits for votes in
- * flight, and a vote waits for a closing in flight); read the proposal and
- * the voter's eligibility in one query under the latest snapshot (so a
- * REPEATABLE READ voter cannot vote on a proposal a committed closing has
- * closed); check the ballot in C; lock the (proposal, member) pair; then
- * one statement supersedes the member's current vote and inserts the new
- * one (or, for anonymous proposals, records participation and stores the
- * ballot unless the member already took part).
+ * flight, and a vote waits for a closing in flight); lock the (proposal,
+ * member) pair (two votes of one member are serialized); read the proposal,
+ * the member's current membership period and counted vote through direct
+ * unique-index lookups under the latest snapshot (so a REPEATABLE READ
+ * voter cannot vote on a proposal a committed closing has closed, nor miss
+ * its own concurrent vote); check eligibility and the ballot in C; then mark
+ * the counted vote superseded (by tuple id) and insert the new one, or, for
+ * anonymous proposals, record participation and store the ballot unless the
+ * member already took part.
  *
  *-------------------------------------------------------------------------
  */
@@ -70,7 +72,6 @@ typedef struct VoteContext
 typedef struct RulesCache
 {
 	int64		proposal_id;
-	int64		group_id;		/* a proposal's group never changes */
 	struct varlena *method;
 	struct varlena *options;
 	struct varlena *settings;
@@ -137,7 +138,6 @@ proposal_rules(int64 pid, const VoteContext *vc)
 					  (ArrayType *) rc->options, (Jsonb *) rc->settings);
 	MemoryContextSwitchTo(old);
 	rc->proposal_id = pid;
-	rc->group_id = vc->group_id;
 	return &rc->rules;
 }
 
