@@ -84,8 +84,11 @@ CREATE FUNCTION enspiral.catalyst_terms_record() RETURNS trigger
 COMMENT ON FUNCTION enspiral.catalyst_terms_record() IS
     'Trigger: remembers, in backend memory for the transaction, the periods each change removed and added (the coverage check rebuilds the state before the transaction from them)';
 
+-- SECURITY DEFINER: a deferred trigger fires at COMMIT with the rights of
+-- the role committing (an application role that may not read the tables),
+-- not those of the API function that made the change.
 CREATE FUNCTION enspiral.catalyst_terms_check() RETURNS trigger
-    LANGUAGE c
+    LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_catalyst_terms_check';
 COMMENT ON FUNCTION enspiral.catalyst_terms_check() IS
