@@ -36,7 +36,7 @@ SELECT p.project, m.match AS match_cents, sum(m.match) OVER () AS total_cents
   FROM (SELECT array_agg(project_id) AS p, array_agg(person_id) AS c, array_agg(cents) AS a FROM demo.alloc_rows) s,
        LATERAL enspiral.quadratic_match(10000, s.p, s.c, s.a, cap => 5000) m
   JOIN demo.alloc_projects p ON p.project_id = m.project ORDER BY m.project;
-\echo 'Pairwise-bounded matching (M = 500): donors who back the same projects together are matched less:'
+\echo 'Pairwise-bounded matching (M = 500): donors who back the same projects together are matched less (the rest stays in the pool):'
 SELECT p.project, m.match AS match_cents
   FROM (SELECT array_agg(project_id) AS p, array_agg(person_id) AS c, array_agg(cents) AS a FROM demo.alloc_rows) s,
        LATERAL enspiral.quadratic_match(10000, s.p, s.c, s.a, method => 'pairwise', threshold => 500) m

@@ -513,51 +513,48 @@ enspiral_cancel_bucket(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(n);
 }
 
-/* Lock the round of a bucket FOR SHARE (rank 1 of the lock order) */
-static void
-share_lock_round_of(int64 bucket_id)
+/* Whether the round is closed, read afresh (after the bucket lock) */
+static bool
+round_is_closed(int64 group_id, int64 round_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(bucket_id)};
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
+	bool		isnull;
 
 	cobudget_plan(&plan,
-				  "SELECT 1 FROM enspiral.rounds r"
-				  " WHERE (r.group_id, r.round_id) IN"
-				  "       (SELECT b.group_id, b.round_id FROM enspiral.buckets b"
-				  "         WHERE b.bucket_id = $1)"
-				  "   FOR SHARE OF r",
-				  1, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "round lock failed");
+				  "SELECT closed_at IS NOT NULL FROM enspiral.rounds"
+				  " WHERE group_id = $1 AND round_id = $2",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "round lookup failed");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
  * enspiral.open_bucket(bucket_id): idea -> open, while the round is not
- * closed and its window has not ended.  The round row is share-locked
- * first so that close_round() either sees the bucket open or this call
- * sees the round closed.
+ * closed and its window has not ended.  close_round() locks every idea and
+ * open bucket of the round, so after this call holds the bucket row either
+ * the close has committed (and the fresh read below sees it) or the close
+ * will wait for this bucket and then decide it as an open bucket.
  */
 Datum
 enspiral_open_bucket(PG_FUNCTION_ARGS)
 {
 	BucketRow	b;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	bool		closed;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("bucket_id must not be NULL")));
 	enspiral_spi_connect();
-	share_lock_round_of(PG_GETARG_INT64(0));
 	lock_bucket_arg(fcinfo, &b);
 	check_bucket_move(&b, BUCKET_OPEN);
-	if (b.round_closed || now >= b.closes_at)
+	closed = round_is_closed(b.group_id, b.round_id);
+	if (closed || now >= b.closes_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
 				 errmsg("bucket %lld cannot be opened: round %lld is %s",
 						(long long) b.bucket_id, (long long) b.round_id,
-						b.round_closed ? "closed" : "past its closing time")));
+						closed ? "closed" : "past its closing time")));
 	bucket_set_state(b.group_id, b.bucket_id, BUCKET_OPEN);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
@@ -632,7 +629,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 	{
 		int			s = tuple_state(trig->tg_trigtuple, desc);
 
-		if (s != BUCKET_IDEA)
+		if (s != BUCKET_IDEA && !cobudget_loading_dump(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
 					 errmsg("a new bucket starts as idea, not %s", state_name(s))));

@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/rel.h"
 
 /* Kinds of transfers, as stored in enspiral.transfers.kind */
 #define XFER_FUND		"fund"
@@ -38,6 +39,7 @@ typedef struct LedgerAccount
 } LedgerAccount;
 
 /* ledger.c */
+extern bool cobudget_loading_dump(Relation rel);
 extern SPIPlanPtr cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs,
 								const Oid *argtypes);
 extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,

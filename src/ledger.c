@@ -23,6 +23,10 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 
 #include "enspiral.h"
 #include "cobudget.h"
@@ -56,6 +60,41 @@ cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes
 		elog(ERROR, "SPI_keepplan failed");
 	*cache = plan;
 	return plan;
+}
+
+/*
+ * True while the top-level command is COPY rel FROM ...: a restore
+ * (pg_restore, or psql's \copy).  Rows are then loaded as they were dumped
+ * (balances, bucket states) instead of being applied again; verify_ledger()
+ * checks the result.  COPY FROM into a table needs INSERT privilege on it,
+ * which applications do not have, and it never updates or deletes; a COPY
+ * whose query calls the API (COPY (SELECT ...) TO) is not a restore.
+ */
+bool
+cobudget_loading_dump(Relation rel)
+{
+	ListCell   *lc;
+
+	if (ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY)
+		return false;
+	foreach(lc, ActivePortal->stmts)
+	{
+		PlannedStmt *ps = lfirst_node(PlannedStmt, lc);
+		CopyStmt   *cs;
+		char	   *nsp;
+
+		if (ps->commandType != CMD_UTILITY || !IsA(ps->utilityStmt, CopyStmt))
+			continue;
+		cs = (CopyStmt *) ps->utilityStmt;
+		if (!cs->is_from || cs->relation == NULL ||
+			strcmp(cs->relation->relname, RelationGetRelationName(rel)) != 0)
+			continue;
+		nsp = get_namespace_name(RelationGetNamespace(rel));
+		if (cs->relation->schemaname == NULL ||
+			strcmp(cs->relation->schemaname, nsp) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Add two amounts; 22003 naming what overflowed instead of wrapping */
@@ -441,8 +480,8 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
-	if (ledger_preapplied)
-		return PointerGetDatum(NULL);	/* applied by its own statement */
+	if (ledger_preapplied || cobudget_loading_dump(trig->tg_relation))
+		return PointerGetDatum(NULL);	/* already applied, or a restore */
 	tup = trig->tg_trigtuple;
 	desc = RelationGetDescr(trig->tg_relation);
 	group_id = DatumGetInt64(trigger_column(tup, desc, "group_id", &isnull));
@@ -485,7 +524,7 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 		TupleDesc	desc = RelationGetDescr(trig->tg_relation);
 		Datum		bal = trigger_column(trig->tg_trigtuple, desc, "balance", &isnull);
 
-		if (isnull || DatumGetInt64(bal) != 0)
+		if ((isnull || DatumGetInt64(bal) != 0) && !cobudget_loading_dump(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 					 errmsg("a ledger account opens with balance 0"),

@@ -317,6 +317,9 @@ guard_update(TriggerData *td)
 	to = row_state(&n, now);
 	if (from != to)
 		check_move(from, to, &n);
+	/* a stored state that time would turn into another is still a move */
+	if (n.stored != o.stored && n.stored != to && n.stored != from)
+		check_move(from, n.stored, &n);
 	check_frozen(desc, td->tg_trigtuple, newtup, from, to, o.proposal_id);
 	check_dates(&o, &n, now);
 	if (n.reopen_count != o.reopen_count)
@@ -357,15 +360,14 @@ static void
 guard_delete(TriggerData *td)
 {
 	ProposalRow o;
-	int			s;
 
 	read_proposal_row(RelationGetDescr(td->tg_relation), td->tg_trigtuple, &o);
-	s = row_state(&o, decisions_now());
 	if (o.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 				 errmsg("proposal %lld cannot be deleted: it is %s",
-						(long long) o.proposal_id, state_name(s)),
+						(long long) o.proposal_id,
+						state_name(row_state(&o, decisions_now()))),
 				 errhint("Withdraw it with enspiral.withdraw_proposal(); its history is kept.")));
 }
 

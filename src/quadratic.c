@@ -193,6 +193,103 @@ qf_contributor_index(const QfRound *r, int32 *cidx)
 	return nc;
 }
 
+/* Working arrays of the pairwise computation, indexed by merged entry */
+typedef struct QfPairwise
+{
+	int32	   *cidx;			/* dense contributor index of each entry */
+	int32	   *eproj;			/* project index of each entry */
+	double	   *s;				/* sqrt of each entry's amount */
+	int			nc;				/* number of contributors */
+	int		   *cstart;			/* entries of contributor k: clist[cstart[k]..] */
+	int32	   *clist;			/* entry indexes grouped by contributor */
+	double	   *acc;			/* K_kj being accumulated, by contributor j */
+} QfPairwise;
+
+/* Fill the per-entry arrays and group the entries by contributor */
+static void
+qf_pairwise_setup(const QfRound *r, QfPairwise *pw)
+{
+	int			m = r->m;
+	int		   *fill;
+	int			i;
+	int			k;
+
+	pw->cidx = alloc_array(m, sizeof(int32));
+	pw->eproj = alloc_array(m, sizeof(int32));
+	pw->s = alloc_array(m, sizeof(double));
+	pw->nc = qf_contributor_index(r, pw->cidx);
+	for (k = 0; k < r->nprojects; k++)
+		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
+		{
+			pw->eproj[i] = k;
+			pw->s[i] = sqrt((double) r->e[i].amount);
+		}
+	/* counting sort: each contributor's entries, in project order */
+	pw->cstart = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(int) * (pw->nc + 1));
+	memset(pw->cstart, 0, sizeof(int) * (pw->nc + 1));
+	pw->clist = alloc_array(m, sizeof(int32));
+	for (i = 0; i < m; i++)
+		pw->cstart[pw->cidx[i] + 1]++;
+	for (k = 0; k < pw->nc; k++)
+		pw->cstart[k + 1] += pw->cstart[k];
+	fill = alloc_array(pw->nc, sizeof(int));
+	memcpy(fill, pw->cstart, sizeof(int) * pw->nc);
+	for (i = 0; i < m; i++)
+		pw->clist[fill[pw->cidx[i]]++] = i;
+	pfree(fill);
+	pw->acc = alloc_array(pw->nc, sizeof(double));
+	memset(pw->acc, 0, sizeof(double) * pw->nc);
+}
+
+/*
+ * Add contributor k's pair terms (with every later co-contributor j) to
+ * the ideals.  acc[] is all zero on entry and on exit.
+ */
+static void
+qf_pairwise_contributor(const QfRound *r, QfPairwise *pw, int k, double M,
+						long double *ideal)
+{
+	const int32 *cidx = pw->cidx;
+	const double *s = pw->s;
+	double	   *acc = pw->acc;
+	int			t;
+
+	/* K_kj for every later co-contributor j, over all shared projects */
+	for (t = pw->cstart[k]; t < pw->cstart[k + 1]; t++)
+	{
+		int			e = pw->clist[t];
+		int			end = r->pstart[pw->eproj[e] + 1];
+		double		si = s[e];
+		int			f;
+
+		for (f = e + 1; f < end; f++)
+			acc[cidx[f]] += si * s[f];
+	}
+	/* the pair terms, per project of k */
+	for (t = pw->cstart[k]; t < pw->cstart[k + 1]; t++)
+	{
+		int			e = pw->clist[t];
+		int			end = r->pstart[pw->eproj[e] + 1];
+		double		sum = 0;
+		int			f;
+
+		for (f = e + 1; f < end; f++)
+			sum += s[f] * (M / (M + acc[cidx[f]]));
+		ideal[pw->eproj[e]] += 2 * (long double) s[e] * sum;
+	}
+	/* clear the co-contributors touched */
+	for (t = pw->cstart[k]; t < pw->cstart[k + 1]; t++)
+	{
+		int			e = pw->clist[t];
+		int			end = r->pstart[pw->eproj[e] + 1];
+		int			f;
+
+		for (f = e + 1; f < end; f++)
+			acc[cidx[f]] = 0;
+	}
+}
+
 /*
  * Pairwise ideal with threshold M; ideal[] must be zeroed.  An infinite M
  * is the standard ideal.
@@ -200,15 +297,7 @@ qf_contributor_index(const QfRound *r, int32 *cidx)
 static void
 qf_ideal_pairwise(const QfRound *r, double M, long double *ideal)
 {
-	int			m = r->m;
-	int32	   *cidx;
-	int32	   *eproj;
-	double	   *s;
-	int			nc;
-	int		   *cstart;
-	int32	   *clist;
-	double	   *acc;
-	int			i;
+	QfPairwise	pw;
 	int			k;
 
 	if (isinf(M))
@@ -216,79 +305,18 @@ qf_ideal_pairwise(const QfRound *r, double M, long double *ideal)
 		qf_ideal_standard(r, ideal);
 		return;
 	}
-	cidx = alloc_array(m, sizeof(int32));
-	eproj = alloc_array(m, sizeof(int32));
-	s = alloc_array(m, sizeof(double));
-	nc = qf_contributor_index(r, cidx);
-	for (k = 0; k < r->nprojects; k++)
-		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
-		{
-			eproj[i] = k;
-			s[i] = sqrt((double) r->e[i].amount);
-		}
-
-	/* entries of each contributor, in project order (counting sort) */
-	cstart = palloc0(sizeof(int) * (nc + 1));
-	clist = alloc_array(m, sizeof(int32));
-	for (i = 0; i < m; i++)
-		cstart[cidx[i] + 1]++;
-	for (k = 0; k < nc; k++)
-		cstart[k + 1] += cstart[k];
+	qf_pairwise_setup(r, &pw);
+	for (k = 0; k < pw.nc; k++)
 	{
-		int		   *fill = palloc(sizeof(int) * Max(nc, 1));
-
-		memcpy(fill, cstart, sizeof(int) * Max(nc, 1));
-		for (i = 0; i < m; i++)
-			clist[fill[cidx[i]]++] = i;
-		pfree(fill);
-	}
-
-	acc = palloc0(sizeof(double) * Max(nc, 1));
-	for (k = 0; k < nc; k++)
-	{
-		int			t;
-
 		CHECK_FOR_INTERRUPTS();
-		/* K_kj for every later co-contributor j, over all shared projects */
-		for (t = cstart[k]; t < cstart[k + 1]; t++)
-		{
-			int			e = clist[t];
-			int			end = r->pstart[eproj[e] + 1];
-			double		si = s[e];
-			int			f;
-
-			for (f = e + 1; f < end; f++)
-				acc[cidx[f]] += si * s[f];
-		}
-		/* this contributor's pair terms */
-		for (t = cstart[k]; t < cstart[k + 1]; t++)
-		{
-			int			e = clist[t];
-			int			end = r->pstart[eproj[e] + 1];
-			double		sum = 0;
-			int			f;
-
-			for (f = e + 1; f < end; f++)
-				sum += s[f] * (M / (M + acc[cidx[f]]));
-			ideal[eproj[e]] += 2 * (long double) s[e] * sum;
-		}
-		/* clear the co-contributors touched */
-		for (t = cstart[k]; t < cstart[k + 1]; t++)
-		{
-			int			e = clist[t];
-			int			end = r->pstart[eproj[e] + 1];
-			int			f;
-
-			for (f = e + 1; f < end; f++)
-				acc[cidx[f]] = 0;
-		}
+		qf_pairwise_contributor(r, &pw, k, M, ideal);
 	}
-	pfree(acc);
-	pfree(clist);
-	pfree(cstart);
-	pfree(s);
-	pfree(eproj);
-	pfree(cidx);
+	pfree(pw.acc);
+	pfree(pw.clist);
+	pfree(pw.cstart);
+	pfree(pw.s);
+	pfree(pw.eproj);
+	pfree(pw.cidx);
 }
 
 /* Compare two numerics exactly */
@@ -438,10 +466,42 @@ qf_distribute(int64 pool, bool has_cap, int64 cap, const long double *ideal,
 	pfree(w);
 }
 
+/* Refuse a negative pool or cap, a bad threshold, amounts <= 0 */
+static void
+qf_check_args(int64 pool, const int64 *projects, const int64 *contributors,
+			  const int64 *amounts, int n, bool has_cap, int64 cap,
+			  EnspiralQfMethod method, double threshold)
+{
+	int			i;
+
+	if (pool < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool must not be negative"),
+				 errdetail("pool is " INT64_FORMAT ".", pool)));
+	if (has_cap && cap < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cap must not be negative"),
+				 errdetail("cap is " INT64_FORMAT ".", cap)));
+	if (method == ENSPIRAL_QF_PAIRWISE && !(threshold > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"pairwise\" needs a positive threshold"),
+				 errdetail("threshold is %g.", threshold)));
+	for (i = 0; i < n; i++)
+		if (amounts[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("amounts element %d must be positive", i + 1),
+					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
+							   amounts[i], projects[i], contributors[i])));
+}
+
 /*
  * Quadratic funding of one round.  The three arrays are parallel (n
- * contributions, amounts > 0, checked by the caller).  Returns the number
- * of projects and sets *result to one row per project, by project.
+ * contributions).  Returns the number of projects and sets *result to one
+ * row per project, by project.
  */
 int
 enspiral_quadratic_match(int64 pool, const int64 *projects,
@@ -450,13 +510,16 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 						 EnspiralQfMethod method, double threshold,
 						 EnspiralMatch **result)
 {
-	QfEntry    *e = alloc_array(n, sizeof(QfEntry));
+	QfEntry    *e;
 	QfRound		r;
 	long double *ideal;
 	int64	   *match;
 	EnspiralMatch *out;
 	int			i;
 
+	qf_check_args(pool, projects, contributors, amounts, n, has_cap, cap,
+				  method, threshold);
+	e = alloc_array(n, sizeof(QfEntry));
 	for (i = 0; i < n; i++)
 	{
 		e[i].project = projects[i];
@@ -588,16 +651,6 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("projects, contributors and amounts must have the same length"),
 				 errdetail("Their lengths are %d, %d and %d.", np, nc, na)));
-	if (pool < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("pool must not be negative"),
-				 errdetail("pool is " INT64_FORMAT ".", pool)));
-	if (has_cap && cap < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cap must not be negative"),
-				 errdetail("cap is " INT64_FORMAT ".", cap)));
 	if (PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -616,14 +669,6 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown quadratic funding method \"%s\"", method),
 				 errhint("Use 'standard' or 'pairwise'.")));
-	for (i = 0; i < na; i++)
-		if (amounts[i] <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("amounts element %d must be positive", i + 1),
-					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
-							   amounts[i], projects[i], contributors[i])));
-
 	nrows = enspiral_quadratic_match(pool, projects, contributors, amounts, na,
 									 has_cap, cap, m, threshold, &rows);
 	InitMaterializedSRF(fcinfo, 0);

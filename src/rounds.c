@@ -364,6 +364,27 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 }
 
 /*
+ * Give every idea bucket of a closing round a new row version (nothing
+ * changes): a REPEATABLE READ transaction that would open one of them on an
+ * older snapshot then fails with a serialization error instead of opening
+ * a bucket in a closed round.
+ */
+static void
+touch_ideas(const RoundRow *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
+
+	cobudget_plan(&plan,
+				  "UPDATE enspiral.buckets SET state_changed_at = state_changed_at"
+				  " WHERE group_id = $1 AND round_id = $2 AND state::text = 'idea'",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "idea bucket update failed");
+}
+
+/*
  * enspiral.close_round(round_id) RETURNS TABLE(bucket_id, state, total)
  *	  Close the round: every open bucket at or above min_goal becomes
  *	  funded; one below is refunded and cancelled (or funded as it stands
@@ -393,7 +414,9 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
 				 errmsg("round %lld is already closed", (long long) r.round_id)));
 	mark_closed(r.group_id, r.round_id);
-	lock_round_buckets(&r, "open", NULL);
+	/* ideas too: an open_bucket() in flight is waited for, then decided */
+	lock_round_buckets(&r, "idea", "open");
+	touch_ideas(&r);
 
 	/* fresh read after the locks: totals can no longer change */
 	args[0] = Int64GetDatum(r.group_id);

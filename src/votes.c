@@ -5,24 +5,37 @@
  *	  and the guard that keeps every other writer off the vote tables.
  *
  * vote() in order: share-lock the proposal (a closing waits for votes in
- * flight, and a vote waits for a closing in flight); read the proposal and
- * the voter's eligibility in one query under the latest snapshot (so a
- * REPEATABLE READ voter cannot vote on a proposal a committed closing has
- * closed); check the ballot in C; lock the (proposal, member) pair; then
- * one statement supersedes the member's current vote and inserts the new
- * one (or, for anonymous proposals, records participation and stores the
- * ballot unless the member already took part).
+ * flight, and a vote waits for a closing in flight); lock the (proposal,
+ * member) pair (two votes of one member are serialized); read the proposal,
+ * the member's current membership period and counted vote through direct
+ * unique-index lookups under the latest snapshot (so a REPEATABLE READ
+ * voter cannot vote on a proposal a committed closing has closed, nor miss
+ * its own concurrent vote); check eligibility and the ballot in C; then mark
+ * the counted vote superseded (by tuple id) and insert the new one, or, for
+ * anonymous proposals, record participation and store the ballot unless the
+ * member already took part.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -52,6 +65,7 @@ typedef struct VoteContext
 	bool		member_now;
 	bool		has_current;	/* the member has a counted vote */
 	int64		current_vote_id;
+	ItemPointerData current_tid;	/* where it is */
 } VoteContext;
 
 /* Parsed ballot rules of the proposal voted on last in this backend */
@@ -155,47 +169,6 @@ explicitly_added(int64 group_id, int64 pid, int64 member_id)
 	return SPI_processed > 0;
 }
 
-/* Read the proposal row (latest snapshot); false when missing */
-static bool
-fetch_vote_proposal(int64 pid, TimestampTz now, VoteContext *vc)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(pid)};
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	TimestampTz closes_at;
-	bool		closes_null;
-	int			stored;
-
-	enspiral_plan(&plan,
-				  "SELECT p.group_id, p.state, p.opens_at, p.closes_at, p.method, p.options, p.settings"
-				  "  FROM enspiral.proposals p WHERE p.proposal_id OPERATOR(pg_catalog.=) $1",
-				  1, argtypes);
-	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "proposal lookup failed");
-	if (SPI_processed == 0)
-		return false;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	memset(vc, 0, sizeof(*vc));
-	vc->group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	stored = DatumGetLifecycleState(SPI_getbinval(tup, desc, 2, &isnull));
-	vc->opens_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &vc->opens_null));
-	closes_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &closes_null));
-	vc->state = proposal_effective_state(stored, vc->opens_at, vc->opens_null,
-										 closes_at, closes_null, now);
-	vc->method = SPI_getbinval(tup, desc, 5, &isnull);
-	vc->options = SPI_getbinval(tup, desc, 6, &isnull);
-	if (isnull)
-		vc->options = (Datum) 0;
-	vc->settings = SPI_getbinval(tup, desc, 7, &isnull);
-	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
-	return true;
-}
-
 /* Apply one membership period to the eligibility of the voter */
 static void
 apply_period(VoteContext *vc, TimestampTz joined, TimestampTz left, bool left_null,
@@ -237,68 +210,132 @@ fetch_all_periods(int64 member_id, TimestampTz now, VoteContext *vc)
 }
 
 /*
- * Read the member's current membership period and current vote (latest
- * snapshot).  The common case, a member since before the opening, is
- * decided by the current period alone; anything else reads the history.
+ * Direct index lookups.  The reads of vote() go through the unique indexes
+ * themselves rather than through planned queries: each is one btree
+ * descent on a full key, whatever the statistics of the tables say.
  */
-static void
-fetch_voter(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+
+/* OID of a relation of the enspiral schema */
+static Oid
+decisions_relid(const char *name)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
-	Datum		args[3] = {Int64GetDatum(vc->group_id), Int64GetDatum(member_id),
-	Int64GetDatum(pid)};
-	TupleDesc	desc;
+	Oid			relid = get_relname_relid(name, get_namespace_oid("enspiral", false));
 
-	/* every key is a parameter: both are unique index lookups */
-	enspiral_plan(&plan,
-				  "SELECT m.joined_at, NULL::pg_catalog.int8 FROM enspiral.memberships m"
-				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-				  "   AND m.member_id OPERATOR(pg_catalog.=) $2"
-				  "   AND m.left_at IS NULL"
-				  " UNION ALL"
-				  " SELECT NULL, v.vote_id FROM enspiral.votes v"
-				  " WHERE v.group_id OPERATOR(pg_catalog.=) $1"
-				  "   AND v.proposal_id OPERATOR(pg_catalog.=) $3"
-				  "   AND v.member_id OPERATOR(pg_catalog.=) $2"
-				  "   AND v.superseded_at IS NULL",
-				  3, argtypes);
-	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 true, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "voter lookup failed");
-	desc = SPI_tuptable->tupdesc;
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		bool		joined_null,
-					vote_null;
-		TimestampTz joined = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &joined_null));
-		int64		vote_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &vote_null));
-
-		if (!vote_null)
-		{
-			vc->has_current = true;
-			vc->current_vote_id = vote_id;
-		}
-		else if (!joined_null)
-			apply_period(vc, joined, 0, true, now);
-	}
-	if (!vc->in_electorate || !vc->member_now)
-		fetch_all_periods(member_id, now, vc);
+	if (!OidIsValid(relid))
+		elog(ERROR, "enspiral.%s does not exist", name);
+	return relid;
 }
 
 /*
- * Read the proposal, the member's membership periods and current vote under
- * the latest snapshot; false when the proposal is missing.  Call with the
- * proposal and member locks held.
+ * Look up the first tuple visible to snap in table through a unique index
+ * whose leading nkeys columns equal the int8 keys, and copy the named
+ * columns out; false when there is none.
+ */
+static bool
+index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
+			 Snapshot snap, int ncols, const char *const *cols, Datum *values,
+			 bool *nulls, ItemPointer tid)
+{
+	Relation	heap = table_open(decisions_relid(table), AccessShareLock);
+	Relation	idx = index_open(decisions_relid(index), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(heap);
+	ScanKeyData sk[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	bool		found;
+
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
+	scan = index_beginscan(heap, idx, snap, nkeys, 0);
+	index_rescan(scan, sk, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found && tid != NULL)
+		*tid = slot->tts_tid;
+	for (int i = 0; found && i < ncols; i++)
+	{
+		int			attnum = SPI_fnumber(desc, cols[i]);
+		Form_pg_attribute att;
+
+		if (attnum <= 0)
+			elog(ERROR, "column \"%s\" not found", cols[i]);
+		att = TupleDescAttr(desc, attnum - 1);
+		values[i] = slot_getattr(slot, attnum, &nulls[i]);
+		if (!nulls[i])
+			values[i] = datumCopy(values[i], att->attbyval, att->attlen);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return found;
+}
+
+/* Read the proposal row into vc; false when missing */
+static bool
+lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
+{
+	static const char *const cols[] = {"group_id", "state", "opens_at", "closes_at",
+	"method", "options", "settings"};
+	Datum		v[lengthof(cols)];
+	bool		n[lengthof(cols)];
+
+	if (!index_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap,
+					  lengthof(cols), cols, v, n, NULL))
+		return false;
+	vc->group_id = DatumGetInt64(v[0]);
+	vc->opens_at = DatumGetTimestampTz(v[2]);
+	vc->opens_null = n[2];
+	vc->state = proposal_effective_state(DatumGetLifecycleState(v[1]), vc->opens_at, n[2],
+										 DatumGetTimestampTz(v[3]), n[3], now);
+	vc->method = PointerGetDatum(PG_DETOAST_DATUM(v[4]));
+	vc->options = n[5] ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM(v[5]));
+	vc->settings = PointerGetDatum(PG_DETOAST_DATUM(v[6]));
+	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
+	return true;
+}
+
+/* Read the member's current period and current vote (with its tuple id) */
+static void
+lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteContext *vc)
+{
+	static const char *const mcols[] = {"joined_at", "left_at"};
+	static const char *const vcols[] = {"vote_id"};
+	int64		mkeys[2] = {vc->group_id, member_id};
+	int64		vkeys[4] = {vc->group_id, pid, member_id, 0};
+	Datum		v[2];
+	bool		n[2];
+
+	if (index_lookup("memberships", "memberships_current", 2, mkeys, snap, 2, mcols, v, n, NULL))
+		apply_period(vc, DatumGetTimestampTz(v[0]), DatumGetTimestampTz(v[1]), n[1], now);
+	if (index_lookup("votes", "votes_pkey", 4, vkeys, snap, 1, vcols, v, n,
+					 &vc->current_tid))
+	{
+		vc->has_current = true;
+		vc->current_vote_id = DatumGetInt64(v[0]);
+	}
+}
+
+/*
+ * Read the proposal, the member's membership and current vote under the
+ * latest snapshot; false when the proposal is missing.  Call with the
+ * proposal and member locks held.  The common case, a member since before
+ * the opening, is decided by the current period alone; anything else reads
+ * the whole membership history.
  */
 static bool
 vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
 {
-	if (!fetch_vote_proposal(pid, now, vc))
-		return false;
-	fetch_voter(pid, member_id, now, vc);
-	return true;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found;
+
+	memset(vc, 0, sizeof(*vc));
+	found = lookup_proposal(pid, snap, now, vc);
+	if (found)
+		lookup_voter(pid, member_id, snap, now, vc);
+	UnregisterSnapshot(snap);
+	if (found && (!vc->in_electorate || !vc->member_now))
+		fetch_all_periods(member_id, now, vc);
+	return found;
 }
 
 /* Refuse a vote on a proposal that is not open or by a member who may not vote */
@@ -325,23 +362,29 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
 }
 
-/* Mark the member's current vote superseded (by its primary key) */
+/*
+ * Mark the member's current vote superseded.  It is addressed by the tuple
+ * id found under the member lock (a TID scan whatever the statistics); the
+ * key columns are checked again.
+ */
 static void
 supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
-	Datum		args[5] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
-		Int64GetDatum(vc->current_vote_id), TimestampTzGetDatum(now),
-	Int64GetDatum(member_id)};
+	Oid			argtypes[6] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[6] = {PointerGetDatum(&vc->current_tid), TimestampTzGetDatum(now),
+		Int64GetDatum(vc->group_id), Int64GetDatum(pid), Int64GetDatum(member_id),
+	Int64GetDatum(vc->current_vote_id)};
 
 	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $4"
-				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
-				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
+				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
+				  "   AND group_id OPERATOR(pg_catalog.=) $3"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
 				  "   AND member_id OPERATOR(pg_catalog.=) $5"
-				  "   AND vote_id OPERATOR(pg_catalog.=) $3",
-				  5, argtypes);
+				  "   AND vote_id OPERATOR(pg_catalog.=) $6"
+				  "   AND superseded_at IS NULL",
+				  6, argtypes);
 	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
 							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);

@@ -77,16 +77,20 @@ pairs=$(psql_db -At -c "SELECT sum(n::numeric * n) FROM (SELECT project, count(D
 out=$(psql_db -At <<SQL
 SELECT pg_backend_pid() AS pid \gset
 SELECT regexp_replace(pg_read_file('/proc/' || :pid || '/status'), '.*VmHWM:\s*(\d+) kB.*', '\1', 's') AS hwm0 \gset
+SELECT (string_to_array(split_part(pg_read_file('/proc/' || :pid || '/stat'), ') ', 2), ' '))[12]::bigint AS ticks0 \gset
 SELECT round(bench_ms(\$q\$SELECT m.* FROM pw_arr s, enspiral.quadratic_match($POOL, s.p, s.c, s.a, method => 'pairwise', threshold => 25000) m\$q\$)::numeric, 1) AS ms \gset
+SELECT (string_to_array(split_part(pg_read_file('/proc/' || :pid || '/stat'), ') ', 2), ' '))[12]::bigint AS ticks1 \gset
 SELECT regexp_replace(pg_read_file('/proc/' || :pid || '/status'), '.*VmHWM:\s*(\d+) kB.*', '\1', 's') AS hwm1 \gset
-SELECT :'ms' || ' ' || :'hwm0' || ' ' || :'hwm1';
+SELECT :'ms' || ' ' || :'hwm0' || ' ' || :'hwm1' || ' ' || ((:ticks1 - :ticks0) * 1000 / $(getconf CLK_TCK));
 SQL
 )
-read -r pw_ms hwm0 hwm1 <<<"$out"
+read -r pw_ms hwm0 hwm1 cpu_ms <<<"$out"
 rate=$(awk -v p="$pairs" -v ms="$pw_ms" 'BEGIN { printf "%.0f", p / (ms / 1000) }')
 psql_db -At -c "SELECT 'diagnostic: pairwise sum of matches = ' || sum(m.match) || ', max match ' || max(m.match) FROM pw_arr s, enspiral.quadratic_match($POOL, s.p, s.c, s.a, method => 'pairwise', threshold => 25000) m"
-echo "diagnostic: pairwise backend VmHWM before ${hwm0} kB, after ${hwm1} kB"
+echo "diagnostic: pairwise backend VmHWM before ${hwm0} kB, after ${hwm1} kB; backend user CPU ${cpu_ms} ms (wall $pw_ms ms, the machine is shared)"
 echo "RESULT|quadratic_match pairwise, $P_N contributions, Zipf(1.0) (time)|$pw_ms|-|ms"
 echo "RESULT|quadratic_match pairwise, sum of n_p^2 (pair terms)|$pairs|-|terms"
 echo "RESULT|quadratic_match pairwise, pair terms per second|$rate|-|terms/s"
+[ "${cpu_ms:-0}" -gt 0 ] &&
+	echo "RESULT|quadratic_match pairwise, pair terms per backend CPU second|$(awk -v p="$pairs" -v ms="$cpu_ms" 'BEGIN { printf "%.0f", p / (ms / 1000) }')|-|terms/s"
 echo "RESULT|quadratic_match pairwise, peak backend memory (VmHWM)|$((hwm1 / 1024))|-|MB"

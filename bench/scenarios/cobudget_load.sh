@@ -154,7 +154,7 @@ fi
 funded=$(psql_q -c "SELECT count(*) FROM enspiral.buckets WHERE state::text = 'funded'")
 echo "contribute calls: $txns, accepted: $((after - before)), refused: $((txns - (after - before))), buckets funded: $funded, verify_ledger problems: $problems"
 ratio=$(awk -v g="$governed" -v p="$plain" 'BEGIN { printf "%.2f", (p > 0 ? g / p : 0) }')
-echo "governed / plain = $ratio"
+echo "governed / plain = $ratio (calls; accepted contributions per second: $(awk -v n="$((after - before))" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }'))"
 echo "mixed phase: $cancelled buckets cancelled, $refunds refunds"
 echo "RESULT|cobudget contribute, $CLIENTS clients (vs plain INSERT of a bare transfer row)|$governed|$plain|tps"
 "$BIN/dropdb" --if-exists "$DB" || true

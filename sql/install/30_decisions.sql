@@ -87,15 +87,15 @@ CREATE TABLE enspiral.votes (
     reason         text,
     cast_at        timestamptz NOT NULL,
     superseded_at  timestamptz,
-    PRIMARY KEY (group_id, proposal_id, member_id, vote_id)
+    history_key    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (group_id, proposal_id, member_id, history_key),
+    CHECK ((history_key = 0) = (superseded_at IS NULL)),
+    CHECK (history_key = 0 OR history_key = vote_id)
 );
 COMMENT ON TABLE enspiral.votes IS
-    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted; the key puts a member''s votes together';
-
-CREATE UNIQUE INDEX votes_current ON enspiral.votes (group_id, proposal_id, member_id)
-    WHERE superseded_at IS NULL;
-COMMENT ON INDEX enspiral.votes_current IS
-    'One current (counted) vote per member and proposal';
+    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
+COMMENT ON COLUMN enspiral.votes.history_key IS
+    '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 
 CREATE TABLE enspiral.participations (
     group_id     bigint NOT NULL,
@@ -214,6 +214,32 @@ CREATE AGGREGATE enspiral.instant_runoff_rounds(ranking bigint[]) (
 );
 COMMENT ON AGGREGATE enspiral.instant_runoff_rounds(bigint[]) IS
     'Instant runoff with details: {"winner", "ballots", "rounds": [{"round", "counts", "exhausted", "eliminated"}]}';
+
+------------------------------------------------------------------------------
+-- Consent counting (C aggregate)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.consent_counts_accum(bigint[], jsonb) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_accum';
+COMMENT ON FUNCTION enspiral.consent_counts_accum(bigint[], jsonb) IS
+    'Transition function of consent_counts: counts one ballot by position';
+
+CREATE FUNCTION enspiral.consent_counts_combine(bigint[], bigint[]) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_combine';
+COMMENT ON FUNCTION enspiral.consent_counts_combine(bigint[], bigint[]) IS
+    'Combine function of consent_counts: adds partial counts';
+
+CREATE AGGREGATE enspiral.consent_counts(ballot jsonb) (
+    SFUNC = enspiral.consent_counts_accum,
+    STYPE = bigint[],
+    INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = enspiral.consent_counts_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE enspiral.consent_counts(jsonb) IS
+    'Counts consent ballots in one pass: {agree, abstain, disagree, block, all ballots}';
 
 ------------------------------------------------------------------------------
 -- Proposal API
@@ -381,9 +407,6 @@ CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot jsonb
     RETURNS bigint
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    -- its saved plans are made once per session, maybe while the tables are
-    -- still small: they must be index scans whatever the statistics say
-    SET enable_seqscan = off
     AS 'MODULE_PATHNAME', 'enspiral_vote';
 COMMENT ON FUNCTION enspiral.vote(bigint, bigint, jsonb, text) IS
     'Casts a member''s vote on an open proposal (it replaces the member''s earlier vote, kept as history); returns the vote id, NULL for anonymous ballots';
@@ -488,20 +511,16 @@ DECLARE
     irv jsonb;
 BEGIN
     IF p.method = 'consent' THEN
-        -- one pass, the same shape as a hand-written count(*) FILTER query
-        SELECT count(*) FILTER (WHERE c.ballot = '"agree"'),
-               count(*) FILTER (WHERE c.ballot = '"abstain"'),
-               count(*) FILTER (WHERE c.ballot = '"disagree"'),
-               count(*) FILTER (WHERE c.ballot = '"block"'),
-               count(*)
+        -- one pass, counting positions in C
+        SELECT n[1], n[2], n[3], n[4], n[5]
           INTO n_agree, n_abstain, n_disagree, n_block, voted
-          FROM (SELECT v.ballot FROM enspiral.votes v
+          FROM (SELECT enspiral.consent_counts(c.ballot) AS n FROM (SELECT v.ballot FROM enspiral.votes v
                  WHERE NOT anon AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
                    AND v.superseded_at IS NULL
                    AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, t) d)
                 UNION ALL
                 SELECT b.ballot FROM enspiral.anonymous_ballots b
-                 WHERE anon AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id) c;
+                 WHERE anon AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id) c) x;
         RETURN jsonb_build_object('voted', voted,
                                   'totals', jsonb_build_object('agree', n_agree, 'abstain', n_abstain,
                                                                'disagree', n_disagree, 'block', n_block));
@@ -708,6 +727,21 @@ REVOKE ALL ON FUNCTION enspiral.proposal_row(bigint) FROM PUBLIC;
 REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
               enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes
     FROM PUBLIC;
+
+COMMENT ON SEQUENCE enspiral.proposals_proposal_id_seq IS 'Proposal ids';
+COMMENT ON SEQUENCE enspiral.votes_vote_id_seq IS 'Vote ids (named proposals only; anonymous ballots have random keys)';
+COMMENT ON TRIGGER proposals_guard ON enspiral.proposals IS
+    'The proposal lifecycle, frozen columns and deadline rules for every write';
+COMMENT ON TRIGGER votes_guard ON enspiral.votes IS
+    'Only enspiral.vote() writes votes';
+COMMENT ON TRIGGER participations_guard ON enspiral.participations IS
+    'Only enspiral.vote() writes participations';
+COMMENT ON TRIGGER anonymous_ballots_guard ON enspiral.anonymous_ballots IS
+    'Only enspiral.vote() writes anonymous ballots';
+COMMENT ON TRIGGER electorate_additions_guard ON enspiral.electorate_additions IS
+    'Only enspiral.add_voter() extends an electorate';
+COMMENT ON TRIGGER outcomes_guard ON enspiral.outcomes IS
+    'Recorded outcomes never change';
 
 SELECT pg_catalog.pg_extension_config_dump('enspiral.proposals', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.votes', '');

@@ -332,7 +332,9 @@ BEGIN
         RAISE EXCEPTION 'bucket goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0: min_goal %, max_goal %',
             min_goal, max_goal USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO r FROM enspiral.rounds x WHERE x.round_id = create_bucket.round_id FOR SHARE;
+    -- no round lock: a bucket created while the round closes stays an idea
+    -- that can no longer be opened
+    SELECT * INTO r FROM enspiral.rounds x WHERE x.round_id = create_bucket.round_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
     END IF;

@@ -98,3 +98,28 @@ ALTER TABLE enspiral.transfers ENABLE TRIGGER USER;
 SELECT * FROM enspiral.verify_ledger(:g) ORDER BY 1;
 -- another group is unaffected
 SELECT count(*) FROM enspiral.verify_ledger(enspiral.create_group('Other group'));
+
+-- COPY FROM is a restore: rows are loaded as dumped (balances are not
+-- applied again, accounts and buckets keep their dumped values), and
+-- verify_ledger checks the result
+SELECT enspiral.create_group('Restored') AS g3 \gset
+SELECT enspiral.create_round(:g3, 'R', 50, now(), now() + interval '1 day') AS r3 \gset
+SELECT s.account_id AS src3, p.account_id AS pool3
+  FROM enspiral.accounts s, enspiral.accounts p
+ WHERE s.round_id = :r3 AND s.kind = 'source' AND p.round_id = :r3 AND p.kind = 'pool' \gset
+SELECT format('COPY enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount) FROM PROGRAM %L',
+              format('printf ''%s\t%s\tfund\t%s\t%s\t5\n''', :g3, :r3, :src3, :pool3)) \gexec
+SELECT kind, balance FROM enspiral.accounts WHERE round_id = :r3 ORDER BY account_id;
+SELECT * FROM enspiral.verify_ledger(:g3) ORDER BY 1;
+-- ... but a COPY whose query calls the API is no restore: balances move
+SELECT enspiral.create_group('Copy caller') AS g4 \gset
+SELECT enspiral.add_member(:g4, 'zed') AS zed \gset
+SELECT enspiral.create_round(:g4, 'R4', 40, now() - interval '1 hour', now() + interval '1 day') AS r4 \gset
+SELECT enspiral.allocate(:r4);
+SELECT enspiral.create_bucket(:r4, :zed, 'B4', 0, 40) AS b4 \gset
+SELECT enspiral.open_bucket(:b4);
+COPY (SELECT enspiral.contribute(:b4, :zed, 5) > 0 AS plain,
+             enspiral.contribute(:b4, :zed, 7, 'copy-key') > 0 AS keyed) TO STDOUT;
+COPY (SELECT enspiral.cancel_bucket(:b4)) TO STDOUT;
+SELECT enspiral.balance(:r4, :zed), enspiral.bucket_total(:b4), enspiral.bucket_state(:b4);
+SELECT * FROM enspiral.verify_ledger(:g4);

@@ -108,13 +108,13 @@ SELECT enspiral.close_proposal(:an);
 SELECT enspiral.reopen_proposal(:an, now() + interval '1 day');
 
 -- hidden results: no tally before close, for anyone; an application role
--- cannot read the tables either
+-- (given the API by grant_application) cannot read the tables either
 SELECT pg_temp.open('consent', NULL, '{"hide_results": true}') AS h \gset
 SELECT enspiral.vote(:h, 1, '"agree"') \gset
 SELECT enspiral.outcome(:h);
 SELECT enspiral.tally(:h);
 CREATE ROLE decisions_app;
-GRANT USAGE ON SCHEMA enspiral TO decisions_app;
+SELECT count(*) > 0 AS granted FROM enspiral.grant_application('decisions_app');
 SET ROLE decisions_app;
 SELECT enspiral.vote(:h, 2, '"agree"') IS NOT NULL AS app_can_vote;
 SELECT enspiral.outcome(:h);

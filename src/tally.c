@@ -1,0 +1,104 @@
+/*-------------------------------------------------------------------------
+ *
+ * tally.c
+ *	  Counting helpers for outcomes: the consent_counts(jsonb) aggregate,
+ *	  which counts consent ballots by position in one pass without JSON
+ *	  comparisons (a ballot is a JSON string scalar; its bytes decide).
+ *
+ * State: bigint[5] = agree, abstain, disagree, block, all ballots.  The
+ * aggregate is parallel safe (combine adds the arrays).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "enspiral.h"
+
+PG_FUNCTION_INFO_V1(enspiral_consent_accum);
+PG_FUNCTION_INFO_V1(enspiral_consent_combine);
+
+#define CONSENT_SLOTS 5
+
+/* The int64 slots of a state array, checked */
+static int64 *
+consent_slots(ArrayType *a)
+{
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != CONSENT_SLOTS || ARR_HASNULL(a) ||
+		ARR_ELEMTYPE(a) != INT8OID)
+		elog(ERROR, "consent_counts: state must be bigint[%d] without NULLs", CONSENT_SLOTS);
+	return (int64 *) ARR_DATA_PTR(a);
+}
+
+/* The state array: modified in place inside an aggregate, copied otherwise */
+static ArrayType *
+consent_state(FunctionCallInfo fcinfo, int argno)
+{
+	if (AggCheckCallContext(fcinfo, NULL))
+		return PG_GETARG_ARRAYTYPE_P(argno);
+	return PG_GETARG_ARRAYTYPE_P_COPY(argno);
+}
+
+/* Slot of a consent position, -1 for anything else */
+static int
+consent_position(Jsonb *ballot)
+{
+	JsonbValue	v;
+
+	if (!JB_ROOT_IS_SCALAR(ballot) || !JsonbExtractScalar(&ballot->root, &v) ||
+		v.type != jbvString)
+		return -1;
+	switch (v.val.string.len)
+	{
+		case 5:
+			if (memcmp(v.val.string.val, "agree", 5) == 0)
+				return 0;
+			if (memcmp(v.val.string.val, "block", 5) == 0)
+				return 3;
+			break;
+		case 7:
+			if (memcmp(v.val.string.val, "abstain", 7) == 0)
+				return 1;
+			break;
+		case 8:
+			if (memcmp(v.val.string.val, "disagree", 8) == 0)
+				return 2;
+			break;
+	}
+	return -1;
+}
+
+/* consent_counts transition: count one ballot (others count only in the total) */
+Datum
+enspiral_consent_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = consent_state(fcinfo, 0);
+	int64	   *slots = consent_slots(state);
+	int			pos = consent_position(PG_GETARG_JSONB_P(1));
+
+	if (pos >= 0)
+		slots[pos]++;
+	slots[CONSENT_SLOTS - 1]++;
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+/* consent_counts combine: add two partial counts */
+Datum
+enspiral_consent_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = consent_state(fcinfo, 0);
+	int64	   *slots = consent_slots(state);
+	int64	   *other = consent_slots(PG_GETARG_ARRAYTYPE_P(1));
+
+	for (int i = 0; i < CONSENT_SLOTS; i++)
+		if (pg_add_s64_overflow(slots[i], other[i], &slots[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("consent_counts: count out of range")));
+	PG_RETURN_ARRAYTYPE_P(state);
+}
