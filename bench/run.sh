@@ -66,6 +66,8 @@ run_scenario() {
 		say "$name FAILED (exit $rc after ${secs}s); last lines of $OUT/$name.log:"
 		tail -n 30 "$OUT/$name.log" >&2
 		failed+=("$name")
+		# its figures still go in the table, marked
+		grep '^RESULT|' "$OUT/$name.log" | sed "s/^RESULT|\([^|]*\)|/$name|\1 (FAILED)|/" >>"$OUT/results" || true
 		return 0
 	fi
 	if ! grep -q '^RESULT|' "$OUT/$name.log"; then

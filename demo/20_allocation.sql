@@ -2,7 +2,7 @@
 -- apportion, quadratic funding (standard, capped, pairwise) and quadratic
 -- voting costs.  Runs after demo/00_setup.sql.
 \echo
-\echo '=== Allocation: splitting money exactly ==='
+\echo '--- 2. Allocation math: splitting money exactly ------------------------------'
 \echo 'Splitting $1.00 (100 cents) three ways by 2:3:4 - the leftover cent goes to the largest remainder:'
 SELECT enspiral.apportion(100, '{2,3,4}') AS cents;
 \echo 'Ten cents over three equal claims - ties go to the first claim, and nothing is lost:'

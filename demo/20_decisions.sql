@@ -1,7 +1,7 @@
 -- Demo: decisions.  A consent proposal, a ranked poll and an anonymous vote,
 -- with the database alone deciding what counts.
 \echo
-\echo '--- Decisions: proposals, votes and outcomes ---------------------------------'
+\echo '--- 3. Decisions: proposals, votes and outcomes ------------------------------'
 SELECT enspiral.create_group('Loomio crew') AS dg \gset
 SELECT k AS member, enspiral.add_member(:dg, k) AS member_id
   FROM unnest(ARRAY['hana', 'ike', 'jo', 'kai', 'lee']) AS k;

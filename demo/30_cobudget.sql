@@ -1,6 +1,6 @@
 -- Demo: a co-budgeting round on the ledger, end to end.
 \echo
-\echo '--- Co-budgeting: a round, buckets, contributions, refunds, matching -------'
+\echo '--- 4. Co-budgeting: a round, buckets, contributions, refunds, matching ----'
 SELECT enspiral.create_group('Enspiral Foundation') AS cg \gset
 SELECT k AS member, enspiral.add_member(:cg, k) AS member_id FROM unnest('{aroha,ben,chloe}'::text[]) k;
 SELECT enspiral.member_id(:cg, 'aroha') AS aroha, enspiral.member_id(:cg, 'ben') AS ben,

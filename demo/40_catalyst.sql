@@ -1,6 +1,6 @@
 -- Demo: catalyst rotation.  Runs after demo/00_setup.sql (demo.expect_error).
 \echo
-\echo '=== Catalyst rotation: at least 3 catalysts, 6-month terms, 24 months at most ==='
+\echo '--- 5. Catalyst rotation: 3 catalysts at least, 6-month terms, 24 months at most'
 SELECT enspiral.create_group('Catalyst demo') AS cg \gset
 SELECT enspiral.add_member(:cg, 'aroha') AS aroha, enspiral.add_member(:cg, 'ben') AS ben,
        enspiral.add_member(:cg, 'cy') AS cy, enspiral.add_member(:cg, 'dee') AS dee,

@@ -1,7 +1,7 @@
 -- Demo 5: an application that already has its own polls table adopts the
 -- proposal lifecycle, a deadline, and append-only votes.
 \echo
-\echo '--- 5. An existing application adopts the rules -------------------------------'
+\echo '--- 6. An existing application adopts the rules -----------------------------'
 \echo 'The "Loomio-like" app of the co-op has had its own tables for years:'
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS pollapp CASCADE;

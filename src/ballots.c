@@ -649,7 +649,7 @@ check_entry(const BallotRules *rules, const char *opt, JsonbValue *v, int64 pid)
 
 /* Check the total of a dots or quadratic ballot (overflow-checked) */
 static void
-check_budget(const BallotRules *rules, int32 *vals, bool *seen, int64 pid)
+check_budget(const BallotRules *rules, const int32 *vals, const bool *seen, int64 pid)
 {
 	int64		total = 0;
 

@@ -212,21 +212,21 @@ catalyst_check_coverage(int64 group_id)
 static Datum
 make_daterange(TypeCacheEntry *typcache, DateADT lo, DateADT hi)
 {
-	RangeBound	lower,
-				upper;
+	RangeBound	lo_bound,
+				hi_bound;
 
-	lower.val = DateADTGetDatum(lo);
-	lower.infinite = false;
-	lower.inclusive = true;
-	lower.lower = true;
-	upper.val = DateADTGetDatum(hi);
-	upper.infinite = false;
-	upper.inclusive = false;
-	upper.lower = false;
+	lo_bound.val = DateADTGetDatum(lo);
+	lo_bound.infinite = false;
+	lo_bound.inclusive = true;
+	lo_bound.lower = true;
+	hi_bound.val = DateADTGetDatum(hi);
+	hi_bound.infinite = false;
+	hi_bound.inclusive = false;
+	hi_bound.lower = false;
 #if PG_VERSION_NUM >= 160000
-	return RangeTypePGetDatum(make_range(typcache, &lower, &upper, false, NULL));
+	return RangeTypePGetDatum(make_range(typcache, &lo_bound, &hi_bound, false, NULL));
 #else
-	return RangeTypePGetDatum(make_range(typcache, &lower, &upper, false));
+	return RangeTypePGetDatum(make_range(typcache, &lo_bound, &hi_bound, false));
 #endif
 }
 

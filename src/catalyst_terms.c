@@ -8,9 +8,12 @@
  *	  serializes rule checks, and the record of this transaction's changes
  *	  from which the commit-time coverage check rebuilds the "before" state.
  *
- *	  Lock order: a change takes the group's row in enspiral.catalyst_groups
- *	  (an upsert, so it also conflicts under REPEATABLE READ) before it reads
- *	  anything it checks, and keeps it to the end of the transaction.
+ *	  Lock order: rows of the member or term first (an appointment locks the
+ *	  member FOR KEY SHARE, an update or delete holds the term's row, a
+ *	  departure locks the member's terms), then the group's row in
+ *	  enspiral.catalyst_groups (an upsert, so it also conflicts under
+ *	  REPEATABLE READ), kept to the end of the transaction; only then is
+ *	  anything that a rule checks read.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +39,7 @@ PG_FUNCTION_INFO_V1(enspiral_catalyst_term_end);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_months_begun);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_guard);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_record);
+PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_check);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_member_left);
 
 /* One row change of this transaction, as the periods it removed and added */
@@ -196,10 +200,10 @@ static void
 catalyst_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
-	int			kept = 0;
-
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
+		int			kept = 0;
+
 		for (int i = 0; i < nchanges; i++)
 			if (changes[i].subid != mySubid)
 				changes[kept++] = changes[i];
@@ -414,15 +418,15 @@ static void
 read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
 {
 	bool		n[6];
-	Datum		days;
+	Datum		days_datum;
 
 	r->group_id = DatumGetInt64(column(tup, desc, "group_id", &n[0]));
 	r->term_id = DatumGetInt64(column(tup, desc, "term_id", &n[1]));
 	r->member_id = DatumGetInt64(column(tup, desc, "member_id", &n[2]));
 	r->starts_on = DatumGetDateADT(column(tup, desc, "starts_on", &n[3]));
 	r->months = DatumGetInt32(column(tup, desc, "months", &n[4]));
-	days = column(tup, desc, "days_per_week", &n[5]);
-	r->days_per_week = n[5] ? NULL : DatumGetNumeric(days);
+	days_datum = column(tup, desc, "days_per_week", &n[5]);
+	r->days_per_week = n[5] ? NULL : DatumGetNumeric(days_datum);
 	r->ended_on = DatumGetDateADT(column(tup, desc, "ended_on", &r->has_end));
 	r->has_end = !r->has_end;
 	r->complete = !(n[0] || n[1] || n[2] || n[3] || n[4] || n[5]);
@@ -486,6 +490,54 @@ check_term_shape(const TermRow *r, const CatalystSettings *s)
 						   catalyst_date_str(r->ended_on))));
 }
 
+/*
+ * Lock the member's identity row FOR KEY SHARE (NS003 when unknown): taken
+ * before the group lock, in the order enspiral.remove_member() locks it.
+ */
+static void
+lock_member(const TermRow *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.members m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2"
+				  " FOR KEY SHARE",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "member lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
+				 errmsg("member %lld does not exist in group %lld",
+						(long long) r->member_id, (long long) r->group_id)));
+}
+
+/*
+ * True when the group has no membership history at all.  Through the API a
+ * group's members always have one; only a restore in progress loads the
+ * terms (catalyst_terms sorts before memberships) before the memberships,
+ * and then membership cannot be judged yet.
+ */
+static bool
+group_without_memberships(int64 group_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(group_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.memberships ms"
+				  " WHERE ms.group_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
+				  1, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	return SPI_processed == 0;
+}
+
 /* The member is current and the term starts on or after they joined */
 static void
 check_term_member(const TermRow *r)
@@ -505,21 +557,8 @@ check_term_member(const TermRow *r)
 		elog(ERROR, "membership lookup failed");
 	if (SPI_processed == 0)
 	{
-		static SPIPlanPtr known = NULL;
-
-		/* NS003 for an unknown member, NS004 for a former one */
-		enspiral_plan(&known,
-					  "SELECT 1 FROM enspiral.members m"
-					  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-					  "   AND m.member_id OPERATOR(pg_catalog.=) $2",
-					  2, argtypes);
-		if (SPI_execute_plan(known, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "member lookup failed");
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
-					 errmsg("member %lld does not exist in group %lld",
-							(long long) r->member_id, (long long) r->group_id)));
+		if (group_without_memberships(r->group_id))
+			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
 				 errmsg("member %lld is not a current member of group %lld",
@@ -535,6 +574,44 @@ check_term_member(const TermRow *r)
 						(long long) r->member_id, (long long) r->group_id),
 				 errdetail("The term starts on %s; the member joined on %s.",
 						   catalyst_date_str(r->starts_on), catalyst_date_str(joined))));
+}
+
+/*
+ * A term that ended by today is a record of the past (a restored dump, a
+ * history being entered): the member must have belonged to the group over
+ * the whole term, current member or not.
+ */
+static void
+check_past_term_member(const TermRow *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, DATEOID, DATEOID};
+	Datum		args[4] = {Int64GetDatum(r->group_id), Int64GetDatum(r->member_id),
+		DateADTGetDatum(r->starts_on),
+	DateADTGetDatum(r->ends_on)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.memberships ms"
+				  " WHERE ms.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND ms.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND (ms.joined_at)::pg_catalog.date OPERATOR(pg_catalog.<=) $3"
+				  "   AND (ms.left_at IS NULL"
+				  "        OR (ms.left_at)::pg_catalog.date OPERATOR(pg_catalog.>=) $4)"
+				  " LIMIT 1",
+				  4, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	if (SPI_processed == 0)
+	{
+		if (group_without_memberships(r->group_id))
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+				 errmsg("member %lld was not a member of group %lld throughout the catalyst term",
+						(long long) r->member_id, (long long) r->group_id),
+				 errdetail("The term covers [%s, %s).",
+						   catalyst_date_str(r->starts_on), catalyst_date_str(r->ends_on))));
+	}
 }
 
 /* The member's terms do not overlap this one (the exclusion constraint backs this) */
@@ -626,9 +703,13 @@ check_insert(const TermRow *r)
 	CatalystSettings s;
 
 	catalyst_load_settings(r->group_id, &s);
+	lock_member(r);
 	catalyst_lock_group(r->group_id);
-	check_term_member(r);
 	check_term_shape(r, &s);
+	if (r->ends_on <= GetSQLCurrentDate())
+		check_past_term_member(r);
+	else
+		check_term_member(r);
 	check_term_overlap(r);
 	check_service_limit(r, &s);
 }
@@ -778,7 +859,6 @@ enspiral_catalyst_terms_record(PG_FUNCTION_ARGS)
  * enspiral.catalyst_terms_check(): deferred constraint trigger; checks the
  * coverage rule once per group and transaction (again after later changes).
  */
-PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_check);
 Datum
 enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 {
@@ -803,13 +883,14 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
  * enspiral.memberships, fired when left_at is set: cancels the member's
  * terms that start on or after the day they left and ends the others that
  * run past it on that day.  These changes are exempt from the coverage rule.
- * The group lock comes first, so an appointment of the member that is still
- * in progress either commits before (and its term is ended here) or sees
- * the member gone.
+ * It takes the group lock before it reads the terms it changes, so an
+ * appointment of the member that is still in progress either commits before
+ * (and its term is ended here) or sees the member gone.
  */
 Datum
 enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr lock_terms = NULL;
 	static SPIPlanPtr cancel = NULL;
 	static SPIPlanPtr end = NULL;
 	TriggerData *td = require_row_trigger(fcinfo, false, "catalyst_member_left");
@@ -842,7 +923,21 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 				  "   AND t.starts_on OPERATOR(pg_catalog.<) $3"
 				  "   AND pg_catalog.upper(t.period) OPERATOR(pg_catalog.>) $3",
 				  3, argtypes);
-	/* serialize with appointments of the member still in progress */
+	/*
+	 * Lock order: the member's terms, then the group lock (as a term that is
+	 * being ended holds its row, then the group lock).  After the group lock
+	 * an appointment of the member still in progress has committed, and the
+	 * statements below (new snapshots) see its term.
+	 */
+	enspiral_plan(&lock_terms,
+				  "SELECT 1 FROM enspiral.catalyst_terms t"
+				  " WHERE t.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND t.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND pg_catalog.upper(t.period) OPERATOR(pg_catalog.>) $3"
+				  " FOR UPDATE",
+				  3, argtypes);
+	if (SPI_execute_plan(lock_terms, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "locking the terms of a departing member failed");
 	catalyst_lock_group(DatumGetInt64(args[0]));
 	departure.group_id = DatumGetInt64(args[0]);
 	departure.member_id = DatumGetInt64(args[1]);

@@ -360,15 +360,14 @@ static void
 guard_delete(TriggerData *td)
 {
 	ProposalRow o;
-	int			s;
 
 	read_proposal_row(RelationGetDescr(td->tg_relation), td->tg_trigtuple, &o);
-	s = row_state(&o, decisions_now());
 	if (o.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 				 errmsg("proposal %lld cannot be deleted: it is %s",
-						(long long) o.proposal_id, state_name(s)),
+						(long long) o.proposal_id,
+						state_name(row_state(&o, decisions_now()))),
 				 errhint("Withdraw it with enspiral.withdraw_proposal(); its history is kept.")));
 }
 

@@ -512,6 +512,7 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 {
 	QfEntry    *e;
 	QfRound		r;
+	void	   *ideal_chunk;
 	long double *ideal;
 	int64	   *match;
 	EnspiralMatch *out;
@@ -527,7 +528,9 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 		e[i].amount = amounts[i];
 	}
 	qf_aggregate(e, n, &r);
-	ideal = palloc0(sizeof(long double) * Max(r.nprojects, 1));
+	/* palloc aligns to 8 bytes; long double needs 16 */
+	ideal_chunk = palloc0(sizeof(long double) * Max(r.nprojects, 1) + 15);
+	ideal = (long double *) TYPEALIGN(16, ideal_chunk);
 	if (method == ENSPIRAL_QF_PAIRWISE)
 		qf_ideal_pairwise(&r, threshold, ideal);
 	else
@@ -541,7 +544,7 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 		out[i].match = match[i];
 	}
 	pfree(match);
-	pfree(ideal);
+	pfree(ideal_chunk);
 	pfree(r.pstart);
 	pfree(e);
 	*result = out;

@@ -5,13 +5,15 @@
  *	  and the guard that keeps every other writer off the vote tables.
  *
  * vote() in order: share-lock the proposal (a closing waits for votes in
- * flight, and a vote waits for a closing in flight); read the proposal and
- * the voter's eligibility in one query under the latest snapshot (so a
- * REPEATABLE READ voter cannot vote on a proposal a committed closing has
- * closed); check the ballot in C; lock the (proposal, member) pair; then
- * one statement supersedes the member's current vote and inserts the new
- * one (or, for anonymous proposals, records participation and stores the
- * ballot unless the member already took part).
+ * flight, and a vote waits for a closing in flight); lock the (proposal,
+ * member) pair (two votes of one member are serialized); read the proposal,
+ * the member's current membership period and counted vote through direct
+ * unique-index lookups under the latest snapshot (so a REPEATABLE READ
+ * voter cannot vote on a proposal a committed closing has closed, nor miss
+ * its own concurrent vote); check eligibility and the ballot in C; then mark
+ * the counted vote superseded (by tuple id) and insert the new one, or, for
+ * anonymous proposals, record participation and store the ballot unless the
+ * member already took part.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +32,7 @@
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -69,7 +72,6 @@ typedef struct VoteContext
 typedef struct RulesCache
 {
 	int64		proposal_id;
-	int64		group_id;		/* a proposal's group never changes */
 	struct varlena *method;
 	struct varlena *options;
 	struct varlena *settings;
@@ -136,7 +138,6 @@ proposal_rules(int64 pid, const VoteContext *vc)
 					  (ArrayType *) rc->options, (Jsonb *) rc->settings);
 	MemoryContextSwitchTo(old);
 	rc->proposal_id = pid;
-	rc->group_id = vc->group_id;
 	return &rc->rules;
 }
 
@@ -226,97 +227,91 @@ decisions_relid(const char *name)
 }
 
 /*
- * The first tuple visible to snap in table through a unique index whose
- * leading nkeys columns equal the int8 keys; a copy, or NULL.
+ * Look up the first tuple visible to snap in table through a unique index
+ * whose leading nkeys columns equal the int8 keys, and copy the named
+ * columns out; false when there is none.
  */
-static HeapTuple
+static bool
 index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
-			 Snapshot snap, TupleDesc *desc)
+			 Snapshot snap, int ncols, const char *const *cols, Datum *values,
+			 bool *nulls, ItemPointer tid)
 {
 	Relation	heap = table_open(decisions_relid(table), AccessShareLock);
 	Relation	idx = index_open(decisions_relid(index), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(heap);
 	ScanKeyData sk[INDEX_MAX_KEYS];
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
-	HeapTuple	result = NULL;
+	bool		found;
 
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
 	scan = index_beginscan(heap, idx, snap, nkeys, 0);
 	index_rescan(scan, sk, nkeys, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
-		result = ExecCopySlotHeapTuple(slot);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found && tid != NULL)
+		*tid = slot->tts_tid;
+	for (int i = 0; found && i < ncols; i++)
+	{
+		int			attnum = SPI_fnumber(desc, cols[i]);
+		Form_pg_attribute att;
+
+		if (attnum <= 0)
+			elog(ERROR, "column \"%s\" not found", cols[i]);
+		att = TupleDescAttr(desc, attnum - 1);
+		values[i] = slot_getattr(slot, attnum, &nulls[i]);
+		if (!nulls[i])
+			values[i] = datumCopy(values[i], att->attbyval, att->attlen);
+	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	*desc = CreateTupleDescCopy(RelationGetDescr(heap));
 	index_close(idx, AccessShareLock);
 	table_close(heap, AccessShareLock);
-	return result;
-}
-
-/* A column of a looked-up tuple by name */
-static Datum
-column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
-{
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
-	return heap_getattr(tup, attnum, desc, isnull);
+	return found;
 }
 
 /* Read the proposal row into vc; false when missing */
 static bool
 lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 {
-	TupleDesc	desc;
-	HeapTuple	tup = index_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap, &desc);
-	bool		isnull;
-	TimestampTz closes_at;
-	bool		closes_null;
-	int			stored;
+	static const char *const cols[] = {"group_id", "state", "opens_at", "closes_at",
+	"method", "options", "settings"};
+	Datum		v[lengthof(cols)];
+	bool		n[lengthof(cols)];
 
-	if (tup == NULL)
+	if (!index_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap,
+					  lengthof(cols), cols, v, n, NULL))
 		return false;
-	vc->group_id = DatumGetInt64(column(tup, desc, "group_id", &isnull));
-	stored = DatumGetLifecycleState(column(tup, desc, "state", &isnull));
-	vc->opens_at = DatumGetTimestampTz(column(tup, desc, "opens_at", &vc->opens_null));
-	closes_at = DatumGetTimestampTz(column(tup, desc, "closes_at", &closes_null));
-	vc->state = proposal_effective_state(stored, vc->opens_at, vc->opens_null,
-										 closes_at, closes_null, now);
-	vc->method = PointerGetDatum(PG_DETOAST_DATUM_COPY(column(tup, desc, "method", &isnull)));
-	vc->options = column(tup, desc, "options", &isnull);
-	vc->options = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(vc->options));
-	vc->settings = PointerGetDatum(PG_DETOAST_DATUM_COPY(column(tup, desc, "settings", &isnull)));
+	vc->group_id = DatumGetInt64(v[0]);
+	vc->opens_at = DatumGetTimestampTz(v[2]);
+	vc->opens_null = n[2];
+	vc->state = proposal_effective_state(DatumGetLifecycleState(v[1]), vc->opens_at, n[2],
+										 DatumGetTimestampTz(v[3]), n[3], now);
+	vc->method = PointerGetDatum(PG_DETOAST_DATUM(v[4]));
+	vc->options = n[5] ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM(v[5]));
+	vc->settings = PointerGetDatum(PG_DETOAST_DATUM(v[6]));
 	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
 	return true;
 }
 
-/* Read the member's current period (if it started before now) and current vote */
+/* Read the member's current period and current vote (with its tuple id) */
 static void
 lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteContext *vc)
 {
+	static const char *const mcols[] = {"joined_at", "left_at"};
+	static const char *const vcols[] = {"vote_id"};
 	int64		mkeys[2] = {vc->group_id, member_id};
-	int64		vkeys[3] = {vc->group_id, pid, member_id};
-	TupleDesc	desc;
-	HeapTuple	tup;
-	bool		isnull;
+	int64		vkeys[4] = {vc->group_id, pid, member_id, 0};
+	Datum		v[2];
+	bool		n[2];
 
-	tup = index_lookup("memberships", "memberships_current", 2, mkeys, snap, &desc);
-	if (tup != NULL)
-	{
-		bool		left_null;
-		TimestampTz left = DatumGetTimestampTz(column(tup, desc, "left_at", &left_null));
-
-		apply_period(vc, DatumGetTimestampTz(column(tup, desc, "joined_at", &isnull)),
-					 left, left_null, now);
-	}
-	tup = index_lookup("votes", "votes_current", 3, vkeys, snap, &desc);
-	if (tup != NULL)
+	if (index_lookup("memberships", "memberships_current", 2, mkeys, snap, 2, mcols, v, n, NULL))
+		apply_period(vc, DatumGetTimestampTz(v[0]), DatumGetTimestampTz(v[1]), n[1], now);
+	if (index_lookup("votes", "votes_pkey", 4, vkeys, snap, 1, vcols, v, n,
+					 &vc->current_tid))
 	{
 		vc->has_current = true;
-		vc->current_vote_id = DatumGetInt64(column(tup, desc, "vote_id", &isnull));
-		vc->current_tid = tup->t_self;
+		vc->current_vote_id = DatumGetInt64(v[0]);
 	}
 }
 
@@ -382,7 +377,7 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 	Int64GetDatum(vc->current_vote_id)};
 
 	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $2"
+				  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
 				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
 				  "   AND group_id OPERATOR(pg_catalog.=) $3"
 				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"

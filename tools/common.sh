@@ -31,6 +31,7 @@ ensure_deps() {
 	if [ "${1:-}" = test ]; then
 		[ -f "/usr/share/postgresql/$PG_MAJOR/extension/pgtap.control" ] || want+=("postgresql-$PG_MAJOR-pgtap")
 		command -v pg_prove >/dev/null || want+=(libtap-parser-sourcehandler-pgtap-perl)
+		command -v cppcheck >/dev/null || want+=(cppcheck)
 	fi
 	[ -x "/usr/share/postgresql/$PG_MAJOR/extension/btree_gist.control" ] ||
 		[ -f "/usr/share/postgresql/$PG_MAJOR/extension/btree_gist.control" ] || want+=(postgresql-contrib)

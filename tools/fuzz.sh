@@ -14,9 +14,11 @@
 #
 # Cases are deterministic per (seed, batch) on a given installation.  Cases
 # run in batches of FUZZ_BATCH in one backend, each in its own
-# subtransaction; when a batch loses its backend (crash) or times out, its
-# cases are rerun one per connection to name the culprit.  Exit status 0
-# only when every case was clean.
+# subtransaction; when a batch loses its backend (crash) or exceeds
+# FUZZ_TIMEOUT (60s), its cases are rerun one per connection to name the
+# culprit: a crash or a case that statement_timeout cannot stop fails the
+# run; a case stopped cleanly by a FUZZ_CASE_TIMEOUT (20s) statement_timeout
+# is listed as slow.  Exit status 0 only when every case was clean.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$TOP/test/proof/load.sh"
 
@@ -24,7 +26,8 @@ FUZZ_CASES=${FUZZ_CASES:-100000}
 FUZZ_SEED=${FUZZ_SEED:-1}
 FUZZ_BATCH=${FUZZ_BATCH:-500}
 FUZZ_SECONDS=${FUZZ_SECONDS:-0}
-FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-300s}
+FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-60s}
+FUZZ_CASE_TIMEOUT=${FUZZ_CASE_TIMEOUT:-20s}
 OUT=$TOP/build/fuzz
 DB=proof_fuzz
 
@@ -59,30 +62,38 @@ run_batch() {
 		-c "SELECT * FROM fuzz.run($FUZZ_SEED, $1, $FUZZ_BATCH)" >>"$OUT/hist" 2>"$OUT/batch.err"
 }
 
-# pinpoint B: rerun the cases of batch B one per connection, naming crashes and hangs
+# pinpoint B: rerun the cases of batch B one per connection, naming crashes,
+# uncancellable hangs and cases that only a statement timeout stopped
 pinpoint() {
-	local b=$1 i sql rc
-	say "batch $b failed ($(head -c 300 "$OUT/batch.err")); rerunning its cases one by one"
+	local b=$1 i rc n
+	say "batch $b failed ($(head -c 300 "$OUT/batch.err" | tr '\n' ' ')); rerunning its cases one by one"
 	wait_server
-	"$(pg psql)" -qXAt -d "$DB" -c "SELECT i, replace(sql, E'\n', ' ') FROM fuzz.cases($FUZZ_SEED, $b, $FUZZ_BATCH)" \
-		>"$OUT/batch-$b.sql"
-	while IFS='|' read -r i sql; do
+	"$(pg psql)" -qXAt -v ON_ERROR_STOP=1 -d "$DB" -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS fuzz.pending" \
+		-c "CREATE TABLE fuzz.pending AS SELECT * FROM fuzz.cases($FUZZ_SEED, $b, $FUZZ_BATCH)"
+	n=$("$(pg psql)" -qXAt -d "$DB" -c "SELECT count(*) FROM fuzz.pending")
+	for i in $(seq 1 "$n"); do
 		rc=0
-		echo "SELECT fuzz.run_one($FUZZ_SEED, $b, :'sql')" |
-			PGOPTIONS="-c statement_timeout=30s" "$(pg psql)" -qXAt -v ON_ERROR_STOP=1 -d "$DB" \
-				-v sql="$sql" >/dev/null 2>"$OUT/case.err" || rc=$?
-		if [ "$rc" -ne 0 ]; then
-			if grep -q 'statement timeout' "$OUT/case.err"; then
-				echo "HANG (>30 s) seed $FUZZ_SEED batch $b case $i: $sql" | tee -a "$OUT/findings"
-			elif "$(pg pg_isready)" -q -d postgres && ! grep -q 'server closed\|terminated' "$OUT/case.err"; then
-				echo "ERROR OUTSIDE THE CASE seed $FUZZ_SEED batch $b case $i: $sql ($(head -c 300 "$OUT/case.err"))" |
-					tee -a "$OUT/findings"
-			else
-				echo "CRASH seed $FUZZ_SEED batch $b case $i: $sql ($(head -c 200 "$OUT/case.err"))" | tee -a "$OUT/findings"
-				wait_server
-			fi
+		PGOPTIONS="-c statement_timeout=${FUZZ_CASE_TIMEOUT}" timeout -k 5 $((${FUZZ_CASE_TIMEOUT%s} * 3)) \
+			"$(pg psql)" -qXAt -v ON_ERROR_STOP=1 -d "$DB" \
+			-c "SELECT fuzz.run_one($FUZZ_SEED, $b, (SELECT sql FROM fuzz.pending WHERE i = $i)) || ' 1'" \
+			>>"$OUT/hist" 2>"$OUT/case.err" || rc=$?
+		[ "$rc" -ne 0 ] || continue
+		echo "unfinished 1" >>"$OUT/hist"
+		sql=$("$(pg psql)" -qXAt -d "$DB" -c "SELECT left(sql, 400) FROM fuzz.pending WHERE i = $i")
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+			echo "HANG (not cancellable by statement_timeout) seed $FUZZ_SEED batch $b case $i: $sql" | tee -a "$OUT/findings"
+			wait_server
+		elif grep -q 'statement timeout' "$OUT/case.err"; then
+			echo "SLOW (stopped cleanly by a ${FUZZ_CASE_TIMEOUT} statement_timeout) seed $FUZZ_SEED batch $b case $i: $sql" |
+				tee -a "$OUT/slow_cases"
+		elif "$(pg pg_isready)" -q -d postgres && ! grep -q 'server closed\|terminated' "$OUT/case.err"; then
+			echo "ERROR OUTSIDE THE CASE seed $FUZZ_SEED batch $b case $i: $sql ($(head -c 300 "$OUT/case.err"))" |
+				tee -a "$OUT/findings"
+		else
+			echo "CRASH seed $FUZZ_SEED batch $b case $i: $sql ($(head -c 200 "$OUT/case.err"))" | tee -a "$OUT/findings"
+			wait_server
 		fi
-	done <"$OUT/batch-$b.sql"
+	done
 }
 
 main() {
@@ -97,6 +108,7 @@ main() {
 	mkdir -p "$OUT"
 	: >"$OUT/hist"
 	: >"$OUT/findings"
+	: >"$OUT/slow_cases"
 	if reusable_cluster; then
 		say "fuzz: reusing the cluster at $PGHOST"
 	else
@@ -137,6 +149,10 @@ main() {
 	"$(pg psql)" -qXAt -d "$DB" -c "SELECT format('%s %s | %s | %s', sqlstate, left(message, 150), left(sql, 250), left(replace(context, E'\n', ' / '), 150))
 		FROM fuzz.sample ORDER BY sqlstate" >"$OUT/samples"
 	echo "samples of every outcome: build/fuzz/samples"
+	if [ -s "$OUT/slow_cases" ]; then
+		echo "slow cases (stopped cleanly by statement_timeout; not failures, but worth a look):"
+		cut -c1-300 "$OUT/slow_cases"
+	fi
 	if [ -s "$OUT/findings" ]; then
 		echo "crashes or hangs:"
 		cat "$OUT/findings"

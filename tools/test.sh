@@ -6,12 +6,12 @@
 # Ends with one line: "N passed, N failed".
 #
 #   ONLY=regex   run only the tests whose name matches (all kinds)
-#   KIND=list    comma list of kinds to run: regress,isolation,pgtap,smoke
+#   KIND=list    comma list of kinds to run: lint,regress,isolation,pgtap,smoke
 #   KEEP_RESULTS=1 keep build/test (diffs and outputs) even when green
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ONLY=${ONLY:-.}
-KIND=${KIND:-regress,isolation,pgtap,smoke}
+KIND=${KIND:-lint,regress,isolation,pgtap,smoke}
 OUT=$TOP/build/test
 passed=0
 failed=0
@@ -96,6 +96,17 @@ run_pgtap() {
 	failed=$((failed + bad))
 }
 
+# run_lint: cppcheck over src/ must report nothing (make cppcheck)
+run_lint() {
+	say "cppcheck: src/"
+	if make -C "$TOP" -s cppcheck >"$OUT/cppcheck.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		cat "$OUT/cppcheck.log"
+	fi
+}
+
 # run_smoke: short runs of the proof harness (docs/proof.md): benchmarks,
 # fuzzer, backup/restore, upgrade path and crash-and-restore
 run_smoke() {
@@ -125,6 +136,7 @@ main() {
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
 	cluster_start "fsync = off" "synchronous_commit = off" "full_page_writes = off"
+	kind_on lint && run_lint
 	kind_on regress && run_regress
 	kind_on isolation && run_isolation
 	kind_on pgtap && run_pgtap

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # instant_runoff over ballots of 5 ranks among 20 options (1,000,000 ballots
-# in full mode, 50,000 in smoke): the best of 3 runs of the aggregate, next
-# to a plain scan that reads the same arrays (count of array lengths).
+# in full mode, 50,000 in smoke): the best of 3 runs of the aggregate (the
+# target is an absolute time: under 1 s for 1,000,000 ballots).  A plain
+# scan of the same arrays is printed as a diagnostic.
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke or full.
@@ -56,5 +57,6 @@ SQL
 ) || die "instant_runoff benchmark failed"
 echo "$out" | head -1
 figures=$(echo "$out" | tail -1)
-echo "RESULT|instant_runoff, $BALLOTS ballots x 5 ranks / 20 options|${figures%%|*}|${figures##*|}|ms"
+echo "plain scan of the same ballots: ${figures##*|} ms"
+echo "RESULT|instant_runoff, $BALLOTS ballots x 5 ranks / 20 options|${figures%%|*}|-|ms"
 "$BIN/dropdb" "$DB"

@@ -211,8 +211,11 @@ BEGIN
         END IF;
     END IF;
     -- the member row is locked (new row, or FOR UPDATE above): period is safe
+    -- A concurrent removal that started after this transaction may have
+    -- closed the last period later than our now(): never start before it.
     INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
-    SELECT add_member.group_id, mid, coalesce(max(ms.period), 0) + 1, pg_catalog.now()
+    SELECT add_member.group_id, mid, coalesce(max(ms.period), 0) + 1,
+           greatest(pg_catalog.now(), max(ms.left_at))
       FROM enspiral.memberships ms
      WHERE ms.group_id = add_member.group_id AND ms.member_id = mid;
     RETURN mid;
@@ -242,7 +245,9 @@ BEGIN
         RAISE EXCEPTION 'member % does not exist in group %', member_id, group_id
             USING ERRCODE = 'NS003';
     END IF;
-    UPDATE enspiral.memberships ms SET left_at = pg_catalog.now()
+    -- a rejoin that started after this transaction may have stamped a later
+    -- joined_at than our now(): never end a period before it began
+    UPDATE enspiral.memberships ms SET left_at = greatest(pg_catalog.now(), ms.joined_at)
      WHERE ms.group_id = remove_member.group_id AND ms.member_id = remove_member.member_id
        AND ms.left_at IS NULL;
     IF NOT FOUND THEN

@@ -87,15 +87,15 @@ CREATE TABLE enspiral.votes (
     reason         text,
     cast_at        timestamptz NOT NULL,
     superseded_at  timestamptz,
-    PRIMARY KEY (group_id, proposal_id, member_id, vote_id)
+    history_key    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (group_id, proposal_id, member_id, history_key),
+    CHECK ((history_key = 0) = (superseded_at IS NULL)),
+    CHECK (history_key = 0 OR history_key = vote_id)
 );
 COMMENT ON TABLE enspiral.votes IS
-    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted; the key puts a member''s votes together';
-
-CREATE UNIQUE INDEX votes_current ON enspiral.votes (group_id, proposal_id, member_id)
-    WHERE superseded_at IS NULL;
-COMMENT ON INDEX enspiral.votes_current IS
-    'One current (counted) vote per member and proposal';
+    'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
+COMMENT ON COLUMN enspiral.votes.history_key IS
+    '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 
 CREATE TABLE enspiral.participations (
     group_id     bigint NOT NULL,

@@ -84,8 +84,11 @@ CREATE FUNCTION enspiral.catalyst_terms_record() RETURNS trigger
 COMMENT ON FUNCTION enspiral.catalyst_terms_record() IS
     'Trigger: remembers, in backend memory for the transaction, the periods each change removed and added (the coverage check rebuilds the state before the transaction from them)';
 
+-- SECURITY DEFINER: a deferred trigger fires at COMMIT with the rights of
+-- the role committing (an application role that may not read the tables),
+-- not those of the API function that made the change.
 CREATE FUNCTION enspiral.catalyst_terms_check() RETURNS trigger
-    LANGUAGE c
+    LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_catalyst_terms_check';
 COMMENT ON FUNCTION enspiral.catalyst_terms_check() IS
@@ -107,7 +110,10 @@ COMMENT ON FUNCTION enspiral.catalyst_terms_no_truncate() IS
 CREATE TRIGGER catalyst_terms_guard
     BEFORE INSERT OR UPDATE OR DELETE ON enspiral.catalyst_terms
     FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_terms_guard();
-CREATE TRIGGER catalyst_terms_record
+-- AFTER row triggers of one row fire in name order: catalyst_terms_changes
+-- must record a change before catalyst_terms_coverage checks it (which
+-- matters under SET CONSTRAINTS ... IMMEDIATE)
+CREATE TRIGGER catalyst_terms_changes
     AFTER INSERT OR UPDATE OR DELETE ON enspiral.catalyst_terms
     FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_terms_record();
 CREATE CONSTRAINT TRIGGER catalyst_terms_coverage
@@ -117,6 +123,15 @@ CREATE CONSTRAINT TRIGGER catalyst_terms_coverage
 CREATE TRIGGER catalyst_terms_no_truncate
     BEFORE TRUNCATE ON enspiral.catalyst_terms
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.catalyst_terms_no_truncate();
+COMMENT ON TRIGGER catalyst_terms_guard ON enspiral.catalyst_terms IS
+    'Row rules of catalyst terms, checked under the group''s catalyst lock';
+COMMENT ON TRIGGER catalyst_terms_changes ON enspiral.catalyst_terms IS
+    'Remembers each change''s periods for the commit-time coverage check';
+COMMENT ON TRIGGER catalyst_terms_coverage ON enspiral.catalyst_terms IS
+    'The coverage rule, deferred to commit (SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE checks earlier)';
+COMMENT ON TRIGGER catalyst_terms_no_truncate ON enspiral.catalyst_terms IS
+    'TRUNCATE would bypass the catalyst rules';
+COMMENT ON SEQUENCE enspiral.catalyst_terms_term_id_seq IS 'Identity of enspiral.catalyst_terms.term_id';
 
 CREATE FUNCTION enspiral.catalyst_member_left() RETURNS trigger
     LANGUAGE c
@@ -129,6 +144,8 @@ CREATE TRIGGER catalyst_member_left
     AFTER UPDATE OF left_at ON enspiral.memberships
     FOR EACH ROW WHEN (OLD.left_at IS NULL AND NEW.left_at IS NOT NULL)
     EXECUTE FUNCTION enspiral.catalyst_member_left();
+COMMENT ON TRIGGER catalyst_member_left ON enspiral.memberships IS
+    'A member who leaves has their catalyst terms ended (unbegun ones cancelled)';
 
 ------------------------------------------------------------------------------
 -- API
@@ -308,7 +325,7 @@ CREATE FUNCTION enspiral.catalyst_timeline(group_id bigint, from_date date, to_d
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    ndays integer := to_date - from_date;
+    ndays integer;
     step integer;
     ncols integer;
     min_cat integer;
@@ -319,6 +336,10 @@ BEGIN
     IF group_id IS NULL OR from_date IS NULL OR to_date IS NULL OR width IS NULL THEN
         RAISE EXCEPTION 'arguments must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF NOT isfinite(from_date) OR NOT isfinite(to_date) THEN
+        RAISE EXCEPTION 'from_date and to_date must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    ndays := to_date - from_date;
     IF width < 1 OR width > 1000 THEN
         RAISE EXCEPTION 'width must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -382,6 +403,9 @@ $$;
 COMMENT ON FUNCTION enspiral.catalyst_timeline(bigint, date, date, integer) IS
     'Text drawing of catalyst_coverage over [from_date, to_date): a line per member (# serving the whole column, + part of it), the fewest catalysts per column and the gaps';
 
-SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_groups', '');
+-- catalyst_groups holds locks and a counter, no data to keep: dumped empty
+-- (so a restore, even a parallel one, never collides with the rows the
+-- triggers create while terms are restored)
+SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_groups', 'WHERE false');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_terms', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.catalyst_terms_term_id_seq', '');

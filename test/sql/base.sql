@@ -8,6 +8,11 @@ RESET client_min_messages;
 -- version: SQL and library agree
 SELECT enspiral.version() = enspiral.library_version() AS versions_agree;
 SELECT extversion = enspiral.version() AS matches_catalog FROM pg_extension WHERE extname = 'enspiral';
+-- a library that does not match the installed SQL objects is refused clearly
+BEGIN;
+UPDATE pg_extension SET extversion = '0.0.1' WHERE extname = 'enspiral';
+SELECT enspiral.version();
+ROLLBACK;
 
 -- groups and their settings
 SELECT enspiral.create_group('Enspiral') AS g1 \gset

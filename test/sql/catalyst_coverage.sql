@@ -69,6 +69,17 @@ SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
 SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
 ROLLBACK;
 \echo :LAST_ERROR_SQLSTATE
+-- a single change checked immediately (its change is recorded before the
+-- check runs: the triggers fire in name order)
+BEGIN;
+SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
+SELECT enspiral.end_catalyst_term(:td, :'today'::date + 5);
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE enspiral.catalyst_terms SET ended_on = current_date + 5 WHERE term_id = :td;
+ROLLBACK;
 -- and again when a later statement changes the group after a passed check
 BEGIN;
 SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
@@ -156,6 +167,7 @@ SELECT * FROM enspiral.catalyst_coverage(:g, NULL, current_date + 1);
 SELECT * FROM enspiral.catalyst_service(999);
 SELECT * FROM enspiral.catalyst_timeline(999, current_date, current_date + 1);
 SELECT * FROM enspiral.catalyst_timeline(:g, current_date, current_date);
+SELECT * FROM enspiral.catalyst_timeline(:g, current_date, 'infinity');
 SELECT * FROM enspiral.catalyst_timeline(:g, current_date, current_date + 1, 0);
 
 ------------------------------------------------------------------------------
@@ -181,3 +193,133 @@ SELECT line FROM enspiral.catalyst_timeline(:gt, make_date(:y, 1, 1), make_date(
        WITH ORDINALITY t(line, n) WHERE n > 1;
 SELECT line FROM enspiral.catalyst_timeline(:gt, make_date(:y, 6, 1), make_date(:y, 7, 15))
        WITH ORDINALITY t(line, n) WHERE n > 1;
+
+------------------------------------------------------------------------------
+-- The sweep agrees with a day-by-day count (random terms, fixed seed)
+------------------------------------------------------------------------------
+SELECT enspiral.create_group('Sweep', '{"min_catalysts": 0, "catalyst_max_months": 1200}') AS gs \gset
+SELECT count(enspiral.add_member(:gs, 's' || i)) AS members FROM generate_series(1, 12) i;
+SELECT setseed(0.42);
+DO $$
+DECLARE
+    g bigint := (SELECT max(group_id) FROM enspiral.groups);
+    m record;
+    d date;
+    t bigint;
+BEGIN
+    FOR m IN SELECT member_id FROM enspiral.current_members WHERE group_id = g LOOP
+        d := current_date + (random() * 40)::int;
+        WHILE d < current_date + 1000 LOOP
+            t := enspiral.appoint_catalyst(g, m.member_id, d, 1 + (random() * 5)::int);
+            IF random() < 0.3 THEN
+                PERFORM enspiral.end_catalyst_term(t, d + 1 + (random() * 20)::int);
+            END IF;
+            SELECT upper(period) + (random() * 60)::int INTO d FROM enspiral.catalyst_terms WHERE term_id = t;
+        END LOOP;
+    END LOOP;
+END
+$$;
+WITH days AS (
+    SELECT d::date AS day,
+           (SELECT count(*) FROM enspiral.catalyst_terms t WHERE t.group_id = :gs AND t.period @> d::date) AS n
+      FROM generate_series(current_date, current_date + 1099, interval '1 day') d
+), sweep AS (
+    SELECT d.day, c.catalysts
+      FROM days d JOIN enspiral.catalyst_coverage(:gs, current_date, current_date + 1100) c ON c.period @> d.day
+)
+SELECT count(*) AS days, count(*) FILTER (WHERE s.catalysts = d.n) AS agree,
+       (SELECT count(*) FROM enspiral.catalyst_coverage(:gs, current_date, current_date + 1100)) > 20 AS many_periods,
+       (SELECT bool_and(lower(c2.p) = upper(c1.p) AND c1.n1 <> c2.n2)
+          FROM enspiral.catalyst_coverage(:gs, current_date, current_date + 1100) WITH ORDINALITY c1(p, n1, i)
+          JOIN enspiral.catalyst_coverage(:gs, current_date, current_date + 1100) WITH ORDINALITY c2(p, n2, j)
+            ON j = i + 1) AS contiguous_and_merged
+  FROM days d JOIN sweep s USING (day);
+
+------------------------------------------------------------------------------
+-- The commit-time rule agrees with a day-by-day evaluation of
+--   refuse iff some day d >= today has after(d) < min(before(d), 3)
+-- over random ends, cancellations and appointments (fixed seed); each
+-- candidate runs in a subtransaction that is rolled back afterwards
+------------------------------------------------------------------------------
+SELECT enspiral.create_group('Rule', '{"min_catalysts": 3, "catalyst_max_months": 1200}') AS gq \gset
+SELECT count(enspiral.add_member(:gq, 'q' || i)) AS members FROM generate_series(1, 8) i;
+SELECT setseed(0.17);
+DO $$
+DECLARE
+    g bigint := (SELECT max(group_id) FROM enspiral.groups);
+    m record;
+    d date;
+BEGIN
+    FOR m IN SELECT member_id FROM enspiral.current_members WHERE group_id = g LOOP
+        d := current_date + (random() * 30)::int;
+        WHILE d < current_date + 400 LOOP
+            PERFORM enspiral.appoint_catalyst(g, m.member_id, d, 1 + (random() * 5)::int);
+            SELECT max(upper(period)) + (random() * 40)::int INTO d
+              FROM enspiral.catalyst_terms WHERE group_id = g AND member_id = m.member_id;
+        END LOOP;
+    END LOOP;
+END
+$$;
+-- catalysts per day over the next 900 days (every term ends before that)
+CREATE FUNCTION pg_temp.days(g bigint) RETURNS int[] LANGUAGE sql AS $$
+    SELECT array_agg(n ORDER BY d) FROM (
+        SELECT d, count(t.term_id)::int AS n
+          FROM generate_series(current_date, current_date + 899, interval '1 day') d
+          LEFT JOIN enspiral.catalyst_terms t ON t.group_id = g AND t.period @> d::date
+         GROUP BY d) x
+$$;
+CREATE TEMP TABLE verdicts (kind text, expected_refusal boolean, refused boolean);
+DO $$
+DECLARE
+    g bigint := (SELECT max(group_id) FROM enspiral.groups);
+    t record;
+    before int[];
+    after int[];
+    expected boolean;
+    kind text;
+    mid bigint;
+BEGIN
+    FOR i IN 1 .. 90 LOOP
+        expected := NULL;
+        BEGIN
+            before := pg_temp.days(g);
+            IF i % 3 = 0 THEN
+                kind := 'end';
+                SELECT * INTO t FROM enspiral.catalyst_terms
+                 WHERE group_id = g AND upper(period) > current_date + 1
+                 ORDER BY random() LIMIT 1;
+                PERFORM enspiral.end_catalyst_term(t.term_id,
+                    greatest(lower(t.period) + 1, current_date)
+                    + (random() * (upper(t.period) - greatest(lower(t.period) + 1, current_date) - 1))::int);
+            ELSIF i % 3 = 1 THEN
+                kind := 'cancel';
+                SELECT * INTO t FROM enspiral.catalyst_terms
+                 WHERE group_id = g AND starts_on > current_date ORDER BY random() LIMIT 1;
+                PERFORM enspiral.cancel_catalyst_term(t.term_id);
+            ELSE
+                kind := 'appoint';
+                SELECT member_id INTO mid FROM enspiral.current_members WHERE group_id = g ORDER BY random() LIMIT 1;
+                PERFORM enspiral.appoint_catalyst(g, mid, current_date + (random() * 500)::int, 1 + (random() * 5)::int);
+            END IF;
+            after := pg_temp.days(g);
+            SELECT bool_or(a < least(b, 3)) INTO expected FROM unnest(after, before) u(a, b);
+            SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
+            RAISE EXCEPTION 'accepted' USING ERRCODE = 'P0001';
+        EXCEPTION WHEN OTHERS THEN
+            IF SQLSTATE = 'P0001' THEN
+                INSERT INTO verdicts VALUES (kind, expected, false);
+            ELSIF SQLSTATE = 'NS305' THEN
+                INSERT INTO verdicts VALUES (kind, expected, true);
+            ELSE
+                INSERT INTO verdicts VALUES (kind || ' refused by ' || SQLSTATE, NULL, NULL);
+            END IF;
+        END;
+    END LOOP;
+END
+$$;
+-- (how many of each kind are refused depends on the run date: only the
+-- agreement is printed)
+SELECT count(*) > 30 AS enough_candidates, count(*) FILTER (WHERE refused) > 0 AS some_refused,
+       count(*) FILTER (WHERE NOT refused) > 0 AS some_accepted,
+       count(*) FILTER (WHERE refused IS DISTINCT FROM expected_refusal) AS disagreements
+  FROM verdicts WHERE expected_refusal IS NOT NULL;

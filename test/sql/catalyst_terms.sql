@@ -98,6 +98,20 @@ SELECT enspiral.add_member(:g, 'fay') AS fay \gset
 SELECT enspiral.remove_member(:g, :fay);
 SELECT pg_temp.try(format('SELECT enspiral.appoint_catalyst(%s, %s, %L)', :g, :fay, :'today'));
 
+-- a term that ended by today is a record of the past (e.g. a restored dump):
+-- a former member's term is accepted when they belonged to the group
+-- throughout it
+INSERT INTO enspiral.members (group_id, member_key) VALUES (:g, 'hist') RETURNING member_id AS hist \gset
+INSERT INTO enspiral.memberships (group_id, member_id, joined_at, left_at)
+VALUES (:g, :hist, now() - interval '3 years', now() - interval '1 year');
+SELECT pg_temp.try(format('SELECT enspiral.appoint_catalyst(%s, %s, %L)',
+                          :g, :hist, (:'today'::date - interval '30 months')::date));
+SELECT pg_temp.try(format('SELECT enspiral.appoint_catalyst(%s, %s, %L)',
+                          :g, :hist, (:'today'::date - interval '14 months')::date));
+SELECT pg_temp.try(format('SELECT enspiral.appoint_catalyst(%s, %s, %L)',
+                          :g, :hist, (:'today'::date - interval '40 months')::date));
+SELECT pg_temp.try(format('SELECT enspiral.appoint_catalyst(%s, %s, %L)', :g, :hist, :'today'));
+
 ------------------------------------------------------------------------------
 -- Service limit: four full 6-month terms are allowed, a fifth is refused
 ------------------------------------------------------------------------------
@@ -200,3 +214,16 @@ SELECT to_char(ended_on, 'MM-DD') AS ended, months_counted FROM enspiral.catalys
 
 -- the catalyst lock table counts the transactions that changed each group
 SELECT group_id = :g AS enspiral, changes > 0 AS changed FROM enspiral.catalyst_groups ORDER BY group_id;
+
+-- restore provision: while a group has no membership history at all (a
+-- pg_restore loads catalyst_terms before memberships), membership cannot be
+-- judged and is not checked; every other rule is
+SELECT enspiral.create_group('Restored', '{"min_catalysts": 0}') AS gr \gset
+INSERT INTO enspiral.members (group_id, member_key) VALUES (:gr, 'r1') RETURNING member_id AS r1 \gset
+SELECT pg_temp.try(format('INSERT INTO enspiral.catalyst_terms (group_id, member_id, starts_on, months, days_per_week) VALUES (%s, %s, %L, 6, 1)',
+                          :gr, :r1, :'today'::date - 400));
+SELECT pg_temp.try(format('INSERT INTO enspiral.catalyst_terms (group_id, member_id, starts_on, months, days_per_week) VALUES (%s, %s, %L, 7, 1)',
+                          :gr, :r1, :'today'::date));
+INSERT INTO enspiral.memberships (group_id, member_id, joined_at, left_at) VALUES (:gr, :r1, now() - interval '2 years', now() - interval '1 day');
+SELECT pg_temp.try(format('INSERT INTO enspiral.catalyst_terms (group_id, member_id, starts_on, months, days_per_week) VALUES (%s, %s, %L, 6, 1)',
+                          :gr, :r1, :'today'::date));

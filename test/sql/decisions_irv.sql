@@ -112,3 +112,10 @@ $$;
 SELECT enspiral.instant_runoff(r) = pg_temp.irv_reference() AS matches_reference,
        enspiral.instant_runoff(r) AS winner FROM b;
 SELECT jsonb_array_length(enspiral.instant_runoff_rounds(r) -> 'rounds') AS rounds FROM b;
+
+-- consent_counts: {agree, abstain, disagree, block, all}; NULL skipped,
+-- anything else counts only in the total
+SELECT enspiral.consent_counts(b)
+  FROM (VALUES ('"agree"'::jsonb), ('"block"'), ('"abstain"'), ('"disagree"'), ('"agree"'),
+               ('"agreed"'), (NULL), ('[1]')) v(b);
+SELECT enspiral.consent_counts(b) FROM (SELECT NULL::jsonb AS b WHERE false) x;

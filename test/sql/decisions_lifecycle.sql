@@ -113,15 +113,15 @@ UPDATE enspiral.proposals SET state = 'scheduled', opens_at = now() - interval '
 
 -- time is part of the state: scheduled opens at opens_at, open closes at
 -- closes_at, with no job
-SELECT enspiral.open_proposal(:pd, clock_timestamp() + interval '1.2 s', clock_timestamp() + interval '0.4 s');
+SELECT enspiral.open_proposal(:pd, clock_timestamp() + interval '2.5 s', clock_timestamp() + interval '1 s');
 SELECT enspiral.proposal_state(:pd);
 SELECT enspiral.vote(:pd, :ana, '"agree"');
-SELECT pg_sleep(0.5);
+SELECT pg_sleep(1.1);
 SELECT enspiral.proposal_state(:pd), state AS stored FROM enspiral.proposals WHERE proposal_id = :pd;
 SELECT enspiral.vote(:pd, :ana, '"agree"') IS NOT NULL AS voted;
 -- scheduled -> draft is no longer possible: it is open
 SELECT enspiral.unschedule_proposal(:pd);
-SELECT pg_sleep(0.9);
+SELECT pg_sleep(1.5);
 SELECT enspiral.proposal_state(:pd), state AS stored FROM enspiral.proposals WHERE proposal_id = :pd;
 SELECT enspiral.vote(:pd, :ben, '"agree"');
 SELECT enspiral.withdraw_proposal(:pd);
@@ -134,9 +134,9 @@ SELECT matches FROM enspiral.verify_outcome(:pd);
 
 -- record_due_closings: marks and records what passed its deadline
 SELECT enspiral.propose(:g, :ana, 'E', 'consent') AS pe \gset
-SELECT enspiral.open_proposal(:pe, clock_timestamp() + interval '0.3 s');
+SELECT enspiral.open_proposal(:pe, clock_timestamp() + interval '1 s');
 SELECT enspiral.record_due_closings();
-SELECT pg_sleep(0.4);
+SELECT pg_sleep(1.1);
 SELECT enspiral.record_due_closings();
 SELECT enspiral.record_due_closings();
 SELECT state FROM enspiral.proposals WHERE proposal_id = :pe;

@@ -142,6 +142,63 @@ SELECT enspiral.add_member(:g, 'other') OPERATOR(pg_catalog.=) :o AS rejoined_sa
 SELECT enspiral.add_member(:g, 'other');
 SELECT enspiral.create_group('');
 SELECT enspiral.normalize_group_settings('{"min_catalysts": 2}') OPERATOR(pg_catalog.->>) 'min_catalysts' AS normalized;
+-- every part of the API under the same path (the test's own SQL is
+-- schema-qualified: with this path, plain now() or ::jsonb would reach the plants)
+SELECT enspiral.add_member(:g, 'third') AS t \gset
+SELECT enspiral.add_member(:g, 'fourth') AS f \gset
+-- decisions
+SELECT enspiral.propose(:g, :v, 'Hostile day', 'ranked', ARRAY['a', 'b', 'c']) AS p \gset
+SELECT enspiral.open_proposal(:p, pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => 1));
+SELECT enspiral.vote(:p, :v, '["a", "b"]') IS NOT NULL AS voted,
+       enspiral.vote(:p, :o, '["b", "a"]') IS NOT NULL AS voted2,
+       enspiral.vote(:p, :t, '["a"]') IS NOT NULL AS voted3;
+SELECT enspiral.vote(:p, :v, '["z"]');
+SELECT enspiral.proposal_state(:p) AS state;
+SELECT enspiral.close_proposal(:p);
+SELECT enspiral.outcome(:p) OPERATOR(pg_catalog.->>) 'winner' AS winner,
+       enspiral.outcome(:p) OPERATOR(pg_catalog.->) 'totals' AS totals;
+SELECT m.matches FROM enspiral.verify_outcome(:p) m;
+SELECT enspiral.propose(:g, :v, 'Consent', 'consent') AS c \gset
+SELECT enspiral.open_proposal(:c, pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => 1));
+SELECT enspiral.vote(:c, :o, '"agree"') IS NOT NULL AS voted;
+SELECT enspiral.close_proposal(:c);
+SELECT enspiral.outcome(:c) OPERATOR(pg_catalog.->>) 'passed' AS passed;
+-- co-budgeting
+SELECT enspiral.create_round(:g, 'Hostile round', 4000, pg_catalog.now(),
+                             pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => 1)) AS r \gset
+SELECT enspiral.allocate(:r) AS allocated;
+SELECT enspiral.create_bucket(:r, :v, 'Roof', 100, 1500) AS b \gset
+SELECT enspiral.create_bucket(:r, :o, 'Fence', 100, 1500) AS b2 \gset
+SELECT enspiral.open_bucket(:b), enspiral.open_bucket(:b2);
+SELECT enspiral.contribute(:b, :v, 700, 'hostile-1') IS NOT NULL AS contributed,
+       enspiral.contribute(:b2, :o, 300) IS NOT NULL AS contributed2,
+       enspiral.contribute(:b2, :t, 200) IS NOT NULL AS contributed3;
+SELECT enspiral.contribute(:b, :v, 5000);
+SELECT enspiral.balance(:r, :v) AS balance, enspiral.bucket_total(:b) AS total, enspiral.bucket_state(:b) AS state;
+SELECT enspiral.close_round(:r) IS NOT NULL AS closed;
+SELECT pg_catalog.count(*) AS match_calls FROM (SELECT enspiral.match_round(:r, 1000)) m;
+SELECT enspiral.bucket_total(:b) AS roof, enspiral.bucket_total(:b2) AS fence;
+SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);
+-- catalysts (the commit-time coverage check runs as the extension owner,
+-- whoever commits)
+SELECT enspiral.appoint_catalyst(:g, :v, CURRENT_DATE, 6) IS NOT NULL AS appointed,
+       enspiral.appoint_catalyst(:g, :o, CURRENT_DATE, 6) IS NOT NULL AS appointed2;
+SELECT c.catalysts FROM enspiral.catalyst_coverage(:g, CURRENT_DATE,
+       CURRENT_DATE OPERATOR(pg_catalog.+) 30) c;
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS has_gaps FROM enspiral.catalyst_gaps(:g, CURRENT_DATE,
+       CURRENT_DATE OPERATOR(pg_catalog.+) 30);
+SELECT s.months_served, s.serving FROM enspiral.catalyst_service(:g) s WHERE s.member_id OPERATOR(pg_catalog.=) :v;
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS planned FROM enspiral.plan_rotation(:g, CURRENT_DATE,
+       CURRENT_DATE OPERATOR(pg_catalog.+) 30);
+-- allocation math, lifecycle types
+SELECT enspiral.apportion(100, ARRAY[2, 3, 4]::pg_catalog.numeric[]) AS shares;
+SELECT q.project, q.match FROM enspiral.quadratic_match(100, ARRAY[1, 1, 2]::pg_catalog.int8[],
+       ARRAY[1, 2, 3]::pg_catalog.int8[], ARRAY[4, 9, 16]::pg_catalog.int8[]) q;
+SELECT enspiral.quadratic_vote_cost(ARRAY[3, -4]::pg_catalog.int8[]) AS cost;
+SELECT enspiral.instant_runoff(x.r) AS irv FROM (VALUES (ARRAY[1, 2]::pg_catalog.int8[]),
+       (ARRAY[2, 1]::pg_catalog.int8[]), (ARRAY[1]::pg_catalog.int8[])) x(r);
+SELECT enspiral.can_transition('draft'::enspiral.proposal_state, 'open'::enspiral.proposal_state) AS draft_to_open,
+       enspiral.can_transition('completed'::enspiral.bucket_state, 'open'::enspiral.bucket_state) AS completed_to_open;
 RESET search_path;
 RESET ROLE;
 
