@@ -8,8 +8,10 @@
  * functions here and from the trigger enspiral.buckets_guard() for direct
  * writes.  A bucket's money is the balance of its ledger account.
  *
- * contribute() is the hot path: one locked read of the bucket, one locked
- * read of the two accounts (ascending account_id), one transfer insert.
+ * contribute() is the hot path: one locking read of the bucket row, the
+ * bucket's account and the member's account through their unique indexes
+ * (no planned statement, see lock_contribution), then one SQL statement
+ * that inserts the transfer and moves both balances.
  *
  *-------------------------------------------------------------------------
  */

@@ -7,8 +7,13 @@
 # return no rows and no client may have seen a deadlock.  Reports
 # contributions per second next to a plain INSERT of a bare transfer row
 # (a table with the ledger's columns, defaults and indexes, but no trigger
-# and no check constraint) in the same run.  A last, unmeasured phase mixes
-# contributions with cancel_bucket refunds on 100 more buckets.
+# and no check constraint) in the same run, for two harnesses, each on its
+# own round of the same shape: contribute() inside a PL/pgSQL exception
+# block (a subtransaction per call, so that refusals do not stop the
+# client), and try_contribute(), which returns NULL on a refusal (no
+# subtransaction).  Both count calls, refusals included.  A last,
+# unmeasured phase mixes contributions with cancel_bucket refunds on 100
+# more buckets.
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke runs 3 s per phase, full 60 s; BENCH_SECS
