@@ -227,7 +227,10 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 	int			n;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "instant_runoff transition called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("instant_runoff_accum can only be called as the transition function of an aggregate"),
+				 errhint("Use the aggregates enspiral.instant_runoff(bigint[]) or enspiral.instant_runoff_rounds(bigint[]).")));
 	st = PG_ARGISNULL(0) ? irv_new(aggctx) : (IrvState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(st);
