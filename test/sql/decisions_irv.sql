@@ -140,3 +140,16 @@ SELECT enspiral.instant_runoff(r) FROM (VALUES ('{1,NULL}'::bigint[])) v(r);
 SELECT enspiral.instant_runoff(r) FROM (VALUES ('[0:1]={7,8}'::bigint[])) v(r);
 SELECT enspiral.instant_runoff(ARRAY(SELECT generate_series(1, 100000)::bigint));
 SELECT enspiral.instant_runoff(ARRAY(SELECT 1::bigint FROM generate_series(1, 3)));
+-- huge rankings with few ballots: options without votes go by id, largest
+-- first, without a scan per round (this took hours before)
+SELECT enspiral.instant_runoff(r)
+  FROM (VALUES (ARRAY(SELECT generate_series(1, 100000)::bigint)),
+               (ARRAY(SELECT generate_series(100000, 1, -1)::bigint))) v(r);
+SELECT jsonb_array_length(enspiral.instant_runoff_rounds(r) -> 'rounds') AS rounds
+  FROM (VALUES ('{1,5,6,7}'::bigint[]), ('{2,8,9}'), ('{2}'), ('{1}'), ('{3}')) v(r);
+SELECT enspiral.instant_runoff_rounds(r) -> 'rounds'
+  FROM (VALUES ('{1,5,6,7}'::bigint[]), ('{2,8,9}'), ('{2}'), ('{1}'), ('{3}')) v(r);
+-- too many rounds to report: a clean 54000, the winner is still available
+SELECT enspiral.instant_runoff_rounds(r)
+  FROM (VALUES (ARRAY(SELECT generate_series(1, 100000)::bigint)),
+               (ARRAY(SELECT generate_series(100000, 1, -1)::bigint))) v(r);
