@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/jsonb.h"
@@ -215,14 +216,57 @@ fetch_all_periods(int64 member_id, TimestampTz now, VoteContext *vc)
  * descent on a full key, whatever the statistics of the tables say.
  */
 
+/*
+ * OIDs of the relations vote() reads, looked up once per backend; any
+ * relcache invalidation of one of them (or of everything) forgets them, so
+ * a dropped and re-created extension is found again.
+ */
+typedef struct RelidCacheEntry
+{
+	const char *name;
+	Oid			relid;
+} RelidCacheEntry;
+
+#define RELID_CACHE_SIZE 8
+static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_n = 0;
+static bool relid_callback_registered = false;
+
+/* Relcache invalidation callback: forget the cached OIDs when one may be stale */
+static void
+relid_cache_invalidate(Datum arg, Oid relid)
+{
+	for (int i = 0; i < relid_cache_n; i++)
+		if (!OidIsValid(relid) || relid_cache[i].relid == relid)
+		{
+			relid_cache_n = 0;
+			return;
+		}
+}
+
 /* OID of a relation of the enspiral schema */
 static Oid
 decisions_relid(const char *name)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("enspiral", false));
+	Oid			relid;
 
+	for (int i = 0; i < relid_cache_n; i++)
+		if (strcmp(relid_cache[i].name, name) == 0)
+			return relid_cache[i].relid;
+	relid = get_relname_relid(name, get_namespace_oid("enspiral", false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "enspiral.%s does not exist", name);
+	if (!relid_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relid_cache_invalidate, (Datum) 0);
+		relid_callback_registered = true;
+	}
+	if (relid_cache_n < RELID_CACHE_SIZE)
+	{
+		relid_cache[relid_cache_n].name = name;
+		relid_cache[relid_cache_n].relid = relid;
+		relid_cache_n++;
+	}
 	return relid;
 }
 

@@ -89,8 +89,10 @@ CREATE TABLE enspiral.votes (
     superseded_at  timestamptz,
     history_key    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (group_id, proposal_id, member_id, history_key),
-    CHECK ((history_key = 0) = (superseded_at IS NULL)),
-    CHECK (history_key = 0 OR history_key = vote_id)
+    -- counted (key 0, not superseded) or history (superseded, keyed by its
+    -- own id); one expression: every INSERT prepares each CHECK anew
+    CONSTRAINT votes_history_key CHECK (CASE WHEN history_key = 0 THEN superseded_at IS NULL
+                                             ELSE superseded_at IS NOT NULL AND history_key = vote_id END)
 );
 COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
