@@ -146,6 +146,17 @@ CREATE INDEX memberships_left ON enspiral.memberships (group_id, left_at)
 COMMENT ON INDEX enspiral.memberships_left IS
     'Ended membership periods by time: tallies find the voters who left before the evaluation time';
 
+CREATE FUNCTION enspiral.memberships_outcome_guard() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_memberships_outcome_guard';
+COMMENT ON FUNCTION enspiral.memberships_outcome_guard() IS
+    'Trigger: a membership change waits for outcomes being recorded in its group, never starts or ends a period at or before a recorded opening or close (it moves to now), and never starts a period before the previous one ended';
+
+CREATE TRIGGER memberships_outcome_guard BEFORE INSERT OR UPDATE OF left_at ON enspiral.memberships
+    FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_outcome_guard();
+COMMENT ON TRIGGER memberships_outcome_guard ON enspiral.memberships IS
+    'Recorded outcomes stay reproducible: membership boundaries never move behind a recorded close';
+
 CREATE FUNCTION enspiral.votes_guard() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'enspiral_votes_guard';
