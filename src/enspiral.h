@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 
 #ifndef ENSPIRAL_VERSION
@@ -72,6 +73,9 @@ extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,
 								int nargs, const Oid *argtypes);
 extern void enspiral_spi_connect(void);
 extern void enspiral_spi_finish(void);
+
+/* restore.c: true while the owner restores rel with a top-level COPY FROM */
+extern bool enspiral_in_restore_copy(Relation rel);
 
 /* groups.c */
 extern void enspiral_require_group(int64 group_id);

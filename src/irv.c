@@ -227,7 +227,10 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 	int			n;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "instant_runoff transition called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("instant_runoff_accum can only be called as the transition function of an aggregate"),
+				 errhint("Use the aggregates enspiral.instant_runoff(bigint[]) or enspiral.instant_runoff_rounds(bigint[]).")));
 	st = PG_ARGISNULL(0) ? irv_new(aggctx) : (IrvState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(st);
@@ -304,13 +307,65 @@ irv_tally(const IrvState *st, Size *cursor, const bool *out, int64 *counts,
 	*exhausted = ex;
 }
 
-/* Count every round of the state */
+/* Memory for the per-round counts that a count may use (54000 beyond) */
+#define IRV_MAX_COUNT_BYTES ((Size) 1024 * 1024 * 1024)
+
+/* Order options by id, largest first (the order zero-vote options go in) */
+static int
+irv_cmp_id_desc(const void *a, const void *b, void *arg)
+{
+	const int64 *ids = (const int64 *) arg;
+	int64		x = ids[*(const int32 *) a];
+	int64		y = ids[*(const int32 *) b];
+
+	return (x < y) - (x > y);
+}
+
+/*
+ * The remaining options without votes in a round, in the order they will be
+ * eliminated: counts of remaining options never decrease from round to
+ * round, so these had no votes in any round and only the id decides.
+ */
+static int32 *
+irv_zero_queue(const IrvState *st, const int64 *c, const bool *out, int32 *n)
+{
+	int32	   *q = palloc(sizeof(int32) * st->nopts);
+
+	*n = 0;
+	for (int32 i = 0; i < st->nopts; i++)
+		if (!out[i] && c[i] == 0)
+			q[(*n)++] = i;
+	qsort_arg(q, *n, sizeof(int32), irv_cmp_id_desc, st->ids);
+	return q;
+}
+
+/* The only option not eliminated */
+static int32
+irv_last_remaining(const IrvState *st, const bool *out)
+{
+	for (int32 i = 0; i < st->nopts; i++)
+		if (!out[i])
+			return i;
+	return -1;
+}
+
+/*
+ * Count every round of the state.  Eliminating an option without votes
+ * moves no ballot: such rounds share the previous round's counts, and a run
+ * of them is taken from a queue instead of scanning every option again (a
+ * ranking of 100,000 options costs no more than its length).
+ */
 static void
 irv_count(const IrvState *st, IrvResult *r)
 {
 	Size	   *cursor;
 	bool	   *out;
 	int			remaining = st->nopts;
+	bool		moved = true;
+	Size		count_bytes = 0;
+	int32	   *zq = NULL;
+	int32		nzq = 0,
+				zpos = 0;
 
 	r->winner = -1;
 	r->nrounds = 0;
@@ -320,10 +375,9 @@ irv_count(const IrvState *st, IrvResult *r)
 	for (Size b = 0; b < st->nballots; b++)
 		cursor[b] = st->offsets[b];
 	out = palloc0(sizeof(bool) * st->nopts);
-	/* memory for counts grows with the rounds: rounds * options in all */
-	r->counts = palloc(sizeof(int64 *) * st->nopts);
-	r->exhausted = palloc(sizeof(int64) * st->nopts);
-	r->eliminated = palloc(sizeof(int32) * st->nopts);
+	r->counts = palloc_extended(sizeof(int64 *) * st->nopts, MCXT_ALLOC_HUGE);
+	r->exhausted = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE);
+	r->eliminated = palloc_extended(sizeof(int32) * st->nopts, MCXT_ALLOC_HUGE);
 	for (int round = 0;; round++)
 	{
 		int64	   *c;
@@ -331,10 +385,39 @@ irv_count(const IrvState *st, IrvResult *r)
 		int32		best = -1;
 
 		CHECK_FOR_INTERRUPTS();
-		c = r->counts[round] = palloc0(sizeof(int64) * st->nopts);
-		irv_tally(st, cursor, out, c, &r->exhausted[round]);
 		r->nrounds = round + 1;
 		r->eliminated[round] = -1;
+		if (!moved)
+		{
+			/* nothing moved: same counts; a queued zero goes next */
+			c = r->counts[round] = r->counts[round - 1];
+			r->exhausted[round] = r->exhausted[round - 1];
+			if (zpos < nzq)
+			{
+				if (remaining == 1)
+				{
+					r->winner = irv_last_remaining(st, out);
+					break;
+				}
+				r->eliminated[round] = zq[zpos++];
+				out[r->eliminated[round]] = true;
+				remaining--;
+				continue;
+			}
+		}
+		else
+		{
+			count_bytes += sizeof(int64) * st->nopts;
+			if (count_bytes > IRV_MAX_COUNT_BYTES)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("instant_runoff: too many rounds with votes moving among %d options",
+								st->nopts),
+						 errdetail("Counting would keep more than %zu MB of round-by-round counts.",
+								   IRV_MAX_COUNT_BYTES / (1024 * 1024))));
+			c = r->counts[round] = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+			irv_tally(st, cursor, out, c, &r->exhausted[round]);
+		}
 		active = (int64) st->nballots - r->exhausted[round];
 		for (int32 i = 0; i < st->nopts; i++)
 			if (!out[i] && (best < 0 || c[i] > c[best]))
@@ -345,9 +428,22 @@ irv_count(const IrvState *st, IrvResult *r)
 			break;
 		}
 		r->eliminated[round] = irv_loser(st, r, round, out);
+		moved = c[r->eliminated[round]] > 0;
+		if (!moved && zpos >= nzq)
+		{
+			/* the first of a run of zero-vote options: queue the rest */
+			if (zq != NULL)
+				pfree(zq);
+			zq = irv_zero_queue(st, c, out, &nzq);
+			zpos = 0;
+			Assert(nzq > 0 && zq[0] == r->eliminated[round]);
+			zpos = 1;
+		}
 		out[r->eliminated[round]] = true;
 		remaining--;
 	}
+	if (zq != NULL)
+		pfree(zq);
 	pfree(cursor);
 	pfree(out);
 }
@@ -410,6 +506,28 @@ push_round(JsonbParseState **ps, const IrvState *st, const IrvResult *r, int k)
 	pfree(out);
 }
 
+/* Counts the rounds report may list (54000 beyond: the result would be huge) */
+#define IRV_MAX_REPORTED_COUNTS 10000000
+
+/* Refuse a report of more counts than IRV_MAX_REPORTED_COUNTS */
+static void
+irv_check_report_size(const IrvState *st, const IrvResult *r)
+{
+	int64		total = 0;
+
+	for (int k = 0; k < r->nrounds; k++)
+	{
+		total += st->nopts - k;
+		if (total > IRV_MAX_REPORTED_COUNTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("instant_runoff_rounds: %d rounds among %d options are too many to report",
+							r->nrounds, st->nopts),
+					 errdetail("The report would list more than %d counts; enspiral.instant_runoff() gives the winner.",
+							   IRV_MAX_REPORTED_COUNTS)));
+	}
+}
+
 /*
  * instant_runoff_rounds final: {"winner": id, "ballots": n, "rounds": [...]}
  * or NULL without ballots.
@@ -429,6 +547,7 @@ enspiral_irv_rounds_final(PG_FUNCTION_ARGS)
 	irv_count(st, &r);
 	if (r.winner < 0)
 		PG_RETURN_NULL();
+	irv_check_report_size(st, &r);
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	push_int_pair(&ps, "winner", st->ids[r.winner]);
 	push_int_pair(&ps, "ballots", (int64) st->nballots);

@@ -63,38 +63,14 @@ cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes
 }
 
 /*
- * True while the top-level command is COPY rel FROM ...: a restore
- * (pg_restore, or psql's \copy).  Rows are then loaded as they were dumped
- * (balances, bucket states) instead of being applied again; verify_ledger()
- * checks the result.  COPY FROM into a table needs INSERT privilege on it,
- * which applications do not have, and it never updates or deletes; a COPY
- * whose query calls the API (COPY (SELECT ...) TO) is not a restore.
+ * True while rel is being restored (see enspiral_in_restore_copy): rows are
+ * loaded as they were dumped (balances, bucket states) instead of being
+ * applied again; verify_ledger() checks the result.
  */
 bool
 cobudget_loading_dump(Relation rel)
 {
-	ListCell   *lc;
-
-	if (ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY)
-		return false;
-	foreach(lc, ActivePortal->stmts)
-	{
-		PlannedStmt *ps = lfirst_node(PlannedStmt, lc);
-		CopyStmt   *cs;
-		char	   *nsp;
-
-		if (ps->commandType != CMD_UTILITY || !IsA(ps->utilityStmt, CopyStmt))
-			continue;
-		cs = (CopyStmt *) ps->utilityStmt;
-		if (!cs->is_from || cs->relation == NULL ||
-			strcmp(cs->relation->relname, RelationGetRelationName(rel)) != 0)
-			continue;
-		nsp = get_namespace_name(RelationGetNamespace(rel));
-		if (cs->relation->schemaname == NULL ||
-			strcmp(cs->relation->schemaname, nsp) == 0)
-			return true;
-	}
-	return false;
+	return enspiral_in_restore_copy(rel);
 }
 
 /* Add two amounts; 22003 naming what overflowed instead of wrapping */

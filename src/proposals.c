@@ -44,10 +44,12 @@ PG_FUNCTION_INFO_V1(enspiral_proposals_guard);
 PG_FUNCTION_INFO_V1(enspiral_effective_proposal_state);
 PG_FUNCTION_INFO_V1(enspiral_proposal_state);
 PG_FUNCTION_INFO_V1(enspiral_record_outcome);
+PG_FUNCTION_INFO_V1(enspiral_memberships_outcome_guard);
 
 /* Fourth locktag fields of the decisions locks (user advisory locks use 1, 2) */
 #define DECISIONS_LOCK_PROPOSAL		0x4E31
 #define DECISIONS_LOCK_VOTER		0x4E32
+#define DECISIONS_LOCK_MEMBERSHIP	0x4E33
 
 /* The columns of a proposals row that the state machine reads */
 typedef struct ProposalRow
@@ -336,13 +338,45 @@ guard_update(TriggerData *td)
 	return newtup;
 }
 
-/* Check an INSERT: proposals are born drafts */
+/*
+ * Check a restored row (pg_restore loads proposals in any state): the state
+ * is taken as dumped, but its dates must fit it as they did when dumped.
+ */
+static void
+guard_restore(const ProposalRow *n)
+{
+	if (n->stored == PROPOSAL_DRAFT || n->stored == PROPOSAL_WITHDRAWN)
+		return;
+	if (n->opens_null || n->closes_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal %lld needs opens_at and closes_at when %s",
+						(long long) n->proposal_id, state_name(n->stored))));
+	if (n->opens_at > n->closes_at ||
+		(n->stored != PROPOSAL_CLOSED && n->opens_at == n->closes_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("proposal %lld must open before it closes",
+						(long long) n->proposal_id)));
+	if (n->reopen_count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reopen_count of proposal %lld cannot be negative",
+						(long long) n->proposal_id)));
+}
+
+/* Check an INSERT: proposals are born drafts (a restore loads them as dumped) */
 static void
 guard_insert(TriggerData *td)
 {
 	ProposalRow n;
 
 	read_proposal_row(RelationGetDescr(td->tg_relation), td->tg_trigtuple, &n);
+	if (enspiral_in_restore_copy(td->tg_relation))
+	{
+		guard_restore(&n);
+		return;
+	}
 	if (n.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
@@ -538,6 +572,115 @@ store_outcome(int64 group_id, const ProposalRow *row, Datum outcome)
 }
 
 /*
+ * Serialize membership changes of a group with the recording of its
+ * outcomes: changes take it shared, recording exclusively (until
+ * transaction end).
+ */
+static void
+group_membership_lock(int64 group_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) group_id >> 32),
+						 (uint32) group_id, DECISIONS_LOCK_MEMBERSHIP);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/*
+ * The latest membership boundary that cannot be moved: the latest end
+ * (left_at) of an earlier period of the member, and, when the group has a
+ * recorded outcome whose opening or closing time is at or after t, the
+ * current time (a change stamped before a recorded close would rewrite it).
+ */
+static TimestampTz
+membership_floor(int64 group_id, int64 member_id, TimestampTz t, bool is_insert)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(group_id), TimestampTzGetDatum(t),
+	Int64GetDatum(member_id)};
+	TimestampTz floor = t;
+	bool		isnull;
+	Datum		d;
+
+	enspiral_plan(&plan,
+				  "SELECT EXISTS (SELECT 1 FROM enspiral.outcomes o"
+				  "                 JOIN enspiral.proposals p"
+				  "                   ON p.group_id OPERATOR(pg_catalog.=) o.group_id"
+				  "                  AND p.proposal_id OPERATOR(pg_catalog.=) o.proposal_id"
+				  "                WHERE o.group_id OPERATOR(pg_catalog.=) $1"
+				  "                  AND (p.closes_at OPERATOR(pg_catalog.>=) $2"
+				  "                       OR p.opens_at OPERATOR(pg_catalog.>=) $2)),"
+				  "       (SELECT pg_catalog.max(m.left_at) FROM enspiral.memberships m"
+				  "         WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "           AND m.member_id OPERATOR(pg_catalog.=) $3)",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "membership boundary lookup failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull && DatumGetBool(d))
+		floor = Max(floor, GetCurrentTimestamp());
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (is_insert && !isnull)
+		floor = Max(floor, DatumGetTimestampTz(d));
+	return floor;
+}
+
+/*
+ * Trigger enspiral.memberships_outcome_guard(), BEFORE INSERT OR UPDATE OF
+ * left_at ON memberships: membership boundaries are stamped with the
+ * transaction start, so a removal that started before a close but commits
+ * after its outcome was recorded would end the membership "before" the
+ * close and change the recomputed outcome.  The change waits for outcomes
+ * being recorded in the group (and they for it); a boundary at or before a
+ * recorded opening or close moves to the current time, and a new period
+ * never starts before the member's previous one ended.
+ */
+Datum
+enspiral_memberships_outcome_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	bool		is_insert;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	int			col;
+	bool		isnull;
+	int64		group_id,
+				member_id;
+	TimestampTz t,
+				floor;
+	Datum		val;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "memberships_outcome_guard must be a BEFORE ROW trigger");
+	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
+	tup = is_insert ? td->tg_trigtuple : td->tg_newtuple;
+	if (enspiral_in_restore_copy(td->tg_relation))
+		return PointerGetDatum(tup);
+	desc = RelationGetDescr(td->tg_relation);
+	col = SPI_fnumber(desc, is_insert ? "joined_at" : "left_at");
+	val = heap_getattr(tup, col, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tup);
+	t = DatumGetTimestampTz(val);
+	group_id = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "group_id"), desc, &isnull));
+	member_id = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "member_id"), desc, &isnull));
+	group_membership_lock(group_id, ShareLock);
+	enspiral_spi_connect();
+	floor = membership_floor(group_id, member_id, t, is_insert);
+	enspiral_spi_finish();
+	if (floor != t)
+	{
+		val = TimestampTzGetDatum(floor);
+		isnull = false;
+		tup = heap_modify_tuple_by_cols(tup, desc, 1, &col, &val, &isnull);
+	}
+	return PointerGetDatum(tup);
+}
+
+/*
  * enspiral.record_outcome(proposal_id) RETURNS jsonb
  *	  Record the outcome of a proposal that is closed (explicitly or by its
  *	  deadline) and return it; the recorded outcome is returned unchanged
@@ -561,7 +704,11 @@ enspiral_record_outcome(PG_FUNCTION_ARGS)
 		result = recorded_outcome(gid, pid, row.reopen_count);
 		if (result == NULL)
 		{
-			Datum		d = compute_latest(pid);
+			Datum		d;
+
+			/* wait for membership changes in flight (see memberships guard) */
+			group_membership_lock(gid, ExclusiveLock);
+			d = compute_latest(pid);
 
 			store_outcome(gid, &row, d);
 			result = DatumGetJsonbP(d);

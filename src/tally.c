@@ -25,14 +25,40 @@ PG_FUNCTION_INFO_V1(enspiral_consent_combine);
 
 #define CONSENT_SLOTS 5
 
-/* The int64 slots of a state array, checked */
+/*
+ * The int64 slots of a state array, checked.  The support functions can be
+ * called directly from SQL, so a malformed state is a user error (22023),
+ * as are negative counts (no aggregate produces them).
+ */
 static int64 *
 consent_slots(ArrayType *a)
 {
+	int64	   *slots;
+
 	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != CONSENT_SLOTS || ARR_HASNULL(a) ||
 		ARR_ELEMTYPE(a) != INT8OID)
-		elog(ERROR, "consent_counts: state must be bigint[%d] without NULLs", CONSENT_SLOTS);
-	return (int64 *) ARR_DATA_PTR(a);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("consent_counts: the state must be a one-dimensional bigint[%d] without NULLs",
+						CONSENT_SLOTS),
+				 errdetail("The state counts agree, abstain, disagree, block and all ballots.")));
+	slots = (int64 *) ARR_DATA_PTR(a);
+	for (int i = 0; i < CONSENT_SLOTS; i++)
+		if (slots[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("consent_counts: counts in the state cannot be negative")));
+	return slots;
+}
+
+/* Add one to a count, 22003 instead of wrapping */
+static void
+consent_increment(int64 *slot)
+{
+	if (pg_add_s64_overflow(*slot, 1, slot))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("consent_counts: count out of range")));
 }
 
 /* The state array: modified in place inside an aggregate, copied otherwise */
@@ -82,8 +108,8 @@ enspiral_consent_accum(PG_FUNCTION_ARGS)
 	int			pos = consent_position(PG_GETARG_JSONB_P(1));
 
 	if (pos >= 0)
-		slots[pos]++;
-	slots[CONSENT_SLOTS - 1]++;
+		consent_increment(&slots[pos]);
+	consent_increment(&slots[CONSENT_SLOTS - 1]);
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 

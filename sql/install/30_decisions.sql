@@ -89,8 +89,10 @@ CREATE TABLE enspiral.votes (
     superseded_at  timestamptz,
     history_key    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (group_id, proposal_id, member_id, history_key),
-    CHECK ((history_key = 0) = (superseded_at IS NULL)),
-    CHECK (history_key = 0 OR history_key = vote_id)
+    -- counted (key 0, not superseded) or history (superseded, keyed by its
+    -- own id); one expression: every INSERT prepares each CHECK anew
+    CONSTRAINT votes_history_key CHECK (CASE WHEN history_key = 0 THEN superseded_at IS NULL
+                                             ELSE superseded_at IS NOT NULL AND history_key = vote_id END)
 );
 COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
@@ -143,6 +145,17 @@ CREATE INDEX memberships_left ON enspiral.memberships (group_id, left_at)
     WHERE left_at IS NOT NULL;
 COMMENT ON INDEX enspiral.memberships_left IS
     'Ended membership periods by time: tallies find the voters who left before the evaluation time';
+
+CREATE FUNCTION enspiral.memberships_outcome_guard() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_memberships_outcome_guard';
+COMMENT ON FUNCTION enspiral.memberships_outcome_guard() IS
+    'Trigger: a membership change waits for outcomes being recorded in its group, never starts or ends a period at or before a recorded opening or close (it moves to now), and never starts a period before the previous one ended';
+
+CREATE TRIGGER memberships_outcome_guard BEFORE INSERT OR UPDATE OF left_at ON enspiral.memberships
+    FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_outcome_guard();
+COMMENT ON TRIGGER memberships_outcome_guard ON enspiral.memberships IS
+    'Recorded outcomes stay reproducible: membership boundaries never move behind a recorded close';
 
 CREATE FUNCTION enspiral.votes_guard() RETURNS trigger
     LANGUAGE c

@@ -119,3 +119,37 @@ SELECT enspiral.consent_counts(b)
   FROM (VALUES ('"agree"'::jsonb), ('"block"'), ('"abstain"'), ('"disagree"'), ('"agree"'),
                ('"agreed"'), (NULL), ('[1]')) v(b);
 SELECT enspiral.consent_counts(b) FROM (SELECT NULL::jsonb AS b WHERE false) x;
+
+-- the support functions can be called directly: malformed states are user
+-- errors (22023), never internal ones
+SELECT enspiral.consent_counts_accum('{0,0,0,0,0}', '"block"');
+SELECT enspiral.consent_counts_combine('{1,2,3,4,10}', '{1,1,1,1,4}');
+SELECT enspiral.consent_counts_combine(ARRAY[2,2]::bigint[], ARRAY[12,NULL,1,1,1]::bigint[]);
+SELECT enspiral.consent_counts_combine('{0,0,0,0,0}', ARRAY[12,NULL,1,1,1]::bigint[]);
+SELECT enspiral.consent_counts_accum(ARRAY[10,NULL]::bigint[], '"agree"');
+SELECT enspiral.consent_counts_accum('{}', '"agree"');
+SELECT enspiral.consent_counts_accum('{{0,0,0,0,0}}', '"agree"');
+SELECT enspiral.consent_counts_accum('{0,0,0,0,-1}', '"agree"');
+SELECT enspiral.consent_counts_accum('[0:4]={0,0,0,0,0}', '"agree"');
+SELECT enspiral.consent_counts_accum('{9223372036854775807,0,0,0,9223372036854775807}', '"agree"');
+SELECT enspiral.consent_counts_combine('{9223372036854775807,0,0,0,0}', '{1,0,0,0,0}');
+-- (the instant_runoff support functions take internal: SQL cannot call them)
+-- rankings: multi-dimensional, NULL-holding, non-1-based and large arrays
+SELECT enspiral.instant_runoff(r) FROM (VALUES ('{{1,2},{3,4}}'::bigint[])) v(r);
+SELECT enspiral.instant_runoff(r) FROM (VALUES ('{1,NULL}'::bigint[])) v(r);
+SELECT enspiral.instant_runoff(r) FROM (VALUES ('[0:1]={7,8}'::bigint[])) v(r);
+SELECT enspiral.instant_runoff(ARRAY(SELECT generate_series(1, 100000)::bigint));
+SELECT enspiral.instant_runoff(ARRAY(SELECT 1::bigint FROM generate_series(1, 3)));
+-- huge rankings with few ballots: options without votes go by id, largest
+-- first, without a scan per round (this took hours before)
+SELECT enspiral.instant_runoff(r)
+  FROM (VALUES (ARRAY(SELECT generate_series(1, 100000)::bigint)),
+               (ARRAY(SELECT generate_series(100000, 1, -1)::bigint))) v(r);
+SELECT jsonb_array_length(enspiral.instant_runoff_rounds(r) -> 'rounds') AS rounds
+  FROM (VALUES ('{1,5,6,7}'::bigint[]), ('{2,8,9}'), ('{2}'), ('{1}'), ('{3}')) v(r);
+SELECT enspiral.instant_runoff_rounds(r) -> 'rounds'
+  FROM (VALUES ('{1,5,6,7}'::bigint[]), ('{2,8,9}'), ('{2}'), ('{1}'), ('{3}')) v(r);
+-- too many rounds to report: a clean 54000, the winner is still available
+SELECT enspiral.instant_runoff_rounds(r)
+  FROM (VALUES (ARRAY(SELECT generate_series(1, 100000)::bigint)),
+               (ARRAY(SELECT generate_series(100000, 1, -1)::bigint))) v(r);
