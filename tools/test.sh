@@ -107,7 +107,7 @@ run_lint() {
 	fi
 }
 
-# run_smoke: short runs of the proof harness (docs/proof.md): benchmarks,
+# run_smoke: short runs of the proof harness (README.md (Proof: load, faults, bad input and attack)): benchmarks,
 # fuzzer, backup/restore, upgrade path and crash-and-restore
 run_smoke() {
 	local spec s envs name

@@ -40,7 +40,7 @@ load_scripts() {
 		close_round:1:cobudget close_proposal:3:decisions rotate:8:catalyst membership:5:members; do
 		IFS=: read -r op weight cap <<<"$spec"
 		[ "$(psql_db "$db" -At -c "SELECT proof.cap('$cap')")" = t ] || continue
-		# membership churn races with closes (see docs/proof.md, findings):
+		# membership churn races with closes (see README.md (Proof: load, faults, bad input and attack), findings):
 		# left out of the short runs so that they stay deterministic
 		[ "$op" != membership ] || [ -z "${PROOF_NO_CHURN:-}" ] || continue
 		{
