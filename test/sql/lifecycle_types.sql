@@ -34,6 +34,26 @@ SELECT 'closed'::enspiral.bucket_state;
 SELECT 'withdrawn'::enspiral.bucket_state;
 SELECT E'open\n'::enspiral.bucket_state;
 SELECT ''::enspiral.bucket_state;
+-- systematically: every state name of both lifecycles, in every spelling
+-- variant; a type accepts exactly its own five exact names
+CREATE FUNCTION pg_temp.accepts(s text, typ regtype) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT %L::%s', s, typ);
+    RETURN true;
+EXCEPTION WHEN invalid_text_representation THEN
+    RETURN false;
+END $$;
+CREATE TEMP TABLE spellings AS
+SELECT n AS name, v AS variant, s
+  FROM unnest('{draft,scheduled,open,closed,withdrawn,idea,funded,completed,cancelled}'::text[]) n,
+       LATERAL (VALUES ('exact', n), ('upper', upper(n)), ('initcap', initcap(n)),
+                       ('leading space', ' ' || n), ('trailing space', n || ' '),
+                       ('tab', n || E'\t'), ('quoted', '"' || n || '"'),
+                       ('prefix', left(n, -1)), ('longer', n || 's'), ('accent', n || 'é')) x(v, s);
+SELECT t AS type, count(*) AS tried, count(*) FILTER (WHERE pg_temp.accepts(s, t)) AS accepted,
+       string_agg(s, ',' ORDER BY s) FILTER (WHERE pg_temp.accepts(s, t)) AS accepted_spellings
+  FROM spellings, unnest('{enspiral.proposal_state,enspiral.bucket_state}'::regtype[]) t
+ GROUP BY t ORDER BY t::text;
 -- the error code is 22P02 (invalid_text_representation)
 DO $$
 BEGIN
@@ -168,4 +188,4 @@ EXCEPTION WHEN SQLSTATE 'NS010' THEN
     RAISE NOTICE 'caught %', SQLSTATE;
 END $$;
 
-DROP TABLE cast_check, bin_copy, bin_wrong, items, parts;
+DROP TABLE cast_check, bin_copy, bin_wrong, items, parts, spellings;
