@@ -1,0 +1,668 @@
+/*-------------------------------------------------------------------------
+ *
+ * quadratic.c
+ *	  Quadratic funding (standard and pairwise-bounded, with an optional
+ *	  per-project cap) and quadratic voting costs.
+ *
+ * quadratic_match works in three steps:
+ *
+ *	1. Aggregate.  Contributions are sorted by (project, contributor) and
+ *	   duplicates summed, giving c_ip; O(n log n).
+ *	2. Ideal match per project, in extended precision (long double):
+ *	   standard: ideal_p = 2 * sum_{i<j} sqrt(c_ip) sqrt(c_jp), which equals
+ *	   (sum sqrt c)^2 - sum c without the cancellation; pairwise:
+ *	   ideal_p = 2 * sum_{i<j} sqrt(c_ip c_jp) * M / (M + K_ij).
+ *	3. Distribution, exact: each ideal is rounded to 18 significant digits
+ *	   and from there on everything is computed in numeric: the saturation
+ *	   test, the water-filling of the cap and the final largest-remainder
+ *	   split (enspiral_apportion_numeric), so a saturated result sums to the
+ *	   pool exactly and no match exceeds the cap.
+ *
+ * Pairwise memory is O(contributions + contributors): contributors are given
+ * dense indexes; for each contributor i, K_ij for every later co-contributor
+ * j is accumulated in one dense array over all projects of i, used for i's
+ * pairs, then cleared again by walking the same lists.  Each unordered pair
+ * (i, j) in project p is visited three times, so the time is O(sum n_p^2).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
+
+#include "enspiral.h"
+#include "alloc.h"
+
+#if PG_VERSION_NUM < 150001
+#define InitMaterializedSRF SetSingleFuncCall
+#endif
+
+PG_FUNCTION_INFO_V1(enspiral_quadratic_match_sql);
+PG_FUNCTION_INFO_V1(enspiral_quadratic_vote_cost_sql);
+PG_FUNCTION_INFO_V1(enspiral_quadratic_vote_cost_step);
+
+/* Significant decimal digits kept when an ideal becomes a numeric */
+#define IDEAL_DIGITS 18
+
+/* One contribution (or, after merging, one summed c_ip) */
+typedef struct QfEntry
+{
+	int64		project;
+	int64		contributor;
+	int64		amount;
+} QfEntry;
+
+#define qfentry_cmp(a, b) \
+	((a)->project != (b)->project ? ((a)->project < (b)->project ? -1 : 1) : \
+	 ((a)->contributor > (b)->contributor) - ((a)->contributor < (b)->contributor))
+
+#define ST_SORT sort_qf_entries
+#define ST_ELEMENT_TYPE QfEntry
+#define ST_COMPARE(a, b) qfentry_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define int64_cmp(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+
+#define ST_SORT sort_int64s
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) int64_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* Projects of a round after aggregation: entries grouped by project */
+typedef struct QfRound
+{
+	QfEntry    *e;				/* m merged entries, by (project, contributor) */
+	int			m;
+	int			nprojects;
+	int		   *pstart;			/* entries of project k: pstart[k]..pstart[k+1]-1 */
+} QfRound;
+
+/* Sort contributions, merge duplicate (project, contributor), group */
+static void
+qf_aggregate(QfEntry *e, int n, QfRound *r)
+{
+	int			m = 0;
+	int			i;
+	int			k = 0;
+
+	sort_qf_entries(e, n);
+	for (i = 0; i < n; i++)
+	{
+		if (m > 0 && e[m - 1].project == e[i].project &&
+			e[m - 1].contributor == e[i].contributor)
+		{
+			if (pg_add_s64_overflow(e[m - 1].amount, e[i].amount,
+									&e[m - 1].amount))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("contributions of contributor " INT64_FORMAT " to project " INT64_FORMAT " overflow bigint",
+								e[i].contributor, e[i].project)));
+		}
+		else
+			e[m++] = e[i];
+	}
+	r->e = e;
+	r->m = m;
+	r->pstart = palloc(sizeof(int) * (m + 1));
+	for (i = 0; i < m; i++)
+		if (i == 0 || e[i].project != e[i - 1].project)
+			r->pstart[k++] = i;
+	r->pstart[k] = m;
+	r->nprojects = k;
+}
+
+/* Standard ideal: 2 * sum_{i<j} sqrt(c_i) sqrt(c_j), per project */
+static void
+qf_ideal_standard(const QfRound *r, long double *ideal)
+{
+	int			k;
+	int			i;
+
+	for (k = 0; k < r->nprojects; k++)
+	{
+		long double prefix = 0;
+		long double sum = 0;
+
+		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
+		{
+			long double s = sqrtl((long double) r->e[i].amount);
+
+			sum += s * prefix;
+			prefix += s;
+		}
+		ideal[k] = 2 * sum;
+	}
+}
+
+/* Dense index of each entry's contributor; returns the contributor count */
+static int
+qf_contributor_index(const QfRound *r, int32 *cidx)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(r->m, 1));
+	int			nc = 0;
+	int			i;
+
+	for (i = 0; i < r->m; i++)
+		ids[i] = r->e[i].contributor;
+	sort_int64s(ids, r->m);
+	for (i = 0; i < r->m; i++)
+		if (nc == 0 || ids[nc - 1] != ids[i])
+			ids[nc++] = ids[i];
+	for (i = 0; i < r->m; i++)
+	{
+		int			lo = 0;
+		int			hi = nc - 1;
+		int64		c = r->e[i].contributor;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (ids[mid] < c)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		cidx[i] = lo;
+	}
+	pfree(ids);
+	return nc;
+}
+
+/*
+ * Pairwise ideal with threshold M; ideal[] must be zeroed.  An infinite M
+ * is the standard ideal.
+ */
+static void
+qf_ideal_pairwise(const QfRound *r, double M, long double *ideal)
+{
+	int			m = r->m;
+	int32	   *cidx;
+	int32	   *eproj;
+	double	   *s;
+	int			nc;
+	int		   *cstart;
+	int32	   *clist;
+	double	   *acc;
+	int			i;
+	int			k;
+
+	if (isinf(M))
+	{
+		qf_ideal_standard(r, ideal);
+		return;
+	}
+	cidx = palloc(sizeof(int32) * Max(m, 1));
+	eproj = palloc(sizeof(int32) * Max(m, 1));
+	s = palloc(sizeof(double) * Max(m, 1));
+	nc = qf_contributor_index(r, cidx);
+	for (k = 0; k < r->nprojects; k++)
+		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
+		{
+			eproj[i] = k;
+			s[i] = sqrt((double) r->e[i].amount);
+		}
+
+	/* entries of each contributor, in project order (counting sort) */
+	cstart = palloc0(sizeof(int) * (nc + 1));
+	clist = palloc(sizeof(int32) * Max(m, 1));
+	for (i = 0; i < m; i++)
+		cstart[cidx[i] + 1]++;
+	for (k = 0; k < nc; k++)
+		cstart[k + 1] += cstart[k];
+	{
+		int		   *fill = palloc(sizeof(int) * Max(nc, 1));
+
+		memcpy(fill, cstart, sizeof(int) * Max(nc, 1));
+		for (i = 0; i < m; i++)
+			clist[fill[cidx[i]]++] = i;
+		pfree(fill);
+	}
+
+	acc = palloc0(sizeof(double) * Max(nc, 1));
+	for (k = 0; k < nc; k++)
+	{
+		int			t;
+
+		CHECK_FOR_INTERRUPTS();
+		/* K_kj for every later co-contributor j, over all shared projects */
+		for (t = cstart[k]; t < cstart[k + 1]; t++)
+		{
+			int			e = clist[t];
+			int			end = r->pstart[eproj[e] + 1];
+			double		si = s[e];
+			int			f;
+
+			for (f = e + 1; f < end; f++)
+				acc[cidx[f]] += si * s[f];
+		}
+		/* this contributor's pair terms */
+		for (t = cstart[k]; t < cstart[k + 1]; t++)
+		{
+			int			e = clist[t];
+			int			end = r->pstart[eproj[e] + 1];
+			double		sum = 0;
+			int			f;
+
+			for (f = e + 1; f < end; f++)
+				sum += s[f] * (M / (M + acc[cidx[f]]));
+			ideal[eproj[e]] += 2 * (long double) s[e] * sum;
+		}
+		/* clear the co-contributors touched */
+		for (t = cstart[k]; t < cstart[k + 1]; t++)
+		{
+			int			e = clist[t];
+			int			end = r->pstart[eproj[e] + 1];
+			int			f;
+
+			for (f = e + 1; f < end; f++)
+				acc[cidx[f]] = 0;
+		}
+	}
+	pfree(acc);
+	pfree(clist);
+	pfree(cstart);
+	pfree(s);
+	pfree(eproj);
+	pfree(cidx);
+}
+
+/* Compare two numerics exactly */
+static int
+num_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+											 NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/* An ideal as a numeric, rounded to IDEAL_DIGITS significant digits */
+static Numeric
+ideal_to_numeric(long double v)
+{
+	char		buf[64];
+
+	if (!(v > 0))				/* also maps a NaN, which cannot occur, to 0 */
+		return int64_to_numeric(0);
+	enspiral_format_long_double(buf, sizeof(buf), IDEAL_DIGITS, v);
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in,
+											   CStringGetDatum(buf),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/* Index order by weight, heaviest first (ties by index) */
+typedef struct QfRank
+{
+	Numeric		w;
+	int			index;
+} QfRank;
+
+/* Heavier first, then lower index */
+static int
+qfrank_cmp(const QfRank *a, const QfRank *b)
+{
+	int			c = num_cmp(b->w, a->w);
+
+	if (c != 0)
+		return c;
+	return (a->index > b->index) - (a->index < b->index);
+}
+
+#define ST_SORT sort_qf_ranks
+#define ST_ELEMENT_TYPE QfRank
+#define ST_COMPARE(a, b) qfrank_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * Saturated split with a cap: water-filling, then apportion of the rest.
+ *
+ * With the projects ordered heaviest first, the capped ones are a prefix.
+ * While the heaviest uncapped project would get more than the cap at the
+ * scale R/S that pays the remaining pool R to the uncapped projects (whose
+ * weights sum to S), i.e. while R*w > cap*S, it is capped: the true scale
+ * is at least R/S, so it is capped at the solution too.
+ */
+static void
+qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
+{
+	QfRank	   *rank = palloc(sizeof(QfRank) * n);
+	Numeric		S = int64_to_numeric(0);
+	Numeric		ncap = int64_to_numeric(cap);
+	int64		R = pool;
+	int			k;
+	int			i;
+	Numeric    *rest;
+	int64	   *restshare;
+
+	for (i = 0; i < n; i++)
+	{
+		rank[i].w = w[i];
+		rank[i].index = i;
+		S = numeric_add_opt_error(S, w[i], NULL);
+	}
+	sort_qf_ranks(rank, n);
+	for (k = 0; k < n; k++)
+	{
+		Numeric		lhs = numeric_mul_opt_error(int64_to_numeric(R), rank[k].w, NULL);
+		Numeric		rhs = numeric_mul_opt_error(ncap, S, NULL);
+
+		if (num_cmp(lhs, rhs) <= 0)
+			break;
+		match[rank[k].index] = cap;
+		R -= cap;				/* stays >= 0: R*w > cap*S >= cap*w */
+		S = numeric_sub_opt_error(S, rank[k].w, NULL);
+	}
+	rest = palloc(sizeof(Numeric) * Max(n - k, 1));
+	restshare = palloc(sizeof(int64) * Max(n - k, 1));
+	for (i = k; i < n; i++)
+		rest[i - k] = rank[i].w;
+	enspiral_apportion_numeric(R, rest, n - k, restshare);
+	for (i = k; i < n; i++)
+		match[rank[i].index] = restshare[i - k];
+	pfree(restshare);
+	pfree(rest);
+	pfree(rank);
+}
+
+/* Distribute pool by the ideals: floors if not saturated, else all of it */
+static void
+qf_distribute(int64 pool, bool has_cap, int64 cap, const long double *ideal,
+			  int n, int64 *match)
+{
+	Numeric    *w = palloc(sizeof(Numeric) * Max(n, 1));
+	Numeric		ncap = int64_to_numeric(cap);
+	Numeric		total = int64_to_numeric(0);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Numeric		capped;
+
+		w[i] = ideal_to_numeric(ideal[i]);
+		capped = (has_cap && num_cmp(w[i], ncap) > 0) ? ncap : w[i];
+		total = numeric_add_opt_error(total, capped, NULL);
+	}
+	if (num_cmp(total, int64_to_numeric(pool)) <= 0)
+	{
+		/* not saturated: each capped ideal <= pool, so its floor fits */
+		for (i = 0; i < n; i++)
+		{
+			Numeric		capped = (has_cap && num_cmp(w[i], ncap) > 0) ? ncap : w[i];
+			Datum		fl = DirectFunctionCall1(numeric_floor,
+												 NumericGetDatum(capped));
+
+			match[i] = DatumGetInt64(DirectFunctionCall1(numeric_int8, fl));
+		}
+	}
+	else if (!has_cap)
+		enspiral_apportion_numeric(pool, w, n, match);
+	else
+		qf_waterfill(pool, cap, w, n, match);
+	pfree(w);
+}
+
+/*
+ * Quadratic funding of one round.  The three arrays are parallel (n
+ * contributions, amounts > 0, checked by the caller).  Returns the number
+ * of projects and sets *result to one row per project, by project.
+ */
+int
+enspiral_quadratic_match(int64 pool, const int64 *projects,
+						 const int64 *contributors, const int64 *amounts,
+						 int n, bool has_cap, int64 cap,
+						 EnspiralQfMethod method, double threshold,
+						 EnspiralMatch **result)
+{
+	QfEntry    *e = palloc(sizeof(QfEntry) * Max(n, 1));
+	QfRound		r;
+	long double *ideal;
+	int64	   *match;
+	EnspiralMatch *out;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		e[i].project = projects[i];
+		e[i].contributor = contributors[i];
+		e[i].amount = amounts[i];
+	}
+	qf_aggregate(e, n, &r);
+	ideal = palloc0(sizeof(long double) * Max(r.nprojects, 1));
+	if (method == ENSPIRAL_QF_PAIRWISE)
+		qf_ideal_pairwise(&r, threshold, ideal);
+	else
+		qf_ideal_standard(&r, ideal);
+	match = palloc(sizeof(int64) * Max(r.nprojects, 1));
+	qf_distribute(pool, has_cap, cap, ideal, r.nprojects, match);
+	out = palloc(sizeof(EnspiralMatch) * Max(r.nprojects, 1));
+	for (i = 0; i < r.nprojects; i++)
+	{
+		out[i].project = e[r.pstart[i]].project;
+		out[i].match = match[i];
+	}
+	pfree(match);
+	pfree(ideal);
+	pfree(r.pstart);
+	pfree(e);
+	*result = out;
+	return r.nprojects;
+}
+
+/* The int64 elements of a bigint[] argument; NULLs and 2-D are errors */
+static const int64 *
+int64_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, int *n)
+{
+	ArrayType  *arr;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array", name)));
+	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (ARR_HASNULL(arr))
+	{
+		bits8	   *bitmap = ARR_NULLBITMAP(arr);
+		int			i;
+
+		for (i = 0; i < *n; i++)
+			if (!(bitmap[i / 8] & (1 << (i % 8))))
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("%s element %d is NULL", name, i + 1)));
+	}
+	return (const int64 *) ARR_DATA_PTR(arr);
+}
+
+/* Non-NULL int64 argument */
+static int64
+int64_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	return PG_GETARG_INT64(argno);
+}
+
+/* The pairwise threshold M as a double: > 0, huge values are infinite */
+static double
+threshold_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Numeric		t;
+	Numeric		zero = int64_to_numeric(0);
+	Numeric		big;
+	Numeric		tiny;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"pairwise\" needs a positive threshold"),
+				 errdetail("threshold is NULL.")));
+	t = PG_GETARG_NUMERIC(argno);
+	if (numeric_is_nan(t) || num_cmp(t, zero) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"pairwise\" needs a positive threshold"),
+				 errdetail("threshold is %s.", numeric_normalize(t))));
+	big = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e300"),
+											  ObjectIdGetDatum(InvalidOid),
+											  Int32GetDatum(-1)));
+	tiny = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e-300"),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+	if (num_cmp(t, big) >= 0)
+		return INFINITY;
+	if (num_cmp(t, tiny) <= 0)
+		return 1e-300;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(t)));
+}
+
+/*
+ * enspiral.quadratic_match(pool, projects, contributors, amounts, cap,
+ * method, threshold) RETURNS TABLE(project bigint, match bigint)
+ */
+Datum
+enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		pool = int64_arg(fcinfo, 0, "pool");
+	int			np,
+				nc,
+				na;
+	const int64 *projects = int64_array_arg(fcinfo, 1, "projects", &np);
+	const int64 *contributors = int64_array_arg(fcinfo, 2, "contributors", &nc);
+	const int64 *amounts = int64_array_arg(fcinfo, 3, "amounts", &na);
+	bool		has_cap = !PG_ARGISNULL(4);
+	int64		cap = has_cap ? PG_GETARG_INT64(4) : 0;
+	char	   *method;
+	EnspiralQfMethod m;
+	double		threshold = 0;
+	EnspiralMatch *rows;
+	int			nrows;
+	int			i;
+
+	if (np != nc || np != na)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("projects, contributors and amounts must have the same length"),
+				 errdetail("Their lengths are %d, %d and %d.", np, nc, na)));
+	if (pool < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool must not be negative"),
+				 errdetail("pool is " INT64_FORMAT ".", pool)));
+	if (has_cap && cap < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cap must not be negative"),
+				 errdetail("cap is " INT64_FORMAT ".", cap)));
+	if (PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("method must not be NULL"),
+				 errhint("Use 'standard' or 'pairwise'.")));
+	method = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	if (strcmp(method, "standard") == 0)
+		m = ENSPIRAL_QF_STANDARD;
+	else if (strcmp(method, "pairwise") == 0)
+	{
+		m = ENSPIRAL_QF_PAIRWISE;
+		threshold = threshold_arg(fcinfo, 6);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown quadratic funding method \"%s\"", method),
+				 errhint("Use 'standard' or 'pairwise'.")));
+	for (i = 0; i < na; i++)
+		if (amounts[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("amounts element %d must be positive", i + 1),
+					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
+							   amounts[i], projects[i], contributors[i])));
+
+	nrows = enspiral_quadratic_match(pool, projects, contributors, amounts, na,
+									 has_cap, cap, m, threshold, &rows);
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < nrows; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = Int64GetDatum(rows[i].project);
+		values[1] = Int64GetDatum(rows[i].match);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Raise the overflow error of a quadratic vote cost */
+static void
+vote_cost_overflow(int64 vote)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("quadratic vote cost is out of range for type bigint"),
+			 errdetail("Overflow while adding the cost of " INT64_FORMAT " votes.",
+					   vote)));
+}
+
+/* cost + vote^2, or the overflow error */
+static int64
+add_vote_cost(int64 cost, int64 vote)
+{
+	int64		sq;
+
+	if (pg_mul_s64_overflow(vote, vote, &sq) ||
+		pg_add_s64_overflow(cost, sq, &cost))
+		vote_cost_overflow(vote);
+	return cost;
+}
+
+/* enspiral.quadratic_vote_cost(votes bigint[]) RETURNS bigint: sum of squares */
+Datum
+enspiral_quadratic_vote_cost_sql(PG_FUNCTION_ARGS)
+{
+	int			n;
+	const int64 *votes = int64_array_arg(fcinfo, 0, "votes", &n);
+	int64		cost = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		cost = add_vote_cost(cost, votes[i]);
+	PG_RETURN_INT64(cost);
+}
+
+/* Transition function of the quadratic_vote_cost(bigint) aggregate */
+Datum
+enspiral_quadratic_vote_cost_step(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(add_vote_cost(PG_GETARG_INT64(0), PG_GETARG_INT64(1)));
+}
