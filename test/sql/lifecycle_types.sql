@@ -189,3 +189,25 @@ EXCEPTION WHEN SQLSTATE 'NS010' THEN
 END $$;
 
 DROP TABLE cast_check, bin_copy, bin_wrong, items, parts, spellings;
+
+-- every operator, operator class and family, and cast of the types is documented
+SELECT o.oid::regoperator AS operator_without_comment
+  FROM pg_operator o
+ WHERE o.oprleft IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype)
+   AND obj_description(o.oid, 'pg_operator') IS NULL;
+SELECT c.opcname AS opclass_without_comment FROM pg_opclass c
+ WHERE c.opcintype IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype)
+   AND obj_description(c.oid, 'pg_opclass') IS NULL;
+SELECT f.opfname AS opfamily_without_comment FROM pg_opfamily f
+ WHERE f.opfnamespace = 'enspiral'::regnamespace AND obj_description(f.oid, 'pg_opfamily') IS NULL;
+SELECT c.castsource::regtype, c.casttarget::regtype AS cast_without_comment FROM pg_cast c
+ WHERE (c.castsource IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype)
+     OR c.casttarget IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype))
+   AND obj_description(c.oid, 'pg_cast') IS NULL;
+SELECT t.tgname AS members_trigger_without_comment FROM pg_trigger t
+ WHERE t.tgrelid = 'enspiral.members'::regclass
+   AND NOT t.tgisinternal AND obj_description(t.oid, 'pg_trigger') IS NULL;
+-- the operators belong to the extension (dropped with it)
+SELECT count(*) AS operators_in_extension FROM pg_depend d
+  JOIN pg_operator o ON d.classid = 'pg_operator'::regclass AND d.objid = o.oid
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'enspiral') AND d.deptype = 'e';
