@@ -239,13 +239,15 @@ enspiral_guard_lifecycle(PG_FUNCTION_ARGS)
 						guard_row_name(td->tg_relation, td->tg_trigtuple),
 						lifecycle_state_name(kind, DatumGetLifecycleState(oldval))),
 				 errdetail("Column \"%s\" follows the %s lifecycle; a state cannot be removed.",
-						   colname, lifecycle_type_name(kind))));
+						   colname, lifecycle_type_name(kind)),
+				 errtablecol(td->tg_relation, attnum)));
 	if (!oldnull && !newnull &&
 		!lifecycle_can_transition(kind, DatumGetLifecycleState(oldval),
 								  DatumGetLifecycleState(newval)))
-		lifecycle_check_transition(kind, DatumGetLifecycleState(oldval),
-								   DatumGetLifecycleState(newval),
-								   guard_row_name(td->tg_relation, td->tg_trigtuple));
+		lifecycle_check_column_transition(kind, DatumGetLifecycleState(oldval),
+										  DatumGetLifecycleState(newval),
+										  guard_row_name(td->tg_relation, td->tg_trigtuple),
+										  td->tg_relation, attnum);
 	return PointerGetDatum(td->tg_newtuple);
 }
 
@@ -304,7 +306,8 @@ enspiral_guard_deadline(PG_FUNCTION_ARGS)
 				 errmsg("%s cannot be open: its deadline \"%s\" has passed",
 						guard_row_name(td->tg_relation, row), td->tg_trigger->tgargs[1]),
 				 errdetail("An open row's deadline must be later than the current transaction time."),
-				 errhint("Move the row out of \"open\", or give it a later deadline.")));
+				 errhint("Move the row out of \"open\", or give it a later deadline."),
+				 errtablecol(td->tg_relation, deadline_att)));
 	return PointerGetDatum(row);
 }
 
@@ -337,7 +340,8 @@ enspiral_guard_append_only(PG_FUNCTION_ARGS)
 						guard_table_name(td->tg_relation)),
 				 errdetail("Table %s is append-only.", guard_table_name(td->tg_relation)),
 				 td->tg_trigger->tgnargs == 1 ?
-				 errhint("%s", td->tg_trigger->tgargs[0]) : 0));
+				 errhint("%s", td->tg_trigger->tgargs[0]) : 0,
+				 errtable(td->tg_relation)));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
 			 errmsg("%s cannot be %s",
@@ -345,5 +349,6 @@ enspiral_guard_append_only(PG_FUNCTION_ARGS)
 					TRIGGER_FIRED_BY_UPDATE(ev) ? "updated" : "deleted"),
 			 errdetail("Table %s is append-only.", guard_table_name(td->tg_relation)),
 			 td->tg_trigger->tgnargs == 1 ?
-			 errhint("%s", td->tg_trigger->tgargs[0]) : 0));
+			 errhint("%s", td->tg_trigger->tgargs[0]) : 0,
+			 errtable(td->tg_relation)));
 }

@@ -28,6 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "enspiral.h"
@@ -193,16 +194,13 @@ lifecycle_next_list(LifecycleKind kind, int from)
 	return buf.data;
 }
 
-/* Raise ERRCODE_ENSPIRAL_INVALID_TRANSITION unless from -> to is allowed */
-void
-lifecycle_check_transition(LifecycleKind kind, int from, int to,
-						   const char *what)
+/* Raise NS010 for from -> to; with rel, the error names the table column */
+static void
+lifecycle_transition_error(LifecycleKind kind, int from, int to,
+						   const char *what, Relation rel, AttrNumber attnum)
 {
-	char	   *next;
+	char	   *next = lifecycle_next_list(kind, from);
 
-	if (lifecycle_can_transition(kind, from, to))
-		return;
-	next = lifecycle_next_list(kind, from);
 	if (next[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
@@ -211,7 +209,8 @@ lifecycle_check_transition(LifecycleKind kind, int from, int to,
 						lifecycle_state_name(kind, to)),
 				 errdetail("\"%s\" is a final state of the %s lifecycle.",
 						   lifecycle_state_name(kind, from),
-						   lifecycle_def(kind)->noun)));
+						   lifecycle_def(kind)->noun),
+				 rel ? errtablecol(rel, attnum) : 0));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
 			 errmsg("%s cannot move from %s to %s", what,
@@ -219,7 +218,27 @@ lifecycle_check_transition(LifecycleKind kind, int from, int to,
 					lifecycle_state_name(kind, to)),
 			 errdetail("From \"%s\" the %s lifecycle allows: %s.",
 					   lifecycle_state_name(kind, from),
-					   lifecycle_def(kind)->noun, next)));
+					   lifecycle_def(kind)->noun, next),
+			 rel ? errtablecol(rel, attnum) : 0));
+}
+
+/* Raise ERRCODE_ENSPIRAL_INVALID_TRANSITION unless from -> to is allowed */
+void
+lifecycle_check_transition(LifecycleKind kind, int from, int to,
+						   const char *what)
+{
+	if (!lifecycle_can_transition(kind, from, to))
+		lifecycle_transition_error(kind, from, to, what, NULL, InvalidAttrNumber);
+}
+
+/* The same, for a column of a table (the error carries its names) */
+void
+lifecycle_check_column_transition(LifecycleKind kind, int from, int to,
+								  const char *what, Relation rel,
+								  AttrNumber attnum)
+{
+	if (!lifecycle_can_transition(kind, from, to))
+		lifecycle_transition_error(kind, from, to, what, rel, attnum);
 }
 
 /* Forget the cached type OIDs (pg_type changed, e.g. DROP EXTENSION) */

@@ -17,6 +17,8 @@
 
 #include "postgres.h"
 
+#include "utils/relcache.h"
+
 typedef enum LifecycleKind
 {
 	LIFECYCLE_PROPOSAL,
@@ -70,6 +72,15 @@ extern bool lifecycle_can_transition(LifecycleKind kind, int from, int to);
  */
 extern void lifecycle_check_transition(LifecycleKind kind, int from, int to,
 									   const char *what);
+
+/*
+ * lifecycle_check_transition for a column of a table: the error also carries
+ * the schema, table and column names (PG_DIAG_SCHEMA_NAME, ...), so that a
+ * client can tell which column refused.
+ */
+extern void lifecycle_check_column_transition(LifecycleKind kind, int from, int to,
+											  const char *what, Relation rel,
+											  AttrNumber attnum);
 
 /* OID of the SQL type of a lifecycle, looked up once per backend */
 extern Oid	lifecycle_type_oid(LifecycleKind kind);

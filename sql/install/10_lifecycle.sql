@@ -534,14 +534,15 @@ BEGIN
         END IF;
     END IF;
     -- "zz_" makes the guards fire after the table's own BEFORE triggers
-    -- (triggers of one event fire in name order), so they judge the final row
-    trg := 'zz_enspiral_lifecycle_' || state_column;
+    -- (triggers of one event fire in name order), so they judge the final row;
+    -- the cast to name clips long names the way CREATE TRIGGER would
+    trg := ('zz_enspiral_lifecycle_' || state_column)::name;
     EXECUTE pg_catalog.format(
         'CREATE OR REPLACE TRIGGER %I BEFORE UPDATE ON %I.%I FOR EACH ROW '
         'EXECUTE FUNCTION enspiral.guard_lifecycle(%L)', trg, t.nsp, t.rel, state_column);
     made := made || trg;
     IF deadline_column IS NOT NULL THEN
-        trg := 'zz_enspiral_deadline_' || state_column;
+        trg := ('zz_enspiral_deadline_' || state_column)::name;
         EXECUTE pg_catalog.format(
             'CREATE OR REPLACE TRIGGER %I BEFORE INSERT OR UPDATE ON %I.%I FOR EACH ROW '
             'EXECUTE FUNCTION enspiral.guard_deadline(%L, %L)',

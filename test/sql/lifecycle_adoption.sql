@@ -103,6 +103,15 @@ SELECT enspiral.adopt_lifecycle('app."Poll ""Results"""', 'Status; DROP TABLE ap
 INSERT INTO app."Poll ""Results""" VALUES ('funded', now() + interval '1 day');
 UPDATE app."Poll ""Results""" SET "Status; DROP TABLE app.polls; --" = 'idea';
 SELECT to_regclass('app.polls') IS NOT NULL AS polls_still_there;
+-- a column name so long that the trigger name is clipped: the returned names are the real ones
+CREATE TABLE app.long_names (id int PRIMARY KEY,
+    state_of_this_particular_poll_as_seen_by_the_whole_coop_today enspiral.proposal_state,
+    deadline timestamptz);
+SELECT enspiral.adopt_lifecycle('app.long_names',
+       'state_of_this_particular_poll_as_seen_by_the_whole_coop_today', 'deadline') AS made \gset
+SELECT n, length(n) AS len,
+       EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'app.long_names'::regclass AND tgname = n) AS exists
+  FROM unnest(:'made'::text[]) n;
 
 -- 7. adoption refuses what it cannot guard, before creating anything
 \set SHOW_CONTEXT never

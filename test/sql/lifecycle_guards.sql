@@ -72,6 +72,15 @@ SELECT count(*) AS moved_rows FROM motions m JOIN outcome o ON o.lifecycle = 'pr
 UPDATE motions SET state = 'draft' WHERE id = 16;
 UPDATE motions SET state = 'open' WHERE id = 21;
 UPDATE projects SET phase = 'idea' WHERE id = 11;
+-- the error carries the schema, table and column for clients (PG_DIAG_* fields)
+DO $$
+DECLARE s text; t text; c text;
+BEGIN
+    UPDATE motions SET state = 'draft' WHERE id = 16;
+EXCEPTION WHEN SQLSTATE 'NS010' THEN
+    GET STACKED DIAGNOSTICS s = SCHEMA_NAME, t = TABLE_NAME, c = COLUMN_NAME;
+    RAISE NOTICE 'NS010 on %.%.%', s, t, c;
+END $$;
 -- several rows: one refused row stops the whole statement (row 3 stays open)
 UPDATE motions SET state = 'closed' WHERE id IN (3, 4);
 SELECT id, state FROM motions WHERE id IN (3, 4) ORDER BY id;
@@ -190,6 +199,14 @@ UPDATE timed SET note = 'edited while open' WHERE id = 1;
 -- not open: the deadline does not matter
 INSERT INTO timed VALUES (3, 'draft', now() - interval '1 day');
 INSERT INTO timed VALUES (4, 'closed', now() - interval '1 day');
+DO $$
+DECLARE s text; t text; c text;
+BEGIN
+    INSERT INTO timed VALUES (9, 'open', now() - interval '1 day');
+EXCEPTION WHEN SQLSTATE 'NS012' THEN
+    GET STACKED DIAGNOSTICS s = SCHEMA_NAME, t = TABLE_NAME, c = COLUMN_NAME;
+    RAISE NOTICE 'NS012 on %.%.%', s, t, c;
+END $$;
 -- open with a past deadline (or now: the deadline must be later than now)
 INSERT INTO timed VALUES (5, 'open', now() - interval '1 second');
 INSERT INTO timed VALUES (5, 'open', now());
@@ -248,6 +265,14 @@ INSERT INTO journal VALUES (1, 'first'), (2, 'second');
 UPDATE journal SET entry = 'changed' WHERE id = 2;
 DELETE FROM journal WHERE id = 1;
 TRUNCATE journal;
+DO $$
+DECLARE s text; t text;
+BEGIN
+    DELETE FROM journal;
+EXCEPTION WHEN SQLSTATE 'NS011' THEN
+    GET STACKED DIAGNOSTICS s = SCHEMA_NAME, t = TABLE_NAME;
+    RAISE NOTICE 'NS011 on %.%', s, t;
+END $$;
 -- statements that touch no row are not refused; nothing changed
 UPDATE journal SET entry = 'nothing' WHERE id = 99;
 SELECT * FROM journal ORDER BY id;

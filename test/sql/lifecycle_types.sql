@@ -34,6 +34,26 @@ SELECT 'closed'::enspiral.bucket_state;
 SELECT 'withdrawn'::enspiral.bucket_state;
 SELECT E'open\n'::enspiral.bucket_state;
 SELECT ''::enspiral.bucket_state;
+-- systematically: every state name of both lifecycles, in every spelling
+-- variant; a type accepts exactly its own five exact names
+CREATE FUNCTION pg_temp.accepts(s text, typ regtype) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT %L::%s', s, typ);
+    RETURN true;
+EXCEPTION WHEN invalid_text_representation THEN
+    RETURN false;
+END $$;
+CREATE TEMP TABLE spellings AS
+SELECT n AS name, v AS variant, s
+  FROM unnest('{draft,scheduled,open,closed,withdrawn,idea,funded,completed,cancelled}'::text[]) n,
+       LATERAL (VALUES ('exact', n), ('upper', upper(n)), ('initcap', initcap(n)),
+                       ('leading space', ' ' || n), ('trailing space', n || ' '),
+                       ('tab', n || E'\t'), ('quoted', '"' || n || '"'),
+                       ('prefix', left(n, -1)), ('longer', n || 's'), ('accent', n || 'é')) x(v, s);
+SELECT t AS type, count(*) AS tried, count(*) FILTER (WHERE pg_temp.accepts(s, t)) AS accepted,
+       string_agg(s, ',' ORDER BY s) FILTER (WHERE pg_temp.accepts(s, t)) AS accepted_spellings
+  FROM spellings, unnest('{enspiral.proposal_state,enspiral.bucket_state}'::regtype[]) t
+ GROUP BY t ORDER BY t::text;
 -- the error code is 22P02 (invalid_text_representation)
 DO $$
 BEGIN
@@ -168,4 +188,26 @@ EXCEPTION WHEN SQLSTATE 'NS010' THEN
     RAISE NOTICE 'caught %', SQLSTATE;
 END $$;
 
-DROP TABLE cast_check, bin_copy, bin_wrong, items, parts;
+DROP TABLE cast_check, bin_copy, bin_wrong, items, parts, spellings;
+
+-- every operator, operator class and family, and cast of the types is documented
+SELECT o.oid::regoperator AS operator_without_comment
+  FROM pg_operator o
+ WHERE o.oprleft IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype)
+   AND obj_description(o.oid, 'pg_operator') IS NULL;
+SELECT c.opcname AS opclass_without_comment FROM pg_opclass c
+ WHERE c.opcintype IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype)
+   AND obj_description(c.oid, 'pg_opclass') IS NULL;
+SELECT f.opfname AS opfamily_without_comment FROM pg_opfamily f
+ WHERE f.opfnamespace = 'enspiral'::regnamespace AND obj_description(f.oid, 'pg_opfamily') IS NULL;
+SELECT c.castsource::regtype, c.casttarget::regtype AS cast_without_comment FROM pg_cast c
+ WHERE (c.castsource IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype)
+     OR c.casttarget IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype))
+   AND obj_description(c.oid, 'pg_cast') IS NULL;
+SELECT t.tgname AS members_trigger_without_comment FROM pg_trigger t
+ WHERE t.tgrelid = 'enspiral.members'::regclass
+   AND NOT t.tgisinternal AND obj_description(t.oid, 'pg_trigger') IS NULL;
+-- the operators belong to the extension (dropped with it)
+SELECT count(*) AS operators_in_extension FROM pg_depend d
+  JOIN pg_operator o ON d.classid = 'pg_operator'::regclass AND d.objid = o.oid
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'enspiral') AND d.deptype = 'e';
