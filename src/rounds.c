@@ -338,7 +338,10 @@ mark_closed(int64 group_id, int64 round_id)
 		elog(ERROR, "round close failed");
 }
 
-/* Lock the buckets of a round in the given states, ascending (rank 2) */
+/*
+ * Lock the buckets of a round in the given states, ascending (rank 2); on
+ * return SPI_tuptable holds the ids of the locked buckets (column 1).
+ */
 static void
 lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 {
@@ -361,6 +364,23 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 				  3, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "bucket lock failed");
+}
+
+/* The bucket ids in SPI_tuptable (column 1) as an int8[] datum */
+static Datum
+locked_ids(void)
+{
+	int			n = (int) SPI_processed;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		elems[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 /*
@@ -394,8 +414,8 @@ Datum
 enspiral_close_round(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		args[2];
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8ARRAYOID};
+	Datum		args[3];
 	RoundRow	r;
 	int			n,
 				nrefund = 0;
@@ -416,9 +436,20 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	mark_closed(r.group_id, r.round_id);
 	/* ideas too: an open_bucket() in flight is waited for, then decided */
 	lock_round_buckets(&r, "idea", "open");
+	args[2] = locked_ids();
 	touch_ideas(&r);
 
-	/* fresh read after the locks: totals can no longer change */
+	/*
+	 * Fresh read after the locks: totals can no longer change.  Only the
+	 * buckets locked above are decided.  A bucket that became visible as
+	 * open after the lock statement's snapshot (created and opened by a
+	 * transaction that committed meanwhile) is not ours: deciding it would
+	 * wait for its row or account while this transaction already holds
+	 * member accounts (the refunds), against the lock order, and a
+	 * concurrent contribute() holding that bucket and waiting for one of
+	 * those member accounts then deadlocks with us
+	 * (iso_cobudget_close_unlocked.spec).
+	 */
 	args[0] = Int64GetDatum(r.group_id);
 	args[1] = Int64GetDatum(r.round_id);
 	cobudget_plan(&plan,
@@ -427,8 +458,9 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 				  "  JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id"
 				  "   AND a.kind = 'bucket' AND a.owner_id = b.bucket_id"
 				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
+				  "   AND b.bucket_id = ANY ($3)"
 				  " ORDER BY b.bucket_id",
-				  2, argtypes);
+				  3, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "open bucket lookup failed");
 	n = (int) SPI_processed;
