@@ -364,6 +364,85 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 }
 
 /*
+ * Lock the round's open buckets, ascending, and return their ids (sorted)
+ * in *ids.  Called again by close_round() when its decision read finds an
+ * open bucket it does not hold: one created and opened (the round's close
+ * not yet committed) after the close's first bucket lock.
+ */
+static int
+lock_open_buckets(const RoundRow *r, int64 **ids)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
+	int			n;
+
+	cobudget_plan(&plan,
+				  "SELECT b.bucket_id FROM enspiral.buckets b"
+				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
+				  " ORDER BY b.bucket_id FOR NO KEY UPDATE",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "open bucket lock failed");
+	n = (int) SPI_processed;
+	*ids = palloc(sizeof(int64) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*ids)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	return n;
+}
+
+/* Whether the sorted ids[0..n) contain id */
+static bool
+ids_contain(const int64 *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return true;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+/*
+ * Lock the round's open buckets, then run the decision read plan (first
+ * column: bucket_id) with a fresh snapshot; true when every bucket it read
+ * is held, the result then in SPI_tuptable.
+ */
+static bool
+read_held_open_buckets(const RoundRow *r, SPIPlanPtr plan, Datum *args)
+{
+	int64	   *held;
+	int			nheld = lock_open_buckets(r, &held);
+
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "open bucket lookup failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!ids_contain(held, nheld, id))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Give every idea bucket of a closing round a new row version (nothing
  * changes): a REPEATABLE READ transaction that would open one of them on an
  * older snapshot then fails with a serialization error instead of opening
@@ -418,7 +497,14 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	lock_round_buckets(&r, "idea", "open");
 	touch_ideas(&r);
 
-	/* fresh read after the locks: totals can no longer change */
+	/*
+	 * Fresh read after the locks: totals can no longer change.  A bucket
+	 * created after the lock above can still have been opened by a
+	 * transaction that read the round before this close commits; it is not
+	 * held, so a contribution in flight could escape the read and the
+	 * refund.  Lock the open buckets and read again until every bucket
+	 * read is held.
+	 */
 	args[0] = Int64GetDatum(r.group_id);
 	args[1] = Int64GetDatum(r.round_id);
 	cobudget_plan(&plan,
@@ -429,8 +515,8 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
 				  " ORDER BY b.bucket_id",
 				  2, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "open bucket lookup failed");
+	while (!read_held_open_buckets(&r, plan, args))
+		;
 	n = (int) SPI_processed;
 	buckets = palloc(sizeof(int64) * Max(n, 1));
 	refund_accts = palloc(sizeof(int64) * Max(n, 1));
