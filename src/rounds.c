@@ -366,21 +366,83 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 		elog(ERROR, "bucket lock failed");
 }
 
-/* The bucket ids in SPI_tuptable (column 1) as an int8[] datum */
-static Datum
-locked_ids(void)
+/*
+ * Lock the round's open buckets, ascending, and return their ids (sorted)
+ * in *ids.  Called again by close_round() when its decision read finds an
+ * open bucket it does not hold: one created and opened (the round's close
+ * not yet committed) after the close's first bucket lock.
+ */
+static int
+lock_open_buckets(const RoundRow *r, int64 **ids)
 {
-	int			n = (int) SPI_processed;
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
+	int			n;
 
+	cobudget_plan(&plan,
+				  "SELECT b.bucket_id FROM enspiral.buckets b"
+				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
+				  " ORDER BY b.bucket_id FOR NO KEY UPDATE",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "open bucket lock failed");
+	n = (int) SPI_processed;
+	*ids = palloc(sizeof(int64) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
 
-		elems[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		(*ids)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return n;
+}
+
+/* Whether the sorted ids[0..n) contain id */
+static bool
+ids_contain(const int64 *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return true;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+/*
+ * Lock the round's open buckets, then run the decision read plan (first
+ * column: bucket_id) with a fresh snapshot; true when every bucket it read
+ * is held, the result then in SPI_tuptable.
+ */
+static bool
+read_held_open_buckets(const RoundRow *r, SPIPlanPtr plan, Datum *args)
+{
+	int64	   *held;
+	int			nheld = lock_open_buckets(r, &held);
+
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "open bucket lookup failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!ids_contain(held, nheld, id))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -414,8 +476,8 @@ Datum
 enspiral_close_round(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, INT8ARRAYOID};
-	Datum		args[3];
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2];
 	RoundRow	r;
 	int			n,
 				nrefund = 0;
@@ -436,19 +498,19 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	mark_closed(r.group_id, r.round_id);
 	/* ideas too: an open_bucket() in flight is waited for, then decided */
 	lock_round_buckets(&r, "idea", "open");
-	args[2] = locked_ids();
 	touch_ideas(&r);
 
 	/*
-	 * Fresh read after the locks: totals can no longer change.  Only the
-	 * buckets locked above are decided.  A bucket that became visible as
-	 * open after the lock statement's snapshot (created and opened by a
-	 * transaction that committed meanwhile) is not ours: deciding it would
-	 * wait for its row or account while this transaction already holds
-	 * member accounts (the refunds), against the lock order, and a
-	 * concurrent contribute() holding that bucket and waiting for one of
-	 * those member accounts then deadlocks with us
-	 * (iso_cobudget_close_unlocked.spec).
+	 * Fresh read after the locks: totals can no longer change.  A bucket
+	 * created after the lock above can still have been opened by a
+	 * transaction that read the round before this close commits; it is not
+	 * held, so a contribution in flight could escape the read and the
+	 * refund; and deciding a bucket we do not hold would wait for its row
+	 * or account while holding member accounts (the refunds), against the
+	 * lock order, which deadlocks with a contribute() to it
+	 * (iso_cobudget_close_unlocked.spec).  So lock the open buckets and
+	 * read again until every bucket read is held: only then are accounts
+	 * taken.
 	 */
 	args[0] = Int64GetDatum(r.group_id);
 	args[1] = Int64GetDatum(r.round_id);
@@ -458,11 +520,10 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 				  "  JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id"
 				  "   AND a.kind = 'bucket' AND a.owner_id = b.bucket_id"
 				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
-				  "   AND b.bucket_id = ANY ($3)"
 				  " ORDER BY b.bucket_id",
-				  3, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "open bucket lookup failed");
+				  2, argtypes);
+	while (!read_held_open_buckets(&r, plan, args))
+		;
 	n = (int) SPI_processed;
 	buckets = palloc(sizeof(int64) * Max(n, 1));
 	refund_accts = palloc(sizeof(int64) * Max(n, 1));
