@@ -845,7 +845,15 @@ enspiral_cancel_bucket(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(n);
 }
 
-/* Whether the round is closed, read afresh (after the bucket lock) */
+/*
+ * Whether the round is closed, read afresh after the bucket lock, holding
+ * the round row FOR SHARE until commit.  A close_round() that comes later
+ * waits for this transaction (holding nothing yet), sees the bucket open
+ * and decides it.  The lock is taken with SKIP LOCKED and never waited for:
+ * a round locked by a close, allocate or match in progress refuses the
+ * opening (retry), so a transaction that holds buckets can never wait for
+ * the round here (the lock order).
+ */
 static bool
 round_is_closed(int64 group_id, int64 round_id)
 {
@@ -856,10 +864,17 @@ round_is_closed(int64 group_id, int64 round_id)
 
 	cobudget_plan(&plan,
 				  "SELECT closed_at IS NOT NULL FROM enspiral.rounds"
-				  " WHERE group_id = $1 AND round_id = $2",
+				  " WHERE group_id = $1 AND round_id = $2"
+				  "   FOR SHARE SKIP LOCKED",
 				  2, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "round lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
+				 errmsg("round %lld is being closed, allocated or matched; its buckets cannot be opened now",
+						(long long) round_id),
+				 errhint("Retry when that transaction has finished.")));
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
