@@ -59,20 +59,11 @@ typedef struct NumRemainder
 	int			index;
 } NumRemainder;
 
-/* Compare two numerics exactly */
-static int
-num_cmp(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-											 NumericGetDatum(a),
-											 NumericGetDatum(b)));
-}
-
 /* Larger remainder first, then lower index */
 static int
 numrem_cmp(const NumRemainder *a, const NumRemainder *b)
 {
-	int			c = num_cmp(b->rem, a->rem);
+	int			c = enspiral_numeric_cmp(b->rem, a->rem);
 
 	if (c != 0)
 		return c;
@@ -219,11 +210,11 @@ enspiral_apportion_numeric(int64 total, Numeric *weights, int n,
 					 errmsg("weight %d is not a finite number", i + 1),
 					 errdetail("weight %d is %s.", i + 1,
 							   numeric_normalize(weights[i]))));
-		if (num_cmp(weights[i], zero) < 0)
+		if (enspiral_numeric_cmp(weights[i], zero) < 0)
 			negative_weight(i + 1, numeric_normalize(weights[i]));
 		sum = numeric_add_opt_error(sum, weights[i], NULL);
 	}
-	check_nonzero_sum(total, num_cmp(sum, zero) == 0);
+	check_nonzero_sum(total, enspiral_numeric_cmp(sum, zero) == 0);
 	if (total == 0 || n == 0)
 	{
 		memset(shares, 0, sizeof(int64) * n);
@@ -243,7 +234,7 @@ enspiral_apportion_numeric(int64 total, Numeric *weights, int n,
 		left -= shares[i];
 		rems[nrems].rem = numeric_mod_opt_error(p, sum, NULL);
 		rems[nrems].index = i;
-		if (num_cmp(rems[nrems].rem, zero) > 0)
+		if (enspiral_numeric_cmp(rems[nrems].rem, zero) > 0)
 			nrems++;
 	}
 	Assert(left >= 0 && left <= nrems);
@@ -263,7 +254,7 @@ weight_as_int64(Numeric w, Numeric zero, Numeric int64_max, int64 *out)
 {
 	if (numeric_is_nan(w) || numeric_is_inf(w))
 		return false;
-	if (num_cmp(w, zero) < 0 || num_cmp(w, int64_max) > 0)
+	if (enspiral_numeric_cmp(w, zero) < 0 || enspiral_numeric_cmp(w, int64_max) > 0)
 		return false;
 	if (DatumGetInt32(DirectFunctionCall1(numeric_min_scale,
 										  NumericGetDatum(w))) != 0)

@@ -116,13 +116,10 @@ read_int32(Numeric n, int32 *out)
 	if (numeric_is_inf(n))
 		return INT_OUT_OF_RANGE;
 	floor = DatumGetNumeric(DirectFunctionCall1(numeric_floor, NumericGetDatum(n)));
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-										  NumericGetDatum(floor))) != 0)
+	if (enspiral_numeric_cmp(n, floor) != 0)
 		return INT_NOT_WHOLE;
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-										  NumericGetDatum(int64_to_numeric(PG_INT32_MIN)))) < 0 ||
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-										  NumericGetDatum(int64_to_numeric(PG_INT32_MAX)))) > 0)
+	if (enspiral_numeric_cmp(n, int64_to_numeric(PG_INT32_MIN)) < 0 ||
+		enspiral_numeric_cmp(n, int64_to_numeric(PG_INT32_MAX)) > 0)
 		return INT_OUT_OF_RANGE;
 	*out = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(n)));
 	return INT_OK;
@@ -139,8 +136,7 @@ numeric_to_int32(Numeric n, int32 *out)
 static int
 numeric_cmp_int(Numeric n, int64 v)
 {
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-											 NumericGetDatum(int64_to_numeric(v))));
+	return enspiral_numeric_cmp(n, int64_to_numeric(v));
 }
 
 /* Registry entry of a key, or NULL */

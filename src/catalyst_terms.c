@@ -443,14 +443,6 @@ read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
 		r->ends_on = r->starts_on;
 }
 
-/* Compare two numerics: <0, 0, >0 */
-static int
-numeric_cmp3(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
-											 NumericGetDatum(b)));
-}
-
 /* Numeric as text, for messages */
 static char *
 numeric_str(Numeric n)
@@ -467,8 +459,8 @@ check_term_shape(const TermRow *r, const CatalystSettings *s)
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
 				 errmsg("a catalyst term in group %lld lasts 1 to %d months, not %d",
 						(long long) r->group_id, s->term_months, r->months)));
-	if (numeric_cmp3(r->days_per_week, s->min_days_per_week) < 0 ||
-		numeric_cmp3(r->days_per_week,
+	if (enspiral_numeric_cmp(r->days_per_week, s->min_days_per_week) < 0 ||
+		enspiral_numeric_cmp(r->days_per_week,
 					 DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(7)))) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
@@ -723,7 +715,7 @@ check_update(const TermRow *o, const TermRow *n)
 	if (o->group_id != n->group_id || o->term_id != n->term_id ||
 		o->member_id != n->member_id || o->starts_on != n->starts_on ||
 		o->months != n->months ||
-		numeric_cmp3(o->days_per_week, n->days_per_week) != 0)
+		enspiral_numeric_cmp(o->days_per_week, n->days_per_week) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 				 errmsg("only the end of catalyst term %lld can be changed",

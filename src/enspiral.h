@@ -19,6 +19,7 @@
 
 #include "executor/spi.h"
 #include "utils/relcache.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #ifndef ENSPIRAL_VERSION
@@ -76,6 +77,9 @@ extern void enspiral_spi_finish(void);
 
 /* restore.c: true while the owner restores rel with a top-level COPY FROM */
 extern bool enspiral_in_restore_copy(Relation rel);
+
+/* numeric_util.c */
+extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
 
 /* groups.c */
 extern void enspiral_require_group(int64 group_id);

@@ -52,14 +52,6 @@ numeric_literal(const char *s)
 											   Int32GetDatum(-1)));
 }
 
-/* Compare two numerics: <0, 0, >0 */
-static int
-numeric_compare(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
-											 NumericGetDatum(b)));
-}
-
 /* Registry entry of a key, or NULL */
 static const GroupSetting *
 find_setting(const char *key, int len)
@@ -102,14 +94,14 @@ check_setting_value(const GroupSetting *s, JsonbValue *v)
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("group setting \"%s\" must be a finite number", s->key)));
 	if (s->integral &&
-		numeric_compare(n, DatumGetNumeric(DirectFunctionCall1(numeric_floor,
+		enspiral_numeric_cmp(n, DatumGetNumeric(DirectFunctionCall1(numeric_floor,
 															   NumericGetDatum(n)))) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("group setting \"%s\" must be a whole number", s->key)));
-	lowcmp = numeric_compare(n, numeric_literal(s->lower));
+	lowcmp = enspiral_numeric_cmp(n, numeric_literal(s->lower));
 	if (lowcmp < 0 || (s->lower_open && lowcmp == 0) ||
-		numeric_compare(n, numeric_literal(s->upper)) > 0)
+		enspiral_numeric_cmp(n, numeric_literal(s->upper)) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("group setting \"%s\" is out of range", s->key),
@@ -124,7 +116,7 @@ static void
 check_setting_combination(Numeric const *values)
 {
 	/* indexes follow the registry order */
-	if (numeric_compare(values[1], values[2]) > 0)
+	if (enspiral_numeric_cmp(values[1], values[2]) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("group setting \"catalyst_term_months\" exceeds \"catalyst_max_months\""),

@@ -319,15 +319,6 @@ qf_ideal_pairwise(const QfRound *r, double M, long double *ideal)
 	pfree(pw.cidx);
 }
 
-/* Compare two numerics exactly */
-static int
-num_cmp(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-											 NumericGetDatum(a),
-											 NumericGetDatum(b)));
-}
-
 /* An ideal as a numeric, rounded to IDEAL_DIGITS significant digits */
 static Numeric
 ideal_to_numeric(long double v)
@@ -354,7 +345,7 @@ typedef struct QfRank
 static int
 qfrank_cmp(const QfRank *a, const QfRank *b)
 {
-	int			c = num_cmp(b->w, a->w);
+	int			c = enspiral_numeric_cmp(b->w, a->w);
 
 	if (c != 0)
 		return c;
@@ -404,7 +395,7 @@ qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
 		Numeric		lhs = numeric_mul_opt_error(int64_to_numeric(R), rank[k].w, NULL);
 		Numeric		rhs = numeric_mul_opt_error(ncap, S, NULL);
 
-		if (num_cmp(lhs, rhs) <= 0)
+		if (enspiral_numeric_cmp(lhs, rhs) <= 0)
 			break;
 		match[rank[k].index] = cap;
 		R -= cap;				/* stays >= 0: R*w > cap*S >= cap*w */
@@ -444,15 +435,15 @@ qf_distribute(int64 pool, bool has_cap, int64 cap, const long double *ideal,
 		Numeric		capped;
 
 		w[i] = ideal_to_numeric(ideal[i]);
-		capped = (has_cap && num_cmp(w[i], ncap) > 0) ? ncap : w[i];
+		capped = (has_cap && enspiral_numeric_cmp(w[i], ncap) > 0) ? ncap : w[i];
 		total = numeric_add_opt_error(total, capped, NULL);
 	}
-	if (num_cmp(total, int64_to_numeric(pool)) <= 0)
+	if (enspiral_numeric_cmp(total, int64_to_numeric(pool)) <= 0)
 	{
 		/* not saturated: each capped ideal <= pool, so its floor fits */
 		for (i = 0; i < n; i++)
 		{
-			Numeric		capped = (has_cap && num_cmp(w[i], ncap) > 0) ? ncap : w[i];
+			Numeric		capped = (has_cap && enspiral_numeric_cmp(w[i], ncap) > 0) ? ncap : w[i];
 			Datum		fl = DirectFunctionCall1(numeric_floor,
 												 NumericGetDatum(capped));
 
@@ -607,7 +598,7 @@ threshold_arg(FunctionCallInfo fcinfo, int argno)
 				 errmsg("method \"pairwise\" needs a positive threshold"),
 				 errdetail("threshold is NULL.")));
 	t = PG_GETARG_NUMERIC(argno);
-	if (numeric_is_nan(t) || num_cmp(t, zero) <= 0)
+	if (numeric_is_nan(t) || enspiral_numeric_cmp(t, zero) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"pairwise\" needs a positive threshold"),
@@ -618,9 +609,9 @@ threshold_arg(FunctionCallInfo fcinfo, int argno)
 	tiny = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e-300"),
 											   ObjectIdGetDatum(InvalidOid),
 											   Int32GetDatum(-1)));
-	if (num_cmp(t, big) >= 0)
+	if (enspiral_numeric_cmp(t, big) >= 0)
 		return INFINITY;
-	if (num_cmp(t, tiny) <= 0)
+	if (enspiral_numeric_cmp(t, tiny) <= 0)
 		return 1e-300;
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(t)));
 }
