@@ -130,7 +130,10 @@ $$;
 COMMENT ON FUNCTION enspiral.require_admin() IS
     'Raises 42501 unless the caller (session and current user) is the owner of the extension or a member of that role';
 
-CREATE FUNCTION enspiral.grant_application(role regrole) RETURNS SETOF text
+-- grant_application and revoke_application differ only in the verb; one
+-- function does the checks and the statements for both.
+CREATE FUNCTION enspiral.apply_application_privileges(role regrole, do_grant boolean)
+    RETURNS SETOF text
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -144,40 +147,38 @@ BEGIN
         RAISE EXCEPTION 'role % does not exist', role::oid USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM enspiral.require_admin();
-    FOR p IN SELECT * FROM enspiral.application_privileges() LOOP
-        EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %s', p.privilege, p.object_type,
-                                  p.object, role);
+    -- schema USAGE is not taken back: PUBLIC has it anyway
+    FOR p IN SELECT * FROM enspiral.application_privileges()
+              WHERE do_grant OR object_type <> 'SCHEMA' LOOP
+        IF do_grant THEN
+            EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %s', p.privilege, p.object_type,
+                                      p.object, role);
+        ELSE
+            EXECUTE pg_catalog.format('REVOKE %s ON %s %s FROM %s', p.privilege, p.object_type,
+                                      p.object, role);
+        END IF;
         RETURN NEXT pg_catalog.format('%s ON %s %s', p.privilege, p.object_type, p.object);
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION enspiral.apply_application_privileges(regrole, boolean) IS
+    'Grants (do_grant) or revokes the application privileges of enspiral.application_privileges() for a role and lists them; only the extension owner may call it';
+
+CREATE FUNCTION enspiral.grant_application(role regrole) RETURNS SETOF text
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT enspiral.apply_application_privileges($1, true) $$;
 COMMENT ON FUNCTION enspiral.grant_application(regrole) IS
     'Gives an application role exactly what it needs to use enspiral (see enspiral.application_privileges()) and lists the grants; only the extension owner may call it';
 
 CREATE FUNCTION enspiral.revoke_application(role regrole) RETURNS SETOF text
-    LANGUAGE plpgsql
+    LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p record;
-BEGIN
-    IF role IS NULL THEN
-        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = role) THEN
-        RAISE EXCEPTION 'role % does not exist', role::oid USING ERRCODE = 'undefined_object';
-    END IF;
-    PERFORM enspiral.require_admin();
-    FOR p IN SELECT * FROM enspiral.application_privileges() WHERE object_type <> 'SCHEMA' LOOP
-        EXECUTE pg_catalog.format('REVOKE %s ON %s %s FROM %s', p.privilege, p.object_type,
-                                  p.object, role);
-        RETURN NEXT pg_catalog.format('%s ON %s %s', p.privilege, p.object_type, p.object);
-    END LOOP;
-END
-$$;
+AS $$ SELECT enspiral.apply_application_privileges($1, false) $$;
 COMMENT ON FUNCTION enspiral.revoke_application(regrole) IS
     'Takes back from a role what enspiral.grant_application() gave (schema USAGE stays, as for PUBLIC); only the extension owner may call it';
 
+REVOKE EXECUTE ON FUNCTION enspiral.apply_application_privileges(regrole, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION enspiral.grant_application(regrole) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION enspiral.revoke_application(regrole) FROM PUBLIC;
 
