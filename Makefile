@@ -8,9 +8,13 @@ MODULE_big  = enspiral
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 # The install script of the current version is built from the ordered parts
-# in sql/install/ (one part per concern).  Scripts of earlier versions and
-# update scripts (enspiral--A--B.sql) are committed as they are in sql/.
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+# in sql/install/ (one part per concern); each update script
+# enspiral--A--B.sql is built the same way from the parts in
+# sql/update/A--B/.  Install scripts of released versions are committed as
+# they shipped (sql/enspiral--A.sql).
+UPDATE_DIRS    = $(sort $(notdir $(wildcard sql/update/*--*)))
+UPDATE_SCRIPTS = $(patsubst %,sql/$(EXTENSION)--%.sql,$(UPDATE_DIRS))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SCRIPTS)
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 PG_CPPFLAGS = -I$(srcdir)/src -DENSPIRAL_VERSION='"$(EXTVERSION)"'
@@ -31,7 +35,14 @@ include $(PGXS)
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql)) $(EXTENSION).control
 	cat $(sort $(wildcard sql/install/*.sql)) > $@
 
-$(OBJS): $(wildcard src/*.h)
+# update_rule DIR: the update script DIR is the concatenation of its parts
+define update_rule
+sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql))
+	cat $$^ > $$@
+endef
+$(foreach d,$(UPDATE_DIRS),$(eval $(call update_rule,$(d))))
+
+$(OBJS): $(wildcard src/*.h) $(EXTENSION).control
 
 .PHONY: test demo cppcheck
 test:

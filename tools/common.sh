@@ -20,10 +20,15 @@ say() { printf '== %s\n' "$*" >&2; }
 # die MSG: fail with a message
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# ensure_deps [test]: install the Debian packages the build (and tests) need
+# ensure_deps [test]: install the Debian packages the build (and tests) need.
+# Each package is detected by the file the build or the tests actually use:
+# pg_config and pgxs.mk come with postgresql-client-15, so the server headers
+# are detected by postgres.h under pg_config --includedir-server.
 ensure_deps() {
-	local want=() pkgs
-	[ -x "$SYS_PG_CONFIG" ] && [ -f "/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/makefiles/pgxs.mk" ] ||
+	local want=() pkgs incdir
+	incdir=$("$SYS_PG_CONFIG" --includedir-server 2>/dev/null || echo "/usr/include/postgresql/$PG_MAJOR/server")
+	[ -x "$SYS_PG_CONFIG" ] && [ -f "$incdir/postgres.h" ] &&
+		[ -f "/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/makefiles/pgxs.mk" ] ||
 		want+=("postgresql-server-dev-$PG_MAJOR")
 	[ -x "/usr/lib/postgresql/$PG_MAJOR/bin/initdb" ] || want+=("postgresql-$PG_MAJOR")
 	command -v make >/dev/null || want+=(make)
@@ -33,8 +38,7 @@ ensure_deps() {
 		command -v pg_prove >/dev/null || want+=(libtap-parser-sourcehandler-pgtap-perl)
 		command -v cppcheck >/dev/null || want+=(cppcheck)
 	fi
-	[ -x "/usr/share/postgresql/$PG_MAJOR/extension/btree_gist.control" ] ||
-		[ -f "/usr/share/postgresql/$PG_MAJOR/extension/btree_gist.control" ] || want+=(postgresql-contrib)
+	[ -f "/usr/share/postgresql/$PG_MAJOR/extension/btree_gist.control" ] || want+=(postgresql-contrib)
 	[ ${#want[@]} -eq 0 ] && return 0
 	[ -z "${ENSPIRAL_NO_APT:-}" ] || die "missing packages: ${want[*]}"
 	[ "$(id -u)" -eq 0 ] || die "missing packages (${want[*]}); run as root to install them"
