@@ -7,10 +7,15 @@
  * The transition function keeps ballots compactly: every option id seen is
  * given a dense 32-bit index (open-addressing hash table), and ballots are
  * one flat array of indexes plus an array of offsets.  The final function
- * counts the rounds: each ballot keeps a cursor on its highest-ranked option
- * not yet eliminated, and a round only advances the cursors of ballots whose
- * option was just eliminated, so the whole count is linear in the number of
- * ranks plus rounds * ballots cursor checks.
+ * counts the rounds incrementally: each ballot keeps a cursor on its
+ * highest-ranked option not yet eliminated and sits on that option's list,
+ * and eliminating an option moves only the ballots on its list.  The
+ * remaining options are kept weakest first (the elimination order with its
+ * tie-breaks); after a round that changed counts, the changed options are
+ * sorted and merged in, O(remaining options).  So a count costs
+ * O(ranks + rounds with moving votes * options), and rounds that eliminate
+ * options without votes cost O(1) each.  Every loop and sort checks for
+ * interrupts (doc/limits-and-cancel.md).
  *
  * Semantics (README.md (Decisions: proposals, votes and outcomes)): each round every ballot counts for its
  * highest-ranked option not yet eliminated, or is exhausted; an option with
@@ -60,16 +65,6 @@ typedef struct IrvState
 	Size		nballots;
 	Size		ballcap;
 } IrvState;
-
-/* The outcome of a count */
-typedef struct IrvResult
-{
-	int32		winner;			/* dense index, -1 when no ballot */
-	int			nrounds;
-	int64	  **counts;			/* per round: nopts counts */
-	int64	   *exhausted;		/* per round */
-	int32	   *eliminated;		/* per round, -1 for the last */
-} IrvResult;
 
 /* A new empty state in the aggregate's memory context */
 static IrvState *
@@ -251,66 +246,70 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/* True when option a should be eliminated before option b (both tied now) */
-static bool
-irv_weaker(const IrvState *st, const IrvResult *r, int round, int32 a, int32 b)
+/*
+ * The outcome of a count.  The round-by-round counts are kept only for the
+ * report: the first round's counts and, for every later round, the options
+ * whose count changed with their new count (a round where a zero-vote
+ * option went out changes nothing).
+ */
+typedef struct IrvResult
 {
-	for (int k = round - 1; k >= 0; k--)
-	{
-		int64		ca = r->counts[k][a];
-		int64		cb = r->counts[k][b];
+	int32		winner;			/* dense index, -1 when no ballot */
+	int			nrounds;
+	int64	   *exhausted;		/* per round */
+	int32	   *eliminated;		/* per round, -1 for the last */
+	/* history, with the report only */
+	int64	   *first;			/* counts of round 1, by dense index */
+	Size	   *dstart;			/* changes made by round k end at dstart[k] */
+	int32	   *dopt;
+	int64	   *dcount;
+	Size		ndeltas;
+	Size		deltacap;
+} IrvResult;
 
-		if (ca != cb)
-			return ca < cb;
-	}
-	return st->ids[a] > st->ids[b];
+/* Working state of a count: current counts and the elimination order */
+typedef struct IrvCount
+{
+	const IrvState *st;
+	int64	   *counts;			/* current count of each option */
+	bool	   *out;			/* eliminated */
+	Size	   *cursor;			/* each ballot's current entry */
+	Size	   *next;			/* next ballot on the same option, or NIL */
+	Size	   *head;			/* first ballot on each option, or NIL */
+	int64		exhausted;
+	/* remaining options weakest first: order[start .. nopts) */
+	int32	   *order;
+	int32	   *pos;			/* position of each option in order */
+	int32		start;
+	/* options whose count changed in the current round */
+	int32	   *changed;
+	int32		nchanged;
+	bool	   *is_changed;
+	int32	   *merged;			/* scratch for the merge */
+} IrvCount;
+
+#define IRV_NIL ((Size) -1)
+
+/*
+ * Weaker first: fewer votes now, then the order of the round before
+ * (which is fewer votes in that round, then the one before, back to the
+ * first round, then the larger id).  For the first round, pos is the
+ * order by id, largest first.
+ */
+static int
+irv_cmp_weaker(const void *a, const void *b, void *arg)
+{
+	const IrvCount *ic = (const IrvCount *) arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	CHECK_FOR_INTERRUPTS();
+	if (ic->counts[x] != ic->counts[y])
+		return ic->counts[x] < ic->counts[y] ? -1 : 1;
+	return (ic->pos[x] > ic->pos[y]) - (ic->pos[x] < ic->pos[y]);
 }
 
-/* Option to eliminate in a round: fewest votes, then the tie-break rules */
-static int32
-irv_loser(const IrvState *st, const IrvResult *r, int round, const bool *out)
-{
-	const int64 *c = r->counts[round];
-	int32		loser = -1;
-
-	for (int32 i = 0; i < st->nopts; i++)
-	{
-		if (out[i])
-			continue;
-		if (loser < 0 || c[i] < c[loser] ||
-			(c[i] == c[loser] && irv_weaker(st, r, round, i, loser)))
-			loser = i;
-	}
-	return loser;
-}
-
-/* Move every ballot's cursor past eliminated options; count the round */
-static void
-irv_tally(const IrvState *st, Size *cursor, const bool *out, int64 *counts,
-		  int64 *exhausted)
-{
-	int64		ex = 0;
-
-	for (Size b = 0; b < st->nballots; b++)
-	{
-		Size		p = cursor[b];
-		Size		end = st->offsets[b + 1];
-
-		while (p < end && out[st->entries[p]])
-			p++;
-		cursor[b] = p;
-		if (p == end)
-			ex++;
-		else
-			counts[st->entries[p]]++;
-	}
-	*exhausted = ex;
-}
-
-/* Memory for the per-round counts that a count may use (54000 beyond) */
-#define IRV_MAX_COUNT_BYTES ((Size) 1024 * 1024 * 1024)
-
-/* Order options by id, largest first (the order zero-vote options go in) */
+/* Order options by id, largest first (interrupt-checking comparator) */
 static int
 irv_cmp_id_desc(const void *a, const void *b, void *arg)
 {
@@ -318,134 +317,221 @@ irv_cmp_id_desc(const void *a, const void *b, void *arg)
 	int64		x = ids[*(const int32 *) a];
 	int64		y = ids[*(const int32 *) b];
 
+	CHECK_FOR_INTERRUPTS();
 	return (x < y) - (x > y);
 }
 
-/*
- * The remaining options without votes in a round, in the order they will be
- * eliminated: counts of remaining options never decrease from round to
- * round, so these had no votes in any round and only the id decides.
- */
-static int32 *
-irv_zero_queue(const IrvState *st, const int64 *c, const bool *out, int32 *n)
+/* Count ballot b for its option at the cursor, or as exhausted */
+static void
+irv_place(IrvCount *ic, Size b)
 {
-	int32	   *q = palloc(sizeof(int32) * st->nopts);
+	const IrvState *st = ic->st;
+	Size		p = ic->cursor[b];
+	Size		end = st->offsets[b + 1];
+	int32		opt;
 
-	*n = 0;
-	for (int32 i = 0; i < st->nopts; i++)
-		if (!out[i] && c[i] == 0)
-			q[(*n)++] = i;
-	qsort_arg(q, *n, sizeof(int32), irv_cmp_id_desc, st->ids);
-	return q;
+	while (p < end && ic->out[st->entries[p]])
+		p++;
+	ic->cursor[b] = p;
+	if (p == end)
+	{
+		ic->exhausted++;
+		return;
+	}
+	opt = st->entries[p];
+	ic->counts[opt]++;
+	ic->next[b] = ic->head[opt];
+	ic->head[opt] = b;
+	if (!ic->is_changed[opt])
+	{
+		ic->is_changed[opt] = true;
+		ic->changed[ic->nchanged++] = opt;
+	}
 }
 
-/* The only option not eliminated */
-static int32
-irv_last_remaining(const IrvState *st, const bool *out)
+/* The first round: every ballot on its first choice; the initial order */
+static void
+irv_first_round(IrvCount *ic)
 {
-	for (int32 i = 0; i < st->nopts; i++)
-		if (!out[i])
-			return i;
-	return -1;
+	const IrvState *st = ic->st;
+	int32		n = st->nopts;
+
+	for (Size b = 0; b < st->nballots; b++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ic->cursor[b] = st->offsets[b];
+		irv_place(ic, b);
+	}
+	for (int32 i = 0; i < n; i++)
+		ic->order[i] = i;
+	qsort_arg(ic->order, n, sizeof(int32), irv_cmp_id_desc, (void *) st->ids);
+	for (int32 i = 0; i < n; i++)
+		ic->pos[ic->order[i]] = i;
+	qsort_arg(ic->order, n, sizeof(int32), irv_cmp_weaker, ic);
+	for (int32 i = 0; i < n; i++)
+		ic->pos[ic->order[i]] = i;
+	for (int32 k = 0; k < ic->nchanged; k++)
+		ic->is_changed[ic->changed[k]] = false;
+	ic->nchanged = 0;
 }
 
 /*
- * Count every round of the state.  Eliminating an option without votes
- * moves no ballot: such rounds share the previous round's counts, and a run
- * of them is taken from a queue instead of scanning every option again (a
- * ranking of 100,000 options costs no more than its length).
+ * Reorder after a round that changed counts: options whose count did not
+ * change keep their relative order; the changed ones (sorted by count,
+ * then previous position) are merged in.  O(remaining options).
  */
 static void
-irv_count(const IrvState *st, IrvResult *r)
+irv_reorder(IrvCount *ic)
 {
-	Size	   *cursor;
-	bool	   *out;
-	int			remaining = st->nopts;
-	bool		moved = true;
-	Size		count_bytes = 0;
-	int32	   *zq = NULL;
-	int32		nzq = 0,
-				zpos = 0;
+	int32		n = ic->st->nopts;
+	int32		i = ic->start;
+	int32		j = 0;
+	int32		k = 0;
 
-	r->winner = -1;
-	r->nrounds = 0;
-	if (st->nballots == 0)
-		return;
-	cursor = palloc_extended(sizeof(Size) * st->nballots, MCXT_ALLOC_HUGE);
-	for (Size b = 0; b < st->nballots; b++)
-		cursor[b] = st->offsets[b];
-	out = palloc0(sizeof(bool) * st->nopts);
-	r->counts = palloc_extended(sizeof(int64 *) * st->nopts, MCXT_ALLOC_HUGE);
-	r->exhausted = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE);
-	r->eliminated = palloc_extended(sizeof(int32) * st->nopts, MCXT_ALLOC_HUGE);
-	for (int round = 0;; round++)
+	qsort_arg(ic->changed, ic->nchanged, sizeof(int32), irv_cmp_weaker, ic);
+	while (i < n || j < ic->nchanged)
 	{
-		int64	   *c;
-		int64		active;
-		int32		best = -1;
+		CHECK_FOR_INTERRUPTS();
+		if (i < n && ic->is_changed[ic->order[i]])
+			i++;
+		else if (j < ic->nchanged &&
+				 (i >= n || irv_cmp_weaker(&ic->changed[j], &ic->order[i], ic) < 0))
+			ic->merged[k++] = ic->changed[j++];
+		else
+			ic->merged[k++] = ic->order[i++];
+	}
+	Assert(k == n - ic->start);
+	memcpy(ic->order + ic->start, ic->merged, sizeof(int32) * k);
+	for (i = ic->start; i < n; i++)
+		ic->pos[ic->order[i]] = i;
+	for (j = 0; j < ic->nchanged; j++)
+		ic->is_changed[ic->changed[j]] = false;
+}
+
+/* Eliminate the weakest option: move its ballots on; true if any moved */
+static bool
+irv_eliminate(IrvCount *ic, int32 loser)
+{
+	Size		b = ic->head[loser];
+
+	Assert(ic->order[ic->start] == loser && !ic->out[loser]);
+	ic->out[loser] = true;
+	ic->start++;
+	ic->head[loser] = IRV_NIL;
+	ic->nchanged = 0;
+	while (b != IRV_NIL)
+	{
+		Size		nb = ic->next[b];
 
 		CHECK_FOR_INTERRUPTS();
+		irv_place(ic, b);
+		b = nb;
+	}
+	return ic->counts[loser] > 0;
+}
+
+/* Record the changes of the round about to start (report only) */
+static void
+irv_record_changes(IrvResult *r, const IrvCount *ic, int round)
+{
+	if (r->ndeltas + ic->nchanged > r->deltacap)
+	{
+		while (r->ndeltas + ic->nchanged > r->deltacap)
+			r->deltacap *= 2;
+		r->dopt = repalloc_huge(r->dopt, sizeof(int32) * r->deltacap);
+		r->dcount = repalloc_huge(r->dcount, sizeof(int64) * r->deltacap);
+	}
+	for (int32 k = 0; k < ic->nchanged; k++)
+	{
+		r->dopt[r->ndeltas] = ic->changed[k];
+		r->dcount[r->ndeltas++] = ic->counts[ic->changed[k]];
+	}
+	r->dstart[round] = r->ndeltas;
+}
+
+/* Allocate the working state of a count */
+static void
+irv_count_init(const IrvState *st, IrvCount *ic)
+{
+	int32		n = st->nopts;
+
+	memset(ic, 0, sizeof(*ic));
+	ic->st = st;
+	ic->counts = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ic->out = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ic->is_changed = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ic->cursor = palloc_extended(sizeof(Size) * st->nballots, MCXT_ALLOC_HUGE);
+	ic->next = palloc_extended(sizeof(Size) * st->nballots, MCXT_ALLOC_HUGE);
+	ic->head = palloc_extended(sizeof(Size) * n, MCXT_ALLOC_HUGE);
+	for (int32 i = 0; i < n; i++)
+		ic->head[i] = IRV_NIL;
+	ic->order = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	ic->pos = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	ic->changed = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	ic->merged = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+}
+
+/* Allocate the per-round results (and the history when reporting) */
+static void
+irv_result_init(const IrvState *st, IrvResult *r, const IrvCount *ic,
+				bool history)
+{
+	memset(r, 0, sizeof(*r));
+	r->winner = -1;
+	r->exhausted = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE);
+	r->eliminated = palloc_extended(sizeof(int32) * st->nopts, MCXT_ALLOC_HUGE);
+	if (!history)
+		return;
+	r->first = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE);
+	memcpy(r->first, ic->counts, sizeof(int64) * st->nopts);
+	r->dstart = palloc_extended(sizeof(Size) * st->nopts, MCXT_ALLOC_HUGE);
+	r->deltacap = 1024;
+	r->dopt = palloc_extended(sizeof(int32) * r->deltacap, MCXT_ALLOC_HUGE);
+	r->dcount = palloc_extended(sizeof(int64) * r->deltacap, MCXT_ALLOC_HUGE);
+}
+
+/*
+ * Count every round of the state.  Each round costs the ballots it moves
+ * plus, when any moved, one merge over the remaining options; a round
+ * that eliminates an option without votes moves nothing and costs O(1).
+ * The weakest option is always the first of the order, the strongest the
+ * last, so no round scans the options.
+ */
+static void
+irv_count(const IrvState *st, IrvResult *r, bool history)
+{
+	IrvCount	ic;
+
+	if (st->nballots == 0)
+	{
+		memset(r, 0, sizeof(*r));
+		r->winner = -1;
+		return;
+	}
+	irv_count_init(st, &ic);
+	irv_first_round(&ic);
+	irv_result_init(st, r, &ic, history);
+	for (int round = 0;; round++)
+	{
+		int32		best = ic.order[st->nopts - 1];
+		int64		active = (int64) st->nballots - ic.exhausted;
+
+		CHECK_FOR_INTERRUPTS();
+		Assert(round < st->nopts);
 		r->nrounds = round + 1;
+		r->exhausted[round] = ic.exhausted;
 		r->eliminated[round] = -1;
-		if (!moved)
-		{
-			/* nothing moved: same counts; a queued zero goes next */
-			c = r->counts[round] = r->counts[round - 1];
-			r->exhausted[round] = r->exhausted[round - 1];
-			if (zpos < nzq)
-			{
-				if (remaining == 1)
-				{
-					r->winner = irv_last_remaining(st, out);
-					break;
-				}
-				r->eliminated[round] = zq[zpos++];
-				out[r->eliminated[round]] = true;
-				remaining--;
-				continue;
-			}
-		}
-		else
-		{
-			count_bytes += sizeof(int64) * st->nopts;
-			if (count_bytes > IRV_MAX_COUNT_BYTES)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("instant_runoff: too many rounds with votes moving among %d options",
-								st->nopts),
-						 errdetail("Counting would keep more than %zu MB of round-by-round counts.",
-								   IRV_MAX_COUNT_BYTES / (1024 * 1024))));
-			c = r->counts[round] = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-			irv_tally(st, cursor, out, c, &r->exhausted[round]);
-		}
-		active = (int64) st->nballots - r->exhausted[round];
-		for (int32 i = 0; i < st->nopts; i++)
-			if (!out[i] && (best < 0 || c[i] > c[best]))
-				best = i;
-		if (remaining == 1 || c[best] > active / 2)
+		if (ic.start == st->nopts - 1 || ic.counts[best] > active / 2)
 		{
 			r->winner = best;
 			break;
 		}
-		r->eliminated[round] = irv_loser(st, r, round, out);
-		moved = c[r->eliminated[round]] > 0;
-		if (!moved && zpos >= nzq)
-		{
-			/* the first of a run of zero-vote options: queue the rest */
-			if (zq != NULL)
-				pfree(zq);
-			zq = irv_zero_queue(st, c, out, &nzq);
-			zpos = 0;
-			Assert(nzq > 0 && zq[0] == r->eliminated[round]);
-			zpos = 1;
-		}
-		out[r->eliminated[round]] = true;
-		remaining--;
+		r->eliminated[round] = ic.order[ic.start];
+		if (irv_eliminate(&ic, r->eliminated[round]) && ic.nchanged > 0)
+			irv_reorder(&ic);
+		if (history)
+			irv_record_changes(r, &ic, round);
 	}
-	if (zq != NULL)
-		pfree(zq);
-	pfree(cursor);
-	pfree(out);
 }
 
 /* instant_runoff final: the winning option id, or NULL without ballots */
@@ -456,7 +542,7 @@ enspiral_irv_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	irv_count((IrvState *) PG_GETARG_POINTER(0), &r);
+	irv_count((IrvState *) PG_GETARG_POINTER(0), &r, false);
 	if (r.winner < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(((IrvState *) PG_GETARG_POINTER(0))->ids[r.winner]);
@@ -478,16 +564,23 @@ push_int_pair(JsonbParseState **ps, const char *key, int64 val)
 	pushJsonbValue(ps, WJB_VALUE, &v);
 }
 
-/* Push one round: {"round", "counts": {id: n}, "exhausted", "eliminated"} */
+/*
+ * Push round k: {"round", "counts": {id: n}, "exhausted", "eliminated"};
+ * cur holds the counts of round k - 1 and out the options eliminated
+ * before it: both are brought to round k.
+ */
 static void
-push_round(JsonbParseState **ps, const IrvState *st, const IrvResult *r, int k)
+push_round(JsonbParseState **ps, const IrvState *st, const IrvResult *r, int k,
+		   int64 *cur, bool *out)
 {
-	const int64 *c = r->counts[k];
 	JsonbValue	key;
-	bool	   *out = palloc0(sizeof(bool) * st->nopts);
 
-	for (int j = 0; j < k; j++)
-		out[r->eliminated[j]] = true;
+	if (k > 0)
+	{
+		out[r->eliminated[k - 1]] = true;
+		for (Size d = k > 1 ? r->dstart[k - 2] : 0; d < r->dstart[k - 1]; d++)
+			cur[r->dopt[d]] = r->dcount[d];
+	}
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	push_int_pair(ps, "round", k + 1);
 	key.type = jbvString;
@@ -496,14 +589,16 @@ push_round(JsonbParseState **ps, const IrvState *st, const IrvResult *r, int k)
 	pushJsonbValue(ps, WJB_KEY, &key);
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	for (int32 i = 0; i < st->nopts; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		if (!out[i])
-			push_int_pair(ps, psprintf(INT64_FORMAT, st->ids[i]), c[i]);
+			push_int_pair(ps, psprintf(INT64_FORMAT, st->ids[i]), cur[i]);
+	}
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 	push_int_pair(ps, "exhausted", r->exhausted[k]);
 	if (r->eliminated[k] >= 0)
 		push_int_pair(ps, "eliminated", st->ids[r->eliminated[k]]);
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-	pfree(out);
 }
 
 /* Counts the rounds report may list (54000 beyond: the result would be huge) */
@@ -540,14 +635,19 @@ enspiral_irv_rounds_final(PG_FUNCTION_ARGS)
 	JsonbParseState *ps = NULL;
 	JsonbValue	key;
 	JsonbValue *res;
+	int64	   *cur;
+	bool	   *out;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (IrvState *) PG_GETARG_POINTER(0);
-	irv_count(st, &r);
+	irv_count(st, &r, true);
 	if (r.winner < 0)
 		PG_RETURN_NULL();
 	irv_check_report_size(st, &r);
+	cur = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE);
+	memcpy(cur, r.first, sizeof(int64) * st->nopts);
+	out = palloc_extended(sizeof(bool) * st->nopts, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	push_int_pair(&ps, "winner", st->ids[r.winner]);
 	push_int_pair(&ps, "ballots", (int64) st->nballots);
@@ -557,7 +657,7 @@ enspiral_irv_rounds_final(PG_FUNCTION_ARGS)
 	pushJsonbValue(&ps, WJB_KEY, &key);
 	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
 	for (int k = 0; k < r.nrounds; k++)
-		push_round(&ps, st, &r, k);
+		push_round(&ps, st, &r, k, cur, out);
 	pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
 	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
