@@ -22,6 +22,16 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -lm
 
+# ENSPIRAL_ASSERT=1 (make or tools/test.sh) compiles enspiral's Assert()s
+# in, also against a server built without assertions (Debian's): only the
+# extension's own code checks them (ExceptionalCondition is always in the
+# server).  Build from clean when switching (make clean).
+ifeq ($(ENSPIRAL_ASSERT),1)
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
+endif
+# the objects are rebuilt when the assertion mode changes
+ASSERT_STAMP = build/.assert-$(if $(filter 1,$(ENSPIRAL_ASSERT)),on,off)
+
 EXTRA_CLEAN = build
 
 # Bitcode for JIT inlining is not needed and would require clang.
@@ -42,7 +52,10 @@ sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql))
 endef
 $(foreach d,$(UPDATE_DIRS),$(eval $(call update_rule,$(d))))
 
-$(OBJS): $(wildcard src/*.h) $(EXTENSION).control
+$(OBJS): $(wildcard src/*.h) $(EXTENSION).control $(ASSERT_STAMP)
+
+$(ASSERT_STAMP):
+	mkdir -p build && rm -f build/.assert-* && touch $@
 
 .PHONY: test demo cppcheck
 test:

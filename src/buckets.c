@@ -560,7 +560,7 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 static bool
 check_round_window(const BucketRow *b, int elevel)
 {
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = enspiral_write_clock();
 
 	if (b->round_closed)
 	{
@@ -889,7 +889,7 @@ Datum
 enspiral_open_bucket(PG_FUNCTION_ARGS)
 {
 	BucketRow	b;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = enspiral_write_clock();
 	bool		closed;
 
 	enspiral_spi_connect();

@@ -20,6 +20,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/rangetypes.h"
@@ -45,6 +46,7 @@ event_cmp(const void *a, const void *b)
 	DateADT		x = ((const SweepEvent *) a)->day;
 	DateADT		y = ((const SweepEvent *) b)->day;
 
+	CHECK_FOR_INTERRUPTS();		/* sorts of user-sized input answer a cancel */
 	return (x > y) - (x < y);
 }
 
@@ -87,6 +89,7 @@ catalyst_sweep(CatalystSpan *spans, int nspans, DateADT from, DateADT to,
 		DateADT		lo = Max(spans[i].lo, from);
 		DateADT		hi = Min(spans[i].hi, to);
 
+		CHECK_FOR_INTERRUPTS();
 		if (lo >= hi)
 			continue;
 		ev[nev].day = lo;
@@ -101,6 +104,7 @@ catalyst_sweep(CatalystSpan *spans, int nspans, DateADT from, DateADT to,
 	qsort(ev, nev, sizeof(SweepEvent), event_cmp);
 	for (int i = 0; i < nev; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (ev[i].day > cur)
 		{
 			emit_segment(segs, &nseg, cur, ev[i].day, after, before);
@@ -191,6 +195,7 @@ catalyst_check_coverage(int64 group_id)
 		int32		need = Min(segs[i].before, s.min_catalysts);
 		DateADT		until;
 
+		CHECK_FOR_INTERRUPTS();
 		if (segs[i].after >= need)
 			continue;
 		/* report the whole run of shortfall that starts here */
@@ -276,6 +281,7 @@ enspiral_catalyst_coverage(PG_FUNCTION_ARGS)
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
+		CHECK_FOR_INTERRUPTS();
 		values[0] = make_daterange(typcache, segs[i].lo, segs[i].hi);
 		values[1] = Int32GetDatum(segs[i].after);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

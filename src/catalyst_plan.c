@@ -175,6 +175,7 @@ first_gap(Planner *p, DateADT from, DateADT to, DateADT *gap_lo, DateADT *gap_hi
 
 	for (int i = 0; i < p->nterms; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		spans[i].lo = p->terms[i].lo;
 		spans[i].hi = p->terms[i].hi;
 		spans[i].after = 1;
@@ -216,6 +217,7 @@ feasible_months(Planner *p, int m, DateADT d, DateADT *last, bool *has_last)
 	{
 		PlanTerm   *t = &p->terms[i];
 
+		CHECK_FOR_INTERRUPTS();
 		if (t->member != m)
 			continue;
 		if (t->lo <= d && d < t->hi)
@@ -288,8 +290,11 @@ next_change(Planner *p, DateADT d, DateADT gap_hi)
 	DateADT		next = gap_hi;
 
 	for (int i = 0; i < p->nterms; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		if (p->terms[i].member >= 0 && p->terms[i].hi > d && p->terms[i].hi < next)
 			next = p->terms[i].hi;
+	}
 	for (int m = 0; m < p->nmembers; m++)
 		if (p->members[m].joined > d && p->members[m].joined < next)
 			next = p->members[m].joined;

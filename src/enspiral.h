@@ -69,6 +69,15 @@
 #define ERRCODE_ENSPIRAL_COVERAGE_SHORTFALL		MAKE_SQLSTATE('N','S','3','0','5')
 #define ERRCODE_ENSPIRAL_GAP_UNFILLABLE			MAKE_SQLSTATE('N','S','3','0','6')
 
+/*
+ * The clock that deadlines of writes are checked against: the time at the
+ * moment of the check (clock_timestamp()), not the start of the statement
+ * or transaction, so a write made late inside a long statement (a DO block,
+ * a function looping over votes) is refused once the deadline has passed.
+ * See doc/limits-and-cancel.md (Deadlines).
+ */
+#define enspiral_write_clock() GetCurrentTimestamp()
+
 /* spi_util.c */
 extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,
 								int nargs, const Oid *argtypes);

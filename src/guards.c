@@ -300,12 +300,12 @@ enspiral_guard_deadline(PG_FUNCTION_ARGS)
 		return PointerGetDatum(row);
 	deadline = heap_getattr(row, deadline_att, tupdesc, &isnull);
 	if (!isnull &&
-		DatumGetTimestampTz(deadline) <= GetCurrentTransactionStartTimestamp())
+		DatumGetTimestampTz(deadline) <= enspiral_write_clock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DEADLINE_PASSED),
 				 errmsg("%s cannot be open: its deadline \"%s\" has passed",
 						guard_row_name(td->tg_relation, row), td->tg_trigger->tgargs[1]),
-				 errdetail("An open row's deadline must be later than the current transaction time."),
+				 errdetail("An open row's deadline must be later than the time of the write."),
 				 errhint("Move the row out of \"open\", or give it a later deadline."),
 				 errtablecol(td->tg_relation, deadline_att)));
 	return PointerGetDatum(row);

@@ -70,9 +70,15 @@ typedef struct QfEntry
 	int64		amount;
 } QfEntry;
 
-#define qfentry_cmp(a, b) \
-	((a)->project != (b)->project ? ((a)->project < (b)->project ? -1 : 1) : \
-	 ((a)->contributor > (b)->contributor) - ((a)->contributor < (b)->contributor))
+/* By project, then contributor (checks for interrupts: sorts are user-sized) */
+static inline int
+qfentry_cmp(const QfEntry *a, const QfEntry *b)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (a->project != b->project)
+		return a->project < b->project ? -1 : 1;
+	return (a->contributor > b->contributor) - (a->contributor < b->contributor);
+}
 
 #define ST_SORT sort_qf_entries
 #define ST_ELEMENT_TYPE QfEntry
@@ -82,7 +88,13 @@ typedef struct QfEntry
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define int64_cmp(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+/* Ascending int64 (checks for interrupts) */
+static inline int
+int64_cmp(const int64 *a, const int64 *b)
+{
+	CHECK_FOR_INTERRUPTS();
+	return (*a > *b) - (*a < *b);
+}
 
 #define ST_SORT sort_int64s
 #define ST_ELEMENT_TYPE int64
@@ -112,6 +124,7 @@ qf_aggregate(QfEntry *e, int n, QfRound *r)
 	sort_qf_entries(e, n);
 	for (i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (m > 0 && e[m - 1].project == e[i].project &&
 			e[m - 1].contributor == e[i].contributor)
 		{
@@ -129,8 +142,11 @@ qf_aggregate(QfEntry *e, int n, QfRound *r)
 	r->m = m;
 	r->pstart = alloc_array(m + 1, sizeof(int));
 	for (i = 0; i < m; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		if (i == 0 || e[i].project != e[i - 1].project)
 			r->pstart[k++] = i;
+	}
 	r->pstart[k] = m;
 	r->nprojects = k;
 }
@@ -150,6 +166,8 @@ qf_ideal_standard(const QfRound *r, long double *ideal)
 		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
 		{
 			long double s = sqrtl((long double) r->e[i].amount);
+
+			CHECK_FOR_INTERRUPTS();
 
 			sum += s * prefix;
 			prefix += s;
@@ -178,6 +196,7 @@ qf_contributor_index(const QfRound *r, int32 *cidx)
 		int			hi = nc - 1;
 		int64		c = r->e[i].contributor;
 
+		CHECK_FOR_INTERRUPTS();
 		while (lo < hi)
 		{
 			int			mid = lo + (hi - lo) / 2;
@@ -221,6 +240,7 @@ qf_pairwise_setup(const QfRound *r, QfPairwise *pw)
 	for (k = 0; k < r->nprojects; k++)
 		for (i = r->pstart[k]; i < r->pstart[k + 1]; i++)
 		{
+			CHECK_FOR_INTERRUPTS();
 			pw->eproj[i] = k;
 			pw->s[i] = sqrt((double) r->e[i].amount);
 		}
@@ -263,6 +283,7 @@ qf_pairwise_contributor(const QfRound *r, QfPairwise *pw, int k, double M,
 		double		si = s[e];
 		int			f;
 
+		CHECK_FOR_INTERRUPTS();
 		for (f = e + 1; f < end; f++)
 			acc[cidx[f]] += si * s[f];
 	}
@@ -274,6 +295,7 @@ qf_pairwise_contributor(const QfRound *r, QfPairwise *pw, int k, double M,
 		double		sum = 0;
 		int			f;
 
+		CHECK_FOR_INTERRUPTS();
 		for (f = e + 1; f < end; f++)
 			sum += s[f] * (M / (M + acc[cidx[f]]));
 		ideal[pw->eproj[e]] += 2 * (long double) s[e] * sum;
@@ -345,8 +367,10 @@ typedef struct QfRank
 static int
 qfrank_cmp(const QfRank *a, const QfRank *b)
 {
-	int			c = enspiral_numeric_cmp(b->w, a->w);
+	int			c;
 
+	CHECK_FOR_INTERRUPTS();
+	c = enspiral_numeric_cmp(b->w, a->w);
 	if (c != 0)
 		return c;
 	return (a->index > b->index) - (a->index < b->index);
@@ -385,6 +409,7 @@ qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
 
 	for (i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		rank[i].w = w[i];
 		rank[i].index = i;
 		S = numeric_add_opt_error(S, w[i], NULL);
@@ -395,6 +420,7 @@ qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
 		Numeric		lhs = numeric_mul_opt_error(int64_to_numeric(R), rank[k].w, NULL);
 		Numeric		rhs = numeric_mul_opt_error(ncap, S, NULL);
 
+		CHECK_FOR_INTERRUPTS();
 		if (enspiral_numeric_cmp(lhs, rhs) <= 0)
 			break;
 		match[rank[k].index] = cap;
@@ -434,6 +460,7 @@ qf_distribute(int64 pool, bool has_cap, int64 cap, const long double *ideal,
 	{
 		Numeric		capped;
 
+		CHECK_FOR_INTERRUPTS();
 		w[i] = ideal_to_numeric(ideal[i]);
 		capped = (has_cap && enspiral_numeric_cmp(w[i], ncap) > 0) ? ncap : w[i];
 		total = numeric_add_opt_error(total, capped, NULL);
@@ -447,6 +474,7 @@ qf_distribute(int64 pool, bool has_cap, int64 cap, const long double *ideal,
 			Datum		fl = DirectFunctionCall1(numeric_floor,
 												 NumericGetDatum(capped));
 
+			CHECK_FOR_INTERRUPTS();
 			match[i] = DatumGetInt64(DirectFunctionCall1(numeric_int8, fl));
 		}
 	}
@@ -481,12 +509,15 @@ qf_check_args(int64 pool, const int64 *projects, const int64 *contributors,
 				 errmsg("method \"pairwise\" needs a positive threshold"),
 				 errdetail("threshold is %g.", threshold)));
 	for (i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		if (amounts[i] <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("amounts element %d must be positive", i + 1),
 					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
 							   amounts[i], projects[i], contributors[i])));
+	}
 }
 
 /*
@@ -514,6 +545,7 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 	e = alloc_array(n, sizeof(QfEntry));
 	for (i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		e[i].project = projects[i];
 		e[i].contributor = contributors[i];
 		e[i].amount = amounts[i];
@@ -564,10 +596,13 @@ int64_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, int *n)
 		int			i;
 
 		for (i = 0; i < *n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
 			if (!(bitmap[i / 8] & (1 << (i % 8))))
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("%s element %d is NULL", name, i + 1)));
+		}
 	}
 	return (const int64 *) ARR_DATA_PTR(arr);
 }
@@ -671,6 +706,7 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
+		CHECK_FOR_INTERRUPTS();
 		values[0] = Int64GetDatum(rows[i].project);
 		values[1] = Int64GetDatum(rows[i].match);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

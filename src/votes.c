@@ -62,6 +62,8 @@ typedef struct VoteContext
 	int			state;
 	TimestampTz opens_at;
 	bool		opens_null;
+	TimestampTz closes_at;
+	bool		closes_null;
 	Datum		method;			/* text */
 	Datum		options;		/* text[], or 0 when NULL */
 	Datum		settings;		/* jsonb */
@@ -333,6 +335,8 @@ lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 	vc->group_id = DatumGetInt64(v[0]);
 	vc->opens_at = DatumGetTimestampTz(v[2]);
 	vc->opens_null = n[2];
+	vc->closes_at = DatumGetTimestampTz(v[3]);
+	vc->closes_null = n[3];
 	vc->state = proposal_effective_state(DatumGetLifecycleState(v[1]), vc->opens_at, n[2],
 										 DatumGetTimestampTz(v[3]), n[3], now);
 	vc->method = PointerGetDatum(PG_DETOAST_DATUM(v[4]));
@@ -395,6 +399,14 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
 				 errmsg("proposal %lld is not open for voting: it is %s",
 						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
+	/* open at statement start; the write must also precede the deadline */
+	if (!vc->closes_null && vc->closes_at <= enspiral_write_clock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is not open for voting: its deadline has passed",
+						(long long) pid),
+				 errdetail("The deadline passed while the statement casting this vote was running."),
+				 errhint("A vote is accepted only if it is written before closes_at.")));
 	if (!vc->member_now)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),

@@ -8,6 +8,7 @@
 #   ONLY=regex   run only the tests whose name matches (all kinds)
 #   KIND=list    comma list of kinds to run: lint,regress,isolation,pgtap,smoke
 #   KEEP_RESULTS=1 keep build/test (diffs and outputs) even when green
+#   ENSPIRAL_ASSERT=1 build with enspiral's Assert()s compiled in (Makefile)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ONLY=${ONLY:-.}
