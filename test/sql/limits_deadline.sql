@@ -37,7 +37,7 @@ END $$;
 SELECT enspiral.outcome(:p) -> 'voted' AS voted, enspiral.outcome(:q) -> 'voted' AS voted_anonymous;
 
 -- contributions: the round window ends for a write at its closes_at
-SELECT enspiral.create_round(:g, 'r', 100, now() - interval '1 hour', clock_timestamp() + interval '1 s') AS r \gset
+SELECT enspiral.create_round(:g, 'r', 100, now() - interval '1 hour', clock_timestamp() + interval '3 s') AS r \gset
 SELECT enspiral.allocate(:r);
 SELECT enspiral.create_bucket(:r, :ana, 'b', 1, 100) AS b \gset
 SELECT enspiral.open_bucket(:b);
@@ -45,9 +45,9 @@ SELECT enspiral.contribute(:b, :ana, 10) IS NOT NULL AS contributed_in_time;
 \set VERBOSITY terse
 DO $$
 BEGIN
-    PERFORM pg_sleep(1.1);
+    PERFORM pg_sleep(3.1);
     PERFORM enspiral.contribute(1, 1, 10);
 END $$;
-SELECT enspiral.try_contribute(:b, :ana, 10) AS accepted;
+SELECT enspiral.try_contribute(:b, :ana, 10) IS NULL AS refused;
 \set VERBOSITY default
 SELECT enspiral.bucket_total(:b) AS total;
