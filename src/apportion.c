@@ -486,8 +486,9 @@ enspiral_apportion_sql(PG_FUNCTION_ARGS)
 	int			n;
 	int64		total;
 	Numeric    *nw;
+#ifdef HAVE_INT128
 	int64	   *iw;
-	bool		all_int;
+#endif
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -510,21 +511,20 @@ enspiral_apportion_sql(PG_FUNCTION_ARGS)
 		check_nonzero_sum(total, true);
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
 	}
-	/* first pass: integer weights (and NULL checks); second if not all are */
-	iw = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
-	all_int = read_weights(arr, n, NULL, iw);
 	result = new_int8_array(n);
 #ifdef HAVE_INT128
-	if (all_int)
+	/* first pass: integer weights (and NULL checks); second if not all are */
+	iw = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	if (read_weights(arr, n, NULL, iw))
 	{
 		enspiral_apportion_int64(total, iw, n, (int64 *) ARR_DATA_PTR(result));
 		pfree(iw);
 		PG_RETURN_ARRAYTYPE_P(result);
 	}
-#endif
 	pfree(iw);
+#endif
 	nw = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Numeric) * n);
-	read_weights(arr, n, nw, NULL);
+	(void) read_weights(arr, n, nw, NULL);
 	enspiral_apportion_numeric(total, nw, n, (int64 *) ARR_DATA_PTR(result));
 	pfree(nw);
 	PG_RETURN_ARRAYTYPE_P(result);
