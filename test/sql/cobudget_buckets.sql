@@ -119,15 +119,17 @@ SELECT enspiral.create_round(:g, 'Past', 90, now() - interval '2 days',
 SELECT enspiral.allocate(:rp);
 SELECT enspiral.create_bucket(:rp, :ana, 'Old', 0, 50) AS bp \gset
 SELECT enspiral.open_bucket(:bp);
+-- the window ends for a write at closes_at, by the clock of the write
+-- (doc/limits-and-cancel.md, Deadlines)
 BEGIN;
 SELECT enspiral.create_round(:g, 'Brief', 90, now() - interval '1 hour',
-                             now() + interval '1 millisecond') AS rb \gset
+                             clock_timestamp() + interval '2 s') AS rb \gset
 SELECT enspiral.allocate(:rb);
 SELECT enspiral.create_bucket(:rb, :ana, 'Brief', 0, 50) AS bb \gset
 SELECT enspiral.open_bucket(:bb);
 SELECT enspiral.contribute(:bb, :ana, 5) > 0 AS given_in_time;
 COMMIT;
-SELECT pg_sleep(0.05);
+SELECT pg_sleep(2.1);
 SELECT enspiral.contribute(:bb, :ana, 5);
 \set VERBOSITY default
 
