@@ -111,11 +111,13 @@ lint_step() {
 
 # run_lint: cppcheck over src/ reports nothing (make cppcheck); the SQLSTATE
 # list, the codes used and doc/errors.md agree (tools/errcodes.sh check);
-# every relative link in the docs points at a file (tools/doclinks.sh)
+# every relative link in the docs points at a file (tools/doclinks.sh);
+# META.json follows PGXN's meta spec and the tree (tools/check_meta.pl)
 run_lint() {
 	lint_step cppcheck make -C "$TOP" -s cppcheck
 	lint_step errcodes bash "$TOP/tools/errcodes.sh" check
 	lint_step doclinks bash "$TOP/tools/doclinks.sh"
+	lint_step meta perl "$TOP/tools/check_meta.pl" "$TOP"
 }
 
 # run_smoke: short runs of the proof harness (doc/proof-and-benchmarks.md): benchmarks,
