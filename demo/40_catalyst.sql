@@ -42,8 +42,8 @@ SELECT demo.expect_error(format('SELECT enspiral.appoint_catalyst(%s, %s, %L)', 
 
 \echo '-- Gaps in the next two years (periods with fewer than 3 catalysts), and the'
 \echo '-- planner''s proposal to close them: who, from when, for how many months.'
-\echo '-- Eru covers the two years alone; aroha''s and cy''s terms end in June,'
-\echo '-- dee''s in July, so from then on fewer than 3 serve:'
+\echo '-- Eru covers the two years alone; aroha''s and cy''s terms end in 6 months,'
+\echo '-- dee''s a month later, so from then on fewer than 3 serve:'
 SELECT period, catalysts FROM enspiral.catalyst_gaps(:cg, current_date, current_date + 730);
 SELECT demo.name(:cg, p.member_id) AS member, p.starts_on, p.months
   FROM enspiral.plan_rotation(:cg, current_date, current_date + 730) AS p;
