@@ -29,7 +29,11 @@ my %top_keys = map { $_ => 1 } qw(name version abstract maintainer license provi
 
 my ($control) = do { open my $c, '<', 'enspiral.control' or die "enspiral.control: $!\n";
 	map { /^default_version\s*=\s*'([^']*)'/ ? $1 : () } <$c> };
-my %committed = map { chomp; $_ => 1 } `git ls-files`;
+# the files of the distribution: the committed ones in a git checkout (what
+# make dist packs), the files present in an unpacked archive
+my %committed = -e '.git'
+  ? (map { chomp; $_ => 1 } `git ls-files`)
+  : (map { chomp; s{^\./}{}; $_ => 1 } `find . -type f -o -type l`);
 
 sub str { my ($v) = @_; defined $v && !ref $v && length $v }
 
@@ -67,7 +71,7 @@ else {
 		  unless str($e->{version}) && $e->{version} =~ $semver && $e->{version} eq $control;
 		for my $k (qw(file docfile)) {
 			next if $k eq 'docfile' && !exists $e->{$k};
-			bad("provides.$ext.$k '" . ($e->{$k} // '') . "' is not a committed file")
+			bad("provides.$ext.$k '" . ($e->{$k} // '') . "' is not a file of the distribution")
 			  unless str($e->{$k}) && $committed{$e->{$k}};
 		}
 	}
