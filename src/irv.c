@@ -17,7 +17,7 @@
  * options without votes cost O(1) each.  Every loop and sort checks for
  * interrupts (doc/limits-and-cancel.md).
  *
- * Semantics (README.md (Decisions: proposals, votes and outcomes)): each round every ballot counts for its
+ * Semantics (doc/decisions.md (instant_runoff, exact semantics)): each round every ballot counts for its
  * highest-ranked option not yet eliminated, or is exhausted; an option with
  * more than half of the non-exhausted ballots wins, or the last remaining
  * option wins; otherwise the option with the fewest votes is eliminated,
