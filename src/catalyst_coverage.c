@@ -115,6 +115,9 @@ catalyst_sweep(CatalystSpan *spans, int nspans, DateADT from, DateADT to,
 	}
 	if (cur < to)
 		emit_segment(segs, &nseg, cur, to, after, before);
+	/* every span added and removed: nothing is left counted at the end */
+	Assert(after == 0 && before == 0);
+	Assert(nseg <= 2 * nspans + 1);
 	pfree(ev);
 	*nsegments = nseg;
 	return segs;

@@ -147,6 +147,7 @@ qf_aggregate(QfEntry *e, int n, QfRound *r)
 		if (i == 0 || e[i].project != e[i - 1].project)
 			r->pstart[k++] = i;
 	}
+	Assert(k >= 0 && k <= m);
 	r->pstart[k] = m;
 	r->nprojects = k;
 }
@@ -425,6 +426,7 @@ qf_waterfill(int64 pool, int64 cap, Numeric *w, int n, int64 *match)
 			break;
 		match[rank[k].index] = cap;
 		R -= cap;				/* stays >= 0: R*w > cap*S >= cap*w */
+		Assert(R >= 0);
 		S = numeric_sub_opt_error(S, rank[k].w, NULL);
 	}
 	/* the others split R by apportion, in project order (ties to lower) */
