@@ -27,6 +27,7 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -267,13 +268,13 @@ direct_lock(DirectScan *ds, ItemPointer row, Snapshot snap)
 			return true;
 		case TM_Updated:
 		case TM_Deleted:
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
-			if (res == TM_Deleted)
+			if (res == TM_Deleted && !IsolationUsesXactSnapshot())
 				return false;
-			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+			/* a version the chain could not be followed to: retryable */
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errhint("Retry the transaction.")));
 			break;
 		case TM_SelfModified:
 		case TM_Invisible:
@@ -754,8 +755,15 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		if (locked)
 			break;
 		/* the bucket opened or the account appeared just now: lock again */
+		CHECK_FOR_INTERRUPTS();
 		if (attempt >= 2)
-			elog(ERROR, "bucket %lld kept changing during a contribution", (long long) bucket_id);
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not contribute to bucket %lld: it kept changing during the contribution",
+							(long long) bucket_id),
+					 errdetail("The bucket or the member's account changed under %d consecutive locking reads.",
+							   attempt + 1),
+					 errhint("Retry the transaction.")));
 	}
 	if (!check_amounts(&b, member_id, amount, b.balance, b.total, elevel))
 	{

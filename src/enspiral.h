@@ -77,6 +77,7 @@ extern void enspiral_spi_finish(void);
 
 /* restore.c: true while the owner restores rel with a top-level COPY FROM */
 extern bool enspiral_in_restore_copy(Relation rel);
+extern void enspiral_restore_init(void);
 
 /* numeric_util.c */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
