@@ -182,6 +182,21 @@ COPY enspiral.transfers (group_id, round_id, kind, from_account, to_account, amo
 1	1	contribute	4	5	2
 \.
 SELECT * FROM enspiral.verify_ledger(:g);
+-- a statement nested in the owner's restore COPY (here a trigger the owner
+-- added that writes the ledger through SPI) is no restore: its row is checked
+CREATE FUNCTION pg_temp.echo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.kind = 'fund' THEN
+        INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount)
+        VALUES (NEW.group_id, NEW.round_id, 'allocate', 7, 5, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER echo AFTER INSERT ON enspiral.transfers FOR EACH ROW EXECUTE FUNCTION pg_temp.echo();
+COPY enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount) FROM STDIN;
+1	1	fund	1	2	1
+\.
+DROP TRIGGER echo ON enspiral.transfers;
 
 ------------------------------------------------------------------------------
 -- 4. A departure undone in the same transaction is a change like any other
