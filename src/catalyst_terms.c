@@ -885,6 +885,17 @@ enspiral_catalyst_terms_record(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Check the coverage rule for a group now, under its lock, and remember it passed */
+static void
+check_group_coverage(int64 group_id)
+{
+	enspiral_spi_connect();
+	catalyst_lock_group(group_id);
+	catalyst_check_coverage(group_id);
+	enspiral_spi_finish();
+	group_state(group_id, true)->check_subid = GetCurrentSubTransactionId();
+}
+
 /*
  * enspiral.catalyst_terms_check(): deferred constraint trigger; checks the
  * coverage rule once per group and transaction (again after later changes).
@@ -900,11 +911,7 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 									"group_id", &isnull));
 	if (group_checked(group_id))
 		return PointerGetDatum(NULL);
-	enspiral_spi_connect();
-	catalyst_lock_group(group_id);
-	catalyst_check_coverage(group_id);
-	enspiral_spi_finish();
-	group_state(group_id, true)->check_subid = GetCurrentSubTransactionId();
+	check_group_coverage(group_id);
 	return PointerGetDatum(NULL);
 }
 
@@ -1024,10 +1031,6 @@ enspiral_catalyst_member_rejoined(PG_FUNCTION_ARGS)
 	member_id = DatumGetInt64(column(td->tg_trigtuple, desc, "member_id", &isnull));
 	if (!has_departure_changes(group_id, member_id))
 		return PointerGetDatum(NULL);
-	enspiral_spi_connect();
-	catalyst_lock_group(group_id);
-	catalyst_check_coverage(group_id);
-	enspiral_spi_finish();
-	group_state(group_id, true)->check_subid = GetCurrentSubTransactionId();
+	check_group_coverage(group_id);
 	return PointerGetDatum(NULL);
 }
