@@ -139,6 +139,15 @@ SELECT enspiral.close_proposal(:h);
 SELECT pg_temp.try(format('SELECT enspiral.outcome(%s)', :h)) AS outcome;
 ROLLBACK;
 SELECT enspiral.proposal_state(:h) AS state_after_rollback;
+-- a deadline this transaction set, passed within it: the same
+SELECT enspiral.propose(:g, :ana, 'Soon', 'choice', '{a,b}', '{"hide_results": true}') AS soon \gset
+BEGIN;
+SELECT enspiral.open_proposal(:soon, clock_timestamp() + interval '50 milliseconds');
+SELECT pg_sleep(0.1);
+SELECT enspiral.proposal_state(:soon) AS state_after_deadline;
+SELECT pg_temp.try(format('SELECT enspiral.outcome(%s)', :soon)) AS outcome;
+SELECT pg_temp.try(format('SELECT enspiral.tally(%s)', :soon)) AS tally;
+ROLLBACK;
 -- once the closing commits, the results are there for everyone
 SELECT enspiral.close_proposal(:h);
 SELECT enspiral.outcome(:h) -> 'totals' AS totals_after_commit;
