@@ -268,8 +268,10 @@ SELECT settings::text AS round_settings, max_per_member_per_bucket FROM enspiral
 SELECT pg_temp.try(format('SELECT enspiral.create_round(%s, %L, 0, now(), now() + interval ''1 day'', %L)',
                           :g, 'Frac', '{"max_per_member_per_bucket": 100.5}'));
 -- proposal settings: whole numbers stored as integers, fractions refused
-SELECT enspiral.propose(:g, :ana, 'Dec', 'consent', NULL, '{"max_blocks": 2.0}') AS dp \gset
-SELECT settings ->> 'max_blocks' AS max_blocks FROM enspiral.proposals WHERE proposal_id = :dp;
+SELECT enspiral.propose(:g, :ana, 'Dec', 'consent', NULL, '{"max_blocks": 2.0, "quorum_pct": 50.0, "threshold_pct": 66.50}') AS dp \gset
+SELECT settings ->> 'max_blocks' AS max_blocks, settings ->> 'quorum_pct' AS quorum_pct,
+       settings ->> 'threshold_pct' AS threshold_pct
+  FROM enspiral.proposals WHERE proposal_id = :dp;
 SELECT pg_temp.try(format('SELECT enspiral.propose(%s, %s, %L, %L, NULL, %L)',
                           :g, :ana, 'Frac', 'consent', '{"max_blocks": 2.5}'));
 
