@@ -663,6 +663,8 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
 		elog(ERROR, "votes_guard must be a BEFORE trigger");
+	enspiral_require_trigger_table(td, "votes_guard", "votes", "participations",
+								   "anonymous_ballots", "electorate_additions", NULL);
 	/* a restore loads the dumped rows; verify_outcome() checks them */
 	if (!decisions_writing_votes &&
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))

@@ -177,6 +177,7 @@ CREATE FUNCTION enspiral.outcomes_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_guard', 'enspiral.outcomes');
     RAISE EXCEPTION 'the recorded outcome of proposal % cannot be %d', OLD.proposal_id, lower(TG_OP)
         USING ERRCODE = 'NS011',
               HINT = 'Outcomes are recorded once; enspiral.verify_outcome() recomputes them.';

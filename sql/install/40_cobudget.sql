@@ -218,6 +218,7 @@ CREATE FUNCTION enspiral.rounds_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rounds_guard', 'enspiral.rounds');
     IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'rounds cannot be deleted' USING ERRCODE = 'NS011';
     END IF;
