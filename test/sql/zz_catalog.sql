@@ -27,6 +27,15 @@ SELECT p.oid::regprocedure AS function_without_search_path
    AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
  ORDER BY 1;
 
+-- trigger functions pin search_path, whatever their language: they run for
+-- whoever writes the table, with that role's path
+SELECT p.oid::regprocedure AS trigger_function_without_search_path
+  FROM pg_proc p WHERE p.pronamespace = 'enspiral'::regnamespace
+   AND p.prorettype = 'trigger'::regtype
+   AND p.proname NOT IN ('guard_lifecycle', 'guard_deadline', 'guard_append_only')
+   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
+ ORDER BY 1;
+
 -- SECURITY DEFINER functions always pin search_path
 SELECT p.oid::regprocedure AS definer_without_search_path
   FROM pg_proc p WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prosecdef

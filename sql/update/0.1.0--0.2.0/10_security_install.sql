@@ -317,6 +317,15 @@ BEGIN
 END
 $$;
 
+-- the C trigger functions that run queries pin their search_path too: a
+-- superuser writing the tables directly with public first on the path would
+-- otherwise resolve their queries' operators there
+ALTER FUNCTION enspiral.proposals_guard() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION enspiral.memberships_outcome_guard() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION enspiral.votes_guard() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION enspiral.accounts_guard() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION enspiral.buckets_guard() SET search_path = pg_catalog, pg_temp;
+
 -- Take the schema and the implicitly run code back from the installing role
 -- (a trusted 0.1.0 install gave it everything) before anything is changed;
 -- part 99 runs it again over the objects the other parts make.
