@@ -2941,6 +2941,16 @@ BEGIN
                                   pg_catalog.pg_get_userbyid(obj.grantee));
     END LOOP;
     REVOKE CREATE ON SCHEMA enspiral FROM PUBLIC;
+    -- Security fix (patched in place): the trigger functions of the
+    -- extension's own tables cannot be attached to other tables
+    FOR obj IN
+        SELECT p.oid::pg_catalog.regprocedure AS fn FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace
+           AND p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype
+           AND p.proname NOT IN ('guard_lifecycle', 'guard_deadline', 'guard_append_only')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', obj.fn);
+    END LOOP;
     IF owner = CURRENT_USER THEN
         RETURN;
     END IF;

@@ -123,66 +123,30 @@ BEGIN
     END LOOP;
     EXECUTE 'GRANT USAGE ON SCHEMA enspiral TO PUBLIC';
     FOR obj IN
-        SELECT pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', p.oid::pg_catalog.regprocedure,
-                                 CASE WHEN p.prosecdef THEN owner_name ELSE CURRENT_USER END) AS cmd,
-               p.proowner AS has,
-               CASE WHEN p.prosecdef THEN extowner
-                    ELSE (SELECT r.oid FROM pg_catalog.pg_roles r
-                           WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) END AS wants
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid
-           AND d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
-        UNION ALL
-        SELECT pg_catalog.format('ALTER %s %s OWNER TO %I',
-                                 CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                                                WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
-                                 c.oid::pg_catalog.regclass, owner_name),
-               c.relowner, extowner
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
-           AND d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
-           AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f']::"char"[])
+        SELECT pg_catalog.format('ALTER %s %s OWNER TO %I', pg_catalog.upper(o.type), o.identity,
+                                 CASE WHEN o.type OPERATOR(pg_catalog.=) ANY (ARRAY['table', 'view', 'sequence',
+                                                                                  'materialized view', 'foreign table'])
+                                        OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                                                    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid
+                                                      AND p.oid OPERATOR(pg_catalog.=) d.objid AND p.prosecdef)
+                                      THEN owner_name ELSE CURRENT_USER END) AS cmd
+          FROM pg_catalog.pg_depend d,
+               pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+         WHERE d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
+           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass::pg_catalog.oid
+           AND o.type OPERATOR(pg_catalog.=) ANY (ARRAY['function', 'procedure', 'aggregate', 'type', 'domain',
+                                                        'operator', 'operator class', 'operator family',
+                                                        'table', 'view', 'sequence', 'materialized view',
+                                                        'foreign table'])
            -- sequences of identity and serial columns follow their table
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
-                            WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
-                              AND o.objid OPERATOR(pg_catalog.=) c.oid
-                              AND o.deptype OPERATOR(pg_catalog.=) ANY (ARRAY['a', 'i']::"char"[])
-                              AND o.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid)
-        UNION ALL
-        SELECT pg_catalog.format('ALTER TYPE %s OWNER TO CURRENT_USER', t.oid::pg_catalog.regtype),
-               t.typowner, NULL
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) d.objid
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass::pg_catalog.oid
-           AND d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR %s OWNER TO CURRENT_USER', o.oid::pg_catalog.regoperator),
-               o.oprowner, NULL
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) d.objid
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass::pg_catalog.oid
-           AND d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR FAMILY %I.%I USING %I OWNER TO CURRENT_USER',
-                                 n.nspname, f.opfname, a.amname),
-               f.opfowner, NULL
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opfamily f ON f.oid OPERATOR(pg_catalog.=) d.objid
-          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.opfnamespace
-          JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) f.opfmethod
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_opfamily'::pg_catalog.regclass::pg_catalog.oid
-           AND d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR CLASS %I.%I USING %I OWNER TO CURRENT_USER',
-                                 n.nspname, c.opcname, a.amname),
-               c.opcowner, NULL
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opclass c ON c.oid OPERATOR(pg_catalog.=) d.objid
-          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.opcnamespace
-          JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.opcmethod
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_opclass'::pg_catalog.regclass::pg_catalog.oid
-           AND d.refobjid OPERATOR(pg_catalog.=) ext AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char"
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend s
+                            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
+                              AND s.classid OPERATOR(pg_catalog.=) d.classid
+                              AND s.objid OPERATOR(pg_catalog.=) d.objid
+                              AND s.deptype OPERATOR(pg_catalog.=) ANY (ARRAY['a', 'i']::"char"[])
+                              AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid)
     LOOP
-        -- wants NULL: the role running this (owner changes to itself are no-ops)
-        IF obj.wants IS NULL OR obj.has OPERATOR(pg_catalog.<>) obj.wants THEN
-            EXECUTE obj.cmd;
-        END IF;
+        EXECUTE obj.cmd;   -- a no-op when the owner is already right
     END LOOP;
 
     -- 3. who executes what
