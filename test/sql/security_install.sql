@@ -185,6 +185,31 @@ SELECT 'open'::enspiral.proposal_state = 'open'::enspiral.proposal_state AS eq,
 SELECT count(*) AS traps_run FROM public.trap_log;
 DROP FUNCTION public.to_state(text);
 
+-- a superuser uses the API with public FIRST on its path: every function
+-- runs under its pinned path (SQL and PL/pgSQL bodies are parsed under it,
+-- the queries of C functions too), so no plant is reached
+SET search_path = public, pg_catalog;
+SELECT enspiral.create_group('Path co-op') AS pg \gset
+SELECT enspiral.add_member(:pg, 'a') AS ma \gset
+SELECT enspiral.add_member(:pg, 'b') AS mb \gset
+SELECT enspiral.propose(:pg, :ma, 'Path', 'consent') AS pp \gset
+SELECT count(*) AS opened FROM enspiral.open_proposal(:pp,
+    pg_catalog.now() OPERATOR(pg_catalog.+) '1 day'::pg_catalog.interval) x;
+SELECT count(*) AS voted FROM enspiral.vote(:pp, :ma, '"agree"'::pg_catalog.jsonb) x;
+SELECT count(*) AS closed FROM enspiral.close_proposal(:pp) x;
+SELECT count(*) AS outcome FROM enspiral.outcome(:pp) x;
+SELECT enspiral.create_round(:pg, 'R', 1000, pg_catalog.now(),
+    pg_catalog.now() OPERATOR(pg_catalog.+) '1 day'::pg_catalog.interval) AS pr \gset
+SELECT enspiral.create_bucket(:pr, :ma, 'B', 10, 100) AS pb \gset
+SELECT count(*) AS opened FROM enspiral.open_bucket(:pb) x;
+SELECT count(*) AS allocated FROM enspiral.allocate(:pr) x;
+SELECT count(*) AS contributed FROM enspiral.contribute(:pb, :mb, 10, 'k') x;
+SELECT count(*) AS verified FROM enspiral.verify_ledger(:pg) x;
+SELECT count(*) AS appointed FROM enspiral.appoint_catalyst(:pg, :ma, CURRENT_DATE) x;
+SELECT count(*) AS removed FROM enspiral.remove_member(:pg, :mb) x;
+SET search_path = pg_catalog, pg_temp;
+SELECT count(*) AS traps_run FROM public.trap_log;
+
 -- 1b. a superuser installs with the same plants in public (a world-writable
 -- public schema lets any role plant them)
 DROP EXTENSION enspiral;
