@@ -118,6 +118,15 @@ SELECT p.oid::regprocedure AS public_trigger_function
    AND p.proname NOT IN ('guard_lifecycle', 'guard_deadline', 'guard_append_only')
  ORDER BY 1;
 
+-- PL/pgSQL trigger functions check their table first (the C ones call
+-- enspiral_require_trigger_table(), src/relcheck.c)
+SELECT p.oid::regprocedure AS plpgsql_trigger_without_table_check
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prorettype = 'trigger'::regtype
+   AND l.lanname = 'plpgsql'
+   AND p.prosrc !~ '^\s*BEGIN\s+PERFORM enspiral\.require_trigger_table\(TG_RELID, TG_NAME, '
+ ORDER BY 1;
+
 -- nor is any granted to another role but the owner (grant_application)
 SELECT p.oid::regprocedure AS granted_trigger_function, a.grantee::regrole AS grantee
   FROM pg_proc p, aclexplode(p.proacl) a
