@@ -82,7 +82,9 @@ extern bool enspiral_in_restore_copy(Relation rel);
 struct TriggerData;
 extern bool enspiral_relation_is(Relation rel, const char *relname);
 extern void enspiral_require_trigger_table(struct TriggerData *td, const char *fname,
-										   const char *relname,...);
+										   const char *relname);
+extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char *fname,
+											  const char *const *relnames, int nrels);
 
 /* numeric_util.c */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);

@@ -16,8 +16,6 @@
  */
 #include "postgres.h"
 
-#include <stdarg.h>
-
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "utils/inval.h"
@@ -91,33 +89,31 @@ enspiral_relation_is(Relation rel, const char *relname)
 }
 
 /*
- * enspiral_require_trigger_table(td, fname, relname, ..., NULL): error
+ * enspiral_require_trigger_table_in(td, fname, relnames, nrels): error
  * unless the trigger fired on one of the named enspiral tables.  Called by
  * every trigger function of enspiral's own tables before it reads a column.
  */
 void
-enspiral_require_trigger_table(TriggerData *td, const char *fname,
-							   const char *relname,...)
+enspiral_require_trigger_table_in(TriggerData *td, const char *fname,
+								  const char *const *relnames, int nrels)
 {
-	va_list		ap;
-	const char *name = relname;
-	bool		found = false;
+	for (int i = 0; i < nrels; i++)
+		if (enspiral_relation_is(td->tg_relation, relnames[i]))
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("trigger function enspiral.%s() may only fire on its own enspiral table",
+					fname),
+			 errdetail("Trigger \"%s\" fired it on table \"%s.%s\"; it guards enspiral.%s.",
+					   td->tg_trigger->tgname,
+					   get_namespace_name(RelationGetNamespace(td->tg_relation)),
+					   RelationGetRelationName(td->tg_relation), relnames[0]),
+			 errhint("Drop the trigger.  Internal trigger functions cannot be attached to other tables.")));
+}
 
-	va_start(ap, relname);
-	while (name != NULL && !found)
-	{
-		found = enspiral_relation_is(td->tg_relation, name);
-		name = va_arg(ap, const char *);
-	}
-	va_end(ap);
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger function enspiral.%s() may only fire on its own enspiral table",
-						fname),
-				 errdetail("Trigger \"%s\" fired it on table \"%s.%s\"; it guards enspiral.%s.",
-						   td->tg_trigger->tgname,
-						   get_namespace_name(RelationGetNamespace(td->tg_relation)),
-						   RelationGetRelationName(td->tg_relation), relname),
-				 errhint("Drop the trigger.  Internal trigger functions cannot be attached to other tables.")));
+/* enspiral_require_trigger_table(td, fname, relname): the same for one table */
+void
+enspiral_require_trigger_table(TriggerData *td, const char *fname, const char *relname)
+{
+	enspiral_require_trigger_table_in(td, fname, &relname, 1);
 }
