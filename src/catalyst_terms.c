@@ -828,6 +828,7 @@ enspiral_catalyst_terms_guard(PG_FUNCTION_ARGS)
 				n;
 	HeapTuple	result;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_guard", "catalyst_terms");
 	enspiral_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -867,6 +868,7 @@ enspiral_catalyst_terms_record(PG_FUNCTION_ARGS)
 	TermRow		r;
 	GroupXactState *g;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_record", "catalyst_terms");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		read_term(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple : td->tg_newtuple,
@@ -907,6 +909,7 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		group_id;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_check", "catalyst_terms");
 	group_id = DatumGetInt64(column(td->tg_trigtuple, td->tg_relation->rd_att,
 									"group_id", &isnull));
 	if (group_checked(group_id))
@@ -939,6 +942,7 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		elog(ERROR, "catalyst_member_left: must be fired by UPDATE");
+	enspiral_require_trigger_table(td, "catalyst_member_left", "memberships");
 	left_at = column(td->tg_newtuple, desc, "left_at", &isnull);
 	if (isnull)
 		return PointerGetDatum(NULL);
