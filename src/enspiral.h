@@ -69,6 +69,21 @@
 #define ERRCODE_ENSPIRAL_COVERAGE_SHORTFALL		MAKE_SQLSTATE('N','S','3','0','5')
 #define ERRCODE_ENSPIRAL_GAP_UNFILLABLE			MAKE_SQLSTATE('N','S','3','0','6')
 
+/*
+ * Application surface (NS4xx): refusals of form-like input.  Each error
+ * names the offending argument or setting key in the COLUMN field
+ * (PG_DIAG_COLUMN_NAME; node-postgres: err.column).  doc/application.md.
+ */
+#define ERRCODE_ENSPIRAL_EMPTY_TEXT				MAKE_SQLSTATE('N','S','4','0','1')
+#define ERRCODE_ENSPIRAL_TIME_IN_PAST			MAKE_SQLSTATE('N','S','4','0','2')
+#define ERRCODE_ENSPIRAL_TIME_ORDER				MAKE_SQLSTATE('N','S','4','0','3')
+#define ERRCODE_ENSPIRAL_INVALID_GOALS			MAKE_SQLSTATE('N','S','4','0','4')
+#define ERRCODE_ENSPIRAL_UNKNOWN_METHOD			MAKE_SQLSTATE('N','S','4','0','5')
+#define ERRCODE_ENSPIRAL_INVALID_OPTIONS		MAKE_SQLSTATE('N','S','4','0','6')
+#define ERRCODE_ENSPIRAL_INVALID_AMOUNT			MAKE_SQLSTATE('N','S','4','0','7')
+#define ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW		MAKE_SQLSTATE('N','S','4','0','8')
+#define ERRCODE_ENSPIRAL_INVALID_CHANGE			MAKE_SQLSTATE('N','S','4','0','9')
+
 /* spi_util.c */
 extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,
 								int nargs, const Oid *argtypes);
@@ -89,5 +104,6 @@ extern int64 enspiral_group_setting_int(int64 group_id, const char *key);
 extern bool enspiral_is_member_at(int64 group_id, int64 member_id,
 								  TimestampTz at);
 extern void enspiral_require_current_member(int64 group_id, int64 member_id);
+extern void enspiral_require_member(int64 group_id, int64 member_id);
 
 #endif							/* ENSPIRAL_H */

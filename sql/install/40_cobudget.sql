@@ -269,15 +269,15 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF name IS NULL OR btrim(name) = '' THEN
-        RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'NS401', COLUMN = 'name';
     END IF;
     IF pool < 0 THEN
         RAISE EXCEPTION 'round pool must not be negative: %', pool
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS407', COLUMN = 'pool';
     END IF;
     IF opens_at >= closes_at THEN
         RAISE EXCEPTION 'round must open before it closes'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = create_round.group_id;
     IF NOT FOUND THEN
@@ -326,11 +326,12 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF title IS NULL OR btrim(title) = '' THEN
-        RAISE EXCEPTION 'bucket title must not be empty' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'bucket title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
     END IF;
     IF min_goal < 0 OR max_goal <= 0 OR min_goal > max_goal THEN
         RAISE EXCEPTION 'bucket goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0: min_goal %, max_goal %',
-            min_goal, max_goal USING ERRCODE = 'invalid_parameter_value';
+            min_goal, max_goal
+            USING ERRCODE = 'NS404', COLUMN = CASE WHEN max_goal <= 0 THEN 'max_goal' ELSE 'min_goal' END;
     END IF;
     -- no round lock: a bucket created while the round closes stays an idea
     -- that can no longer be opened
@@ -427,11 +428,14 @@ BEGIN
     SELECT a.balance INTO b FROM enspiral.accounts a
      WHERE a.group_id = gid AND a.round_id = balance.round_id
        AND a.kind = 'member' AND a.owner_id = balance.member_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.require_member(gid, member_id);
+    END IF;
     RETURN COALESCE(b, 0);
 END
 $$;
 COMMENT ON FUNCTION enspiral.balance(bigint, bigint) IS
-    'What the member can still give in the round (0 when nothing was allocated to them)';
+    'What the member can still give in the round (0 when nothing was allocated to them; NS003 for a member unknown in the round''s group)';
 
 CREATE FUNCTION enspiral.bucket_total(bucket_id bigint) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER
