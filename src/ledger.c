@@ -116,9 +116,9 @@ execute_balance_update(SPIPlanPtr plan, Datum *args, int64 from_account,
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
 				 errmsg("transfer amount would take a balance out of range"),
-				 errdetail("Moving %lld from account %lld to account %lld would take a balance beyond %lld.",
+				 errdetail("Moving %lld from account %lld to account %lld would take a balance out of the bigint range.",
 						   (long long) amount, (long long) from_account,
-						   (long long) to_account, (long long) PG_INT64_MAX),
+						   (long long) to_account),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount")));
 	}
 	PG_END_TRY();
