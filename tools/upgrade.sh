@@ -70,6 +70,8 @@ check_from() {
 	    (SELECT proof.op_membership() UNION ALL SELECT proof.op_vote() UNION ALL SELECT proof.op_contribute()
 	     UNION ALL SELECT proof.op_rotate() UNION ALL SELECT proof.op_close_proposal()) x" || rc=1
 	world_problems "$db" || rc=1
+	# data written under $v reads back through the read API (doc/application.md)
+	psql_db "$db" -f "$TOP/test/proof/read_api.sql" 2>&1 | sed 's/^psql:[^ ]* NOTICE:  //' || rc=1
 	"$(pg dropdb)" "$db"
 	return "$rc"
 }

@@ -910,6 +910,8 @@ CREATE FUNCTION enspiral.proposals(group_id bigint, only_state text DEFAULT NULL
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    now timestamptz := pg_catalog.statement_timestamp();
 BEGIN
     PERFORM enspiral.require_group(proposals.group_id);
     IF only_state IS NOT NULL
@@ -922,30 +924,61 @@ BEGIN
         RAISE EXCEPTION 'max_rows must not be negative'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'max_rows';
     END IF;
-    -- planned for each call: the LIMIT and the state filter decide the plan
-    RETURN QUERY EXECUTE $q$
+    RETURN QUERY
         WITH page AS (
-            SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, $2) AS st
+            SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
               FROM enspiral.proposals x
-             WHERE x.group_id = $1
-               AND ($3::text IS NULL
-                    OR enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, $2)::text = $3)
+             WHERE x.group_id = proposals.group_id
+               AND (only_state IS NULL
+                    OR enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now)::text = only_state)
              ORDER BY x.closes_at DESC NULLS LAST, x.proposal_id DESC
-             LIMIT $4)
+             LIMIT max_rows)
+        -- voted and electorate follow counted_ballots() and electorate_size()
+        -- (written out: calls of those SQL functions are planned per row);
+        -- test/sql/app_read.sql checks that they agree on every state
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
-               (SELECT count(*) FROM enspiral.counted_ballots(g.p, e.t)),
-               enspiral.electorate_size(g.p, least(coalesce((g.p).opens_at, e.t), e.t), e.t),
+               CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
+                    (SELECT count(*) FROM enspiral.anonymous_ballots b
+                      WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
+               ELSE (SELECT count(*) FROM enspiral.votes v
+                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                        AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
+                        AND v.member_id NOT IN (
+                            SELECT d.member_id FROM enspiral.memberships d
+                             WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e.t
+                               AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
+                                                WHERE c.group_id = d.group_id AND c.member_id = d.member_id
+                                                  AND c.joined_at <= e.t
+                                                  AND (c.left_at IS NULL OR c.left_at > e.t)))) END,
+               (SELECT count(*) FROM enspiral.memberships m
+                 WHERE m.group_id = (g.p).group_id AND m.joined_at <= e.ref
+                   AND (m.left_at IS NULL OR m.left_at > e.ref)
+                   AND m.member_id NOT IN (
+                       SELECT d.member_id FROM enspiral.memberships d
+                        WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e.t
+                          AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
+                                           WHERE c.group_id = d.group_id AND c.member_id = d.member_id
+                                             AND c.joined_at <= e.t
+                                             AND (c.left_at IS NULL OR c.left_at > e.t))))
+               + (SELECT count(*) FROM enspiral.electorate_additions a
+                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
+                     AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
+                                      WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                        AND m.joined_at <= e.ref AND (m.left_at IS NULL OR m.left_at > e.ref))
+                     AND EXISTS (SELECT 1 FROM enspiral.memberships m
+                                  WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                    AND m.joined_at <= e.t AND (m.left_at IS NULL OR m.left_at > e.t))),
                CASE WHEN g.st = 'closed' THEN
                     coalesce((SELECT o.outcome FROM enspiral.outcomes o
                                WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
                                  AND o.opening = (g.p).reopen_count),
                              enspiral.compute_outcome((g.p).proposal_id)) END
           FROM page g
-         CROSS JOIN LATERAL (SELECT enspiral.evaluation_time(g.p, g.st, $2) AS t) e
-         ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC
-    $q$ USING proposals.group_id, pg_catalog.statement_timestamp(), only_state, max_rows;
+         CROSS JOIN LATERAL (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) e0
+         CROSS JOIN LATERAL (SELECT e0.t, least(coalesce((g.p).opens_at, e0.t), e0.t) AS ref) e
+         ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
 COMMENT ON FUNCTION enspiral.proposals(bigint, text, integer) IS
