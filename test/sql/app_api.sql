@@ -258,34 +258,23 @@ SELECT bucket_id, state, total FROM enspiral.buckets(:g, :r);
 -- NS203: the detail shows three different times (it printed one three times)
 ------------------------------------------------------------------------------
 SELECT enspiral.create_bucket(:rl, :ana, 'Early', 1, 5) AS be \gset
-DO $$
+-- window_times(bucket): the times the detail of a refused contribution shows
+CREATE FUNCTION pg_temp.window_times(bucket bigint) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     d text;
     t text[];
 BEGIN
-    PERFORM enspiral.contribute(currval('enspiral.buckets_bucket_id_seq'), 1, 1);
-EXCEPTION WHEN SQLSTATE 'NS204' OR SQLSTATE 'NS203' THEN
+    PERFORM enspiral.contribute(bucket, 1, 1);
+    RETURN 'accepted';
+EXCEPTION WHEN SQLSTATE 'NS203' OR SQLSTATE 'NS204' THEN
     GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
     t := regexp_match(d, '^The round window is \[(.*), (.*)\); now is (.*)\.$');
-    RAISE NOTICE 'three times: %, all different: %', cardinality(t),
-        t[1] <> t[2] AND t[2] <> t[3] AND t[1] <> t[3];
+    RETURN SQLSTATE || ': ' || coalesce(cardinality(t), 0) || ' times, all different: '
+           || coalesce(t[1] <> t[2] AND t[2] <> t[3] AND t[1] <> t[3], false);
 END
 $$;
 SELECT enspiral.open_bucket(:be);
-DO $$
-DECLARE
-    d text;
-    t text[];
-BEGIN
-    PERFORM enspiral.contribute(currval('enspiral.buckets_bucket_id_seq'), 1, 1);
-EXCEPTION WHEN SQLSTATE 'NS203' THEN
-    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-    t := regexp_match(d, '^The round window is \[(.*), (.*)\); now is (.*)\.$');
-    RAISE NOTICE 'three times: %, all different: %', cardinality(t),
-        t[1] <> t[2] AND t[2] <> t[3] AND t[1] <> t[3];
-END
-$$;
-
+SELECT pg_temp.window_times(:be);
 ------------------------------------------------------------------------------
 -- money overflow: an NS error with the numbers
 ------------------------------------------------------------------------------

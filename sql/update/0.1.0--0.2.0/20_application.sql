@@ -945,23 +945,11 @@ BEGIN
                ELSE (SELECT count(*) FROM enspiral.votes v
                       WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
                         AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                        AND v.member_id NOT IN (
-                            SELECT d.member_id FROM enspiral.memberships d
-                             WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e.t
-                               AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
-                                                WHERE c.group_id = d.group_id AND c.member_id = d.member_id
-                                                  AND c.joined_at <= e.t
-                                                  AND (c.left_at IS NULL OR c.left_at > e.t)))) END,
+                        AND v.member_id <> ALL (e.departed)) END,
                (SELECT count(*) FROM enspiral.memberships m
                  WHERE m.group_id = (g.p).group_id AND m.joined_at <= e.ref
                    AND (m.left_at IS NULL OR m.left_at > e.ref)
-                   AND m.member_id NOT IN (
-                       SELECT d.member_id FROM enspiral.memberships d
-                        WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e.t
-                          AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
-                                           WHERE c.group_id = d.group_id AND c.member_id = d.member_id
-                                             AND c.joined_at <= e.t
-                                             AND (c.left_at IS NULL OR c.left_at > e.t))))
+                   AND m.member_id <> ALL (e.departed))
                + (SELECT count(*) FROM enspiral.electorate_additions a
                    WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
                      AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
@@ -977,7 +965,15 @@ BEGIN
                              enspiral.compute_outcome((g.p).proposal_id)) END
           FROM page g
          CROSS JOIN LATERAL (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) e0
-         CROSS JOIN LATERAL (SELECT e0.t, least(coalesce((g.p).opens_at, e0.t), e0.t) AS ref) e
+         CROSS JOIN LATERAL (
+             -- departed_members(group, t): left at or before t, not members at t
+             SELECT e0.t, least(coalesce((g.p).opens_at, e0.t), e0.t) AS ref,
+                    ARRAY(SELECT d.member_id FROM enspiral.memberships d
+                           WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e0.t
+                             AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
+                                              WHERE c.group_id = d.group_id AND c.member_id = d.member_id
+                                                AND c.joined_at <= e0.t
+                                                AND (c.left_at IS NULL OR c.left_at > e0.t))) AS departed) e
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
