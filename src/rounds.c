@@ -665,7 +665,8 @@ enspiral_match_round(PG_FUNCTION_ARGS)
 	method = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (pool < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "matching_pool"),
 				 errmsg("matching_pool must not be negative: %lld", (long long) pool)));
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);

@@ -15,12 +15,12 @@ DECLARE
     cur jsonb;
 BEGIN
     IF jsonb_typeof(settings) <> 'object' THEN
-        RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006';
+        RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006', COLUMN = 'settings';
     END IF;
     FOR k IN SELECT jsonb_object_keys(settings) LOOP
         IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded') THEN
             RAISE EXCEPTION 'unknown round setting "%"', k
-                USING ERRCODE = 'NS006',
+                USING ERRCODE = 'NS006', COLUMN = k,
                       HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded.';
         END IF;
     END LOOP;
@@ -30,16 +30,17 @@ BEGIN
                           OR cap::text::numeric <= 0
                           OR cap::text::numeric > 9223372036854775807) THEN
         RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
-            USING ERRCODE = 'NS006';
+            USING ERRCODE = 'NS006', COLUMN = 'max_per_member_per_bucket';
     END IF;
     cur := COALESCE(settings -> 'currency', 'null');
     IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
-        RAISE EXCEPTION 'round setting "currency" must be a text label' USING ERRCODE = 'NS006';
+        RAISE EXCEPTION 'round setting "currency" must be a text label'
+            USING ERRCODE = 'NS006', COLUMN = 'currency';
     END IF;
     under := COALESCE(settings -> 'underfunded', '"refund"');
     IF under NOT IN ('"refund"', '"keep"') THEN
         RAISE EXCEPTION 'round setting "underfunded" must be "refund" or "keep"'
-            USING ERRCODE = 'NS006';
+            USING ERRCODE = 'NS006', COLUMN = 'underfunded';
     END IF;
     RETURN jsonb_build_object('max_per_member_per_bucket', cap, 'currency', cur,
                               'underfunded', under);

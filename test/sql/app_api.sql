@@ -67,6 +67,12 @@ SELECT pg_temp.err(format('SELECT enspiral.open_proposal(%s, now() + interval %L
 SELECT pg_temp.err(format('SELECT enspiral.create_round(%s, %L, 100, now(), now() + interval %L)', :g, '', '1 day'));
 SELECT pg_temp.err(format('SELECT enspiral.create_round(%s, %L, -1, now(), now() + interval %L)', :g, 'R', '1 day'));
 SELECT pg_temp.err(format('SELECT enspiral.create_round(%s, %L, 1, now(), now() - interval %L)', :g, 'R', '1 day'));
+SELECT pg_temp.err(format('SELECT enspiral.create_round(%s, %L, 1, now(), now() + interval %L, %L)',
+                          :g, 'R', '1 day', '{"cap": 5}'));
+SELECT pg_temp.err(format('SELECT enspiral.create_round(%s, %L, 1, now(), now() + interval %L, %L)',
+                          :g, 'R', '1 day', '{"underfunded": "burn"}'));
+SELECT pg_temp.err(format('SELECT * FROM enspiral.catalyst_coverage(%s, current_date, current_date)', :g));
+SELECT pg_temp.err(format('SELECT * FROM enspiral.plan_rotation(%s, current_date, current_date - 1)', :g));
 
 ------------------------------------------------------------------------------
 -- update_proposal
@@ -281,6 +287,7 @@ SELECT pg_temp.window_times(:be);
 SELECT enspiral.create_round(:g, 'Huge', 9223372036854775807, now(), now() + interval '1 day') AS rh \gset
 SELECT enspiral.close_round(:rh);
 SELECT enspiral.match_round(:rh, 2);
+SELECT pg_temp.err(format('SELECT enspiral.match_round(%s, -1)', :r));
 
 ------------------------------------------------------------------------------
 -- catalyst terms

@@ -670,6 +670,50 @@ COMMENT ON FUNCTION enspiral.compute_outcome_at(enspiral.proposals, integer, ens
     'Internal: the outcome of an opening of a proposal in state st, from the ballots in force and the electorate at time t';
 
 -- co-budgeting
+CREATE OR REPLACE FUNCTION enspiral.normalize_round_settings(settings jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+    cap jsonb;
+    under jsonb;
+    cur jsonb;
+BEGIN
+    IF jsonb_typeof(settings) <> 'object' THEN
+        RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006', COLUMN = 'settings';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(settings) LOOP
+        IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded') THEN
+            RAISE EXCEPTION 'unknown round setting "%"', k
+                USING ERRCODE = 'NS006', COLUMN = k,
+                      HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded.';
+        END IF;
+    END LOOP;
+    cap := COALESCE(settings -> 'max_per_member_per_bucket', 'null');
+    IF cap <> 'null' AND (jsonb_typeof(cap) <> 'number'
+                          OR cap::text::numeric <> trunc(cap::text::numeric)
+                          OR cap::text::numeric <= 0
+                          OR cap::text::numeric > 9223372036854775807) THEN
+        RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
+            USING ERRCODE = 'NS006', COLUMN = 'max_per_member_per_bucket';
+    END IF;
+    cur := COALESCE(settings -> 'currency', 'null');
+    IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
+        RAISE EXCEPTION 'round setting "currency" must be a text label'
+            USING ERRCODE = 'NS006', COLUMN = 'currency';
+    END IF;
+    under := COALESCE(settings -> 'underfunded', '"refund"');
+    IF under NOT IN ('"refund"', '"keep"') THEN
+        RAISE EXCEPTION 'round setting "underfunded" must be "refund" or "keep"'
+            USING ERRCODE = 'NS006', COLUMN = 'underfunded';
+    END IF;
+    RETURN jsonb_build_object('max_per_member_per_bucket', cap, 'currency', cur,
+                              'underfunded', under);
+END
+$$;
+COMMENT ON FUNCTION enspiral.normalize_round_settings(jsonb) IS
+    'Validates round settings (max_per_member_per_bucket, currency, underfunded = refund|keep) and returns them with defaults filled in';
 CREATE OR REPLACE FUNCTION enspiral.create_round(group_id bigint, name text, pool bigint,
                                       opens_at timestamptz, closes_at timestamptz,
                                       settings jsonb DEFAULT '{}')
@@ -789,6 +833,90 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.balance(bigint, bigint) IS
     'What the member can still give in the round (0 when nothing was allocated to them; NS003 for a member unknown in the round''s group)';
+CREATE OR REPLACE FUNCTION enspiral.catalyst_timeline(group_id bigint, from_date date, to_date date,
+                                           width integer DEFAULT 72)
+    RETURNS SETOF text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ndays integer;
+    step integer;
+    ncols integer;
+    min_cat integer;
+    line text;
+    gapline text;
+    m record;
+BEGIN
+    IF group_id IS NULL OR from_date IS NULL OR to_date IS NULL OR width IS NULL THEN
+        RAISE EXCEPTION 'arguments must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT isfinite(from_date) OR NOT isfinite(to_date) THEN
+        RAISE EXCEPTION 'from_date and to_date must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    ndays := to_date - from_date;
+    IF width < 1 OR width > 1000 THEN
+        RAISE EXCEPTION 'width must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT (g.settings ->> 'min_catalysts')::integer INTO min_cat
+      FROM enspiral.groups g WHERE g.group_id = catalyst_timeline.group_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+    END IF;
+    IF ndays IS NULL OR ndays <= 0 THEN
+        RAISE EXCEPTION 'from_date must be before to_date' USING ERRCODE = 'NS403', COLUMN = 'to_date';
+    END IF;
+    step := (ndays + width - 1) / width;
+    ncols := (ndays + step - 1) / step;
+    RETURN NEXT format('%-12s %s .. %s, one column = %s day%s', 'timeline', from_date,
+                       to_date - 1, step, CASE WHEN step = 1 THEN '' ELSE 's' END);
+    -- month ruler: the first letter of a month in the column where it starts
+    SELECT string_agg(COALESCE((SELECT substr(to_char(d, 'FMMonth'), 1, 1)
+                                  FROM generate_series(from_date + c * step,
+                                                       LEAST(from_date + (c + 1) * step, to_date) - 1,
+                                                       interval '1 day') d
+                                 WHERE extract(day FROM d) = 1 LIMIT 1), ' '), '' ORDER BY c)
+      INTO line FROM generate_series(0, ncols - 1) c;
+    RETURN NEXT format('%-12s %s', 'month', line);
+    -- one line per member: # serves the whole column, + part of it
+    FOR m IN SELECT t.member_id FROM enspiral.catalyst_terms t
+              WHERE t.group_id = catalyst_timeline.group_id
+                AND t.period && daterange(from_date, to_date)
+              GROUP BY t.member_id ORDER BY min(lower(t.period)), t.member_id LOOP
+        SELECT string_agg(CASE WHEN covered = cdays THEN '#' WHEN covered > 0 THEN '+' ELSE '.' END,
+                          '' ORDER BY c)
+          INTO line
+          FROM (SELECT c, LEAST(from_date + (c + 1) * step, to_date) - (from_date + c * step) AS cdays,
+                       COALESCE((SELECT sum(upper(r) - lower(r))
+                                   FROM (SELECT t.period * daterange(from_date + c * step,
+                                                    LEAST(from_date + (c + 1) * step, to_date)) AS r
+                                           FROM enspiral.catalyst_terms t
+                                          WHERE t.group_id = catalyst_timeline.group_id
+                                            AND t.member_id = m.member_id) x
+                                  WHERE NOT isempty(r)), 0) AS covered
+                  FROM generate_series(0, ncols - 1) c) cols;
+        RETURN NEXT format('%-12s %s', 'member ' || m.member_id, line);
+    END LOOP;
+    -- the fewest catalysts on any day of each column, and where that is a gap
+    WITH cov AS MATERIALIZED (
+        SELECT v.period, v.catalysts
+          FROM enspiral.catalyst_coverage(catalyst_timeline.group_id, from_date, to_date) v
+    ), cols AS (
+        SELECT c, (SELECT min(cov.catalysts) FROM cov
+                    WHERE cov.period && daterange(from_date + c * step,
+                                                  LEAST(from_date + (c + 1) * step, to_date))) AS n
+          FROM generate_series(0, ncols - 1) c
+    )
+    SELECT string_agg(CASE WHEN n > 9 THEN '*' ELSE n::text END, '' ORDER BY c),
+           string_agg(CASE WHEN n < min_cat THEN '!' ELSE ' ' END, '' ORDER BY c)
+      INTO line, gapline
+      FROM cols;
+    RETURN NEXT format('%-12s %s', 'catalysts', line);
+    RETURN NEXT rtrim(format('%-12s %s', 'gaps (<' || min_cat || ')', gapline));
+END
+$$;
+COMMENT ON FUNCTION enspiral.catalyst_timeline(bigint, date, date, integer) IS
+    'Text drawing of catalyst_coverage over [from_date, to_date): a line per member (# serving the whole column, + part of it), the fewest catalysts per column and the gaps';
 
 -- the read API (install part 60_read_api.sql)
 CREATE INDEX proposals_group_closing ON enspiral.proposals
