@@ -682,6 +682,8 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 	if (!b->member_now &&
 		!enspiral_is_member_at(b->group_id, member_id, GetCurrentTransactionStartTimestamp()))
 	{
+		/* an unknown member is a bad argument, raised even by try_contribute */
+		enspiral_require_member(b->group_id, member_id);
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
 				 errmsg("member %lld is not a current member of group %lld",

@@ -38,15 +38,17 @@ enspiral_is_member_at(int64 group_id, int64 member_id, TimestampTz at)
 	return SPI_processed > 0;
 }
 
-/* Raise NS004 unless member_id is a member of group_id now; inside SPI */
+/* Raise NS004 unless member_id is a member of group_id now (NS003 when unknown); inside SPI */
 void
 enspiral_require_current_member(int64 group_id, int64 member_id)
 {
-	if (!enspiral_is_member_at(group_id, member_id, GetCurrentTransactionStartTimestamp()))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) group_id)));
+	if (enspiral_is_member_at(group_id, member_id, GetCurrentTransactionStartTimestamp()))
+		return;
+	enspiral_require_member(group_id, member_id);	/* NS002, NS003 */
+	ereport(ERROR,
+			(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+			 errmsg("member %lld is not a current member of group %lld",
+					(long long) member_id, (long long) group_id)));
 }
 
 /* Raise NS002 for an unknown group, NS003 for an unknown member; inside SPI */

@@ -487,9 +487,13 @@ COMMENT ON VIEW enspiral.ledger IS
     'The transfers with the kind and owner (member or bucket id) of both accounts, for reading';
 
 CREATE FUNCTION enspiral.verify_ledger(group_id bigint) RETURNS SETOF text
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM enspiral.require_group($1);     -- NS002 for an unknown group
+    RETURN QUERY
     WITH g AS (SELECT $1 AS gid),
     moves AS (
         SELECT t.from_account AS account_id, -t.amount::numeric AS delta
@@ -574,10 +578,11 @@ AS $$
                   c.bucket_id, c.state, sum(c.kept), max(c.max_goal))
       FROM contrib c JOIN enspiral.rounds r ON r.round_id = c.round_id
      WHERE c.state IN ('funded', 'completed') AND r.closed_at IS NULL
-     GROUP BY c.bucket_id, c.state HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal)
+     GROUP BY c.bucket_id, c.state HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal);
+END
 $$;
 COMMENT ON FUNCTION enspiral.verify_ledger(bigint) IS
-    'Recomputes every balance and invariant of a group''s co-budgeting ledger from the transfers; one row per problem, no rows when sound';
+    'Recomputes every balance and invariant of a group''s co-budgeting ledger from the transfers; one row per problem, no rows when sound; NS002 for an unknown group';
 
 SELECT pg_catalog.pg_extension_config_dump('enspiral.rounds', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.accounts', '');

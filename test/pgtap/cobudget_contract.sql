@@ -61,7 +61,7 @@ SELECT throws_ok($$SELECT enspiral.contribute(2, 1, 151)$$, 'NS205',
 SELECT throws_ok($$SELECT enspiral.contribute(1, 2, 101)$$, 'NS206',
                  'bucket 1 would exceed its max_goal: total 150 + amount 101 > max_goal 250', 'overfunding is NS206');
 SELECT throws_ok($$SELECT enspiral.contribute(1, 1, 51)$$, 'NS207', NULL, 'per-member cap is NS207');
-SELECT throws_ok($$SELECT enspiral.contribute(1, 9, 1)$$, 'NS004', NULL, 'non-member is NS004');
+SELECT throws_ok($$SELECT enspiral.contribute(1, 9, 1)$$, 'NS003', NULL, 'unknown member is NS003');
 SELECT is(enspiral.contribute(2, 3, 10, 'k'), enspiral.contribute(2, 3, 10, 'k'), 'same key replays');
 SELECT throws_ok($$SELECT enspiral.contribute(2, 3, 11, 'k')$$, 'NS208', NULL, 'key reused differently is NS208');
 SELECT ok(enspiral.contribute(1, 2, 100) > 0, 'reach max_goal');

@@ -218,6 +218,10 @@ SELECT pg_temp.err(format('SELECT enspiral.is_member(%s, %s)', 999, :ana));
 SELECT pg_temp.err(format('SELECT enspiral.is_member(%s, %s)', :g, 999));
 SELECT pg_temp.err(format('SELECT enspiral.member_id(%s, %L)', 999, 'ana'));
 SELECT enspiral.member_id(:g, 'nobody') IS NULL AS unknown_key_is_null;
+SELECT pg_temp.err('SELECT * FROM enspiral.verify_ledger(999)');
+SELECT pg_temp.err(format('SELECT enspiral.vote(%s, %s, %L)', :one, 999, '["x"]'));
+SELECT pg_temp.err(format('SELECT enspiral.vote(%s, %s, %L)', :one, :cy, '["x"]'));
+SELECT pg_temp.err(format('SELECT enspiral.add_voter(%s, %s)', :one, 999));
 SELECT enspiral.is_member(:g, :cy) AS cy_is_member;
 
 ------------------------------------------------------------------------------
@@ -237,6 +241,9 @@ SELECT enspiral.contribute(:b1, :ana, 200) IS NOT NULL AS given;
 SELECT enspiral.contribute(:b1, :ben, 150) IS NOT NULL AS given;
 SELECT enspiral.contribute(:b2, :ben, 100) IS NOT NULL AS given;
 SELECT pg_temp.err(format('SELECT enspiral.contribute(%s, %s, 0)', :b1, :ana));
+SELECT pg_temp.err(format('SELECT enspiral.contribute(%s, %s, 5)', :b1, 999));
+SELECT pg_temp.err(format('SELECT enspiral.try_contribute(%s, %s, 5)', :b1, 999));
+SELECT enspiral.try_contribute(:b1, :cy, 5) IS NULL AS former_member_refused_as_null;
 SELECT pg_temp.err(format('SELECT enspiral.contribute(%s, %s, 5, %L)', :b1, :ana, ''));
 SELECT enspiral.cancel_bucket(:b2) AS refunds;
 SELECT enspiral.cancel_bucket(:b2) AS refunds_again;

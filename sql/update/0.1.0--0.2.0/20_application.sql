@@ -833,6 +833,103 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.balance(bigint, bigint) IS
     'What the member can still give in the round (0 when nothing was allocated to them; NS003 for a member unknown in the round''s group)';
+CREATE OR REPLACE FUNCTION enspiral.verify_ledger(group_id bigint) RETURNS SETOF text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM enspiral.require_group($1);     -- NS002 for an unknown group
+    RETURN QUERY
+    WITH g AS (SELECT $1 AS gid),
+    moves AS (
+        SELECT t.from_account AS account_id, -t.amount::numeric AS delta
+          FROM enspiral.transfers t, g WHERE t.group_id = g.gid
+        UNION ALL
+        SELECT t.to_account, t.amount::numeric
+          FROM enspiral.transfers t, g WHERE t.group_id = g.gid),
+    sums AS (SELECT account_id, sum(delta) AS s FROM moves GROUP BY account_id),
+    acc AS (
+        SELECT a.*, COALESCE(s.s, 0) AS ledger_sum
+          FROM enspiral.accounts a CROSS JOIN g
+          LEFT JOIN sums s USING (account_id)
+         WHERE a.group_id = g.gid),
+    contrib AS (
+        SELECT b.bucket_id, b.round_id, b.state::text AS state, b.max_goal, ba.balance,
+               fa.owner_id AS member_id,
+               sum(t.amount) FILTER (WHERE t.kind = 'contribute') AS given,
+               sum(t.amount) FILTER (WHERE t.kind = 'contribute'
+                   AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
+                                    WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)) AS kept
+          FROM g
+          JOIN enspiral.buckets b ON b.group_id = g.gid
+          JOIN enspiral.accounts ba ON ba.group_id = b.group_id AND ba.round_id = b.round_id
+           AND ba.kind = 'bucket' AND ba.owner_id = b.bucket_id
+          LEFT JOIN enspiral.transfers t ON t.group_id = b.group_id AND t.to_account = ba.account_id
+          LEFT JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account
+         GROUP BY 1, 2, 3, 4, 5, 6)
+    -- every balance equals the sum of its entries
+    SELECT format('account %s (%s%s) of round %s: balance %s but its transfers sum to %s',
+                  account_id, kind, COALESCE(' ' || owner_id, ''), round_id, balance, ledger_sum)
+      FROM acc WHERE balance <> ledger_sum
+    UNION ALL
+    -- no account but the source is negative, the source never positive
+    SELECT format('account %s (%s) of round %s has balance %s', account_id, kind, round_id, balance)
+      FROM acc WHERE (kind <> 'source' AND balance < 0) OR (kind = 'source' AND balance > 0)
+    UNION ALL
+    -- conservation: the accounts of a round sum to zero, and what came from
+    -- outside is exactly the pool plus the matching pool
+    SELECT format('round %s: its accounts sum to %s instead of 0', round_id, sum(balance))
+      FROM acc GROUP BY round_id HAVING sum(balance) <> 0
+    UNION ALL
+    SELECT format('round %s: %s entered from outside but pool + matching pool is %s',
+                  r.round_id, -COALESCE(a.balance, 0)::numeric,
+                  r.pool::numeric + COALESCE(r.matching_pool, 0))
+      FROM enspiral.rounds r CROSS JOIN g
+      LEFT JOIN acc a ON a.round_id = r.round_id AND a.kind = 'source'
+     WHERE r.group_id = g.gid
+       AND -COALESCE(a.balance, 0)::numeric <> r.pool::numeric + COALESCE(r.matching_pool, 0)
+    UNION ALL
+    -- every transfer stays within one round of the group
+    SELECT format('transfer %s of round %s touches account %s, which is not an account of that round',
+                  t.transfer_id, t.round_id, x.account_id)
+      FROM g JOIN enspiral.transfers t ON t.group_id = g.gid
+      CROSS JOIN LATERAL (VALUES (t.from_account), (t.to_account)) x(account_id)
+     WHERE NOT EXISTS (SELECT 1 FROM enspiral.accounts a
+                        WHERE a.group_id = t.group_id AND a.account_id = x.account_id
+                          AND a.round_id = t.round_id)
+    UNION ALL
+    -- a refund mirrors what it reverses
+    SELECT format('refund %s does not mirror transfer %s', r.transfer_id, r.reverses)
+      FROM g JOIN enspiral.transfers r ON r.group_id = g.gid AND r.reverses IS NOT NULL
+      LEFT JOIN enspiral.transfers o ON o.group_id = r.group_id AND o.transfer_id = r.reverses
+     WHERE o.transfer_id IS NULL OR o.from_account <> r.to_account
+        OR o.to_account <> r.from_account OR o.amount <> r.amount OR o.round_id <> r.round_id
+    UNION ALL
+    -- contributions never exceed max_goal nor the per-member cap
+    SELECT format('bucket %s holds %s in contributions, above its max_goal %s',
+                  bucket_id, sum(kept), max(max_goal))
+      FROM contrib GROUP BY bucket_id HAVING sum(kept) > max(max_goal)
+    UNION ALL
+    SELECT format('member %s gave %s to bucket %s, above max_per_member_per_bucket %s',
+                  c.member_id, c.kept, c.bucket_id, r.max_per_member_per_bucket)
+      FROM contrib c JOIN enspiral.rounds r ON r.round_id = c.round_id
+     WHERE c.kept > r.max_per_member_per_bucket
+    UNION ALL
+    -- a cancelled bucket holds nothing; a funded bucket reached its goal
+    -- (or was decided at close)
+    SELECT format('bucket %s is cancelled but holds %s', bucket_id, max(balance))
+      FROM contrib WHERE state = 'cancelled' GROUP BY bucket_id HAVING max(balance) <> 0
+    UNION ALL
+    SELECT format('bucket %s is %s in an unclosed round below its max_goal (%s < %s)',
+                  c.bucket_id, c.state, sum(c.kept), max(c.max_goal))
+      FROM contrib c JOIN enspiral.rounds r ON r.round_id = c.round_id
+     WHERE c.state IN ('funded', 'completed') AND r.closed_at IS NULL
+     GROUP BY c.bucket_id, c.state HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal);
+END
+$$;
+COMMENT ON FUNCTION enspiral.verify_ledger(bigint) IS
+    'Recomputes every balance and invariant of a group''s co-budgeting ledger from the transfers; one row per problem, no rows when sound; NS002 for an unknown group';
 CREATE OR REPLACE FUNCTION enspiral.catalyst_timeline(group_id bigint, from_date date, to_date date,
                                            width integer DEFAULT 72)
     RETURNS SETOF text
