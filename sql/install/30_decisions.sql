@@ -196,10 +196,13 @@ CREATE FUNCTION enspiral.outcomes_close_time() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- only the current opening closes now; a restored row of an earlier
+    -- opening without a close time (recorded by 0.1.0) keeps none
     IF NEW.closed_at IS NULL THEN
         SELECT least(p.closes_at, pg_catalog.statement_timestamp()) INTO NEW.closed_at
           FROM enspiral.proposals p
-         WHERE p.group_id = NEW.group_id AND p.proposal_id = NEW.proposal_id;
+         WHERE p.group_id = NEW.group_id AND p.proposal_id = NEW.proposal_id
+           AND p.reopen_count = NEW.opening;
     END IF;
     RETURN NEW;
 END

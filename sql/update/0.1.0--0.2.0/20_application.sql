@@ -11,16 +11,27 @@ CREATE FUNCTION enspiral.outcomes_close_time() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- only the current opening closes now; a restored row of an earlier
+    -- opening without a close time (recorded by 0.1.0) keeps none
     IF NEW.closed_at IS NULL THEN
         SELECT least(p.closes_at, pg_catalog.statement_timestamp()) INTO NEW.closed_at
           FROM enspiral.proposals p
-         WHERE p.group_id = NEW.group_id AND p.proposal_id = NEW.proposal_id;
+         WHERE p.group_id = NEW.group_id AND p.proposal_id = NEW.proposal_id
+           AND p.reopen_count = NEW.opening;
     END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION enspiral.outcomes_close_time() IS
     'Trigger: stamps a new outcome with the close of its opening (what compute_outcome evaluated), so verify_outcome can recompute every opening after a reopen';
+-- outcomes of 0.1.0 for the current opening of a closed proposal closed at
+-- its closes_at; earlier openings have no known close time and keep NULL
+ALTER TABLE enspiral.outcomes DISABLE TRIGGER outcomes_guard;
+UPDATE enspiral.outcomes o SET closed_at = p.closes_at
+  FROM enspiral.proposals p
+ WHERE p.group_id = o.group_id AND p.proposal_id = o.proposal_id
+   AND p.reopen_count = o.opening AND p.state = 'closed';
+ALTER TABLE enspiral.outcomes ENABLE TRIGGER outcomes_guard;
 CREATE TRIGGER outcomes_close_time BEFORE INSERT ON enspiral.outcomes
     FOR EACH ROW EXECUTE FUNCTION enspiral.outcomes_close_time();
 COMMENT ON TRIGGER outcomes_close_time ON enspiral.outcomes IS
