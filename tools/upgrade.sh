@@ -60,6 +60,7 @@ check_from() {
 	fresh_db "$db" "$v" || return 1
 	psql_db "$db" -f "$TOP/test/proof/world.sql" >/dev/null
 	psql_db "$db" -At -c "SELECT count(*) || ' capabilities in use before the update' FROM proof.setup_world(2, 20, 4) WHERE present"
+	psql_db "$db" -f "$TOP/test/proof/app_010.sql" || return 1
 	psql_db "$db" -c 'ALTER EXTENSION enspiral UPDATE' || return 1
 	psql_db "$db" -At -c "SELECT 'updated to ' || extversion FROM pg_extension WHERE extname = 'enspiral'"
 	snapshot "$db" "$OUT/from-$v.txt"

@@ -74,6 +74,19 @@ BEGIN
         END LOOP;
         n_terms := n_terms + (SELECT count(*) FROM enspiral.catalyst_terms(g.group_id));
     END LOOP;
+    -- a proposal reopened under the earlier version (app_010.sql): reopened
+    -- once more now, every opening with a known close time verifies
+    FOR p IN SELECT x.group_id, x.proposal_id FROM enspiral.proposals x
+              WHERE x.title = 'upgrade reopen' LOOP
+        PERFORM enspiral.reopen_proposal(p.proposal_id, now() + interval '1 day');
+        PERFORM enspiral.close_proposal(p.proposal_id);
+        IF (SELECT array_agg(w.matches ORDER BY w.opening) FROM enspiral.verify_outcome(p.proposal_id) w)
+           IS DISTINCT FROM ARRAY[NULL, true, true]::boolean[] THEN
+            bad := bad || format('proposal %s reopened across the update: verify_outcome %s', p.proposal_id,
+                                 (SELECT array_agg(w.matches ORDER BY w.opening)
+                                    FROM enspiral.verify_outcome(p.proposal_id) w));
+        END IF;
+    END LOOP;
     IF cardinality(bad) > 0 THEN
         RAISE EXCEPTION 'read API disagrees with the rules: %', array_to_string(bad[1:10], '; ');
     END IF;
