@@ -174,7 +174,9 @@ BEGIN
                      AND EXISTS (SELECT 1 FROM enspiral.memberships m
                                   WHERE m.group_id = a.group_id AND m.member_id = a.member_id
                                     AND m.joined_at <= e.t AND (m.left_at IS NULL OR m.left_at > e.t))),
-               CASE WHEN g.st = 'closed' THEN
+               CASE WHEN g.st = 'closed'
+                         AND NOT (((g.p).settings ->> 'hide_results')::boolean
+                                  AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
                     coalesce((SELECT o.outcome FROM enspiral.outcomes o
                                WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
                                  AND o.opening = (g.p).reopen_count),
@@ -194,7 +196,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.proposals(bigint, text, integer) IS
-    'The proposals of a group, latest deadline first (open proposals before closed ones, drafts last), optionally only those in one effective state and at most max_rows: effective state, counted ballots (voted), electorate and, once closed, the outcome (NULL before)';
+    'The proposals of a group, latest deadline first (open proposals before closed ones, drafts last), optionally only those in one effective state and at most max_rows: effective state, counted ballots (voted), electorate and, once closed, the outcome (NULL before, and for hidden results until the closing commits)';
 
 CREATE FUNCTION enspiral.ballot(group_id bigint, proposal_id bigint, member_id bigint)
     RETURNS jsonb
@@ -220,7 +222,8 @@ BEGIN
         RETURN NULL;
     END IF;
     IF (p.settings ->> 'hide_results')::boolean
-       AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
+       AND (enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed'
+            OR enspiral.proposal_written_here(p.group_id, p.proposal_id)) THEN
         RETURN jsonb_build_object('voted', true, 'hidden', true, 'cast_at', v.cast_at);
     END IF;
     RETURN jsonb_build_object('voted', true, 'ballot', v.ballot, 'reason', v.reason,
@@ -241,10 +244,7 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
     t timestamptz := enspiral.evaluation_time(p, st, now);
 BEGIN
-    IF st <> 'closed' AND (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
-    END IF;
+    PERFORM enspiral.require_results_visible(p, st);    -- NS106 while hidden
     IF (p.settings ->> 'anonymous')::boolean THEN
         -- no voter, no time, ordered by content only
         RETURN QUERY

@@ -11,6 +11,7 @@ CREATE FUNCTION enspiral.outcomes_close_time() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_close_time', 'enspiral.outcomes');
     -- only the current opening closes now; a restored row of an earlier
     -- opening without a close time (recorded by 0.1.0) keeps none
     IF NEW.closed_at IS NULL THEN
@@ -401,6 +402,7 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
     res jsonb;
 BEGIN
+    PERFORM enspiral.require_results_visible(p, st);
     IF st = 'closed' THEN
         SELECT o.outcome INTO res FROM enspiral.outcomes o
          WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id
@@ -410,10 +412,6 @@ BEGIN
             RETURN enspiral.compute_outcome(p.proposal_id);
         END IF;
         RETURN coalesce(res, enspiral.record_outcome(p.proposal_id));
-    END IF;
-    IF (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
     END IF;
     RETURN enspiral.compute_outcome(p.proposal_id);
 END
@@ -430,6 +428,8 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
     o record;
 BEGIN
+    -- a hidden proposal's outcomes only once its closing is committed
+    PERFORM enspiral.require_results_visible(p, 'closed');
     FOR o IN SELECT x.opening, x.outcome, x.closed_at FROM enspiral.outcomes x
               WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
               ORDER BY x.opening LOOP
@@ -709,6 +709,10 @@ BEGIN
         RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
             USING ERRCODE = 'NS006', COLUMN = 'max_per_member_per_bucket';
     END IF;
+    IF cap <> 'null' THEN
+        -- stored as an integer (100.0 becomes 100), so it reads back as bigint
+        cap := to_jsonb(cap::text::numeric::bigint);
+    END IF;
     cur := COALESCE(settings -> 'currency', 'null');
     IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
         RAISE EXCEPTION 'round setting "currency" must be a text label'
@@ -909,6 +913,18 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM enspiral.accounts a
                         WHERE a.group_id = t.group_id AND a.account_id = x.account_id
                           AND a.round_id = t.round_id)
+    UNION ALL
+    -- every transfer moves between the account kinds of its kind
+    SELECT format('transfer %s of kind %s moves from a %s account to a %s account',
+                  t.transfer_id, t.kind, fa.kind, ta.kind)
+      FROM g JOIN enspiral.transfers t ON t.group_id = g.gid
+      JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account
+      JOIN enspiral.accounts ta ON ta.group_id = t.group_id AND ta.account_id = t.to_account
+     WHERE (t.kind::text, fa.kind::text, ta.kind::text) NOT IN (
+               ('fund', 'source', 'pool'), ('allocate', 'pool', 'member'),
+               ('contribute', 'member', 'bucket'), ('refund', 'bucket', 'member'),
+               ('refund', 'bucket', 'matching'), ('match_fund', 'source', 'matching'),
+               ('match', 'matching', 'bucket'))
     UNION ALL
     -- a refund mirrors what it reverses
     SELECT format('refund %s does not mirror transfer %s', r.transfer_id, r.reverses)
@@ -1194,7 +1210,9 @@ BEGIN
                      AND EXISTS (SELECT 1 FROM enspiral.memberships m
                                   WHERE m.group_id = a.group_id AND m.member_id = a.member_id
                                     AND m.joined_at <= e.t AND (m.left_at IS NULL OR m.left_at > e.t))),
-               CASE WHEN g.st = 'closed' THEN
+               CASE WHEN g.st = 'closed'
+                         AND NOT (((g.p).settings ->> 'hide_results')::boolean
+                                  AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
                     coalesce((SELECT o.outcome FROM enspiral.outcomes o
                                WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
                                  AND o.opening = (g.p).reopen_count),
@@ -1214,7 +1232,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.proposals(bigint, text, integer) IS
-    'The proposals of a group, latest deadline first (open proposals before closed ones, drafts last), optionally only those in one effective state and at most max_rows: effective state, counted ballots (voted), electorate and, once closed, the outcome (NULL before)';
+    'The proposals of a group, latest deadline first (open proposals before closed ones, drafts last), optionally only those in one effective state and at most max_rows: effective state, counted ballots (voted), electorate and, once closed, the outcome (NULL before, and for hidden results until the closing commits)';
 
 CREATE FUNCTION enspiral.ballot(group_id bigint, proposal_id bigint, member_id bigint)
     RETURNS jsonb
@@ -1240,7 +1258,8 @@ BEGIN
         RETURN NULL;
     END IF;
     IF (p.settings ->> 'hide_results')::boolean
-       AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
+       AND (enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed'
+            OR enspiral.proposal_written_here(p.group_id, p.proposal_id)) THEN
         RETURN jsonb_build_object('voted', true, 'hidden', true, 'cast_at', v.cast_at);
     END IF;
     RETURN jsonb_build_object('voted', true, 'ballot', v.ballot, 'reason', v.reason,
@@ -1261,10 +1280,7 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
     t timestamptz := enspiral.evaluation_time(p, st, now);
 BEGIN
-    IF st <> 'closed' AND (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
-    END IF;
+    PERFORM enspiral.require_results_visible(p, st);    -- NS106 while hidden
     IF (p.settings ->> 'anonymous')::boolean THEN
         -- no voter, no time, ordered by content only
         RETURN QUERY
