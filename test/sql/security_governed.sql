@@ -175,9 +175,19 @@ SELECT enspiral.ballot(:g, :h2, :ben) - 'cast_at' AS hidden_ballot;
 -- time, ordered by their content (not by who voted or when)
 SELECT member_id, ballot, reason, cast_at FROM enspiral.stances(:g, :anon);
 SELECT enspiral.ballot(:g, :anon, :ana) AS anonymous_ballot;
--- after the close, the results are shown
+-- the transaction that closes a hidden proposal could still roll the close
+-- back: it reads nothing of the results before the close commits
+BEGIN;
 SELECT enspiral.close_proposal(:h2);
+SELECT state, outcome IS NULL AS outcome_hidden FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
+SELECT enspiral.ballot(:g, :h2, :ben) - 'cast_at' AS still_hidden;
+SAVEPOINT before_stances;
+SELECT * FROM enspiral.stances(:g, :h2);
+ROLLBACK TO SAVEPOINT before_stances;
+COMMIT;
+-- after the close, the results are shown
 SELECT member_id, ballot, reason FROM enspiral.stances(:g, :h2);
+SELECT outcome -> 'totals' AS totals FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
 SELECT enspiral.close_proposal(:a2);
 SELECT member_id, ballot, reason, cast_at FROM enspiral.stances(:g, :a2);
 RESET ROLE;
