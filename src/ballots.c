@@ -91,8 +91,9 @@ decision_parse_method(const char *name, bool missing_ok)
 			return i;
 	if (!missing_ok)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_METHOD),
 				 errmsg("unknown voting method \"%s\"", name),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "method"),
 				 errhint("Methods are consent, choice, score, dots, ranked and quadratic.")));
 	return -1;
 }
@@ -293,23 +294,27 @@ check_options(int method, ArrayType *options, Datum **elems)
 	{
 		if (options != NULL && ArrayGetNItems(ARR_NDIM(options), ARR_DIMS(options)) > 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 					 errmsg("a consent proposal takes no options"),
 					 errdetail("Its positions are always agree, abstain, disagree and block.")));
 		return 0;
 	}
 	if (options == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 				 errmsg("a %s proposal needs options", method_names[method])));
 	if (ARR_NDIM(options) > 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 				 errmsg("options must be a one-dimensional array")));
 	deconstruct_array(options, TEXTOID, -1, false, TYPALIGN_INT, elems, &nulls, &n);
 	if (n < 2)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 				 errmsg("a %s proposal needs at least 2 options, got %d",
 						method_names[method], n)));
 	for (int i = 0; i < n; i++)
@@ -318,17 +323,20 @@ check_options(int method, ArrayType *options, Datum **elems)
 
 		if (nulls[i])
 			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 					 errmsg("option %d is NULL", i + 1)));
 		name = TextDatumGetCString((*elems)[i]);
 		if (name[strspn(name, " \t\r\n")] == '\0')
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 					 errmsg("option %d is empty", i + 1)));
 		for (int j = 0; j < i; j++)
 			if (strcmp(name, TextDatumGetCString((*elems)[j])) == 0)
 				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+						 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 						 errmsg("option \"%s\" appears twice", name)));
 	}
 	return n;
@@ -496,10 +504,12 @@ ballot_error(int64 pid, const char *text)
 	if (pid == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_BALLOT),
-				 errmsg("invalid ballot: %s", rule)));
+				 errmsg("invalid ballot: %s", rule),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "ballot")));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_BALLOT),
-			 errmsg("invalid ballot for proposal %lld: %s", (long long) pid, rule)));
+			 errmsg("invalid ballot for proposal %lld: %s", (long long) pid, rule),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, "ballot")));
 	pg_unreachable();
 }
 
@@ -587,6 +597,9 @@ check_option_list(const BallotRules *rules, Jsonb *ballot, int64 pid)
 		seen[i] = true;
 		order[n++] = i;
 	}
+	if ((n < lo || n > hi) && lo == hi)
+		BALLOT_ERROR(pid, "The ballot has %d %s; this proposal needs exactly " INT64_FORMAT ".",
+					 n, what, lo);
 	if (n < lo || n > hi)
 		BALLOT_ERROR(pid, "The ballot has %d %s; this proposal needs between " INT64_FORMAT " and " INT64_FORMAT ".",
 					 n, what, lo, hi);

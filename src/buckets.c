@@ -81,11 +81,15 @@ state_name(int state)
 	return lifecycle_state_name(LIFECYCLE_BUCKET, state);
 }
 
-/* Format a timestamp for an error detail */
+/*
+ * Format a timestamp for an error detail, in its own palloc'd copy:
+ * timestamptz_to_str() returns a static buffer, so several calls in one
+ * errdetail would all print the last value.
+ */
 static const char *
 ts_text(TimestampTz t)
 {
-	return timestamptz_to_str(t);
+	return pstrdup(timestamptz_to_str(t));
 }
 
 /* Read the first row of a bucket query (columns as in lock_bucket) */
@@ -531,19 +535,20 @@ bucket_set_state(int64 group_id, int64 bucket_id, int state)
 		elog(ERROR, "bucket %lld state update failed", (long long) bucket_id);
 }
 
-/* Refuse a move to the state the bucket is already in, then check it */
-static void
+/*
+ * Check a bucket state change; false when the bucket is already in the
+ * target state (repeating a finished action is a no-op, doc/application.md)
+ */
+static bool
 check_bucket_move(const BucketRow *b, int to)
 {
 	char		what[64];
 
 	if (b->state == to)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("bucket %lld is already %s", (long long) b->bucket_id,
-						state_name(to))));
+		return false;
 	snprintf(what, sizeof(what), "bucket %lld", (long long) b->bucket_id);
 	lifecycle_check_transition(LIFECYCLE_BUCKET, b->state, to, what);
+	return true;
 }
 
 /*
@@ -723,6 +728,8 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 	if (!b->member_now &&
 		!enspiral_is_member_at(b->group_id, member_id, GetCurrentTransactionStartTimestamp()))
 	{
+		/* an unknown member is a bad argument, raised even by try_contribute */
+		enspiral_require_member(b->group_id, member_id);
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
 				 errmsg("member %lld is not a current member of group %lld",
@@ -774,12 +781,14 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		key = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	if (key != NULL && key[0] == '\0')
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_EMPTY_TEXT),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "idempotency_key"),
 				 errmsg("idempotency_key must not be empty"),
 				 errhint("Pass NULL for no key.")));
 	if (amount <= 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount"),
 				 errmsg("contribution amount must be positive: %lld", (long long) amount)));
 
 	enspiral_spi_connect();
@@ -891,7 +900,11 @@ enspiral_cancel_bucket(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	lock_bucket_arg(fcinfo, &b);
-	check_bucket_move(&b, BUCKET_CANCELLED);
+	if (!check_bucket_move(&b, BUCKET_CANCELLED))
+	{
+		enspiral_spi_finish();
+		PG_RETURN_INT32(0);
+	}
 	n = ledger_refund_buckets(b.group_id, b.round_id, &b.account_id, 1);
 	bucket_set_state(b.group_id, b.bucket_id, BUCKET_CANCELLED);
 	enspiral_spi_finish();
@@ -947,7 +960,11 @@ enspiral_open_bucket(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	lock_bucket_arg(fcinfo, &b);
-	check_bucket_move(&b, BUCKET_OPEN);
+	if (!check_bucket_move(&b, BUCKET_OPEN))
+	{
+		enspiral_spi_finish();
+		PG_RETURN_VOID();
+	}
 	closed = round_is_closed(b.group_id, b.round_id);
 	if (closed || now >= b.closes_at)
 		ereport(ERROR,
@@ -968,8 +985,8 @@ enspiral_complete_bucket(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	lock_bucket_arg(fcinfo, &b);
-	check_bucket_move(&b, BUCKET_COMPLETED);
-	bucket_set_state(b.group_id, b.bucket_id, BUCKET_COMPLETED);
+	if (check_bucket_move(&b, BUCKET_COMPLETED))
+		bucket_set_state(b.group_id, b.bucket_id, BUCKET_COMPLETED);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -248,7 +248,8 @@ check_window(DateADT from, DateADT to)
 				 errmsg("from_date and to_date must be finite")));
 	if (from >= to)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_TIME_ORDER),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "to_date"),
 				 errmsg("from_date must be before to_date"),
 				 errdetail("The window is [from_date, to_date): from %s to %s.",
 						   catalyst_date_str(from), catalyst_date_str(to))));

@@ -322,7 +322,8 @@ enspiral_plan_rotation(PG_FUNCTION_ARGS)
 				 errmsg("from_date and to_date must be finite")));
 	if (from >= to)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_TIME_ORDER),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "to_date"),
 				 errmsg("from_date must be before to_date")));
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&p, 0, sizeof(p));

@@ -69,5 +69,6 @@ extern int64 enspiral_group_setting_int(int64 group_id, const char *key);
 extern bool enspiral_is_member_at(int64 group_id, int64 member_id,
 								  TimestampTz at);
 extern void enspiral_require_current_member(int64 group_id, int64 member_id);
+extern void enspiral_require_member(int64 group_id, int64 member_id);
 
 #endif							/* ENSPIRAL_H */

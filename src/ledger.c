@@ -73,7 +73,7 @@ cobudget_loading_dump(Relation rel)
 	return enspiral_in_restore_copy(rel);
 }
 
-/* Add two amounts; 22003 naming what overflowed instead of wrapping */
+/* Add two amounts; NS408 naming what overflowed instead of wrapping */
 int64
 ledger_add(int64 a, int64 b, const char *what)
 {
@@ -81,10 +81,48 @@ ledger_add(int64 a, int64 b, const char *what)
 
 	if (pg_add_s64_overflow(a, b, &r))
 		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount"),
 				 errmsg("%s would overflow: %lld + %lld is out of the bigint range",
 						what, (long long) a, (long long) b)));
 	return r;
+}
+
+/*
+ * Run a balance update; a balance leaving the bigint range (22003 from the
+ * UPDATE) becomes NS408 with the amount and the accounts.  The caught error
+ * is replaced at once by the new one, so nothing runs in the failed state.
+ */
+static int
+execute_balance_update(SPIPlanPtr plan, Datum *args, int64 from_account,
+					   int64 to_account, int64 amount)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile int rc = 0;
+
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if (e->sqlerrcode != ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
+				 errmsg("transfer amount would take a balance out of range"),
+				 errdetail("Moving %lld from account %lld to account %lld would take a balance out of the bigint range.",
+						   (long long) amount, (long long) from_account,
+						   (long long) to_account),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount")));
+	}
+	PG_END_TRY();
+	return rc;
 }
 
 /*
@@ -192,7 +230,7 @@ ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
 	ledger_preapplied = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+		rc = execute_balance_update(plan, args, from_account, to_account, amount);
 	}
 	PG_FINALLY();
 	{
@@ -419,7 +457,7 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 	ledger_applying = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+		rc = execute_balance_update(plan, args, from_account, to_account, amount);
 	}
 	PG_FINALLY();
 	{

@@ -38,18 +38,44 @@ enspiral_is_member_at(int64 group_id, int64 member_id, TimestampTz at)
 	return SPI_processed > 0;
 }
 
-/* Raise NS004 unless member_id is a member of group_id now; inside SPI */
+/* Raise NS004 unless member_id is a member of group_id now (NS003 when unknown); inside SPI */
 void
 enspiral_require_current_member(int64 group_id, int64 member_id)
 {
-	if (!enspiral_is_member_at(group_id, member_id, GetCurrentTransactionStartTimestamp()))
+	if (enspiral_is_member_at(group_id, member_id, GetCurrentTransactionStartTimestamp()))
+		return;
+	enspiral_require_member(group_id, member_id);	/* NS002, NS003 */
+	ereport(ERROR,
+			(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
+			 errmsg("member %lld is not a current member of group %lld",
+					(long long) member_id, (long long) group_id)));
+}
+
+/* Raise NS002 for an unknown group, NS003 for an unknown member; inside SPI */
+void
+enspiral_require_member(int64 group_id, int64 member_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(member_id)};
+
+	enspiral_require_group(group_id);
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.members WHERE group_id = $1 AND member_id = $2",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "member lookup failed");
+	if (SPI_processed == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
+				 errmsg("member %lld does not exist in group %lld",
 						(long long) member_id, (long long) group_id)));
 }
 
-/* enspiral.is_member(group_id, member_id, at): membership at a time */
+/*
+ * enspiral.is_member(group_id, member_id, at): membership at a time; an
+ * unknown group or member is an error (NS002, NS003), not "false".
+ */
 Datum
 enspiral_is_member(PG_FUNCTION_ARGS)
 {
@@ -60,6 +86,8 @@ enspiral_is_member(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	result = enspiral_is_member_at(group_id, member_id, at);
+	if (!result)
+		enspiral_require_member(group_id, member_id);
 	enspiral_spi_finish();
 	PG_RETURN_BOOL(result);
 }

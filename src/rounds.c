@@ -496,9 +496,11 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.closed)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is already closed", (long long) r.round_id)));
+	{
+		/* repeating a finished action is a no-op (doc/application.md) */
+		enspiral_spi_finish();
+		PG_RETURN_INT32(0);
+	}
 	mark_closed(r.group_id, r.round_id);
 	/* ideas too: an open_bucket() in flight is waited for, then decided */
 	lock_round_buckets(&r, "idea", "open");
@@ -677,7 +679,8 @@ enspiral_match_round(PG_FUNCTION_ARGS)
 	method = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (pool < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "matching_pool"),
 				 errmsg("matching_pool must not be negative: %lld", (long long) pool)));
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);

@@ -408,10 +408,13 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 				 errdetail("The deadline passed while the statement casting this vote was running."),
 				 errhint("A vote is accepted only if it is written before closes_at.")));
 	if (!vc->member_now)
+	{
+		enspiral_require_member(vc->group_id, member_id);	/* NS003 when unknown */
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
 				 errmsg("member %lld cannot vote on proposal %lld: not a current member of group %lld",
 						(long long) member_id, (long long) pid, (long long) vc->group_id)));
+	}
 	if (!vc->in_electorate)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
@@ -642,10 +645,13 @@ enspiral_add_voter(PG_FUNCTION_ARGS)
 				 errmsg("proposal %lld is %s: its electorate cannot change",
 						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!vc.member_now)
+	{
+		enspiral_require_member(vc.group_id, member_id);	/* NS003 when unknown */
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
 				 errmsg("member %lld is not a current member of group %lld",
 						(long long) member_id, (long long) vc.group_id)));
+	}
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
 				  " SELECT p.group_id, p.proposal_id, $2, $3 FROM enspiral.proposals p"

@@ -60,6 +60,7 @@ check_from() {
 	fresh_db "$db" "$v" || return 1
 	psql_db "$db" -f "$TOP/test/proof/world.sql" >/dev/null
 	psql_db "$db" -At -c "SELECT count(*) || ' capabilities in use before the update' FROM proof.setup_world(2, 20, 4) WHERE present"
+	psql_db "$db" -f "$TOP/test/proof/app_010.sql" || return 1
 	psql_db "$db" -c 'ALTER EXTENSION enspiral UPDATE' || return 1
 	psql_db "$db" -At -c "SELECT 'updated to ' || extversion FROM pg_extension WHERE extname = 'enspiral'"
 	snapshot "$db" "$OUT/from-$v.txt"
@@ -70,6 +71,8 @@ check_from() {
 	    (SELECT proof.op_membership() UNION ALL SELECT proof.op_vote() UNION ALL SELECT proof.op_contribute()
 	     UNION ALL SELECT proof.op_rotate() UNION ALL SELECT proof.op_close_proposal()) x" || rc=1
 	world_problems "$db" || rc=1
+	# data written under $v reads back through the read API (doc/application.md)
+	psql_db "$db" -f "$TOP/test/proof/read_api.sql" 2>&1 | sed 's/^psql:[^ ]* NOTICE:  //' || rc=1
 	"$(pg dropdb)" "$db"
 	return "$rc"
 }

@@ -277,7 +277,7 @@ DECLARE
 BEGIN
     IF name IS NULL OR btrim(name) = '' THEN
         RAISE EXCEPTION 'group name must not be empty'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS401', COLUMN = 'name';
     END IF;
     IF settings IS NULL THEN
         RAISE EXCEPTION 'group settings must not be NULL'
@@ -339,6 +339,39 @@ $$;
 COMMENT ON FUNCTION enspiral.group_settings(bigint) IS
     'The effective settings of a group (every key, defaults included)';
 
+CREATE FUNCTION enspiral.require_group(group_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM enspiral.groups g WHERE g.group_id = require_group.group_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.require_group(bigint) IS
+    'Internal: raises NS002 unless the group exists';
+
+CREATE FUNCTION enspiral.require_member(group_id bigint, member_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM enspiral.members m
+     WHERE m.group_id = require_member.group_id AND m.member_id = require_member.member_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.require_group(group_id);
+        RAISE EXCEPTION 'member % does not exist in group %', member_id, group_id
+            USING ERRCODE = 'NS003';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.require_member(bigint, bigint) IS
+    'Internal: raises NS002 unless the group exists, NS003 unless the member belongs to it (now or in the past)';
+REVOKE ALL ON FUNCTION enspiral.require_group(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.require_member(bigint, bigint) FROM PUBLIC;
+
 ------------------------------------------------------------------------------
 -- Members and membership history
 ------------------------------------------------------------------------------
@@ -399,7 +432,7 @@ BEGIN
     END IF;
     IF member_key IS NULL OR member_key = '' THEN
         RAISE EXCEPTION 'member_key must not be NULL or empty'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS401', COLUMN = 'member_key';
     END IF;
     -- the group row lock orders concurrent joins of the same key
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = add_member.group_id FOR KEY SHARE;
@@ -474,14 +507,22 @@ COMMENT ON FUNCTION enspiral.remove_member(bigint, bigint) IS
     'Ends the current membership period of a member; history is kept and the member may rejoin with add_member';
 
 CREATE FUNCTION enspiral.member_id(group_id bigint, member_key text) RETURNS bigint
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT m.member_id FROM enspiral.members m
-     WHERE m.group_id = $1 AND m.member_key = $2
+DECLARE
+    mid bigint;
+BEGIN
+    SELECT m.member_id INTO mid FROM enspiral.members m
+     WHERE m.group_id = member_id.group_id AND m.member_key = member_id.member_key;
+    IF NOT FOUND THEN
+        PERFORM enspiral.require_group(group_id);
+    END IF;
+    RETURN mid;
+END
 $$;
 COMMENT ON FUNCTION enspiral.member_id(bigint, text) IS
-    'The member id of an application member_key in a group, or NULL when unknown';
+    'The member id of an application member_key in a group, or NULL when the key is unknown; NS002 for an unknown group';
 
 CREATE FUNCTION enspiral.is_member(group_id bigint, member_id bigint,
                                    at timestamptz DEFAULT pg_catalog.now())

@@ -136,11 +136,14 @@ CREATE TABLE enspiral.outcomes (
     opening      integer NOT NULL,
     outcome      jsonb NOT NULL,
     recorded_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    closed_at    timestamptz,
     PRIMARY KEY (group_id, proposal_id, opening),
     FOREIGN KEY (group_id, proposal_id) REFERENCES enspiral.proposals
 );
 COMMENT ON TABLE enspiral.outcomes IS
     'The outcome recorded when a proposal closed, one per opening (reopen_count); never changed';
+COMMENT ON COLUMN enspiral.outcomes.closed_at IS
+    'The close of the opening, the time its ballots and electorate are evaluated at (set by outcomes_close_time); NULL on rows recorded by 0.1.0';
 
 CREATE INDEX memberships_left ON enspiral.memberships (group_id, left_at)
     WHERE left_at IS NOT NULL;
@@ -191,6 +194,30 @@ COMMENT ON FUNCTION enspiral.outcomes_guard() IS
 
 CREATE TRIGGER outcomes_guard BEFORE UPDATE OR DELETE ON enspiral.outcomes
     FOR EACH ROW EXECUTE FUNCTION enspiral.outcomes_guard();
+
+CREATE FUNCTION enspiral.outcomes_close_time() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_close_time', 'enspiral.outcomes');
+    -- only the current opening closes now; a restored row of an earlier
+    -- opening without a close time (recorded by 0.1.0) keeps none
+    IF NEW.closed_at IS NULL THEN
+        SELECT least(p.closes_at, pg_catalog.statement_timestamp()) INTO NEW.closed_at
+          FROM enspiral.proposals p
+         WHERE p.group_id = NEW.group_id AND p.proposal_id = NEW.proposal_id
+           AND p.reopen_count = NEW.opening;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION enspiral.outcomes_close_time() IS
+    'Trigger: stamps a new outcome with the close of its opening (what compute_outcome evaluated), so verify_outcome can recompute every opening after a reopen';
+CREATE TRIGGER outcomes_close_time BEFORE INSERT ON enspiral.outcomes
+    FOR EACH ROW EXECUTE FUNCTION enspiral.outcomes_close_time();
+COMMENT ON TRIGGER outcomes_close_time ON enspiral.outcomes IS
+    'Records the close time of the opening with its outcome';
 
 ------------------------------------------------------------------------------
 -- Instant runoff (C aggregates)
@@ -263,7 +290,8 @@ COMMENT ON AGGREGATE enspiral.consent_counts(jsonb) IS
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION enspiral.propose(group_id bigint, author_id bigint, title text, method text,
-                                 options text[] DEFAULT NULL, settings jsonb DEFAULT '{}')
+                                 options text[] DEFAULT NULL, settings jsonb DEFAULT '{}',
+                                 details text DEFAULT NULL)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -283,18 +311,21 @@ BEGIN
             USING ERRCODE = 'NS004';
     END IF;
     IF title IS NULL OR btrim(title) = '' THEN
-        RAISE EXCEPTION 'proposal title must not be empty' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'proposal title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
     END IF;
-    INSERT INTO enspiral.proposals (group_id, author_id, title, method, options, settings)
-    VALUES (propose.group_id, propose.author_id, propose.title, propose.method,
+    IF method IS NULL THEN
+        RAISE EXCEPTION 'voting method must not be NULL' USING ERRCODE = 'NS405', COLUMN = 'method';
+    END IF;
+    INSERT INTO enspiral.proposals (group_id, author_id, title, details, method, options, settings)
+    VALUES (propose.group_id, propose.author_id, propose.title, propose.details, propose.method,
             CASE WHEN propose.method = 'consent' AND propose.options = '{}' THEN NULL ELSE propose.options END,
             enspiral.normalize_proposal_settings(propose.method, propose.options, propose.settings))
     RETURNING proposal_id INTO pid;
     RETURN pid;
 END
 $$;
-COMMENT ON FUNCTION enspiral.propose(bigint, bigint, text, text, text[], jsonb) IS
-    'Creates a draft proposal by a current member and returns its id; method, options and settings are checked and settings completed with defaults';
+COMMENT ON FUNCTION enspiral.propose(bigint, bigint, text, text, text[], jsonb, text) IS
+    'Creates a draft proposal by a current member and returns its id; method, options and settings are checked and settings completed with defaults; details is free text shown with the title';
 
 CREATE FUNCTION enspiral.proposal_state(proposal_id bigint) RETURNS text
     LANGUAGE c STABLE STRICT SECURITY DEFINER
@@ -333,11 +364,27 @@ DECLARE
     later boolean := opens_at IS NOT NULL AND opens_at > now;
 BEGIN
     IF closes_at IS NULL THEN
-        RAISE EXCEPTION 'closes_at must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+        RAISE EXCEPTION 'closes_at must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', COLUMN = 'closes_at';
     END IF;
-    IF closes_at <= coalesce(CASE WHEN later THEN opens_at END, now) THEN
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now) = 'open' THEN
+        -- already open: a repeat keeps it as it is, a new closes_at moves the
+        -- deadline (extend_proposal); it cannot be scheduled again
+        IF later THEN
+            RAISE EXCEPTION 'proposal % is open: it cannot be scheduled', proposal_id
+                USING ERRCODE = 'NS010', COLUMN = 'opens_at',
+                      HINT = 'Call it without opens_at to move the deadline.';
+        END IF;
+        PERFORM enspiral.extend_proposal(p.group_id, p.proposal_id, open_proposal.closes_at);
+        RETURN;
+    END IF;
+    IF later AND closes_at <= opens_at THEN
         RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
+    END IF;
+    IF closes_at <= now THEN
+        RAISE EXCEPTION 'the deadline of proposal % must be in the future', proposal_id
+            USING ERRCODE = 'NS402', COLUMN = 'closes_at';
     END IF;
     UPDATE enspiral.proposals x
        SET state = CASE WHEN later THEN 'scheduled' ELSE 'open' END::enspiral.proposal_state,
@@ -347,7 +394,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.open_proposal(bigint, timestamptz, timestamptz) IS
-    'Opens a draft (or scheduled) proposal now, or schedules it when opens_at is in the future; the electorate is the group''s members at the opening time';
+    'Opens a draft (or scheduled) proposal now, or schedules it when opens_at is in the future; the electorate is the group''s members at the opening time; on an open proposal it moves the deadline like extend_proposal (the same closes_at: no change)';
 
 CREATE FUNCTION enspiral.unschedule_proposal(proposal_id bigint) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -389,12 +436,15 @@ AS $$
 DECLARE
     p enspiral.proposals := enspiral.proposal_row(proposal_id);
 BEGIN
+    IF p.state = 'withdrawn' THEN
+        RETURN;     -- repeating a finished action is a no-op
+    END IF;
     UPDATE enspiral.proposals x SET state = 'withdrawn'
      WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
 END
 $$;
 COMMENT ON FUNCTION enspiral.withdraw_proposal(bigint) IS
-    'Withdraws a draft, scheduled or open proposal; it never produces an outcome';
+    'Withdraws a draft, scheduled or open proposal; it never produces an outcome; on a withdrawn proposal it does nothing';
 
 CREATE FUNCTION enspiral.reopen_proposal(proposal_id bigint, closes_at timestamptz) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -406,7 +456,7 @@ DECLARE
 BEGIN
     IF closes_at IS NULL OR closes_at <= pg_catalog.statement_timestamp() THEN
         RAISE EXCEPTION 'proposal % can only be reopened with a future closes_at', proposal_id
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS402', COLUMN = 'closes_at';
     END IF;
     IF st <> 'closed' THEN
         RAISE EXCEPTION 'proposal % cannot be reopened: it is %', proposal_id, st
@@ -418,6 +468,159 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.reopen_proposal(bigint, timestamptz) IS
     'Reopens a closed, named proposal until a future closes_at; the outcome of the earlier opening stays recorded';
+
+-- the proposal of a group for the group-first API; NS002 / NS101 when unknown
+CREATE FUNCTION enspiral.group_proposal(group_id bigint, proposal_id bigint)
+    RETURNS enspiral.proposals
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals;
+BEGIN
+    SELECT * INTO p FROM enspiral.proposals x
+     WHERE x.group_id = group_proposal.group_id AND x.proposal_id = group_proposal.proposal_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.require_group(group_id);
+        RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
+            USING ERRCODE = 'NS101';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION enspiral.group_proposal(bigint, bigint) IS
+    'Internal: the proposals row of a group and id, NS002 for an unknown group, NS101 for an unknown proposal';
+
+-- the same, locked for the edit functions
+CREATE FUNCTION enspiral.lock_group_proposal(group_id bigint, proposal_id bigint)
+    RETURNS enspiral.proposals
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals;
+BEGIN
+    SELECT * INTO p FROM enspiral.proposals x
+     WHERE x.group_id = lock_group_proposal.group_id AND x.proposal_id = lock_group_proposal.proposal_id
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN enspiral.group_proposal(group_id, proposal_id);  -- raises
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION enspiral.lock_group_proposal(bigint, bigint) IS
+    'Internal: group_proposal() with the row locked FOR NO KEY UPDATE until the transaction ends';
+
+CREATE FUNCTION enspiral.extend_proposal(group_id bigint, proposal_id bigint, closes_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.lock_group_proposal(group_id, proposal_id);
+    now timestamptz := pg_catalog.statement_timestamp();
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
+BEGIN
+    IF closes_at IS NULL THEN
+        RAISE EXCEPTION 'closes_at must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', COLUMN = 'closes_at';
+    END IF;
+    IF st NOT IN ('open', 'scheduled') THEN
+        RAISE EXCEPTION 'proposal % is %: its deadline cannot move', proposal_id, st
+            USING ERRCODE = 'NS010',
+                  HINT = CASE WHEN st = 'closed' THEN 'Use enspiral.reopen_proposal() with a future closes_at.'
+                              ELSE 'Open it with enspiral.open_proposal().' END;
+    END IF;
+    IF closes_at <= now THEN
+        RAISE EXCEPTION 'the deadline of proposal % must be in the future', proposal_id
+            USING ERRCODE = 'NS402', COLUMN = 'closes_at';
+    END IF;
+    IF st = 'scheduled' AND closes_at <= p.opens_at THEN
+        RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
+            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
+    END IF;
+    IF closes_at IS DISTINCT FROM p.closes_at THEN
+        UPDATE enspiral.proposals x SET closes_at = extend_proposal.closes_at
+         WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.extend_proposal(bigint, bigint, timestamptz) IS
+    'Moves the deadline of an open or scheduled proposal, later or earlier but never into the past (NS402); votes already cast stay';
+
+CREATE FUNCTION enspiral.update_proposal(group_id bigint, proposal_id bigint, changes jsonb)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.lock_group_proposal(group_id, proposal_id);
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
+    k text;
+    v jsonb;
+BEGIN
+    IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'proposal changes must be a JSON object'
+            USING ERRCODE = 'NS409', COLUMN = 'changes';
+    END IF;
+    FOR k, v IN SELECT e.key, e.value FROM jsonb_each(changes) e ORDER BY e.key LOOP
+        IF k NOT IN ('title', 'details', 'method', 'options', 'settings') THEN
+            RAISE EXCEPTION 'unknown proposal change "%"', k
+                USING ERRCODE = 'NS409', COLUMN = k,
+                      HINT = 'Changes may set title, details, method, options and settings.';
+        END IF;
+        IF (jsonb_typeof(v) <> (CASE k WHEN 'options' THEN 'array' WHEN 'settings' THEN 'object' ELSE 'string' END)
+            AND NOT (k IN ('details', 'options') AND v = 'null')) THEN
+            RAISE EXCEPTION 'proposal change "%" has the wrong JSON type', k
+                USING ERRCODE = 'NS409', COLUMN = k,
+                      DETAIL = format('It must be %s.', CASE k WHEN 'options' THEN 'an array of option names or null'
+                                                              WHEN 'settings' THEN 'an object'
+                                                              WHEN 'details' THEN 'a string or null'
+                                                              ELSE 'a string' END);
+        END IF;
+        IF k IN ('title', 'details') AND st IN ('closed', 'withdrawn') THEN
+            RAISE EXCEPTION 'proposal % is %: its % cannot change', proposal_id, st, k
+                USING ERRCODE = 'NS105', COLUMN = k,
+                      DETAIL = 'Title and details can change until the proposal is closed or withdrawn.';
+        END IF;
+        IF k IN ('method', 'options', 'settings') AND st <> 'draft' THEN
+            RAISE EXCEPTION 'proposal % is %: its % cannot change', proposal_id, st, k
+                USING ERRCODE = 'NS105', COLUMN = k,
+                      DETAIL = 'Method, options and settings can change only in draft.',
+                      HINT = CASE WHEN st = 'scheduled' THEN 'Move it back to draft with enspiral.unschedule_proposal().'
+                                  ELSE 'Withdraw it and propose it again.' END;
+        END IF;
+    END LOOP;
+    IF changes ? 'title' AND btrim(changes ->> 'title') = '' THEN
+        RAISE EXCEPTION 'proposal title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
+    END IF;
+    p.title := coalesce(changes ->> 'title', p.title);
+    IF changes ? 'details' THEN
+        p.details := changes ->> 'details';
+    END IF;
+    p.method := coalesce(changes ->> 'method', p.method);
+    IF changes ? 'options' THEN
+        p.options := CASE WHEN changes -> 'options' <> 'null'
+                          THEN ARRAY(SELECT jsonb_array_elements_text(changes -> 'options')) END;
+    END IF;
+    IF changes ?| ARRAY['method', 'options', 'settings'] THEN
+        -- settings given replace the old ones; otherwise the old ones are
+        -- checked again against the new method and options
+        p.settings := enspiral.normalize_proposal_settings(
+            p.method, CASE WHEN p.method = 'consent' AND p.options = '{}' THEN NULL ELSE p.options END,
+            coalesce(changes -> 'settings',
+                     CASE WHEN changes ? 'method' THEN '{}'::jsonb ELSE p.settings END));
+        p.options := CASE WHEN p.method = 'consent' AND p.options = '{}' THEN NULL ELSE p.options END;
+    END IF;
+    UPDATE enspiral.proposals x
+       SET title = p.title, details = p.details, method = p.method, options = p.options,
+           settings = p.settings
+     WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.update_proposal(bigint, bigint, jsonb) IS
+    'Edits a proposal: title and details until it is closed or withdrawn, method, options and settings (replaced and checked, defaults filled in) only in draft; NS409 for an unknown key or type, NS105 naming the key that may not change now';
 
 CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot jsonb,
                               reason text DEFAULT NULL)
@@ -463,7 +666,7 @@ AS $$
     SELECT v.ballot FROM enspiral.votes v
      WHERE NOT (($1).settings ->> 'anonymous')::boolean
        AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
-       AND v.superseded_at IS NULL
+       AND (v.superseded_at IS NULL OR v.superseded_at > $2) AND v.cast_at <= $2
        AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $2) d)
     UNION ALL
     SELECT b.ballot FROM enspiral.anonymous_ballots b
@@ -471,7 +674,7 @@ AS $$
        AND b.group_id = ($1).group_id AND b.proposal_id = ($1).proposal_id
 $$;
 COMMENT ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) IS
-    'Internal: the ballots that count at time t: current votes of members still in the group, or every anonymous ballot';
+    'Internal: the ballots that count at time t: the votes in force at t of members still in the group, or every anonymous ballot';
 
 CREATE FUNCTION enspiral.electorate_size(p enspiral.proposals, ref timestamptz, t timestamptz)
     RETURNS bigint
@@ -532,7 +735,7 @@ BEGIN
           INTO n_agree, n_abstain, n_disagree, n_block, voted
           FROM (SELECT enspiral.consent_counts(c.ballot) AS n FROM (SELECT v.ballot FROM enspiral.votes v
                  WHERE NOT anon AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
-                   AND v.superseded_at IS NULL
+                   AND (v.superseded_at IS NULL OR v.superseded_at > t) AND v.cast_at <= t
                    AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, t) d)
                 UNION ALL
                 SELECT b.ballot FROM enspiral.anonymous_ballots b
@@ -600,7 +803,21 @@ DECLARE
     p enspiral.proposals := enspiral.proposal_row(proposal_id);
     now timestamptz := pg_catalog.statement_timestamp();
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
-    t timestamptz := CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END;
+BEGIN
+    RETURN enspiral.compute_outcome_at(p, p.reopen_count, st,
+                                       CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END);
+END
+$$;
+COMMENT ON FUNCTION enspiral.compute_outcome(bigint) IS
+    'Internal: computes the outcome of a proposal from its ballots now (closed: as of closes_at), ignoring hide_results';
+
+CREATE FUNCTION enspiral.compute_outcome_at(p enspiral.proposals, opening integer,
+                                            st enspiral.proposal_state, t timestamptz)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
     ref timestamptz := least(coalesce(p.opens_at, t), t);
     s jsonb := p.settings;
     tally jsonb := enspiral.compute_tally(p, t);
@@ -613,7 +830,7 @@ DECLARE
 BEGIN
     res := jsonb_build_object('proposal_id', p.proposal_id, 'method', p.method,
                               'state', st::text, 'final', st = 'closed',
-                              'opening', p.reopen_count,
+                              'opening', opening,
                               'electorate', electorate, 'quorum_pct', s -> 'quorum_pct',
                               'quorum_met', quorum_met) || tally;
     IF p.method = 'consent' THEN
@@ -635,8 +852,8 @@ BEGIN
     RETURN res;
 END
 $$;
-COMMENT ON FUNCTION enspiral.compute_outcome(bigint) IS
-    'Internal: computes the outcome of a proposal from its ballots now (closed: as of closes_at), ignoring hide_results';
+COMMENT ON FUNCTION enspiral.compute_outcome_at(enspiral.proposals, integer, enspiral.proposal_state, timestamptz) IS
+    'Internal: the outcome of an opening of a proposal in state st, from the ballots in force and the electorate at time t';
 
 CREATE FUNCTION enspiral.record_outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE c STRICT
@@ -692,13 +909,17 @@ BEGIN
         SELECT o.outcome INTO res FROM enspiral.outcomes o
          WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id
            AND o.opening = p.reopen_count;
+        IF res IS NULL AND pg_catalog.current_setting('transaction_read_only')::boolean THEN
+            -- a read-only transaction cannot record it: what would be recorded
+            RETURN enspiral.compute_outcome(p.proposal_id);
+        END IF;
         RETURN coalesce(res, enspiral.record_outcome(p.proposal_id));
     END IF;
     RETURN enspiral.compute_outcome(p.proposal_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.outcome(bigint) IS
-    'The result: once closed, the outcome recorded at close (recorded now if no one has yet); before, the running tally unless results are hidden (NS106)';
+    'The result: once closed, the outcome recorded at close (recorded now if no one has yet; computed without recording in a read-only transaction); before, the running tally unless results are hidden (NS106)';
 
 CREATE FUNCTION enspiral.tally(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -723,22 +944,39 @@ CREATE FUNCTION enspiral.verify_outcome(proposal_id bigint)
 AS $$
 DECLARE
     p enspiral.proposals := enspiral.proposal_row(proposal_id);
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
+    o record;
 BEGIN
-    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
-        RAISE EXCEPTION 'proposal % is not closed', proposal_id
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    -- a hidden proposal's outcomes only once its closing is committed
     PERFORM enspiral.require_results_visible(p, 'closed');
-    opening := p.reopen_count;
-    SELECT o.outcome INTO recorded FROM enspiral.outcomes o
-     WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id AND o.opening = p.reopen_count;
-    recomputed := enspiral.compute_outcome(p.proposal_id);
-    matches := recorded IS NOT DISTINCT FROM recomputed;
-    RETURN NEXT;
+    FOR o IN SELECT x.opening, x.outcome, x.closed_at FROM enspiral.outcomes x
+              WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
+              ORDER BY x.opening LOOP
+        opening := o.opening;
+        recorded := o.outcome;
+        IF o.opening = p.reopen_count THEN
+            recomputed := enspiral.compute_outcome(p.proposal_id);
+        ELSIF o.closed_at IS NOT NULL THEN
+            recomputed := enspiral.compute_outcome_at(p, o.opening, 'closed', o.closed_at);
+        ELSE
+            recomputed := NULL;     -- recorded by 0.1.0 without its close time
+        END IF;
+        matches := CASE WHEN recomputed IS NOT NULL THEN recorded = recomputed END;
+        RETURN NEXT;
+    END LOOP;
+    IF st = 'closed' AND NOT EXISTS (SELECT 1 FROM enspiral.outcomes x
+                                      WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
+                                        AND x.opening = p.reopen_count) THEN
+        opening := p.reopen_count;
+        recorded := NULL;
+        recomputed := enspiral.compute_outcome(p.proposal_id);
+        matches := false;
+        RETURN NEXT;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION enspiral.verify_outcome(bigint) IS
-    'Recomputes the outcome of a closed proposal from its ballots and compares it with the recorded one (matches is false on any difference or when nothing was recorded)';
+    'Recomputes every recorded outcome of a proposal (one row per opening) from its ballots and compares it with the recorded one; a closed opening with nothing recorded gives matches false; matches is NULL for an earlier opening recorded by 0.1.0 (no close time); no rows before the first close';
 
 CREATE FUNCTION enspiral.record_due_closings() RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
@@ -757,19 +995,32 @@ BEGIN
             n := n + 1;
         END IF;
     END LOOP;
+    -- rounds past closes_at are settled as close_round() would (a round
+    -- closed meanwhile counts nothing: close_round() on it is a no-op)
+    FOR pid IN SELECT r.round_id FROM enspiral.rounds r
+                WHERE r.closed_at IS NULL AND r.closes_at <= pg_catalog.statement_timestamp()
+                ORDER BY r.closes_at, r.round_id
+    LOOP
+        PERFORM enspiral.close_round(pid);
+        n := n + 1;
+    END LOOP;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION enspiral.record_due_closings() IS
-    'Marks proposals past their deadline closed and records their outcomes; returns how many; for pg_cron (correctness never depends on it)';
+    'Marks proposals past their deadline closed and records their outcomes, and closes rounds past closes_at (close_round); returns how many proposals and rounds; for pg_cron (correctness of proposals never depends on it)';
 
 REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.compute_outcome_at(enspiral.proposals, integer, enspiral.proposal_state, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.outcomes_close_time() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.record_outcome(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_written_here(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_row(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.group_proposal(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.lock_group_proposal(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
               enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes
     FROM PUBLIC;

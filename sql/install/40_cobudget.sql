@@ -15,12 +15,12 @@ DECLARE
     cur jsonb;
 BEGIN
     IF jsonb_typeof(settings) <> 'object' THEN
-        RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006';
+        RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006', COLUMN = 'settings';
     END IF;
     FOR k IN SELECT jsonb_object_keys(settings) LOOP
         IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded') THEN
             RAISE EXCEPTION 'unknown round setting "%"', k
-                USING ERRCODE = 'NS006',
+                USING ERRCODE = 'NS006', COLUMN = k,
                       HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded.';
         END IF;
     END LOOP;
@@ -30,7 +30,7 @@ BEGIN
                           OR cap::text::numeric <= 0
                           OR cap::text::numeric > 9223372036854775807) THEN
         RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
-            USING ERRCODE = 'NS006';
+            USING ERRCODE = 'NS006', COLUMN = 'max_per_member_per_bucket';
     END IF;
     IF cap <> 'null' THEN
         -- stored as an integer (100.0 becomes 100), so it reads back as bigint
@@ -38,12 +38,13 @@ BEGIN
     END IF;
     cur := COALESCE(settings -> 'currency', 'null');
     IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
-        RAISE EXCEPTION 'round setting "currency" must be a text label' USING ERRCODE = 'NS006';
+        RAISE EXCEPTION 'round setting "currency" must be a text label'
+            USING ERRCODE = 'NS006', COLUMN = 'currency';
     END IF;
     under := COALESCE(settings -> 'underfunded', '"refund"');
     IF under NOT IN ('"refund"', '"keep"') THEN
         RAISE EXCEPTION 'round setting "underfunded" must be "refund" or "keep"'
-            USING ERRCODE = 'NS006';
+            USING ERRCODE = 'NS006', COLUMN = 'underfunded';
     END IF;
     RETURN jsonb_build_object('max_per_member_per_bucket', cap, 'currency', cur,
                               'underfunded', under);
@@ -276,15 +277,15 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF name IS NULL OR btrim(name) = '' THEN
-        RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'NS401', COLUMN = 'name';
     END IF;
     IF pool < 0 THEN
         RAISE EXCEPTION 'round pool must not be negative: %', pool
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS407', COLUMN = 'pool';
     END IF;
     IF opens_at >= closes_at THEN
         RAISE EXCEPTION 'round must open before it closes'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = create_round.group_id;
     IF NOT FOUND THEN
@@ -333,11 +334,12 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF title IS NULL OR btrim(title) = '' THEN
-        RAISE EXCEPTION 'bucket title must not be empty' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'bucket title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
     END IF;
     IF min_goal < 0 OR max_goal <= 0 OR min_goal > max_goal THEN
         RAISE EXCEPTION 'bucket goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0: min_goal %, max_goal %',
-            min_goal, max_goal USING ERRCODE = 'invalid_parameter_value';
+            min_goal, max_goal
+            USING ERRCODE = 'NS404', COLUMN = CASE WHEN max_goal <= 0 THEN 'max_goal' ELSE 'min_goal' END;
     END IF;
     -- no round lock: a bucket created while the round closes stays an idea
     -- that can no longer be opened
@@ -434,11 +436,14 @@ BEGIN
     SELECT a.balance INTO b FROM enspiral.accounts a
      WHERE a.group_id = gid AND a.round_id = balance.round_id
        AND a.kind = 'member' AND a.owner_id = balance.member_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.require_member(gid, member_id);
+    END IF;
     RETURN COALESCE(b, 0);
 END
 $$;
 COMMENT ON FUNCTION enspiral.balance(bigint, bigint) IS
-    'What the member can still give in the round (0 when nothing was allocated to them)';
+    'What the member can still give in the round (0 when nothing was allocated to them; NS003 for a member unknown in the round''s group)';
 
 CREATE FUNCTION enspiral.bucket_total(bucket_id bigint) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -489,9 +494,13 @@ COMMENT ON VIEW enspiral.ledger IS
     'The transfers with the kind and owner (member or bucket id) of both accounts, for reading';
 
 CREATE FUNCTION enspiral.verify_ledger(group_id bigint) RETURNS SETOF text
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM enspiral.require_group($1);     -- NS002 for an unknown group
+    RETURN QUERY
     WITH g AS (SELECT $1 AS gid),
     moves AS (
         SELECT t.from_account AS account_id, -t.amount::numeric AS delta
@@ -588,10 +597,11 @@ AS $$
                   c.bucket_id, c.state, sum(c.kept), max(c.max_goal))
       FROM contrib c JOIN enspiral.rounds r ON r.round_id = c.round_id
      WHERE c.state IN ('funded', 'completed') AND r.closed_at IS NULL
-     GROUP BY c.bucket_id, c.state HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal)
+     GROUP BY c.bucket_id, c.state HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal);
+END
 $$;
 COMMENT ON FUNCTION enspiral.verify_ledger(bigint) IS
-    'Recomputes every balance and invariant of a group''s co-budgeting ledger from the transfers; one row per problem, no rows when sound';
+    'Recomputes every balance and invariant of a group''s co-budgeting ledger from the transfers; one row per problem, no rows when sound; NS002 for an unknown group';
 
 SELECT pg_catalog.pg_extension_config_dump('enspiral.rounds', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.accounts', '');

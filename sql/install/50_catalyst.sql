@@ -365,7 +365,7 @@ BEGIN
         RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
     END IF;
     IF ndays IS NULL OR ndays <= 0 THEN
-        RAISE EXCEPTION 'from_date must be before to_date' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'from_date must be before to_date' USING ERRCODE = 'NS403', COLUMN = 'to_date';
     END IF;
     step := (ndays + width - 1) / width;
     ncols := (ndays + step - 1) / step;

@@ -25,7 +25,7 @@ SELECT throws_ok($$SELECT enspiral.add_member(99, 'x')$$, 'NS002', 'group 99 doe
 
 SELECT is(enspiral.add_member(1, 'ana'), 1::bigint, 'first member gets id 1');
 SELECT throws_ok($$SELECT enspiral.add_member(1, 'ana')$$, 'NS005', NULL, 'duplicate member key is NS005');
-SELECT throws_ok($$SELECT enspiral.add_member(1, '')$$, '22023', NULL, 'empty member key is 22023');
+SELECT throws_ok($$SELECT enspiral.add_member(1, '')$$, 'NS401', NULL, 'empty member key is NS401');
 SELECT throws_ok($$SELECT enspiral.remove_member(1, 77)$$, 'NS003', NULL, 'unknown member is NS003');
 SELECT lives_ok($$SELECT enspiral.remove_member(1, 1)$$, 'remove a member');
 SELECT throws_ok($$SELECT enspiral.remove_member(1, 1)$$, 'NS004', NULL, 'removed member is NS004');

@@ -8,7 +8,7 @@ SELECT plan(17);
 SELECT setseed(0.1234);
 
 -- the public contract
-SELECT has_function('enspiral', 'propose', ARRAY['bigint', 'bigint', 'text', 'text', 'text[]', 'jsonb'], 'propose(group_id, author_id, title, method, options, settings)');
+SELECT has_function('enspiral', 'propose', ARRAY['bigint', 'bigint', 'text', 'text', 'text[]', 'jsonb', 'text'], 'propose(group_id, author_id, title, method, options, settings, details)');
 SELECT has_function('enspiral', 'open_proposal', ARRAY['bigint', 'timestamp with time zone', 'timestamp with time zone'], 'open_proposal(proposal_id, closes_at, opens_at)');
 SELECT has_function('enspiral', 'vote', ARRAY['bigint', 'bigint', 'jsonb', 'text'], 'vote(proposal_id, member_id, ballot, reason)');
 SELECT has_function('enspiral', 'close_proposal', ARRAY['bigint'], 'close_proposal(proposal_id)');

@@ -101,6 +101,97 @@ DELETE FROM enspiral.transfers;
 TRUNCATE enspiral.transfers;
 SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);
 
+-- the read API as the application (doc/application.md): on proposals with
+-- hidden results and on anonymous ones, every group-first reading function
+-- the role may execute is called with (group, proposal, member) as far as
+-- it takes bigint arguments; no result and no error message may show a
+-- ballot (["north"]), a total ("north": 1) or a reason before the close, nor
+-- link an anonymous ballot to a member or a time
+SET ROLE regress_enspiral_app3;
+SELECT enspiral.propose(:g, :ana, 'Hidden map', 'choice', '{north,south}', '{"hide_results": true}') AS h2 \gset
+SELECT enspiral.open_proposal(:h2, now() + interval '1 day');
+SELECT enspiral.vote(:h2, :ana, '["north"]') IS NOT NULL AS voted;
+SELECT enspiral.vote(:h2, :ben, '["south"]', 'warmer there') IS NOT NULL AS voted;
+SELECT enspiral.propose(:g, :ana, 'Secret ballot', 'choice', '{east,west}',
+                        '{"anonymous": true, "hide_results": true}') AS a2 \gset
+SELECT enspiral.open_proposal(:a2, now() + interval '1 day');
+SELECT enspiral.vote(:a2, :ana, '["east"]', 'sunrise') IS NULL AS anonymous;
+SELECT enspiral.vote(:a2, :cy, '["west"]') IS NULL AS anonymous;
+CREATE TEMP TABLE reads (fn text, proposal text, sqlstate text, result text);
+SELECT set_config('regress.g', :'g', false) IS NOT NULL AS set,
+       set_config('regress.ids', :'h2' || ',' || :'a2', false) IS NOT NULL AS set,
+       set_config('regress.members', :'ana' || ',' || :'ben' || ',' || :'cy', false) IS NOT NULL AS set;
+DO $$
+DECLARE
+    f   record;
+    pid bigint;
+    mid bigint;
+    args bigint[];
+    res text;
+    msg text;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure AS sig, p.proname, p.pronargs - p.pronargdefaults AS k
+               FROM pg_proc p
+              WHERE p.pronamespace = 'enspiral'::regnamespace
+                AND has_function_privilege(p.oid, 'EXECUTE')
+                AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype
+                AND p.provolatile <> 'v'
+                AND p.proargnames[1] = 'group_id'       -- the group-first API
+                AND p.pronargs - p.pronargdefaults BETWEEN 1 AND 3
+                AND (p.proargtypes::oid[])[0:p.pronargs - p.pronargdefaults - 1]
+                    <@ ARRAY['bigint'::regtype::oid] LOOP
+        FOREACH pid IN ARRAY string_to_array(current_setting('regress.ids'), ',')::bigint[] LOOP
+            FOREACH mid IN ARRAY string_to_array(current_setting('regress.members'), ',')::bigint[] LOOP
+                args := (ARRAY[current_setting('regress.g')::bigint, pid, mid])[1:f.k];
+                BEGIN
+                    EXECUTE format('SELECT string_agg(x::text, '' '') FROM %s.%I(%s) x', 'enspiral', f.proname,
+                                   array_to_string(args, ', '))
+                        INTO res;
+                    INSERT INTO reads VALUES (f.sig::text, pid::text, '00000', res);
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                    INSERT INTO reads VALUES (f.sig::text, pid::text, SQLSTATE, msg);
+                END;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+SELECT count(DISTINCT fn) >= 10 AS read_functions_called,
+       count(*) FILTER (WHERE fn LIKE 'enspiral.ballot(%') AS ballot_calls
+  FROM reads;
+SELECT fn AS leaking_function, result FROM reads
+ WHERE result ~ '(\["(north|south|east|west)"\]|"(north|south|east|west)": [0-9]|warmer|sunrise)';
+SELECT DISTINCT fn FROM reads ORDER BY 1;
+-- what the read API shows of them: participation, never ballots
+SELECT fn, sqlstate, result FROM reads
+ WHERE fn ~ '^enspiral\.(ballot|stances|voters)\(' AND proposal = :'a2'
+ GROUP BY 1, 2, 3 ORDER BY 1, 3;
+SELECT proposal_id, state, voted, electorate, outcome FROM enspiral.proposals(:g)
+ WHERE proposal_id IN (:h2, :a2) ORDER BY proposal_id;
+SELECT * FROM enspiral.voters(:g, :h2);
+SELECT enspiral.ballot(:g, :h2, :ben) - 'cast_at' AS hidden_ballot;
+-- an anonymous proposal whose results may be shown: ballots without voter or
+-- time, ordered by their content (not by who voted or when)
+SELECT member_id, ballot, reason, cast_at FROM enspiral.stances(:g, :anon);
+SELECT enspiral.ballot(:g, :anon, :ana) AS anonymous_ballot;
+-- the transaction that closes a hidden proposal could still roll the close
+-- back: it reads nothing of the results before the close commits
+BEGIN;
+SELECT enspiral.close_proposal(:h2);
+SELECT state, outcome IS NULL AS outcome_hidden FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
+SELECT enspiral.ballot(:g, :h2, :ben) - 'cast_at' AS still_hidden;
+SAVEPOINT before_stances;
+SELECT * FROM enspiral.stances(:g, :h2);
+ROLLBACK TO SAVEPOINT before_stances;
+COMMIT;
+-- after the close, the results are shown
+SELECT member_id, ballot, reason FROM enspiral.stances(:g, :h2);
+SELECT outcome -> 'totals' AS totals FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
+SELECT enspiral.close_proposal(:a2);
+SELECT member_id, ballot, reason, cast_at FROM enspiral.stances(:g, :a2);
+RESET ROLE;
+
 SET client_min_messages = warning;
 DROP OWNED BY regress_enspiral_app3;
 DROP ROLE regress_enspiral_app3;

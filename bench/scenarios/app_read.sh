@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The read API on a group with 10,000 proposals (1,000 open, each with 20
+# votes; 9,000 closed) and 50 members: enspiral.proposals() listing the 20
+# open proposals with the latest deadlines (effective state, counted votes,
+# electorate), and enspiral.ballot() of one member, against the
+# hand-written queries over the tables (the same rows, without the counts
+# and the rule checks).  Median of 50 calls each, measured in the server.
+# The same data in smoke and full mode (it loads in seconds).
+#
+# Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
+# installed.  BENCH_MODE=smoke or full.
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/common.sh"
+
+MODE=${BENCH_MODE:-smoke}
+case $MODE in smoke | full) ;; *) die "BENCH_MODE must be smoke or full" ;; esac
+DB=enspiral_bench_app_read
+BIN=$(pg_bindir)
+
+psql_q() { "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+"$BIN/dropdb" --if-exists "$DB"
+"$BIN/createdb" "$DB"
+
+say "app_read: loading 10,000 proposals"
+psql_q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION enspiral CASCADE;
+SELECT enspiral.create_group('bench');
+SELECT enspiral.add_member(1, 'm' || i) FROM generate_series(1, 50) i;
+-- bulk load: the rows propose(), open_proposal() and vote() write (the
+-- guards are triggers)
+SET session_replication_role = replica;
+INSERT INTO enspiral.proposals (group_id, author_id, title, method, options, settings, state,
+                                opens_at, closes_at)
+SELECT 1, 1 + i % 50, 'proposal ' || i, 'choice', '{a,b,c}',
+       enspiral.normalize_proposal_settings('choice', '{a,b,c}', '{}'),
+       CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END::enspiral.proposal_state,
+       now() - interval '30 days' + i * interval '1 minute',
+       CASE WHEN i % 10 = 0 THEN now() + i * interval '1 minute'
+            ELSE now() - interval '20 days' + i * interval '1 minute' END
+  FROM generate_series(1, 10000) i;
+INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, cast_at)
+SELECT 1, p.proposal_id, m, '["a"]', now() - interval '1 hour'
+  FROM enspiral.proposals p, generate_series(1, 20) m
+ WHERE p.state = 'open';
+-- the members joined before the proposals opened
+UPDATE enspiral.memberships SET joined_at = now() - interval '60 days';
+RESET session_replication_role;
+VACUUM ANALYZE;
+SQL
+
+out=$(psql_q <<'SQL'
+CREATE FUNCTION pg_temp.median_ms(q text) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    ms numeric[] := '{}';
+BEGIN
+    FOR i IN 1..50 LOOP
+        t0 := clock_timestamp();
+        EXECUTE q;
+        ms := ms || extract(epoch FROM clock_timestamp() - t0) * 1000;
+    END LOOP;
+    RETURN round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(ms) x)::numeric, 3);
+END
+$$;
+-- both list the same proposals
+SELECT CASE WHEN a = b THEN 'same 20 proposals, ' || (SELECT min(voted) || '..' || max(voted) || ' votes, electorate '
+                                                       || min(electorate)
+                                                  FROM enspiral.proposals(1, 'open', 20))
+            ELSE 'MISMATCH ' || a::text || ' / ' || b::text END
+  FROM (SELECT array_agg(proposal_id) AS a FROM enspiral.proposals(1, 'open', 20)) x,
+       (SELECT array_agg(proposal_id ORDER BY closes_at DESC) AS b
+          FROM (SELECT proposal_id, closes_at FROM enspiral.proposals
+                 WHERE group_id = 1 AND state = 'open' AND closes_at > now()
+                 ORDER BY closes_at DESC LIMIT 20) s) y;
+SELECT pg_temp.median_ms($q$SELECT * FROM enspiral.proposals(1, 'open', 20)$q$) || '|' ||
+       pg_temp.median_ms($q$SELECT * FROM enspiral.proposals
+                            WHERE group_id = 1 AND state = 'open' AND closes_at > now()
+                            ORDER BY closes_at DESC LIMIT 20$q$);
+SELECT pg_temp.median_ms($q$SELECT enspiral.ballot(1, 10000, 7)$q$) || '|' ||
+       pg_temp.median_ms($q$SELECT ballot, reason, cast_at FROM enspiral.votes
+                            WHERE group_id = 1 AND proposal_id = 10000 AND member_id = 7
+                              AND history_key = 0$q$);
+SQL
+) || die "app_read benchmark failed"
+echo "$out" | head -1
+case $out in *MISMATCH*) die "proposals() and the hand-written query disagree" ;; esac
+list=$(echo "$out" | sed -n 2p)
+ballot=$(echo "$out" | sed -n 3p)
+echo "RESULT|proposals(): 20 open of 10,000, median|${list%%|*}|${list##*|}|ms"
+echo "RESULT|ballot(): one member's vote, median|${ballot%%|*}|${ballot##*|}|ms"
+[ -n "${APP_READ_KEEP:-}" ] || "$BIN/dropdb" "$DB"

@@ -1,0 +1,437 @@
+------------------------------------------------------------------------------
+-- Part 60: the read API of applications (doc/application.md).  Every
+-- function takes the group first, reads rows of that group only, and
+-- returns what the rules let an application see: no ballot of an anonymous
+-- proposal linked to a voter or a time, no ballot or total of a proposal
+-- whose results are hidden before it closes.  They are SECURITY DEFINER
+-- (the application role reads no table), so grant_application() grants them.
+------------------------------------------------------------------------------
+
+CREATE INDEX proposals_group_closing ON enspiral.proposals
+    (group_id, closes_at DESC NULLS LAST, proposal_id DESC);
+COMMENT ON INDEX enspiral.proposals_group_closing IS
+    'The proposals of a group in the order enspiral.proposals() lists them: open proposals (future deadlines) first';
+
+CREATE INDEX rounds_due ON enspiral.rounds (closes_at) WHERE closed_at IS NULL;
+COMMENT ON INDEX enspiral.rounds_due IS
+    'Rounds not closed yet by deadline: what record_due_closings() scans';
+
+------------------------------------------------------------------------------
+-- Internal helpers
+------------------------------------------------------------------------------
+
+-- the members who may vote on a proposal evaluated at t (opening time ref):
+-- the same rule as electorate_size(), member by member
+CREATE FUNCTION enspiral.electorate_members(p enspiral.proposals, ref timestamptz, t timestamptz)
+    RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.member_id FROM enspiral.memberships m
+     WHERE m.group_id = ($1).group_id AND m.joined_at <= $2
+       AND (m.left_at IS NULL OR m.left_at > $2)
+       AND m.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $3) d)
+    UNION
+    SELECT a.member_id FROM enspiral.electorate_additions a
+     WHERE a.group_id = ($1).group_id AND a.proposal_id = ($1).proposal_id
+       AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
+                        WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                          AND m.joined_at <= $2 AND (m.left_at IS NULL OR m.left_at > $2))
+       AND EXISTS (SELECT 1 FROM enspiral.memberships m
+                    WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                      AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3))
+$$;
+COMMENT ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) IS
+    'Internal: the member ids electorate_size() counts: members at the opening time ref still members at t, plus explicit additions who are members at t';
+
+-- the time a proposal is evaluated at now: its close once closed, else now
+CREATE FUNCTION enspiral.evaluation_time(p enspiral.proposals, st enspiral.proposal_state, now timestamptz)
+    RETURNS timestamptz
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN $2 = 'closed' THEN least(($1).closes_at, $3) ELSE $3 END
+$$;
+COMMENT ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) IS
+    'Internal: the time ballots and electorate of a proposal in state st are evaluated at: its close once closed, otherwise now';
+
+CREATE FUNCTION enspiral.effective_round_state(opens_at timestamptz, closes_at timestamptz,
+                                               closed_at timestamptz, at timestamptz DEFAULT NULL)
+    RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN $3 IS NOT NULL OR coalesce($4, pg_catalog.now()) >= $2 THEN 'closed'
+                WHEN coalesce($4, pg_catalog.now()) < $1 THEN 'scheduled'
+                ELSE 'open' END
+$$;
+COMMENT ON FUNCTION enspiral.effective_round_state(timestamptz, timestamptz, timestamptz, timestamptz) IS
+    'The state of a round at a time (default: the transaction start): scheduled before opens_at, open in [opens_at, closes_at), closed from closes_at or once close_round() ran';
+
+-- the round of a group; NS002 / NS201 when unknown
+CREATE FUNCTION enspiral.group_round(group_id bigint, round_id bigint) RETURNS enspiral.rounds
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r enspiral.rounds;
+BEGIN
+    SELECT * INTO r FROM enspiral.rounds x
+     WHERE x.group_id = group_round.group_id AND x.round_id = group_round.round_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.require_group(group_id);
+        RAISE EXCEPTION 'round % does not exist in group %', round_id, group_id
+            USING ERRCODE = 'NS201';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION enspiral.group_round(bigint, bigint) IS
+    'Internal: the rounds row of a group and id, NS002 for an unknown group, NS201 for an unknown round';
+
+------------------------------------------------------------------------------
+-- Members
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.members(group_id bigint, at timestamptz DEFAULT NULL)
+    RETURNS TABLE (member_id bigint, member_key text, joined_at timestamptz, left_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_group(members.group_id);
+    RETURN QUERY
+        SELECT m.member_id, m.member_key, ms.joined_at, ms.left_at
+          FROM enspiral.memberships ms
+          JOIN enspiral.members m ON m.group_id = ms.group_id AND m.member_id = ms.member_id
+         WHERE ms.group_id = members.group_id
+           AND CASE WHEN members.at IS NULL THEN ms.left_at IS NULL
+                    ELSE ms.joined_at <= members.at AND (ms.left_at IS NULL OR ms.left_at > members.at) END
+         ORDER BY m.member_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.members(bigint, timestamptz) IS
+    'The members of a group now (at NULL) or at a time, with the membership period that covers it (left_at NULL while it lasts); NS002 for an unknown group';
+
+------------------------------------------------------------------------------
+-- Proposals, ballots, stances, voters
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.proposals(group_id bigint, only_state text DEFAULT NULL,
+                                   max_rows integer DEFAULT NULL)
+    RETURNS TABLE (proposal_id bigint, author_id bigint, title text, details text, method text,
+                   options text[], settings jsonb, state text, opens_at timestamptz,
+                   closes_at timestamptz, created_at timestamptz, voted bigint, electorate bigint,
+                   outcome jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    now timestamptz := pg_catalog.statement_timestamp();
+BEGIN
+    PERFORM enspiral.require_group(proposals.group_id);
+    IF only_state IS NOT NULL
+       AND only_state NOT IN ('draft', 'scheduled', 'open', 'closed', 'withdrawn') THEN
+        RAISE EXCEPTION 'unknown proposal state "%"', only_state
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'only_state',
+                  HINT = 'States are draft, scheduled, open, closed and withdrawn.';
+    END IF;
+    IF max_rows < 0 THEN
+        RAISE EXCEPTION 'max_rows must not be negative'
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'max_rows';
+    END IF;
+    RETURN QUERY
+        WITH page AS (
+            SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
+              FROM enspiral.proposals x
+             WHERE x.group_id = proposals.group_id
+               AND (only_state IS NULL
+                    OR enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now)::text = only_state)
+             ORDER BY x.closes_at DESC NULLS LAST, x.proposal_id DESC
+             LIMIT max_rows)
+        -- voted and electorate follow counted_ballots() and electorate_size()
+        -- (written out: calls of those SQL functions are planned per row);
+        -- test/sql/app_read.sql checks that they agree on every state
+        SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
+               (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
+               (g.p).created_at,
+               CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
+                    (SELECT count(*) FROM enspiral.anonymous_ballots b
+                      WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
+               ELSE (SELECT count(*) FROM enspiral.votes v
+                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                        AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
+                        AND v.member_id <> ALL (e.departed)) END,
+               (SELECT count(*) FROM enspiral.memberships m
+                 WHERE m.group_id = (g.p).group_id AND m.joined_at <= e.ref
+                   AND (m.left_at IS NULL OR m.left_at > e.ref)
+                   AND m.member_id <> ALL (e.departed))
+               + (SELECT count(*) FROM enspiral.electorate_additions a
+                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
+                     AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
+                                      WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                        AND m.joined_at <= e.ref AND (m.left_at IS NULL OR m.left_at > e.ref))
+                     AND EXISTS (SELECT 1 FROM enspiral.memberships m
+                                  WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                    AND m.joined_at <= e.t AND (m.left_at IS NULL OR m.left_at > e.t))),
+               CASE WHEN g.st = 'closed'
+                         AND NOT (((g.p).settings ->> 'hide_results')::boolean
+                                  AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
+                    coalesce((SELECT o.outcome FROM enspiral.outcomes o
+                               WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
+                                 AND o.opening = (g.p).reopen_count),
+                             enspiral.compute_outcome((g.p).proposal_id)) END
+          FROM page g
+         CROSS JOIN LATERAL (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) e0
+         CROSS JOIN LATERAL (
+             -- departed_members(group, t): left at or before t, not members at t
+             SELECT e0.t, least(coalesce((g.p).opens_at, e0.t), e0.t) AS ref,
+                    ARRAY(SELECT d.member_id FROM enspiral.memberships d
+                           WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e0.t
+                             AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
+                                              WHERE c.group_id = d.group_id AND c.member_id = d.member_id
+                                                AND c.joined_at <= e0.t
+                                                AND (c.left_at IS NULL OR c.left_at > e0.t))) AS departed) e
+         ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
+END
+$$;
+COMMENT ON FUNCTION enspiral.proposals(bigint, text, integer) IS
+    'The proposals of a group, latest deadline first (open proposals before closed ones, drafts last), optionally only those in one effective state and at most max_rows: effective state, counted ballots (voted), electorate and, once closed, the outcome (NULL before, and for hidden results until the closing commits)';
+
+CREATE FUNCTION enspiral.ballot(group_id bigint, proposal_id bigint, member_id bigint)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.group_proposal(group_id, proposal_id);
+    v enspiral.votes;
+BEGIN
+    PERFORM enspiral.require_member(ballot.group_id, ballot.member_id);
+    IF (p.settings ->> 'anonymous')::boolean THEN
+        -- participation only: never the ballot, never a time
+        PERFORM 1 FROM enspiral.participations x
+         WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
+           AND x.member_id = ballot.member_id;
+        RETURN CASE WHEN FOUND THEN '{"voted": true, "anonymous": true}'::jsonb END;
+    END IF;
+    SELECT * INTO v FROM enspiral.votes x
+     WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
+       AND x.member_id = ballot.member_id AND x.history_key = 0;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF (p.settings ->> 'hide_results')::boolean
+       AND (enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed'
+            OR enspiral.proposal_written_here(p.group_id, p.proposal_id)) THEN
+        RETURN jsonb_build_object('voted', true, 'hidden', true, 'cast_at', v.cast_at);
+    END IF;
+    RETURN jsonb_build_object('voted', true, 'ballot', v.ballot, 'reason', v.reason,
+                              'cast_at', v.cast_at);
+END
+$$;
+COMMENT ON FUNCTION enspiral.ballot(bigint, bigint, bigint) IS
+    'A member''s vote in force on a proposal ({"voted", "ballot", "reason", "cast_at"}) or NULL; anonymous proposals: only {"voted": true, "anonymous": true}; hidden results before the close: {"voted", "hidden", "cast_at"} without ballot and reason';
+
+CREATE FUNCTION enspiral.stances(group_id bigint, proposal_id bigint)
+    RETURNS TABLE (member_id bigint, ballot jsonb, reason text, cast_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.group_proposal(group_id, proposal_id);
+    now timestamptz := pg_catalog.statement_timestamp();
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
+    t timestamptz := enspiral.evaluation_time(p, st, now);
+BEGIN
+    PERFORM enspiral.require_results_visible(p, st);    -- NS106 while hidden
+    IF (p.settings ->> 'anonymous')::boolean THEN
+        -- no voter, no time, ordered by content only
+        RETURN QUERY
+            SELECT NULL::bigint, b.ballot, b.reason, NULL::timestamptz
+              FROM enspiral.anonymous_ballots b
+             WHERE b.group_id = p.group_id AND b.proposal_id = p.proposal_id
+             ORDER BY b.ballot::text, b.reason NULLS FIRST;
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT v.member_id, v.ballot, v.reason, v.cast_at
+          FROM enspiral.votes v
+         WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
+           AND (v.superseded_at IS NULL OR v.superseded_at > t) AND v.cast_at <= t
+           AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, t) d)
+         ORDER BY v.member_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.stances(bigint, bigint) IS
+    'The counted votes of a proposal (member, ballot, reason, time), once results may be shown (NS106 before the close with hide_results); anonymous proposals: ballots and reasons only, ordered by their content';
+
+CREATE FUNCTION enspiral.voters(group_id bigint, proposal_id bigint)
+    RETURNS TABLE (member_id bigint, voted boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals := enspiral.group_proposal(group_id, proposal_id);
+    now timestamptz := pg_catalog.statement_timestamp();
+    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
+    t timestamptz := enspiral.evaluation_time(p, st, now);
+    anon boolean := (p.settings ->> 'anonymous')::boolean;
+BEGIN
+    RETURN QUERY
+        SELECT e.m,
+               CASE WHEN anon THEN EXISTS (SELECT 1 FROM enspiral.participations x
+                                            WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
+                                              AND x.member_id = e.m)
+                    ELSE EXISTS (SELECT 1 FROM enspiral.votes v
+                                  WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
+                                    AND v.member_id = e.m AND v.cast_at <= t
+                                    AND (v.superseded_at IS NULL OR v.superseded_at > t)) END
+          FROM enspiral.electorate_members(p, least(coalesce(p.opens_at, t), t), t) e(m)
+         ORDER BY e.m;
+END
+$$;
+COMMENT ON FUNCTION enspiral.voters(bigint, bigint) IS
+    'The electorate of a proposal (before it opens: the current members) and whether each has voted; participation only, never a ballot';
+
+------------------------------------------------------------------------------
+-- Rounds, buckets, contributions, balances
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.round_state(group_id bigint, round_id bigint) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r enspiral.rounds := enspiral.group_round(group_id, round_id);
+BEGIN
+    RETURN enspiral.effective_round_state(r.opens_at, r.closes_at, r.closed_at);
+END
+$$;
+COMMENT ON FUNCTION enspiral.round_state(bigint, bigint) IS
+    'The effective state of a round now: scheduled, open or closed (closes_at passed, whether or not close_round() ran)';
+
+CREATE FUNCTION enspiral.rounds(group_id bigint)
+    RETURNS TABLE (round_id bigint, name text, state text, pool bigint, opens_at timestamptz,
+                   closes_at timestamptz, settings jsonb, closed_at timestamptz,
+                   matched_at timestamptz, matching_pool bigint, created_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_group(rounds.group_id);
+    RETURN QUERY
+        SELECT r.round_id, r.name, enspiral.effective_round_state(r.opens_at, r.closes_at, r.closed_at),
+               r.pool, r.opens_at, r.closes_at, r.settings, r.closed_at, r.matched_at,
+               r.matching_pool, r.created_at
+          FROM enspiral.rounds r
+         WHERE r.group_id = rounds.group_id
+         ORDER BY r.round_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.rounds(bigint) IS
+    'The rounds of a group with their effective state (closed_at: when they were settled by close_round)';
+
+CREATE FUNCTION enspiral.buckets(group_id bigint, round_id bigint)
+    RETURNS TABLE (bucket_id bigint, author_id bigint, title text, state text, min_goal bigint,
+                   max_goal bigint, total bigint, funders bigint, created_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r enspiral.rounds := enspiral.group_round(group_id, round_id);
+BEGIN
+    RETURN QUERY
+        SELECT b.bucket_id, b.author_id, b.title, b.state::text, b.min_goal, b.max_goal, a.balance,
+               (SELECT count(DISTINCT t.from_account) FROM enspiral.transfers t
+                 WHERE t.group_id = a.group_id AND t.to_account = a.account_id AND t.kind = 'contribute'
+                   AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
+                                    WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)),
+               b.created_at
+          FROM enspiral.buckets b
+          JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id
+           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id
+         WHERE b.group_id = r.group_id AND b.round_id = r.round_id
+         ORDER BY b.bucket_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.buckets(bigint, bigint) IS
+    'The buckets of a round: state, goals, what each holds now (total) and how many members fund it (funders: contributions not refunded)';
+
+CREATE FUNCTION enspiral.contributions(group_id bigint, round_id bigint)
+    RETURNS TABLE (transfer_id bigint, bucket_id bigint, member_id bigint, amount bigint,
+                   at timestamptz, refunded boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r enspiral.rounds := enspiral.group_round(group_id, round_id);
+BEGIN
+    RETURN QUERY
+        SELECT t.transfer_id, ta.owner_id, fa.owner_id, t.amount, t.created_at,
+               EXISTS (SELECT 1 FROM enspiral.transfers x
+                        WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)
+          FROM enspiral.transfers t
+          JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account
+          JOIN enspiral.accounts ta ON ta.group_id = t.group_id AND ta.account_id = t.to_account
+         WHERE t.group_id = r.group_id AND t.round_id = r.round_id AND t.kind = 'contribute'
+         ORDER BY t.transfer_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.contributions(bigint, bigint) IS
+    'Every contribution of a round (transfer id, bucket, member, amount, time) and whether it was refunded';
+
+CREATE FUNCTION enspiral.balances(group_id bigint, round_id bigint)
+    RETURNS TABLE (member_id bigint, allocated bigint, spent bigint, balance bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r enspiral.rounds := enspiral.group_round(group_id, round_id);
+BEGIN
+    RETURN QUERY
+        SELECT a.owner_id,
+               coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
+                          WHERE t.group_id = a.group_id AND t.to_account = a.account_id
+                            AND t.kind = 'allocate'), 0)::bigint,
+               coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
+                          WHERE t.group_id = a.group_id AND t.from_account = a.account_id
+                            AND t.kind = 'contribute'
+                            AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
+                                             WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)), 0)::bigint,
+               a.balance
+          FROM enspiral.accounts a
+         WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'member'
+         ORDER BY a.owner_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.balances(bigint, bigint) IS
+    'Every member account of a round: allocated to the member, spent (contributions not refunded) and the balance left';
+
+------------------------------------------------------------------------------
+-- Catalyst terms
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.catalyst_terms(group_id bigint)
+    RETURNS TABLE (term_id bigint, member_id bigint, member_key text, starts_on date, ends_on date,
+                   days_per_week numeric, ended_early boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_group(catalyst_terms.group_id);
+    RETURN QUERY
+        SELECT c.term_id, c.member_id, m.member_key, c.starts_on, pg_catalog.upper(c.period),
+               c.days_per_week, c.ended_on IS NOT NULL
+          FROM enspiral.catalyst_terms c
+          JOIN enspiral.members m ON m.group_id = c.group_id AND m.member_id = c.member_id
+         WHERE c.group_id = catalyst_terms.group_id
+         ORDER BY c.starts_on, c.term_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.catalyst_terms(bigint) IS
+    'The catalyst terms of a group: who serves from starts_on until ends_on (exclusive: the first day not served), days a week, and whether the term was ended early';
+
+REVOKE ALL ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
