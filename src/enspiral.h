@@ -69,6 +69,16 @@
 #define ERRCODE_ENSPIRAL_COVERAGE_SHORTFALL		MAKE_SQLSTATE('N','S','3','0','5')
 #define ERRCODE_ENSPIRAL_GAP_UNFILLABLE			MAKE_SQLSTATE('N','S','3','0','6')
 
+/* Actors, roles and events (NS5xx); most are raised in SQL (05_actors.sql) */
+#define ERRCODE_ENSPIRAL_PERMISSION_DENIED		MAKE_SQLSTATE('N','S','5','0','1')
+#define ERRCODE_ENSPIRAL_ACTOR_REQUIRED			MAKE_SQLSTATE('N','S','5','0','2')
+#define ERRCODE_ENSPIRAL_INVALID_ACTOR			MAKE_SQLSTATE('N','S','5','0','3')
+#define ERRCODE_ENSPIRAL_UNKNOWN_ROLE			MAKE_SQLSTATE('N','S','5','0','4')
+#define ERRCODE_ENSPIRAL_ROLE_HELD				MAKE_SQLSTATE('N','S','5','0','5')
+#define ERRCODE_ENSPIRAL_ROLE_NOT_HELD			MAKE_SQLSTATE('N','S','5','0','6')
+#define ERRCODE_ENSPIRAL_LAST_ADMIN				MAKE_SQLSTATE('N','S','5','0','7')
+#define ERRCODE_ENSPIRAL_TOO_MANY_EVENTS		MAKE_SQLSTATE('N','S','5','0','8')
+
 /* spi_util.c */
 extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,
 								int nargs, const Oid *argtypes);

@@ -726,11 +726,12 @@ BEGIN
             n := n + 1;
         END IF;
     END LOOP;
+    PERFORM enspiral.record_due_events();
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION enspiral.record_due_closings() IS
-    'Marks proposals past their deadline closed and records their outcomes; returns how many; for pg_cron (correctness never depends on it)';
+    'Marks proposals past their deadline closed and records their outcomes, then emits the time-driven events due (closing soon, round deadlines, catalyst gaps ahead); returns how many proposals it closed; for pg_cron (correctness never depends on it)';
 
 REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
