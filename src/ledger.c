@@ -139,7 +139,12 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 							 "   WHERE idempotency_key IS NOT NULL DO NOTHING"
 							 " RETURNING transfer_id",
 							 8, argtypes);
-	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+	/*
+	 * No row limit: a limited INSERT ... RETURNING stops before its
+	 * ModifyTable node ends, so AFTER STATEMENT triggers (the event feed)
+	 * would never fire.
+	 */
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "transfer insert failed");
 	if (SPI_processed == 0)
 	{

@@ -121,20 +121,22 @@ CREATE FUNCTION enspiral.grant_role(group_id bigint, member_id bigint, role text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 BEGIN
-    IF group_id IS NULL OR member_id IS NULL THEN
+    IF grant_role.group_id IS NULL OR grant_role.member_id IS NULL THEN
         RAISE EXCEPTION 'group_id and member_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM enspiral.check_role(role);
+    PERFORM enspiral.check_role(grant_role.role);
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = grant_role.group_id FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        RAISE EXCEPTION 'group % does not exist', grant_role.group_id USING ERRCODE = 'NS002';
     END IF;
     -- the member row lock orders grants and removals of the same member
     PERFORM 1 FROM enspiral.members m
      WHERE m.group_id = grant_role.group_id AND m.member_id = grant_role.member_id FOR UPDATE;
     IF NOT enspiral.is_member(grant_role.group_id, grant_role.member_id) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', member_id, group_id
+        RAISE EXCEPTION 'member % is not a current member of group %',
+            grant_role.member_id, grant_role.group_id
             USING ERRCODE = 'NS004';
     END IF;
     INSERT INTO enspiral.role_grants AS r (group_id, member_id, role, period, granted_by)
@@ -147,7 +149,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'member already holds the role'
             USING ERRCODE = 'NS505',
-                  DETAIL = format('Member %s is %s of group %s already.', member_id, role, group_id);
+                  DETAIL = format('Member %s is %s of group %s already.',
+                                  grant_role.member_id, grant_role.role, grant_role.group_id);
     END IF;
 END
 $$;
@@ -210,7 +213,8 @@ $$;
 COMMENT ON FUNCTION enspiral.holds_admin(bigint, bigint) IS
     'Internal: whether the member is an admin of the group now (locks the role period FOR SHARE, so a concurrent revocation is ordered with the action)';
 
-CREATE FUNCTION enspiral.authorize(group_id bigint, action text, author_id bigint)
+CREATE FUNCTION enspiral.authorize(group_id bigint, action text, author_id bigint,
+                                   not_by bigint DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -244,9 +248,9 @@ BEGIN
                   DETAIL = format('Action %s needs the right %s; member %s is not a current member of group %s.',
                                   action, right_needed, actor, group_id);
     END IF;
-    IF right_needed = 'member'
+    IF actor IS DISTINCT FROM not_by AND (right_needed = 'member'
        OR (right_needed IN ('author', 'author_or_admin') AND actor = author_id)
-       OR (right_needed IN ('admin', 'author_or_admin') AND enspiral.holds_admin(authorize.group_id, actor)) THEN
+       OR (right_needed IN ('admin', 'author_or_admin') AND enspiral.holds_admin(authorize.group_id, actor))) THEN
         RETURN;
     END IF;
     RAISE EXCEPTION 'permission denied for %', action
@@ -257,11 +261,11 @@ BEGIN
                           THEN 'An admin of the group can act, or grant the role with enspiral.grant_role().' END;
 END
 $$;
-COMMENT ON FUNCTION enspiral.authorize(bigint, text, bigint) IS
-    'Internal: raises NS501 (NS502) unless the acting member has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor)';
+COMMENT ON FUNCTION enspiral.authorize(bigint, text, bigint, bigint) IS
+    'Internal: raises NS501 (NS502) unless the acting member (never not_by) has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor)';
 
 REVOKE ALL ON enspiral.role_grants FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.role_grants_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.holds_admin(bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.authorize(bigint, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.authorize(bigint, text, bigint, bigint) FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.role_grants', '');

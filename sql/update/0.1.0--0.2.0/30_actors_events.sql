@@ -131,20 +131,22 @@ CREATE FUNCTION enspiral.grant_role(group_id bigint, member_id bigint, role text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 BEGIN
-    IF group_id IS NULL OR member_id IS NULL THEN
+    IF grant_role.group_id IS NULL OR grant_role.member_id IS NULL THEN
         RAISE EXCEPTION 'group_id and member_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM enspiral.check_role(role);
+    PERFORM enspiral.check_role(grant_role.role);
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = grant_role.group_id FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        RAISE EXCEPTION 'group % does not exist', grant_role.group_id USING ERRCODE = 'NS002';
     END IF;
     -- the member row lock orders grants and removals of the same member
     PERFORM 1 FROM enspiral.members m
      WHERE m.group_id = grant_role.group_id AND m.member_id = grant_role.member_id FOR UPDATE;
     IF NOT enspiral.is_member(grant_role.group_id, grant_role.member_id) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', member_id, group_id
+        RAISE EXCEPTION 'member % is not a current member of group %',
+            grant_role.member_id, grant_role.group_id
             USING ERRCODE = 'NS004';
     END IF;
     INSERT INTO enspiral.role_grants AS r (group_id, member_id, role, period, granted_by)
@@ -157,7 +159,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'member already holds the role'
             USING ERRCODE = 'NS505',
-                  DETAIL = format('Member %s is %s of group %s already.', member_id, role, group_id);
+                  DETAIL = format('Member %s is %s of group %s already.',
+                                  grant_role.member_id, grant_role.role, grant_role.group_id);
     END IF;
 END
 $$;
@@ -220,7 +223,8 @@ $$;
 COMMENT ON FUNCTION enspiral.holds_admin(bigint, bigint) IS
     'Internal: whether the member is an admin of the group now (locks the role period FOR SHARE, so a concurrent revocation is ordered with the action)';
 
-CREATE FUNCTION enspiral.authorize(group_id bigint, action text, author_id bigint)
+CREATE FUNCTION enspiral.authorize(group_id bigint, action text, author_id bigint,
+                                   not_by bigint DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -254,9 +258,9 @@ BEGIN
                   DETAIL = format('Action %s needs the right %s; member %s is not a current member of group %s.',
                                   action, right_needed, actor, group_id);
     END IF;
-    IF right_needed = 'member'
+    IF actor IS DISTINCT FROM not_by AND (right_needed = 'member'
        OR (right_needed IN ('author', 'author_or_admin') AND actor = author_id)
-       OR (right_needed IN ('admin', 'author_or_admin') AND enspiral.holds_admin(authorize.group_id, actor)) THEN
+       OR (right_needed IN ('admin', 'author_or_admin') AND enspiral.holds_admin(authorize.group_id, actor))) THEN
         RETURN;
     END IF;
     RAISE EXCEPTION 'permission denied for %', action
@@ -267,13 +271,13 @@ BEGIN
                           THEN 'An admin of the group can act, or grant the role with enspiral.grant_role().' END;
 END
 $$;
-COMMENT ON FUNCTION enspiral.authorize(bigint, text, bigint) IS
-    'Internal: raises NS501 (NS502) unless the acting member has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor)';
+COMMENT ON FUNCTION enspiral.authorize(bigint, text, bigint, bigint) IS
+    'Internal: raises NS501 (NS502) unless the acting member (never not_by) has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor)';
 
 REVOKE ALL ON enspiral.role_grants FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.role_grants_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.holds_admin(bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.authorize(bigint, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.authorize(bigint, text, bigint, bigint) FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.role_grants', '');
 
 ------------------------------------------------------------------------------
@@ -429,7 +433,10 @@ BEGIN
         PERFORM enspiral.emit_event(NEW.group_id, 'member_added', enspiral.actor(), NEW.member_id,
                                     payload => jsonb_build_object('period', NEW.period));
     ELSIF OLD.left_at IS NULL AND NEW.left_at IS NOT NULL THEN
-        PERFORM enspiral.authorize(NEW.group_id, 'remove_member', NEW.member_id);
+        -- a member may always leave; removing another needs the right
+        IF enspiral.actor() IS DISTINCT FROM NEW.member_id THEN
+            PERFORM enspiral.authorize(NEW.group_id, 'remove_member', NEW.member_id);
+        END IF;
         -- a member who leaves holds no role
         UPDATE enspiral.role_grants r SET revoked_at = greatest(NEW.left_at, r.granted_at)
          WHERE r.group_id = NEW.group_id AND r.member_id = NEW.member_id AND r.revoked_at IS NULL;
@@ -460,18 +467,23 @@ BEGIN
         IF enspiral.restoring(TG_RELID) THEN
             RETURN NULL;
         END IF;
-        -- the first admin of a group is granted freely (bootstrap)
+        -- the first admin of a group is granted freely (bootstrap); nobody
+        -- grants themselves a role (the new row would count as their right)
         IF EXISTS (SELECT 1 FROM enspiral.role_grants r
                     WHERE r.group_id = NEW.group_id AND r.role = 'admin' AND r.revoked_at IS NULL
                       AND r.member_id <> NEW.member_id) THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'grant_role', NULL);
+            PERFORM enspiral.authorize(NEW.group_id, 'grant_role',
+                                       NULL, NEW.member_id);
         END IF;
         PERFORM enspiral.emit_event(NEW.group_id, 'role_granted', enspiral.actor(), NEW.member_id,
                                     payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
     ELSIF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL THEN
         -- roles end with the membership without anyone's right
         IF enspiral.is_member(NEW.group_id, NEW.member_id) THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'revoke_role', NULL);
+            -- an admin may step down; revoking another needs an admin
+            IF enspiral.actor() IS DISTINCT FROM NEW.member_id THEN
+                PERFORM enspiral.authorize(NEW.group_id, 'revoke_role', NULL);
+            END IF;
             SELECT (g.settings ->> 'enforce_permissions')::boolean INTO enforce
               FROM enspiral.groups g WHERE g.group_id = NEW.group_id;
             IF enforce AND NEW.role = 'admin'
@@ -704,7 +716,10 @@ BEGIN
     IF action IS NOT NULL AND NOT (closed AND OLD.state::text = 'open') THEN
         PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
     END IF;
-    PERFORM enspiral.emit_event(NEW.group_id, 'bucket_' || NEW.state::text, enspiral.actor(),
+    PERFORM enspiral.emit_event(NEW.group_id,
+                                CASE NEW.state::text WHEN 'open' THEN 'bucket_opened'
+                                                     ELSE 'bucket_' || NEW.state::text END,
+                                enspiral.actor(),
                                 round_id => NEW.round_id, bucket_id => NEW.bucket_id,
                                 payload => jsonb_build_object('from', OLD.state::text));
     RETURN NULL;
@@ -717,8 +732,9 @@ CREATE TRIGGER buckets_events AFTER INSERT OR UPDATE OF state ON enspiral.bucket
 COMMENT ON TRIGGER buckets_events ON enspiral.buckets IS
     'Permission checks and events of bucket changes';
 
--- Transfers: one statement trigger over the inserted rows: one
--- round_allocated per allocation, one contribution or refund per transfer.
+-- Transfers: one statement trigger over the inserted rows (a refund of
+-- every contribution of a bucket is one statement): one event per
+-- contribution, refund and member share of an allocation.
 CREATE FUNCTION enspiral.transfers_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -738,11 +754,16 @@ BEGIN
                FROM new_transfers i
                JOIN enspiral.accounts fa ON fa.group_id = i.group_id AND fa.account_id = i.from_account
                JOIN enspiral.accounts ta ON ta.group_id = i.group_id AND ta.account_id = i.to_account
-              WHERE i.kind IN ('contribute', 'refund')
+              WHERE i.kind IN ('contribute', 'refund', 'allocate')
               ORDER BY i.transfer_id LOOP
         IF t.kind = 'contribute' THEN
             PERFORM enspiral.emit_event(t.group_id, 'contribution', t.from_owner, t.from_owner,
                                         round_id => t.round_id, bucket_id => t.to_owner,
+                                        payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount));
+        ELSIF t.kind = 'allocate' THEN
+            PERFORM enspiral.authorize(t.group_id, 'allocate', NULL);
+            PERFORM enspiral.emit_event(t.group_id, 'round_allocated', enspiral.actor(), t.to_owner,
+                                        round_id => t.round_id,
                                         payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount));
         ELSE
             PERFORM enspiral.emit_event(t.group_id, 'refund', enspiral.actor(),
@@ -753,18 +774,11 @@ BEGIN
                                                                       'reverses', t.reverses));
         END IF;
     END LOOP;
-    FOR t IN SELECT i.group_id, i.round_id, count(*) AS members, sum(i.amount) AS amount
-               FROM new_transfers i WHERE i.kind = 'allocate'
-              GROUP BY i.group_id, i.round_id ORDER BY i.group_id, i.round_id LOOP
-        PERFORM enspiral.authorize(t.group_id, 'allocate', NULL);
-        PERFORM enspiral.emit_event(t.group_id, 'round_allocated', enspiral.actor(), round_id => t.round_id,
-                                    payload => jsonb_build_object('members', t.members, 'amount', t.amount));
-    END LOOP;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION enspiral.transfers_events() IS
-    'Trigger: checks may_allocate and records round_allocated (one per allocating statement), contribution and refund';
+    'Trigger: checks may_allocate and records round_allocated (one per member share), contribution and refund';
 CREATE TRIGGER transfers_events AFTER INSERT ON enspiral.transfers
     REFERENCING NEW TABLE AS new_transfers
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.transfers_events();
@@ -867,7 +881,7 @@ BEGIN
                 AND EXISTS (SELECT 1 FROM enspiral.catalyst_terms t WHERE t.group_id = g.group_id)
                 AND NOT EXISTS (SELECT 1 FROM enspiral.events e
                                  WHERE e.group_id = g.group_id AND e.kind = 'catalyst_gap_ahead'
-                                   AND e.payload ->> 'starts_on' = lower(gap.period)::text)
+                                   AND (e.payload ->> 'starts_on')::date = lower(gap.period))
               ORDER BY g.group_id, gap.period LOOP
         PERFORM enspiral.emit_event(x.group_id, 'catalyst_gap_ahead', NULL,
                                     payload => jsonb_build_object('starts_on', lower(x.period),
