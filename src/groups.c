@@ -58,6 +58,7 @@ static const GroupSetting group_settings[] = {
 	{"catalyst_notice_days", true, "0", false, "3650", "30"},
 	{"enforce_permissions", false, NULL, false, NULL, "true", SETTING_BOOLEAN},
 	{"require_actor", false, NULL, false, NULL, "false", SETTING_BOOLEAN},
+	{"notify_votes_and_contributions", false, NULL, false, NULL, "false", SETTING_BOOLEAN},
 	{"may_add_member", false, NULL, false, NULL, "admin", SETTING_RIGHT},
 	{"may_remove_member", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
 	{"may_edit_proposal", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},

@@ -119,7 +119,10 @@ COMMIT;
 SELECT enspiral.proposal_state(:p);
 -- an application that names no actor acts as itself, unless the group requires one
 SELECT enspiral.propose(:g, :cy, 'Paint the door', 'consent') AS p2 \gset
+BEGIN;
+SET LOCAL enspiral.actor = :'ana';
 SELECT enspiral.update_group_settings(:g, '{"require_actor": true}') ->> 'require_actor' AS require_actor;
+COMMIT;
 SELECT enspiral.withdraw_proposal(:p2);
 BEGIN;
 SET LOCAL enspiral.actor = :'cy';
@@ -135,6 +138,11 @@ BEGIN;
 SET LOCAL enspiral.actor = :'ana';
 UPDATE enspiral.proposals SET title = 'Fix the whole roof' WHERE proposal_id = :p3;
 COMMIT;
+-- settings are changed by admins once permissions are enforced
+BEGIN;
+SET LOCAL enspiral.actor = :'cy';
+SELECT enspiral.update_group_settings(:g, '{"closing_soon_hours": 48}');
+ROLLBACK;
 -- a group may give a right to every member
 SELECT enspiral.update_group_settings(:g, '{"require_actor": false, "may_close_proposal": "member"}') ->> 'may_close_proposal' AS may_close;
 
@@ -312,12 +320,28 @@ SELECT enspiral.add_member(:gc, 'hal') IS NOT NULL AS added;
 ROLLBACK;
 SELECT x AS listener_ran FROM dblink('listener', 'SELECT 1') AS t(x int);
 SELECT count(*) AS notified_after_rollback FROM dblink_get_notify('listener');
+-- votes and contributions are announced only where the group asks for it
+SELECT enspiral.vote(:ps, :fay, '"agree"') IS NOT NULL AS voted;
+SELECT x AS listener_ran FROM dblink('listener', 'SELECT 1') AS t(x int);
+SELECT count(*) AS notified_for_vote FROM dblink_get_notify('listener');
+SELECT enspiral.update_group_settings(:gc, '{"notify_votes_and_contributions": true}')
+       ->> 'notify_votes_and_contributions' AS notify_votes;
+SELECT x AS listener_ran FROM dblink('listener', 'SELECT 1') AS t(x int);
+SELECT count(*) AS notified_for_settings FROM dblink_get_notify('listener');
+SELECT enspiral.vote(:ps, :fay, '"disagree"') IS NOT NULL AS voted;
+SELECT x AS listener_ran FROM dblink('listener', 'SELECT 1') AS t(x int);
+SELECT count(*) AS notified_for_vote FROM dblink_get_notify('listener');
 SELECT dblink_disconnect('listener');
 
 ------------------------------------------------------------------------------
 -- Groups upgraded from 0.1.0 (enforce_permissions off): every call works
 ------------------------------------------------------------------------------
 SELECT enspiral.update_group_settings(:g2, '{}') ->> 'enforce_permissions' AS enforce;
+-- switching enforcement on names an admin when an actor is named
+BEGIN;
+SET LOCAL enspiral.actor = :'eve';
+SELECT enspiral.update_group_settings(:g2, '{"enforce_permissions": true}') ->> 'enforce_permissions';
+ROLLBACK;
 SELECT enspiral.propose(:g2, :eve, 'Open door', 'consent') AS po \gset
 SELECT enspiral.add_member(:g2, 'fin') AS fin \gset
 BEGIN;

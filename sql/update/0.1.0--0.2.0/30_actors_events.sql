@@ -351,7 +351,8 @@ COMMENT ON TRIGGER events_no_truncate ON enspiral.events IS
 CREATE FUNCTION enspiral.emit_event(group_id bigint, kind text, actor bigint,
                                     member_id bigint DEFAULT NULL, proposal_id bigint DEFAULT NULL,
                                     round_id bigint DEFAULT NULL, bucket_id bigint DEFAULT NULL,
-                                    term_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}')
+                                    term_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}',
+                                    notify boolean DEFAULT true)
     RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -362,13 +363,27 @@ BEGIN
     INSERT INTO enspiral.events (group_id, event_id, kind, actor, member_id, proposal_id,
                                  round_id, bucket_id, term_id, payload)
     VALUES ($1, eid, $2, $3, $4, $5, $6, $7, $8, coalesce($9, '{}'));
-    PERFORM pg_catalog.pg_notify('enspiral_events',
-                                 '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
+    IF notify THEN
+        PERFORM pg_catalog.pg_notify('enspiral_events',
+                                     '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
+    END IF;
     RETURN eid;
 END
 $$;
-COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb) IS
-    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only)';
+COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb, boolean) IS
+    'Internal: appends an event and, with notify, queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only)';
+
+-- notify_hot(): whether a group announces each vote and contribution (a
+-- NOTIFY serializes commits: PostgreSQL takes a database-wide lock for it)
+CREATE FUNCTION enspiral.notify_hot(group_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT (g.settings ->> 'notify_votes_and_contributions')::boolean
+                       FROM enspiral.groups g WHERE g.group_id = $1), false)
+$$;
+COMMENT ON FUNCTION enspiral.notify_hot(bigint) IS
+    'Internal: the group setting notify_votes_and_contributions (NOTIFY for each vote_cast and contribution)';
 
 CREATE FUNCTION enspiral.events_since(group_id bigint, after_event_id bigint,
                                       max_rows integer DEFAULT 1000)
@@ -412,6 +427,33 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.wrong_table(text, oid) IS
     'Internal: raises XX000 for an event trigger function fired on a table it was not written for';
+
+CREATE FUNCTION enspiral.groups_events() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_RELID <> 'enspiral.groups'::pg_catalog.regclass THEN
+        PERFORM enspiral.wrong_table('groups_events', TG_RELID);
+    END IF;
+    IF NEW.settings IS DISTINCT FROM OLD.settings THEN
+        -- checked under the new settings: switching enforcement on with an
+        -- actor named needs that actor to be an admin
+        PERFORM enspiral.authorize(NEW.group_id, 'change_settings', NULL);
+        PERFORM enspiral.emit_event(NEW.group_id, 'settings_changed', enspiral.actor(),
+                                    payload => (SELECT jsonb_object_agg(n.key, n.value)
+                                                  FROM jsonb_each(NEW.settings) n
+                                                 WHERE OLD.settings -> n.key IS DISTINCT FROM n.value));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION enspiral.groups_events() IS
+    'Trigger: changing group settings needs an admin while permissions are enforced (judged under the new settings); records settings_changed with the changed keys';
+CREATE TRIGGER groups_events AFTER UPDATE OF settings ON enspiral.groups
+    FOR EACH ROW EXECUTE FUNCTION enspiral.groups_events();
+COMMENT ON TRIGGER groups_events ON enspiral.groups IS
+    'Permission check and event of group settings changes';
 
 CREATE FUNCTION enspiral.memberships_events() RETURNS trigger
     LANGUAGE plpgsql
@@ -616,12 +658,14 @@ BEGIN
     IF TG_RELID = 'enspiral.votes'::pg_catalog.regclass THEN
         IF NOT enspiral.restoring(TG_RELID) THEN
             PERFORM enspiral.emit_event(NEW.group_id, 'vote_cast', NEW.member_id, NEW.member_id,
-                                        NEW.proposal_id, payload => jsonb_build_object('vote_id', NEW.vote_id));
+                                        NEW.proposal_id, payload => jsonb_build_object('vote_id', NEW.vote_id),
+                                        notify => enspiral.notify_hot(NEW.group_id));
         END IF;
     ELSIF TG_RELID = 'enspiral.participations'::pg_catalog.regclass THEN
         IF NOT enspiral.restoring(TG_RELID) THEN
             PERFORM enspiral.emit_event(NEW.group_id, 'vote_cast', NULL, proposal_id => NEW.proposal_id,
-                                        payload => '{"anonymous": true}');
+                                        payload => '{"anonymous": true}',
+                                        notify => enspiral.notify_hot(NEW.group_id));
         END IF;
     ELSE
         PERFORM enspiral.wrong_table('votes_events', TG_RELID);
@@ -759,7 +803,8 @@ BEGIN
         IF t.kind = 'contribute' THEN
             PERFORM enspiral.emit_event(t.group_id, 'contribution', t.from_owner, t.from_owner,
                                         round_id => t.round_id, bucket_id => t.to_owner,
-                                        payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount));
+                                        payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount),
+                                        notify => enspiral.notify_hot(t.group_id));
         ELSIF t.kind = 'allocate' THEN
             PERFORM enspiral.authorize(t.group_id, 'allocate', NULL);
             PERFORM enspiral.emit_event(t.group_id, 'round_allocated', enspiral.actor(), t.to_owner,
@@ -901,8 +946,10 @@ DECLARE
     f text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['enspiral.next_event_id()', 'enspiral.restoring(regclass)',
-                             'enspiral.emit_event(bigint,text,bigint,bigint,bigint,bigint,bigint,bigint,jsonb)',
-                             'enspiral.wrong_table(text,oid)', 'enspiral.memberships_events()',
+                             'enspiral.emit_event(bigint,text,bigint,bigint,bigint,bigint,bigint,bigint,jsonb,boolean)',
+                             'enspiral.notify_hot(bigint)',
+                             'enspiral.wrong_table(text,oid)', 'enspiral.groups_events()',
+                             'enspiral.memberships_events()',
                              'enspiral.role_grants_events()', 'enspiral.proposals_events()',
                              'enspiral.outcomes_events()', 'enspiral.votes_events()',
                              'enspiral.rounds_events()', 'enspiral.buckets_events()',
