@@ -69,8 +69,7 @@ COMMENT ON TRIGGER events_no_truncate ON enspiral.events IS
 CREATE FUNCTION enspiral.emit_event(group_id bigint, kind text, actor bigint,
                                     member_id bigint DEFAULT NULL, proposal_id bigint DEFAULT NULL,
                                     round_id bigint DEFAULT NULL, bucket_id bigint DEFAULT NULL,
-                                    term_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}',
-                                    notify boolean DEFAULT true)
+                                    term_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}')
     RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -81,27 +80,13 @@ BEGIN
     INSERT INTO enspiral.events (group_id, event_id, kind, actor, member_id, proposal_id,
                                  round_id, bucket_id, term_id, payload)
     VALUES ($1, eid, $2, $3, $4, $5, $6, $7, $8, coalesce($9, '{}'));
-    IF notify THEN
-        PERFORM pg_catalog.pg_notify('enspiral_events',
-                                     '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
-    END IF;
+    PERFORM pg_catalog.pg_notify('enspiral_events',
+                                 '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
     RETURN eid;
 END
 $$;
-COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb, boolean) IS
-    'Internal: appends an event and, with notify, queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only)';
-
--- notify_hot(): whether a group announces each vote and contribution (a
--- NOTIFY serializes commits: PostgreSQL takes a database-wide lock for it)
-CREATE FUNCTION enspiral.notify_hot(group_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce((SELECT (g.settings ->> 'notify_votes_and_contributions')::boolean
-                       FROM enspiral.groups g WHERE g.group_id = $1), false)
-$$;
-COMMENT ON FUNCTION enspiral.notify_hot(bigint) IS
-    'Internal: the group setting notify_votes_and_contributions (NOTIFY for each vote_cast and contribution)';
+COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb) IS
+    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only); votes and contributions are recorded in C (src/events.c)';
 
 CREATE FUNCTION enspiral.events_since(group_id bigint, after_event_id bigint,
                                       max_rows integer DEFAULT 1000)
@@ -367,32 +352,13 @@ COMMENT ON TRIGGER outcomes_events ON enspiral.outcomes IS
 
 -- Votes: a named vote names its voter; a vote on an anonymous proposal is
 -- recorded from the participations row (no ballot table trigger), with no
--- actor and no ballot.  Ballots are never in events.
+-- actor and no ballot.  Ballots are never in events.  C: the hot path of
+-- vote().
 CREATE FUNCTION enspiral.votes_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_RELID = 'enspiral.votes'::pg_catalog.regclass THEN
-        IF NOT enspiral.restoring(TG_RELID) THEN
-            PERFORM enspiral.emit_event(NEW.group_id, 'vote_cast', NEW.member_id, NEW.member_id,
-                                        NEW.proposal_id, payload => jsonb_build_object('vote_id', NEW.vote_id),
-                                        notify => enspiral.notify_hot(NEW.group_id));
-        END IF;
-    ELSIF TG_RELID = 'enspiral.participations'::pg_catalog.regclass THEN
-        IF NOT enspiral.restoring(TG_RELID) THEN
-            PERFORM enspiral.emit_event(NEW.group_id, 'vote_cast', NULL, proposal_id => NEW.proposal_id,
-                                        payload => '{"anonymous": true}',
-                                        notify => enspiral.notify_hot(NEW.group_id));
-        END IF;
-    ELSE
-        PERFORM enspiral.wrong_table('votes_events', TG_RELID);
-    END IF;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_votes_events';
 COMMENT ON FUNCTION enspiral.votes_events() IS
-    'Trigger: records vote_cast: the voter for a named proposal, neither voter nor ballot for an anonymous one';
+    'Trigger: records vote_cast: the voter for a named proposal, neither voter nor ballot for an anonymous one; NOTIFY only with notify_votes_and_contributions';
 CREATE TRIGGER votes_events AFTER INSERT ON enspiral.votes
     FOR EACH ROW EXECUTE FUNCTION enspiral.votes_events();
 COMMENT ON TRIGGER votes_events ON enspiral.votes IS
@@ -494,57 +460,15 @@ CREATE TRIGGER buckets_events AFTER INSERT OR UPDATE OF state ON enspiral.bucket
 COMMENT ON TRIGGER buckets_events ON enspiral.buckets IS
     'Permission checks and events of bucket changes';
 
--- Transfers: one statement trigger over the inserted rows (a refund of
--- every contribution of a bucket is one statement): one event per
--- contribution, refund and member share of an allocation.
+-- Transfers: one event per contribution, refund and member share of an
+-- allocation.  C: the hot path of contribute().
 CREATE FUNCTION enspiral.transfers_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t record;
-BEGIN
-    IF TG_RELID <> 'enspiral.transfers'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('transfers_events', TG_RELID);
-    END IF;
-    IF enspiral.restoring(TG_RELID) THEN
-        RETURN NULL;
-    END IF;
-    FOR t IN SELECT i.group_id, i.round_id, i.kind, i.transfer_id, i.amount, i.reverses,
-                    fa.kind AS from_kind, fa.owner_id AS from_owner,
-                    ta.kind AS to_kind, ta.owner_id AS to_owner
-               FROM new_transfers i
-               JOIN enspiral.accounts fa ON fa.group_id = i.group_id AND fa.account_id = i.from_account
-               JOIN enspiral.accounts ta ON ta.group_id = i.group_id AND ta.account_id = i.to_account
-              WHERE i.kind IN ('contribute', 'refund', 'allocate')
-              ORDER BY i.transfer_id LOOP
-        IF t.kind = 'contribute' THEN
-            PERFORM enspiral.emit_event(t.group_id, 'contribution', t.from_owner, t.from_owner,
-                                        round_id => t.round_id, bucket_id => t.to_owner,
-                                        payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount),
-                                        notify => enspiral.notify_hot(t.group_id));
-        ELSIF t.kind = 'allocate' THEN
-            PERFORM enspiral.authorize(t.group_id, 'allocate', NULL);
-            PERFORM enspiral.emit_event(t.group_id, 'round_allocated', enspiral.actor(), t.to_owner,
-                                        round_id => t.round_id,
-                                        payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount));
-        ELSE
-            PERFORM enspiral.emit_event(t.group_id, 'refund', enspiral.actor(),
-                                        CASE WHEN t.to_kind = 'member' THEN t.to_owner END,
-                                        round_id => t.round_id,
-                                        bucket_id => CASE WHEN t.from_kind = 'bucket' THEN t.from_owner END,
-                                        payload => jsonb_build_object('transfer_id', t.transfer_id, 'amount', t.amount,
-                                                                      'reverses', t.reverses));
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'enspiral_transfers_events';
 COMMENT ON FUNCTION enspiral.transfers_events() IS
-    'Trigger: checks may_allocate and records round_allocated (one per member share), contribution and refund';
+    'Trigger: checks may_allocate and records round_allocated (one per member share), contribution and refund; NOTIFY for contributions only with notify_votes_and_contributions';
 CREATE TRIGGER transfers_events AFTER INSERT ON enspiral.transfers
-    REFERENCING NEW TABLE AS new_transfers
-    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.transfers_events();
+    FOR EACH ROW EXECUTE FUNCTION enspiral.transfers_events();
 COMMENT ON TRIGGER transfers_events ON enspiral.transfers IS
     'Permission checks and events of ledger transfers';
 
@@ -664,8 +588,7 @@ DECLARE
     f text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['enspiral.next_event_id()', 'enspiral.restoring(regclass)',
-                             'enspiral.emit_event(bigint,text,bigint,bigint,bigint,bigint,bigint,bigint,jsonb,boolean)',
-                             'enspiral.notify_hot(bigint)',
+                             'enspiral.emit_event(bigint,text,bigint,bigint,bigint,bigint,bigint,bigint,jsonb)',
                              'enspiral.wrong_table(text,oid)', 'enspiral.groups_events()',
                              'enspiral.memberships_events()',
                              'enspiral.role_grants_events()', 'enspiral.proposals_events()',
