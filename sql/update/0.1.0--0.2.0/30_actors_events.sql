@@ -4,9 +4,10 @@
 -- group settings of 0.1.0 groups completed: enforce_permissions is off for
 -- them (an admin switches it on), every other new key takes its default.
 
--- groups written by 0.1.0 lack the new keys of normalize_group_settings
+-- every group existing now was created under 0.1.0: it does not enforce
+-- permissions (part 11 may already have filled in the default, true)
 UPDATE enspiral.groups g
-   SET settings = enspiral.normalize_group_settings('{"enforce_permissions": false}'::jsonb || g.settings);
+   SET settings = enspiral.normalize_group_settings(g.settings || '{"enforce_permissions": false}'::jsonb);
 
 ------------------------------------------------------------------------------
 -- Part 05: actors, roles and permissions.  doc/actors-and-events.md is the
