@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
@@ -113,10 +114,13 @@ Datum
 enspiral_restoring(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = table_open(relid, AccessShareLock);
-	bool		res = enspiral_in_restore_copy(rel);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	bool		res;
 
-	table_close(rel, AccessShareLock);
+	if (rel == NULL)
+		PG_RETURN_BOOL(false);
+	res = enspiral_in_restore_copy(rel);
+	relation_close(rel, AccessShareLock);
 	PG_RETURN_BOOL(res);
 }
 

@@ -401,26 +401,14 @@ COMMENT ON FUNCTION enspiral.events_since(bigint, bigint, integer) IS
 -- Triggers: permission checks and events, one function per table
 ------------------------------------------------------------------------------
 
--- wrong_table(): a trigger function attached to a table it was not written for
-CREATE FUNCTION enspiral.wrong_table(fn text, relid oid) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION 'trigger function % cannot run on table %', fn, relid::pg_catalog.regclass
-        USING ERRCODE = 'internal_error';
-END
-$$;
-COMMENT ON FUNCTION enspiral.wrong_table(text, oid) IS
-    'Internal: raises XX000 for an event trigger function fired on a table it was not written for';
-
 CREATE FUNCTION enspiral.groups_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_RELID <> 'enspiral.groups'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('groups_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'groups_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF NEW.settings IS DISTINCT FROM OLD.settings THEN
         -- checked under the new settings: switching enforcement on with an
@@ -447,7 +435,8 @@ CREATE FUNCTION enspiral.memberships_events() RETURNS trigger
 AS $$
 BEGIN
     IF TG_RELID <> 'enspiral.memberships'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('memberships_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'memberships_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF enspiral.restoring(TG_RELID) THEN
@@ -489,7 +478,8 @@ DECLARE
     enforce boolean;
 BEGIN
     IF TG_RELID <> 'enspiral.role_grants'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('role_grants_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'role_grants_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF enspiral.restoring(TG_RELID) THEN
@@ -549,7 +539,8 @@ DECLARE
     by_clock boolean := false;
 BEGIN
     IF TG_RELID <> 'enspiral.proposals'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('proposals_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'proposals_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF NOT enspiral.restoring(TG_RELID) THEN
@@ -617,7 +608,8 @@ CREATE FUNCTION enspiral.outcomes_events() RETURNS trigger
 AS $$
 BEGIN
     IF TG_RELID <> 'enspiral.outcomes'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('outcomes_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'outcomes_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF NOT enspiral.restoring(TG_RELID) THEN
         PERFORM enspiral.emit_event(NEW.group_id, 'outcome_recorded', NULL, proposal_id => NEW.proposal_id,
@@ -659,7 +651,8 @@ DECLARE
     by_clock boolean;
 BEGIN
     IF TG_RELID <> 'enspiral.rounds'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('rounds_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'rounds_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF NOT enspiral.restoring(TG_RELID) THEN
@@ -705,7 +698,8 @@ DECLARE
     action text;
 BEGIN
     IF TG_RELID <> 'enspiral.buckets'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('buckets_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'buckets_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF NOT enspiral.restoring(TG_RELID) THEN
@@ -765,7 +759,8 @@ DECLARE
     left_group boolean;
 BEGIN
     IF TG_RELID <> 'enspiral.catalyst_terms'::pg_catalog.regclass THEN
-        PERFORM enspiral.wrong_table('catalyst_terms_events', TG_RELID);
+        RAISE EXCEPTION 'trigger function % cannot run on table %', 'catalyst_terms_events', TG_RELID::pg_catalog.regclass
+            USING ERRCODE = 'internal_error';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF NOT enspiral.restoring(TG_RELID) THEN
@@ -872,7 +867,7 @@ DECLARE
 BEGIN
     FOREACH f IN ARRAY ARRAY['enspiral.next_event_id()', 'enspiral.restoring(regclass)',
                              'enspiral.emit_event(bigint,text,bigint,bigint,bigint,bigint,bigint,bigint,jsonb)',
-                             'enspiral.wrong_table(text,oid)', 'enspiral.groups_events()',
+                             'enspiral.groups_events()',
                              'enspiral.memberships_events()',
                              'enspiral.role_grants_events()', 'enspiral.proposals_events()',
                              'enspiral.outcomes_events()', 'enspiral.votes_events()',
