@@ -124,15 +124,6 @@ enspiral_restoring(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(res);
 }
 
-/* True when rel is the table enspiral.<name> */
-static bool
-is_enspiral_table(Relation rel, const char *name)
-{
-	Oid			nsp = get_namespace_oid("enspiral", false);
-
-	return RelationGetRelid(rel) == get_relname_relid(name, nsp);
-}
-
 /* A bigint column of the trigger's new row, by name */
 static int64
 new_int8(TriggerData *td, const char *col)
@@ -167,15 +158,13 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 	char		nulls[5] = "     ";
 	bool		named;
 
+	static const char *const tables[] = {"votes", "participations"};
+
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		elog(ERROR, "votes_events must be an AFTER INSERT FOR EACH ROW trigger");
-	named = is_enspiral_table(td->tg_relation, "votes");
-	if (!named && !is_enspiral_table(td->tg_relation, "participations"))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("trigger function %s cannot run on table %s", "votes_events",
-						RelationGetRelationName(td->tg_relation))));
+	enspiral_require_trigger_table_in(td, "votes_events", tables, lengthof(tables));
+	named = enspiral_relation_is(td->tg_relation, "votes");
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(NULL);
 
@@ -224,11 +213,7 @@ event_trigger_data(FunctionCallInfo fcinfo, const char *fn, const char *table)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		elog(ERROR, "%s must be an AFTER INSERT FOR EACH ROW trigger", fn);
-	if (!is_enspiral_table(td->tg_relation, table))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("trigger function %s cannot run on table %s", fn,
-						RelationGetRelationName(td->tg_relation))));
+	enspiral_require_trigger_table(td, fn, table);
 	return td;
 }
 

@@ -17,7 +17,7 @@ full) SECS=60 MEMBERS=100000 ;;
 *) die "BENCH_MODE must be smoke or full" ;;
 esac
 SECS=${BENCH_SECS:-$SECS}	# a shorter full run while iterating
-CLIENTS=8
+CLIENTS=${BENCH_CLIENTS:-8}	# one client shows the cost without lock waits
 DB=enspiral_bench_events_cost
 BIN=$(pg_bindir)
 WORK=$(mktemp -d /tmp/enspiral-bench-events.XXXXXX)

@@ -69,10 +69,7 @@ CREATE FUNCTION enspiral.role_grants_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_RELID <> 'enspiral.role_grants'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % fired on the wrong table', 'role_grants_guard'
-            USING ERRCODE = 'internal_error';
-    END IF;
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'role_grants_guard', 'enspiral.role_grants');
     IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'role history cannot be deleted'
             USING ERRCODE = 'NS011', HINT = 'Use enspiral.revoke_role() to end a role.';

@@ -123,10 +123,7 @@ CREATE FUNCTION enspiral.groups_events() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_RELID <> 'enspiral.groups'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'groups_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'groups_events', 'enspiral.groups');
     IF NEW.settings IS DISTINCT FROM OLD.settings THEN
         -- checked under the new settings: switching enforcement on with an
         -- actor named needs that actor to be an admin
@@ -151,10 +148,7 @@ CREATE FUNCTION enspiral.memberships_events() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_RELID <> 'enspiral.memberships'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'memberships_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'memberships_events', 'enspiral.memberships');
     IF TG_OP = 'INSERT' THEN
         IF enspiral.restoring(TG_RELID) THEN
             RETURN NULL;
@@ -191,50 +185,49 @@ CREATE FUNCTION enspiral.role_grants_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    enforce boolean;
 BEGIN
-    IF TG_RELID <> 'enspiral.role_grants'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'role_grants_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF enspiral.restoring(TG_RELID) THEN
-            RETURN NULL;
-        END IF;
-        -- the first admin of a group is granted freely (bootstrap); nobody
-        -- grants themselves a role (the new row would count as their right)
-        IF EXISTS (SELECT 1 FROM enspiral.role_grants r
-                    WHERE r.group_id = NEW.group_id AND r.role = 'admin' AND r.revoked_at IS NULL
-                      AND r.member_id <> NEW.member_id) THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'grant_role',
-                                       NULL, NEW.member_id);
-        END IF;
-        PERFORM enspiral.emit_event(NEW.group_id, 'role_granted', enspiral.actor(), NEW.member_id,
-                                    payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
-    ELSIF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL THEN
-        -- roles end with the membership without anyone's right
-        IF enspiral.is_member(NEW.group_id, NEW.member_id) THEN
-            -- an admin may step down; revoking another needs an admin
-            IF enspiral.actor() IS DISTINCT FROM NEW.member_id THEN
-                PERFORM enspiral.authorize(NEW.group_id, 'revoke_role', NULL);
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'role_grants_events', 'enspiral.role_grants');
+    DECLARE
+        enforce boolean;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF enspiral.restoring(TG_RELID) THEN
+                RETURN NULL;
             END IF;
-            SELECT (g.settings ->> 'enforce_permissions')::boolean INTO enforce
-              FROM enspiral.groups g WHERE g.group_id = NEW.group_id;
-            IF enforce AND NEW.role = 'admin'
-               AND NOT EXISTS (SELECT 1 FROM enspiral.role_grants r
-                                WHERE r.group_id = NEW.group_id AND r.role = 'admin'
-                                  AND r.revoked_at IS NULL AND r.member_id <> NEW.member_id) THEN
-                RAISE EXCEPTION 'the last admin of a group cannot be revoked'
-                    USING ERRCODE = 'NS507',
-                          DETAIL = format('Member %s is the only admin of group %s.', NEW.member_id, NEW.group_id),
-                          HINT = 'Grant the role to another member first.';
+            -- the first admin of a group is granted freely (bootstrap); nobody
+            -- grants themselves a role (the new row would count as their right)
+            IF EXISTS (SELECT 1 FROM enspiral.role_grants r
+                        WHERE r.group_id = NEW.group_id AND r.role = 'admin' AND r.revoked_at IS NULL
+                          AND r.member_id <> NEW.member_id) THEN
+                PERFORM enspiral.authorize(NEW.group_id, 'grant_role',
+                                           NULL, NEW.member_id);
             END IF;
+            PERFORM enspiral.emit_event(NEW.group_id, 'role_granted', enspiral.actor(), NEW.member_id,
+                                        payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
+        ELSIF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL THEN
+            -- roles end with the membership without anyone's right
+            IF enspiral.is_member(NEW.group_id, NEW.member_id) THEN
+                -- an admin may step down; revoking another needs an admin
+                IF enspiral.actor() IS DISTINCT FROM NEW.member_id THEN
+                    PERFORM enspiral.authorize(NEW.group_id, 'revoke_role', NULL);
+                END IF;
+                SELECT (g.settings ->> 'enforce_permissions')::boolean INTO enforce
+                  FROM enspiral.groups g WHERE g.group_id = NEW.group_id;
+                IF enforce AND NEW.role = 'admin'
+                   AND NOT EXISTS (SELECT 1 FROM enspiral.role_grants r
+                                    WHERE r.group_id = NEW.group_id AND r.role = 'admin'
+                                      AND r.revoked_at IS NULL AND r.member_id <> NEW.member_id) THEN
+                    RAISE EXCEPTION 'the last admin of a group cannot be revoked'
+                        USING ERRCODE = 'NS507',
+                              DETAIL = format('Member %s is the only admin of group %s.', NEW.member_id, NEW.group_id),
+                              HINT = 'Grant the role to another member first.';
+                END IF;
+            END IF;
+            PERFORM enspiral.emit_event(NEW.group_id, 'role_revoked', enspiral.actor(), NEW.member_id,
+                                        payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
         END IF;
-        PERFORM enspiral.emit_event(NEW.group_id, 'role_revoked', enspiral.actor(), NEW.member_id,
-                                    payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
-    END IF;
-    RETURN NULL;
+        RETURN NULL;
+    END;
 END
 $$;
 COMMENT ON FUNCTION enspiral.role_grants_events() IS
@@ -248,68 +241,67 @@ CREATE FUNCTION enspiral.proposals_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    now timestamptz := pg_catalog.statement_timestamp();
-    action text;
-    kind text;
-    actor bigint;
-    by_clock boolean := false;
 BEGIN
-    IF TG_RELID <> 'enspiral.proposals'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'proposals_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF NOT enspiral.restoring(TG_RELID) THEN
-            PERFORM enspiral.emit_event(NEW.group_id, 'proposal_created', NEW.author_id,
-                                        proposal_id => NEW.proposal_id,
-                                        payload => jsonb_build_object('title', NEW.title, 'method', NEW.method));
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'proposals_events', 'enspiral.proposals');
+    DECLARE
+        now timestamptz := pg_catalog.statement_timestamp();
+        action text;
+        kind text;
+        actor bigint;
+        by_clock boolean := false;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NOT enspiral.restoring(TG_RELID) THEN
+                PERFORM enspiral.emit_event(NEW.group_id, 'proposal_created', NEW.author_id,
+                                            proposal_id => NEW.proposal_id,
+                                            payload => jsonb_build_object('title', NEW.title, 'method', NEW.method));
+            END IF;
+            RETURN NULL;
         END IF;
-        RETURN NULL;
-    END IF;
-    IF NEW.state <> OLD.state THEN
-        IF NEW.state = 'closed' THEN
-            action := 'close_proposal';
-            kind := 'proposal_closed';
-            by_clock := OLD.closes_at IS NOT NULL AND OLD.closes_at <= now;
-        ELSIF NEW.state = 'withdrawn' THEN
-            action := 'withdraw_proposal';
-            kind := 'proposal_withdrawn';
-        ELSIF NEW.state = 'open' AND OLD.state = 'closed' THEN
-            action := 'reopen_proposal';
-            kind := 'proposal_reopened';
-        ELSIF NEW.state = 'draft' THEN
+        IF NEW.state <> OLD.state THEN
+            IF NEW.state = 'closed' THEN
+                action := 'close_proposal';
+                kind := 'proposal_closed';
+                by_clock := OLD.closes_at IS NOT NULL AND OLD.closes_at <= now;
+            ELSIF NEW.state = 'withdrawn' THEN
+                action := 'withdraw_proposal';
+                kind := 'proposal_withdrawn';
+            ELSIF NEW.state = 'open' AND OLD.state = 'closed' THEN
+                action := 'reopen_proposal';
+                kind := 'proposal_reopened';
+            ELSIF NEW.state = 'draft' THEN
+                action := 'edit_proposal';
+                kind := 'proposal_unscheduled';
+            ELSE
+                action := 'open_proposal';
+                kind := 'proposal_opened';
+                by_clock := OLD.state = 'scheduled' AND NEW.opens_at IS NOT DISTINCT FROM OLD.opens_at
+                            AND OLD.opens_at <= now;
+            END IF;
+        ELSIF (NEW.title, NEW.details, NEW.method, NEW.options, NEW.settings)
+              IS DISTINCT FROM (OLD.title, OLD.details, OLD.method, OLD.options, OLD.settings) THEN
             action := 'edit_proposal';
-            kind := 'proposal_unscheduled';
+            kind := 'proposal_updated';
+        ELSIF (NEW.opens_at, NEW.closes_at) IS DISTINCT FROM (OLD.opens_at, OLD.closes_at) THEN
+            action := 'edit_proposal';
+            kind := 'proposal_extended';
         ELSE
-            action := 'open_proposal';
-            kind := 'proposal_opened';
-            by_clock := OLD.state = 'scheduled' AND NEW.opens_at IS NOT DISTINCT FROM OLD.opens_at
-                        AND OLD.opens_at <= now;
+            RETURN NULL;
         END IF;
-    ELSIF (NEW.title, NEW.details, NEW.method, NEW.options, NEW.settings)
-          IS DISTINCT FROM (OLD.title, OLD.details, OLD.method, OLD.options, OLD.settings) THEN
-        action := 'edit_proposal';
-        kind := 'proposal_updated';
-    ELSIF (NEW.opens_at, NEW.closes_at) IS DISTINCT FROM (OLD.opens_at, OLD.closes_at) THEN
-        action := 'edit_proposal';
-        kind := 'proposal_extended';
-    ELSE
+        IF by_clock THEN
+            actor := NULL;
+        ELSE
+            actor := enspiral.actor();
+            PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
+        END IF;
+        PERFORM enspiral.emit_event(NEW.group_id, kind, actor, proposal_id => NEW.proposal_id,
+                                    payload => jsonb_build_object('state', NEW.state::text,
+                                                                  'opens_at', NEW.opens_at,
+                                                                  'closes_at', NEW.closes_at,
+                                                                  'opening', NEW.reopen_count,
+                                                                  'by', CASE WHEN by_clock THEN 'deadline' ELSE 'actor' END));
         RETURN NULL;
-    END IF;
-    IF by_clock THEN
-        actor := NULL;
-    ELSE
-        actor := enspiral.actor();
-        PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
-    END IF;
-    PERFORM enspiral.emit_event(NEW.group_id, kind, actor, proposal_id => NEW.proposal_id,
-                                payload => jsonb_build_object('state', NEW.state::text,
-                                                              'opens_at', NEW.opens_at,
-                                                              'closes_at', NEW.closes_at,
-                                                              'opening', NEW.reopen_count,
-                                                              'by', CASE WHEN by_clock THEN 'deadline' ELSE 'actor' END));
-    RETURN NULL;
+    END;
 END
 $$;
 COMMENT ON FUNCTION enspiral.proposals_events() IS
@@ -324,10 +316,7 @@ CREATE FUNCTION enspiral.outcomes_events() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_RELID <> 'enspiral.outcomes'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'outcomes_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_events', 'enspiral.outcomes');
     IF NOT enspiral.restoring(TG_RELID) THEN
         PERFORM enspiral.emit_event(NEW.group_id, 'outcome_recorded', NULL, proposal_id => NEW.proposal_id,
                                     payload => jsonb_build_object('opening', NEW.opening, 'outcome', NEW.outcome));
@@ -348,6 +337,7 @@ COMMENT ON TRIGGER outcomes_events ON enspiral.outcomes IS
 -- vote().
 CREATE FUNCTION enspiral.votes_events() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_votes_events';
 COMMENT ON FUNCTION enspiral.votes_events() IS
     'Trigger: records vote_cast: the voter for a named proposal, neither voter nor ballot for an anonymous one; NOTIFY only with notify_votes_and_contributions';
@@ -364,39 +354,38 @@ CREATE FUNCTION enspiral.rounds_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    by_clock boolean;
 BEGIN
-    IF TG_RELID <> 'enspiral.rounds'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'rounds_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF NOT enspiral.restoring(TG_RELID) THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'create_round', NULL);
-            PERFORM enspiral.emit_event(NEW.group_id, 'round_created', enspiral.actor(), round_id => NEW.round_id,
-                                        payload => jsonb_build_object('name', NEW.name, 'pool', NEW.pool,
-                                                                      'opens_at', NEW.opens_at,
-                                                                      'closes_at', NEW.closes_at));
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rounds_events', 'enspiral.rounds');
+    DECLARE
+        by_clock boolean;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NOT enspiral.restoring(TG_RELID) THEN
+                PERFORM enspiral.authorize(NEW.group_id, 'create_round', NULL);
+                PERFORM enspiral.emit_event(NEW.group_id, 'round_created', enspiral.actor(), round_id => NEW.round_id,
+                                            payload => jsonb_build_object('name', NEW.name, 'pool', NEW.pool,
+                                                                          'opens_at', NEW.opens_at,
+                                                                          'closes_at', NEW.closes_at));
+            END IF;
+            RETURN NULL;
+        END IF;
+        IF OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL THEN
+            -- a round past its closes_at is closed by the clock: no right needed
+            by_clock := OLD.closes_at <= pg_catalog.statement_timestamp();
+            IF NOT by_clock THEN
+                PERFORM enspiral.authorize(NEW.group_id, 'close_round', NULL);
+            END IF;
+            PERFORM enspiral.emit_event(NEW.group_id, 'round_closed', CASE WHEN NOT by_clock THEN enspiral.actor() END,
+                                        round_id => NEW.round_id,
+                                        payload => jsonb_build_object('by', CASE WHEN by_clock THEN 'deadline' ELSE 'actor' END));
+        END IF;
+        IF OLD.matched_at IS NULL AND NEW.matched_at IS NOT NULL THEN
+            PERFORM enspiral.authorize(NEW.group_id, 'match_round', NULL);
+            PERFORM enspiral.emit_event(NEW.group_id, 'round_matched', enspiral.actor(), round_id => NEW.round_id,
+                                        payload => jsonb_build_object('matching_pool', NEW.matching_pool));
         END IF;
         RETURN NULL;
-    END IF;
-    IF OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL THEN
-        -- a round past its closes_at is closed by the clock: no right needed
-        by_clock := OLD.closes_at <= pg_catalog.statement_timestamp();
-        IF NOT by_clock THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'close_round', NULL);
-        END IF;
-        PERFORM enspiral.emit_event(NEW.group_id, 'round_closed', CASE WHEN NOT by_clock THEN enspiral.actor() END,
-                                    round_id => NEW.round_id,
-                                    payload => jsonb_build_object('by', CASE WHEN by_clock THEN 'deadline' ELSE 'actor' END));
-    END IF;
-    IF OLD.matched_at IS NULL AND NEW.matched_at IS NOT NULL THEN
-        PERFORM enspiral.authorize(NEW.group_id, 'match_round', NULL);
-        PERFORM enspiral.emit_event(NEW.group_id, 'round_matched', enspiral.actor(), round_id => NEW.round_id,
-                                    payload => jsonb_build_object('matching_pool', NEW.matching_pool));
-    END IF;
-    RETURN NULL;
+    END;
 END
 $$;
 COMMENT ON FUNCTION enspiral.rounds_events() IS
@@ -410,41 +399,40 @@ CREATE FUNCTION enspiral.buckets_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    closed boolean;
-    action text;
 BEGIN
-    IF TG_RELID <> 'enspiral.buckets'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'buckets_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF NOT enspiral.restoring(TG_RELID) THEN
-            PERFORM enspiral.emit_event(NEW.group_id, 'bucket_created', NEW.author_id, round_id => NEW.round_id,
-                                        bucket_id => NEW.bucket_id,
-                                        payload => jsonb_build_object('title', NEW.title, 'min_goal', NEW.min_goal,
-                                                                      'max_goal', NEW.max_goal));
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'buckets_events', 'enspiral.buckets');
+    DECLARE
+        closed boolean;
+        action text;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NOT enspiral.restoring(TG_RELID) THEN
+                PERFORM enspiral.emit_event(NEW.group_id, 'bucket_created', NEW.author_id, round_id => NEW.round_id,
+                                            bucket_id => NEW.bucket_id,
+                                            payload => jsonb_build_object('title', NEW.title, 'min_goal', NEW.min_goal,
+                                                                          'max_goal', NEW.max_goal));
+            END IF;
+            RETURN NULL;
         END IF;
+        IF NEW.state = OLD.state THEN
+            RETURN NULL;
+        END IF;
+        -- close_round decides the open buckets of the round it closes
+        SELECT r.closed_at IS NOT NULL INTO closed FROM enspiral.rounds r
+         WHERE r.group_id = NEW.group_id AND r.round_id = NEW.round_id;
+        action := CASE NEW.state::text WHEN 'open' THEN 'open_bucket' WHEN 'completed' THEN 'complete_bucket'
+                                       WHEN 'cancelled' THEN 'cancel_bucket' END;
+        IF action IS NOT NULL AND NOT (closed AND OLD.state::text = 'open') THEN
+            PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
+        END IF;
+        PERFORM enspiral.emit_event(NEW.group_id,
+                                    CASE NEW.state::text WHEN 'open' THEN 'bucket_opened'
+                                                         ELSE 'bucket_' || NEW.state::text END,
+                                    enspiral.actor(),
+                                    round_id => NEW.round_id, bucket_id => NEW.bucket_id,
+                                    payload => jsonb_build_object('from', OLD.state::text));
         RETURN NULL;
-    END IF;
-    IF NEW.state = OLD.state THEN
-        RETURN NULL;
-    END IF;
-    -- close_round decides the open buckets of the round it closes
-    SELECT r.closed_at IS NOT NULL INTO closed FROM enspiral.rounds r
-     WHERE r.group_id = NEW.group_id AND r.round_id = NEW.round_id;
-    action := CASE NEW.state::text WHEN 'open' THEN 'open_bucket' WHEN 'completed' THEN 'complete_bucket'
-                                   WHEN 'cancelled' THEN 'cancel_bucket' END;
-    IF action IS NOT NULL AND NOT (closed AND OLD.state::text = 'open') THEN
-        PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
-    END IF;
-    PERFORM enspiral.emit_event(NEW.group_id,
-                                CASE NEW.state::text WHEN 'open' THEN 'bucket_opened'
-                                                     ELSE 'bucket_' || NEW.state::text END,
-                                enspiral.actor(),
-                                round_id => NEW.round_id, bucket_id => NEW.bucket_id,
-                                payload => jsonb_build_object('from', OLD.state::text));
-    RETURN NULL;
+    END;
 END
 $$;
 COMMENT ON FUNCTION enspiral.buckets_events() IS
@@ -458,6 +446,7 @@ COMMENT ON TRIGGER buckets_events ON enspiral.buckets IS
 -- allocation.  C: the hot path of contribute().
 CREATE FUNCTION enspiral.transfers_events() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_transfers_events';
 COMMENT ON FUNCTION enspiral.transfers_events() IS
     'Trigger: checks may_allocate and records round_allocated (one per member share), contribution and refund; NOTIFY for contributions only with notify_votes_and_contributions';
@@ -470,40 +459,39 @@ CREATE FUNCTION enspiral.catalyst_terms_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    r enspiral.catalyst_terms;
-    -- a member who left has their terms ended by the system
-    left_group boolean;
 BEGIN
-    IF TG_RELID <> 'enspiral.catalyst_terms'::pg_catalog.regclass THEN
-        RAISE EXCEPTION 'trigger function % cannot run on table %', 'catalyst_terms_events', TG_RELID::pg_catalog.regclass
-            USING ERRCODE = 'internal_error';
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF NOT enspiral.restoring(TG_RELID) THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'appoint_catalyst', NULL);
-            PERFORM enspiral.emit_event(NEW.group_id, 'catalyst_term_appointed', enspiral.actor(), NEW.member_id,
-                                        term_id => NEW.term_id,
-                                        payload => jsonb_build_object('starts_on', NEW.starts_on, 'months', NEW.months,
-                                                                      'days_per_week', NEW.days_per_week));
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'catalyst_terms_events', 'enspiral.catalyst_terms');
+    DECLARE
+        r enspiral.catalyst_terms;
+        -- a member who left has their terms ended by the system
+        left_group boolean;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NOT enspiral.restoring(TG_RELID) THEN
+                PERFORM enspiral.authorize(NEW.group_id, 'appoint_catalyst', NULL);
+                PERFORM enspiral.emit_event(NEW.group_id, 'catalyst_term_appointed', enspiral.actor(), NEW.member_id,
+                                            term_id => NEW.term_id,
+                                            payload => jsonb_build_object('starts_on', NEW.starts_on, 'months', NEW.months,
+                                                                          'days_per_week', NEW.days_per_week));
+            END IF;
+            RETURN NULL;
         END IF;
+        r := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        IF TG_OP = 'UPDATE' AND NEW.ended_on IS NOT DISTINCT FROM OLD.ended_on THEN
+            RETURN NULL;
+        END IF;
+        left_group := NOT enspiral.is_member(r.group_id, r.member_id);
+        IF NOT left_group THEN
+            PERFORM enspiral.authorize(r.group_id, CASE TG_OP WHEN 'DELETE' THEN 'cancel_catalyst_term'
+                                                              ELSE 'end_catalyst_term' END, NULL);
+        END IF;
+        PERFORM enspiral.emit_event(r.group_id, CASE TG_OP WHEN 'DELETE' THEN 'catalyst_term_cancelled'
+                                                           ELSE 'catalyst_term_ended' END,
+                                    CASE WHEN NOT left_group THEN enspiral.actor() END, r.member_id, term_id => r.term_id,
+                                    payload => jsonb_build_object('starts_on', r.starts_on, 'ended_on', r.ended_on,
+                                                                  'member_left', left_group));
         RETURN NULL;
-    END IF;
-    r := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-    IF TG_OP = 'UPDATE' AND NEW.ended_on IS NOT DISTINCT FROM OLD.ended_on THEN
-        RETURN NULL;
-    END IF;
-    left_group := NOT enspiral.is_member(r.group_id, r.member_id);
-    IF NOT left_group THEN
-        PERFORM enspiral.authorize(r.group_id, CASE TG_OP WHEN 'DELETE' THEN 'cancel_catalyst_term'
-                                                          ELSE 'end_catalyst_term' END, NULL);
-    END IF;
-    PERFORM enspiral.emit_event(r.group_id, CASE TG_OP WHEN 'DELETE' THEN 'catalyst_term_cancelled'
-                                                       ELSE 'catalyst_term_ended' END,
-                                CASE WHEN NOT left_group THEN enspiral.actor() END, r.member_id, term_id => r.term_id,
-                                payload => jsonb_build_object('starts_on', r.starts_on, 'ended_on', r.ended_on,
-                                                              'member_left', left_group));
-    RETURN NULL;
+    END;
 END
 $$;
 COMMENT ON FUNCTION enspiral.catalyst_terms_events() IS
