@@ -19,9 +19,18 @@
 
 PG_FUNCTION_INFO_V1(enspiral_normalize_group_settings);
 
+/* What a setting holds: a number, true/false, or a right (a text) */
+typedef enum SettingType
+{
+	SETTING_NUMBER,
+	SETTING_BOOLEAN,
+	SETTING_RIGHT
+} SettingType;
+
 /*
  * One group setting.  Bounds and default are numeric literals; "integral"
  * settings refuse fractions.  lower_open makes the lower bound exclusive.
+ * Boolean and right settings only use dflt ("true"/"false", a right).
  */
 typedef struct GroupSetting
 {
@@ -31,14 +40,45 @@ typedef struct GroupSetting
 	bool		lower_open;
 	const char *upper;
 	const char *dflt;
+	SettingType type;
 } GroupSetting;
 
-/* The registry: doc/groups-and-members.md (Group settings) documents the same table */
+/* The rights a may_<action> setting can give (doc/actors-and-events.md) */
+static const char *const rights[] = {
+	"anyone", "member", "author", "author_or_admin", "admin"
+};
+
+/*
+ * The registry: doc/groups-and-members.md (Group settings) and
+ * doc/actors-and-events.md (the permission and event settings) document it
+ */
 static const GroupSetting group_settings[] = {
 	{"min_catalysts", true, "0", false, "1000", "3"},
 	{"catalyst_term_months", true, "1", false, "120", "6"},
 	{"catalyst_max_months", true, "1", false, "1200", "24"},
 	{"catalyst_min_days_per_week", false, "0", true, "7", "1"},
+	{"closing_soon_hours", true, "0", false, "8760", "24"},
+	{"catalyst_notice_days", true, "0", false, "3650", "30"},
+	{"enforce_permissions", false, NULL, false, NULL, "true", SETTING_BOOLEAN},
+	{"require_actor", false, NULL, false, NULL, "false", SETTING_BOOLEAN},
+	{"notify_votes_and_contributions", false, NULL, false, NULL, "false", SETTING_BOOLEAN},
+	{"may_add_member", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_remove_member", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_edit_proposal", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_open_proposal", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_close_proposal", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_withdraw_proposal", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_reopen_proposal", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_create_round", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_allocate", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_close_round", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_match_round", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_open_bucket", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_cancel_bucket", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_complete_bucket", false, NULL, false, NULL, "author_or_admin", SETTING_RIGHT},
+	{"may_appoint_catalyst", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_end_catalyst_term", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_cancel_catalyst_term", false, NULL, false, NULL, "admin", SETTING_RIGHT},
 };
 
 #define N_GROUP_SETTINGS lengthof(group_settings)
@@ -77,6 +117,56 @@ known_keys(void)
 	return buf.data;
 }
 
+/* Check a boolean or right value against its registry entry */
+static void
+check_other_value(const GroupSetting *s, const JsonbValue *v)
+{
+	if (s->type == SETTING_BOOLEAN)
+	{
+		if (v->type != jbvBool)
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+					 errmsg("group setting \"%s\" must be true or false", s->key)));
+		return;
+	}
+	if (v->type == jbvString)
+	{
+		for (int i = 0; i < (int) lengthof(rights); i++)
+			if ((int) strlen(rights[i]) == v->val.string.len &&
+				strncmp(rights[i], v->val.string.val, v->val.string.len) == 0)
+				return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+			 errmsg("group setting \"%s\" must name a right", s->key),
+			 errhint("Rights are: anyone, member, author, author_or_admin, admin.")));
+}
+
+/* The default of a setting as a JSON value */
+static JsonbValue
+default_value(const GroupSetting *s)
+{
+	JsonbValue	v;
+
+	if (s->type == SETTING_BOOLEAN)
+	{
+		v.type = jbvBool;
+		v.val.boolean = strcmp(s->dflt, "true") == 0;
+	}
+	else if (s->type == SETTING_RIGHT)
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s->dflt;
+		v.val.string.len = strlen(s->dflt);
+	}
+	else
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = numeric_literal(s->dflt);
+	}
+	return v;
+}
+
 /*
  * The stored form of a checked value: a whole number without fraction
  * digits (6.0 is stored as 6, so readers can cast it to an integer), any
@@ -91,7 +181,7 @@ normalized_value(const GroupSetting *s, Numeric n)
 	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(n)));
 }
 
-/* Check one value against its registry entry; errors name the key */
+/* Check one numeric value against its registry entry; errors name the key */
 static Numeric
 check_setting_value(const GroupSetting *s, JsonbValue *v)
 {
@@ -127,9 +217,13 @@ check_setting_value(const GroupSetting *s, JsonbValue *v)
 
 /* Cross-key rules: a term cannot be longer than the whole service limit */
 static void
-check_setting_combination(Numeric const *values)
+check_setting_combination(JsonbValue const *jv)
 {
+	Numeric		values[3];
+
 	/* indexes follow the registry order */
+	for (int i = 0; i < 3; i++)
+		values[i] = jv[i].val.numeric;
 	if (enspiral_numeric_cmp(values[1], values[2]) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
@@ -141,7 +235,7 @@ check_setting_combination(Numeric const *values)
 
 /* Build the normalized settings object from the checked values */
 static Jsonb *
-build_settings(Numeric const *values)
+build_settings(JsonbValue *values)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -149,16 +243,13 @@ build_settings(Numeric const *values)
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < (int) N_GROUP_SETTINGS; i++)
 	{
-		JsonbValue	k,
-					v;
+		JsonbValue	k;
 
 		k.type = jbvString;
 		k.val.string.val = (char *) group_settings[i].key;
 		k.val.string.len = strlen(group_settings[i].key);
-		v.type = jbvNumeric;
-		v.val.numeric = values[i];
 		pushJsonbValue(&state, WJB_KEY, &k);
-		pushJsonbValue(&state, WJB_VALUE, &v);
+		pushJsonbValue(&state, WJB_VALUE, &values[i]);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
@@ -172,7 +263,7 @@ Datum
 enspiral_normalize_group_settings(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *in = PG_GETARG_JSONB_P(0);
-	Numeric		values[N_GROUP_SETTINGS];
+	JsonbValue	values[N_GROUP_SETTINGS];
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -182,7 +273,7 @@ enspiral_normalize_group_settings(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("group settings must be a JSON object")));
 	for (int i = 0; i < (int) N_GROUP_SETTINGS; i++)
-		values[i] = numeric_literal(group_settings[i].dflt);
+		values[i] = default_value(&group_settings[i]);
 
 	it = JsonbIteratorInit(&in->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -200,7 +291,16 @@ enspiral_normalize_group_settings(PG_FUNCTION_ARGS)
 					 errhint("Known settings are: %s.", known_keys())));
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
-		values[s - group_settings] = check_setting_value(s, &v);
+		if (s->type == SETTING_NUMBER)
+		{
+			values[s - group_settings].type = jbvNumeric;
+			values[s - group_settings].val.numeric = check_setting_value(s, &v);
+		}
+		else
+		{
+			check_other_value(s, &v);
+			values[s - group_settings] = v;
+		}
 	}
 	check_setting_combination(values);
 	PG_RETURN_JSONB_P(build_settings(values));

@@ -510,6 +510,8 @@ insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot
 	ExecStoreVirtualTuple(slot);
 	ExecSimpleRelationInsert(rri, estate, slot);
 	AfterTriggerEndQuery(estate);
+	/* AFTER row triggers (the event feed) opened the relation again: close it */
+	ExecCloseResultRelations(estate);
 	ExecCloseIndices(rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);

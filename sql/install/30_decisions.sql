@@ -1004,11 +1004,12 @@ BEGIN
         PERFORM enspiral.close_round(pid);
         n := n + 1;
     END LOOP;
+    PERFORM enspiral.record_due_events();
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION enspiral.record_due_closings() IS
-    'Marks proposals past their deadline closed and records their outcomes, and closes rounds past closes_at (close_round); returns how many proposals and rounds; for pg_cron (correctness of proposals never depends on it)';
+    'Marks proposals past their deadline closed and records their outcomes, closes rounds past closes_at (close_round), then emits the time-driven events due (closing soon, round deadlines, catalyst gaps ahead); returns how many proposals and rounds it closed; for pg_cron (correctness never depends on it)';
 
 REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_outcome_at(enspiral.proposals, integer, enspiral.proposal_state, timestamptz) FROM PUBLIC;

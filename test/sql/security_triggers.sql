@@ -90,7 +90,7 @@ CREATE TEMP TABLE look_alike (group_id text, term_id text, member_id text, start
                               planned_ends_on text, period text, months_counted text,
                               proposal_id text, state text, left_at text, transfer_id text,
                               round_id text, from_account text, to_account text, amount text,
-                              reverses text, bucket_id text);
+                              reverses text, bucket_id text, settings text, revoked_at text);
 INSERT INTO look_alike (group_id, proposal_id, left_at) VALUES ('1', '1', 'x');
 -- every trigger of every enspiral table, re-created as it is on the
 -- look-alike table; then an INSERT, UPDATE, DELETE and TRUNCATE, with the
