@@ -304,6 +304,7 @@ stv_elect_reaching(StvCount *c, bool everyone)
 		const char *tie;
 		int32		i = stv_pick(c, c->votes, HOPEFUL, NULL, false, &tie);
 
+		CHECK_FOR_INTERRUPTS();
 		if (i < 0 || (!everyone && c->votes[i] < c->quota))
 			break;
 		if (!everyone && c->nelected >= c->seats)
@@ -314,12 +315,22 @@ stv_elect_reaching(StvCount *c, bool everyone)
 	return any;
 }
 
+/* Memory the stage-by-stage report may keep (54000 beyond) */
+#define STV_MAX_STAGE_BYTES ((Size) 1024 * 1024 * 1024)
+
 /* Record the stage just counted */
 static StvStage *
 stv_record(StvCount *c, const char *action, int32 subject, const char *tie)
 {
 	StvStage   *s;
 
+	/* votes and keep values of every candidate at every stage */
+	if ((Size) (c->nstages + 1) * c->n * sizeof(int64) * 2 > STV_MAX_STAGE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("single_transferable_vote: too many stages among %d candidates", c->n),
+				 errdetail("The stage-by-stage report would keep more than %zu MB.",
+						   STV_MAX_STAGE_BYTES / (1024 * 1024))));
 	if (c->nstages == c->stagecap)
 	{
 		c->stagecap *= 2;
