@@ -218,6 +218,16 @@ pair_result(const PairState *ps, PairResult *r)
 	r->names = ranking_names(ps->opts, ps->labels);
 }
 
+/* The result of a final function's state; false without a counted ballot */
+static bool
+pair_final_result(FunctionCallInfo fcinfo, PairResult *r)
+{
+	if (PG_ARGISNULL(0) || ((PairState *) PG_GETARG_POINTER(0))->nballots == 0)
+		return false;
+	pair_result((PairState *) PG_GETARG_POINTER(0), r);
+	return true;
+}
+
 /* Levels from a "beats" matrix: level 1 is unbeaten, then unbeaten among the rest */
 static void
 levels_from_beats(PairResult *r, const bool *beats)
@@ -363,23 +373,20 @@ schulze_paths(const PairResult *r)
 Datum
 enspiral_schulze_final(PG_FUNCTION_ARGS)
 {
-	PairState  *ps;
 	PairResult	r;
 	int64	   *paths;
 	bool	   *beats;
 	JsonbParseState *js = NULL;
 
-	if (PG_ARGISNULL(0) || ((PairState *) PG_GETARG_POINTER(0))->nballots == 0)
+	if (!pair_final_result(fcinfo, &r))
 		PG_RETURN_NULL();
-	ps = (PairState *) PG_GETARG_POINTER(0);
-	pair_result(ps, &r);
 	paths = schulze_paths(&r);
 	beats = palloc(sizeof(bool) * Max(r.n * r.n, 1));
 	for (int32 i = 0; i < r.n * r.n; i++)
 		beats[i] = paths[i] > paths[(i % r.n) * r.n + i / r.n];
 	levels_from_beats(&r, beats);
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);
-	ranking_push_int(&js, "ballots", ps->nballots);
+	ranking_push_int(&js, "ballots", r.ps->nballots);
 	push_levels(&js, &r);
 	push_matrix(&js, &r, "pairwise", r.pref);
 	push_matrix(&js, &r, "strongest_paths", paths);
@@ -390,17 +397,14 @@ enspiral_schulze_final(PG_FUNCTION_ARGS)
 Datum
 enspiral_copeland_final(PG_FUNCTION_ARGS)
 {
-	PairState  *ps;
 	PairResult	r;
 	int64	   *wins,
 			   *losses;
 	bool	   *beats;
 	JsonbParseState *js = NULL;
 
-	if (PG_ARGISNULL(0) || ((PairState *) PG_GETARG_POINTER(0))->nballots == 0)
+	if (!pair_final_result(fcinfo, &r))
 		PG_RETURN_NULL();
-	ps = (PairState *) PG_GETARG_POINTER(0);
-	pair_result(ps, &r);
 	wins = palloc0(sizeof(int64) * Max(r.n, 1));
 	losses = palloc0(sizeof(int64) * Max(r.n, 1));
 	for (int32 i = 0; i < r.n; i++)
@@ -418,7 +422,7 @@ enspiral_copeland_final(PG_FUNCTION_ARGS)
 			beats[i * r.n + j] = wins[i] - losses[i] > wins[j] - losses[j];
 	levels_from_beats(&r, beats);
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);
-	ranking_push_int(&js, "ballots", ps->nballots);
+	ranking_push_int(&js, "ballots", r.ps->nballots);
 	push_levels(&js, &r);
 	ranking_push_key(&js, "scores");
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);

@@ -149,6 +149,19 @@ ranking_push_int(JsonbParseState **ps, const char *key, int64 val)
 	pushJsonbValue(ps, WJB_VALUE, &v);
 }
 
+/* Push "key": string */
+void
+ranking_push_string(JsonbParseState **ps, const char *key, const char *val)
+{
+	JsonbValue	v;
+
+	ranking_push_key(ps, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) val;
+	v.val.string.len = strlen(val);
+	pushJsonbValue(ps, WJB_VALUE, &v);
+}
+
 /* Push a non-negative fixed-point number (val / 10^scale) as a value, all decimals shown */
 void
 ranking_push_fixed(JsonbParseState **ps, int64 val, int scale)

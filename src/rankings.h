@@ -51,6 +51,7 @@ extern char **ranking_names(const IrvState *st, ArrayType *labels);
 extern void ranking_push_key(JsonbParseState **ps, const char *key);
 extern void ranking_push_option(JsonbParseState **ps, const IrvState *st,
 								char **names, bool labeled, int32 idx, bool elem);
+extern void ranking_push_string(JsonbParseState **ps, const char *key, const char *val);
 extern void ranking_push_int(JsonbParseState **ps, const char *key, int64 val);
 extern void ranking_push_fixed(JsonbParseState **ps, int64 val, int scale);
 extern int	ranking_cmp_ids(const IrvState *st, int32 a, int32 b);

@@ -440,6 +440,15 @@ scottish_transfer(StvCount *c, Piles *piles, Size *cursor, int64 *value,
 	piles->len[from] = 0;
 }
 
+/* Elect the hopefuls that reached the quota; those above it have a surplus to move */
+static void
+scottish_elect(StvCount *c, bool *pending)
+{
+	stv_elect_reaching(c, false);
+	for (int k = 0; k < c->nfresh; k++)
+		pending[c->fresh[k]] = c->votes[c->fresh[k]] > c->quota;
+}
+
 /* The Scottish count */
 static void
 stv_scottish(StvCount *c)
@@ -466,15 +475,12 @@ stv_scottish(StvCount *c)
 		pile_push(&piles, first, b);
 	}
 	c->quota = ((int64) nb / (c->seats + 1) + 1) * c->unit;
-	stv_elect_reaching(c, false);
-	for (int k = 0; k < c->nfresh; k++)
-		pending[c->fresh[k]] = c->votes[c->fresh[k]] > c->quota;
+	scottish_elect(c, pending);
 	stv_record(c, "first_preferences", -1, NULL);
 	while (c->nelected < c->seats)
 	{
 		const char *tie;
 		int32		who;
-		StvStage   *s;
 
 		CHECK_FOR_INTERRUPTS();
 		if (c->nelected + stv_hopefuls(c) <= c->seats)
@@ -491,19 +497,14 @@ stv_scottish(StvCount *c)
 
 			pending[who] = false;
 			scottish_transfer(c, &piles, cursor, value, who, surplus);
-			stv_elect_reaching(c, false);
-			for (int k = 0; k < c->nfresh; k++)
-				pending[c->fresh[k]] = c->votes[c->fresh[k]] > c->quota;
-			s = stv_record(c, "surplus", who, tie);
-			s->transfer_value = tv;
+			scottish_elect(c, pending);
+			stv_record(c, "surplus", who, tie)->transfer_value = tv;
 			continue;
 		}
 		who = stv_pick(c, c->votes, HOPEFUL, NULL, true, &tie);
 		c->state[who] = EXCLUDED;
 		scottish_transfer(c, &piles, cursor, value, who, 0);
-		stv_elect_reaching(c, false);
-		for (int k = 0; k < c->nfresh; k++)
-			pending[c->fresh[k]] = c->votes[c->fresh[k]] > c->quota;
+		scottish_elect(c, pending);
 		stv_record(c, "exclusion", who, tie);
 	}
 }
@@ -640,49 +641,37 @@ push_fixed_pair(JsonbParseState **js, const StvCount *c, const char *key, int64 
 	ranking_push_fixed(js, v, c->rules == STV_MEEK ? MEEK_DIGITS : SCOTTISH_DIGITS);
 }
 
+/* Push "key": {candidate: fixed-point value} */
+static void
+push_fixed_map(JsonbParseState **js, const StvCount *c, const char *key, char **names,
+			   const int64 *vals)
+{
+	ranking_push_key(js, key);
+	pushJsonbValue(js, WJB_BEGIN_OBJECT, NULL);
+	for (int32 i = 0; i < c->n; i++)
+		push_fixed_pair(js, c, names[i], vals[i]);
+	pushJsonbValue(js, WJB_END_OBJECT, NULL);
+}
+
 /* Push one stage */
 static void
 push_stage(JsonbParseState **js, const StvCount *c, char **names, bool labeled, int k)
 {
 	const StvStage *s = &c->stages[k];
-	int			digits = c->rules == STV_MEEK ? MEEK_DIGITS : SCOTTISH_DIGITS;
 
 	pushJsonbValue(js, WJB_BEGIN_OBJECT, NULL);
 	ranking_push_int(js, "stage", k + 1);
-	ranking_push_key(js, "action");
-	{
-		JsonbValue	v;
-
-		v.type = jbvString;
-		v.val.string.val = (char *) s->action;
-		v.val.string.len = strlen(s->action);
-		pushJsonbValue(js, WJB_VALUE, &v);
-	}
+	ranking_push_string(js, "action", s->action);
 	if (s->subject >= 0)
 	{
 		ranking_push_key(js, "candidate");
 		ranking_push_option(js, c->st, names, labeled, s->subject, false);
 	}
 	if (s->tie != NULL)
-	{
-		JsonbValue	v;
-
-		ranking_push_key(js, "tie_break");
-		v.type = jbvString;
-		v.val.string.val = (char *) s->tie;
-		v.val.string.len = strlen(s->tie);
-		pushJsonbValue(js, WJB_VALUE, &v);
-	}
+		ranking_push_string(js, "tie_break", s->tie);
 	if (strcmp(s->action, "surplus") == 0)
 		push_fixed_pair(js, c, "transfer_value", s->transfer_value);
-	ranking_push_key(js, "votes");
-	pushJsonbValue(js, WJB_BEGIN_OBJECT, NULL);
-	for (int32 i = 0; i < c->n; i++)
-	{
-		ranking_push_key(js, names[i]);
-		ranking_push_fixed(js, s->votes[i], digits);
-	}
-	pushJsonbValue(js, WJB_END_OBJECT, NULL);
+	push_fixed_map(js, c, "votes", names, s->votes);
 	push_fixed_pair(js, c, "non_transferable", s->nontransferable);
 	if (c->rules == STV_SCOTTISH)
 		push_fixed_pair(js, c, "rounding_loss", s->loss);
@@ -691,14 +680,7 @@ push_stage(JsonbParseState **js, const StvCount *c, char **names, bool labeled, 
 		push_fixed_pair(js, c, "quota", s->quota);
 		push_fixed_pair(js, c, "surplus", s->surplus);
 		ranking_push_int(js, "iterations", s->iterations);
-		ranking_push_key(js, "keep_values");
-		pushJsonbValue(js, WJB_BEGIN_OBJECT, NULL);
-		for (int32 i = 0; i < c->n; i++)
-		{
-			ranking_push_key(js, names[i]);
-			ranking_push_fixed(js, s->keep[i], digits);
-		}
-		pushJsonbValue(js, WJB_END_OBJECT, NULL);
+		push_fixed_map(js, c, "keep_values", names, s->keep);
 	}
 	ranking_push_key(js, "elected");
 	pushJsonbValue(js, WJB_BEGIN_ARRAY, NULL);
@@ -715,14 +697,9 @@ stv_report(const StvCount *c, const StvAgg *sa)
 	JsonbParseState *js = NULL;
 	char	  **names = ranking_names(c->st, sa->labels);
 	bool		labeled = sa->labels != NULL;
-	JsonbValue	v;
 
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);
-	ranking_push_key(&js, "rules");
-	v.type = jbvString;
-	v.val.string.val = c->rules == STV_MEEK ? "meek" : "scottish";
-	v.val.string.len = strlen(v.val.string.val);
-	pushJsonbValue(&js, WJB_VALUE, &v);
+	ranking_push_string(&js, "rules", c->rules == STV_MEEK ? "meek" : "scottish");
 	ranking_push_int(&js, "seats", c->seats);
 	ranking_push_int(&js, "ballots", (int64) c->st->nballots);
 	push_fixed_pair(&js, c, "quota", c->quota);

@@ -129,26 +129,18 @@ BEGIN
           FROM unnest(p.options) o(name)
           LEFT JOIN (SELECT b ->> 0 AS name, count(*) AS n
                        FROM enspiral.counted_ballots(p, t) b GROUP BY 1) c USING (name);
-        IF p.method = 'stv' THEN
-            SELECT jsonb_build_object('stv', enspiral.single_transferable_vote(
-                       ARRAY(SELECT array_position(p.options, e.name)::bigint
-                               FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i) ORDER BY e.i),
-                       (p.settings ->> 'seats')::integer, p.settings ->> 'rules', p.options))
-              INTO extra FROM enspiral.counted_ballots(p, t) b;
-        ELSIF p.method = 'schulze' THEN
-            SELECT jsonb_build_object('schulze', enspiral.schulze(
-                       ARRAY(SELECT array_position(p.options, e.name)::bigint
-                               FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i) ORDER BY e.i),
-                       p.options))
-              INTO extra FROM enspiral.counted_ballots(p, t) b;
-        ELSE
-            SELECT jsonb_build_object('copeland', enspiral.copeland(
-                       ARRAY(SELECT array_position(p.options, e.name)::bigint
-                               FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i) ORDER BY e.i),
-                       p.options))
-              INTO extra FROM enspiral.counted_ballots(p, t) b;
-        END IF;
-        extra := jsonb_strip_nulls(extra);
+        -- only the method's aggregate runs (FILTER), over option positions
+        SELECT jsonb_strip_nulls(jsonb_build_object(
+                   'stv', enspiral.single_transferable_vote(r.ranking, (p.settings ->> 'seats')::integer,
+                                                            p.settings ->> 'rules', p.options)
+                          FILTER (WHERE p.method = 'stv'),
+                   'schulze', enspiral.schulze(r.ranking, p.options) FILTER (WHERE p.method = 'schulze'),
+                   'copeland', enspiral.copeland(r.ranking, p.options) FILTER (WHERE p.method = 'copeland')))
+          INTO extra
+          FROM (SELECT ARRAY(SELECT array_position(p.options, e.name)::bigint
+                               FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
+                              ORDER BY e.i) AS ranking
+                  FROM enspiral.counted_ballots(p, t) b) r;
     ELSIF p.method = 'count' THEN
         SELECT jsonb_build_object('yes', count(*) FILTER (WHERE b = '"yes"'),
                                   'no', count(*) FILTER (WHERE b = '"no"'))

@@ -62,6 +62,18 @@ SELECT s -> 'elected' AS elected,
                 UNION ALL SELECT ARRAY[7, 6] FROM generate_series(1, 1)
                 UNION ALL SELECT ARRAY[8] FROM generate_series(1, 5)) b) x;
 
+-- Meek ties: 1 and 2 tie with no earlier stage, so the lowest id, 1, is
+-- excluded; its ballot is exhausted and the quota falls from 3.000000001
+-- to 2.500000001; 2 is excluded next and its ballot elects 4
+SELECT jsonb_path_query_array(s, '$.stages[*].action') AS actions,
+       jsonb_path_query_array(s, '$.stages[*].candidate') AS excluded,
+       jsonb_path_query_array(s, '$.stages[*].tie_break') AS tie_breaks,
+       jsonb_path_query_array(s, '$.stages[*].quota') AS quotas,
+       s -> 'elected' AS elected
+  FROM (SELECT enspiral.single_transferable_vote(r, 1, 'meek') s
+          FROM (VALUES (ARRAY[1]::bigint[]), (ARRAY[2, 4]), (ARRAY[3]), (ARRAY[3]), (ARRAY[4]),
+                       (ARRAY[4])) b(r)) x;
+
 -- Exhausted ballots count as non-transferable; fewer candidates than seats
 SELECT s -> 'elected' AS elected, jsonb_path_query_array(s, '$.stages[*].action') AS actions
   FROM (SELECT enspiral.single_transferable_vote(r, 5, rules) s, rules
