@@ -9,7 +9,9 @@
  * number of ballots that rank each option.  An option left out of a
  * ballot is below every option ranked on it, so the number of ballots
  * that prefer i to j is ranked[i] - both[j][i].  A ballot of k ranks costs
- * k(k-1)/2 increments; no arithmetic is floating point.
+ * k(k-1)/2 increments; no arithmetic is floating point.  The weighted
+ * variants add a ranking's weight instead of 1 (a ranking of weight n
+ * counts as n equal rankings).
  *
  * Schulze (Markus Schulze, "A new monotonic, clone-independent, reversal
  * symmetric, and Condorcet-consistent single-winner election method",
@@ -42,6 +44,8 @@
 
 PG_FUNCTION_INFO_V1(enspiral_pairwise_accum);
 PG_FUNCTION_INFO_V1(enspiral_pairwise_labeled_accum);
+PG_FUNCTION_INFO_V1(enspiral_pairwise_weighted_accum);
+PG_FUNCTION_INFO_V1(enspiral_pairwise_weighted_labeled_accum);
 PG_FUNCTION_INFO_V1(enspiral_schulze_final);
 PG_FUNCTION_INFO_V1(enspiral_copeland_final);
 
@@ -56,6 +60,8 @@ typedef struct PairState
 	int64	   *both;			/* both[i * cap + j]: i ranked above j */
 	int64	   *ranked;			/* ballots that rank i */
 	int64		nballots;
+	bool		weighted;
+	int64		total_weight;	/* sum of the weights counted */
 	ArrayType  *labels;			/* NULL: options are reported by id */
 } PairState;
 
@@ -113,9 +119,9 @@ pair_grow(PairState *ps, int32 n, MemoryContext ctx)
 	ps->cap = cap;
 }
 
-/* Count one ranking */
+/* Count one ranking w times */
 static void
-pair_add(PairState *ps, ArrayType *a, MemoryContext ctx)
+pair_add(PairState *ps, ArrayType *a, int64 w, MemoryContext ctx)
 {
 	int			k = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	const int64 *v = (const int64 *) ARR_DATA_PTR(a);
@@ -130,21 +136,24 @@ pair_add(PairState *ps, ArrayType *a, MemoryContext ctx)
 
 		if ((i & 255) == 255)
 			CHECK_FOR_INTERRUPTS();
-		ps->ranked[idx[i]]++;
+		/* no overflow: every count is at most total_weight */
+		ps->ranked[idx[i]] += w;
 		for (int j = i + 1; j < k; j++)
-			row[idx[j]]++;
+			row[idx[j]] += w;
 	}
 	ps->nballots++;
 	pfree(idx);
 }
 
-/* Shared transition: state, ranking, optional labels argument */
+/* Shared transition: state, ranking, optional weight and labels arguments */
 static Datum
-pair_accum(FunctionCallInfo fcinfo, bool labeled)
+pair_accum(FunctionCallInfo fcinfo, bool weighted, bool labeled)
 {
 	MemoryContext aggctx;
 	PairState  *ps;
 	ArrayType  *a;
+	int64		w = 1;
+	int			labels_arg = weighted ? 3 : 2;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		ereport(ERROR,
@@ -152,19 +161,25 @@ pair_accum(FunctionCallInfo fcinfo, bool labeled)
 				 errmsg("pairwise_accum can only be called as the transition function of an aggregate"),
 				 errhint("Use the aggregates enspiral.schulze() or enspiral.copeland().")));
 	ps = PG_ARGISNULL(0) ? pair_new(aggctx) : (PairState *) PG_GETARG_POINTER(0);
+	ps->weighted = weighted;
 	if (labeled && ps->labels == NULL)
 	{
-		ps->labels = ranking_labels_arg(fcinfo, 2, aggctx, NULL, "pairwise count");
+		ps->labels = ranking_labels_arg(fcinfo, labels_arg, aggctx, NULL, "pairwise count");
 		/* every labelled option takes part, ranked or not */
 		for (int i = 1; i <= ArrayGetNItems(ARR_NDIM(ps->labels), ARR_DIMS(ps->labels)); i++)
 			irv_index(ps->opts, i);
 		pair_grow(ps, ps->opts->nopts, aggctx);
 	}
 	else if (labeled)
-		ranking_labels_arg(fcinfo, 2, aggctx, ps->labels, "pairwise count");
+		ranking_labels_arg(fcinfo, labels_arg, aggctx, ps->labels, "pairwise count");
+	if (weighted && !ranking_weight_arg(fcinfo, 2, "pairwise count", &w))
+		PG_RETURN_POINTER(ps);
 	a = ranking_arg(fcinfo, 1, "pairwise count");
 	if (a != NULL)
-		pair_add(ps, a, aggctx);
+	{
+		ranking_add_weight(&ps->total_weight, w, "pairwise count");
+		pair_add(ps, a, w, aggctx);
+	}
 	PG_RETURN_POINTER(ps);
 }
 
@@ -172,14 +187,28 @@ pair_accum(FunctionCallInfo fcinfo, bool labeled)
 Datum
 enspiral_pairwise_accum(PG_FUNCTION_ARGS)
 {
-	return pair_accum(fcinfo, false);
+	return pair_accum(fcinfo, false, false);
 }
 
 /* The same with labels naming option ids 1..n */
 Datum
 enspiral_pairwise_labeled_accum(PG_FUNCTION_ARGS)
 {
-	return pair_accum(fcinfo, true);
+	return pair_accum(fcinfo, false, true);
+}
+
+/* The same counting each ranking weight times (NULL or 0 weight: skipped) */
+Datum
+enspiral_pairwise_weighted_accum(PG_FUNCTION_ARGS)
+{
+	return pair_accum(fcinfo, true, false);
+}
+
+/* Weighted, with labels */
+Datum
+enspiral_pairwise_weighted_labeled_accum(PG_FUNCTION_ARGS)
+{
+	return pair_accum(fcinfo, true, true);
 }
 
 /* qsort_arg comparator of dense indexes by id */
@@ -387,6 +416,8 @@ enspiral_schulze_final(PG_FUNCTION_ARGS)
 	levels_from_beats(&r, beats);
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);
 	ranking_push_int(&js, "ballots", r.ps->nballots);
+	if (r.ps->weighted)
+		ranking_push_int(&js, "total_weight", r.ps->total_weight);
 	push_levels(&js, &r);
 	push_matrix(&js, &r, "pairwise", r.pref);
 	push_matrix(&js, &r, "strongest_paths", paths);
@@ -423,6 +454,8 @@ enspiral_copeland_final(PG_FUNCTION_ARGS)
 	levels_from_beats(&r, beats);
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);
 	ranking_push_int(&js, "ballots", r.ps->nballots);
+	if (r.ps->weighted)
+		ranking_push_int(&js, "total_weight", r.ps->total_weight);
 	push_levels(&js, &r);
 	ranking_push_key(&js, "scores");
 	pushJsonbValue(&js, WJB_BEGIN_OBJECT, NULL);

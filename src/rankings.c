@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -41,6 +42,34 @@ ranking_arg(FunctionCallInfo fcinfo, int argno, const char *aggname)
 	irv_check_duplicates((int64 *) ARR_DATA_PTR(a),
 						 ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)), aggname);
 	return a;
+}
+
+/*
+ * The weight argument of a weighted aggregate: false when the ballot is
+ * to be skipped (NULL or 0 weight); a negative weight is an error.
+ */
+bool
+ranking_weight_arg(FunctionCallInfo fcinfo, int argno, const char *aggname, int64 *w)
+{
+	if (PG_ARGISNULL(argno))
+		return false;
+	*w = PG_GETARG_INT64(argno);
+	if (*w < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s ballot weight cannot be negative", aggname),
+				 errdetail("The weight was " INT64_FORMAT ".", *w)));
+	return *w > 0;
+}
+
+/* Add a ballot's weight to a total, 22003 instead of wrapping */
+void
+ranking_add_weight(int64 *total, int64 w, const char *aggname)
+{
+	if (pg_add_s64_overflow(*total, w, total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s: total ballot weight out of range", aggname)));
 }
 
 /*

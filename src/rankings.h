@@ -45,6 +45,9 @@ extern void irv_append(IrvState *st, const int64 *v, int n);
 
 /* rankings.c: helpers of the ranked aggregates */
 extern ArrayType *ranking_arg(FunctionCallInfo fcinfo, int argno, const char *aggname);
+extern bool ranking_weight_arg(FunctionCallInfo fcinfo, int argno, const char *aggname,
+							   int64 *w);
+extern void ranking_add_weight(int64 *total, int64 w, const char *aggname);
 extern ArrayType *ranking_labels_arg(FunctionCallInfo fcinfo, int argno, MemoryContext ctx,
 									 ArrayType *prev, const char *aggname);
 extern char **ranking_names(const IrvState *st, ArrayType *labels);

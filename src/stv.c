@@ -34,10 +34,15 @@
  * 0.000001 (one millionth of a vote) or no longer falls; then the hopeful
  * with the fewest votes is excluded (keep value 0), ties as above.
  *
+ * Weighted variants: a ranking of weight n counts exactly as n equal
+ * rankings (each paper keeps its value per unit of weight, and its
+ * contributions are multiplied by n), so weights never change rounding.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -50,6 +55,8 @@
 
 PG_FUNCTION_INFO_V1(enspiral_stv_accum);
 PG_FUNCTION_INFO_V1(enspiral_stv_labeled_accum);
+PG_FUNCTION_INFO_V1(enspiral_stv_weighted_accum);
+PG_FUNCTION_INFO_V1(enspiral_stv_weighted_labeled_accum);
 PG_FUNCTION_INFO_V1(enspiral_stv_final);
 
 #define STV_SCOTTISH	0
@@ -71,6 +78,11 @@ typedef struct StvAgg
 	int32		seats;
 	int			rules;
 	ArrayType  *labels;
+	/* weighted aggregates: weights[b] of ballot b and their sum */
+	bool		weighted;
+	int64	   *weights;
+	Size		weightcap;
+	int64		total_weight;
 } StvAgg;
 
 /* One stage of a count, as reported */
@@ -91,10 +103,15 @@ typedef struct StvStage
 	int			nelected;
 } StvStage;
 
+/* The weight of ballot b: a ballot of weight n counts as n equal ballots */
+#define BALLOT_WEIGHT(c, b) ((c)->weights ? (c)->weights[b] : 1)
+
 /* A count in progress */
 typedef struct StvCount
 {
 	const IrvState *st;
+	const int64 *weights;		/* per ballot, NULL: every ballot weighs 1 */
+	int64		total;			/* all ballots' value: total weight x unit */
 	int32		n;
 	int32		seats;
 	int			rules;
@@ -131,27 +148,37 @@ stv_rules(text *t)
 	return -1;
 }
 
-/* Shared transition: state, ranking, seats, rules, optional labels */
-static Datum
-stv_accum(FunctionCallInfo fcinfo, bool labeled)
+/* Record the weight of the ballot just appended */
+static void
+stv_push_weight(StvAgg *sa, int64 w, MemoryContext ctx)
 {
-	MemoryContext aggctx;
+	Size		b = sa->ballots->nballots - 1;
+
+	if (b >= sa->weightcap)
+	{
+		sa->weightcap = Max(sa->weightcap * 2, 1024);
+		sa->weights = sa->weights
+			? repalloc_huge(sa->weights, sizeof(int64) * sa->weightcap)
+			: MemoryContextAllocHuge(ctx, sizeof(int64) * sa->weightcap);
+	}
+	sa->weights[b] = w;
+	ranking_add_weight(&sa->total_weight, w, "single_transferable_vote");
+}
+
+/* The state, made on the first row; seats and rules the same on every row */
+static StvAgg *
+stv_state(FunctionCallInfo fcinfo, MemoryContext aggctx, int seats_arg, bool weighted)
+{
 	StvAgg	   *sa;
-	ArrayType  *a;
 	int32		seats;
 	int			rules;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("stv_accum can only be called as the transition function of an aggregate"),
-				 errhint("Use the aggregate enspiral.single_transferable_vote().")));
-	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(seats_arg) || PG_ARGISNULL(seats_arg + 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("single_transferable_vote seats and rules must not be NULL")));
-	seats = PG_GETARG_INT32(2);
-	rules = stv_rules(PG_GETARG_TEXT_PP(3));
+	seats = PG_GETARG_INT32(seats_arg);
+	rules = stv_rules(PG_GETARG_TEXT_PP(seats_arg + 1));
 	if (seats < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -163,6 +190,7 @@ stv_accum(FunctionCallInfo fcinfo, bool labeled)
 		sa->ballots = irv_new(aggctx);
 		sa->seats = seats;
 		sa->rules = rules;
+		sa->weighted = weighted;
 	}
 	else
 		sa = (StvAgg *) PG_GETARG_POINTER(0);
@@ -170,34 +198,77 @@ stv_accum(FunctionCallInfo fcinfo, bool labeled)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("single_transferable_vote seats and rules must be the same for every ballot")));
+	return sa;
+}
+
+/*
+ * Shared transition: state, ranking, [weight,] seats, rules[, labels].
+ * NULL and empty rankings (and NULL or 0 weights) are skipped.
+ */
+static Datum
+stv_accum(FunctionCallInfo fcinfo, bool weighted, bool labeled)
+{
+	MemoryContext aggctx;
+	StvAgg	   *sa;
+	ArrayType  *a;
+	int			seats_arg = weighted ? 3 : 2;
+	int64		w = 1;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("stv_accum can only be called as the transition function of an aggregate"),
+				 errhint("Use the aggregate enspiral.single_transferable_vote().")));
+	sa = stv_state(fcinfo, aggctx, seats_arg, weighted);
 	if (labeled && sa->labels == NULL)
 	{
-		sa->labels = ranking_labels_arg(fcinfo, 4, aggctx, NULL, "single_transferable_vote");
+		sa->labels = ranking_labels_arg(fcinfo, seats_arg + 2, aggctx, NULL, "single_transferable_vote");
 		/* every labelled option is a candidate, ranked or not */
 		for (int i = 1; i <= ArrayGetNItems(ARR_NDIM(sa->labels), ARR_DIMS(sa->labels)); i++)
 			irv_index(sa->ballots, i);
 	}
 	else if (labeled)
-		ranking_labels_arg(fcinfo, 4, aggctx, sa->labels, "single_transferable_vote");
+		ranking_labels_arg(fcinfo, seats_arg + 2, aggctx, sa->labels, "single_transferable_vote");
+	if (weighted && !ranking_weight_arg(fcinfo, 2, "single_transferable_vote", &w))
+		PG_RETURN_POINTER(sa);
 	a = ranking_arg(fcinfo, 1, "single_transferable_vote");
-	if (a != NULL)
-		irv_append(sa->ballots, (int64 *) ARR_DATA_PTR(a),
-				   ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)));
+	if (a == NULL)
+		PG_RETURN_POINTER(sa);
+	irv_append(sa->ballots, (int64 *) ARR_DATA_PTR(a),
+			   ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)));
+	if (weighted)
+		stv_push_weight(sa, w, aggctx);
+	else
+		sa->total_weight++;
 	PG_RETURN_POINTER(sa);
 }
 
-/* single_transferable_vote transition (NULL and empty rankings are skipped) */
+/* single_transferable_vote transition */
 Datum
 enspiral_stv_accum(PG_FUNCTION_ARGS)
 {
-	return stv_accum(fcinfo, false);
+	return stv_accum(fcinfo, false, false);
 }
 
 /* The same with labels naming option ids 1..n */
 Datum
 enspiral_stv_labeled_accum(PG_FUNCTION_ARGS)
 {
-	return stv_accum(fcinfo, true);
+	return stv_accum(fcinfo, false, true);
+}
+
+/* The same counting each ranking weight times */
+Datum
+enspiral_stv_weighted_accum(PG_FUNCTION_ARGS)
+{
+	return stv_accum(fcinfo, true, false);
+}
+
+/* Weighted, with labels */
+Datum
+enspiral_stv_weighted_labeled_accum(PG_FUNCTION_ARGS)
+{
+	return stv_accum(fcinfo, true, true);
 }
 
 /* a * b / c rounded down (up when round_up), checked against int64 */
@@ -415,19 +486,21 @@ scottish_transfer(StvCount *c, Piles *piles, Size *cursor, int64 *value,
 	{
 		Size		b = piles->items[from][k];
 		int64		v = surplus > 0 ? muldiv(surplus, value[b], total, false) : value[b];
+		int64		n = BALLOT_WEIGHT(c, b);
 		int32		to;
 
 		if ((k & 0xFFFF) == 0xFFFF)
 			CHECK_FOR_INTERRUPTS();
 		to = scottish_next(c, cursor, b);
-		moved += v;
+		/* a ballot of weight n is n papers: no overflow, n * v <= total */
+		moved += v * n;
 		if (to < 0)
 		{
-			c->nontransferable += v;
+			c->nontransferable += v * n;
 			continue;
 		}
 		value[b] = v;
-		c->votes[to] += v;
+		c->votes[to] += v * n;
 		pile_push(piles, to, b);
 	}
 	if (surplus > 0)
@@ -471,10 +544,10 @@ stv_scottish(StvCount *c)
 			CHECK_FOR_INTERRUPTS();
 		cursor[b] = st->offsets[b];
 		value[b] = c->unit;
-		c->votes[first] += c->unit;
+		c->votes[first] += c->unit * BALLOT_WEIGHT(c, b);
 		pile_push(&piles, first, b);
 	}
-	c->quota = ((int64) nb / (c->seats + 1) + 1) * c->unit;
+	c->quota = (c->total / c->unit / (c->seats + 1) + 1) * c->unit;
 	scottish_elect(c, pending);
 	stv_record(c, "first_preferences", -1, NULL);
 	while (c->nelected < c->seats)
@@ -520,6 +593,7 @@ meek_distribute(StvCount *c, const int64 *keep)
 	for (Size b = 0; b < st->nballots; b++)
 	{
 		int64		w = c->unit;
+		int64		n = BALLOT_WEIGHT(c, b);
 
 		if ((b & 0xFFFF) == 0xFFFF)
 			CHECK_FOR_INTERRUPTS();
@@ -533,12 +607,12 @@ meek_distribute(StvCount *c, const int64 *keep)
 				continue;
 			/* w and k are at most one vote (10^9 units): w * k fits int64 */
 			r = k == c->unit ? w : (w * k + c->unit - 1) / c->unit;
-			c->votes[i] += r;
+			c->votes[i] += r * n;
 			w -= r;
 			if (w == 0)
 				break;
 		}
-		nt += w;
+		nt += w * n;
 	}
 	return nt;
 }
@@ -570,7 +644,7 @@ meek_iterate(StvCount *c, int64 *keep, int *iterations, int64 *surplus)
 
 		CHECK_FOR_INTERRUPTS();
 		c->nontransferable = meek_distribute(c, keep);
-		total = (int64) c->st->nballots * c->unit - c->nontransferable;
+		total = c->total - c->nontransferable;
 		c->quota = total / (c->seats + 1) + 1;
 		if (stv_elect_reaching(c, false))
 			return true;
@@ -616,7 +690,7 @@ stv_meek(StvCount *c)
 		if (c->nelected + stv_hopefuls(c) <= c->seats)
 		{
 			c->nontransferable = meek_distribute(c, keep);
-			c->quota = ((int64) c->st->nballots * c->unit - c->nontransferable) / (c->seats + 1) + 1;
+			c->quota = (c->total - c->nontransferable) / (c->seats + 1) + 1;
 			stv_elect_reaching(c, true);
 			meek_record(c, "elected_remaining", -1, NULL, keep, 0, 0);
 			break;
@@ -702,6 +776,8 @@ stv_report(const StvCount *c, const StvAgg *sa)
 	ranking_push_string(&js, "rules", c->rules == STV_MEEK ? "meek" : "scottish");
 	ranking_push_int(&js, "seats", c->seats);
 	ranking_push_int(&js, "ballots", (int64) c->st->nballots);
+	if (sa->weighted)
+		ranking_push_int(&js, "total_weight", sa->total_weight);
 	push_fixed_pair(&js, c, "quota", c->quota);
 	ranking_push_key(&js, "elected");
 	pushJsonbValue(&js, WJB_BEGIN_ARRAY, NULL);
@@ -737,6 +813,13 @@ enspiral_stv_final(PG_FUNCTION_ARGS)
 	c.seats = sa->seats;
 	c.rules = sa->rules;
 	c.unit = sa->rules == STV_MEEK ? INT64CONST(1000000000) : INT64CONST(100000);
+	c.weights = sa->weighted ? sa->weights : NULL;
+	if (pg_mul_s64_overflow(sa->total_weight, c.unit, &c.total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("single_transferable_vote: total ballot weight out of range"),
+				 errdetail("The total weight times 10^%d must fit a bigint.",
+						   sa->rules == STV_MEEK ? MEEK_DIGITS : SCOTTISH_DIGITS)));
 	c.state = palloc0(Max(c.n, 1));
 	c.votes = palloc0(sizeof(int64) * Max(c.n, 1));
 	c.order = palloc(sizeof(int32) * Max(c.n, 1));

@@ -4,7 +4,8 @@
 # runs of the aggregate (target: under 1 s for 100,000 ballots).  Then the
 # time a cancel takes to be answered: a Meek count of 10 times as many
 # ballots under a statement_timeout that falls in the count itself (1 s;
-# 100 ms in smoke), less the timeout.
+# 100 ms in smoke), less the timeout.  The weighted counts (weights 1 to
+# 5) are compared with the unweighted ones (issue bound: 1.5x).
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke or full.
@@ -31,7 +32,8 @@ out=$(psql_q <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION enspiral CASCADE;
 CREATE TABLE ballots AS
-SELECT ARRAY(SELECT (s + i * k) % 10 + 1 FROM generate_series(0, len - 1) i)::bigint[] AS ranking
+SELECT ARRAY(SELECT (s + i * k) % 10 + 1 FROM generate_series(0, len - 1) i)::bigint[] AS ranking,
+       (1 + floor(random() * 5))::bigint AS weight
   FROM (SELECT (floor(10 * power(random(), 1.5)))::int AS s,
                (ARRAY[1, 3, 7, 9])[1 + floor(random() * 4)::int] AS k,
                1 + floor(random() * 10)::int AS len
@@ -58,14 +60,19 @@ SELECT 'scottish elected ' || (s -> 'elected')::text || ' in ' || jsonb_array_le
 SELECT 'meek elected ' || (s -> 'elected')::text || ' in ' || jsonb_array_length(s -> 'stages') || ' stages, '
        || (SELECT sum((e ->> 'iterations')::int) FROM jsonb_array_elements(s -> 'stages') e) || ' iterations'
   FROM (SELECT enspiral.single_transferable_vote(ranking, 3, 'meek') s FROM ballots) x;
+SELECT 'weighted meek elected ' || (s -> 'elected')::text || ' in ' || jsonb_array_length(s -> 'stages') || ' stages, '
+       || (SELECT sum((e ->> 'iterations')::int) FROM jsonb_array_elements(s -> 'stages') e) || ' iterations'
+  FROM (SELECT enspiral.single_transferable_vote(ranking, weight, 3, 'meek') s FROM ballots) x;
 SELECT pg_temp.best_ms('SELECT enspiral.single_transferable_vote(ranking, 3, ''scottish'') FROM ballots')
        || '|' || pg_temp.best_ms('SELECT enspiral.single_transferable_vote(ranking, 3, ''meek'') FROM ballots')
-       || '|' || pg_temp.best_ms('SELECT sum(cardinality(ranking)) FROM ballots');
+       || '|' || pg_temp.best_ms('SELECT sum(cardinality(ranking)) FROM ballots')
+       || '|' || pg_temp.best_ms('SELECT enspiral.single_transferable_vote(ranking, weight, 3, ''scottish'') FROM ballots')
+       || '|' || pg_temp.best_ms('SELECT enspiral.single_transferable_vote(ranking, weight, 3, ''meek'') FROM ballots');
 SQL
 ) || die "single_transferable_vote benchmark failed"
-echo "$out" | head -2
+echo "$out" | head -3
 figures=$(echo "$out" | tail -1)
-IFS='|' read -r scottish meek scan <<<"$figures"
+IFS='|' read -r scottish meek scan wscottish wmeek <<<"$figures"
 echo "plain scan of the same ballots: $scan ms"
 # psql times the statement from the client: the time past the timeout is
 # how long the count took to notice the cancel
@@ -85,5 +92,7 @@ else
 fi
 echo "RESULT|single_transferable_vote scottish, $BALLOTS ballots x 10 candidates, 3 seats|$scottish|-|ms"
 echo "RESULT|single_transferable_vote meek, $BALLOTS ballots x 10 candidates, 3 seats|$meek|-|ms"
+echo "RESULT|single_transferable_vote scottish weighted (1-5) vs unweighted|$wscottish|$scottish|ms"
+echo "RESULT|single_transferable_vote meek weighted (1-5) vs unweighted|$wmeek|$meek|ms"
 [ -z "$cancel" ] || echo "RESULT|single_transferable_vote meek, cancel answered after statement_timeout|$cancel|-|ms"
 "$BIN/dropdb" "$DB"

@@ -82,6 +82,36 @@ SELECT s -> 'elected' AS elected, jsonb_path_query_array(s, '$.stages[*].action'
 SELECT enspiral.single_transferable_vote(r, 2, 'meek') IS NULL AS no_ballots
   FROM (VALUES (NULL::bigint[]), ('{}')) b(r);
 
+-- Weights: a ranking of weight n counts as n equal rankings, under every
+-- rule set and method (NULL and 0 weights are skipped)
+CREATE TEMP TABLE food_w AS
+SELECT r AS ranking, n::bigint AS weight
+  FROM (VALUES (4, ARRAY[1]), (2, ARRAY[2, 1]), (8, ARRAY[3, 4]), (4, ARRAY[3, 5]),
+               (1, ARRAY[4]), (1, ARRAY[5]), (0, ARRAY[5, 4]), (NULL, ARRAY[2])) v(n, r);
+SELECT (SELECT enspiral.single_transferable_vote(ranking, weight, 3, 'scottish') FROM food_w) - 'total_weight' - 'ballots'
+       = (SELECT enspiral.single_transferable_vote(ranking, 3, 'scottish') FROM food) - 'ballots' AS scottish_same,
+       (SELECT enspiral.single_transferable_vote(ranking, weight, 3, 'meek') FROM food_w) - 'total_weight' - 'ballots'
+       = (SELECT enspiral.single_transferable_vote(ranking, 3, 'meek') FROM food) - 'ballots' AS meek_same,
+       (SELECT enspiral.schulze(ranking, weight) FROM food_w) - 'total_weight' - 'ballots'
+       = (SELECT enspiral.schulze(ranking) FROM food) - 'ballots' AS schulze_same,
+       (SELECT enspiral.copeland(ranking, weight, ARRAY['O', 'P', 'C', 'St', 'Sw']) FROM food_w) - 'total_weight' - 'ballots'
+       = (SELECT enspiral.copeland(ranking, ARRAY['O', 'P', 'C', 'St', 'Sw']) FROM food) - 'ballots' AS copeland_same,
+       (SELECT enspiral.single_transferable_vote(ranking, weight, 3, 'meek') -> 'total_weight' FROM food_w) AS total_weight;
+-- the same with truncation (Scottish) and many iterations (Meek)
+SELECT (SELECT enspiral.single_transferable_vote(r, n, 2, 'scottish')
+          FROM (VALUES (ARRAY[1, 2]::bigint[], 7::bigint), (ARRAY[3], 2), (ARRAY[4], 1)) b(r, n)) #> '{stages,1}'
+       = (SELECT enspiral.single_transferable_vote(r, 2, 'scottish')
+            FROM (SELECT ARRAY[1, 2]::bigint[] r FROM generate_series(1, 7)
+                  UNION ALL SELECT ARRAY[3]::bigint[] UNION ALL SELECT ARRAY[3]
+                  UNION ALL SELECT ARRAY[4]::bigint[]) b) #> '{stages,1}' AS truncation_same,
+       (SELECT enspiral.single_transferable_vote(r, n, 3, 'meek') -> 'stages'
+          FROM (VALUES (ARRAY[1, 2, 3]::bigint[], 28::bigint), (ARRAY[2, 1, 3], 26), (ARRAY[3], 3),
+                       (ARRAY[4], 2), (ARRAY[5], 1)) b(r, n))
+       = (SELECT enspiral.single_transferable_vote(ranking, 3, 'meek') -> 'stages' FROM abc) AS meek_iterations_same;
+SELECT enspiral.single_transferable_vote(ARRAY[1, 2], -1, 2, 'meek');
+SELECT enspiral.schulze(ARRAY[1, 2], -3::bigint);
+SELECT enspiral.single_transferable_vote(ARRAY[1, 2], 9223372036854775807, 1, 'scottish');
+
 -- Refusals
 SELECT enspiral.single_transferable_vote(ARRAY[1, 2], 2, 'irish');
 SELECT enspiral.single_transferable_vote(ARRAY[1, 2], 0, 'meek');

@@ -21,6 +21,18 @@ CREATE FUNCTION enspiral.stv_accum(internal, bigint[], integer, text, text[]) RE
 COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], integer, text, text[]) IS
     'Transition function of single_transferable_vote with labels: every label is a candidate';
 
+CREATE FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text) RETURNS internal
+    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_stv_weighted_accum';
+COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text) IS
+    'Transition function of the weighted single_transferable_vote: a ranking counts weight times';
+
+CREATE FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text, text[]) RETURNS internal
+    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_stv_weighted_labeled_accum';
+COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text, text[]) IS
+    'Transition function of the weighted single_transferable_vote with labels';
+
 CREATE FUNCTION enspiral.stv_final(internal) RETURNS jsonb
     LANGUAGE c PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'enspiral_stv_final';
@@ -45,6 +57,24 @@ CREATE AGGREGATE enspiral.single_transferable_vote(ranking bigint[], seats integ
 COMMENT ON AGGREGATE enspiral.single_transferable_vote(bigint[], integer, text, text[]) IS
     'Single transferable vote where option ids are positions in labels: every label is a candidate, results name labels';
 
+CREATE AGGREGATE enspiral.single_transferable_vote(ranking bigint[], weight bigint, seats integer, rules text) (
+    SFUNC = enspiral.stv_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.stv_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.single_transferable_vote(bigint[], bigint, integer, text) IS
+    'Weighted single transferable vote: each ranking counts weight times (NULL or 0: skipped; negative: an error); the result adds total_weight';
+
+CREATE AGGREGATE enspiral.single_transferable_vote(ranking bigint[], weight bigint, seats integer, rules text, labels text[]) (
+    SFUNC = enspiral.stv_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.stv_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.single_transferable_vote(bigint[], bigint, integer, text, text[]) IS
+    'Weighted single transferable vote where option ids are positions in labels';
+
 ------------------------------------------------------------------------------
 -- Condorcet methods (C aggregates)
 ------------------------------------------------------------------------------
@@ -60,6 +90,18 @@ CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[], text[]) RETURNS inte
     AS 'MODULE_PATHNAME', 'enspiral_pairwise_labeled_accum';
 COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[], text[]) IS
     'Transition function of schulze and copeland with labels: every label takes part';
+
+CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint) RETURNS internal
+    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_pairwise_weighted_accum';
+COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint) IS
+    'Transition function of the weighted schulze and copeland: a ranking counts weight times';
+
+CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint, text[]) RETURNS internal
+    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_pairwise_weighted_labeled_accum';
+COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint, text[]) IS
+    'Transition function of the weighted schulze and copeland with labels';
 
 CREATE FUNCTION enspiral.schulze_final(internal) RETURNS jsonb
     LANGUAGE c PARALLEL SAFE
@@ -108,6 +150,42 @@ CREATE AGGREGATE enspiral.copeland(ranking bigint[], labels text[]) (
 );
 COMMENT ON AGGREGATE enspiral.copeland(bigint[], text[]) IS
     'Copeland method where option ids are positions in labels: every label takes part, results name labels';
+
+CREATE AGGREGATE enspiral.schulze(ranking bigint[], weight bigint) (
+    SFUNC = enspiral.pairwise_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.schulze_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.schulze(bigint[], bigint) IS
+    'Weighted Schulze method: each ranking counts weight times (NULL or 0: skipped; negative: an error); the result adds total_weight';
+
+CREATE AGGREGATE enspiral.schulze(ranking bigint[], weight bigint, labels text[]) (
+    SFUNC = enspiral.pairwise_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.schulze_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.schulze(bigint[], bigint, text[]) IS
+    'Weighted Schulze method where option ids are positions in labels';
+
+CREATE AGGREGATE enspiral.copeland(ranking bigint[], weight bigint) (
+    SFUNC = enspiral.pairwise_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.copeland_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.copeland(bigint[], bigint) IS
+    'Weighted Copeland method: each ranking counts weight times (NULL or 0: skipped; negative: an error); the result adds total_weight';
+
+CREATE AGGREGATE enspiral.copeland(ranking bigint[], weight bigint, labels text[]) (
+    SFUNC = enspiral.pairwise_accum,
+    STYPE = internal,
+    FINALFUNC = enspiral.copeland_final,
+    FINALFUNC_MODIFY = READ_ONLY
+);
+COMMENT ON AGGREGATE enspiral.copeland(bigint[], bigint, text[]) IS
+    'Weighted Copeland method where option ids are positions in labels';
 
 ------------------------------------------------------------------------------
 -- Tallies and results of the methods
