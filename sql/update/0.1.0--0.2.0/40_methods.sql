@@ -229,7 +229,8 @@ BEGIN
                                   'concerned', count(*) FILTER (WHERE b = '"concerned"'))
           INTO totals FROM enspiral.counted_ballots(p, t) b;
     ELSIF p.method = 'time' THEN
-        -- per slot: yes, maybe, no; slots ordered by yes, then maybe, then start
+        -- per slot: yes, maybe, no; slots ordered by yes, then maybe, then option
+        -- order (not by parsing the slots: that would depend on the session TimeZone)
         WITH answers AS (
             SELECT o.name, o.i,
                    count(*) FILTER (WHERE b ->> o.name = 'yes') AS yes,
@@ -239,8 +240,7 @@ BEGIN
               LEFT JOIN enspiral.counted_ballots(p, t) b ON true
              GROUP BY o.name, o.i)
         SELECT jsonb_object_agg(a.name, jsonb_build_object('yes', a.yes, 'maybe', a.maybe, 'no', a.no)),
-               jsonb_build_object('slots', jsonb_agg(a.name ORDER BY a.yes DESC, a.maybe DESC,
-                                                     lower(a.name::tstzrange), a.i))
+               jsonb_build_object('slots', jsonb_agg(a.name ORDER BY a.yes DESC, a.maybe DESC, a.i))
           INTO totals, extra FROM answers a;
     ELSE
         -- question: responses are the reasons; no totals
