@@ -191,6 +191,19 @@ COMMENT ON AGGREGATE enspiral.copeland(bigint[], bigint, text[]) IS
 -- Tallies and results of the methods
 ------------------------------------------------------------------------------
 
+-- The ballots that count at time t with their weights: the one place where
+-- the ranked methods read ballots (every weight is 1 until vote weights
+-- are in effect for the proposal).
+CREATE FUNCTION enspiral.method_ballots(p enspiral.proposals, t timestamptz)
+    RETURNS TABLE (ballot jsonb, weight bigint)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT b, 1::bigint FROM enspiral.counted_ballots(p, t) b
+$$;
+COMMENT ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) IS
+    'Internal: the counted ballots of a stv, schulze or copeland proposal at time t with the weight each counts for';
+
 CREATE FUNCTION enspiral.method_tally(p enspiral.proposals, t timestamptz) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -202,23 +215,24 @@ DECLARE
 BEGIN
     SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
     IF p.method IN ('stv', 'schulze', 'copeland') THEN
-        -- first preferences, then the count on option positions named by the options
+        -- first preferences (weights), then the count on option positions named by the options
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
           FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT b ->> 0 AS name, count(*) AS n
-                       FROM enspiral.counted_ballots(p, t) b GROUP BY 1) c USING (name);
+          LEFT JOIN (SELECT b.ballot ->> 0 AS name, sum(b.weight)::bigint AS n
+                       FROM enspiral.method_ballots(p, t) b GROUP BY 1) c USING (name);
         -- only the method's aggregate runs (FILTER), over option positions
         SELECT jsonb_strip_nulls(jsonb_build_object(
-                   'stv', enspiral.single_transferable_vote(r.ranking, (p.settings ->> 'seats')::integer,
+                   'stv', enspiral.single_transferable_vote(r.ranking, r.weight, (p.settings ->> 'seats')::integer,
                                                             p.settings ->> 'rules', p.options)
                           FILTER (WHERE p.method = 'stv'),
-                   'schulze', enspiral.schulze(r.ranking, p.options) FILTER (WHERE p.method = 'schulze'),
-                   'copeland', enspiral.copeland(r.ranking, p.options) FILTER (WHERE p.method = 'copeland')))
+                   'schulze', enspiral.schulze(r.ranking, r.weight, p.options) FILTER (WHERE p.method = 'schulze'),
+                   'copeland', enspiral.copeland(r.ranking, r.weight, p.options)
+                               FILTER (WHERE p.method = 'copeland')))
           INTO extra
           FROM (SELECT ARRAY(SELECT array_position(p.options, e.name)::bigint
-                               FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
-                              ORDER BY e.i) AS ranking
-                  FROM enspiral.counted_ballots(p, t) b) r;
+                               FROM jsonb_array_elements_text(b.ballot) WITH ORDINALITY e(name, i)
+                              ORDER BY e.i) AS ranking, b.weight
+                  FROM enspiral.method_ballots(p, t) b) r;
     ELSIF p.method = 'count' THEN
         SELECT jsonb_build_object('yes', count(*) FILTER (WHERE b = '"yes"'),
                                   'no', count(*) FILTER (WHERE b = '"no"'))
@@ -307,6 +321,7 @@ $$;
 COMMENT ON FUNCTION enspiral.method_result(enspiral.proposals, jsonb) IS
     'Internal: the result keys of a proposal of method stv, schulze, copeland, count, time, question or check from its tally';
 
+REVOKE ALL ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.method_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.method_result(enspiral.proposals, jsonb) FROM PUBLIC;
 
