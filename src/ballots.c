@@ -74,7 +74,10 @@ typedef struct ProposalSetting
 /* Rule sets of STV (src/stv.c) */
 static const char *const stv_rule_sets[] = {"scottish", "meek", NULL};
 
-/* The registry: README.md (Decisions: proposals, votes and outcomes) documents the same table */
+/*
+ * The registry: doc/decisions.md (Methods, ballots and settings) and
+ * doc/voting-methods.md document the same table
+ */
 static const ProposalSetting proposal_settings[] = {
 	{"anonymous", SETTING_BOOL, M_ALL, 0, 0, "false"},
 	{"hide_results", SETTING_BOOL, M_ALL, 0, 0, "false"},
@@ -196,7 +199,7 @@ word_list(const char *const *words)
 	return buf.data;
 }
 
-/* Check one setting value; returns it (numbers as given, whole numbers normalized) */
+/* Check one setting value; returns it normalized (whole numbers as integers, no trailing zeros) */
 static JsonbValue
 check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
 {
@@ -250,6 +253,9 @@ check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
 				 errmsg("proposal setting \"%s\" is out of range", s->key),
 				 errdetail("The value must be a percentage between %d and %d.",
 						   s->lower, s->upper)));
+	/* stored without trailing zeros: 50.0 is stored as 50 */
+	out.val.numeric = DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
+														  NumericGetDatum(v->val.numeric)));
 	return out;
 }
 

@@ -1,5 +1,5 @@
 -- enspiral install script, part 30: decisions (proposals, votes, outcomes).
--- README.md (Decisions: proposals, votes and outcomes) is the reference.  The state machine, ballot checks,
+-- doc/decisions.md is the reference.  The state machine, ballot checks,
 -- vote casting and instant runoff are in C (src/proposals.c, ballots.c,
 -- votes.c, irv.c); outcome arithmetic is SQL over the stored ballots.
 
@@ -117,7 +117,7 @@ CREATE TABLE enspiral.anonymous_ballots (
     PRIMARY KEY (group_id, proposal_id, ballot_id)
 );
 COMMENT ON TABLE enspiral.anonymous_ballots IS
-    'Ballots of anonymous proposals: no voter, no time, a random key; see README.md (Decisions: proposals, votes and outcomes) for what the physical row order and xmin reveal to a superuser';
+    'Ballots of anonymous proposals: no voter, no time, a random key; see doc/decisions.md for what the physical row order and xmin reveal to a superuser';
 
 CREATE TABLE enspiral.electorate_additions (
     group_id     bigint NOT NULL,
@@ -651,6 +651,39 @@ CREATE FUNCTION enspiral.record_outcome(proposal_id bigint) RETURNS jsonb
 COMMENT ON FUNCTION enspiral.record_outcome(bigint) IS
     'Internal: records the outcome of a closed proposal once (waits for votes in flight, counts every committed ballot) and returns it; NULL when not closed';
 
+CREATE FUNCTION enspiral.proposal_written_here(group_id bigint, proposal_id bigint)
+    RETURNS boolean
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_proposal_written_here';
+COMMENT ON FUNCTION enspiral.proposal_written_here(bigint, bigint) IS
+    'Internal: true when this transaction (or a subtransaction) wrote the proposal''s visible row, e.g. a closing not yet committed';
+
+CREATE FUNCTION enspiral.require_results_visible(p enspiral.proposals,
+                                                 st enspiral.proposal_state)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (p.settings ->> 'hide_results')::boolean THEN
+        RETURN;
+    END IF;
+    IF st <> 'closed' THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until it closes', p.proposal_id
+            USING ERRCODE = 'NS106';
+    END IF;
+    IF enspiral.proposal_written_here(p.group_id, p.proposal_id) THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until its closing commits', p.proposal_id
+            USING ERRCODE = 'NS106',
+                  DETAIL = 'This transaction closed the proposal (or changed its deadline) and could still roll the closing back.',
+                  HINT = 'Commit the closing, then read the results in a later transaction.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) IS
+    'Internal: NS106 unless the results of a hide_results proposal may be read: closed, by a closing that is committed';
+
 CREATE FUNCTION enspiral.outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -660,15 +693,12 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
     res jsonb;
 BEGIN
+    PERFORM enspiral.require_results_visible(p, st);
     IF st = 'closed' THEN
         SELECT o.outcome INTO res FROM enspiral.outcomes o
          WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id
            AND o.opening = p.reopen_count;
         RETURN coalesce(res, enspiral.record_outcome(p.proposal_id));
-    END IF;
-    IF (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
     END IF;
     RETURN enspiral.compute_outcome(p.proposal_id);
 END
@@ -685,10 +715,7 @@ DECLARE
     now timestamptz := pg_catalog.statement_timestamp();
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
 BEGIN
-    IF st <> 'closed' AND (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
-    END IF;
+    PERFORM enspiral.require_results_visible(p, st);
     RETURN enspiral.compute_tally(p, CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END);
 END
 $$;
@@ -707,6 +734,7 @@ BEGIN
         RAISE EXCEPTION 'proposal % is not closed', proposal_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    PERFORM enspiral.require_results_visible(p, 'closed');
     opening := p.reopen_count;
     SELECT o.outcome INTO recorded FROM enspiral.outcomes o
      WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id AND o.opening = p.reopen_count;
@@ -745,6 +773,8 @@ REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.record_outcome(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.proposal_written_here(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_row(bigint) FROM PUBLIC;
 REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
               enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes

@@ -1,6 +1,6 @@
 ------------------------------------------------------------------------------
 -- Co-budgeting: rounds, accounts, an append-only double-entry ledger,
--- buckets and contributions.  README.md (Co-budgeting: rounds, buckets and an append-only ledger) describes the model, a worked
+-- buckets and contributions.  doc/cobudgeting.md describes the model, a worked
 -- round and the lock order (round -> buckets ascending -> accounts ascending).
 ------------------------------------------------------------------------------
 
@@ -31,6 +31,10 @@ BEGIN
                           OR cap::text::numeric > 9223372036854775807) THEN
         RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
             USING ERRCODE = 'NS006';
+    END IF;
+    IF cap <> 'null' THEN
+        -- stored as an integer (100.0 becomes 100), so it reads back as bigint
+        cap := to_jsonb(cap::text::numeric::bigint);
     END IF;
     cur := COALESCE(settings -> 'currency', 'null');
     IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
@@ -542,6 +546,18 @@ AS $$
      WHERE NOT EXISTS (SELECT 1 FROM enspiral.accounts a
                         WHERE a.group_id = t.group_id AND a.account_id = x.account_id
                           AND a.round_id = t.round_id)
+    UNION ALL
+    -- every transfer moves between the account kinds of its kind
+    SELECT format('transfer %s of kind %s moves from a %s account to a %s account',
+                  t.transfer_id, t.kind, fa.kind, ta.kind)
+      FROM g JOIN enspiral.transfers t ON t.group_id = g.gid
+      JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account
+      JOIN enspiral.accounts ta ON ta.group_id = t.group_id AND ta.account_id = t.to_account
+     WHERE (t.kind::text, fa.kind::text, ta.kind::text) NOT IN (
+               ('fund', 'source', 'pool'), ('allocate', 'pool', 'member'),
+               ('contribute', 'member', 'bucket'), ('refund', 'bucket', 'member'),
+               ('refund', 'bucket', 'matching'), ('match_fund', 'source', 'matching'),
+               ('match', 'matching', 'bucket'))
     UNION ALL
     -- a refund mirrors what it reverses
     SELECT format('refund %s does not mirror transfer %s', r.transfer_id, r.reverses)

@@ -1,5 +1,5 @@
 ------------------------------------------------------------------------------
--- Catalyst rotation (README.md (Catalyst rotation)): terms, service limits and coverage
+-- Catalyst rotation (doc/catalysts.md): terms, service limits and coverage
 -- enforced by triggers in C, and a planner for the next rotation.
 ------------------------------------------------------------------------------
 
@@ -146,6 +146,21 @@ CREATE TRIGGER catalyst_member_left
     EXECUTE FUNCTION enspiral.catalyst_member_left();
 COMMENT ON TRIGGER catalyst_member_left ON enspiral.memberships IS
     'A member who leaves has their catalyst terms ended (unbegun ones cancelled)';
+
+CREATE FUNCTION enspiral.catalyst_member_rejoined() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_catalyst_member_rejoined';
+COMMENT ON FUNCTION enspiral.catalyst_member_rejoined() IS
+    'Trigger on memberships: a member who rejoins in the transaction that removed them undoes the departure, so its term changes are checked by the coverage rule';
+REVOKE ALL ON FUNCTION enspiral.catalyst_member_rejoined() FROM PUBLIC;
+
+CREATE CONSTRAINT TRIGGER catalyst_member_rejoined
+    AFTER INSERT ON enspiral.memberships
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_member_rejoined();
+COMMENT ON TRIGGER catalyst_member_rejoined ON enspiral.memberships IS
+    'A departure undone in the same transaction is not exempt from the coverage rule (checked at commit)';
 
 ------------------------------------------------------------------------------
 -- API
