@@ -18,6 +18,8 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/rangetypes.h"
+#include "utils/typcache.h"
 
 #include "enspiral.h"
 #include "decisions.h"
@@ -26,8 +28,14 @@ PG_FUNCTION_INFO_V1(enspiral_normalize_proposal_settings);
 PG_FUNCTION_INFO_V1(enspiral_check_ballot);
 
 static const char *const method_names[N_METHODS] = {
-	"consent", "choice", "score", "dots", "ranked", "quadratic"
+	"consent", "choice", "score", "dots", "ranked", "quadratic",
+	"stv", "schulze", "copeland", "count", "time", "question", "check"
 };
+
+/* The answers of count, check and time ballots */
+static const char *const count_answers[] = {"yes", "no"};
+static const char *const check_answers[] = {"looks_good", "not_sure", "concerned"};
+static const char *const time_answers[] = {"yes", "maybe", "no"};
 
 /* The four positions of a consent ballot */
 static const char *const consent_positions[] = {
@@ -41,7 +49,8 @@ typedef enum SettingKind
 {
 	SETTING_BOOL,
 	SETTING_INT,				/* whole number within [lower, upper] */
-	SETTING_PCT					/* number within [0, 100], fractions allowed */
+	SETTING_PCT,				/* number within [0, 100], fractions allowed */
+	SETTING_WORD				/* one of the strings in choices */
 } SettingKind;
 
 /*
@@ -57,9 +66,18 @@ typedef struct ProposalSetting
 	int32		lower;
 	int32		upper;
 	const char *dflt;
+	const char *const *choices; /* SETTING_WORD: allowed values, NULL-terminated */
 } ProposalSetting;
 
-/* The registry: doc/decisions.md (Methods, ballots and settings) documents the same table */
+#define M_RANKINGS	(M(METHOD_RANKED) | M(METHOD_STV) | M(METHOD_SCHULZE) | M(METHOD_COPELAND))
+
+/* Rule sets of STV (src/stv.c) */
+static const char *const stv_rule_sets[] = {"scottish", "meek", NULL};
+
+/*
+ * The registry: doc/decisions.md (Methods, ballots and settings) and
+ * doc/voting-methods.md document the same table
+ */
 static const ProposalSetting proposal_settings[] = {
 	{"anonymous", SETTING_BOOL, M_ALL, 0, 0, "false"},
 	{"hide_results", SETTING_BOOL, M_ALL, 0, 0, "false"},
@@ -74,10 +92,15 @@ static const ProposalSetting proposal_settings[] = {
 	{"max_score", SETTING_INT, M(METHOD_SCORE), -1000000000, 1000000000, "5"},
 	{"allow_gaps", SETTING_BOOL, M(METHOD_SCORE), 0, 0, "false"},
 	{"dots_per_member", SETTING_INT, M(METHOD_DOTS), 1, 1000000000, "8"},
-	{"min_ranks", SETTING_INT, M(METHOD_RANKED), 1, PG_INT32_MAX, "1"},
-	{"max_ranks", SETTING_INT, M(METHOD_RANKED), 1, PG_INT32_MAX, "noptions"},
+	{"min_ranks", SETTING_INT, M_RANKINGS, 1, PG_INT32_MAX, "1"},
+	{"max_ranks", SETTING_INT, M_RANKINGS, 1, PG_INT32_MAX, "noptions"},
 	{"credits_per_member", SETTING_INT, M(METHOD_QUADRATIC), 1, PG_INT32_MAX, "100"},
 	{"allow_negative", SETTING_BOOL, M(METHOD_QUADRATIC), 0, 0, "false"},
+	{"seats", SETTING_INT, M(METHOD_STV), 1, PG_INT32_MAX, "1"},
+	{"rules", SETTING_WORD, M(METHOD_STV), 0, 0, "scottish", stv_rule_sets},
+	{"target", SETTING_INT, M(METHOD_COUNT), 1, PG_INT32_MAX, "1"},
+	{"allow_maybe", SETTING_BOOL, M(METHOD_TIME), 0, 0, "true"},
+	{"none_of_the_above", SETTING_BOOL, M(METHOD_CHOICE) | M(METHOD_RANKED) | M(METHOD_SCORE), 0, 0, "false"},
 };
 
 #define N_PROPOSAL_SETTINGS lengthof(proposal_settings)
@@ -94,7 +117,7 @@ decision_parse_method(const char *name, bool missing_ok)
 				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_METHOD),
 				 errmsg("unknown voting method \"%s\"", name),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "method"),
-				 errhint("Methods are consent, choice, score, dots, ranked and quadratic.")));
+				 errhint("Methods are consent, choice, score, dots, ranked, quadratic, stv, schulze, copeland, count, time, question and check.")));
 	return -1;
 }
 
@@ -165,6 +188,18 @@ method_keys(int method)
 	return buf.data;
 }
 
+/* Comma-separated words of a NULL-terminated list, for hints */
+static char *
+word_list(const char *const *words)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; words[i] != NULL; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", words[i]);
+	return buf.data;
+}
+
 /* Check one setting value; returns it normalized (whole numbers as integers, no trailing zeros) */
 static JsonbValue
 check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
@@ -179,6 +214,17 @@ check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
 					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 					 errmsg("proposal setting \"%s\" must be true or false", s->key)));
 		return out;
+	}
+	if (s->kind == SETTING_WORD)
+	{
+		for (int i = 0; v->type == jbvString && s->choices[i] != NULL; i++)
+			if (strlen(s->choices[i]) == v->val.string.len &&
+				memcmp(s->choices[i], v->val.string.val, v->val.string.len) == 0)
+				return out;
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("proposal setting \"%s\" has an unknown value", s->key),
+				 errhint("The values are: %s.", word_list(s->choices))));
 	}
 	if (v->type != jbvNumeric)
 		ereport(ERROR,
@@ -226,6 +272,13 @@ default_setting(const ProposalSetting *s, int noptions)
 		v.val.boolean = strcmp(s->dflt, "true") == 0;
 		return v;
 	}
+	if (s->kind == SETTING_WORD)
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s->dflt;
+		v.val.string.len = strlen(s->dflt);
+		return v;
+	}
 	v.type = jbvNumeric;
 	if (strcmp(s->dflt, "noptions") == 0)
 		v.val.numeric = int64_to_numeric(noptions);
@@ -244,6 +297,15 @@ setting_int(JsonbValue *values, const char *key)
 	if (!numeric_to_int32(values[s - proposal_settings].val.numeric, &v))
 		elog(ERROR, "setting \"%s\" is not an integer", key);
 	return v;
+}
+
+/* Boolean value of a checked setting */
+static bool
+setting_bool(JsonbValue *values, const char *key)
+{
+	const ProposalSetting *s = find_proposal_setting(key, strlen(key));
+
+	return values[s - proposal_settings].val.boolean;
 }
 
 /* Refuse settings that contradict each other or the options */
@@ -270,17 +332,45 @@ check_cross_rules(int method, JsonbValue *values, int noptions)
 		if (lo >= hi)
 			REFUSE("proposal setting \"min_score\" (%d) must be less than \"max_score\" (%d)", lo, hi);
 	}
-	else if (method == METHOD_RANKED)
+	else if (METHOD_IS_RANKING(method))
 	{
 		int32		lo = setting_int(values, "min_ranks");
 		int32		hi = setting_int(values, "max_ranks");
 
+		/* the implicit none_of_the_above can be ranked too */
+		if (method == METHOD_RANKED && setting_bool(values, "none_of_the_above"))
+			noptions++;
 		if (lo > hi)
 			REFUSE("proposal setting \"min_ranks\" (%d) exceeds \"max_ranks\" (%d)", lo, hi);
 		if (hi > noptions)
 			REFUSE("proposal setting \"max_ranks\" (%d) exceeds the number of options (%d)", hi, noptions);
 	}
+	if (method == METHOD_STV && setting_int(values, "seats") > noptions)
+		REFUSE("proposal setting \"seats\" (%d) exceeds the number of options (%d)",
+			   setting_int(values, "seats"), noptions);
 #undef REFUSE
+}
+
+/* A time slot option: a non-empty tstzrange with finite bounds */
+static void
+check_time_slot(const char *name, int i)
+{
+	Oid			typinput,
+				typioparam;
+	RangeType  *r;
+	RangeBound	lo,
+				hi;
+	bool		empty;
+	TypeCacheEntry *tc = lookup_type_cache(TSTZRANGEOID, TYPECACHE_RANGE_INFO);
+
+	getTypeInputInfo(TSTZRANGEOID, &typinput, &typioparam);
+	r = DatumGetRangeTypeP(OidInputFunctionCall(typinput, (char *) name, typioparam, -1));
+	range_deserialize(tc, r, &lo, &hi, &empty);
+	if (empty || lo.infinite || hi.infinite)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option %d is not a bounded time slot", i + 1),
+				 errdetail("Options of a time proposal are non-empty tstzrange values with both bounds.")));
 }
 
 /* Deconstruct and check the options of a proposal; returns their count */
@@ -298,6 +388,16 @@ check_options(int method, ArrayType *options, Datum **elems)
 					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 					 errmsg("a consent proposal takes no options"),
 					 errdetail("Its positions are always agree, abstain, disagree and block.")));
+		return 0;
+	}
+	if (method == METHOD_COUNT || method == METHOD_QUESTION || method == METHOD_CHECK)
+	{
+		if (options != NULL && ArrayGetNItems(ARR_NDIM(options), ARR_DIMS(options)) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
+					 errmsg("a %s proposal takes no options", method_names[method]),
+					 errdetail("Its answers are fixed by the method.")));
 		return 0;
 	}
 	if (options == NULL)
@@ -338,6 +438,8 @@ check_options(int method, ArrayType *options, Datum **elems)
 						(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 						 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
 						 errmsg("option \"%s\" appears twice", name)));
+		if (method == METHOD_TIME)
+			check_time_slot(name, i);
 	}
 	return n;
 }
@@ -366,10 +468,42 @@ build_proposal_settings(int method, JsonbValue *values)
 	return JsonbValueToJsonb(res);
 }
 
+/* True when a setting applies to a method */
+static bool
+proposal_settings_has(int method, const char *key)
+{
+	const ProposalSetting *s = find_proposal_setting(key, strlen(key));
+
+	return (s->methods & M(method)) != 0;
+}
+
+/*
+ * With none_of_the_above on, no option may carry its name, and a ranked
+ * proposal may rank it too (max_ranks defaults to the options plus it).
+ */
+static void
+check_none_of_the_above(int method, JsonbValue *values, int noptions, Datum *elems,
+						bool max_ranks_given)
+{
+	for (int i = 0; i < noptions; i++)
+		if (strcmp(TextDatumGetCString(elems[i]), NONE_OF_THE_ABOVE) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+					 errmsg("option %d is named like the implicit option none_of_the_above", i + 1),
+					 errhint("Rename the option or leave \"none_of_the_above\" off.")));
+	if (method == METHOD_RANKED && !max_ranks_given)
+	{
+		const ProposalSetting *s = find_proposal_setting("max_ranks", strlen("max_ranks"));
+
+		values[s - proposal_settings].val.numeric = int64_to_numeric(noptions + 1);
+	}
+}
+
 /* Validate settings of a method with n options; returns the normalized object */
 static Jsonb *
-normalize_settings(int method, int noptions, Jsonb *in)
+normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 {
+	bool		max_ranks_given = false;
 	JsonbValue	values[N_PROPOSAL_SETTINGS];
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -399,7 +533,11 @@ normalize_settings(int method, int noptions, Jsonb *in)
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
 		values[s - proposal_settings] = check_proposal_setting(s, &v);
+		max_ranks_given |= strcmp(s->key, "max_ranks") == 0;
 	}
+	if (proposal_settings_has(method, "none_of_the_above") &&
+		setting_bool(values, "none_of_the_above"))
+		check_none_of_the_above(method, values, noptions, elems, max_ranks_given);
 	check_cross_rules(method, values, noptions);
 	return build_proposal_settings(method, values);
 }
@@ -429,7 +567,7 @@ enspiral_normalize_proposal_settings(PG_FUNCTION_ARGS)
 	method_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	method = decision_parse_method(method_name, false);
 	n = check_options(method, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &elems);
-	PG_RETURN_JSONB_P(normalize_settings(method, n, PG_GETARG_JSONB_P(2)));
+	PG_RETURN_JSONB_P(normalize_settings(method, n, elems, PG_GETARG_JSONB_P(2)));
 }
 
 /* A boolean key of a JSON object, or dflt when absent */
@@ -467,8 +605,8 @@ ballot_rules_load(BallotRules *rules, const char *method, ArrayType *options,
 	memset(rules, 0, sizeof(*rules));
 	rules->method = (DecisionMethod) decision_parse_method(method, false);
 	rules->noptions = check_options(rules->method, options, &elems);
-	rules->options = palloc(sizeof(char *) * Max(rules->noptions, 1));
-	rules->option_lens = palloc(sizeof(int) * Max(rules->noptions, 1));
+	rules->options = palloc(sizeof(char *) * (rules->noptions + 1));
+	rules->option_lens = palloc(sizeof(int) * (rules->noptions + 1));
 	for (int i = 0; i < rules->noptions; i++)
 	{
 		rules->options[i] = TextDatumGetCString(elems[i]);
@@ -485,6 +623,15 @@ ballot_rules_load(BallotRules *rules, const char *method, ArrayType *options,
 	rules->allow_gaps = jsonb_get_bool_key(settings, "allow_gaps", false);
 	rules->allow_negative = jsonb_get_bool_key(settings, "allow_negative", false);
 	rules->block_needs_reason = jsonb_get_bool_key(settings, "block_needs_reason", true);
+	rules->allow_maybe = jsonb_get_bool_key(settings, "allow_maybe", true);
+	rules->none_of_the_above = jsonb_get_bool_key(settings, "none_of_the_above", false);
+	if (rules->none_of_the_above)
+	{
+		/* the implicit option is the last one */
+		rules->options[rules->noptions] = NONE_OF_THE_ABOVE;
+		rules->option_lens[rules->noptions] = strlen(NONE_OF_THE_ABOVE);
+		rules->noptions++;
+	}
 }
 
 /* Raise NS104 for a ballot of a proposal */
@@ -568,7 +715,7 @@ check_consent(const BallotRules *rules, Jsonb *ballot, const char *reason, int64
 static Jsonb *
 check_option_list(const BallotRules *rules, Jsonb *ballot, int64 pid)
 {
-	bool		ranked = rules->method == METHOD_RANKED;
+	bool		ranked = METHOD_IS_RANKING(rules->method);
 	int64		lo = ranked ? rules->min_ranks : rules->min_choices;
 	int64		hi = ranked ? rules->max_ranks : rules->max_choices;
 	const char *what = ranked ? "ranks" : "choices";
@@ -596,6 +743,13 @@ check_option_list(const BallotRules *rules, Jsonb *ballot, int64 pid)
 			BALLOT_ERROR(pid, "Option \"%s\" appears twice.", rules->options[i]);
 		seen[i] = true;
 		order[n++] = i;
+	}
+	if (!ranked && rules->none_of_the_above && seen[rules->noptions - 1])
+	{
+		/* none of the above is a choice on its own */
+		if (n > 1)
+			BALLOT_ERROR(pid, "The choice none_of_the_above cannot be combined with other choices.");
+		lo = 1;
 	}
 	if ((n < lo || n > hi) && lo == hi)
 		BALLOT_ERROR(pid, "The ballot has %d %s; this proposal needs exactly " INT64_FORMAT ".",
@@ -713,7 +867,8 @@ check_option_map(const BallotRules *rules, Jsonb *ballot, int64 pid)
 		seen[i] = true;
 	}
 	for (int i = 0; i < rules->noptions; i++)
-		if (rules->method == METHOD_SCORE && !rules->allow_gaps && !seen[i])
+		if (rules->method == METHOD_SCORE && !rules->allow_gaps && !seen[i] &&
+			!(rules->none_of_the_above && i == rules->noptions - 1))
 			BALLOT_ERROR(pid, "Option \"%s\" has no score; every option must be scored on this proposal.",
 						 rules->options[i]);
 	if (rules->method != METHOD_SCORE)
@@ -736,6 +891,95 @@ check_option_map(const BallotRules *rules, Jsonb *ballot, int64 pid)
 	return JsonbValueToJsonb(res);
 }
 
+/* Index of a JSON string among words, or -1 */
+static int
+word_index(const JsonbValue *v, const char *const *words, int nwords)
+{
+	if (v->type != jbvString)
+		return -1;
+	for (int i = 0; i < nwords; i++)
+		if (strlen(words[i]) == v->val.string.len &&
+			memcmp(words[i], v->val.string.val, v->val.string.len) == 0)
+			return i;
+	return -1;
+}
+
+/* Check a count or check ballot: one JSON string among the method's answers */
+static Jsonb *
+check_answer(const BallotRules *rules, Jsonb *ballot, int64 pid)
+{
+	bool		count = rules->method == METHOD_COUNT;
+	JsonbValue	v;
+
+	if (!JB_ROOT_IS_SCALAR(ballot) || !JsonbExtractScalar(&ballot->root, &v) ||
+		word_index(&v, count ? count_answers : check_answers,
+				   count ? lengthof(count_answers) : lengthof(check_answers)) < 0)
+		BALLOT_ERROR(pid, count ? "A count ballot is one of the JSON strings \"yes\" or \"no\"."
+					 : "A check ballot is one of the JSON strings \"looks_good\", \"not_sure\" or \"concerned\".");
+	return ballot;
+}
+
+/* Check a question response: no ballot (JSON null) and a reason */
+static Jsonb *
+check_question(Jsonb *ballot, const char *reason, int64 pid)
+{
+	JsonbValue	v;
+
+	if (!JB_ROOT_IS_SCALAR(ballot) || !JsonbExtractScalar(&ballot->root, &v) ||
+		v.type != jbvNull)
+		BALLOT_ERROR(pid, "A question takes no ballot; pass the JSON null and the answer as the reason.");
+	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0')
+		BALLOT_ERROR(pid, "A response to a question needs a reason.");
+	return ballot;
+}
+
+/* Check a time poll ballot: slot -> yes, maybe or no; slots left out are no */
+static Jsonb *
+check_time(const BallotRules *rules, Jsonb *ballot, int64 pid)
+{
+	int		   *answer = palloc0(sizeof(int) * rules->noptions);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbParseState *state = NULL;
+
+	if (!JB_ROOT_IS_OBJECT(ballot) || JB_ROOT_IS_SCALAR(ballot))
+		BALLOT_ERROR(pid, "A time ballot is a JSON object mapping time slots to \"yes\", \"maybe\" or \"no\".");
+	for (int i = 0; i < rules->noptions; i++)
+		answer[i] = 2;
+	it = JsonbIteratorInit(&ballot->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		int			i,
+					a;
+
+		if (tok != WJB_KEY)
+			continue;
+		i = ballot_option(rules, &v, pid);
+		tok = JsonbIteratorNext(&it, &v, true);
+		a = word_index(&v, time_answers, lengthof(time_answers));
+		if (a < 0)
+			BALLOT_ERROR(pid, "The answer for \"%s\" must be \"yes\", \"maybe\" or \"no\".",
+						 rules->options[i]);
+		if (a == 1 && !rules->allow_maybe)
+			BALLOT_ERROR(pid, "This proposal does not allow \"maybe\".");
+		answer[i] = a;
+	}
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < rules->noptions; i++)
+	{
+		JsonbValue	k = option_value(rules, i);
+		JsonbValue	a;
+
+		a.type = jbvString;
+		a.val.string.val = (char *) time_answers[answer[i]];
+		a.val.string.len = strlen(time_answers[answer[i]]);
+		pushJsonbValue(&state, WJB_KEY, &k);
+		pushJsonbValue(&state, WJB_VALUE, &a);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
 /* Check a ballot against the rules; returns its normalized form or raises NS104 */
 Jsonb *
 ballot_normalize(const BallotRules *rules, Jsonb *ballot, const char *reason,
@@ -747,7 +991,17 @@ ballot_normalize(const BallotRules *rules, Jsonb *ballot, const char *reason,
 			return check_consent(rules, ballot, reason, proposal_id);
 		case METHOD_CHOICE:
 		case METHOD_RANKED:
+		case METHOD_STV:
+		case METHOD_SCHULZE:
+		case METHOD_COPELAND:
 			return check_option_list(rules, ballot, proposal_id);
+		case METHOD_COUNT:
+		case METHOD_CHECK:
+			return check_answer(rules, ballot, proposal_id);
+		case METHOD_QUESTION:
+			return check_question(ballot, reason, proposal_id);
+		case METHOD_TIME:
+			return check_time(rules, ballot, proposal_id);
 		case METHOD_SCORE:
 		case METHOD_DOTS:
 		case METHOD_QUADRATIC:
@@ -779,7 +1033,7 @@ enspiral_check_ballot(PG_FUNCTION_ARGS)
 	method_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	method = decision_parse_method(method_name, false);
 	options = PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1);
-	settings = normalize_settings(method, check_options(method, options, &elems),
+	settings = normalize_settings(method, check_options(method, options, &elems), elems,
 								  PG_GETARG_JSONB_P(2));
 	ballot_rules_load(&rules, method_name, options, settings);
 	PG_RETURN_JSONB_P(ballot_normalize(&rules, PG_GETARG_JSONB_P(3),

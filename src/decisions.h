@@ -24,10 +24,24 @@ typedef enum DecisionMethod
 	METHOD_SCORE,
 	METHOD_DOTS,
 	METHOD_RANKED,
-	METHOD_QUADRATIC
+	METHOD_QUADRATIC,
+	METHOD_STV,
+	METHOD_SCHULZE,
+	METHOD_COPELAND,
+	METHOD_COUNT,
+	METHOD_TIME,
+	METHOD_QUESTION,
+	METHOD_CHECK
 } DecisionMethod;
 
-#define N_METHODS 6
+#define N_METHODS 13
+
+/* Methods whose ballot is a ranking of options */
+#define METHOD_IS_RANKING(m) \
+	((m) == METHOD_RANKED || (m) == METHOD_STV || (m) == METHOD_SCHULZE || (m) == METHOD_COPELAND)
+
+/* The implicit option of the none_of_the_above setting */
+#define NONE_OF_THE_ABOVE "none_of_the_above"
 
 /* Everything needed to check a ballot of one proposal */
 typedef struct BallotRules
@@ -47,6 +61,8 @@ typedef struct BallotRules
 	bool		allow_gaps;
 	bool		allow_negative;
 	bool		block_needs_reason;
+	bool		none_of_the_above;	/* the last option is the implicit one */
+	bool		allow_maybe;
 } BallotRules;
 
 /* ballots.c */

@@ -40,34 +40,15 @@
 #include "utils/memutils.h"
 
 #include "enspiral.h"
+#include "rankings.h"
 
 PG_FUNCTION_INFO_V1(enspiral_irv_accum);
 PG_FUNCTION_INFO_V1(enspiral_irv_final);
 PG_FUNCTION_INFO_V1(enspiral_irv_rounds_final);
 
-/* Transition state: ballots as dense option indexes */
-typedef struct IrvState
-{
-	MemoryContext ctx;
-	/* option ids: ids[i] is the id of dense index i */
-	int64	   *ids;
-	int32		nopts;
-	int32		optcap;
-	/* hash table id -> dense index + 1 (0 = empty slot) */
-	int64	   *hkeys;
-	int32	   *hvals;
-	uint32		hsize;			/* power of two */
-	/* ballots: entries[offsets[b] .. offsets[b + 1]) */
-	int32	   *entries;
-	Size		nentries;
-	Size		entcap;
-	Size	   *offsets;
-	Size		nballots;
-	Size		ballcap;
-} IrvState;
 
 /* A new empty state in the aggregate's memory context */
-static IrvState *
+IrvState *
 irv_new(MemoryContext ctx)
 {
 	IrvState   *st = MemoryContextAllocZero(ctx, sizeof(IrvState));
@@ -124,7 +105,7 @@ irv_grow_hash(IrvState *st)
 }
 
 /* Dense index of an option id, adding it when new */
-static int32
+int32
 irv_index(IrvState *st, int64 id)
 {
 	uint32		h = irv_slot(st, id);
@@ -159,8 +140,8 @@ cmp_int64(const void *a, const void *b)
 }
 
 /* Refuse a ballot with an option twice (n is small: quadratic is fine up to 32) */
-static void
-irv_check_duplicates(const int64 *v, int n)
+void
+irv_check_duplicates(const int64 *v, int n, const char *aggname)
 {
 	if (n <= 32)
 	{
@@ -188,12 +169,12 @@ irv_check_duplicates(const int64 *v, int n)
 dup:
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("instant_runoff ballot ranks an option more than once"),
+			 errmsg("%s ballot ranks an option more than once", aggname),
 			 errdetail("Each option may appear at most once in a ranking.")));
 }
 
 /* Append one ballot (already checked) to the state */
-static void
+void
 irv_append(IrvState *st, const int64 *v, int n)
 {
 	if (st->nentries + n > st->entcap)
@@ -241,7 +222,7 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	if (n == 0)
 		PG_RETURN_POINTER(st);
-	irv_check_duplicates((int64 *) ARR_DATA_PTR(a), n);
+	irv_check_duplicates((int64 *) ARR_DATA_PTR(a), n, "instant_runoff");
 	irv_append(st, (int64 *) ARR_DATA_PTR(a), n);
 	PG_RETURN_POINTER(st);
 }

@@ -744,6 +744,13 @@ BEGIN
                                   'totals', jsonb_build_object('agree', n_agree, 'abstain', n_abstain,
                                                                'disagree', n_disagree, 'block', n_block));
     END IF;
+    IF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check') THEN
+        RETURN enspiral.method_tally(p, t);
+    END IF;
+    IF (p.settings ->> 'none_of_the_above')::boolean THEN
+        -- the implicit option is counted like the others
+        p.options := p.options || 'none_of_the_above'::text;
+    END IF;
     SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
     IF p.method = 'choice' THEN
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
@@ -846,6 +853,8 @@ BEGIN
                       AND CASE WHEN (s ->> 'threshold_inclusive')::boolean
                                THEN agree * 100 >= (s ->> 'threshold_pct')::numeric * (agree + disagree)
                                ELSE agree * 100 > (s ->> 'threshold_pct')::numeric * (agree + disagree) END);
+    ELSIF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check') THEN
+        res := res || enspiral.method_result(p, tally);
     ELSIF p.method <> 'ranked' THEN
         res := res || enspiral.winners_of(tally -> 'totals', voted);
     END IF;
