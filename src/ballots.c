@@ -62,9 +62,7 @@ typedef struct ProposalSetting
 /* The registry: README.md (Decisions: proposals, votes and outcomes) documents the same table */
 static const ProposalSetting proposal_settings[] = {
 	{"anonymous", SETTING_BOOL, M_ALL, 0, 0, "false"},
-	{"hide_results", SETTING_BOOL, M_ALL, 0, 0, "false"},
 	{"quorum_pct", SETTING_PCT, M_ALL, 0, 100, "0"},
-	{"block_needs_reason", SETTING_BOOL, M(METHOD_CONSENT), 0, 0, "true"},
 	{"max_blocks", SETTING_INT, M(METHOD_CONSENT), 0, PG_INT32_MAX, "0"},
 	{"threshold_pct", SETTING_PCT, M(METHOD_CONSENT), 0, 100, "50"},
 	{"threshold_inclusive", SETTING_BOOL, M(METHOD_CONSENT), 0, 0, "false"},
@@ -161,6 +159,7 @@ method_keys(int method)
 		if (proposal_settings[i].methods & M(method))
 			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
 							 proposal_settings[i].key);
+	appendStringInfo(&buf, ", %s", rule_setting_keys(method));
 	return buf.data;
 }
 
@@ -333,7 +332,7 @@ check_options(int method, ArrayType *options, Datum **elems)
 
 /* Build the normalized settings object from the values of the method's keys */
 static Jsonb *
-build_proposal_settings(int method, JsonbValue *values)
+build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -351,6 +350,7 @@ build_proposal_settings(int method, JsonbValue *values)
 		pushJsonbValue(&state, WJB_KEY, &k);
 		pushJsonbValue(&state, WJB_VALUE, &values[i]);
 	}
+	rule_settings_push(rs, method, &state);
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }
@@ -363,7 +363,9 @@ normalize_settings(int method, int noptions, Jsonb *in)
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
+	RuleSettings rs;
 
+	rule_settings_init(&rs, method);
 	if (!JB_ROOT_IS_OBJECT(in) || JB_ROOT_IS_SCALAR(in))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
@@ -379,6 +381,16 @@ normalize_settings(int method, int noptions, Jsonb *in)
 			continue;
 		s = find_proposal_setting(v.val.string.val, v.val.string.len);
 		if (s == NULL || !(s->methods & M(method)))
+		{
+			JsonbValue	key = v;
+
+			tok = JsonbIteratorNext(&it, &v, true);
+			Assert(tok == WJB_VALUE);
+			if (rule_setting_accept(&rs, method, key.val.string.val, key.val.string.len, &v))
+				continue;
+			v = key;
+		}
+		if (s == NULL || !(s->methods & M(method)))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 					 errmsg("unknown setting \"%.*s\" for a %s proposal",
@@ -390,7 +402,9 @@ normalize_settings(int method, int noptions, Jsonb *in)
 		values[s - proposal_settings] = check_proposal_setting(s, &v);
 	}
 	check_cross_rules(method, values, noptions);
-	return build_proposal_settings(method, values);
+	rule_settings_finish(&rs, method, values[find_proposal_setting("anonymous", 9) - proposal_settings].val.boolean,
+						 numeric_cmp_int(values[find_proposal_setting("quorum_pct", 10) - proposal_settings].val.numeric, 0) == 0);
+	return build_proposal_settings(method, values, &rs);
 }
 
 /*
@@ -473,7 +487,9 @@ ballot_rules_load(BallotRules *rules, const char *method, ArrayType *options,
 	rules->credits_per_member = settings_int(settings, "credits_per_member", 100);
 	rules->allow_gaps = jsonb_get_bool_key(settings, "allow_gaps", false);
 	rules->allow_negative = jsonb_get_bool_key(settings, "allow_negative", false);
-	rules->block_needs_reason = jsonb_get_bool_key(settings, "block_needs_reason", true);
+	rules_load_reasons(rules, settings);
+	rules->block_needs_reason = rules->reason_required != REASON_NEVER &&
+		rules->reason_required != REASON_ALWAYS;
 }
 
 /* Raise NS104 for a ballot of a proposal */
@@ -527,6 +543,16 @@ option_value(const BallotRules *rules, int i)
 	return v;
 }
 
+/* Refuse a reason that breaks the proposal's reason rules (rules.c) */
+static void
+check_reason(const BallotRules *rules, BallotPosition pos, const char *reason, int64 pid)
+{
+	const char *problem = rules_reason_problem(rules, pos, reason);
+
+	if (problem != NULL)
+		BALLOT_ERROR(pid, "%s", problem);
+}
+
 /* Check a consent ballot: one of the four positions; a block may need a reason */
 static Jsonb *
 check_consent(const BallotRules *rules, Jsonb *ballot, const char *reason, int64 pid)
@@ -541,9 +567,8 @@ check_consent(const BallotRules *rules, Jsonb *ballot, const char *reason, int64
 		if (strlen(consent_positions[i]) != v.val.string.len ||
 			memcmp(consent_positions[i], v.val.string.val, v.val.string.len) != 0)
 			continue;
-		if (i == 3 && rules->block_needs_reason &&
-			(reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0'))
-			BALLOT_ERROR(pid, "A block needs a reason on this proposal.");
+		check_reason(rules, i == 3 ? POSITION_BLOCK : i == 2 ? POSITION_DISAGREE : POSITION_NONE,
+					 reason, pid);
 		return ballot;
 	}
 	BALLOT_ERROR(pid, "\"%.*s\" is not a consent position; use agree, abstain, disagree or block.",
@@ -731,10 +756,12 @@ ballot_normalize(const BallotRules *rules, Jsonb *ballot, const char *reason,
 			return check_consent(rules, ballot, reason, proposal_id);
 		case METHOD_CHOICE:
 		case METHOD_RANKED:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_option_list(rules, ballot, proposal_id);
 		case METHOD_SCORE:
 		case METHOD_DOTS:
 		case METHOD_QUADRATIC:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_option_map(rules, ballot, proposal_id);
 	}
 	elog(ERROR, "unexpected method %d", rules->method);

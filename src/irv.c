@@ -25,6 +25,7 @@
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -39,6 +40,7 @@
 PG_FUNCTION_INFO_V1(enspiral_irv_accum);
 PG_FUNCTION_INFO_V1(enspiral_irv_final);
 PG_FUNCTION_INFO_V1(enspiral_irv_rounds_final);
+PG_FUNCTION_INFO_V1(enspiral_irv_accum_weighted);
 
 /* Transition state: ballots as dense option indexes */
 typedef struct IrvState
@@ -59,6 +61,9 @@ typedef struct IrvState
 	Size	   *offsets;
 	Size		nballots;
 	Size		ballcap;
+	/* weighted aggregates: weights[b] of ballot b, and their sum */
+	int64	   *weights;
+	int64		total_weight;
 } IrvState;
 
 /* The outcome of a count */
@@ -211,6 +216,8 @@ irv_append(IrvState *st, const int64 *v, int n)
 	{
 		st->ballcap *= 2;
 		st->offsets = repalloc_huge(st->offsets, sizeof(Size) * (st->ballcap + 1));
+		if (st->weights != NULL)
+			st->weights = repalloc_huge(st->weights, sizeof(int64) * st->ballcap);
 	}
 	for (int i = 0; i < n; i++)
 		st->entries[st->nentries++] = irv_index(st, v[i]);
@@ -248,6 +255,52 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	irv_check_duplicates((int64 *) ARR_DATA_PTR(a), n);
 	irv_append(st, (int64 *) ARR_DATA_PTR(a), n);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Weighted instant_runoff transition: add a ranking that counts weight
+ * times (doc/decision-rules.md); weights are non-negative, their sum an
+ * int64 (22003 beyond).
+ */
+Datum
+enspiral_irv_accum_weighted(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	IrvState   *st;
+	Size		before;
+	int64		w;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("instant_runoff_accum can only be called as the transition function of an aggregate"),
+				 errhint("Use the aggregates enspiral.instant_runoff(bigint[], bigint) or enspiral.instant_runoff_rounds(bigint[], bigint).")));
+	if (PG_ARGISNULL(0))
+	{
+		st = irv_new(aggctx);
+		st->weights = MemoryContextAllocHuge(aggctx, sizeof(int64) * st->ballcap);
+	}
+	else
+		st = (IrvState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+	w = PG_GETARG_INT64(2);
+	if (w < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("instant_runoff ballot weight cannot be negative")));
+	before = st->nballots;
+	fcinfo->args[0].value = PointerGetDatum(st);
+	fcinfo->args[0].isnull = false;
+	(void) enspiral_irv_accum(fcinfo);
+	if (st->nballots == before)
+		PG_RETURN_POINTER(st);	/* empty ranking: skipped */
+	if (pg_add_s64_overflow(st->total_weight, w, &st->total_weight))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("instant_runoff: total ballot weight out of range")));
+	st->weights[before] = w;
 	PG_RETURN_POINTER(st);
 }
 
@@ -296,13 +349,16 @@ irv_tally(const IrvState *st, Size *cursor, const bool *out, int64 *counts,
 		Size		p = cursor[b];
 		Size		end = st->offsets[b + 1];
 
+		int64		w = st->weights == NULL ? 1 : st->weights[b];
+
 		while (p < end && out[st->entries[p]])
 			p++;
 		cursor[b] = p;
+		/* no overflow: every sum is at most total_weight */
 		if (p == end)
-			ex++;
+			ex += w;
 		else
-			counts[st->entries[p]]++;
+			counts[st->entries[p]] += w;
 	}
 	*exhausted = ex;
 }
@@ -418,7 +474,8 @@ irv_count(const IrvState *st, IrvResult *r)
 			c = r->counts[round] = palloc_extended(sizeof(int64) * st->nopts, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 			irv_tally(st, cursor, out, c, &r->exhausted[round]);
 		}
-		active = (int64) st->nballots - r->exhausted[round];
+		active = (st->weights == NULL ? (int64) st->nballots : st->total_weight) -
+			r->exhausted[round];
 		for (int32 i = 0; i < st->nopts; i++)
 			if (!out[i] && (best < 0 || c[i] > c[best]))
 				best = i;
@@ -551,6 +608,8 @@ enspiral_irv_rounds_final(PG_FUNCTION_ARGS)
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	push_int_pair(&ps, "winner", st->ids[r.winner]);
 	push_int_pair(&ps, "ballots", (int64) st->nballots);
+	if (st->weights != NULL)
+		push_int_pair(&ps, "weight", st->total_weight);
 	key.type = jbvString;
 	key.val.string.val = "rounds";
 	key.val.string.len = 6;
