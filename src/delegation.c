@@ -35,6 +35,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/snapmgr.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -282,15 +283,50 @@ enspiral_weighted_votes(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Whether a proposal of the group opens (or opened) at or after t, under
+ * the latest snapshot: an opening that committed while we waited for the
+ * lock is seen even in a REPEATABLE READ transaction.
+ */
+static bool
+opening_at_or_after(int64 group_id, TimestampTz t)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		args[2] = {Int64GetDatum(group_id), TimestampTzGetDatum(t)};
+	bool		found;
+
+	enspiral_spi_connect();
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.proposals p"
+				  " WHERE p.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND p.opens_at OPERATOR(pg_catalog.>=) $2",
+				  2, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "opening lookup failed");
+	found = SPI_processed > 0;
+	enspiral_spi_finish();
+	return found;
+}
+
+/*
  * enspiral.lock_group_rules(group_id) RETURNS timestamptz
  *	  Internal: wait for openings and outcome recordings in flight in the
  *	  group and keep them waiting until the end of the transaction; returns
- *	  the time a weight or delegation change is stamped with (the current
- *	  clock, taken after the lock).
+ *	  the time a weight or delegation change takes effect: the statement
+ *	  time, or the current clock when a proposal of the group opens at or
+ *	  after the statement time (an opening that this change waited for, or
+ *	  a scheduled one), so that a change is never stamped before an opening
+ *	  that committed before it.
  */
 Datum
 enspiral_lock_group_rules(PG_FUNCTION_ARGS)
 {
-	decisions_rules_lock(PG_GETARG_INT64(0), ExclusiveLock);
-	PG_RETURN_TIMESTAMPTZ(GetCurrentTimestamp());
+	int64		group_id = PG_GETARG_INT64(0);
+	TimestampTz t = GetCurrentStatementStartTimestamp();
+
+	decisions_rules_lock(group_id, ExclusiveLock);
+	if (opening_at_or_after(group_id, t))
+		t = GetCurrentTimestamp();
+	PG_RETURN_TIMESTAMPTZ(t);
 }
