@@ -118,6 +118,9 @@ extern void rules_load_reasons(BallotRules *rules, Jsonb *settings);
 extern const char *rules_reason_problem(const BallotRules *rules,
 										BallotPosition pos, const char *reason);
 
+/* delegation.c */
+extern int64 delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at);
+
 /* proposals.c */
 extern int	proposal_effective_state(int stored, TimestampTz opens_at,
 									 bool opens_null, TimestampTz closes_at,

@@ -70,6 +70,7 @@ typedef struct VoteContext
 	Datum		settings;		/* jsonb */
 	bool		anonymous;
 	bool		invited;		/* voters = 'invited' */
+	bool		weighted;		/* votes carry the voter's weight */
 	bool		in_electorate;
 	bool		member_now;
 	bool		has_current;	/* the member has a counted vote */
@@ -368,6 +369,8 @@ lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 	vc->settings = PointerGetDatum(PG_DETOAST_DATUM(v[6]));
 	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
 	vc->invited = settings_is(DatumGetJsonbP(vc->settings), "voters", "invited");
+	vc->weighted = !vc->anonymous &&
+		jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "weighted", false);
 	return true;
 }
 
@@ -490,6 +493,8 @@ static int64
 insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot,
 				text *reason, TimestampTz now)
 {
+	/* the voter's weight at the opening (doc/decision-rules.md) */
+	int64		weight = vc->weighted ? delegation_own_weight(vc->group_id, member_id, vc->opens_at) : 0;
 	Relation	rel = table_open(decisions_relid("votes"), RowExclusiveLock);
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -522,6 +527,7 @@ insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot
 	slot_set(slot, "reason", PointerGetDatum(reason), reason == NULL);
 	slot_set(slot, "cast_at", TimestampTzGetDatum(now), false);
 	slot_set(slot, "history_key", Int64GetDatum(0), false);
+	slot_set(slot, "weight", Int64GetDatum(weight), !vc->weighted);
 	ExecStoreVirtualTuple(slot);
 	ExecSimpleRelationInsert(rri, estate, slot);
 	AfterTriggerEndQuery(estate);

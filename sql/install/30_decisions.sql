@@ -88,6 +88,7 @@ CREATE TABLE enspiral.votes (
     cast_at        timestamptz NOT NULL,
     superseded_at  timestamptz,
     history_key    bigint NOT NULL DEFAULT 0,
+    weight         bigint CHECK (weight >= 0),
     PRIMARY KEY (group_id, proposal_id, member_id, history_key),
     -- counted (key 0, not superseded) or history (superseded, keyed by its
     -- own id); one expression: every INSERT prepares each CHECK anew
@@ -96,6 +97,8 @@ CREATE TABLE enspiral.votes (
 );
 COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
+COMMENT ON COLUMN enspiral.votes.weight IS
+    'The voter''s vote weight when the proposal opened, stored by vote() on weighted proposals (NULL: weight 1)';
 COMMENT ON COLUMN enspiral.votes.history_key IS
     '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 
@@ -554,22 +557,28 @@ CREATE FUNCTION enspiral.electorate_members(group_id bigint, proposal_id bigint,
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+    WITH invited AS (SELECT EXISTS (SELECT 1 FROM enspiral.proposals x
+                                     WHERE x.group_id = $1 AND x.proposal_id = $2
+                                       AND x.settings ->> 'voters' = 'invited') AS yes)
     SELECT e.member_id FROM (
         SELECT m.member_id FROM enspiral.memberships m
          WHERE m.group_id = $1 AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)
-           AND NOT EXISTS (SELECT 1 FROM enspiral.proposals x
-                            WHERE x.group_id = $1 AND x.proposal_id = $2
-                              AND x.settings ->> 'voters' = 'invited')
+           AND NOT (SELECT yes FROM invited)
            AND m.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)
-        UNION
+        UNION ALL
+        -- additions who are members at t, unless already counted above
         SELECT a.member_id FROM enspiral.electorate_additions a
          WHERE a.group_id = $1 AND a.proposal_id = $2
            AND EXISTS (SELECT 1 FROM enspiral.memberships m
                         WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                          AND m.joined_at <= $4 AND (m.left_at IS NULL OR m.left_at > $4))) e
-     WHERE NOT EXISTS (SELECT 1 FROM enspiral.electorate_removals r
-                        WHERE r.group_id = $1 AND r.proposal_id = $2 AND r.member_id = e.member_id
-                          AND r.removed_at <= $4 AND (r.restored_at IS NULL OR r.restored_at > $4))
+                          AND m.joined_at <= $4 AND (m.left_at IS NULL OR m.left_at > $4))
+           AND ((SELECT yes FROM invited)
+                OR NOT EXISTS (SELECT 1 FROM enspiral.memberships m
+                                WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                  AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)))) e
+     WHERE e.member_id NOT IN (SELECT r.member_id FROM enspiral.electorate_removals r
+                                WHERE r.group_id = $1 AND r.proposal_id = $2 AND r.removed_at <= $4
+                                  AND (r.restored_at IS NULL OR r.restored_at > $4))
 $$;
 COMMENT ON FUNCTION enspiral.electorate_members(bigint, bigint, timestamptz, timestamptz) IS
     'Internal: the electorate of a proposal counted at t: members at the opening time ref (none with voters = invited) still members at t, plus explicit additions who are members at t, minus removals in effect at t';
@@ -637,16 +646,12 @@ BEGIN
                                                                'disagree', n_disagree, 'block', n_block));
     END IF;
     IF weighing THEN
-        -- direct and delegated weight, and who carries delegated weight
+        -- direct and delegated weight, and how many votes carry delegated weight
         SELECT count(*), jsonb_build_object(
                    'weights', jsonb_build_object('cast', coalesce(sum(b.weight), 0)::bigint,
                                                  'direct', coalesce(sum(b.direct), 0)::bigint,
-                                                 'delegated', coalesce(sum(b.delegated), 0)::bigint),
-                   'carriers', coalesce(jsonb_agg(jsonb_build_object('member_id', b.member_id,
-                                                                     'direct', b.direct,
-                                                                     'delegated', b.delegated)
-                                                  ORDER BY b.member_id) FILTER (WHERE b.delegated > 0),
-                                        '[]'))
+                                                 'delegated', coalesce(sum(b.delegated), 0)::bigint,
+                                                 'carriers', count(*) FILTER (WHERE b.delegated > 0)))
           INTO voted, weights FROM enspiral.tally_ballots(p, t, ref, weighing) b;
     ELSE
         SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
@@ -716,7 +721,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) IS
-    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds); with weights or delegations in effect at the opening, totals are weights and "weights"/"carriers" show direct and delegated weight';
+    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds); with weights or delegations in effect at the opening, totals are weights and "weights" shows direct and delegated weight';
 
 CREATE FUNCTION enspiral.compute_outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE

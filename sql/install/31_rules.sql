@@ -72,14 +72,14 @@ COMMENT ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) IS
 -- Weights and delegation in tallies
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.weighted_votes(group_id bigint, proposal_id bigint, ref timestamptz,
-                                        t timestamptz, weighted boolean, delegation boolean)
-    RETURNS TABLE (member_id bigint, ballot jsonb, direct bigint, delegated bigint, weight bigint)
+CREATE FUNCTION enspiral.delegated_weights(group_id bigint, proposal_id bigint, ref timestamptz,
+                                           t timestamptz, weighted boolean)
+    RETURNS TABLE (member_id bigint, delegated bigint)
     LANGUAGE c STABLE STRICT
     SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_weighted_votes';
-COMMENT ON FUNCTION enspiral.weighted_votes(bigint, bigint, timestamptz, timestamptz, boolean, boolean) IS
-    'Internal: the counted named votes at t, each with its voter''s weight at the opening ref (direct) and the weight delegated to it along the delegations in effect at ref (doc/decision-rules.md)';
+    AS 'MODULE_PATHNAME', 'enspiral_delegated_weights';
+COMMENT ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) IS
+    'Internal: the voters (counted votes at t) who carry delegated weight along the delegations in effect at the opening ref, and how much (doc/decision-rules.md)';
 
 CREATE FUNCTION enspiral.weights_in_effect(p enspiral.proposals, ref timestamptz) RETURNS boolean
     LANGUAGE sql STABLE
@@ -103,18 +103,24 @@ CREATE FUNCTION enspiral.tally_ballots(p enspiral.proposals, t timestamptz, ref 
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT w.ballot, w.weight, w.direct, w.delegated, w.member_id
-      FROM enspiral.weighted_votes(($1).group_id, ($1).proposal_id, $3, $2,
-                                   coalesce((($1).settings ->> 'weighted')::boolean, false),
-                                   coalesce((($1).settings ->> 'delegation')::boolean, false)) w
-     WHERE $4
+    SELECT v.ballot, coalesce(v.weight, 1) + coalesce(c.delegated, 0), coalesce(v.weight, 1),
+           coalesce(c.delegated, 0), v.member_id
+      FROM enspiral.votes v
+      LEFT JOIN (SELECT d.member_id, d.delegated
+                   FROM enspiral.delegated_weights(($1).group_id, ($1).proposal_id, $3, $2,
+                                                   coalesce((($1).settings ->> 'weighted')::boolean, false)) d
+                  WHERE coalesce((($1).settings ->> 'delegation')::boolean, false)) c
+        ON c.member_id = v.member_id
+     WHERE $4 AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
+       AND v.superseded_at IS NULL
+       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $2) d)
     UNION ALL
     SELECT b, 1::bigint, 1::bigint, 0::bigint, NULL::bigint
       FROM enspiral.counted_ballots($1, $2) b
      WHERE NOT $4
 $$;
 COMMENT ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) IS
-    'Internal: the ballots a tally counts at t with the weight each carries (weighing: weights and delegations at ref; otherwise 1 each); what every method sums';
+    'Internal: the ballots a tally counts at t with the weight each carries (weighing: the weight stored with the vote plus the weight delegated to it; otherwise 1 each); what every method sums';
 
 CREATE FUNCTION enspiral.electorate_weight(p enspiral.proposals, ref timestamptz, t timestamptz)
     RETURNS bigint
@@ -444,8 +450,34 @@ $$;
 COMMENT ON FUNCTION enspiral.tally(bigint, bigint, bigint) IS
     'Totals as a member sees them: like enspiral.tally(proposal_id), with hide_results applied to that member';
 
+CREATE FUNCTION enspiral.carried_weights(group_id bigint, proposal_id bigint)
+    RETURNS TABLE (member_id bigint, direct bigint, delegated bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals;
+    now timestamptz := pg_catalog.statement_timestamp();
+    t timestamptz;
+    ref timestamptz;
+BEGIN
+    PERFORM enspiral.require_results_visible(carried_weights.group_id, carried_weights.proposal_id, NULL);
+    p := enspiral.proposal_row(carried_weights.proposal_id);
+    t := CASE WHEN enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now) = 'closed'
+              THEN least(p.closes_at, now) ELSE now END;
+    ref := least(coalesce(p.opens_at, t), t);
+    RETURN QUERY
+        SELECT b.member_id, b.direct, b.delegated
+          FROM enspiral.tally_ballots(p, t, ref, NOT (p.settings ->> 'anonymous')::boolean) b
+         WHERE b.delegated > 0
+         ORDER BY b.member_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.carried_weights(bigint, bigint) IS
+    'The votes of a proposal that carry delegated weight: the voter, its own weight and the weight delegated to it (results must be visible, NS106)';
+
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.weighted_votes(bigint, bigint, timestamptz, timestamptz, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.electorate_weight(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;

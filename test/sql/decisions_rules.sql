@@ -212,10 +212,10 @@ SELECT enspiral.delegation_of(:g, 4) AS d4, enspiral.delegation_of(:g, 3) AS d3;
 SELECT pg_temp.open('choice', '{a,b}') AS d \gset
 SELECT enspiral.vote(:d, 6, '["a"]') IS NOT NULL, enspiral.vote(:d, 3, '["b"]') IS NOT NULL;
 SELECT enspiral.outcome(:d) -> 'totals' AS totals, enspiral.outcome(:d) -> 'weights' AS weights,
-       enspiral.outcome(:d) -> 'carriers' AS carriers;
+       (SELECT jsonb_agg(c) FROM enspiral.carried_weights(:g, :d) c) AS carriers;
 -- a delegator who votes overrides its delegation; the cycle breaks when 1 votes
 SELECT enspiral.vote(:d, 5, '["b"]') IS NOT NULL, enspiral.vote(:d, 1, '["b"]') IS NOT NULL;
-SELECT enspiral.outcome(:d) -> 'totals' AS totals, enspiral.outcome(:d) -> 'carriers' AS carriers;
+SELECT enspiral.outcome(:d) -> 'totals' AS totals, (SELECT jsonb_agg(c) FROM enspiral.carried_weights(:g, :d) c) AS carriers;
 -- 8 carries 7's weight; once 8 leaves, its vote stops counting and 7's weight is lost
 SELECT enspiral.vote(:d, 8, '["a"]') IS NOT NULL;
 SELECT enspiral.outcome(:d) -> 'totals' AS totals;

@@ -78,6 +78,12 @@ CREATE TRIGGER delegations_history BEFORE UPDATE OR DELETE ON enspiral.delegatio
 COMMENT ON TRIGGER delegations_history ON enspiral.delegations IS
     'Delegation periods are history: only the open one is ended';
 
+-- votes carry the voter's weight at the opening (NULL: weight 1, as every
+-- vote cast by 0.1.0)
+ALTER TABLE enspiral.votes ADD COLUMN weight bigint CHECK (weight >= 0);
+COMMENT ON COLUMN enspiral.votes.weight IS
+    'The voter''s vote weight when the proposal opened, stored by vote() on weighted proposals (NULL: weight 1)';
+
 CREATE TRIGGER electorate_removals_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.electorate_removals
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
 COMMENT ON TRIGGER electorate_removals_guard ON enspiral.electorate_removals IS
@@ -89,22 +95,28 @@ CREATE FUNCTION enspiral.electorate_members(group_id bigint, proposal_id bigint,
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+    WITH invited AS (SELECT EXISTS (SELECT 1 FROM enspiral.proposals x
+                                     WHERE x.group_id = $1 AND x.proposal_id = $2
+                                       AND x.settings ->> 'voters' = 'invited') AS yes)
     SELECT e.member_id FROM (
         SELECT m.member_id FROM enspiral.memberships m
          WHERE m.group_id = $1 AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)
-           AND NOT EXISTS (SELECT 1 FROM enspiral.proposals x
-                            WHERE x.group_id = $1 AND x.proposal_id = $2
-                              AND x.settings ->> 'voters' = 'invited')
+           AND NOT (SELECT yes FROM invited)
            AND m.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)
-        UNION
+        UNION ALL
+        -- additions who are members at t, unless already counted above
         SELECT a.member_id FROM enspiral.electorate_additions a
          WHERE a.group_id = $1 AND a.proposal_id = $2
            AND EXISTS (SELECT 1 FROM enspiral.memberships m
                         WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                          AND m.joined_at <= $4 AND (m.left_at IS NULL OR m.left_at > $4))) e
-     WHERE NOT EXISTS (SELECT 1 FROM enspiral.electorate_removals r
-                        WHERE r.group_id = $1 AND r.proposal_id = $2 AND r.member_id = e.member_id
-                          AND r.removed_at <= $4 AND (r.restored_at IS NULL OR r.restored_at > $4))
+                          AND m.joined_at <= $4 AND (m.left_at IS NULL OR m.left_at > $4))
+           AND ((SELECT yes FROM invited)
+                OR NOT EXISTS (SELECT 1 FROM enspiral.memberships m
+                                WHERE m.group_id = a.group_id AND m.member_id = a.member_id
+                                  AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)))) e
+     WHERE e.member_id NOT IN (SELECT r.member_id FROM enspiral.electorate_removals r
+                                WHERE r.group_id = $1 AND r.proposal_id = $2 AND r.removed_at <= $4
+                                  AND (r.restored_at IS NULL OR r.restored_at > $4))
 $$;
 COMMENT ON FUNCTION enspiral.electorate_members(bigint, bigint, timestamptz, timestamptz) IS
     'Internal: the electorate of a proposal counted at t: members at the opening time ref (none with voters = invited) still members at t, plus explicit additions who are members at t, minus removals in effect at t';
@@ -154,16 +166,12 @@ BEGIN
                                                                'disagree', n_disagree, 'block', n_block));
     END IF;
     IF weighing THEN
-        -- direct and delegated weight, and who carries delegated weight
+        -- direct and delegated weight, and how many votes carry delegated weight
         SELECT count(*), jsonb_build_object(
                    'weights', jsonb_build_object('cast', coalesce(sum(b.weight), 0)::bigint,
                                                  'direct', coalesce(sum(b.direct), 0)::bigint,
-                                                 'delegated', coalesce(sum(b.delegated), 0)::bigint),
-                   'carriers', coalesce(jsonb_agg(jsonb_build_object('member_id', b.member_id,
-                                                                     'direct', b.direct,
-                                                                     'delegated', b.delegated)
-                                                  ORDER BY b.member_id) FILTER (WHERE b.delegated > 0),
-                                        '[]'))
+                                                 'delegated', coalesce(sum(b.delegated), 0)::bigint,
+                                                 'carriers', count(*) FILTER (WHERE b.delegated > 0)))
           INTO voted, weights FROM enspiral.tally_ballots(p, t, ref, weighing) b;
     ELSE
         SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
@@ -233,7 +241,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) IS
-    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds); with weights or delegations in effect at the opening, totals are weights and "weights"/"carriers" show direct and delegated weight';
+    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds); with weights or delegations in effect at the opening, totals are weights and "weights" shows direct and delegated weight';
 
 CREATE OR REPLACE FUNCTION enspiral.compute_outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE
@@ -411,14 +419,14 @@ COMMENT ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) IS
 -- Weights and delegation in tallies
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.weighted_votes(group_id bigint, proposal_id bigint, ref timestamptz,
-                                        t timestamptz, weighted boolean, delegation boolean)
-    RETURNS TABLE (member_id bigint, ballot jsonb, direct bigint, delegated bigint, weight bigint)
+CREATE FUNCTION enspiral.delegated_weights(group_id bigint, proposal_id bigint, ref timestamptz,
+                                           t timestamptz, weighted boolean)
+    RETURNS TABLE (member_id bigint, delegated bigint)
     LANGUAGE c STABLE STRICT
     SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_weighted_votes';
-COMMENT ON FUNCTION enspiral.weighted_votes(bigint, bigint, timestamptz, timestamptz, boolean, boolean) IS
-    'Internal: the counted named votes at t, each with its voter''s weight at the opening ref (direct) and the weight delegated to it along the delegations in effect at ref (doc/decision-rules.md)';
+    AS 'MODULE_PATHNAME', 'enspiral_delegated_weights';
+COMMENT ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) IS
+    'Internal: the voters (counted votes at t) who carry delegated weight along the delegations in effect at the opening ref, and how much (doc/decision-rules.md)';
 
 CREATE FUNCTION enspiral.weights_in_effect(p enspiral.proposals, ref timestamptz) RETURNS boolean
     LANGUAGE sql STABLE
@@ -442,18 +450,24 @@ CREATE FUNCTION enspiral.tally_ballots(p enspiral.proposals, t timestamptz, ref 
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT w.ballot, w.weight, w.direct, w.delegated, w.member_id
-      FROM enspiral.weighted_votes(($1).group_id, ($1).proposal_id, $3, $2,
-                                   coalesce((($1).settings ->> 'weighted')::boolean, false),
-                                   coalesce((($1).settings ->> 'delegation')::boolean, false)) w
-     WHERE $4
+    SELECT v.ballot, coalesce(v.weight, 1) + coalesce(c.delegated, 0), coalesce(v.weight, 1),
+           coalesce(c.delegated, 0), v.member_id
+      FROM enspiral.votes v
+      LEFT JOIN (SELECT d.member_id, d.delegated
+                   FROM enspiral.delegated_weights(($1).group_id, ($1).proposal_id, $3, $2,
+                                                   coalesce((($1).settings ->> 'weighted')::boolean, false)) d
+                  WHERE coalesce((($1).settings ->> 'delegation')::boolean, false)) c
+        ON c.member_id = v.member_id
+     WHERE $4 AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
+       AND v.superseded_at IS NULL
+       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $2) d)
     UNION ALL
     SELECT b, 1::bigint, 1::bigint, 0::bigint, NULL::bigint
       FROM enspiral.counted_ballots($1, $2) b
      WHERE NOT $4
 $$;
 COMMENT ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) IS
-    'Internal: the ballots a tally counts at t with the weight each carries (weighing: weights and delegations at ref; otherwise 1 each); what every method sums';
+    'Internal: the ballots a tally counts at t with the weight each carries (weighing: the weight stored with the vote plus the weight delegated to it; otherwise 1 each); what every method sums';
 
 CREATE FUNCTION enspiral.electorate_weight(p enspiral.proposals, ref timestamptz, t timestamptz)
     RETURNS bigint
@@ -783,8 +797,34 @@ $$;
 COMMENT ON FUNCTION enspiral.tally(bigint, bigint, bigint) IS
     'Totals as a member sees them: like enspiral.tally(proposal_id), with hide_results applied to that member';
 
+CREATE FUNCTION enspiral.carried_weights(group_id bigint, proposal_id bigint)
+    RETURNS TABLE (member_id bigint, direct bigint, delegated bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p enspiral.proposals;
+    now timestamptz := pg_catalog.statement_timestamp();
+    t timestamptz;
+    ref timestamptz;
+BEGIN
+    PERFORM enspiral.require_results_visible(carried_weights.group_id, carried_weights.proposal_id, NULL);
+    p := enspiral.proposal_row(carried_weights.proposal_id);
+    t := CASE WHEN enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now) = 'closed'
+              THEN least(p.closes_at, now) ELSE now END;
+    ref := least(coalesce(p.opens_at, t), t);
+    RETURN QUERY
+        SELECT b.member_id, b.direct, b.delegated
+          FROM enspiral.tally_ballots(p, t, ref, NOT (p.settings ->> 'anonymous')::boolean) b
+         WHERE b.delegated > 0
+         ORDER BY b.member_id;
+END
+$$;
+COMMENT ON FUNCTION enspiral.carried_weights(bigint, bigint) IS
+    'The votes of a proposal that carry delegated weight: the voter, its own weight and the weight delegated to it (results must be visible, NS106)';
+
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.weighted_votes(bigint, bigint, timestamptz, timestamptz, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.electorate_weight(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
@@ -805,6 +845,7 @@ REVOKE EXECUTE ON FUNCTION enspiral.remove_voter(bigint, bigint, bigint) FROM PU
 REVOKE EXECUTE ON FUNCTION enspiral.add_voter(bigint, bigint, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION enspiral.outcome(bigint, bigint, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION enspiral.tally(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION enspiral.carried_weights(bigint, bigint) FROM PUBLIC;
 
 -- Settings written by 0.1.0 take the normalized 0.2.0 form (hide_results
 -- true/false become "until_closed"/"off", block_needs_reason becomes
