@@ -128,7 +128,7 @@ node_of(HTAB *nodes, int64 member_id)
  * enspiral.electorate_members()), with the delegators' weights at ref.
  */
 static void
-read_delegations(HTAB *nodes, Datum *args)
+read_delegations(HTAB *nodes, const Datum *args)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[5] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID};
@@ -170,7 +170,7 @@ read_delegations(HTAB *nodes, Datum *args)
 				  "                                AND (r.restored_at IS NULL"
 				  "                                     OR r.restored_at OPERATOR(pg_catalog.>) $4))",
 				  5, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, unconstify(Datum *, args), NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading delegations failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -186,45 +186,39 @@ read_delegations(HTAB *nodes, Datum *args)
 	}
 }
 
-/* Mark the members of the graph who have a counted vote at t */
+/*
+ * Mark the members of the graph who have a counted vote at t.  One pass
+ * over the counted votes of the proposal (cheaper than probing for each
+ * member of the graph).
+ */
 static void
-read_voters(HTAB *nodes, Datum *args)
+read_voters(HTAB *nodes, const Datum *args)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[4] = {INT8OID, INT8OID, INT8ARRAYOID, TIMESTAMPTZOID};
-	long		n = hash_get_num_entries(nodes);
-	Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
-	Datum		vargs[4];
-	HASH_SEQ_STATUS seq;
-	DelegNode  *d;
-	int			k = 0;
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-	hash_seq_init(&seq, nodes);
-	while ((d = hash_seq_search(&seq)) != NULL)
-		ids[k++] = Int64GetDatum(d->member_id);
-	vargs[0] = args[0];
-	vargs[1] = args[1];
-	vargs[2] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	vargs[3] = args[3];
 	enspiral_plan(&plan,
 				  "SELECT v.member_id FROM enspiral.votes v"
 				  " WHERE v.group_id OPERATOR(pg_catalog.=) $1"
 				  "   AND v.proposal_id OPERATOR(pg_catalog.=) $2"
-				  "   AND v.member_id IN (SELECT pg_catalog.unnest($3))"
 				  "   AND v.superseded_at IS NULL"
 				  "   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)",
 				  4, argtypes);
-	if (SPI_execute_plan(plan, vargs, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, unconstify(Datum *, args), NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading voters failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
 		int64		m = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 													SPI_tuptable->tupdesc, 1, &isnull));
+		DelegNode  *n = hash_search(nodes, &m, HASH_FIND, NULL);
 
-		CHECK_FOR_INTERRUPTS();
-		((DelegNode *) hash_search(nodes, &m, HASH_FIND, NULL))->voted = true;
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (n != NULL)
+			n->voted = true;
 	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*

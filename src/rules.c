@@ -97,7 +97,7 @@ read_bool(const char *key, JsonbValue *v)
 static int32
 read_int(const char *key, JsonbValue *v, int32 lo, int32 hi)
 {
-	int64		x;
+	int64		x = 0;
 	bool		ok = v->type == jbvNumeric;
 
 	if (ok)

@@ -761,6 +761,22 @@ enspiral_add_voter_in_group(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Mark the member's counted vote superseded with the vote-table guard open */
+static void
+supersede_guarded(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
+{
+	PG_TRY();
+	{
+		decisions_writing_votes = true;
+		supersede_vote(vc, pid, member_id, now);
+	}
+	PG_FINALLY();
+	{
+		decisions_writing_votes = false;
+	}
+	PG_END_TRY();
+}
+
 /* Refuse retracting or removing on an anonymous proposal (NS154) */
 static void
 refuse_anonymous(int64 pid, const VoteContext *vc, const char *what)
@@ -799,16 +815,7 @@ enspiral_retract_vote(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ENSPIRAL_NO_VOTE),
 				 errmsg("member %lld has no vote to retract on proposal %lld",
 						(long long) member_id, (long long) pid)));
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		supersede_vote(&vc, pid, member_id, now);
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	supersede_guarded(&vc, pid, member_id, now);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -861,18 +868,7 @@ enspiral_remove_voter(PG_FUNCTION_ARGS)
 				  4, argtypes);
 	write_votes(plan, args, 1);
 	if (vc.has_current)
-	{
-		PG_TRY();
-		{
-			decisions_writing_votes = true;
-			supersede_vote(&vc, pid, member_id, now);
-		}
-		PG_FINALLY();
-		{
-			decisions_writing_votes = false;
-		}
-		PG_END_TRY();
-	}
+		supersede_guarded(&vc, pid, member_id, now);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
 }
