@@ -1,5 +1,9 @@
 # enspiral: PGXS build.  See README.md for the two commands that build,
-# install and test it on a throwaway cluster.
+# install and test it on a throwaway cluster (tools/demo.sh, tools/test.sh),
+# and for the usual PGXS way into an existing server:
+#
+#   make && make install && make installcheck     (PG_CONFIG=... if needed)
+#   make dist                                     (the archive for PGXN)
 
 EXTENSION   = enspiral
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -17,12 +21,30 @@ UPDATE_SCRIPTS = $(patsubst %,sql/$(EXTENSION)--%.sql,$(UPDATE_DIRS))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SCRIPTS)
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
+# User documentation, installed under $(docdir)/extension/enspiral/ (see
+# docmoduledir below): the README and one file per capability in doc/.
+DOCS        = README.md CHANGELOG.md LICENSE $(sort $(wildcard doc/*.md))
+
+# make installcheck against a running server (PGHOST/PGPORT/PGUSER as for
+# psql; the user must be a superuser): every pg_regress file in test/sql and
+# every isolation spec in test/specs.  Expected outputs are in expected/,
+# which test/expected links to, so --inputdir=test finds them.
+REGRESS        = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+REGRESS_OPTS   = --inputdir=test
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test
+
+# The SQLSTATE list: src/errcodes.txt is the one source; the C header is
+# generated from it (tools/errcodes.sh also writes doc/errors.md's table and
+# checks that nothing drifted).
+ERRCODES_H  = src/enspiral_errcodes.h
+
 PG_CPPFLAGS = -I$(srcdir)/src -DENSPIRAL_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -lm
 
-EXTRA_CLEAN = build
+EXTRA_CLEAN = build $(ERRCODES_H) $(EXTENSION)-*.zip
 
 # Bitcode for JIT inlining is not needed and would require clang.
 override with_llvm = no
@@ -31,6 +53,17 @@ PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && \
                echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Documentation goes to its own directory: doc/errors.md and friends must not
+# collide with other extensions' files in $(docdir)/extension.
+docmoduledir := extension/$(EXTENSION)
+uninstall: uninstall-docs
+.PHONY: uninstall-docs
+uninstall-docs:
+	rm -rf '$(DESTDIR)$(docdir)/$(docmoduledir)'
+
+$(ERRCODES_H): src/errcodes.txt tools/errcodes.sh
+	bash tools/errcodes.sh header > $@.tmp && mv $@.tmp $@
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql)) $(EXTENSION).control
 	cat $(sort $(wildcard sql/install/*.sql)) > $@
@@ -42,20 +75,32 @@ sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql))
 endef
 $(foreach d,$(UPDATE_DIRS),$(eval $(call update_rule,$(d))))
 
-$(OBJS): $(wildcard src/*.h) $(EXTENSION).control
+$(OBJS): $(wildcard src/*.h) $(ERRCODES_H) $(EXTENSION).control
+
+# make dist: the release archive PGXN takes, $(EXTENSION)-$(EXTVERSION).zip
+# with one top-level directory $(EXTENSION)-$(EXTVERSION)/, made by git
+# archive from the committed HEAD (files marked export-ignore in
+# .gitattributes are left out).
+DISTNAME = $(EXTENSION)-$(EXTVERSION)
+.PHONY: dist
+dist:
+	@test -z "$$(git status --porcelain --untracked-files=no)" || \
+	  { echo "make dist: commit your changes first (git archive packs HEAD)" >&2; exit 1; }
+	git archive --format=zip --prefix=$(DISTNAME)/ -o $(DISTNAME).zip HEAD
+	@echo "wrote $(DISTNAME).zip"
 
 .PHONY: test demo cppcheck
 test:
 	bash tools/test.sh
 demo:
 	bash tools/demo.sh
-cppcheck:
+cppcheck: $(ERRCODES_H)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --suppress=missingInclude \
 	  --library=tools/cppcheck.cfg --std=c99 -DENSPIRAL_VERSION='"$(EXTVERSION)"' \
 	  -I src src
 
-# proof harness (docs/proof.md)
+# proof harness (doc/proof-and-benchmarks.md)
 .PHONY: bench fuzz crash backup upgrade sanitize
 bench:
 	bash bench/run.sh

@@ -3,13 +3,21 @@
 -- voting costs.  Runs after demo/00_setup.sql.
 \echo
 \echo '--- 2. Allocation math: splitting money exactly ------------------------------'
-\echo 'Splitting $1.00 (100 cents) three ways by 2:3:4 - the leftover cent goes to the largest remainder:'
+\echo 'No group here: these are pure functions that any application can call on'
+\echo 'its own numbers. Money is always whole cents.'
+\echo 'Splitting $1.00 (100 cents) three ways by 2:3:4: the exact shares are 22.2,'
+\echo '33.3 and 44.4 cents; each gets its whole part (22, 33, 44 = 99) and the'
+\echo 'leftover cent goes to the largest remainder (44.4 -> 45):'
 SELECT enspiral.apportion(100, '{2,3,4}') AS cents;
-\echo 'Ten cents over three equal claims - ties go to the first claim, and nothing is lost:'
+\echo 'Ten cents over three equal claims: 3 each and one cent left; equal'
+\echo 'remainders go to the first claim, and nothing is lost:'
 SELECT enspiral.apportion(10, '{1,1,1}') AS cents;
 
 \echo
-\echo 'A matching round: the Lighthouse pool has $100.00 to match community contributions.'
+\echo 'A matching round: a pool of $100.00 (10000 cents) matches what people gave'
+\echo 'to four projects: the garden (4 donors, $39.00), the podcast (1 donor,'
+\echo '$100.00), the repair cafe (6 donors, $1.00 each) and the library (4 donors,'
+\echo '$4.00 each). Matches are in cents.'
 CREATE TABLE demo.alloc_contributions (project text, contributor text, cents bigint);
 INSERT INTO demo.alloc_contributions VALUES
   ('garden', 'aroha', 2500), ('garden', 'ben', 400), ('garden', 'chen', 900), ('garden', 'dana', 100),
@@ -26,7 +34,9 @@ CREATE VIEW demo.alloc_rows AS
   SELECT p.project_id, q.person_id, c.cents
     FROM demo.alloc_contributions c JOIN demo.alloc_projects p USING (project) JOIN demo.alloc_people q USING (contributor);
 
-\echo 'Standard quadratic funding: many small donors beat one big one (the podcast has one donor):'
+\echo 'Standard quadratic funding: a project is matched by (sum of the square roots'
+\echo 'of its gifts)^2 minus its gifts, scaled to the pool. Many small donors beat'
+\echo 'one big one: the podcast has one donor, so its match is 0.'
 SELECT p.project, m.match AS match_cents
   FROM (SELECT array_agg(project_id) AS p, array_agg(person_id) AS c, array_agg(cents) AS a FROM demo.alloc_rows) s,
        LATERAL enspiral.quadratic_match(10000, s.p, s.c, s.a) m
@@ -36,8 +46,10 @@ SELECT p.project, m.match AS match_cents, sum(m.match) OVER () AS total_cents
   FROM (SELECT array_agg(project_id) AS p, array_agg(person_id) AS c, array_agg(cents) AS a FROM demo.alloc_rows) s,
        LATERAL enspiral.quadratic_match(10000, s.p, s.c, s.a, cap => 5000) m
   JOIN demo.alloc_projects p ON p.project_id = m.project ORDER BY m.project;
-\echo 'Pairwise-bounded matching (M = 500): donors who back the same projects together are matched less (the rest stays in the pool):'
-SELECT p.project, m.match AS match_cents
+\echo 'Pairwise-bounded matching (M = 500): donors who back the same projects'
+\echo 'together count less, so coordinated giving earns less; what is not paid'
+\echo 'stays in the pool (total_cents is below 10000):'
+SELECT p.project, m.match AS match_cents, sum(m.match) OVER () AS total_cents
   FROM (SELECT array_agg(project_id) AS p, array_agg(person_id) AS c, array_agg(cents) AS a FROM demo.alloc_rows) s,
        LATERAL enspiral.quadratic_match(10000, s.p, s.c, s.a, method => 'pairwise', threshold => 500) m
   JOIN demo.alloc_projects p ON p.project_id = m.project ORDER BY m.project;
@@ -45,7 +57,8 @@ SELECT p.project, m.match AS match_cents
 \echo
 \echo 'Quadratic voting: 3 votes for and 2 against cost 3^2 + 2^2 credits:'
 SELECT enspiral.quadratic_vote_cost('{3,-2}') AS credits;
-\echo 'Refusals:'
+\echo 'Refusals, each with the standard SQLSTATE of a bad argument (22023) or an'
+\echo 'overflow (22003):'
 SELECT demo.expect_error($$SELECT enspiral.apportion(100, '{1,-1}')$$);
 SELECT demo.expect_error($$SELECT enspiral.apportion(100, '{0,0}')$$);
 SELECT demo.expect_error($$SELECT * FROM enspiral.quadratic_match(100, '{1}', '{1}', '{0}')$$);

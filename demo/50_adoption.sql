@@ -1,8 +1,9 @@
--- Demo 5: an application that already has its own polls table adopts the
+-- Demo 6: an application that already has its own polls table adopts the
 -- proposal lifecycle, a deadline, and append-only votes.
 \echo
 \echo '--- 6. An existing application adopts the rules -----------------------------'
-\echo 'The "Loomio-like" app of the co-op has had its own tables for years:'
+\echo 'No enspiral group here: the co-op''s own "Loomio-like" app has had its own'
+\echo 'tables (schema pollapp) for years, and adopts enspiral''s rules on them:'
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS pollapp CASCADE;
 RESET client_min_messages;

@@ -5,7 +5,7 @@
  *	  extension: exact largest-remainder apportionment and quadratic funding.
  *
  * Every function here raises the same errors (SQLSTATE and message) as its
- * SQL counterpart; see README.md (Allocation math).
+ * SQL counterpart; see doc/allocation.md.
  *
  *-------------------------------------------------------------------------
  */

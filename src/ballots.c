@@ -59,7 +59,7 @@ typedef struct ProposalSetting
 	const char *dflt;
 } ProposalSetting;
 
-/* The registry: README.md (Decisions: proposals, votes and outcomes) documents the same table */
+/* The registry: doc/decisions.md (Methods, ballots and settings) documents the same table */
 static const ProposalSetting proposal_settings[] = {
 	{"anonymous", SETTING_BOOL, M_ALL, 0, 0, "false"},
 	{"quorum_pct", SETTING_PCT, M_ALL, 0, 100, "0"},

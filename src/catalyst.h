@@ -4,7 +4,7 @@
  *	  Declarations shared by the catalyst rotation files: the calendar of
  *	  terms (catalyst_terms.c), the coverage sweep and the commit-time rule
  *	  check (catalyst_coverage.c) and the rotation planner
- *	  (catalyst_plan.c).  README.md (Catalyst rotation) describes the rules.
+ *	  (catalyst_plan.c).  doc/catalysts.md describes the rules.
  *
  *-------------------------------------------------------------------------
  */

@@ -5,7 +5,7 @@
  *	  transfers), rounds.c (rounds, allocation, close and matching) and
  *	  buckets.c (buckets and contributions).
  *
- * Lock order (README.md (Co-budgeting: rounds, buckets and an append-only ledger)): every function that writes takes row locks
+ * Lock order (doc/cobudgeting.md, Concurrency and the lock order): every function that writes takes row locks
  * in this order and never goes back to an earlier rank:
  *	  1. the round row (enspiral.rounds),
  *	  2. bucket rows (enspiral.buckets), ascending bucket_id,

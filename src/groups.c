@@ -33,7 +33,7 @@ typedef struct GroupSetting
 	const char *dflt;
 } GroupSetting;
 
-/* The registry: README.md documents the same table */
+/* The registry: doc/groups-and-members.md (Group settings) documents the same table */
 static const GroupSetting group_settings[] = {
 	{"min_catalysts", true, "0", false, "1000", "3"},
 	{"catalyst_term_months", true, "1", false, "120", "6"},

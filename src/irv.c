@@ -12,7 +12,7 @@
  * option was just eliminated, so the whole count is linear in the number of
  * ranks plus rounds * ballots cursor checks.
  *
- * Semantics (README.md (Decisions: proposals, votes and outcomes)): each round every ballot counts for its
+ * Semantics (doc/decisions.md (instant_runoff, exact semantics)): each round every ballot counts for its
  * highest-ranked option not yet eliminated, or is exhausted; an option with
  * more than half of the non-exhausted ballots wins, or the last remaining
  * option wins; otherwise the option with the fewest votes is eliminated,

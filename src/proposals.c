@@ -9,7 +9,7 @@
  *	  closings, and outcome recording.
  *
  * Time: "now" for every rule of decisions is the start of the current
- * statement (statement_timestamp()), see README.md (Decisions: proposals, votes and outcomes).
+ * statement (statement_timestamp()), see doc/decisions.md (Time: statement time, exactly).
  *
  * Locks: a vote holds a ShareLock on its proposal until its transaction
  * ends; any change of a proposal's state or deadline, and outcome

@@ -70,6 +70,9 @@ prepare_private_root() {
 		cp -a "/usr/lib/postgresql/$PG_MAJOR" "$root/usr/lib/postgresql/"
 		cp -a "/usr/share/postgresql/$PG_MAJOR" "$root/usr/share/postgresql/"
 	fi
+	# extensions installed on the system after the copy was made (pgTAP,
+	# installed by ensure_deps on a fresh machine) are copied in too
+	cp -an "/usr/share/postgresql/$PG_MAJOR/extension/." "$root/usr/share/postgresql/$PG_MAJOR/extension/"
 	chmod -R a+rX "$root"
 }
 

@@ -96,18 +96,31 @@ run_pgtap() {
 	failed=$((failed + bad))
 }
 
-# run_lint: cppcheck over src/ must report nothing (make cppcheck)
-run_lint() {
-	say "cppcheck: src/"
-	if make -C "$TOP" -s cppcheck >"$OUT/cppcheck.log" 2>&1; then
+# lint_step NAME CMD...: one lint check, counted as one test
+lint_step() {
+	local name=$1
+	shift
+	say "lint: $name"
+	if "$@" >"$OUT/lint_$name.log" 2>&1; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
-		cat "$OUT/cppcheck.log"
+		cat "$OUT/lint_$name.log"
 	fi
 }
 
-# run_smoke: short runs of the proof harness (README.md (Proof: load, faults, bad input and attack)): benchmarks,
+# run_lint: cppcheck over src/ reports nothing (make cppcheck); the SQLSTATE
+# list, the codes used and doc/errors.md agree (tools/errcodes.sh check);
+# every relative link in the docs points at a file (tools/doclinks.sh);
+# META.json follows PGXN's meta spec and the tree (tools/check_meta.pl)
+run_lint() {
+	lint_step cppcheck make -C "$TOP" -s cppcheck
+	lint_step errcodes bash "$TOP/tools/errcodes.sh" check
+	lint_step doclinks bash "$TOP/tools/doclinks.sh"
+	lint_step meta perl "$TOP/tools/check_meta.pl" "$TOP"
+}
+
+# run_smoke: short runs of the proof harness (doc/proof-and-benchmarks.md): benchmarks,
 # fuzzer, backup/restore, upgrade path and crash-and-restore
 run_smoke() {
 	local spec s envs name

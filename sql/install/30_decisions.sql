@@ -1,5 +1,5 @@
 -- enspiral install script, part 30: decisions (proposals, votes, outcomes).
--- README.md (Decisions: proposals, votes and outcomes) is the reference.  The state machine, ballot checks,
+-- doc/decisions.md is the reference.  The state machine, ballot checks,
 -- vote casting and instant runoff are in C (src/proposals.c, ballots.c,
 -- votes.c, irv.c); outcome arithmetic is SQL over the stored ballots.
 
@@ -120,7 +120,7 @@ CREATE TABLE enspiral.anonymous_ballots (
     PRIMARY KEY (group_id, proposal_id, ballot_id)
 );
 COMMENT ON TABLE enspiral.anonymous_ballots IS
-    'Ballots of anonymous proposals: no voter, no time, a random key; see README.md (Decisions: proposals, votes and outcomes) for what the physical row order and xmin reveal to a superuser';
+    'Ballots of anonymous proposals: no voter, no time, a random key; see doc/decisions.md for what the physical row order and xmin reveal to a superuser';
 
 CREATE TABLE enspiral.electorate_additions (
     group_id     bigint NOT NULL,

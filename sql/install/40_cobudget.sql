@@ -1,6 +1,6 @@
 ------------------------------------------------------------------------------
 -- Co-budgeting: rounds, accounts, an append-only double-entry ledger,
--- buckets and contributions.  README.md (Co-budgeting: rounds, buckets and an append-only ledger) describes the model, a worked
+-- buckets and contributions.  doc/cobudgeting.md describes the model, a worked
 -- round and the lock order (round -> buckets ascending -> accounts ascending).
 ------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 ------------------------------------------------------------------------------
--- Catalyst rotation (README.md (Catalyst rotation)): terms, service limits and coverage
+-- Catalyst rotation (doc/catalysts.md): terms, service limits and coverage
 -- enforced by triggers in C, and a planner for the next rotation.
 ------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 ------------------------------------------------------------------------------
 -- Part 90: ownership and privileges.  Runs last, over every object the
--- parts before it created.  README.md (Proof: load, faults, bad input and attack) explains the model:
+-- parts before it created.  doc/security.md explains the model:
 --  * the role that installs the extension (a superuser, or the database
 --    owner when the extension is installed as trusted) owns every object and
 --    administers the rules;

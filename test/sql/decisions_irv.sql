@@ -1,4 +1,4 @@
--- instant_runoff(bigint[]): the exact semantics of README.md (Decisions: proposals, votes and outcomes)
+-- instant_runoff(bigint[]): the exact semantics of doc/decisions.md
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS enspiral CASCADE;
 CREATE EXTENSION enspiral CASCADE;

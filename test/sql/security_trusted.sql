@@ -26,7 +26,7 @@ SELECT format('GRANT CREATE ON DATABASE %I TO regress_enspiral_dbo, regress_ensp
 RESET client_min_messages;
 \set VERBOSITY terse
 
-SELECT name, superuser, trusted FROM pg_available_extension_versions WHERE name = 'enspiral';
+SELECT DISTINCT name, superuser, trusted FROM pg_available_extension_versions WHERE name = 'enspiral';
 
 -- a non-superuser installs it
 SET ROLE regress_enspiral_dbo;

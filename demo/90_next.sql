@@ -1,0 +1,15 @@
+-- Demo: where to go next.
+\echo
+\echo '--- Where to go next ---------------------------------------------------------'
+\echo 'Everything above ran as plain SQL calls on a throwaway PostgreSQL cluster.'
+\echo '  README.md                  install into your database; a quick start with'
+\echo '                             one decision, one round and one rotation'
+\echo '  doc/groups-and-members.md  API conventions, groups, members, settings'
+\echo '  doc/decisions.md           part 3: methods, quorum, anonymity, outcomes'
+\echo '  doc/cobudgeting.md         part 4: rounds, buckets, the ledger, matching'
+\echo '  doc/allocation.md          part 2: apportion and quadratic funding'
+\echo '  doc/catalysts.md           part 5: terms, coverage, the planner'
+\echo '  doc/lifecycle-types.md     part 6: guards for your own tables'
+\echo '  doc/security.md            roles: grant_application gives an app the API only'
+\echo '  doc/errors.md              every SQLSTATE an application can catch'
+\echo '  bash tools/test.sh         every test, ending with "N passed, N failed"'
