@@ -236,7 +236,7 @@ typedef struct RelidCacheEntry
 	Oid			relid;
 } RelidCacheEntry;
 
-#define RELID_CACHE_SIZE 8
+#define RELID_CACHE_SIZE 16
 static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
 static int	relid_cache_n = 0;
 static bool relid_callback_registered = false;
@@ -471,6 +471,32 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
 }
 
+/*
+ * The voter's weight when the proposal opened.  The common case is one
+ * btree descent: no current weight period means no weight was ever set
+ * (set_vote_weight always leaves one open), and a current period that
+ * started by the opening is the one in effect then; otherwise the history
+ * is searched.
+ */
+static int64
+weight_at_opening(const VoteContext *vc, int64 member_id)
+{
+	static const char *const cols[] = {"valid_from", "weight"};
+	int64		keys[2] = {vc->group_id, member_id};
+	Datum		v[2];
+	bool		n[2];
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found = index_lookup("vote_weights", "vote_weights_current", 2, keys, snap,
+									 2, cols, v, n, NULL);
+
+	UnregisterSnapshot(snap);
+	if (!found)
+		return 1;
+	if (DatumGetTimestampTz(v[0]) <= vc->opens_at)
+		return DatumGetInt64(v[1]);
+	return delegation_own_weight(vc->group_id, member_id, vc->opens_at);
+}
+
 /* Set a column of a virtual slot by name */
 static void
 slot_set(TupleTableSlot *slot, const char *col, Datum value, bool isnull)
@@ -494,7 +520,7 @@ insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot
 				text *reason, TimestampTz now)
 {
 	/* the voter's weight at the opening (doc/decision-rules.md) */
-	int64		weight = vc->weighted ? delegation_own_weight(vc->group_id, member_id, vc->opens_at) : 0;
+	int64		weight = vc->weighted ? weight_at_opening(vc, member_id) : 0;
 	Relation	rel = table_open(decisions_relid("votes"), RowExclusiveLock);
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);

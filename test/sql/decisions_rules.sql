@@ -177,6 +177,8 @@ SELECT enspiral.outcome(:w) -> 'totals' AS weighted, enspiral.outcome(:w) -> 'we
 SELECT enspiral.outcome(:wu) -> 'totals' AS unweighted, enspiral.outcome(:wu) ? 'weights' AS has_weights;
 -- frozen at opening: a later change does not move an open proposal
 SELECT enspiral.set_vote_weight(:g, 1, 1);
+SELECT enspiral.vote(:w, 1, '["a"]') IS NOT NULL AS votes_again_after_the_change;
+SELECT weight FROM enspiral.votes WHERE proposal_id = :w AND member_id = 1 ORDER BY vote_id;
 SELECT enspiral.outcome(:w) -> 'totals' AS still_weighted;
 SELECT enspiral.set_vote_weight(:g, 1, 5);
 -- quorum by weight: 1 of weight 5 out of an electorate weighing 5+0+2+5 = 12
