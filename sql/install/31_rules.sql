@@ -8,6 +8,17 @@
 -- Who sees results (one decision for every reader)
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION enspiral.hide_mode(settings jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- settings normalized by 0.1.0 hold a boolean
+    SELECT CASE $1 -> 'hide_results' WHEN 'true' THEN 'until_closed' WHEN 'false' THEN 'off'
+                ELSE coalesce($1 ->> 'hide_results', 'off') END
+$$;
+COMMENT ON FUNCTION enspiral.hide_mode(jsonb) IS
+    'The hide_results mode of proposal settings: off, until_vote or until_closed (true and false written by 0.1.0 read as until_closed and off)';
+
 CREATE FUNCTION enspiral.results_visible(group_id bigint, proposal_id bigint, member_id bigint)
     RETURNS boolean
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -23,46 +34,44 @@ BEGIN
         RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
             USING ERRCODE = 'NS101';
     END IF;
-    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) = 'closed' THEN
+    mode := enspiral.hide_mode(p.settings);
+    IF mode = 'off' THEN
         RETURN true;
     END IF;
-    -- settings normalized by 0.1.0 hold a boolean
-    mode := CASE p.settings -> 'hide_results' WHEN 'true' THEN 'until_closed' WHEN 'false' THEN 'off'
-                 ELSE p.settings ->> 'hide_results' END;
-    IF mode = 'until_vote' THEN
-        RETURN results_visible.member_id IS NOT NULL
-           AND EXISTS (SELECT 1 FROM enspiral.votes v
-                        WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
-                          AND v.member_id = results_visible.member_id);
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) = 'closed' THEN
+        -- hidden results are shown once the closing is committed
+        RETURN NOT enspiral.proposal_written_here(p.group_id, p.proposal_id);
     END IF;
-    RETURN mode IS DISTINCT FROM 'until_closed';
+    RETURN mode = 'until_vote' AND results_visible.member_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM enspiral.votes v
+                    WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
+                      AND v.member_id = results_visible.member_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.results_visible(bigint, bigint, bigint) IS
-    'Whether a member (NULL: anyone) may see the results of a proposal now: always once closed; hide_results off: yes; until_closed: no; until_vote: once the member has voted on it (a retracted vote still counts as having voted)';
+    'Whether a member (NULL: anyone) may see the results of a proposal now: hide_results off: yes; once closed: yes (when hidden, once the closing is committed); until_closed: no; until_vote: once the member has voted on it (a retracted vote still counts as having voted)';
 
 CREATE FUNCTION enspiral.require_results_visible(group_id bigint, proposal_id bigint, member_id bigint)
     RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    p enspiral.proposals;
 BEGIN
     IF enspiral.results_visible(group_id, proposal_id, member_id) THEN
         RETURN;
     END IF;
-    IF (SELECT x.settings ->> 'hide_results' FROM enspiral.proposals x
-         WHERE x.group_id = require_results_visible.group_id
-           AND x.proposal_id = require_results_visible.proposal_id) = 'until_vote' THEN
-        IF member_id IS NULL THEN
-            RAISE EXCEPTION 'results of proposal % are hidden until the member votes', proposal_id
-                USING ERRCODE = 'NS106',
-                      HINT = 'Ask with the member: enspiral.outcome(group_id, proposal_id, member_id).';
-        END IF;
+    SELECT * INTO p FROM enspiral.proposals x
+     WHERE x.group_id = require_results_visible.group_id
+       AND x.proposal_id = require_results_visible.proposal_id;
+    IF member_id IS NOT NULL AND enspiral.hide_mode(p.settings) = 'until_vote'
+       AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
         RAISE EXCEPTION 'results of proposal % are hidden until the member votes', proposal_id
             USING ERRCODE = 'NS106', DETAIL = format('Member %s has not voted on it.', member_id);
     END IF;
-    RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-        USING ERRCODE = 'NS106';
+    -- the reason without a member: not closed, or a closing not committed
+    PERFORM enspiral.require_results_visible(p, enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at));
 END
 $$;
 COMMENT ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) IS
@@ -477,6 +486,7 @@ COMMENT ON FUNCTION enspiral.carried_weights(bigint, bigint) IS
     'The votes of a proposal that carry delegated weight: the voter, its own weight and the weight delegated to it (results must be visible, NS106)';
 
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.hide_mode(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) FROM PUBLIC;

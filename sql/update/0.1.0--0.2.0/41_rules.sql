@@ -57,6 +57,9 @@ CREATE FUNCTION enspiral.rules_history_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rules_history_guard',
+        CASE TG_TABLE_NAME WHEN 'delegations' THEN 'enspiral.delegations'
+                           ELSE 'enspiral.vote_weights' END::regclass);
     IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
        AND (to_jsonb(NEW) - 'valid_to') = (to_jsonb(OLD) - 'valid_to') THEN
         RETURN NEW;
@@ -306,6 +309,38 @@ $$;
 COMMENT ON FUNCTION enspiral.compute_outcome(bigint) IS
     'Internal: computes the outcome of a proposal from its ballots now (closed: as of closes_at), ignoring hide_results';
 
+CREATE OR REPLACE FUNCTION enspiral.require_results_visible(p enspiral.proposals,
+                                                 st enspiral.proposal_state)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- hide_results: doc/decision-rules.md; a member who voted is let in by
+    -- enspiral.require_results_visible(group_id, proposal_id, member_id)
+    IF enspiral.hide_mode(p.settings) = 'off' THEN
+        RETURN;
+    END IF;
+    IF st <> 'closed' AND enspiral.hide_mode(p.settings) = 'until_vote' THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until the member votes', p.proposal_id
+            USING ERRCODE = 'NS106',
+                  HINT = 'Ask with the member: enspiral.outcome(group_id, proposal_id, member_id).';
+    END IF;
+    IF st <> 'closed' THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until it closes', p.proposal_id
+            USING ERRCODE = 'NS106';
+    END IF;
+    IF enspiral.proposal_written_here(p.group_id, p.proposal_id) THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until its closing commits', p.proposal_id
+            USING ERRCODE = 'NS106',
+                  DETAIL = 'This transaction closed the proposal (or changed its deadline) and could still roll the closing back.',
+                  HINT = 'Commit the closing, then read the results in a later transaction.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) IS
+    'Internal: NS106 unless the results of a hide_results proposal may be read: closed, by a closing that is committed';
+
 CREATE OR REPLACE FUNCTION enspiral.outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -315,13 +350,13 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
     res jsonb;
 BEGIN
+    PERFORM enspiral.require_results_visible(p, st);
     IF st = 'closed' THEN
         SELECT o.outcome INTO res FROM enspiral.outcomes o
          WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id
            AND o.opening = p.reopen_count;
         RETURN coalesce(res, enspiral.record_outcome(p.proposal_id));
     END IF;
-    PERFORM enspiral.require_results_visible(p.group_id, p.proposal_id, NULL);
     RETURN enspiral.compute_outcome(p.proposal_id);
 END
 $$;
@@ -337,7 +372,7 @@ DECLARE
     now timestamptz := pg_catalog.statement_timestamp();
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
 BEGIN
-    PERFORM enspiral.require_results_visible(p.group_id, p.proposal_id, NULL);
+    PERFORM enspiral.require_results_visible(p, st);
     RETURN enspiral.compute_tally(p, CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END);
 END
 $$;
@@ -355,6 +390,17 @@ SELECT pg_catalog.pg_extension_config_dump('enspiral.delegations', '');
 -- Who sees results (one decision for every reader)
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION enspiral.hide_mode(settings jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- settings normalized by 0.1.0 hold a boolean
+    SELECT CASE $1 -> 'hide_results' WHEN 'true' THEN 'until_closed' WHEN 'false' THEN 'off'
+                ELSE coalesce($1 ->> 'hide_results', 'off') END
+$$;
+COMMENT ON FUNCTION enspiral.hide_mode(jsonb) IS
+    'The hide_results mode of proposal settings: off, until_vote or until_closed (true and false written by 0.1.0 read as until_closed and off)';
+
 CREATE FUNCTION enspiral.results_visible(group_id bigint, proposal_id bigint, member_id bigint)
     RETURNS boolean
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -370,46 +416,44 @@ BEGIN
         RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
             USING ERRCODE = 'NS101';
     END IF;
-    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) = 'closed' THEN
+    mode := enspiral.hide_mode(p.settings);
+    IF mode = 'off' THEN
         RETURN true;
     END IF;
-    -- settings normalized by 0.1.0 hold a boolean
-    mode := CASE p.settings -> 'hide_results' WHEN 'true' THEN 'until_closed' WHEN 'false' THEN 'off'
-                 ELSE p.settings ->> 'hide_results' END;
-    IF mode = 'until_vote' THEN
-        RETURN results_visible.member_id IS NOT NULL
-           AND EXISTS (SELECT 1 FROM enspiral.votes v
-                        WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
-                          AND v.member_id = results_visible.member_id);
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) = 'closed' THEN
+        -- hidden results are shown once the closing is committed
+        RETURN NOT enspiral.proposal_written_here(p.group_id, p.proposal_id);
     END IF;
-    RETURN mode IS DISTINCT FROM 'until_closed';
+    RETURN mode = 'until_vote' AND results_visible.member_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM enspiral.votes v
+                    WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
+                      AND v.member_id = results_visible.member_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.results_visible(bigint, bigint, bigint) IS
-    'Whether a member (NULL: anyone) may see the results of a proposal now: always once closed; hide_results off: yes; until_closed: no; until_vote: once the member has voted on it (a retracted vote still counts as having voted)';
+    'Whether a member (NULL: anyone) may see the results of a proposal now: hide_results off: yes; once closed: yes (when hidden, once the closing is committed); until_closed: no; until_vote: once the member has voted on it (a retracted vote still counts as having voted)';
 
 CREATE FUNCTION enspiral.require_results_visible(group_id bigint, proposal_id bigint, member_id bigint)
     RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    p enspiral.proposals;
 BEGIN
     IF enspiral.results_visible(group_id, proposal_id, member_id) THEN
         RETURN;
     END IF;
-    IF (SELECT x.settings ->> 'hide_results' FROM enspiral.proposals x
-         WHERE x.group_id = require_results_visible.group_id
-           AND x.proposal_id = require_results_visible.proposal_id) = 'until_vote' THEN
-        IF member_id IS NULL THEN
-            RAISE EXCEPTION 'results of proposal % are hidden until the member votes', proposal_id
-                USING ERRCODE = 'NS106',
-                      HINT = 'Ask with the member: enspiral.outcome(group_id, proposal_id, member_id).';
-        END IF;
+    SELECT * INTO p FROM enspiral.proposals x
+     WHERE x.group_id = require_results_visible.group_id
+       AND x.proposal_id = require_results_visible.proposal_id;
+    IF member_id IS NOT NULL AND enspiral.hide_mode(p.settings) = 'until_vote'
+       AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
         RAISE EXCEPTION 'results of proposal % are hidden until the member votes', proposal_id
             USING ERRCODE = 'NS106', DETAIL = format('Member %s has not voted on it.', member_id);
     END IF;
-    RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-        USING ERRCODE = 'NS106';
+    -- the reason without a member: not closed, or a closing not committed
+    PERFORM enspiral.require_results_visible(p, enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at));
 END
 $$;
 COMMENT ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) IS
@@ -824,6 +868,7 @@ COMMENT ON FUNCTION enspiral.carried_weights(bigint, bigint) IS
     'The votes of a proposal that carry delegated weight: the voter, its own weight and the weight delegated to it (results must be visible, NS106)';
 
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.hide_mode(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) FROM PUBLIC;
