@@ -80,9 +80,7 @@ static const char *const stv_rule_sets[] = {"scottish", "meek", NULL};
  */
 static const ProposalSetting proposal_settings[] = {
 	{"anonymous", SETTING_BOOL, M_ALL, 0, 0, "false"},
-	{"hide_results", SETTING_BOOL, M_ALL, 0, 0, "false"},
 	{"quorum_pct", SETTING_PCT, M_ALL, 0, 100, "0"},
-	{"block_needs_reason", SETTING_BOOL, M(METHOD_CONSENT), 0, 0, "true"},
 	{"max_blocks", SETTING_INT, M(METHOD_CONSENT), 0, PG_INT32_MAX, "0"},
 	{"threshold_pct", SETTING_PCT, M(METHOD_CONSENT), 0, 100, "50"},
 	{"threshold_inclusive", SETTING_BOOL, M(METHOD_CONSENT), 0, 0, "false"},
@@ -185,6 +183,7 @@ method_keys(int method)
 		if (proposal_settings[i].methods & M(method))
 			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
 							 proposal_settings[i].key);
+	appendStringInfo(&buf, ", %s", rule_setting_keys(method));
 	return buf.data;
 }
 
@@ -446,7 +445,7 @@ check_options(int method, ArrayType *options, Datum **elems)
 
 /* Build the normalized settings object from the values of the method's keys */
 static Jsonb *
-build_proposal_settings(int method, JsonbValue *values)
+build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -464,6 +463,7 @@ build_proposal_settings(int method, JsonbValue *values)
 		pushJsonbValue(&state, WJB_KEY, &k);
 		pushJsonbValue(&state, WJB_VALUE, &values[i]);
 	}
+	rule_settings_push(rs, method, &state);
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }
@@ -508,7 +508,9 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
+	RuleSettings rs;
 
+	rule_settings_init(&rs, method);
 	if (!JB_ROOT_IS_OBJECT(in) || JB_ROOT_IS_SCALAR(in))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
@@ -523,6 +525,16 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 		if (tok != WJB_KEY)
 			continue;
 		s = find_proposal_setting(v.val.string.val, v.val.string.len);
+		if (s == NULL || !(s->methods & M(method)))
+		{
+			JsonbValue	key = v;
+
+			tok = JsonbIteratorNext(&it, &v, true);
+			Assert(tok == WJB_VALUE);
+			if (rule_setting_accept(&rs, method, key.val.string.val, key.val.string.len, &v))
+				continue;
+			v = key;
+		}
 		if (s == NULL || !(s->methods & M(method)))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
@@ -539,7 +551,9 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 		setting_bool(values, "none_of_the_above"))
 		check_none_of_the_above(method, values, noptions, elems, max_ranks_given);
 	check_cross_rules(method, values, noptions);
-	return build_proposal_settings(method, values);
+	rule_settings_finish(&rs, method, values[find_proposal_setting("anonymous", 9) - proposal_settings].val.boolean,
+						 numeric_cmp_int(values[find_proposal_setting("quorum_pct", 10) - proposal_settings].val.numeric, 0) == 0);
+	return build_proposal_settings(method, values, &rs);
 }
 
 /*
@@ -622,7 +636,9 @@ ballot_rules_load(BallotRules *rules, const char *method, ArrayType *options,
 	rules->credits_per_member = settings_int(settings, "credits_per_member", 100);
 	rules->allow_gaps = jsonb_get_bool_key(settings, "allow_gaps", false);
 	rules->allow_negative = jsonb_get_bool_key(settings, "allow_negative", false);
-	rules->block_needs_reason = jsonb_get_bool_key(settings, "block_needs_reason", true);
+	rules_load_reasons(rules, settings);
+	rules->block_needs_reason = rules->reason_required != REASON_NEVER &&
+		rules->reason_required != REASON_ALWAYS;
 	rules->allow_maybe = jsonb_get_bool_key(settings, "allow_maybe", true);
 	rules->none_of_the_above = jsonb_get_bool_key(settings, "none_of_the_above", false);
 	if (rules->none_of_the_above)
@@ -687,6 +703,16 @@ option_value(const BallotRules *rules, int i)
 	return v;
 }
 
+/* Refuse a reason that breaks the proposal's reason rules (rules.c) */
+static void
+check_reason(const BallotRules *rules, BallotPosition pos, const char *reason, int64 pid)
+{
+	const char *problem = rules_reason_problem(rules, pos, reason);
+
+	if (problem != NULL)
+		BALLOT_ERROR(pid, "%s", problem);
+}
+
 /* Check a consent ballot: one of the four positions; a block may need a reason */
 static Jsonb *
 check_consent(const BallotRules *rules, Jsonb *ballot, const char *reason, int64 pid)
@@ -701,9 +727,8 @@ check_consent(const BallotRules *rules, Jsonb *ballot, const char *reason, int64
 		if (strlen(consent_positions[i]) != v.val.string.len ||
 			memcmp(consent_positions[i], v.val.string.val, v.val.string.len) != 0)
 			continue;
-		if (i == 3 && rules->block_needs_reason &&
-			(reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0'))
-			BALLOT_ERROR(pid, "A block needs a reason on this proposal.");
+		check_reason(rules, i == 3 ? POSITION_BLOCK : i == 2 ? POSITION_DISAGREE : POSITION_NONE,
+					 reason, pid);
 		return ballot;
 	}
 	BALLOT_ERROR(pid, "\"%.*s\" is not a consent position; use agree, abstain, disagree or block.",
@@ -994,17 +1019,22 @@ ballot_normalize(const BallotRules *rules, Jsonb *ballot, const char *reason,
 		case METHOD_STV:
 		case METHOD_SCHULZE:
 		case METHOD_COPELAND:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_option_list(rules, ballot, proposal_id);
 		case METHOD_COUNT:
 		case METHOD_CHECK:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_answer(rules, ballot, proposal_id);
 		case METHOD_QUESTION:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_question(ballot, reason, proposal_id);
 		case METHOD_TIME:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_time(rules, ballot, proposal_id);
 		case METHOD_SCORE:
 		case METHOD_DOTS:
 		case METHOD_QUADRATIC:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_option_map(rules, ballot, proposal_id);
 	}
 	elog(ERROR, "unexpected method %d", rules->method);

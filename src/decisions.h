@@ -63,7 +63,54 @@ typedef struct BallotRules
 	bool		block_needs_reason;
 	bool		none_of_the_above;	/* the last option is the implicit one */
 	bool		allow_maybe;
+	int			reason_required;	/* ReasonRule (rules.c) */
+	int32		reason_max_length;	/* 0: no limit */
 } BallotRules;
+
+/* rules.c: reason_required values */
+typedef enum ReasonRule
+{
+	REASON_NEVER = 0,
+	REASON_ALWAYS,
+	REASON_DISAGREE_OR_BLOCK,
+	REASON_BLOCK
+} ReasonRule;
+
+/* rules.c: hide_results and voters values */
+#define HIDE_OFF 0
+#define HIDE_UNTIL_VOTE 1
+#define HIDE_UNTIL_CLOSED 2
+#define VOTERS_MEMBERS 0
+#define VOTERS_INVITED 1
+
+/*
+ * What a ballot says, for the reason rules: a method classifies its ballots
+ * (consent: disagree and block; a method without objections: none).
+ */
+typedef enum BallotPosition
+{
+	POSITION_NONE = 0,
+	POSITION_DISAGREE,
+	POSITION_BLOCK
+} BallotPosition;
+
+/* rules.c: rule settings being normalized (-1: not given) */
+typedef struct RuleSettings
+{
+	int			hide_results;
+	int			reason_required;
+	bool		reason_given;
+	int			block_needs_reason;
+	int32		reason_max_length;
+	int			voters;
+	int64		pass_num;
+	int64		pass_den;		/* 0: no pass share */
+	int			pass_share_of;
+	bool		pass_share_inclusive;
+	bool		silence_is_consent;
+	int			weighted;
+	int			delegation;
+} RuleSettings;
 
 /* ballots.c */
 extern int	decision_parse_method(const char *name, bool missing_ok);
@@ -73,6 +120,23 @@ extern Jsonb *ballot_normalize(const BallotRules *rules, Jsonb *ballot,
 							   const char *reason, int64 proposal_id);
 extern bool jsonb_get_bool_key(Jsonb *obj, const char *key, bool dflt);
 
+/* rules.c */
+extern void rule_settings_init(RuleSettings *rs, int method);
+extern bool rule_setting_accept(RuleSettings *rs, int method, const char *key,
+								int len, JsonbValue *v);
+extern void rule_settings_finish(RuleSettings *rs, int method, bool anonymous,
+								 bool quorum_zero);
+extern void rule_settings_push(const RuleSettings *rs, int method,
+							   JsonbParseState **ps);
+extern const char *rule_setting_keys(int method);
+extern bool rules_parse_share(const char *s, int len, int64 *num, int64 *den);
+extern void rules_load_reasons(BallotRules *rules, Jsonb *settings);
+extern const char *rules_reason_problem(const BallotRules *rules,
+										BallotPosition pos, const char *reason);
+
+/* delegation.c */
+extern int64 delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at);
+
 /* proposals.c */
 extern int	proposal_effective_state(int stored, TimestampTz opens_at,
 									 bool opens_null, TimestampTz closes_at,
@@ -80,6 +144,7 @@ extern int	proposal_effective_state(int stored, TimestampTz opens_at,
 extern void proposal_lock(int64 proposal_id, LOCKMODE mode);
 extern void proposal_member_lock(int64 proposal_id, int64 member_id);
 extern TimestampTz decisions_now(void);
+extern void decisions_rules_lock(int64 group_id, LOCKMODE mode);
 
 /* votes.c: true while enspiral.vote() writes its own tables */
 extern bool decisions_writing_votes;

@@ -43,9 +43,16 @@
 #include "rankings.h"
 
 PG_FUNCTION_INFO_V1(enspiral_irv_accum);
+PG_FUNCTION_INFO_V1(enspiral_irv_accum_weighted);
 PG_FUNCTION_INFO_V1(enspiral_irv_final);
 PG_FUNCTION_INFO_V1(enspiral_irv_rounds_final);
 
+
+/*
+ * The weight of ballot b: a ballot of weight n counts as n equal ballots;
+ * sums never overflow, since every count is at most total_weight.
+ */
+#define IRV_WEIGHT(st, b) ((st)->weights ? (st)->weights[b] : 1)
 
 /* A new empty state in the aggregate's memory context */
 IrvState *
@@ -187,6 +194,8 @@ irv_append(IrvState *st, const int64 *v, int n)
 	{
 		st->ballcap *= 2;
 		st->offsets = repalloc_huge(st->offsets, sizeof(Size) * (st->ballcap + 1));
+		if (st->weights != NULL)
+			st->weights = repalloc_huge(st->weights, sizeof(int64) * st->ballcap);
 	}
 	for (int i = 0; i < n; i++)
 		st->entries[st->nentries++] = irv_index(st, v[i]);
@@ -224,6 +233,52 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	irv_check_duplicates((int64 *) ARR_DATA_PTR(a), n, "instant_runoff");
 	irv_append(st, (int64 *) ARR_DATA_PTR(a), n);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Weighted instant_runoff transition: add a ranking that counts weight
+ * times (doc/decision-rules.md); weights are non-negative, their sum an
+ * int64 (22003 beyond).
+ */
+Datum
+enspiral_irv_accum_weighted(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	IrvState   *st;
+	Size		before;
+	int64		w;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("instant_runoff_accum can only be called as the transition function of an aggregate"),
+				 errhint("Use the aggregates enspiral.instant_runoff(bigint[], bigint) or enspiral.instant_runoff_rounds(bigint[], bigint).")));
+	if (PG_ARGISNULL(0))
+	{
+		st = irv_new(aggctx);
+		st->weights = MemoryContextAllocHuge(aggctx, sizeof(int64) * st->ballcap);
+	}
+	else
+		st = (IrvState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+	w = PG_GETARG_INT64(2);
+	if (w < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("instant_runoff ballot weight cannot be negative")));
+	before = st->nballots;
+	fcinfo->args[0].value = PointerGetDatum(st);
+	fcinfo->args[0].isnull = false;
+	(void) enspiral_irv_accum(fcinfo);
+	if (st->nballots == before)
+		PG_RETURN_POINTER(st);	/* empty ranking: skipped */
+	if (pg_add_s64_overflow(st->total_weight, w, &st->total_weight))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("instant_runoff total ballot weight is out of range")));
+	st->weights[before] = w;
 	PG_RETURN_POINTER(st);
 }
 
@@ -316,11 +371,11 @@ irv_place(IrvCount *ic, Size b)
 	ic->cursor[b] = p;
 	if (p == end)
 	{
-		ic->exhausted++;
+		ic->exhausted += IRV_WEIGHT(st, b);
 		return;
 	}
 	opt = st->entries[p];
-	ic->counts[opt]++;
+	ic->counts[opt] += IRV_WEIGHT(st, b);
 	ic->next[b] = ic->head[opt];
 	ic->head[opt] = b;
 	if (!ic->is_changed[opt])
@@ -495,7 +550,7 @@ irv_count(const IrvState *st, IrvResult *r, bool history)
 	for (int round = 0;; round++)
 	{
 		int32		best = ic.order[st->nopts - 1];
-		int64		active = (int64) st->nballots - ic.exhausted;
+		int64		active = (st->weights ? st->total_weight : (int64) st->nballots) - ic.exhausted;
 
 		CHECK_FOR_INTERRUPTS();
 		Assert(round < st->nopts);
@@ -632,6 +687,8 @@ enspiral_irv_rounds_final(PG_FUNCTION_ARGS)
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	push_int_pair(&ps, "winner", st->ids[r.winner]);
 	push_int_pair(&ps, "ballots", (int64) st->nballots);
+	if (st->weights != NULL)
+		push_int_pair(&ps, "weight", st->total_weight);
 	key.type = jbvString;
 	key.val.string.val = "rounds";
 	key.val.string.len = 6;

@@ -51,6 +51,7 @@ PG_FUNCTION_INFO_V1(enspiral_proposal_written_here);
 #define DECISIONS_LOCK_PROPOSAL		0x4E31
 #define DECISIONS_LOCK_VOTER		0x4E32
 #define DECISIONS_LOCK_MEMBERSHIP	0x4E33
+#define DECISIONS_LOCK_RULES		0x4E34
 
 /* The columns of a proposals row that the state machine reads */
 typedef struct ProposalRow
@@ -94,6 +95,22 @@ proposal_lock(int64 proposal_id, LOCKMODE mode)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) proposal_id >> 32),
 						 (uint32) proposal_id, DECISIONS_LOCK_PROPOSAL);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/*
+ * Serialize changes of vote weights and delegations of a group (exclusive)
+ * with the openings and outcome recordings of its proposals (shared), until
+ * transaction end: a change is stamped with the time it holds the lock, so
+ * it is either before an opening or after it for every reader (rules.c).
+ */
+void
+decisions_rules_lock(int64 group_id, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) group_id >> 32),
+						 (uint32) group_id, DECISIONS_LOCK_RULES);
 	(void) LockAcquire(&tag, mode, false, false);
 }
 
@@ -332,6 +349,16 @@ guard_update(TriggerData *td)
 						(long long) o.proposal_id)));
 	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN)
 		newtup = set_reopen_count(td->tg_relation, newtup, o.reopen_count + 1);
+	/* an opening waits for weight and delegation changes in flight */
+	if (n.stored != o.stored &&
+		(n.stored == PROPOSAL_OPEN || n.stored == PROPOSAL_SCHEDULED))
+	{
+		bool		isnull;
+
+		decisions_rules_lock(DatumGetInt64(heap_getattr(newtup, proposal_attnum(desc, "group_id"),
+														desc, &isnull)),
+							 ShareLock);
+	}
 	/* wait for votes in flight before the state or the deadline changes */
 	if (o.stored != n.stored || o.closes_null != n.closes_null ||
 		o.closes_at != n.closes_at)
@@ -711,6 +738,8 @@ enspiral_record_outcome(PG_FUNCTION_ARGS)
 
 			/* wait for membership changes in flight (see memberships guard) */
 			group_membership_lock(gid, ExclusiveLock);
+			/* and for weight and delegation changes (rules.c) */
+			decisions_rules_lock(gid, ShareLock);
 			d = compute_latest(pid);
 
 			store_outcome(gid, &row, d);

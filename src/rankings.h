@@ -35,6 +35,9 @@ typedef struct IrvState
 	Size	   *offsets;
 	Size		nballots;
 	Size		ballcap;
+	/* weighted instant runoff: weights[b] of ballot b and their sum (NULL: 1 each) */
+	int64	   *weights;
+	int64		total_weight;
 } IrvState;
 
 /* irv.c */

@@ -52,6 +52,9 @@
 PG_FUNCTION_INFO_V1(enspiral_vote);
 PG_FUNCTION_INFO_V1(enspiral_add_voter);
 PG_FUNCTION_INFO_V1(enspiral_votes_guard);
+PG_FUNCTION_INFO_V1(enspiral_retract_vote);
+PG_FUNCTION_INFO_V1(enspiral_remove_voter);
+PG_FUNCTION_INFO_V1(enspiral_add_voter_in_group);
 
 bool		decisions_writing_votes = false;
 
@@ -68,6 +71,8 @@ typedef struct VoteContext
 	Datum		options;		/* text[], or 0 when NULL */
 	Datum		settings;		/* jsonb */
 	bool		anonymous;
+	bool		invited;		/* voters = 'invited' */
+	bool		weighted;		/* votes carry the voter's weight */
 	bool		in_electorate;
 	bool		member_now;
 	bool		has_current;	/* the member has a counted vote */
@@ -233,7 +238,7 @@ typedef struct RelidCacheEntry
 	Oid			relid;
 } RelidCacheEntry;
 
-#define RELID_CACHE_SIZE 8
+#define RELID_CACHE_SIZE 16
 static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
 static int	relid_cache_n = 0;
 static bool relid_callback_registered = false;
@@ -320,6 +325,30 @@ index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
 	return found;
 }
 
+/* True when a string key of settings has a value */
+static bool
+settings_is(Jsonb *settings, const char *key, const char *value)
+{
+	JsonbValue	buf;
+	JsonbValue *v = getKeyJsonValueFromContainer(&settings->root, key, strlen(key), &buf);
+
+	return v != NULL && v->type == jbvString && v->val.string.len == (int) strlen(value) &&
+		memcmp(v->val.string.val, value, v->val.string.len) == 0;
+}
+
+/* Whether the member is removed from the electorate now (latest snapshot) */
+static bool
+voter_removed(int64 group_id, int64 pid, int64 member_id)
+{
+	int64		keys[3] = {group_id, pid, member_id};
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found = index_lookup("electorate_removals", "electorate_removals_current",
+									 3, keys, snap, 0, NULL, NULL, NULL, NULL);
+
+	UnregisterSnapshot(snap);
+	return found;
+}
+
 /* Read the proposal row into vc; false when missing */
 static bool
 lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
@@ -343,6 +372,9 @@ lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 	vc->options = n[5] ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM(v[5]));
 	vc->settings = PointerGetDatum(PG_DETOAST_DATUM(v[6]));
 	vc->anonymous = jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "anonymous", false);
+	vc->invited = settings_is(DatumGetJsonbP(vc->settings), "voters", "invited");
+	vc->weighted = !vc->anonymous &&
+		jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "weighted", false);
 	return true;
 }
 
@@ -420,6 +452,7 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
 				 errmsg("member %lld is not in the electorate of proposal %lld",
 						(long long) member_id, (long long) pid),
+				 vc->invited ? errdetail("Only members added with enspiral.add_voter() vote on this proposal.") :
 				 errdetail("The electorate is the members of the group when the proposal opened."),
 				 vc->anonymous ? 0 :
 				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
@@ -453,6 +486,32 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
 }
 
+/*
+ * The voter's weight when the proposal opened.  The common case is one
+ * btree descent: no current weight period means no weight was ever set
+ * (set_vote_weight always leaves one open), and a current period that
+ * started by the opening is the one in effect then; otherwise the history
+ * is searched.
+ */
+static int64
+weight_at_opening(const VoteContext *vc, int64 member_id)
+{
+	static const char *const cols[] = {"valid_from", "weight"};
+	int64		keys[2] = {vc->group_id, member_id};
+	Datum		v[2];
+	bool		n[2];
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found = index_lookup("vote_weights", "vote_weights_current", 2, keys, snap,
+									 2, cols, v, n, NULL);
+
+	UnregisterSnapshot(snap);
+	if (!found)
+		return 1;
+	if (DatumGetTimestampTz(v[0]) <= vc->opens_at)
+		return DatumGetInt64(v[1]);
+	return delegation_own_weight(vc->group_id, member_id, vc->opens_at);
+}
+
 /* Set a column of a virtual slot by name */
 static void
 slot_set(TupleTableSlot *slot, const char *col, Datum value, bool isnull)
@@ -475,6 +534,8 @@ static int64
 insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot,
 				text *reason, TimestampTz now)
 {
+	/* the voter's weight at the opening (doc/decision-rules.md) */
+	int64		weight = vc->weighted ? weight_at_opening(vc, member_id) : 0;
 	Relation	rel = table_open(decisions_relid("votes"), RowExclusiveLock);
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -507,6 +568,7 @@ insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot
 	slot_set(slot, "reason", PointerGetDatum(reason), reason == NULL);
 	slot_set(slot, "cast_at", TimestampTzGetDatum(now), false);
 	slot_set(slot, "history_key", Int64GetDatum(0), false);
+	slot_set(slot, "weight", Int64GetDatum(weight), !vc->weighted);
 	ExecStoreVirtualTuple(slot);
 	ExecSimpleRelationInsert(rri, estate, slot);
 	AfterTriggerEndQuery(estate);
@@ -589,9 +651,17 @@ enspiral_vote(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
 				 errmsg("proposal %lld does not exist", (long long) pid)));
-	if (!vc.in_electorate && !vc.anonymous && vc.member_now)
+	if (vc.invited)
+		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
+	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
 		vc.in_electorate = explicitly_added(vc.group_id, pid, member_id);
 	check_vote_allowed(pid, member_id, &vc);
+	if (!vc.anonymous && voter_removed(vc.group_id, pid, member_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
+				 errmsg("member %lld was removed from the electorate of proposal %lld",
+						(long long) member_id, (long long) pid),
+				 errhint("enspiral.add_voter() adds the member again.")));
 	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
 							  reason ? text_to_cstring(reason) : NULL, pid);
 	PG_TRY();
@@ -613,29 +683,81 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(vote_id);
 }
 
-/*
- * enspiral.add_voter(proposal_id, member_id) RETURNS void
- *	  Add a current member who was not in the electorate (a later joiner)
- *	  to a named proposal that is not yet closed.
- */
-Datum
-enspiral_add_voter(PG_FUNCTION_ARGS)
+/* Refuse a proposal that is not in the group named by a group-first call */
+static void
+check_group(int64 group_id, int64 pid, const VoteContext *vc)
+{
+	if (vc->group_id != group_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist in group %lld",
+						(long long) pid, (long long) group_id)));
+}
+
+/* Read the proposal and voter under the locks of vote(); NS101 when missing */
+static void
+locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+{
+	proposal_lock(pid, ShareLock);
+	proposal_member_lock(pid, member_id);
+	if (!vote_context(pid, member_id, now, vc))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist", (long long) pid)));
+	if (group_id != 0)
+		check_group(group_id, pid, vc);
+}
+
+/* Run one statement of the vote tables with the vote-table guard open */
+static void
+write_votes(SPIPlanPtr plan, Datum *args, int expected)
+{
+	PG_TRY();
+	{
+		decisions_writing_votes = true;
+		if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 false, true, 0) < 0 ||
+			(expected >= 0 && SPI_processed != (uint64) expected))
+			elog(ERROR, "writing the vote tables failed");
+	}
+	PG_FINALLY();
+	{
+		decisions_writing_votes = false;
+	}
+	PG_END_TRY();
+}
+
+/* Put a removed member back into the electorate (the removal stays as history) */
+static void
+restore_voter(int64 group_id, int64 pid, int64 member_id, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(pid),
+	Int64GetDatum(member_id), TimestampTzGetDatum(now)};
+
+	enspiral_plan(&plan,
+				  "UPDATE enspiral.electorate_removals SET restored_at = $4"
+				  " WHERE group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND member_id OPERATOR(pg_catalog.=) $3 AND restored_at IS NULL",
+				  4, argtypes);
+	write_votes(plan, args, -1);
+}
+
+/* add_voter, 0.1.0 and group-first: group_id 0 when not given */
+static void
+add_voter(int64 group_id, int64 pid, int64 member_id)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-	int64		pid = PG_GETARG_INT64(0);
-	int64		member_id = PG_GETARG_INT64(1);
 	TimestampTz now = decisions_now();
 	Datum		args[3] = {Int64GetDatum(pid), Int64GetDatum(member_id),
 	TimestampTzGetDatum(now)};
 	VoteContext vc;
 
 	enspiral_spi_connect();
-	proposal_lock(pid, ShareLock);
-	if (!vote_context(pid, member_id, now, &vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+	locked_context(group_id, pid, member_id, now, &vc);
 	if (vc.anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
@@ -659,18 +781,140 @@ enspiral_add_voter(PG_FUNCTION_ARGS)
 				  " SELECT p.group_id, p.proposal_id, $2, $3 FROM enspiral.proposals p"
 				  "  WHERE p.proposal_id = $1 ON CONFLICT DO NOTHING",
 				  3, argtypes);
+	write_votes(plan, args, -1);
+	restore_voter(vc.group_id, pid, member_id, now);
+	enspiral_spi_finish();
+}
+
+/*
+ * enspiral.add_voter(proposal_id, member_id) RETURNS void
+ *	  Add a current member who was not in the electorate (a later joiner, or
+ *	  anyone on a proposal with voters = 'invited') to a named proposal that
+ *	  is not yet closed; a removed voter is added again.
+ */
+Datum
+enspiral_add_voter(PG_FUNCTION_ARGS)
+{
+	add_voter(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
+	PG_RETURN_VOID();
+}
+
+/* enspiral.add_voter(group_id, proposal_id, member_id) RETURNS void: group-first */
+Datum
+enspiral_add_voter_in_group(PG_FUNCTION_ARGS)
+{
+	add_voter(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2));
+	PG_RETURN_VOID();
+}
+
+/* Mark the member's counted vote superseded with the vote-table guard open */
+static void
+supersede_guarded(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
+{
 	PG_TRY();
 	{
 		decisions_writing_votes = true;
-		if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								 false, true, 0) != SPI_OK_INSERT)
-			elog(ERROR, "adding the voter failed");
+		supersede_vote(vc, pid, member_id, now);
 	}
 	PG_FINALLY();
 	{
 		decisions_writing_votes = false;
 	}
 	PG_END_TRY();
+}
+
+/* Refuse retracting or removing on an anonymous proposal (NS154) */
+static void
+refuse_anonymous(int64 pid, const VoteContext *vc, const char *what)
+{
+	if (vc->anonymous)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_ANONYMOUS_BALLOT),
+				 errmsg("cannot %s on anonymous proposal %lld", what, (long long) pid),
+				 errdetail("Anonymous ballots are not linked to their voter.")));
+}
+
+/*
+ * enspiral.retract_vote(group_id, proposal_id, member_id) RETURNS void
+ *	  Withdraw a member's counted vote while the proposal is open: the vote
+ *	  is marked superseded (kept as history) and nothing replaces it.
+ */
+Datum
+enspiral_retract_vote(PG_FUNCTION_ARGS)
+{
+	int64		group_id = PG_GETARG_INT64(0);
+	int64		pid = PG_GETARG_INT64(1);
+	int64		member_id = PG_GETARG_INT64(2);
+	TimestampTz now = decisions_now();
+	VoteContext vc;
+
+	enspiral_spi_connect();
+	locked_context(group_id, pid, member_id, now, &vc);
+	refuse_anonymous(pid, &vc, "retract a vote");
+	if (vc.state != PROPOSAL_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is not open for voting: it is %s",
+						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+	if (!vc.has_current)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NO_VOTE),
+				 errmsg("member %lld has no vote to retract on proposal %lld",
+						(long long) member_id, (long long) pid)));
+	supersede_guarded(&vc, pid, member_id, now);
+	enspiral_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/* Whether the member is in the electorate of the proposal now */
+static bool
+in_electorate_now(int64 pid, int64 member_id, const VoteContext *vc)
+{
+	if (vc->invited)
+		return vc->member_now && explicitly_added(vc->group_id, pid, member_id);
+	return vc->member_now &&
+		(vc->in_electorate || explicitly_added(vc->group_id, pid, member_id));
+}
+
+/*
+ * enspiral.remove_voter(group_id, proposal_id, member_id) RETURNS void
+ *	  Remove a member from the electorate of a named proposal that is not
+ *	  closed: the removal is recorded (add_voter() ends it) and the member's
+ *	  counted vote, if any, becomes history.
+ */
+Datum
+enspiral_remove_voter(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	int64		group_id = PG_GETARG_INT64(0);
+	int64		pid = PG_GETARG_INT64(1);
+	int64		member_id = PG_GETARG_INT64(2);
+	TimestampTz now = decisions_now();
+	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(pid),
+	Int64GetDatum(member_id), TimestampTzGetDatum(now)};
+	VoteContext vc;
+
+	enspiral_spi_connect();
+	locked_context(group_id, pid, member_id, now, &vc);
+	refuse_anonymous(pid, &vc, "remove a voter");
+	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
+				 errmsg("proposal %lld is %s: its electorate cannot change",
+						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+	if (!in_electorate_now(pid, member_id, &vc) || voter_removed(group_id, pid, member_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_VOTER),
+				 errmsg("member %lld is not in the electorate of proposal %lld",
+						(long long) member_id, (long long) pid)));
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.electorate_removals (group_id, proposal_id, member_id, removed_at)"
+				  " VALUES ($1, $2, $3, $4)",
+				  4, argtypes);
+	write_votes(plan, args, 1);
+	if (vc.has_current)
+		supersede_guarded(&vc, pid, member_id, now);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -680,7 +924,7 @@ Datum
 enspiral_votes_guard(PG_FUNCTION_ARGS)
 {
 	static const char *const tables[] = {"votes", "participations",
-	"anonymous_ballots", "electorate_additions"};
+	"anonymous_ballots", "electorate_additions", "electorate_removals"};
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))

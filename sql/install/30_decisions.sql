@@ -89,6 +89,7 @@ CREATE TABLE enspiral.votes (
     cast_at        timestamptz NOT NULL,
     superseded_at  timestamptz,
     history_key    bigint NOT NULL DEFAULT 0,
+    weight         bigint CHECK (weight >= 0),
     PRIMARY KEY (group_id, proposal_id, member_id, history_key),
     -- counted (key 0, not superseded) or history (superseded, keyed by its
     -- own id); one expression: every INSERT prepares each CHECK anew
@@ -97,6 +98,8 @@ CREATE TABLE enspiral.votes (
 );
 COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
+COMMENT ON COLUMN enspiral.votes.weight IS
+    'The voter''s vote weight when the proposal opened, stored by vote() on weighted proposals (NULL: weight 1)';
 COMMENT ON COLUMN enspiral.votes.history_key IS
     '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 
@@ -129,6 +132,84 @@ CREATE TABLE enspiral.electorate_additions (
 );
 COMMENT ON TABLE enspiral.electorate_additions IS
     'Members added explicitly to the electorate of a named proposal (later joiners)';
+
+CREATE TABLE enspiral.electorate_removals (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    member_id    bigint NOT NULL,
+    removed_at   timestamptz NOT NULL,
+    restored_at  timestamptz,
+    PRIMARY KEY (group_id, proposal_id, member_id, removed_at),
+    CHECK (restored_at IS NULL OR restored_at >= removed_at)
+);
+COMMENT ON TABLE enspiral.electorate_removals IS
+    'Members removed from the electorate of a named proposal by enspiral.remove_voter() (history: add_voter() sets restored_at)';
+CREATE UNIQUE INDEX electorate_removals_current
+    ON enspiral.electorate_removals (group_id, proposal_id, member_id) WHERE restored_at IS NULL;
+COMMENT ON INDEX enspiral.electorate_removals_current IS
+    'At most one removal in effect per member and proposal: what vote() looks up';
+
+CREATE TABLE enspiral.vote_weights (
+    group_id    bigint NOT NULL REFERENCES enspiral.groups,
+    member_id   bigint NOT NULL,
+    valid_from  timestamptz NOT NULL,
+    valid_to    timestamptz,
+    weight      bigint NOT NULL CHECK (weight >= 0),
+    PRIMARY KEY (group_id, member_id, valid_from),
+    CHECK (valid_to IS NULL OR valid_to >= valid_from)
+);
+COMMENT ON TABLE enspiral.vote_weights IS
+    'Vote weights of members (like cooperative shares), as periods: a member without a period in effect weighs 1; tallies read the weights in effect when the proposal opened';
+CREATE UNIQUE INDEX vote_weights_current ON enspiral.vote_weights (group_id, member_id)
+    WHERE valid_to IS NULL;
+COMMENT ON INDEX enspiral.vote_weights_current IS
+    'One current weight per member';
+
+CREATE TABLE enspiral.delegations (
+    group_id     bigint NOT NULL REFERENCES enspiral.groups,
+    from_member  bigint NOT NULL,
+    valid_from   timestamptz NOT NULL,
+    valid_to     timestamptz,
+    to_member    bigint NOT NULL,
+    PRIMARY KEY (group_id, from_member, valid_from),
+    CHECK (to_member <> from_member),
+    CHECK (valid_to IS NULL OR valid_to >= valid_from)
+);
+COMMENT ON TABLE enspiral.delegations IS
+    'Delegations of a member''s vote to another member of the group, as periods; tallies follow the delegations in effect when the proposal opened, transitively';
+CREATE UNIQUE INDEX delegations_current ON enspiral.delegations (group_id, from_member)
+    WHERE valid_to IS NULL;
+COMMENT ON INDEX enspiral.delegations_current IS
+    'One current delegation per member';
+
+CREATE FUNCTION enspiral.rules_history_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rules_history_guard',
+        CASE TG_TABLE_NAME WHEN 'delegations' THEN 'enspiral.delegations'
+                           ELSE 'enspiral.vote_weights' END::regclass);
+    IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
+       AND (to_jsonb(NEW) - 'valid_to') = (to_jsonb(OLD) - 'valid_to') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% rows are history: they are never changed or deleted', TG_TABLE_NAME
+        USING ERRCODE = 'NS011',
+              DETAIL = 'Only the end (valid_to) of the period in effect is set, once.',
+              HINT = 'Use enspiral.set_vote_weight(), enspiral.delegate() and enspiral.undelegate().';
+END
+$$;
+COMMENT ON FUNCTION enspiral.rules_history_guard() IS
+    'Trigger: vote weight and delegation periods are append-only; only the open period may be ended (NS011)';
+CREATE TRIGGER vote_weights_history BEFORE UPDATE OR DELETE ON enspiral.vote_weights
+    FOR EACH ROW EXECUTE FUNCTION enspiral.rules_history_guard();
+COMMENT ON TRIGGER vote_weights_history ON enspiral.vote_weights IS
+    'Weight periods are history: only the open one is ended';
+CREATE TRIGGER delegations_history BEFORE UPDATE OR DELETE ON enspiral.delegations
+    FOR EACH ROW EXECUTE FUNCTION enspiral.rules_history_guard();
+COMMENT ON TRIGGER delegations_history ON enspiral.delegations IS
+    'Delegation periods are history: only the open one is ended';
 
 CREATE TABLE enspiral.outcomes (
     group_id     bigint NOT NULL,
@@ -177,6 +258,10 @@ CREATE TRIGGER anonymous_ballots_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUN
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
 CREATE TRIGGER electorate_additions_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.electorate_additions
     FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
+CREATE TRIGGER electorate_removals_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON enspiral.electorate_removals
+    FOR EACH STATEMENT EXECUTE FUNCTION enspiral.votes_guard();
+COMMENT ON TRIGGER electorate_removals_guard ON enspiral.electorate_removals IS
+    'Only enspiral.remove_voter() and enspiral.add_voter() change removals';
 
 CREATE FUNCTION enspiral.outcomes_guard() RETURNS trigger
     LANGUAGE plpgsql
@@ -676,25 +761,41 @@ $$;
 COMMENT ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) IS
     'Internal: the ballots that count at time t: the votes in force at t of members still in the group, or every anonymous ballot';
 
+CREATE FUNCTION enspiral.electorate_members(group_id bigint, proposal_id bigint,
+                                            ref timestamptz, t timestamptz)
+    RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- frozen at the opening ref: the members then (none with voters =
+    -- invited) plus explicit additions; nobody leaves it by leaving the
+    -- group, so leaving never makes a quorum easier; remove_voter removals
+    -- in effect at t are left out
+    SELECT e.member_id FROM (
+        SELECT m.member_id FROM enspiral.memberships m
+         WHERE m.group_id = $1 AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)
+           AND NOT EXISTS (SELECT 1 FROM enspiral.proposals x
+                            WHERE x.group_id = $1 AND x.proposal_id = $2
+                              AND x.settings ->> 'voters' = 'invited')
+        UNION
+        SELECT a.member_id FROM enspiral.electorate_additions a
+         WHERE a.group_id = $1 AND a.proposal_id = $2) e
+     WHERE NOT EXISTS (SELECT 1 FROM enspiral.electorate_removals r
+                        WHERE r.group_id = $1 AND r.proposal_id = $2 AND r.member_id = e.member_id
+                          AND r.removed_at <= $4 AND (r.restored_at IS NULL OR r.restored_at > $4))
+$$;
+COMMENT ON FUNCTION enspiral.electorate_members(bigint, bigint, timestamptz, timestamptz) IS
+    'Internal: the electorate of a proposal, frozen at its opening time ref: the members then (none with voters = invited) plus explicit additions, whether or not they are still members, minus remove_voter removals in effect at t';
+
 CREATE FUNCTION enspiral.electorate_size(p enspiral.proposals, ref timestamptz, t timestamptz)
     RETURNS bigint
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    -- The electorate is frozen at the opening ref: the members then, plus
-    -- members added with add_voter.  Nobody leaves it, so leaving never
-    -- makes a quorum easier; t (the evaluation time) is not used.
-    SELECT (SELECT count(*) FROM enspiral.memberships m
-             WHERE m.group_id = ($1).group_id AND m.joined_at <= $2
-               AND (m.left_at IS NULL OR m.left_at > $2))
-         + (SELECT count(*) FROM enspiral.electorate_additions a
-             WHERE a.group_id = ($1).group_id AND a.proposal_id = ($1).proposal_id
-               AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
-                                WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                                  AND m.joined_at <= $2 AND (m.left_at IS NULL OR m.left_at > $2)))
+    SELECT count(*) FROM enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3)
 $$;
 COMMENT ON FUNCTION enspiral.electorate_size(enspiral.proposals, timestamptz, timestamptz) IS
-    'Internal: the electorate frozen at the opening time ref: the members then plus explicit additions, whether or not they are still members (t is not used)';
+    'Internal: the size of enspiral.electorate_members(): the electorate frozen at the opening time ref';
 
 -- winner(s) of a totals object: {"winner", "winners", "tie"}
 CREATE FUNCTION enspiral.winners_of(totals jsonb, voted bigint) RETURNS jsonb
@@ -720,6 +821,9 @@ CREATE FUNCTION enspiral.compute_tally(p enspiral.proposals, t timestamptz) RETU
 AS $$
 DECLARE
     anon boolean := (p.settings ->> 'anonymous')::boolean;
+    ref timestamptz := least(coalesce(p.opens_at, t), t);
+    -- weights or delegations change a count only when some are in effect
+    weighing boolean := NOT anon AND enspiral.weights_in_effect(p, ref);
     n_agree bigint;
     n_abstain bigint;
     n_disagree bigint;
@@ -727,9 +831,10 @@ DECLARE
     voted bigint;
     totals jsonb;
     extra jsonb := '{}';
+    weights jsonb;
     irv jsonb;
 BEGIN
-    IF p.method = 'consent' THEN
+    IF p.method = 'consent' AND NOT weighing THEN
         -- one pass, counting positions in C
         SELECT n[1], n[2], n[3], n[4], n[5]
           INTO n_agree, n_abstain, n_disagree, n_block, voted
@@ -751,38 +856,64 @@ BEGIN
         -- the implicit option is counted like the others
         p.options := p.options || 'none_of_the_above'::text;
     END IF;
-    SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
-    IF p.method = 'choice' THEN
+    IF weighing THEN
+        -- direct and delegated weight, and how many votes carry delegated weight
+        SELECT count(*), jsonb_build_object(
+                   'weights', jsonb_build_object('cast', coalesce(sum(b.weight), 0)::bigint,
+                                                 'direct', coalesce(sum(b.direct), 0)::bigint,
+                                                 'delegated', coalesce(sum(b.delegated), 0)::bigint,
+                                                 'carriers', count(*) FILTER (WHERE b.delegated > 0)))
+          INTO voted, weights FROM enspiral.tally_ballots(p, t, ref, weighing) b;
+    ELSE
+        SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
+    END IF;
+    IF p.method = 'consent' THEN
+        SELECT jsonb_build_object(
+                   'agree', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"agree"'), 0)::bigint,
+                   'abstain', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"abstain"'), 0)::bigint,
+                   'disagree', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"disagree"'), 0)::bigint,
+                   'block', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"block"'), 0)::bigint)
+          INTO totals FROM enspiral.tally_ballots(p, t, ref, weighing) b;
+    ELSIF p.method = 'choice' THEN
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
           FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT e AS name, count(*) AS n
-                       FROM enspiral.counted_ballots(p, t) b, jsonb_array_elements_text(b) e
+          LEFT JOIN (SELECT e AS name, sum(b.weight)::bigint AS n
+                       FROM enspiral.tally_ballots(p, t, ref, weighing) b, jsonb_array_elements_text(b.ballot) e
                       GROUP BY e) c USING (name);
     ELSIF p.method IN ('score', 'dots', 'quadratic') THEN
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
           FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT e.key AS name, sum(e.value::bigint) AS n
-                       FROM enspiral.counted_ballots(p, t) b, jsonb_each(b) e
+          LEFT JOIN (SELECT e.key AS name, sum(e.value::bigint * b.weight)::bigint AS n
+                       FROM enspiral.tally_ballots(p, t, ref, weighing) b, jsonb_each(b.ballot) e
                       GROUP BY e.key) c USING (name);
     ELSE
         -- ranked: first preferences, Borda points, instant runoff on option positions
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
           FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT b ->> 0 AS name, count(*) AS n
-                       FROM enspiral.counted_ballots(p, t) b GROUP BY 1) c USING (name);
+          LEFT JOIN (SELECT b.ballot ->> 0 AS name, sum(b.weight)::bigint AS n
+                       FROM enspiral.tally_ballots(p, t, ref, weighing) b GROUP BY 1) c USING (name);
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO extra
           FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT e.name, sum(cardinality(p.options) - e.i) AS n
-                       FROM enspiral.counted_ballots(p, t) b,
-                            jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
+          LEFT JOIN (SELECT e.name, sum((cardinality(p.options) - e.i) * b.weight)::bigint AS n
+                       FROM enspiral.tally_ballots(p, t, ref, weighing) b,
+                            jsonb_array_elements_text(b.ballot) WITH ORDINALITY e(name, i)
                       GROUP BY e.name) c USING (name);
         extra := jsonb_build_object('borda', extra);
-        SELECT enspiral.instant_runoff_rounds(
-                   ARRAY(SELECT array_position(p.options, e.name)::bigint
-                           FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
-                          ORDER BY e.i))
-          INTO irv
-          FROM enspiral.counted_ballots(p, t) b;
+        IF weighing THEN
+            SELECT enspiral.instant_runoff_rounds(
+                       ARRAY(SELECT array_position(p.options, e.name)::bigint
+                               FROM jsonb_array_elements_text(b.ballot) WITH ORDINALITY e(name, i)
+                              ORDER BY e.i), b.weight) - 'weight'
+              INTO irv
+              FROM enspiral.tally_ballots(p, t, ref, weighing) b;
+        ELSE
+            SELECT enspiral.instant_runoff_rounds(
+                       ARRAY(SELECT array_position(p.options, e.name)::bigint
+                               FROM jsonb_array_elements_text(b.ballot) WITH ORDINALITY e(name, i)
+                              ORDER BY e.i))
+              INTO irv
+              FROM enspiral.tally_ballots(p, t, ref, weighing) b;
+        END IF;
         extra := extra || jsonb_build_object(
             'winner', CASE WHEN irv IS NULL THEN 'null'::jsonb
                            ELSE to_jsonb(p.options[(irv ->> 'winner')::int]) END,
@@ -796,11 +927,12 @@ BEGIN
                          ORDER BY (r ->> 'round')::int)
                   FROM jsonb_array_elements(irv -> 'rounds') r), '[]'));
     END IF;
-    RETURN jsonb_build_object('voted', voted, 'totals', coalesce(totals, '{}')) || extra;
+    RETURN jsonb_build_object('voted', voted, 'totals', coalesce(totals, '{}')) || extra
+           || coalesce(weights, '{}');
 END
 $$;
 COMMENT ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) IS
-    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds)';
+    'Internal: totals by option name and the number of counted ballots at time t (ranked: first preferences, Borda points, instant-runoff rounds); with weights or delegations in effect at the opening, totals are weights and "weights" shows direct and delegated weight';
 
 CREATE FUNCTION enspiral.compute_outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE
@@ -830,7 +962,12 @@ DECLARE
     tally jsonb := enspiral.compute_tally(p, t);
     electorate bigint := enspiral.electorate_size(p, ref, t);
     voted bigint := (tally ->> 'voted')::bigint;
-    quorum_met boolean := voted * 100 >= (s ->> 'quorum_pct')::numeric * electorate;
+    -- with weights in effect, participation and shares are weights
+    weighing boolean := tally ? 'weights';
+    cast_weight bigint := coalesce((tally #>> '{weights,cast}')::bigint, voted);
+    electorate_weight bigint := CASE WHEN weighing THEN enspiral.electorate_weight(p, ref, t)
+                                     ELSE electorate END;
+    quorum_met boolean := cast_weight * 100 >= (s ->> 'quorum_pct')::numeric * electorate_weight;
     res jsonb;
     agree bigint;
     disagree bigint;
@@ -840,7 +977,16 @@ BEGIN
                               'opening', opening,
                               'electorate', electorate, 'quorum_pct', s -> 'quorum_pct',
                               'quorum_met', quorum_met) || tally;
-    IF p.method = 'consent' THEN
+    IF weighing THEN
+        res := jsonb_set(res, '{weights,electorate}', to_jsonb(electorate_weight));
+    END IF;
+    IF p.method = 'consent' AND coalesce((s ->> 'silence_is_consent')::boolean, false) THEN
+        -- lazy consensus: passes unless someone objects or blocks, even without votes
+        res := res || jsonb_build_object(
+            'silence_is_consent', true,
+            'passed', (tally #>> '{totals,block}')::bigint = 0
+                      AND (tally #>> '{totals,disagree}')::bigint = 0);
+    ELSIF p.method = 'consent' THEN
         agree := (tally #>> '{totals,agree}')::bigint;
         disagree := (tally #>> '{totals,disagree}')::bigint;
         res := res || jsonb_build_object(
@@ -857,6 +1003,9 @@ BEGIN
         res := res || enspiral.method_result(p, tally);
     ELSIF p.method <> 'ranked' THEN
         res := res || enspiral.winners_of(tally -> 'totals', voted);
+    END IF;
+    IF s ->> 'pass_share' IS NOT NULL THEN
+        res := enspiral.apply_pass_share(p, res, t, ref, cast_weight, electorate_weight);
     END IF;
     RETURN res;
 END
@@ -886,8 +1035,15 @@ CREATE FUNCTION enspiral.require_results_visible(p enspiral.proposals,
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT (p.settings ->> 'hide_results')::boolean THEN
+    -- hide_results: doc/decision-rules.md; a member who voted is let in by
+    -- enspiral.require_results_visible(group_id, proposal_id, member_id)
+    IF enspiral.hide_mode(p.settings) = 'off' THEN
         RETURN;
+    END IF;
+    IF st <> 'closed' AND enspiral.hide_mode(p.settings) = 'until_vote' THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until the member votes', p.proposal_id
+            USING ERRCODE = 'NS106',
+                  HINT = 'Ask with the member: enspiral.outcome(group_id, proposal_id, member_id).';
     END IF;
     IF st <> 'closed' THEN
         RAISE EXCEPTION 'results of proposal % are hidden until it closes', p.proposal_id
@@ -1034,6 +1190,9 @@ REVOKE ALL ON FUNCTION enspiral.lock_group_proposal(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
               enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes
     FROM PUBLIC;
+REVOKE ALL ON enspiral.electorate_removals, enspiral.vote_weights, enspiral.delegations FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.electorate_members(bigint, bigint, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.rules_history_guard() FROM PUBLIC;
 
 COMMENT ON SEQUENCE enspiral.proposals_proposal_id_seq IS 'Proposal ids';
 COMMENT ON SEQUENCE enspiral.votes_vote_id_seq IS 'Vote ids (named proposals only; anonymous ballots have random keys)';
@@ -1055,6 +1214,9 @@ SELECT pg_catalog.pg_extension_config_dump('enspiral.votes', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.participations', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.anonymous_ballots', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.electorate_additions', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.electorate_removals', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_weights', '');
+SELECT pg_catalog.pg_extension_config_dump('enspiral.delegations', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.outcomes', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.proposals_proposal_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('enspiral.votes_vote_id_seq', '');

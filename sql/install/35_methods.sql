@@ -199,10 +199,15 @@ CREATE FUNCTION enspiral.method_ballots(p enspiral.proposals, t timestamptz)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT b, 1::bigint FROM enspiral.counted_ballots(p, t) b
+    -- the weights frozen at the opening ref, as every method counts them
+    SELECT b.ballot, b.weight
+      FROM (SELECT least(coalesce(($1).opens_at, $2), $2) AS ref) r,
+           enspiral.tally_ballots($1, $2, r.ref,
+                                  NOT coalesce((($1).settings ->> 'anonymous')::boolean, false)
+                                  AND enspiral.weights_in_effect($1, r.ref)) b
 $$;
 COMMENT ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) IS
-    'Internal: the counted ballots of a stv, schulze or copeland proposal at time t with the weight each counts for';
+    'Internal: the counted ballots of a stv, schulze or copeland proposal at time t with the weight each counts for (vote weights and delegation, as tally_ballots gives them)';
 
 CREATE FUNCTION enspiral.method_tally(p enspiral.proposals, t timestamptz) RETURNS jsonb
     LANGUAGE plpgsql STABLE

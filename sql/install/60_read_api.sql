@@ -27,22 +27,10 @@ CREATE FUNCTION enspiral.electorate_members(p enspiral.proposals, ref timestampt
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT m.member_id FROM enspiral.memberships m
-     WHERE m.group_id = ($1).group_id AND m.joined_at <= $2
-       AND (m.left_at IS NULL OR m.left_at > $2)
-       AND m.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $3) d)
-    UNION
-    SELECT a.member_id FROM enspiral.electorate_additions a
-     WHERE a.group_id = ($1).group_id AND a.proposal_id = ($1).proposal_id
-       AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
-                        WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                          AND m.joined_at <= $2 AND (m.left_at IS NULL OR m.left_at > $2))
-       AND EXISTS (SELECT 1 FROM enspiral.memberships m
-                    WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                      AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3))
+    SELECT enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3)
 $$;
 COMMENT ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) IS
-    'Internal: the member ids electorate_size() counts: members at the opening time ref still members at t, plus explicit additions who are members at t';
+    'Internal: the member ids electorate_size() counts (enspiral.electorate_members(group_id, proposal_id, ref, t) of the proposal)';
 
 -- the time a proposal is evaluated at now: its close once closed, else now
 CREATE FUNCTION enspiral.evaluation_time(p enspiral.proposals, st enspiral.proposal_state, now timestamptz)
@@ -162,20 +150,20 @@ BEGIN
                       WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
                         AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
                         AND v.member_id <> ALL (e.departed)) END,
-               (SELECT count(*) FROM enspiral.memberships m
-                 WHERE m.group_id = (g.p).group_id AND m.joined_at <= e.ref
-                   AND (m.left_at IS NULL OR m.left_at > e.ref)
-                   AND m.member_id <> ALL (e.departed))
-               + (SELECT count(*) FROM enspiral.electorate_additions a
-                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
-                     AND NOT EXISTS (SELECT 1 FROM enspiral.memberships m
-                                      WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                                        AND m.joined_at <= e.ref AND (m.left_at IS NULL OR m.left_at > e.ref))
-                     AND EXISTS (SELECT 1 FROM enspiral.memberships m
-                                  WHERE m.group_id = a.group_id AND m.member_id = a.member_id
-                                    AND m.joined_at <= e.t AND (m.left_at IS NULL OR m.left_at > e.t))),
+               (SELECT count(*) FROM (
+                    SELECT m.member_id FROM enspiral.memberships m
+                     WHERE m.group_id = (g.p).group_id AND m.joined_at <= e.ref
+                       AND (m.left_at IS NULL OR m.left_at > e.ref)
+                       AND (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited'
+                    UNION
+                    SELECT a.member_id FROM enspiral.electorate_additions a
+                     WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id) el
+                 WHERE NOT EXISTS (SELECT 1 FROM enspiral.electorate_removals r
+                                    WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
+                                      AND r.member_id = el.member_id AND r.removed_at <= e.t
+                                      AND (r.restored_at IS NULL OR r.restored_at > e.t))),
                CASE WHEN g.st = 'closed'
-                         AND NOT (((g.p).settings ->> 'hide_results')::boolean
+                         AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
                                   AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
                     coalesce((SELECT o.outcome FROM enspiral.outcomes o
                                WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
@@ -221,7 +209,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    IF (p.settings ->> 'hide_results')::boolean
+    IF enspiral.hide_mode(p.settings) <> 'off'
        AND (enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed'
             OR enspiral.proposal_written_here(p.group_id, p.proposal_id)) THEN
         RETURN jsonb_build_object('voted', true, 'hidden', true, 'cast_at', v.cast_at);
