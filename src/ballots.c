@@ -164,7 +164,7 @@ method_keys(int method)
 	return buf.data;
 }
 
-/* Check one setting value; returns it (numbers as given, whole numbers normalized) */
+/* Check one setting value; returns it normalized (whole numbers as integers, no trailing zeros) */
 static JsonbValue
 check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
 {
@@ -207,6 +207,9 @@ check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
 				 errmsg("proposal setting \"%s\" is out of range", s->key),
 				 errdetail("The value must be a percentage between %d and %d.",
 						   s->lower, s->upper)));
+	/* stored without trailing zeros: 50.0 is stored as 50 */
+	out.val.numeric = DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
+														  NumericGetDatum(v->val.numeric)));
 	return out;
 }
 

@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -27,6 +28,8 @@
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -39,6 +42,9 @@
 #include "enspiral.h"
 #include "lifecycle.h"
 #include "cobudget.h"
+
+/* field 4 of the member contribution lock's tag (see lock_member) */
+#define ENSPIRAL_MEMBER_LOCK_SPACE 3
 
 PG_FUNCTION_INFO_V1(enspiral_contribute);
 PG_FUNCTION_INFO_V1(enspiral_try_contribute);
@@ -267,13 +273,13 @@ direct_lock(DirectScan *ds, ItemPointer row, Snapshot snap)
 			return true;
 		case TM_Updated:
 		case TM_Deleted:
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
-			if (res == TM_Deleted)
+			if (res == TM_Deleted && !IsolationUsesXactSnapshot())
 				return false;
-			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+			/* a version the chain could not be followed to: retryable */
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errhint("Retry the transaction.")));
 			break;
 		case TM_SelfModified:
 		case TM_Invisible:
@@ -281,6 +287,43 @@ direct_lock(DirectScan *ds, ItemPointer row, Snapshot snap)
 			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
 	}
 	return false;				/* keep compiler quiet */
+}
+
+/* True when the row version in slot was written by this transaction */
+static bool
+written_here(TupleTableSlot *slot)
+{
+	bool		should_free;
+	HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+	bool		result = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+
+	if (should_free)
+		heap_freetuple(tup);
+	return result;
+}
+
+/*
+ * Take the member's contribution lock (a transaction-level lock of the
+ * advisory kind, on a key space of its own: field 4 = 3, never used by the
+ * SQL advisory lock functions) before any bucket: rank 0 of the lock order.
+ * Two contributions of one member in one transaction then never deadlock
+ * against a concurrent contribution of the same member, which waits for
+ * this lock while holding nothing of the contribution.  Skipped when this
+ * transaction already wrote the member's account (a refund, an earlier
+ * contribution): it holds that row, so waiting here could close a cycle.
+ * Always returns true (for use in a condition).
+ */
+static bool
+lock_member(int64 member_id, bool account_written)
+{
+	LOCKTAG		tag;
+
+	if (account_written)
+		return true;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) member_id >> 32),
+						 (uint32) member_id, ENSPIRAL_MEMBER_LOCK_SPACE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	return true;
 }
 
 /* OID of a label of an enum type of the enspiral schema */
@@ -395,6 +438,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 				member_acc;
 	bool		isnull;
 	bool		locked = false;
+	bool		member_written = false;
 
 	/* like a SPI statement: see this transaction's earlier commands */
 	CommandCounterIncrement();
@@ -429,11 +473,13 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	{
 		b->member_account = slot_int8(acc.slot, "account_id");
 		member_acc = acc.slot->tts_tid;
+		member_written = written_here(acc.slot);
 	}
 	b->member_now = direct_member_now(nsp, snap, b->group_id, member_id, now);
 
 	if (b->state == BUCKET_OPEN && !b->round_closed && b->opens_at <= now &&
 		now < b->closes_at && b->member_account != 0 &&
+		lock_member(member_id, member_written) &&
 		direct_lock(&bk, &bucket_row, snap))
 	{
 		/* re-check the latest version of the bucket, as EvalPlanQual would */
@@ -754,8 +800,15 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		if (locked)
 			break;
 		/* the bucket opened or the account appeared just now: lock again */
+		CHECK_FOR_INTERRUPTS();
 		if (attempt >= 2)
-			elog(ERROR, "bucket %lld kept changing during a contribution", (long long) bucket_id);
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not contribute to bucket %lld: it kept changing during the contribution",
+							(long long) bucket_id),
+					 errdetail("The bucket or the member's account changed under %d consecutive locking reads.",
+							   attempt + 1),
+					 errhint("Retry the transaction.")));
 	}
 	if (!check_amounts(&b, member_id, amount, b.balance, b.total, elevel))
 	{
@@ -966,6 +1019,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
 		elog(ERROR, "buckets_guard must be a BEFORE trigger");
+	enspiral_require_trigger_table(trig, "buckets_guard", "buckets");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),

@@ -21,15 +21,19 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "enspiral.h"
@@ -41,6 +45,7 @@ PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_guard);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_record);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_terms_check);
 PG_FUNCTION_INFO_V1(enspiral_catalyst_member_left);
+PG_FUNCTION_INFO_V1(enspiral_catalyst_member_rejoined);
 
 /* One row change of this transaction, as the periods it removed and added */
 typedef struct TermChange
@@ -50,6 +55,7 @@ typedef struct TermChange
 	DateADT		hi;
 	int32		sign;			/* +1: period of an old row, -1: of a new row */
 	bool		exempt;			/* made by a member leaving: not a change */
+	int64		member_id;		/* whose term it is (for exempt changes) */
 	SubTransactionId subid;
 } TermChange;
 
@@ -271,7 +277,8 @@ group_state(int64 group_id, bool create)
 
 /* Remember one period removed (+1) or added (-1) by a row change */
 static void
-record_change(int64 group_id, DateADT lo, DateADT hi, int32 sign, bool exempt)
+record_change(int64 group_id, DateADT lo, DateADT hi, int32 sign, bool exempt,
+			  int64 member_id)
 {
 	register_callbacks();
 	if (nchanges == maxchanges)
@@ -288,14 +295,40 @@ record_change(int64 group_id, DateADT lo, DateADT hi, int32 sign, bool exempt)
 	changes[nchanges].hi = hi;
 	changes[nchanges].sign = sign;
 	changes[nchanges].exempt = exempt;
+	changes[nchanges].member_id = member_id;
 	changes[nchanges].subid = GetCurrentSubTransactionId();
 	nchanges++;
 }
 
 /*
+ * True when the member has left the group and not rejoined: no open
+ * membership period, read with a fresh snapshot.  Inside SPI.
+ */
+static bool
+departure_in_effect(int64 group_id, int64 member_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(member_id)};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.memberships m"
+				  " WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND m.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND m.left_at IS NULL",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "membership lookup failed");
+	return SPI_processed == 0;
+}
+
+/*
  * Spans that turn the current state of a group back into its state before
- * this transaction's changes (departures excepted), clipped to [from, inf):
- * each has weight 0 in "after" and +1/-1 in "before".  palloc'd.
+ * this transaction's changes, clipped to [from, inf): each has weight 0 in
+ * "after" and +1/-1 in "before".  Changes made by a departure are left out
+ * only while the departure is still in effect (the member did not rejoin in
+ * this transaction): a removal undone by a re-add is a change like any
+ * other.  Inside SPI; palloc'd.
  */
 CatalystSpan *
 catalyst_undo_spans(int64 group_id, DateADT from, int *nspans)
@@ -307,7 +340,10 @@ catalyst_undo_spans(int64 group_id, DateADT from, int *nspans)
 	{
 		TermChange *c = &changes[i];
 
-		if (c->group_id != group_id || c->exempt || c->hi <= from)
+		CHECK_FOR_INTERRUPTS();
+		if (c->group_id != group_id || c->hi <= from)
+			continue;
+		if (c->exempt && departure_in_effect(group_id, c->member_id))
 			continue;
 		spans[n].lo = Max(c->lo, from);
 		spans[n].hi = c->hi;
@@ -792,6 +828,7 @@ enspiral_catalyst_terms_guard(PG_FUNCTION_ARGS)
 				n;
 	HeapTuple	result;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_guard", "catalyst_terms");
 	enspiral_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -831,20 +868,34 @@ enspiral_catalyst_terms_record(PG_FUNCTION_ARGS)
 	TermRow		r;
 	GroupXactState *g;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_record", "catalyst_terms");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		read_term(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple : td->tg_newtuple,
 				  desc, &r);
-		record_change(r.group_id, r.starts_on, r.ends_on, -1, is_departure(&r));
+		record_change(r.group_id, r.starts_on, r.ends_on, -1, is_departure(&r),
+					  r.member_id);
 	}
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		read_term(td->tg_trigtuple, desc, &r);
-		record_change(r.group_id, r.starts_on, r.ends_on, +1, is_departure(&r));
+		record_change(r.group_id, r.starts_on, r.ends_on, +1, is_departure(&r),
+					  r.member_id);
 	}
 	g = group_state(r.group_id, true);
 	g->check_subid = InvalidSubTransactionId;
 	return PointerGetDatum(NULL);
+}
+
+/* Check the coverage rule for a group now, under its lock, and remember it passed */
+static void
+check_group_coverage(int64 group_id)
+{
+	enspiral_spi_connect();
+	catalyst_lock_group(group_id);
+	catalyst_check_coverage(group_id);
+	enspiral_spi_finish();
+	group_state(group_id, true)->check_subid = GetCurrentSubTransactionId();
 }
 
 /*
@@ -858,15 +909,12 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		group_id;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_check", "catalyst_terms");
 	group_id = DatumGetInt64(column(td->tg_trigtuple, td->tg_relation->rd_att,
 									"group_id", &isnull));
 	if (group_checked(group_id))
 		return PointerGetDatum(NULL);
-	enspiral_spi_connect();
-	catalyst_lock_group(group_id);
-	catalyst_check_coverage(group_id);
-	enspiral_spi_finish();
-	group_state(group_id, true)->check_subid = GetCurrentSubTransactionId();
+	check_group_coverage(group_id);
 	return PointerGetDatum(NULL);
 }
 
@@ -894,6 +942,7 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		elog(ERROR, "catalyst_member_left: must be fired by UPDATE");
+	enspiral_require_trigger_table(td, "catalyst_member_left", "memberships");
 	left_at = column(td->tg_newtuple, desc, "left_at", &isnull);
 	if (isnull)
 		return PointerGetDatum(NULL);
@@ -948,5 +997,44 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	enspiral_spi_finish();
+	return PointerGetDatum(NULL);
+}
+
+/* True when this transaction's departure of the member changed terms of the group */
+static bool
+has_departure_changes(int64 group_id, int64 member_id)
+{
+	for (int i = 0; i < nchanges; i++)
+		if (changes[i].exempt && changes[i].group_id == group_id &&
+			changes[i].member_id == member_id)
+			return true;
+	return false;
+}
+
+/*
+ * enspiral.catalyst_member_rejoined(): deferred constraint trigger AFTER
+ * INSERT on enspiral.memberships.  A member who left and rejoins in the same
+ * transaction undoes the departure, so the term changes it made are no
+ * longer exempt: the group's coverage is checked again (at commit, or at
+ * SET CONSTRAINTS IMMEDIATE), even when it was checked after the departure.
+ */
+Datum
+enspiral_catalyst_member_rejoined(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = require_row_trigger(fcinfo, false, "catalyst_member_rejoined");
+	Oid			nsp = get_namespace_oid("enspiral", false);
+	TupleDesc	desc = td->tg_relation->rd_att;
+	bool		isnull;
+	int64		group_id,
+				member_id;
+
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		RelationGetRelid(td->tg_relation) != get_relname_relid("memberships", nsp))
+		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT on enspiral.memberships");
+	group_id = DatumGetInt64(column(td->tg_trigtuple, desc, "group_id", &isnull));
+	member_id = DatumGetInt64(column(td->tg_trigtuple, desc, "member_id", &isnull));
+	if (!has_departure_changes(group_id, member_id))
+		return PointerGetDatum(NULL);
+	check_group_coverage(group_id);
 	return PointerGetDatum(NULL);
 }

@@ -22,8 +22,17 @@
 
 PG_MODULE_MAGIC;
 
+void		_PG_init(void);
+
 PG_FUNCTION_INFO_V1(enspiral_library_version);
 PG_FUNCTION_INFO_V1(enspiral_version);
+
+/* Module load: install the hooks that tell restores from nested writes */
+void
+_PG_init(void)
+{
+	enspiral_restore_init();
+}
 
 /* Version of the installed SQL objects (pg_extension.extversion), or NULL */
 static char *

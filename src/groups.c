@@ -77,6 +77,20 @@ known_keys(void)
 	return buf.data;
 }
 
+/*
+ * The stored form of a checked value: a whole number without fraction
+ * digits (6.0 is stored as 6, so readers can cast it to an integer), any
+ * other number without trailing zeros.
+ */
+static Numeric
+normalized_value(const GroupSetting *s, Numeric n)
+{
+	if (s->integral)
+		return int64_to_numeric(DatumGetInt64(DirectFunctionCall1(numeric_int8,
+																  NumericGetDatum(n))));
+	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(n)));
+}
+
 /* Check one value against its registry entry; errors name the key */
 static Numeric
 check_setting_value(const GroupSetting *s, JsonbValue *v)
@@ -108,7 +122,7 @@ check_setting_value(const GroupSetting *s, JsonbValue *v)
 				 errdetail("The value must be %s %s and at most %s.",
 						   s->lower_open ? "greater than" : "at least",
 						   s->lower, s->upper)));
-	return n;
+	return normalized_value(s, n);
 }
 
 /* Cross-key rules: a term cannot be longer than the whole service limit */

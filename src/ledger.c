@@ -394,11 +394,13 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 /*
  * Move amount from one account of the round to another, in one UPDATE:
  * the only path that changes balances.  Overflow raises 22003 and an
- * overdraft the CHECK constraint accounts_no_overdraft.
+ * overdraft the CHECK constraint accounts_no_overdraft.  Returns the kinds
+ * of both accounts in *from_kind and *to_kind.
  */
 static void
 apply_transfer(int64 group_id, int64 round_id, int64 from_account,
-			   int64 to_account, int64 amount, int64 transfer_id)
+			   int64 to_account, int64 amount, int64 transfer_id,
+			   char **from_kind, char **to_kind)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
@@ -411,7 +413,8 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 				  "UPDATE enspiral.accounts"
 				  "   SET balance = CASE WHEN account_id = $3 THEN balance - $5"
 				  "                      ELSE balance + $5 END"
-				  " WHERE group_id = $1 AND account_id IN ($3, $4) AND round_id = $2",
+				  " WHERE group_id = $1 AND account_id IN ($3, $4) AND round_id = $2"
+				  " RETURNING account_id, kind::text",
 				  5, argtypes);
 	ledger_applying = true;
 	PG_TRY();
@@ -423,7 +426,7 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 		ledger_applying = false;
 	}
 	PG_END_TRY();
-	if (rc != SPI_OK_UPDATE)
+	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "balance update failed");
 	if (SPI_processed != 2)
 		ereport(ERROR,
@@ -432,6 +435,55 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 						(long long) transfer_id, (long long) round_id, (long long) group_id),
 				 errdetail("The transfer moves from account %lld to account %lld.",
 						   (long long) from_account, (long long) to_account)));
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		if (DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)) == from_account)
+			*from_kind = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+		else
+			*to_kind = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+	}
+}
+
+/* The account kinds a transfer of each kind moves between */
+static const struct
+{
+	const char *kind;
+	const char *from_kind;
+	const char *to_kind;
+}			transfer_kinds[] = {
+	{XFER_FUND, "source", "pool"},
+	{XFER_ALLOCATE, "pool", "member"},
+	{XFER_CONTRIBUTE, "member", "bucket"},
+	{XFER_REFUND, "bucket", "member"},
+	{XFER_REFUND, "bucket", "matching"},
+	{XFER_MATCH_FUND, "source", "matching"},
+	{XFER_MATCH, "matching", "bucket"},
+};
+
+/*
+ * Refuse a transfer whose kind does not match the kinds of its accounts
+ * (23514): a contribute moves from a member to a bucket, and so on.
+ */
+static void
+check_transfer_kinds(int64 transfer_id, const char *kind,
+					 const char *from_kind, const char *to_kind)
+{
+	for (int i = 0; i < (int) lengthof(transfer_kinds); i++)
+		if (strcmp(transfer_kinds[i].kind, kind) == 0 &&
+			strcmp(transfer_kinds[i].from_kind, from_kind) == 0 &&
+			strcmp(transfer_kinds[i].to_kind, to_kind) == 0)
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("transfer %lld of kind %s does not match the kinds of its accounts",
+					(long long) transfer_id, kind),
+			 errdetail("It moves from a %s account to a %s account.", from_kind, to_kind),
+			 errhint("fund: source to pool; allocate: pool to member; contribute: member to bucket; "
+					 "match_fund: source to matching; match: matching to bucket; "
+					 "refund: bucket back to member or matching.")));
 }
 
 /*
@@ -452,10 +504,14 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 				to_account,
 				amount;
 	Datum		rev;
+	char	   *kind,
+			   *from_kind = NULL,
+			   *to_kind = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
+	enspiral_require_trigger_table(trig, "ledger_apply", "transfers");
 	if (ledger_preapplied || cobudget_loading_dump(trig->tg_relation))
 		return PointerGetDatum(NULL);	/* already applied, or a restore */
 	tup = trig->tg_trigtuple;
@@ -467,12 +523,15 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 	to_account = DatumGetInt64(trigger_column(tup, desc, "to_account", &isnull));
 	amount = DatumGetInt64(trigger_column(tup, desc, "amount", &isnull));
 	rev = trigger_column(tup, desc, "reverses", &isnull);
+	kind = SPI_getvalue(tup, desc, SPI_fnumber(desc, "kind"));
 
 	enspiral_spi_connect();
 	if (!isnull)
 		check_reversal(group_id, transfer_id, round_id, from_account, to_account,
 					   amount, DatumGetInt64(rev));
-	apply_transfer(group_id, round_id, from_account, to_account, amount, transfer_id);
+	apply_transfer(group_id, round_id, from_account, to_account, amount, transfer_id,
+				   &from_kind, &to_kind);
+	check_transfer_kinds(transfer_id, kind, from_kind, to_kind);
 	enspiral_spi_finish();
 	return PointerGetDatum(NULL);
 }
@@ -490,6 +549,7 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
 		elog(ERROR, "accounts_guard must be a BEFORE trigger");
+	enspiral_require_trigger_table(trig, "accounts_guard", "accounts");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),

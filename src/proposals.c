@@ -45,6 +45,7 @@ PG_FUNCTION_INFO_V1(enspiral_effective_proposal_state);
 PG_FUNCTION_INFO_V1(enspiral_proposal_state);
 PG_FUNCTION_INFO_V1(enspiral_record_outcome);
 PG_FUNCTION_INFO_V1(enspiral_memberships_outcome_guard);
+PG_FUNCTION_INFO_V1(enspiral_proposal_written_here);
 
 /* Fourth locktag fields of the decisions locks (user advisory locks use 1, 2) */
 #define DECISIONS_LOCK_PROPOSAL		0x4E31
@@ -414,6 +415,7 @@ enspiral_proposals_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "proposals_guard must be a BEFORE ROW trigger");
+	enspiral_require_trigger_table(td, "proposals_guard", "proposals");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
 		guard_insert(td);
@@ -655,6 +657,7 @@ enspiral_memberships_outcome_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "memberships_outcome_guard must be a BEFORE ROW trigger");
+	enspiral_require_trigger_table(td, "memberships_outcome_guard", "memberships");
 	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
 	tup = is_insert ? td->tg_trigtuple : td->tg_newtuple;
 	if (enspiral_in_restore_copy(td->tg_relation))
@@ -720,4 +723,40 @@ enspiral_record_outcome(PG_FUNCTION_ARGS)
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * enspiral.proposal_written_here(group_id, proposal_id) RETURNS boolean
+ *	  True when the visible version of the proposal's row was written by
+ *	  this transaction or one of its subtransactions: a closing (or a
+ *	  deadline change) that is not committed and may still roll back.
+ *	  False when the proposal does not exist.
+ */
+Datum
+enspiral_proposal_written_here(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+	bool		isnull;
+	bool		result = false;
+
+	enspiral_spi_connect();
+	enspiral_plan(&plan,
+				  "SELECT p.xmin FROM enspiral.proposals p"
+				  " WHERE p.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND p.proposal_id OPERATOR(pg_catalog.=) $2",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "proposal lookup failed");
+	if (SPI_processed == 1)
+	{
+		Datum		xmin = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										 1, &isnull);
+
+		result = !isnull &&
+			TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+	}
+	enspiral_spi_finish();
+	PG_RETURN_BOOL(result);
 }

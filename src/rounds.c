@@ -12,6 +12,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -467,6 +468,9 @@ touch_ideas(const RoundRow *r)
 		elog(ERROR, "idea bucket update failed");
 }
 
+/* How often close_round locks and reads again before giving up (40001) */
+#define CLOSE_ROUND_MAX_ATTEMPTS 100
+
 /*
  * enspiral.close_round(round_id) RETURNS TABLE(bucket_id, state, total)
  *	  Close the round: every open bucket at or above min_goal becomes
@@ -523,8 +527,18 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
 				  " ORDER BY b.bucket_id",
 				  2, argtypes);
-	while (!read_held_open_buckets(&r, plan, args))
-		;
+	for (int attempt = 0; !read_held_open_buckets(&r, plan, args); attempt++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (attempt >= CLOSE_ROUND_MAX_ATTEMPTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not close round %lld: buckets kept opening during the close",
+							(long long) r.round_id),
+					 errdetail("After %d attempts a bucket opened by a concurrent transaction was still not locked.",
+							   CLOSE_ROUND_MAX_ATTEMPTS),
+					 errhint("Retry the transaction.")));
+	}
 	n = (int) SPI_processed;
 	buckets = palloc(sizeof(int64) * Max(n, 1));
 	refund_accts = palloc(sizeof(int64) * Max(n, 1));

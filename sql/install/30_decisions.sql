@@ -69,6 +69,7 @@ COMMENT ON INDEX enspiral.proposals_due IS
 
 CREATE FUNCTION enspiral.proposals_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_proposals_guard';
 COMMENT ON FUNCTION enspiral.proposals_guard() IS
     'Trigger: every INSERT, UPDATE and DELETE of proposals follows the proposal lifecycle (NS010), frozen columns stay (NS105), state changes wait for votes in flight';
@@ -148,6 +149,7 @@ COMMENT ON INDEX enspiral.memberships_left IS
 
 CREATE FUNCTION enspiral.memberships_outcome_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_memberships_outcome_guard';
 COMMENT ON FUNCTION enspiral.memberships_outcome_guard() IS
     'Trigger: a membership change waits for outcomes being recorded in its group, never starts or ends a period at or before a recorded opening or close (it moves to now), and never starts a period before the previous one ended';
@@ -159,6 +161,7 @@ COMMENT ON TRIGGER memberships_outcome_guard ON enspiral.memberships IS
 
 CREATE FUNCTION enspiral.votes_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_votes_guard';
 COMMENT ON FUNCTION enspiral.votes_guard() IS
     'Trigger: vote tables are written only by enspiral.vote() and enspiral.add_voter() (NS007)';
@@ -177,6 +180,7 @@ CREATE FUNCTION enspiral.outcomes_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_guard', 'enspiral.outcomes');
     RAISE EXCEPTION 'the recorded outcome of proposal % cannot be %d', OLD.proposal_id, lower(TG_OP)
         USING ERRCODE = 'NS011',
               HINT = 'Outcomes are recorded once; enspiral.verify_outcome() recomputes them.';
@@ -642,6 +646,39 @@ CREATE FUNCTION enspiral.record_outcome(proposal_id bigint) RETURNS jsonb
 COMMENT ON FUNCTION enspiral.record_outcome(bigint) IS
     'Internal: records the outcome of a closed proposal once (waits for votes in flight, counts every committed ballot) and returns it; NULL when not closed';
 
+CREATE FUNCTION enspiral.proposal_written_here(group_id bigint, proposal_id bigint)
+    RETURNS boolean
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_proposal_written_here';
+COMMENT ON FUNCTION enspiral.proposal_written_here(bigint, bigint) IS
+    'Internal: true when this transaction (or a subtransaction) wrote the proposal''s visible row, e.g. a closing not yet committed';
+
+CREATE FUNCTION enspiral.require_results_visible(p enspiral.proposals,
+                                                 st enspiral.proposal_state)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (p.settings ->> 'hide_results')::boolean THEN
+        RETURN;
+    END IF;
+    IF st <> 'closed' THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until it closes', p.proposal_id
+            USING ERRCODE = 'NS106';
+    END IF;
+    IF enspiral.proposal_written_here(p.group_id, p.proposal_id) THEN
+        RAISE EXCEPTION 'results of proposal % are hidden until its closing commits', p.proposal_id
+            USING ERRCODE = 'NS106',
+                  DETAIL = 'This transaction closed the proposal (or changed its deadline) and could still roll the closing back.',
+                  HINT = 'Commit the closing, then read the results in a later transaction.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) IS
+    'Internal: NS106 unless the results of a hide_results proposal may be read: closed, by a closing that is committed';
+
 CREATE FUNCTION enspiral.outcome(proposal_id bigint) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -651,15 +688,12 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
     res jsonb;
 BEGIN
+    PERFORM enspiral.require_results_visible(p, st);
     IF st = 'closed' THEN
         SELECT o.outcome INTO res FROM enspiral.outcomes o
          WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id
            AND o.opening = p.reopen_count;
         RETURN coalesce(res, enspiral.record_outcome(p.proposal_id));
-    END IF;
-    IF (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
     END IF;
     RETURN enspiral.compute_outcome(p.proposal_id);
 END
@@ -676,10 +710,7 @@ DECLARE
     now timestamptz := pg_catalog.statement_timestamp();
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
 BEGIN
-    IF st <> 'closed' AND (p.settings ->> 'hide_results')::boolean THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', proposal_id
-            USING ERRCODE = 'NS106';
-    END IF;
+    PERFORM enspiral.require_results_visible(p, st);
     RETURN enspiral.compute_tally(p, CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END);
 END
 $$;
@@ -698,6 +729,7 @@ BEGIN
         RAISE EXCEPTION 'proposal % is not closed', proposal_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    PERFORM enspiral.require_results_visible(p, 'closed');
     opening := p.reopen_count;
     SELECT o.outcome INTO recorded FROM enspiral.outcomes o
      WHERE o.group_id = p.group_id AND o.proposal_id = p.proposal_id AND o.opening = p.reopen_count;
@@ -736,6 +768,8 @@ REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.record_outcome(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.proposal_written_here(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_row(bigint) FROM PUBLIC;
 REVOKE ALL ON enspiral.proposals, enspiral.votes, enspiral.participations,
               enspiral.anonymous_ballots, enspiral.electorate_additions, enspiral.outcomes

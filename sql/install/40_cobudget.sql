@@ -32,6 +32,10 @@ BEGIN
         RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
             USING ERRCODE = 'NS006';
     END IF;
+    IF cap <> 'null' THEN
+        -- stored as an integer (100.0 becomes 100), so it reads back as bigint
+        cap := to_jsonb(cap::text::numeric::bigint);
+    END IF;
     cur := COALESCE(settings -> 'currency', 'null');
     IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
         RAISE EXCEPTION 'round setting "currency" must be a text label' USING ERRCODE = 'NS006';
@@ -187,6 +191,7 @@ COMMENT ON TRIGGER transfers_no_truncate ON enspiral.transfers IS
 
 CREATE FUNCTION enspiral.accounts_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_accounts_guard';
 COMMENT ON FUNCTION enspiral.accounts_guard() IS
     'Trigger: accounts open at 0, change only through transfers and are never deleted';
@@ -201,6 +206,7 @@ COMMENT ON TRIGGER accounts_no_truncate ON enspiral.accounts IS
 
 CREATE FUNCTION enspiral.buckets_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_buckets_guard';
 COMMENT ON FUNCTION enspiral.buckets_guard() IS
     'Trigger: buckets start as ideas, change state only along the bucket lifecycle, keep their identity and goals, and are never deleted';
@@ -218,6 +224,7 @@ CREATE FUNCTION enspiral.rounds_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rounds_guard', 'enspiral.rounds');
     IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'rounds cannot be deleted' USING ERRCODE = 'NS011';
     END IF;
@@ -542,6 +549,18 @@ AS $$
      WHERE NOT EXISTS (SELECT 1 FROM enspiral.accounts a
                         WHERE a.group_id = t.group_id AND a.account_id = x.account_id
                           AND a.round_id = t.round_id)
+    UNION ALL
+    -- every transfer moves between the account kinds of its kind
+    SELECT format('transfer %s of kind %s moves from a %s account to a %s account',
+                  t.transfer_id, t.kind, fa.kind, ta.kind)
+      FROM g JOIN enspiral.transfers t ON t.group_id = g.gid
+      JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account
+      JOIN enspiral.accounts ta ON ta.group_id = t.group_id AND ta.account_id = t.to_account
+     WHERE (t.kind::text, fa.kind::text, ta.kind::text) NOT IN (
+               ('fund', 'source', 'pool'), ('allocate', 'pool', 'member'),
+               ('contribute', 'member', 'bucket'), ('refund', 'bucket', 'member'),
+               ('refund', 'bucket', 'matching'), ('match_fund', 'source', 'matching'),
+               ('match', 'matching', 'bucket'))
     UNION ALL
     -- a refund mirrors what it reverses
     SELECT format('refund %s does not mirror transfer %s', r.transfer_id, r.reverses)

@@ -99,6 +99,7 @@ CREATE FUNCTION enspiral.catalyst_terms_no_truncate() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'catalyst_terms_no_truncate', 'enspiral.catalyst_terms');
     RAISE EXCEPTION 'catalyst terms cannot be truncated'
         USING ERRCODE = 'NS007',
               HINT = 'End terms with enspiral.end_catalyst_term(); cancel unbegun ones with enspiral.cancel_catalyst_term().';
@@ -146,6 +147,21 @@ CREATE TRIGGER catalyst_member_left
     EXECUTE FUNCTION enspiral.catalyst_member_left();
 COMMENT ON TRIGGER catalyst_member_left ON enspiral.memberships IS
     'A member who leaves has their catalyst terms ended (unbegun ones cancelled)';
+
+CREATE FUNCTION enspiral.catalyst_member_rejoined() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_catalyst_member_rejoined';
+COMMENT ON FUNCTION enspiral.catalyst_member_rejoined() IS
+    'Trigger on memberships: a member who rejoins in the transaction that removed them undoes the departure, so its term changes are checked by the coverage rule';
+REVOKE ALL ON FUNCTION enspiral.catalyst_member_rejoined() FROM PUBLIC;
+
+CREATE CONSTRAINT TRIGGER catalyst_member_rejoined
+    AFTER INSERT ON enspiral.memberships
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_member_rejoined();
+COMMENT ON TRIGGER catalyst_member_rejoined ON enspiral.memberships IS
+    'A departure undone in the same transaction is not exempt from the coverage rule (checked at commit)';
 
 ------------------------------------------------------------------------------
 -- API
