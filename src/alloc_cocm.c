@@ -471,6 +471,7 @@ typedef struct CmProject
 	int32	   *hl;				/* clusters touched, in local order */
 	int			H;
 	double	   *v;				/* (1 - k[i,g]) c_ip over local g */
+	double	   *sub;			/* PJP restricted to the local clusters, H x H */
 	double	   *pt;				/* pt[h][g] = P'[g,h], H x H */
 } CmProject;
 
@@ -483,11 +484,11 @@ cm_donor(const CmClusters *c, CmProject *w, int ci, double amount)
 	memset(w->v, 0, sizeof(double) * H);
 	for (int a = c->start[ci]; a < c->start[ci + 1]; a++)
 	{
-		const double *row = c->pjp + (size_t) c->cl[a] * c->G;
+		const double *row = w->sub + (size_t) w->loc[c->cl[a]] * H;
 		double		n = c->str[a];
 
 		for (int g = 0; g < H; g++)
-			w->v[g] += n * row[w->hl[g]];
+			w->v[g] += n * row[g];
 	}
 	for (int g = 0; g < H; g++)
 	{
@@ -527,6 +528,15 @@ cm_project(const CmRound *r, const CmClusters *c, CmProject *w, int k)
 	}
 	w->pt = cm_alloc((size_t) w->H * w->H, sizeof(double));
 	memset(w->pt, 0, sizeof(double) * Max((size_t) w->H * w->H, 1));
+	w->sub = cm_alloc((size_t) w->H * w->H, sizeof(double));
+	for (int a = 0; a < w->H; a++)
+	{
+		const double *row = c->pjp + (size_t) w->hl[a] * c->G;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int b = 0; b < w->H; b++)
+			w->sub[(size_t) a * w->H + b] = row[w->hl[b]];
+	}
 	for (int i = r->pstart[k]; i < r->pstart[k + 1]; i++)
 	{
 		int			ci = c->ecidx[i];
@@ -549,6 +559,7 @@ cm_project(const CmRound *r, const CmClusters *c, CmProject *w, int k)
 	}
 	for (int h = 0; h < w->H; h++)
 		w->loc[w->hl[h]] = -1;
+	pfree(w->sub);
 	pfree(w->pt);
 	return 2 * sum;
 }

@@ -86,7 +86,7 @@ COMMENT ON TRIGGER round_matches_no_truncate ON enspiral.round_matches IS
 
 CREATE FUNCTION enspiral.recompute_match(group_id bigint, round_id bigint)
     RETURNS TABLE (bucket_id bigint, match bigint)
-    LANGUAGE c STABLE
+    LANGUAGE c STABLE STRICT
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_recompute_match';
 COMMENT ON FUNCTION enspiral.recompute_match(bigint, bigint) IS
