@@ -23,6 +23,8 @@
 #include "executor/spi.h"
 #include "utils/rel.h"
 
+#include "alloc.h"
+
 /* Kinds of transfers, as stored in enspiral.transfers.kind */
 #define XFER_FUND		"fund"
 #define XFER_ALLOCATE	"allocate"
@@ -54,6 +56,17 @@ extern int64 ledger_find_balance(LedgerAccount *locked, int n, int64 account_id)
 extern int	ledger_refund_buckets(int64 group_id, int64 round_id,
 								  int64 *bucket_accounts, int n);
 extern int64 ledger_add(int64 a, int64 b, const char *what);
+
+/* match_round.c */
+extern int	match_compute(int64 group_id, int64 round_id, int64 pool,
+						  const char *method, bool has_cap, int64 cap,
+						  Datum threshold, bool threshold_null, Datum options,
+						  bool options_null, Datum bucket_ids, bool all_funded,
+						  int64 mark, EnspiralMatch **rows);
+extern void match_record(int64 group_id, int64 round_id, int64 pool,
+						 const char *method, Datum cap, bool cap_null,
+						 Datum threshold, bool threshold_null, Datum options,
+						 bool options_null);
 
 /* buckets.c */
 extern void bucket_set_state(int64 group_id, int64 bucket_id, int state);

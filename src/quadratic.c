@@ -576,6 +576,25 @@ enspiral_quadratic_match(int64 pool, const int64 *projects,
 	return r.nprojects;
 }
 
+/* qf_check_args for the other allocation files */
+void
+enspiral_qf_check_args(int64 pool, const int64 *projects,
+					   const int64 *contributors, const int64 *amounts, int n,
+					   bool has_cap, int64 cap, EnspiralQfMethod method,
+					   double threshold)
+{
+	qf_check_args(pool, projects, contributors, amounts, n, has_cap, cap,
+				  method, threshold);
+}
+
+/* qf_distribute for the other allocation files (alloc_cocm.c) */
+void
+enspiral_qf_distribute(int64 pool, bool has_cap, int64 cap,
+					   const long double *ideal, int n, int64 *match)
+{
+	qf_distribute(pool, has_cap, cap, ideal, n, match);
+}
+
 /* The int64 elements of a bigint[] argument; NULLs and 2-D are errors */
 static const int64 *
 int64_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, int *n)
@@ -621,20 +640,13 @@ int64_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /* The pairwise threshold M as a double: > 0, huge values are infinite */
-static double
-threshold_arg(FunctionCallInfo fcinfo, int argno)
+double
+enspiral_qf_threshold(Numeric t)
 {
-	Numeric		t;
 	Numeric		zero = int64_to_numeric(0);
 	Numeric		big;
 	Numeric		tiny;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method \"pairwise\" needs a positive threshold"),
-				 errdetail("threshold is NULL.")));
-	t = PG_GETARG_NUMERIC(argno);
 	if (numeric_is_nan(t) || enspiral_numeric_cmp(t, zero) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -651,6 +663,18 @@ threshold_arg(FunctionCallInfo fcinfo, int argno)
 	if (enspiral_numeric_cmp(t, tiny) <= 0)
 		return 1e-300;
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(t)));
+}
+
+/* The pairwise threshold argument: not NULL, then enspiral_qf_threshold */
+static double
+threshold_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"pairwise\" needs a positive threshold"),
+				 errdetail("threshold is NULL.")));
+	return enspiral_qf_threshold(PG_GETARG_NUMERIC(argno));
 }
 
 /*
@@ -700,8 +724,19 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown quadratic funding method \"%s\"", method),
 				 errhint("Use 'standard' or 'pairwise'.")));
-	nrows = enspiral_quadratic_match(pool, projects, contributors, amounts, na,
-									 has_cap, cap, m, threshold, &rows);
+	if (PG_NARGS() > 7)
+	{
+		EnspiralMatchOptions opt;
+
+		enspiral_match_options_parse(PG_GETARG_DATUM(7), PG_ARGISNULL(7),
+									 false, &opt);
+		nrows = enspiral_match_with_options(pool, projects, contributors,
+											amounts, na, has_cap, cap, m,
+											threshold, &opt, &rows);
+	}
+	else
+		nrows = enspiral_quadratic_match(pool, projects, contributors, amounts, na,
+										 has_cap, cap, m, threshold, &rows);
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < nrows; i++)
 	{

@@ -19,6 +19,7 @@
 
 #include "enspiral.h"
 #include "lifecycle.h"
+#include "alloc.h"
 #include "cobudget.h"
 
 PG_FUNCTION_INFO_V1(enspiral_allocate);
@@ -603,54 +604,58 @@ mark_matched(const RoundRow *r, int64 matching_pool)
 }
 
 /*
- * The matches of a round: one row (bucket account, match) per funded or
- * completed bucket, from enspiral.quadratic_match over the counted
- * contributions (not refunded), summed per (bucket, member).
+ * The matches of a round: bucket account and match of each funded or
+ * completed bucket with a match above 0, in account order, computed by
+ * match_compute (match_round.c) over the counted contributions.  Returns
+ * the count; the arrays are in *accts and *amounts.
  */
-static void
+static int
 compute_matches(const RoundRow *r, int64 pool, const char *method,
-				Datum cap, bool cap_null, Datum threshold, bool threshold_null)
+				FunctionCallInfo fcinfo, int64 **accts, int64 **amounts)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[6] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, NUMERICOID};
-	Datum		args[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', cap_null ? 'n' : ' ',
-	threshold_null ? 'n' : ' '};
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8ARRAYOID};
+	Datum		args[3];
+	EnspiralMatch *rows;
+	int64	   *ids;
+	int			n;
+	int			k = 0;
+	bool		opt_null = PG_NARGS() < 6 || PG_ARGISNULL(5);
 
+	n = match_compute(r->group_id, r->round_id, pool, method,
+					  !PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3),
+					  PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+					  opt_null ? (Datum) 0 : PG_GETARG_DATUM(5), opt_null,
+					  (Datum) 0, true, PG_INT64_MAX, &rows);
+	ids = palloc(sizeof(int64) * (n + 1));
+	for (int i = 0; i < n; i++)
+		if (rows[i].match > 0)
+			ids[k++] = rows[i].project;
 	args[0] = Int64GetDatum(r->group_id);
 	args[1] = Int64GetDatum(r->round_id);
-	args[2] = Int64GetDatum(pool);
-	args[3] = CStringGetTextDatum(method);
-	args[4] = cap;
-	args[5] = threshold;
+	args[2] = PointerGetDatum(int8_array(ids, k));
 	cobudget_plan(&plan,
-				  "WITH c AS ("
-				  "  SELECT b.bucket_id, fa.owner_id AS member_id, sum(t.amount)::bigint AS amount"
-				  "    FROM enspiral.buckets b"
-				  "    JOIN enspiral.accounts ba ON ba.group_id = b.group_id AND ba.round_id = b.round_id"
-				  "     AND ba.kind = 'bucket' AND ba.owner_id = b.bucket_id"
-				  "    JOIN enspiral.transfers t ON t.group_id = b.group_id"
-				  "     AND t.to_account = ba.account_id AND t.kind = 'contribute'"
-				  "    JOIN enspiral.accounts fa ON fa.group_id = t.group_id AND fa.account_id = t.from_account"
-				  "   WHERE b.group_id = $1 AND b.round_id = $2"
-				  "     AND b.state::text IN ('funded', 'completed')"
-				  "     AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x"
-				  "                      WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)"
-				  "   GROUP BY b.bucket_id, fa.owner_id),"
-				  " arr AS ("
-				  "  SELECT COALESCE(array_agg(bucket_id ORDER BY bucket_id, member_id), '{}') AS p,"
-				  "         COALESCE(array_agg(member_id ORDER BY bucket_id, member_id), '{}') AS m,"
-				  "         COALESCE(array_agg(amount ORDER BY bucket_id, member_id), '{}') AS a"
-				  "    FROM c)"
-				  " SELECT ba.account_id, q.match"
-				  "   FROM arr, enspiral.quadratic_match($3, arr.p, arr.m, arr.a, $5, $4, $6) q"
-				  "   JOIN enspiral.accounts ba ON ba.group_id = $1 AND ba.round_id = $2"
-				  "    AND ba.kind = 'bucket' AND ba.owner_id = q.project"
-				  "  WHERE q.match > 0"
-				  "  ORDER BY ba.account_id",
-				  6, argtypes);
-	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "match computation failed");
+				  "SELECT a.owner_id, a.account_id FROM enspiral.accounts a"
+				  " WHERE a.group_id = $1 AND a.round_id = $2 AND a.kind = 'bucket'"
+				  "   AND a.owner_id = ANY ($3) ORDER BY a.account_id",
+				  3, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT ||
+		(int) SPI_processed != k)
+		elog(ERROR, "bucket accounts of the matches not found");
+	*accts = palloc(sizeof(int64) * (k + 1));
+	*amounts = palloc(sizeof(int64) * (k + 1));
+	for (int i = 0; i < k; i++)
+	{
+		bool		isnull;
+		int64		bucket = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		int			j = 0;
+
+		(*accts)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		while (rows[j].project != bucket)
+			j++;
+		(*amounts)[i] = rows[j].match;
+	}
+	return k;
 }
 
 /*
@@ -695,19 +700,13 @@ enspiral_match_round(PG_FUNCTION_ARGS)
 				 errmsg("round %lld is not closed yet; matches are paid after close_round",
 						(long long) r.round_id)));
 	lock_round_buckets(&r, "funded", "completed");
-	compute_matches(&r, pool, method, PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-					PG_GETARG_DATUM(4), PG_ARGISNULL(4));
-	n = (int) SPI_processed;
-	accts = palloc(sizeof(int64) * (n + 1));
-	amounts = palloc(sizeof(int64) * (n + 1));
+	n = compute_matches(&r, pool, method, fcinfo, &accts, &amounts);
 	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		accts[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		amounts[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 		paid = ledger_add(paid, amounts[i], "the matches");
-	}
+	match_record(r.group_id, r.round_id, pool, method, PG_GETARG_DATUM(3),
+				 PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+				 PG_NARGS() < 6 || PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
+				 PG_NARGS() < 6 || PG_ARGISNULL(5));
 	if (paid > pool)
 		elog(ERROR, "quadratic_match paid %lld from a pool of %lld",
 			 (long long) paid, (long long) pool);

@@ -15,14 +15,14 @@ COMMENT ON FUNCTION enspiral.apportion(bigint, numeric[]) IS
 CREATE FUNCTION enspiral.quadratic_match(
         pool bigint, projects bigint[], contributors bigint[], amounts bigint[],
         cap bigint DEFAULT NULL, method text DEFAULT 'standard',
-        threshold numeric DEFAULT NULL)
+        threshold numeric DEFAULT NULL, options jsonb DEFAULT NULL)
     RETURNS TABLE (project bigint, match bigint)
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     ROWS 100
     AS 'MODULE_PATHNAME', 'enspiral_quadratic_match_sql';
-COMMENT ON FUNCTION enspiral.quadratic_match(bigint, bigint[], bigint[], bigint[], bigint, text, numeric) IS
-    'Quadratic funding match per project (standard, or pairwise-bounded with threshold M), capped per project; when the capped ideals exceed the pool the whole pool is paid exactly (water-filling of the cap, then largest remainder), otherwise each project gets the floor of its capped ideal';
+COMMENT ON FUNCTION enspiral.quadratic_match(bigint, bigint[], bigint[], bigint[], bigint, text, numeric, jsonb) IS
+    'Quadratic funding match per project (standard, or pairwise-bounded with threshold M), capped per project; when the capped ideals exceed the pool the whole pool is paid exactly (water-filling of the cap, then largest remainder), otherwise each project gets the floor of its capped ideal; options (doc/matching.md) blend in connection-oriented cluster matching (pct_cocm, clusters), weight contributors by trust scores, drop totals below min_contribution and authors'' own contributions';
 
 CREATE FUNCTION enspiral.quadratic_vote_cost(votes bigint[])
     RETURNS bigint

@@ -413,13 +413,13 @@ COMMENT ON FUNCTION enspiral.close_round(bigint) IS
 
 CREATE FUNCTION enspiral.match_round(round_id bigint, matching_pool bigint,
                                      method text DEFAULT 'standard', cap bigint DEFAULT NULL,
-                                     threshold numeric DEFAULT NULL)
+                                     threshold numeric DEFAULT NULL, options jsonb DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_match_round';
-COMMENT ON FUNCTION enspiral.match_round(bigint, bigint, text, bigint, numeric) IS
-    'After close, once per round: funds the matching account and pays enspiral.quadratic_match over the counted contributions into the funded buckets; returns the amount paid';
+COMMENT ON FUNCTION enspiral.match_round(bigint, bigint, text, bigint, numeric, jsonb) IS
+    'After close, once per round: funds the matching account and pays enspiral.quadratic_match (with the options of doc/matching.md) over the counted contributions into the funded buckets; records the parameters for verify_match; returns the amount paid';
 
 CREATE FUNCTION enspiral.balance(round_id bigint, member_id bigint) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER

@@ -6,7 +6,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION enspiral CASCADE;
-SELECT plan(22);
+SELECT plan(25);
 SELECT setseed(0.4242);
 
 ------------------------------------------------------------------------------
@@ -238,6 +238,38 @@ SELECT is((SELECT count(*) FROM ballots
 SELECT is((SELECT count(*) FROM ballots
             WHERE enspiral.quadratic_vote_cost(votes) <> (SELECT enspiral.quadratic_vote_cost_agg(v) FROM unnest(votes) v)),
           0::bigint, 'quadratic_vote_cost_agg: the same cost over rows');
+
+------------------------------------------------------------------------------
+-- quadratic_match options (doc/matching.md): COCM and blends keep the payout
+-- rules, do not depend on row order, and blend 0 is QF
+------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.run_opt(options jsonb, shuffle boolean DEFAULT false)
+RETURNS TABLE (r int, project bigint, match bigint) LANGUAGE sql AS $$
+  SELECT q.r, m.project, m.match
+    FROM rounds q,
+         LATERAL (SELECT array_agg(w.project ORDER BY CASE WHEN shuffle THEN w.k ELSE w.row_no END) AS p,
+                         array_agg(w.contributor ORDER BY CASE WHEN shuffle THEN w.k ELSE w.row_no END) AS c,
+                         array_agg(w.amount ORDER BY CASE WHEN shuffle THEN w.k ELSE w.row_no END) AS a
+                    FROM (SELECT x.*, random() AS k FROM contribs x WHERE x.r = q.r) w) s,
+         LATERAL enspiral.quadratic_match(q.pool, s.p, s.c, s.a, q.cap, options => options) m
+$$;
+CREATE TEMP TABLE cocm1 AS SELECT * FROM pg_temp.run_opt('{"pct_cocm": 1}');
+CREATE TEMP TABLE cocm5 AS SELECT * FROM pg_temp.run_opt('{"pct_cocm": 0.5}');
+SELECT is((SELECT count(*) FROM (SELECT x.r FROM (SELECT * FROM cocm1 UNION ALL SELECT * FROM cocm5) x
+                                   JOIN rounds q ON q.r = x.r
+                                  WHERE x.match < 0 OR x.match > coalesce(q.cap, x.match)
+                                 UNION ALL
+                                 SELECT x.r FROM cocm1 x JOIN rounds q ON q.r = x.r
+                                  GROUP BY x.r, q.pool HAVING sum(x.match) > q.pool
+                                 UNION ALL
+                                 SELECT x.r FROM cocm5 x JOIN rounds q ON q.r = x.r
+                                  GROUP BY x.r, q.pool HAVING sum(x.match) > q.pool) bad), 0::bigint,
+          'COCM and blend: no match below 0 or above the cap, no round pays more than its pool');
+SELECT bag_eq('SELECT * FROM cocm1', $$SELECT * FROM pg_temp.run_opt('{"pct_cocm": 1}', true)$$,
+              'COCM does not depend on the order of the rows');
+SELECT bag_eq($$SELECT * FROM pg_temp.run_opt('{"pct_cocm": 0, "trust_scores": {}, "trust_zero_below": 0, "trust_full_at": 0}')$$,
+              $$SELECT * FROM pg_temp.run_opt(NULL)$$,
+              'blend 0 over full trust (the real-valued path) is plain QF exactly');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION enspiral CASCADE;
 RESET client_min_messages;
-SELECT plan(57);
+SELECT plan(58);
 
 -- signatures
 SELECT has_function('enspiral', 'create_round', ARRAY['bigint', 'text', 'bigint', 'timestamp with time zone', 'timestamp with time zone', 'jsonb'], 'create_round(...)');
@@ -17,7 +17,8 @@ SELECT has_function('enspiral', 'cancel_bucket', ARRAY['bigint'], 'cancel_bucket
 SELECT has_function('enspiral', 'complete_bucket', ARRAY['bigint'], 'complete_bucket(bigint)');
 SELECT function_returns('enspiral', 'contribute', ARRAY['bigint', 'bigint', 'bigint', 'text'], 'bigint', 'contribute returns the transfer id');
 SELECT has_function('enspiral', 'close_round', ARRAY['bigint'], 'close_round(bigint)');
-SELECT has_function('enspiral', 'match_round', ARRAY['bigint', 'bigint', 'text', 'bigint', 'numeric'], 'match_round(...)');
+SELECT has_function('enspiral', 'match_round', ARRAY['bigint', 'bigint', 'text', 'bigint', 'numeric', 'jsonb'], 'match_round(...)');
+SELECT has_function('enspiral', 'verify_match', ARRAY['bigint', 'bigint'], 'verify_match(group_id, round_id)');
 SELECT function_returns('enspiral', 'balance', ARRAY['bigint', 'bigint'], 'bigint', 'balance returns bigint');
 SELECT function_returns('enspiral', 'bucket_total', ARRAY['bigint'], 'bigint', 'bucket_total returns bigint');
 SELECT function_returns('enspiral', 'bucket_state', ARRAY['bigint'], 'text', 'bucket_state returns text');
