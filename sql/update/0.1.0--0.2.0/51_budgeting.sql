@@ -677,3 +677,9 @@ COMMENT ON FUNCTION enspiral.accept_funding(bigint, bigint) IS
 
 REVOKE EXECUTE ON FUNCTION enspiral.totals_visible(bigint, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION enspiral.check_totals_visible(bigint, bigint) FROM PUBLIC;
+-- the governed API is not PUBLIC's (90_privileges does this on install);
+-- application roles get it from enspiral.grant_application()
+REVOKE EXECUTE ON FUNCTION enspiral.top_up_round(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION enspiral.allocate_members(bigint, bigint, bigint[], bigint[], text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION enspiral.withdraw_contribution(bigint, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION enspiral.accept_funding(bigint, bigint) FROM PUBLIC;
