@@ -14,6 +14,15 @@
 
 \echo Use "CREATE EXTENSION enspiral" to load this file. \quit
 
+-- Security fix (patched in place after release, as PostgreSQL patched its
+-- contrib scripts for CVE-2020-14350): CREATE EXTENSION runs this script
+-- with search_path = enspiral, public, and an exact-match operator or
+-- function planted in public (e.g. public.=(oid, regnamespace)) would beat
+-- pg_catalog's and run as the bootstrap superuser.  Every name this script
+-- does not qualify resolves in pg_catalog only; the setting is local to the
+-- script.
+SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
 ------------------------------------------------------------------------------
 -- Version
 ------------------------------------------------------------------------------
@@ -2909,9 +2918,13 @@ REVOKE EXECUTE ON FUNCTION enspiral.revoke_application(regrole) FROM PUBLIC;
 
 -- A trusted install runs this script as the bootstrap superuser, which would
 -- own every object: SECURITY DEFINER functions would then run as a superuser
--- although a database owner installed them.  Hand every member object to
--- the role that installed the extension, so definer functions never have
--- more rights than that role.  (A superuser install changes nothing.)
+-- although a database owner installed them.  Hand the SECURITY DEFINER
+-- functions and the tables, views and sequences to the role that installed
+-- the extension, so definer functions never have more rights than that
+-- role.  (A superuser install changes nothing.)  Security fix (patched in
+-- place): the schema, the types, operators, operator classes and every other
+-- function stay with the role running this script, so the installing role
+-- can neither replace nor alter code that other roles run implicitly.
 DO $$
 DECLARE
     ext   oid := (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'enspiral');
@@ -2919,6 +2932,25 @@ DECLARE
                      JOIN pg_catalog.pg_roles r ON r.oid = e.extowner WHERE e.extname = 'enspiral');
     obj   record;
 BEGIN
+    EXECUTE 'ALTER SCHEMA enspiral OWNER TO CURRENT_USER';
+    FOR obj IN
+        SELECT a.grantee FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+         WHERE n.nspname = 'enspiral' AND a.grantee <> n.nspowner AND a.grantee <> 0
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE CREATE ON SCHEMA enspiral FROM %I',
+                                  pg_catalog.pg_get_userbyid(obj.grantee));
+    END LOOP;
+    REVOKE CREATE ON SCHEMA enspiral FROM PUBLIC;
+    -- Security fix (patched in place): the trigger functions of the
+    -- extension's own tables cannot be attached to other tables
+    FOR obj IN
+        SELECT p.oid::pg_catalog.regprocedure AS fn FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace
+           AND p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype
+           AND p.proname NOT IN ('guard_lifecycle', 'guard_deadline', 'guard_append_only')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', obj.fn);
+    END LOOP;
     IF owner = CURRENT_USER THEN
         RETURN;
     END IF;
@@ -2926,6 +2958,7 @@ BEGIN
         SELECT pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', p.oid::pg_catalog.regprocedure, owner) AS cmd
           FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
          WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
+           AND p.prosecdef
         UNION ALL
         SELECT pg_catalog.format('ALTER %s %s OWNER TO %I',
                                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
@@ -2939,30 +2972,18 @@ BEGIN
                             WHERE o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                               AND o.objid = c.oid AND o.deptype IN ('a', 'i')
                               AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass)
-        UNION ALL
-        SELECT pg_catalog.format('ALTER TYPE %s OWNER TO %I', t.oid::pg_catalog.regtype, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_type t ON t.oid = d.objid
-         WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR %s OWNER TO %I', o.oid::pg_catalog.regoperator, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_operator o ON o.oid = d.objid
-         WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR FAMILY %I.%I USING %I OWNER TO %I',
-                                 n.nspname, f.opfname, a.amname, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opfamily f ON f.oid = d.objid
-          JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace
-          JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
-         WHERE d.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR CLASS %I.%I USING %I OWNER TO %I',
-                                 n.nspname, c.opcname, a.amname, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opclass c ON c.oid = d.objid
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace
-          JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
-         WHERE d.classid = 'pg_catalog.pg_opclass'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
     LOOP
         EXECUTE obj.cmd;
+    END LOOP;
+    -- the definer API calls these internal helpers, which it no longer owns
+    FOR obj IN
+        SELECT p.oid::pg_catalog.regprocedure AS fn
+          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+         WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
+           AND NOT p.prosecdef AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
+           AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.fn, owner);
     END LOOP;
 END
 $$;

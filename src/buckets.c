@@ -1019,6 +1019,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
 		elog(ERROR, "buckets_guard must be a BEFORE trigger");
+	enspiral_require_trigger_table(trig, "buckets_guard", "buckets");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),

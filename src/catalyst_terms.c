@@ -828,6 +828,7 @@ enspiral_catalyst_terms_guard(PG_FUNCTION_ARGS)
 				n;
 	HeapTuple	result;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_guard", "catalyst_terms");
 	enspiral_spi_connect();
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -867,6 +868,7 @@ enspiral_catalyst_terms_record(PG_FUNCTION_ARGS)
 	TermRow		r;
 	GroupXactState *g;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_record", "catalyst_terms");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		read_term(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_trigtuple : td->tg_newtuple,
@@ -907,6 +909,7 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		group_id;
 
+	enspiral_require_trigger_table(td, "catalyst_terms_check", "catalyst_terms");
 	group_id = DatumGetInt64(column(td->tg_trigtuple, td->tg_relation->rd_att,
 									"group_id", &isnull));
 	if (group_checked(group_id))
@@ -939,6 +942,7 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		elog(ERROR, "catalyst_member_left: must be fired by UPDATE");
+	enspiral_require_trigger_table(td, "catalyst_member_left", "memberships");
 	left_at = column(td->tg_newtuple, desc, "left_at", &isnull);
 	if (isnull)
 		return PointerGetDatum(NULL);
@@ -1018,15 +1022,15 @@ Datum
 enspiral_catalyst_member_rejoined(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = require_row_trigger(fcinfo, false, "catalyst_member_rejoined");
-	Oid			nsp = get_namespace_oid("enspiral", false);
-	TupleDesc	desc = td->tg_relation->rd_att;
+	TupleDesc	desc;
 	bool		isnull;
 	int64		group_id,
 				member_id;
 
-	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
-		RelationGetRelid(td->tg_relation) != get_relname_relid("memberships", nsp))
-		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT on enspiral.memberships");
+	enspiral_require_trigger_table(td, "catalyst_member_rejoined", "memberships");
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT");
+	desc = td->tg_relation->rd_att;
 	group_id = DatumGetInt64(column(td->tg_trigtuple, desc, "group_id", &isnull));
 	member_id = DatumGetInt64(column(td->tg_trigtuple, desc, "member_id", &isnull));
 	if (!has_departure_changes(group_id, member_id))

@@ -41,6 +41,14 @@ extern void enspiral_spi_finish(void);
 extern bool enspiral_in_restore_copy(Relation rel);
 extern void enspiral_restore_init(void);
 
+/* relcheck.c: trigger functions check the table they fire on */
+struct TriggerData;
+extern bool enspiral_relation_is(Relation rel, const char *relname);
+extern void enspiral_require_trigger_table(struct TriggerData *td, const char *fname,
+										   const char *relname);
+extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char *fname,
+											  const char *const *relnames, int nrels);
+
 /* numeric_util.c */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
 

@@ -513,6 +513,7 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
+	enspiral_require_trigger_table(trig, "ledger_apply", "transfers");
 	if (ledger_preapplied || cobudget_loading_dump(trig->tg_relation))
 		return PointerGetDatum(NULL);	/* already applied, or a restore */
 	tup = trig->tg_trigtuple;
@@ -550,6 +551,7 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
 		elog(ERROR, "accounts_guard must be a BEFORE trigger");
+	enspiral_require_trigger_table(trig, "accounts_guard", "accounts");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),

@@ -415,6 +415,7 @@ enspiral_proposals_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "proposals_guard must be a BEFORE ROW trigger");
+	enspiral_require_trigger_table(td, "proposals_guard", "proposals");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
 		guard_insert(td);
@@ -656,6 +657,7 @@ enspiral_memberships_outcome_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "memberships_outcome_guard must be a BEFORE ROW trigger");
+	enspiral_require_trigger_table(td, "memberships_outcome_guard", "memberships");
 	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
 	tup = is_insert ? td->tg_trigtuple : td->tg_newtuple;
 	if (enspiral_in_restore_copy(td->tg_relation))

@@ -659,10 +659,13 @@ enspiral_add_voter(PG_FUNCTION_ARGS)
 Datum
 enspiral_votes_guard(PG_FUNCTION_ARGS)
 {
+	static const char *const tables[] = {"votes", "participations",
+	"anonymous_ballots", "electorate_additions"};
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
 		elog(ERROR, "votes_guard must be a BEFORE trigger");
+	enspiral_require_trigger_table_in(td, "votes_guard", tables, lengthof(tables));
 	/* a restore loads the dumped rows; verify_outcome() checks them */
 	if (!decisions_writing_votes &&
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))

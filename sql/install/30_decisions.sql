@@ -69,6 +69,7 @@ COMMENT ON INDEX enspiral.proposals_due IS
 
 CREATE FUNCTION enspiral.proposals_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_proposals_guard';
 COMMENT ON FUNCTION enspiral.proposals_guard() IS
     'Trigger: every INSERT, UPDATE and DELETE of proposals follows the proposal lifecycle (NS010), frozen columns stay (NS105), state changes wait for votes in flight';
@@ -148,6 +149,7 @@ COMMENT ON INDEX enspiral.memberships_left IS
 
 CREATE FUNCTION enspiral.memberships_outcome_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_memberships_outcome_guard';
 COMMENT ON FUNCTION enspiral.memberships_outcome_guard() IS
     'Trigger: a membership change waits for outcomes being recorded in its group, never starts or ends a period at or before a recorded opening or close (it moves to now), and never starts a period before the previous one ended';
@@ -159,6 +161,7 @@ COMMENT ON TRIGGER memberships_outcome_guard ON enspiral.memberships IS
 
 CREATE FUNCTION enspiral.votes_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_votes_guard';
 COMMENT ON FUNCTION enspiral.votes_guard() IS
     'Trigger: vote tables are written only by enspiral.vote() and enspiral.add_voter() (NS007)';
@@ -177,6 +180,7 @@ CREATE FUNCTION enspiral.outcomes_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_guard', 'enspiral.outcomes');
     RAISE EXCEPTION 'the recorded outcome of proposal % cannot be %d', OLD.proposal_id, lower(TG_OP)
         USING ERRCODE = 'NS011',
               HINT = 'Outcomes are recorded once; enspiral.verify_outcome() recomputes them.';

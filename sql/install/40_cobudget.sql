@@ -217,6 +217,7 @@ COMMENT ON TRIGGER transfers_no_truncate ON enspiral.transfers IS
 
 CREATE FUNCTION enspiral.accounts_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_accounts_guard';
 COMMENT ON FUNCTION enspiral.accounts_guard() IS
     'Trigger: accounts open at 0, change only through transfers and are never deleted';
@@ -231,6 +232,7 @@ COMMENT ON TRIGGER accounts_no_truncate ON enspiral.accounts IS
 
 CREATE FUNCTION enspiral.buckets_guard() RETURNS trigger
     LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_buckets_guard';
 COMMENT ON FUNCTION enspiral.buckets_guard() IS
     'Trigger: buckets start as ideas, change state only along the bucket lifecycle, keep their identity and goals, and are never deleted';
@@ -248,6 +250,7 @@ CREATE FUNCTION enspiral.rounds_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rounds_guard', 'enspiral.rounds');
     IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'rounds cannot be deleted' USING ERRCODE = 'NS011';
     END IF;

@@ -99,6 +99,7 @@ CREATE FUNCTION enspiral.catalyst_terms_no_truncate() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'catalyst_terms_no_truncate', 'enspiral.catalyst_terms');
     RAISE EXCEPTION 'catalyst terms cannot be truncated'
         USING ERRCODE = 'NS007',
               HINT = 'End terms with enspiral.end_catalyst_term(); cancel unbegun ones with enspiral.cancel_catalyst_term().';

@@ -2,8 +2,13 @@
 -- Part 90: ownership and privileges.  Runs last, over every object the
 -- parts before it created.  doc/security.md explains the model:
 --  * the role that installs the extension (a superuser, or the database
---    owner when the extension is installed as trusted) owns every object and
---    administers the rules;
+--    owner when the extension is installed as trusted) owns the tables, the
+--    views and the SECURITY DEFINER API and administers the rules; the
+--    schema and every object whose code other roles run implicitly (types
+--    and their support, operators, operator classes, casts, aggregates,
+--    trigger functions, internal helpers) belong to the role that ran the
+--    script (the bootstrap superuser in a trusted install), so only a
+--    superuser can change that code (doc/security-hardening.md);
 --  * PUBLIC may use the schema's types and pure functions (lifecycle types,
 --    allocation math) but cannot execute the governed API (every SECURITY
 --    DEFINER function) nor touch the tables;
@@ -11,63 +16,6 @@
 --    the API: USAGE on the schema, EXECUTE on the SECURITY DEFINER functions
 --    and SELECT on the views that show no hidden data.
 ------------------------------------------------------------------------------
-
--- Refuse to install into a schema that somebody else controls: an object
--- planted in the schema by another role could capture a call made by the
--- extension's (definer) functions.  The schema must be owned by the
--- extension's owner or a superuser, and hold nothing but the extension.
-DO $$
-DECLARE
-    ext      oid := (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'enspiral');
-    extowner oid := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'enspiral');
-    nspowner oid := (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'enspiral');
-    stray    text;
-BEGIN
-    IF nspowner <> extowner
-       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = nspowner) THEN
-        RAISE EXCEPTION 'schema enspiral is owned by role %, not by the installing role or a superuser',
-            pg_catalog.pg_get_userbyid(nspowner)
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Drop or rename the existing schema "enspiral" before CREATE EXTENSION.';
-    END IF;
-    SELECT pg_catalog.string_agg(o.what, ', ') INTO stray FROM (
-        SELECT p.oid::pg_catalog.regprocedure::text AS what
-          FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                            WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-                              AND d.objid = p.oid AND d.refobjid = ext AND d.deptype = 'e')
-        UNION ALL
-        SELECT o.oid::pg_catalog.regoperator::text
-          FROM pg_catalog.pg_operator o
-         WHERE o.oprnamespace = 'enspiral'::pg_catalog.regnamespace
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                            WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass
-                              AND d.objid = o.oid AND d.refobjid = ext AND d.deptype = 'e')
-        UNION ALL
-        SELECT c.oid::pg_catalog.regclass::text
-          FROM pg_catalog.pg_class c
-         WHERE c.relnamespace = 'enspiral'::pg_catalog.regnamespace
-           AND c.relkind IN ('r', 'v', 'm', 'f', 'p')
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                            WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                              AND d.objid = c.oid AND d.refobjid = ext AND d.deptype = 'e')
-        UNION ALL
-        SELECT t.oid::pg_catalog.regtype::text
-          FROM pg_catalog.pg_type t
-         WHERE t.typnamespace = 'enspiral'::pg_catalog.regnamespace
-           AND t.typrelid = 0 AND t.typcategory <> 'A'
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                            WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
-                              AND d.objid = t.oid AND d.refobjid = ext AND d.deptype = 'e')
-    ) o;
-    IF stray IS NOT NULL THEN
-        RAISE EXCEPTION 'schema enspiral holds objects that are not part of the extension: %', stray
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Install into a fresh schema.';
-    END IF;
-END
-$$;
 
 -- Nobody but the owner and the roles granted below runs the governed API or
 -- touches the tables.  Types and the functions that run with the caller's
@@ -77,17 +25,6 @@ $$;
 GRANT USAGE ON SCHEMA enspiral TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA enspiral FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA enspiral FROM PUBLIC;
-DO $$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
-              WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace AND p.prosecdef LOOP
-        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
-    END LOOP;
-END
-$$;
-
 -- application_privileges(): what grant_application gives, one row per grant
 CREATE FUNCTION enspiral.application_privileges()
     RETURNS TABLE (privilege text, object_type text, object text)
@@ -100,6 +37,8 @@ AS $$
       FROM pg_catalog.pg_proc p
      WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace AND p.prosecdef
        AND p.proname NOT IN ('grant_application', 'revoke_application')
+       -- trigger functions run from their triggers, never called
+       AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
     UNION ALL
     -- views that show nothing an application may not see
     SELECT 'SELECT', 'TABLE', c.oid::pg_catalog.regclass::text
@@ -150,7 +89,10 @@ BEGIN
     -- schema USAGE is not taken back: PUBLIC has it anyway
     FOR p IN SELECT * FROM enspiral.application_privileges()
               WHERE do_grant OR object_type <> 'SCHEMA' LOOP
-        IF do_grant THEN
+        IF do_grant AND p.object_type = 'SCHEMA'
+           AND pg_catalog.has_schema_privilege(role, p.object, p.privilege) THEN
+            NULL;   -- PUBLIC has it; only the schema's owner (a superuser) could grant it
+        ELSIF do_grant THEN
             EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %s', p.privilege, p.object_type,
                                       p.object, role);
         ELSE
@@ -182,62 +124,6 @@ REVOKE EXECUTE ON FUNCTION enspiral.apply_application_privileges(regrole, boolea
 REVOKE EXECUTE ON FUNCTION enspiral.grant_application(regrole) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION enspiral.revoke_application(regrole) FROM PUBLIC;
 
--- A trusted install runs this script as the bootstrap superuser, which would
--- own every object: SECURITY DEFINER functions would then run as a superuser
--- although a database owner installed them.  Hand every member object to
--- the role that installed the extension, so definer functions never have
--- more rights than that role.  (A superuser install changes nothing.)
-DO $$
-DECLARE
-    ext   oid := (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'enspiral');
-    owner name := (SELECT r.rolname FROM pg_catalog.pg_extension e
-                     JOIN pg_catalog.pg_roles r ON r.oid = e.extowner WHERE e.extname = 'enspiral');
-    obj   record;
-BEGIN
-    IF owner = CURRENT_USER THEN
-        RETURN;
-    END IF;
-    FOR obj IN
-        SELECT pg_catalog.format('ALTER ROUTINE %s OWNER TO %I', p.oid::pg_catalog.regprocedure, owner) AS cmd
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
-         WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER %s %s OWNER TO %I',
-                                 CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                                                WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
-                                 c.oid::pg_catalog.regclass, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid
-         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-           AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-           -- sequences of identity and serial columns follow their table
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend o
-                            WHERE o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                              AND o.objid = c.oid AND o.deptype IN ('a', 'i')
-                              AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass)
-        UNION ALL
-        SELECT pg_catalog.format('ALTER TYPE %s OWNER TO %I', t.oid::pg_catalog.regtype, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_type t ON t.oid = d.objid
-         WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR %s OWNER TO %I', o.oid::pg_catalog.regoperator, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_operator o ON o.oid = d.objid
-         WHERE d.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR FAMILY %I.%I USING %I OWNER TO %I',
-                                 n.nspname, f.opfname, a.amname, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opfamily f ON f.oid = d.objid
-          JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace
-          JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
-         WHERE d.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-        UNION ALL
-        SELECT pg_catalog.format('ALTER OPERATOR CLASS %I.%I USING %I OWNER TO %I',
-                                 n.nspname, c.opcname, a.amname, owner)
-          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_opclass c ON c.oid = d.objid
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace
-          JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
-         WHERE d.classid = 'pg_catalog.pg_opclass'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
-    LOOP
-        EXECUTE obj.cmd;
-    END LOOP;
-END
-$$;
+-- The ownership and privilege rules, now over every object (see
+-- enspiral.secure_installation() in part 00).
+SELECT enspiral.secure_installation();

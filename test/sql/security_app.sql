@@ -35,6 +35,7 @@ SELECT p.oid::regprocedure AS definer_open_to_public
    AND has_function_privilege('public', p.oid, 'EXECUTE');
 SELECT p.oid::regprocedure AS definer_not_granted
   FROM pg_proc p WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prosecdef
+   AND p.prorettype <> 'trigger'::regtype
    AND NOT has_function_privilege('regress_enspiral_app', p.oid, 'EXECUTE');
 
 -- no definer function acts on an object the caller names (a table, role,

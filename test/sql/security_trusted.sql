@@ -1,8 +1,10 @@
 -- Security: enspiral is a trusted extension, so a database owner (or any
 -- role with CREATE on the database) installs it without being a superuser.
--- The install then hands every object to that role, so SECURITY DEFINER
--- functions never run as the bootstrap superuser, and it refuses a schema
--- "enspiral" that another role controls or that holds planted objects.
+-- The install then hands the tables and the SECURITY DEFINER functions to
+-- that role, so definer functions never run as the bootstrap superuser; the
+-- schema and all code other roles run implicitly stay with the superuser
+-- (security_install.sql attacks it); it refuses a schema "enspiral" that
+-- another role controls or that holds planted objects.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS enspiral CASCADE;
 DROP SCHEMA IF EXISTS enspiral CASCADE;
@@ -35,19 +37,28 @@ CREATE EXTENSION enspiral;
 SELECT pg_get_userbyid(extowner) AS extension_owner FROM pg_extension WHERE extname = 'enspiral';
 RESET ROLE;
 
--- every object belongs to the installing role: nothing runs as a superuser
-SELECT count(*) > 0 AS has_functions,
-       bool_and(pg_get_userbyid(proowner) = 'regress_enspiral_dbo') AS functions_owned
-  FROM pg_proc WHERE pronamespace = 'enspiral'::regnamespace;
+-- the tables and the SECURITY DEFINER API belong to the installing role:
+-- nothing runs as a superuser; everything else to the superuser
+SELECT count(*) > 0 AS has_definers,
+       bool_and(pg_get_userbyid(proowner) = 'regress_enspiral_dbo') AS definers_owned
+  FROM pg_proc WHERE pronamespace = 'enspiral'::regnamespace AND prosecdef;
+SELECT p.oid::regprocedure AS invoker_function_not_superuser FROM pg_proc p
+ WHERE p.pronamespace = 'enspiral'::regnamespace AND NOT p.prosecdef
+   AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = p.proowner);
 SELECT c.oid::regclass AS relation_not_owned FROM pg_class c
- WHERE c.relnamespace = 'enspiral'::regnamespace AND pg_get_userbyid(c.relowner) <> 'regress_enspiral_dbo';
-SELECT t.oid::regtype AS type_not_owned FROM pg_type t
- WHERE t.typnamespace = 'enspiral'::regnamespace AND pg_get_userbyid(t.typowner) <> 'regress_enspiral_dbo';
-SELECT o.oid::regoperator AS operator_not_owned FROM pg_operator o
- WHERE o.oprnamespace = 'enspiral'::regnamespace AND pg_get_userbyid(o.oprowner) <> 'regress_enspiral_dbo';
-SELECT c.opcname AS opclass_not_owned FROM pg_opclass c
- WHERE c.opcnamespace = 'enspiral'::regnamespace AND pg_get_userbyid(c.opcowner) <> 'regress_enspiral_dbo';
-SELECT pg_get_userbyid(nspowner) AS schema_owner FROM pg_namespace WHERE nspname = 'enspiral';
+ WHERE c.relnamespace = 'enspiral'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+   AND pg_get_userbyid(c.relowner) <> 'regress_enspiral_dbo';
+SELECT t.oid::regtype AS type_not_superuser FROM pg_type t
+ WHERE t.typnamespace = 'enspiral'::regnamespace AND t.typrelid = 0 AND t.typcategory <> 'A'
+   AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = t.typowner);
+SELECT o.oid::regoperator AS operator_not_superuser FROM pg_operator o
+ WHERE (o.oprleft IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype))
+   AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = o.oprowner);
+SELECT c.opcname AS opclass_not_superuser FROM pg_opclass c
+ WHERE c.opcnamespace = 'enspiral'::regnamespace
+   AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = c.opcowner);
+SELECT (SELECT rolsuper FROM pg_roles WHERE oid = nspowner) AS schema_owner_is_superuser
+  FROM pg_namespace WHERE nspname = 'enspiral';
 
 -- the installing role administers it: the API works, it grants an application
 SET ROLE regress_enspiral_dbo;
