@@ -320,6 +320,3 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.accept_funding(bigint, bigint) IS
     'Where the round allows it (accept_funding_at_min), an open bucket that holds at least its min_goal becomes funded before the close (no more contributions); returns what it holds';
-
-REVOKE EXECUTE ON FUNCTION enspiral.totals_visible(bigint, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.check_totals_visible(bigint, bigint) FROM PUBLIC;

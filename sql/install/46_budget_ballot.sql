@@ -88,6 +88,3 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.budget_vote_allowed(text, bigint, bigint[], bigint[], bigint) IS
     'Decidim''s budget workflows over several budgets: all (vote in each budget once), one (vote in any one budget, then no other), random (vote only in enspiral.budget_random_pick, and only once)';
-
-REVOKE EXECUTE ON FUNCTION enspiral.budget_selection_step(internal, integer[], bigint[], bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.budget_selection_final(internal) FROM PUBLIC;

@@ -1,7 +1,8 @@
 -- enspiral update script 0.1.0 -> 0.2.0, part 51: participatory budgeting 2
 -- (issue #16): rounds that bend (top-ups, ADD/SET allocations, early
 -- funding at the minimum, withdrawals, hidden totals, a bucket creation
--- deadline).  doc/budgeting.md describes them.
+-- deadline) and Decidim-style budget ballots.  doc/budgeting.md describes
+-- them.  Part 99 applies the ownership and privilege rules afterwards.
 
 ALTER TYPE enspiral.transfer_kind ADD VALUE 'deallocate';
 COMMENT ON TYPE enspiral.transfer_kind IS
@@ -87,6 +88,7 @@ CREATE OR REPLACE FUNCTION enspiral.rounds_guard() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rounds_guard', 'enspiral.rounds');
     IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
         RAISE EXCEPTION 'rounds cannot be deleted' USING ERRCODE = 'NS011';
     END IF;
@@ -675,15 +677,6 @@ $$;
 COMMENT ON FUNCTION enspiral.accept_funding(bigint, bigint) IS
     'Where the round allows it (accept_funding_at_min), an open bucket that holds at least its min_goal becomes funded before the close (no more contributions); returns what it holds';
 
-REVOKE EXECUTE ON FUNCTION enspiral.totals_visible(bigint, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.check_totals_visible(bigint, bigint) FROM PUBLIC;
--- the governed API is not PUBLIC's (90_privileges does this on install);
--- application roles get it from enspiral.grant_application()
-REVOKE EXECUTE ON FUNCTION enspiral.top_up_round(bigint, bigint, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.allocate_members(bigint, bigint, bigint[], bigint[], text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.withdraw_contribution(bigint, bigint, bigint, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.accept_funding(bigint, bigint) FROM PUBLIC;
-
 CREATE FUNCTION enspiral.check_budget_ballot(costs bigint[], budget bigint,
                                              selection integer[], settings jsonb DEFAULT '{}')
     RETURNS integer[]
@@ -768,6 +761,3 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.budget_vote_allowed(text, bigint, bigint[], bigint[], bigint) IS
     'Decidim''s budget workflows over several budgets: all (vote in each budget once), one (vote in any one budget, then no other), random (vote only in enspiral.budget_random_pick, and only once)';
-
-REVOKE EXECUTE ON FUNCTION enspiral.budget_selection_step(internal, integer[], bigint[], bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION enspiral.budget_selection_final(internal) FROM PUBLIC;
