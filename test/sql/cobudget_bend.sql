@@ -18,7 +18,7 @@ SELECT enspiral.create_round(:g, 'x', 10, now(), now() + interval '1 day', '{"al
 SELECT enspiral.create_round(:g, 'x', 10, now(), now() + interval '1 day', '{"hide_totals": "yes"}');
 SELECT enspiral.create_round(:g, 'x', 10, now(), now() + interval '1 day', '{"bucket_creation_closes_at": "tomorrow"}');
 SELECT enspiral.create_round(:g, 'x', 10, now(), now() + interval '1 day', '{"bucket_creation_closes_at": "2027-01-01 12:00"}');
-SELECT enspiral.create_round(:g, 'x', 10, now(), '2026-01-02T00:00:00Z', '{"bucket_creation_closes_at": "2026-01-03T00:00:00Z"}');
+SELECT enspiral.create_round(:g, 'x', 10, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', '{"bucket_creation_closes_at": "2026-01-03T00:00:00Z"}');
 
 -- allocate the first 900 to everyone, then a late joiner
 SELECT enspiral.allocate(:r);
@@ -110,6 +110,16 @@ SELECT enspiral.top_up_round(:g, :h, 10);
 SELECT enspiral.allocate_members(:g, :h, ARRAY[:ana], ARRAY[1]::bigint[]);
 SELECT enspiral.close_round(:r);
 SELECT enspiral.top_up_round(:g, :r, 10);
+-- past closes_at but not yet closed: no withdrawal, no acceptance
+SELECT enspiral.create_round(:g, 'Short', 100, now() - interval '1 hour', now() + interval '5 seconds',
+         '{"accept_funding_at_min": true, "allow_withdraw": true}') AS s \gset
+SELECT enspiral.allocate(:s);
+SELECT enspiral.create_bucket(:s, :ana, 'Brief', 10, 100) AS brief \gset
+SELECT enspiral.open_bucket(:brief);
+SELECT enspiral.contribute(:brief, :ana, 20) > 0 AS given;
+SELECT pg_sleep(5.5);
+SELECT enspiral.accept_funding(:g, :brief);
+SELECT enspiral.withdraw_contribution(:g, :brief, :ana, 5);
 -- the guard keeps topped_up growing only, before the close
 UPDATE enspiral.rounds SET topped_up = 0 WHERE round_id = :r;
 SELECT * FROM enspiral.verify_ledger(:g);

@@ -537,6 +537,40 @@ $$;
 COMMENT ON FUNCTION enspiral.allocate_members(bigint, bigint, bigint[], bigint[], text) IS
     'Cobudget''s allocation types while a round is unclosed: add gives each listed member the amount from the pool, set makes each listed member''s balance exactly the amount (a deallocate transfer back to the pool when lower); returns the net amount taken from the pool (negative when set gave back)';
 
+CREATE FUNCTION enspiral.lock_open_bucket(group_id bigint, bucket_id bigint)
+    RETURNS enspiral.buckets
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b enspiral.buckets%ROWTYPE;
+BEGIN
+    -- rank 2: the bucket row (nothing of rank 1 is taken: like contribute)
+    SELECT * INTO b FROM enspiral.buckets x
+     WHERE x.group_id = lock_open_bucket.group_id AND x.bucket_id = lock_open_bucket.bucket_id
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+    END IF;
+    IF b.state::text <> 'open' THEN
+        RAISE EXCEPTION 'bucket % is not open', bucket_id
+            USING ERRCODE = 'NS204',
+                  DETAIL = format('Its state is %s; this needs an open bucket.', b.state);
+    END IF;
+    PERFORM 1 FROM enspiral.rounds r
+     WHERE r.group_id = b.group_id AND r.round_id = b.round_id
+       AND (r.closed_at IS NOT NULL OR pg_catalog.now() >= r.closes_at);
+    IF FOUND THEN
+        RAISE EXCEPTION 'round % is not open', b.round_id
+            USING ERRCODE = 'NS203',
+                  DETAIL = 'This needs a round before its closes_at and not closed.';
+    END IF;
+    RETURN b;
+END
+$$;
+COMMENT ON FUNCTION enspiral.lock_open_bucket(bigint, bigint) IS
+    'Internal: locks a bucket row FOR NO KEY UPDATE and returns it, refusing an unknown bucket (NS202), one that is not open (NS204) or one whose round is past closes_at or closed (NS203)';
+
 CREATE FUNCTION enspiral.withdraw_contribution(group_id bigint, bucket_id bigint,
                                                member_id bigint, amount bigint)
     RETURNS bigint
@@ -548,7 +582,7 @@ DECLARE
     r enspiral.rounds%ROWTYPE;
     bucket_acct bigint;
     member_acct bigint;
-    unspent numeric;
+    unspent numeric := 0;
     back bigint := 0;
     c record;
 BEGIN
@@ -560,28 +594,12 @@ BEGIN
         RAISE EXCEPTION 'withdrawal amount must be positive'
             USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The amount is %s.', amount);
     END IF;
-    -- rank 2: the bucket row (nothing of rank 1 is taken: like contribute)
-    SELECT * INTO b FROM enspiral.buckets x
-     WHERE x.group_id = withdraw_contribution.group_id AND x.bucket_id = withdraw_contribution.bucket_id
-       FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
-    END IF;
+    b := enspiral.lock_open_bucket(group_id, bucket_id);
     SELECT * INTO r FROM enspiral.rounds x WHERE x.group_id = b.group_id AND x.round_id = b.round_id;
     IF NOT (r.settings ->> 'allow_withdraw')::boolean THEN
         RAISE EXCEPTION 'round % does not allow withdrawing contributions', r.round_id
             USING ERRCODE = 'NS250',
                   HINT = 'Create the round with the setting allow_withdraw.';
-    END IF;
-    IF b.state::text <> 'open' THEN
-        RAISE EXCEPTION 'bucket % is not open', bucket_id
-            USING ERRCODE = 'NS204',
-                  DETAIL = format('Its state is %s; contributions can be withdrawn only while it is open.', b.state);
-    END IF;
-    IF r.closed_at IS NOT NULL OR pg_catalog.now() >= r.closes_at THEN
-        RAISE EXCEPTION 'round % is not open', r.round_id
-            USING ERRCODE = 'NS203',
-                  DETAIL = 'Contributions can be withdrawn only before the round closes.';
     END IF;
     -- the bucket's account, then the member's: contribute's order
     SELECT a.account_id INTO bucket_acct FROM enspiral.accounts a
@@ -590,31 +608,28 @@ BEGIN
     SELECT a.account_id INTO member_acct FROM enspiral.accounts a
      WHERE a.group_id = b.group_id AND a.round_id = b.round_id AND a.kind = 'member'
        AND a.owner_id = withdraw_contribution.member_id FOR NO KEY UPDATE;
-    SELECT COALESCE(sum(t.amount), 0) INTO unspent FROM enspiral.transfers t
-     WHERE t.group_id = b.group_id AND t.to_account = bucket_acct AND t.from_account = member_acct
-       AND t.kind = 'contribute'
-       AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
-                        WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id);
+    -- reverse whole contributions, newest first; give back the excess of
+    -- the last one as a new contribution, so every reversal mirrors its
+    -- transfer exactly and cancel_bucket() still refunds what is left
+    FOR c IN SELECT t.transfer_id, t.amount, sum(t.amount) OVER () AS unspent
+               FROM enspiral.transfers t
+              WHERE t.group_id = b.group_id AND t.to_account = bucket_acct
+                AND t.from_account = member_acct AND t.kind = 'contribute'
+                AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
+                                 WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)
+              ORDER BY t.transfer_id DESC LOOP
+        unspent := c.unspent;
+        EXIT WHEN back >= amount OR unspent < amount;
+        INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount, reverses)
+        VALUES (b.group_id, b.round_id, 'refund', bucket_acct, member_acct, c.amount, c.transfer_id);
+        back := back + c.amount;
+    END LOOP;
     IF unspent < amount THEN
         RAISE EXCEPTION 'member % cannot withdraw more than they gave to bucket %', member_id, bucket_id
             USING ERRCODE = 'NS251',
                   DETAIL = format('The member''s contributions to the bucket total %s; the withdrawal asks %s.',
                                   unspent, amount);
     END IF;
-    -- reverse whole contributions, newest first; give back the excess of
-    -- the last one as a new contribution, so every reversal mirrors its
-    -- transfer exactly and cancel_bucket() still refunds what is left
-    FOR c IN SELECT t.transfer_id, t.amount FROM enspiral.transfers t
-              WHERE t.group_id = b.group_id AND t.to_account = bucket_acct
-                AND t.from_account = member_acct AND t.kind = 'contribute'
-                AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
-                                 WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)
-              ORDER BY t.transfer_id DESC LOOP
-        EXIT WHEN back >= amount;
-        INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount, reverses)
-        VALUES (b.group_id, b.round_id, 'refund', bucket_acct, member_acct, c.amount, c.transfer_id);
-        back := back + c.amount;
-    END LOOP;
     IF back > amount THEN
         INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount)
         VALUES (b.group_id, b.round_id, 'contribute', member_acct, bucket_acct, back - amount);
@@ -638,28 +653,12 @@ BEGIN
         RAISE EXCEPTION 'group_id and bucket_id must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    -- rank 2: the bucket row; contribute and close_round take it too
-    SELECT * INTO b FROM enspiral.buckets x
-     WHERE x.group_id = accept_funding.group_id AND x.bucket_id = accept_funding.bucket_id
-       FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
-    END IF;
+    b := enspiral.lock_open_bucket(group_id, bucket_id);
     SELECT * INTO r FROM enspiral.rounds x WHERE x.group_id = b.group_id AND x.round_id = b.round_id;
     IF NOT (r.settings ->> 'accept_funding_at_min')::boolean THEN
         RAISE EXCEPTION 'round % does not let buckets accept funding at the minimum goal', r.round_id
             USING ERRCODE = 'NS252',
                   HINT = 'Create the round with the setting accept_funding_at_min.';
-    END IF;
-    IF b.state::text <> 'open' THEN
-        RAISE EXCEPTION 'bucket % is not open', bucket_id
-            USING ERRCODE = 'NS204',
-                  DETAIL = format('Its state is %s; only an open bucket can accept its funding.', b.state);
-    END IF;
-    IF r.closed_at IS NOT NULL OR pg_catalog.now() >= r.closes_at THEN
-        RAISE EXCEPTION 'round % is not open', r.round_id
-            USING ERRCODE = 'NS203',
-                  DETAIL = 'Funding can be accepted early only before the round closes.';
     END IF;
     SELECT a.balance INTO total FROM enspiral.accounts a
      WHERE a.group_id = b.group_id AND a.round_id = b.round_id AND a.kind = 'bucket'
