@@ -32,6 +32,7 @@
 #define XFER_REFUND		"refund"
 #define XFER_MATCH_FUND "match_fund"
 #define XFER_MATCH		"match"
+#define XFER_DEALLOCATE "deallocate"
 
 /* One locked account: its id and its balance when locked */
 typedef struct LedgerAccount

@@ -499,6 +499,7 @@ static const struct
 	{XFER_REFUND, "bucket", "matching"},
 	{XFER_MATCH_FUND, "source", "matching"},
 	{XFER_MATCH, "matching", "bucket"},
+	{XFER_DEALLOCATE, "member", "pool"},
 };
 
 /*
@@ -521,6 +522,7 @@ check_transfer_kinds(int64 transfer_id, const char *kind,
 			 errdetail("It moves from a %s account to a %s account.", from_kind, to_kind),
 			 errhint("fund: source to pool; allocate: pool to member; contribute: member to bucket; "
 					 "match_fund: source to matching; match: matching to bucket; "
+					 "deallocate: member to pool; "
 					 "refund: bucket back to member or matching.")));
 }
 

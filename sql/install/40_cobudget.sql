@@ -13,15 +13,19 @@ DECLARE
     cap jsonb;
     under jsonb;
     cur jsonb;
+    closes jsonb;
+    flag text;
 BEGIN
     IF jsonb_typeof(settings) <> 'object' THEN
         RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006', COLUMN = 'settings';
     END IF;
     FOR k IN SELECT jsonb_object_keys(settings) LOOP
-        IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded') THEN
+        IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded',
+                     'bucket_creation_closes_at', 'accept_funding_at_min',
+                     'allow_withdraw', 'hide_totals') THEN
             RAISE EXCEPTION 'unknown round setting "%"', k
                 USING ERRCODE = 'NS006', COLUMN = k,
-                      HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded.';
+                      HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals.';
         END IF;
     END LOOP;
     cap := COALESCE(settings -> 'max_per_member_per_bucket', 'null');
@@ -46,12 +50,31 @@ BEGIN
         RAISE EXCEPTION 'round setting "underfunded" must be "refund" or "keep"'
             USING ERRCODE = 'NS006', COLUMN = 'underfunded';
     END IF;
+    -- bucket_creation_closes_at: a timestamp with an explicit UTC offset
+    -- (so it means the same instant in every session), kept as written
+    closes := COALESCE(settings -> 'bucket_creation_closes_at', 'null');
+    IF closes <> 'null' AND (jsonb_typeof(closes) <> 'string'
+                             OR closes #>> '{}' !~ '^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)$') THEN
+        RAISE EXCEPTION 'round setting "bucket_creation_closes_at" must be a timestamp with a UTC offset (or null)'
+            USING ERRCODE = 'NS006',
+                  HINT = 'Write it like "2027-03-01T12:00:00Z" or "2027-03-01 12:00:00+02".';
+    END IF;
+    FOREACH flag IN ARRAY ARRAY['accept_funding_at_min', 'allow_withdraw', 'hide_totals'] LOOP
+        IF COALESCE(jsonb_typeof(settings -> flag), 'boolean') <> 'boolean' THEN
+            RAISE EXCEPTION 'round setting "%" must be true or false', flag
+                USING ERRCODE = 'NS006';
+        END IF;
+    END LOOP;
     RETURN jsonb_build_object('max_per_member_per_bucket', cap, 'currency', cur,
-                              'underfunded', under);
+                              'underfunded', under,
+                              'bucket_creation_closes_at', closes,
+                              'accept_funding_at_min', COALESCE(settings -> 'accept_funding_at_min', 'false'),
+                              'allow_withdraw', COALESCE(settings -> 'allow_withdraw', 'false'),
+                              'hide_totals', COALESCE(settings -> 'hide_totals', 'false'));
 END
 $$;
 COMMENT ON FUNCTION enspiral.normalize_round_settings(jsonb) IS
-    'Validates round settings (max_per_member_per_bucket, currency, underfunded = refund|keep) and returns them with defaults filled in';
+    'Validates round settings (max_per_member_per_bucket, currency, underfunded = refund|keep, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals) and returns them with defaults filled in';
 
 CREATE TABLE enspiral.rounds (
     group_id      bigint NOT NULL REFERENCES enspiral.groups,
@@ -68,6 +91,7 @@ CREATE TABLE enspiral.rounds (
     closed_at     timestamptz,
     matched_at    timestamptz,
     matching_pool bigint CHECK (matching_pool >= 0),
+    topped_up     bigint NOT NULL DEFAULT 0 CHECK (topped_up >= 0),
     PRIMARY KEY (group_id, round_id),
     UNIQUE (round_id),
     CHECK (opens_at < closes_at),
@@ -82,13 +106,15 @@ COMMENT ON COLUMN enspiral.rounds.settings IS
     'Normalized settings: max_per_member_per_bucket (amount or null), currency (label or null), underfunded (refund|keep)';
 COMMENT ON COLUMN enspiral.rounds.closed_at IS 'When close_round ran; NULL while the round is not closed';
 COMMENT ON COLUMN enspiral.rounds.matched_at IS 'When match_round paid the matches; NULL until then';
+COMMENT ON COLUMN enspiral.rounds.topped_up IS
+    'What enspiral.top_up_round() added to the pool after creation (fund transfers from the source account); only grows, only before the close';
 
 CREATE TYPE enspiral.account_kind AS ENUM ('source', 'pool', 'member', 'bucket', 'matching');
 COMMENT ON TYPE enspiral.account_kind IS
     'Kinds of ledger accounts of a round: source (outside money), pool, member, bucket, matching';
-CREATE TYPE enspiral.transfer_kind AS ENUM ('fund', 'allocate', 'contribute', 'refund', 'match_fund', 'match');
+CREATE TYPE enspiral.transfer_kind AS ENUM ('fund', 'allocate', 'contribute', 'refund', 'match_fund', 'match', 'deallocate');
 COMMENT ON TYPE enspiral.transfer_kind IS
-    'Kinds of ledger transfers: fund (source->pool), allocate (pool->member), contribute (member->bucket), refund (a reversal), match_fund (source->matching), match (matching->bucket)';
+    'Kinds of ledger transfers: fund (source->pool), allocate (pool->member), contribute (member->bucket), refund (a reversal), match_fund (source->matching), match (matching->bucket), deallocate (member->pool, a SET allocation below the balance)';
 
 CREATE TABLE enspiral.accounts (
     group_id    bigint NOT NULL,
@@ -235,17 +261,19 @@ BEGIN
        (OLD.group_id, OLD.round_id, OLD.name, OLD.pool, OLD.opens_at, OLD.closes_at,
         OLD.settings, OLD.created_at)
        OR (OLD.closed_at IS NOT NULL AND NEW.closed_at IS DISTINCT FROM OLD.closed_at)
+       OR NEW.topped_up < OLD.topped_up
+       OR (OLD.closed_at IS NOT NULL AND NEW.topped_up <> OLD.topped_up)
        OR (OLD.matched_at IS NOT NULL
            AND (NEW.matched_at, NEW.matching_pool) IS DISTINCT FROM (OLD.matched_at, OLD.matching_pool)) THEN
         RAISE EXCEPTION 'round % can only be closed once and matched once', OLD.round_id
             USING ERRCODE = 'NS007',
-                  HINT = 'Use enspiral.close_round() and enspiral.match_round().';
+                  HINT = 'Use enspiral.close_round(), enspiral.match_round() and enspiral.top_up_round().';
     END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION enspiral.rounds_guard() IS
-    'Trigger: a round''s terms never change; it is closed once and matched once; never deleted';
+    'Trigger: a round''s terms never change; it is closed once and matched once; topped_up only grows before the close; never deleted';
 CREATE TRIGGER rounds_guard BEFORE UPDATE OR DELETE ON enspiral.rounds
     FOR EACH ROW EXECUTE FUNCTION enspiral.rounds_guard();
 COMMENT ON TRIGGER rounds_guard ON enspiral.rounds IS
@@ -286,6 +314,11 @@ BEGIN
     IF opens_at >= closes_at THEN
         RAISE EXCEPTION 'round must open before it closes'
             USING ERRCODE = 'NS403', COLUMN = 'closes_at';
+    END IF;
+    IF (enspiral.normalize_round_settings(settings) ->> 'bucket_creation_closes_at')::timestamptz > closes_at THEN
+        RAISE EXCEPTION 'bucket creation must close no later than the round'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The setting bucket_creation_closes_at is after closes_at.';
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = create_round.group_id;
     IF NOT FOUND THEN
@@ -349,6 +382,12 @@ BEGIN
     END IF;
     IF r.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'round % is closed; no new buckets', round_id USING ERRCODE = 'NS203';
+    END IF;
+    IF pg_catalog.now() >= (r.settings ->> 'bucket_creation_closes_at')::timestamptz THEN
+        RAISE EXCEPTION 'bucket creation in round % has closed', round_id
+            USING ERRCODE = 'NS255',
+                  DETAIL = 'The round''s setting bucket_creation_closes_at has passed.',
+                  HINT = 'Existing buckets can still be opened and funded until the round closes.';
     END IF;
     IF NOT enspiral.is_member(r.group_id, author_id) THEN
         RAISE EXCEPTION 'member % is not a current member of group %', author_id, r.group_id
@@ -459,11 +498,13 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
     END IF;
+    PERFORM enspiral.check_totals_visible(b.group_id, b.round_id)
+       FROM enspiral.buckets b WHERE b.bucket_id = bucket_total.bucket_id;
     RETURN t;
 END
 $$;
 COMMENT ON FUNCTION enspiral.bucket_total(bigint) IS
-    'What the bucket holds now (contributions and matches, 0 after a refund)';
+    'What the bucket holds now (contributions and matches, 0 after a refund); NS256 while its round hides totals';
 
 CREATE FUNCTION enspiral.bucket_state(bucket_id bigint) RETURNS text
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -542,13 +583,14 @@ BEGIN
     SELECT format('round %s: its accounts sum to %s instead of 0', round_id, sum(balance))
       FROM acc GROUP BY round_id HAVING sum(balance) <> 0
     UNION ALL
-    SELECT format('round %s: %s entered from outside but pool + matching pool is %s',
+    SELECT format('round %s: %s entered from outside but pool + top-ups + matching pool is %s',
                   r.round_id, -COALESCE(a.balance, 0)::numeric,
-                  r.pool::numeric + COALESCE(r.matching_pool, 0))
+                  r.pool::numeric + r.topped_up + COALESCE(r.matching_pool, 0))
       FROM enspiral.rounds r CROSS JOIN g
       LEFT JOIN acc a ON a.round_id = r.round_id AND a.kind = 'source'
      WHERE r.group_id = g.gid
-       AND -COALESCE(a.balance, 0)::numeric <> r.pool::numeric + COALESCE(r.matching_pool, 0)
+       AND -COALESCE(a.balance, 0)::numeric
+           <> r.pool::numeric + r.topped_up + COALESCE(r.matching_pool, 0)
     UNION ALL
     -- every transfer stays within one round of the group
     SELECT format('transfer %s of round %s touches account %s, which is not an account of that round',
@@ -569,7 +611,7 @@ BEGIN
                ('fund', 'source', 'pool'), ('allocate', 'pool', 'member'),
                ('contribute', 'member', 'bucket'), ('refund', 'bucket', 'member'),
                ('refund', 'bucket', 'matching'), ('match_fund', 'source', 'matching'),
-               ('match', 'matching', 'bucket'))
+               ('match', 'matching', 'bucket'), ('deallocate', 'member', 'pool'))
     UNION ALL
     -- a refund mirrors what it reverses
     SELECT format('refund %s does not mirror transfer %s', r.transfer_id, r.reverses)
@@ -593,11 +635,17 @@ BEGIN
     SELECT format('bucket %s is cancelled but holds %s', bucket_id, max(balance))
       FROM contrib WHERE state = 'cancelled' GROUP BY bucket_id HAVING max(balance) <> 0
     UNION ALL
+    -- (a bucket that accepted its funding at the minimum, where the round
+    -- allows it, needs only its min_goal)
     SELECT format('bucket %s is %s in an unclosed round below its max_goal (%s < %s)',
                   c.bucket_id, c.state, sum(c.kept), max(c.max_goal))
       FROM contrib c JOIN enspiral.rounds r ON r.round_id = c.round_id
+      JOIN enspiral.buckets b ON b.group_id = r.group_id AND b.bucket_id = c.bucket_id
      WHERE c.state IN ('funded', 'completed') AND r.closed_at IS NULL
-     GROUP BY c.bucket_id, c.state HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal);
+     GROUP BY c.bucket_id, c.state
+    HAVING COALESCE(sum(c.kept), 0) < max(c.max_goal)
+       AND NOT (bool_and((r.settings ->> 'accept_funding_at_min')::boolean)
+                AND COALESCE(sum(c.kept), 0) >= max(b.min_goal));
 END
 $$;
 COMMENT ON FUNCTION enspiral.verify_ledger(bigint) IS

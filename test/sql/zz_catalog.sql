@@ -101,6 +101,8 @@ SELECT p.oid::regprocedure AS public_function_not_allowed
         'consent_counts', 'consent_counts_accum', 'consent_counts_combine',
         'normalize_group_settings', 'normalize_proposal_settings', 'normalize_round_settings',
         'check_ballot', 'catalyst_term_end', 'catalyst_months_begun',
+        'check_budget_ballot', 'budget_outcome', 'budget_selection', 'budget_random_pick',
+        'budget_vote_allowed',
         'application_privileges', 'require_trigger_table')
    AND NOT EXISTS (SELECT 1 FROM pg_type t
                     WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend))

@@ -52,6 +52,8 @@ DECLARE
         -- settings and ballot validation, catalyst date math
         'normalize_group_settings', 'normalize_proposal_settings', 'normalize_round_settings',
         'check_ballot',
+        'check_budget_ballot', 'budget_outcome', 'budget_selection', 'budget_random_pick',
+        'budget_vote_allowed',
         'catalyst_term_end', 'catalyst_months_begun',
         -- what grant_application would grant; the table check of trigger functions
         'application_privileges', 'require_trigger_table'];
