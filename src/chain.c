@@ -44,6 +44,21 @@ static const char *const chained_tables[] = {"transfers", "outcomes"};
 PG_FUNCTION_INFO_V1(enspiral_chain_link);
 PG_FUNCTION_INFO_V1(enspiral_chain_stamp);
 
+/*
+ * Run the chain's SPI work as the owner of the chained table, as the foreign
+ * key triggers do: a link is appended at commit, after the SECURITY DEFINER
+ * API returned, so the current user may be an application role that has no
+ * privilege on the chain.  Returns the previous security context.
+ */
+static void
+chain_become_owner(Relation rel, Oid *save_userid, int *save_sec_context)
+{
+	GetUserIdAndSecContext(save_userid, save_sec_context);
+	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
+						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+}
+
 /* Take the chain lock of a group until the end of the transaction */
 static void
 chain_lock(int64 group_id)
@@ -163,6 +178,8 @@ enspiral_chain_link(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	int64		group_id;
 	Datum		content;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
@@ -175,11 +192,13 @@ enspiral_chain_link(PG_FUNCTION_ARGS)
 	group_id = chain_int_column(td->tg_trigtuple, RelationGetDescr(td->tg_relation), "group_id");
 
 	chain_lock(group_id);
+	chain_become_owner(td->tg_relation, &save_userid, &save_sec_context);
 	enspiral_spi_connect();
 	content = chain_row_content(td);
 	chain_append(group_id, CStringGetTextDatum(td->tg_trigger->tgargs[0]),
 				 chain_row_key(td), content);
 	enspiral_spi_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return PointerGetDatum(NULL);
 }
 
@@ -225,6 +244,8 @@ enspiral_chain_stamp(PG_FUNCTION_ARGS)
 	bool		nulls[1] = {false};
 	int64		group_id;
 	bool		isnull;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
@@ -241,9 +262,11 @@ enspiral_chain_stamp(PG_FUNCTION_ARGS)
 	if (isnull)
 		return PointerGetDatum(td->tg_trigtuple);	/* NOT NULL refuses it */
 
+	chain_become_owner(td->tg_relation, &save_userid, &save_sec_context);
 	enspiral_spi_connect();
 	vals[0] = chain_stamped_outcome(group_id, vals[0]);
 	enspiral_spi_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 1, cols,
 													 vals, nulls));
 }
