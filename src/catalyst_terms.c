@@ -1022,15 +1022,15 @@ Datum
 enspiral_catalyst_member_rejoined(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = require_row_trigger(fcinfo, false, "catalyst_member_rejoined");
-	Oid			nsp = get_namespace_oid("enspiral", false);
-	TupleDesc	desc = td->tg_relation->rd_att;
+	TupleDesc	desc;
 	bool		isnull;
 	int64		group_id,
 				member_id;
 
-	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
-		RelationGetRelid(td->tg_relation) != get_relname_relid("memberships", nsp))
-		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT on enspiral.memberships");
+	enspiral_require_trigger_table(td, "catalyst_member_rejoined", "memberships");
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT");
+	desc = td->tg_relation->rd_att;
 	group_id = DatumGetInt64(column(td->tg_trigtuple, desc, "group_id", &isnull));
 	member_id = DatumGetInt64(column(td->tg_trigtuple, desc, "member_id", &isnull));
 	if (!has_departure_changes(group_id, member_id))
