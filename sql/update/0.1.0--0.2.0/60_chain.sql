@@ -69,33 +69,39 @@ COMMENT ON TRIGGER chain_links_no_truncate ON enspiral.chain_links IS
 -- print exactly, and timestamps are converted to UTC timestamp first, so no
 -- setting (DateStyle, TimeZone, extra_float_digits) changes it.
 CREATE FUNCTION enspiral.chain_content(t enspiral.transfers) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.jsonb_build_array('transfers', t.group_id, t.transfer_id, t.round_id,
+BEGIN
+    RETURN pg_catalog.jsonb_build_array('transfers', t.group_id, t.transfer_id, t.round_id,
                t.kind::text, t.from_account, t.to_account, t.amount,
-               pg_catalog.timezone('UTC', t.created_at), t.idempotency_key, t.reverses)::text
+               pg_catalog.timezone('UTC', t.created_at), t.idempotency_key, t.reverses)::text;
+END
 $$;
 COMMENT ON FUNCTION enspiral.chain_content(enspiral.transfers) IS
     'Internal: the canonical content of a transfer hashed into the chain (every column, stable text forms)';
 
 CREATE FUNCTION enspiral.chain_content(o enspiral.outcomes) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.jsonb_build_array('outcomes', o.group_id, o.proposal_id, o.opening,
-               o.outcome, pg_catalog.timezone('UTC', o.recorded_at))::text
+BEGIN
+    RETURN pg_catalog.jsonb_build_array('outcomes', o.group_id, o.proposal_id, o.opening,
+               o.outcome, pg_catalog.timezone('UTC', o.recorded_at))::text;
+END
 $$;
 COMMENT ON FUNCTION enspiral.chain_content(enspiral.outcomes) IS
     'Internal: the canonical content of a recorded outcome hashed into the chain (every column, stable text forms)';
 
 CREATE FUNCTION enspiral.chain_hash(prev bytea, "position" bigint, content text) RETURNS bytea
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.sha256(coalesce(prev, '\x'::bytea)
+BEGIN
+    RETURN pg_catalog.sha256(coalesce(prev, '\x'::bytea)
                              OPERATOR(pg_catalog.||) pg_catalog.int8send("position")
-                             OPERATOR(pg_catalog.||) pg_catalog.convert_to(content, 'UTF8'))
+                             OPERATOR(pg_catalog.||) pg_catalog.convert_to(content, 'UTF8'));
+END
 $$;
 COMMENT ON FUNCTION enspiral.chain_hash(bytea, bigint, text) IS
     'The hash of a link: sha256(previous hash (32 bytes; none for position 1) || position (8 bytes, big-endian) || content (UTF-8))';
@@ -113,14 +119,17 @@ COMMENT ON VIEW enspiral.chain_entries IS
 
 CREATE FUNCTION enspiral.chain_head_link(group_id bigint)
     RETURNS TABLE ("position" bigint, hash bytea)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(h.position, 0), h.hash
-      FROM (SELECT 1) x
-      LEFT JOIN LATERAL (SELECT l.position, l.hash FROM enspiral.chain_links l
-                          WHERE l.group_id = chain_head_link.group_id
-                          ORDER BY l.position DESC LIMIT 1) h ON true
+BEGIN
+    SELECT l.position, l.hash INTO chain_head_link.position, chain_head_link.hash
+      FROM enspiral.chain_links l
+     WHERE l.group_id = chain_head_link.group_id
+     ORDER BY l.position DESC LIMIT 1;
+    chain_head_link.position := coalesce(chain_head_link.position, 0);
+    RETURN NEXT;
+END
 $$;
 COMMENT ON FUNCTION enspiral.chain_head_link(bigint) IS
     'Internal: the last link of a group''s chain (position 0 and no hash when empty)';
