@@ -6,7 +6,8 @@
 # (ALTER TABLE ... DISABLE TRIGGER transfers_chain); and a plain INSERT of
 # the same row into a table of the ledger's shape without rules, in the same
 # run (alternating slices).  A last pair spreads the same load over 8
-# groups (a chain head each).  Afterwards verify_chain() must find no
+# groups (a chain head each).  One client alone gives the time per write
+# (chain on, chain off, plain INSERT).  Afterwards verify_chain() must find no
 # problem but the rows written while the chain was disabled (unlinked row).
 # Votes are not chained: the vote path pays nothing; a close pays one link.
 #
@@ -66,9 +67,10 @@ INSERT INTO bench_plain (group_id, round_id, kind, from_account, to_account, amo
 VALUES (1, 1, 'contribute', :m, 100000 + :b, 1);
 EOF2
 
-# run_pgbench FILE SECS: prints the number of transactions processed
+# run_pgbench FILE SECS [CLIENTS]: prints the number of transactions processed
 run_pgbench() {
-	"$BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$2" -f "$1" "$DB" >"$WORK/out" 2>&1 ||
+	local c=${3:-$CLIENTS}
+	"$BIN/pgbench" -n -M prepared -c "$c" -j "$((c < 2 ? 1 : 2))" -T "$2" -f "$1" "$DB" >"$WORK/out" 2>&1 ||
 		{ cat "$WORK/out" >&2; die "pgbench failed on $(basename "$1")"; }
 	sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/out"
 }
@@ -76,12 +78,15 @@ chain() { psql_q -c "ALTER TABLE enspiral.transfers $1 TRIGGER transfers_chain";
 
 SLICES=$((SECS >= 10 ? SECS / 10 : 1))
 SLICE=$((SECS / SLICES))
-plain_n=0 chained_n=0 unchained_n=0 spread_n=0 spread_off_n=0
+plain_n=0 chained_n=0 unchained_n=0 spread_n=0 spread_off_n=0 one_on=0 one_off=0 one_plain=0
 for ((i = 0; i < SLICES; i++)); do
 	plain_n=$((plain_n + $(run_pgbench "$WORK/plain.sql" "$SLICE")))
 	chained_n=$((chained_n + $(run_pgbench "$WORK/one.sql" "$SLICE")))
 	spread_n=$((spread_n + $(run_pgbench "$WORK/spread.sql" "$SLICE")))
+	one_on=$((one_on + $(run_pgbench "$WORK/one.sql" "$SLICE" 1)))
+	one_plain=$((one_plain + $(run_pgbench "$WORK/plain.sql" "$SLICE" 1)))
 	chain DISABLE
+	one_off=$((one_off + $(run_pgbench "$WORK/one.sql" "$SLICE" 1)))
 	unchained_n=$((unchained_n + $(run_pgbench "$WORK/one.sql" "$SLICE")))
 	spread_off_n=$((spread_off_n + $(run_pgbench "$WORK/spread.sql" "$SLICE")))
 	chain ENABLE
@@ -109,4 +114,8 @@ psql_q -c "SELECT 'links: ' || count(*) || ', transfers: ' || (SELECT count(*) F
 echo "RESULT|try_contribute, chain on, one group, $CLIENTS clients|$((chained_n / T))|$((plain_n / T))|tps"
 echo "RESULT|try_contribute, chain off, one group, $CLIENTS clients|$((unchained_n / T))|$((plain_n / T))|tps"
 echo "RESULT|try_contribute over 8 groups, $CLIENTS clients: chain on vs off|$((spread_n / T))|$((spread_off_n / T))|tps"
+# one client: the time per write, without waiting for other commits
+ms() { awk -v n="$1" -v t="$T" 'BEGIN { printf "%.3f", 1000 * t / n }'; }
+echo "RESULT|try_contribute, 1 client, chain on (vs plain INSERT)|$(ms "$one_on")|$(ms "$one_plain")|ms per write"
+echo "RESULT|try_contribute, 1 client, chain on vs off|$(ms "$one_on")|$(ms "$one_off")|ms per write"
 "$BIN/dropdb" "$DB"
