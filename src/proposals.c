@@ -573,8 +573,11 @@ compute_latest(int64 proposal_id)
 	return d;
 }
 
-/* Mark a due proposal closed and store its outcome */
-static void
+/*
+ * Mark a due proposal closed and store its outcome; returns the stored
+ * outcome (the chain_stamp trigger adds the group's chain head to it)
+ */
+static Datum
 store_outcome(int64 group_id, const ProposalRow *row, Datum outcome)
 {
 	static SPIPlanPtr close_plan = NULL;
@@ -582,6 +585,7 @@ store_outcome(int64 group_id, const ProposalRow *row, Datum outcome)
 	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, JSONBOID};
 	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(row->proposal_id),
 	Int32GetDatum(row->reopen_count), outcome};
+	bool		isnull;
 
 	if (row->stored != PROPOSAL_CLOSED)
 	{
@@ -594,10 +598,12 @@ store_outcome(int64 group_id, const ProposalRow *row, Datum outcome)
 	}
 	enspiral_plan(&insert_plan,
 				  "INSERT INTO enspiral.outcomes (group_id, proposal_id, opening, outcome)"
-				  " VALUES ($1, $2, $3, $4)",
+				  " VALUES ($1, $2, $3, $4) RETURNING outcome",
 				  4, argtypes);
-	if (SPI_execute_plan(insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(insert_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "storing outcome failed");
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 }
 
 /*
@@ -742,8 +748,7 @@ enspiral_record_outcome(PG_FUNCTION_ARGS)
 			decisions_rules_lock(gid, ShareLock);
 			d = compute_latest(pid);
 
-			store_outcome(gid, &row, d);
-			result = DatumGetJsonbP(d);
+			result = DatumGetJsonbP(store_outcome(gid, &row, d));
 		}
 	}
 	if (result != NULL)
