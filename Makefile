@@ -78,10 +78,18 @@ $(ERRCODES_H): src/errcodes.txt tools/errcodes.sh
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql)) $(EXTENSION).control
 	cat $(sort $(wildcard sql/install/*.sql)) > $@
 
-# update_rule DIR: the update script DIR is the concatenation of its parts
+# update_rule DIR: the update script DIR is the concatenation of its parts.
+# The update to the current version also gets, before its 99_ parts, every
+# function of the install script as CREATE OR REPLACE (tools/update_functions.pl),
+# so function bodies and comments always end exactly as a fresh install's.
+# When a version is released, its update script is frozen: the generated
+# file replaces the parts of its directory (HACKING.md, Releasing).
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 define update_rule
-sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql))
-	cat $$^ > $$@
+sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql)) $(if $(filter %--$(EXTVERSION),$(1)),$$(INSTALL_PARTS) tools/update_functions.pl)
+	{ cat $$(filter-out sql/update/$(1)/99_%,$$(sort $$(wildcard sql/update/$(1)/*.sql))); \
+	  $(if $(filter %--$(EXTVERSION),$(1)),perl tools/update_functions.pl $$(INSTALL_PARTS);) \
+	  cat $$(filter sql/update/$(1)/99_%,$$(sort $$(wildcard sql/update/$(1)/*.sql))) /dev/null; } > $$@
 endef
 $(foreach d,$(UPDATE_DIRS),$(eval $(call update_rule,$(d))))
 
