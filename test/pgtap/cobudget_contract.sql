@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION enspiral CASCADE;
 RESET client_min_messages;
-SELECT plan(58);
+SELECT plan(59);
 
 -- signatures
 SELECT has_function('enspiral', 'create_round', ARRAY['bigint', 'text', 'bigint', 'timestamp with time zone', 'timestamp with time zone', 'jsonb'], 'create_round(...)');

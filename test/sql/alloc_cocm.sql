@@ -137,11 +137,11 @@ SELECT * FROM enspiral.quadratic_match(100, :'p', :'c', :'a', method => 'pairwis
 SELECT * FROM enspiral.quadratic_match(100, '{1}', '{1}', '{0}', options => '{"pct_cocm": 1}');
 
 -- a long COCM run stops within the statement timeout (interrupt checks in
--- every loop): 300 projects, 100000 contributions
+-- every loop): 300 projects, 600000 contributions
 CREATE TEMP TABLE big AS
 SELECT array_agg(1 + (i * 7919) % 300) AS p, array_agg(1 + (i * 104729) % 20000) AS c,
        array_agg(1 + i % 97) AS a
-  FROM generate_series(1::bigint, 100000) i;
+  FROM generate_series(1::bigint, 600000) i;
 SET statement_timeout = '100ms';
 SELECT count(*) FROM big, enspiral.quadratic_match(1000000, big.p, big.c, big.a, options => '{"pct_cocm": 1}');
 RESET statement_timeout;
