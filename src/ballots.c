@@ -29,7 +29,7 @@ PG_FUNCTION_INFO_V1(enspiral_check_ballot);
 
 static const char *const method_names[N_METHODS] = {
 	"consent", "choice", "score", "dots", "ranked", "quadratic",
-	"stv", "schulze", "copeland", "count", "time", "question", "check"
+	"stv", "schulze", "copeland", "count", "time", "question", "check", "budget"
 };
 
 /* The answers of count, check and time ballots */
@@ -115,7 +115,7 @@ decision_parse_method(const char *name, bool missing_ok)
 				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_METHOD),
 				 errmsg("unknown voting method \"%s\"", name),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "method"),
-				 errhint("Methods are consent, choice, score, dots, ranked, quadratic, stv, schulze, copeland, count, time, question and check.")));
+				 errhint("Methods are consent, choice, score, dots, ranked, quadratic, stv, schulze, copeland, count, time, question, check and budget.")));
 	return -1;
 }
 
@@ -183,6 +183,8 @@ method_keys(int method)
 		if (proposal_settings[i].methods & M(method))
 			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
 							 proposal_settings[i].key);
+	if (method == METHOD_BUDGET)
+		appendStringInfo(&buf, ", %s", budget_setting_keys());
 	appendStringInfo(&buf, ", %s", rule_setting_keys(method));
 	return buf.data;
 }
@@ -445,7 +447,8 @@ check_options(int method, ArrayType *options, Datum **elems)
 
 /* Build the normalized settings object from the values of the method's keys */
 static Jsonb *
-build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs)
+build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs,
+						Jsonb *budget_given, int noptions)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -463,6 +466,8 @@ build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs)
 		pushJsonbValue(&state, WJB_KEY, &k);
 		pushJsonbValue(&state, WJB_VALUE, &values[i]);
 	}
+	if (method == METHOD_BUDGET)
+		budget_settings_push(budget_given, noptions, &state);
 	rule_settings_push(rs, method, &state);
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
@@ -509,8 +514,11 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	RuleSettings rs;
+	JsonbParseState *budget_state = NULL;	/* the keys of a budget proposal */
 
 	rule_settings_init(&rs, method);
+	if (method == METHOD_BUDGET)
+		pushJsonbValue(&budget_state, WJB_BEGIN_OBJECT, NULL);
 	if (!JB_ROOT_IS_OBJECT(in) || JB_ROOT_IS_SCALAR(in))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
@@ -531,6 +539,13 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 
 			tok = JsonbIteratorNext(&it, &v, true);
 			Assert(tok == WJB_VALUE);
+			if (method == METHOD_BUDGET &&
+				budget_setting_key(key.val.string.val, key.val.string.len))
+			{
+				pushJsonbValue(&budget_state, WJB_KEY, &key);
+				pushJsonbValue(&budget_state, WJB_VALUE, &v);
+				continue;
+			}
 			if (rule_setting_accept(&rs, method, key.val.string.val, key.val.string.len, &v))
 				continue;
 			v = key;
@@ -553,7 +568,10 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 	check_cross_rules(method, values, noptions);
 	rule_settings_finish(&rs, method, values[find_proposal_setting("anonymous", 9) - proposal_settings].val.boolean,
 						 numeric_cmp_int(values[find_proposal_setting("quorum_pct", 10) - proposal_settings].val.numeric, 0) == 0);
-	return build_proposal_settings(method, values, &rs);
+	return build_proposal_settings(method, values, &rs,
+								   method == METHOD_BUDGET ?
+								   JsonbValueToJsonb(pushJsonbValue(&budget_state, WJB_END_OBJECT, NULL)) : NULL,
+								   noptions);
 }
 
 /*
@@ -641,6 +659,8 @@ ballot_rules_load(BallotRules *rules, const char *method, ArrayType *options,
 		rules->reason_required != REASON_ALWAYS;
 	rules->allow_maybe = jsonb_get_bool_key(settings, "allow_maybe", true);
 	rules->none_of_the_above = jsonb_get_bool_key(settings, "none_of_the_above", false);
+	if (rules->method == METHOD_BUDGET)
+		rules->budget = budget_ballot_load(settings, rules->noptions);
 	if (rules->none_of_the_above)
 	{
 		/* the implicit option is the last one */
@@ -864,6 +884,47 @@ check_budget(const BallotRules *rules, const int32 *vals, const bool *seen, int6
 					 total, rules->credits_per_member);
 }
 
+/*
+ * Check a budget ballot: an array of distinct project (option) names whose
+ * selection obeys the budget and its voting rule; normalized in option order.
+ */
+static Jsonb *
+check_budget_ballot(const BallotRules *rules, Jsonb *ballot, int64 pid)
+{
+	bool	   *chosen = palloc0(sizeof(bool) * rules->noptions);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbParseState *state = NULL;
+
+	if (!JB_ROOT_IS_ARRAY(ballot) || JB_ROOT_IS_SCALAR(ballot))
+		BALLOT_ERROR(pid, "A budget ballot is a JSON array of project (option) names.");
+	it = JsonbIteratorInit(&ballot->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		int			i;
+
+		if (tok != WJB_ELEM)
+			continue;
+		i = ballot_option(rules, &v, pid);
+		if (chosen[i])
+			BALLOT_ERROR(pid, "Option \"%s\" appears twice.", rules->options[i]);
+		chosen[i] = true;
+	}
+	budget_ballot_check(rules->budget, chosen, pid);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < rules->noptions; i++)
+	{
+		JsonbValue	e;
+
+		if (!chosen[i])
+			continue;
+		e = option_value(rules, i);
+		pushJsonbValue(&state, WJB_ELEM, &e);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, NULL));
+}
+
 /* Check a score, dots or quadratic ballot: an object option -> integer */
 static Jsonb *
 check_option_map(const BallotRules *rules, Jsonb *ballot, int64 pid)
@@ -1036,6 +1097,9 @@ ballot_normalize(const BallotRules *rules, Jsonb *ballot, const char *reason,
 		case METHOD_QUADRATIC:
 			check_reason(rules, POSITION_NONE, reason, proposal_id);
 			return check_option_map(rules, ballot, proposal_id);
+		case METHOD_BUDGET:
+			check_reason(rules, POSITION_NONE, reason, proposal_id);
+			return check_budget_ballot(rules, ballot, proposal_id);
 	}
 	elog(ERROR, "unexpected method %d", rules->method);
 	return NULL;

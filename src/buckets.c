@@ -49,6 +49,7 @@
 PG_FUNCTION_INFO_V1(enspiral_contribute);
 PG_FUNCTION_INFO_V1(enspiral_try_contribute);
 PG_FUNCTION_INFO_V1(enspiral_cancel_bucket);
+PG_FUNCTION_INFO_V1(enspiral_bucket_reopen);
 PG_FUNCTION_INFO_V1(enspiral_open_bucket);
 PG_FUNCTION_INFO_V1(enspiral_complete_bucket);
 PG_FUNCTION_INFO_V1(enspiral_buckets_guard);
@@ -511,6 +512,9 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	UnregisterSnapshot(snap);
 	return locked;
 }
+
+/* True while enspiral.bucket_reopen() moves a funded bucket back to open */
+static bool buckets_reopening = false;
 
 /* Set the state of a bucket; the row trigger checks the transition */
 void
@@ -1068,7 +1072,32 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 				 (long long) DatumGetInt64(SPI_getbinval(trig->tg_trigtuple, desc,
 														 SPI_fnumber(desc, "bucket_id"),
 														 &isnull)));
-		lifecycle_check_transition(LIFECYCLE_BUCKET, from, to, what);
+		/* funded -> open only through enspiral.reopen_funding() */
+		if (!(buckets_reopening && from == BUCKET_FUNDED && to == BUCKET_OPEN))
+			lifecycle_check_transition(LIFECYCLE_BUCKET, from, to, what);
 	}
 	return PointerGetDatum(trig->tg_newtuple);
+}
+
+/*
+ * enspiral.bucket_reopen(group_id, bucket_id): funded -> open, the one move
+ * outside the bucket lifecycle; internal to enspiral.reopen_funding(), which
+ * has checked the round and the bucket under their locks.
+ */
+Datum
+enspiral_bucket_reopen(PG_FUNCTION_ARGS)
+{
+	enspiral_spi_connect();
+	PG_TRY();
+	{
+		buckets_reopening = true;
+		bucket_set_state(PG_GETARG_INT64(0), PG_GETARG_INT64(1), BUCKET_OPEN);
+	}
+	PG_FINALLY();
+	{
+		buckets_reopening = false;
+	}
+	PG_END_TRY();
+	enspiral_spi_finish();
+	PG_RETURN_VOID();
 }

@@ -31,10 +31,11 @@ typedef enum DecisionMethod
 	METHOD_COUNT,
 	METHOD_TIME,
 	METHOD_QUESTION,
-	METHOD_CHECK
+	METHOD_CHECK,
+	METHOD_BUDGET
 } DecisionMethod;
 
-#define N_METHODS 13
+#define N_METHODS 14
 
 /* Methods whose ballot is a ranking of options */
 #define METHOD_IS_RANKING(m) \
@@ -42,6 +43,9 @@ typedef enum DecisionMethod
 
 /* The implicit option of the none_of_the_above setting */
 #define NONE_OF_THE_ABOVE "none_of_the_above"
+
+/* budget_ballot.c: the projects and voting rule of a budget proposal */
+typedef struct BudgetBallot BudgetBallot;
 
 /* Everything needed to check a ballot of one proposal */
 typedef struct BallotRules
@@ -65,6 +69,7 @@ typedef struct BallotRules
 	bool		allow_maybe;
 	int			reason_required;	/* ReasonRule (rules.c) */
 	int32		reason_max_length;	/* 0: no limit */
+	BudgetBallot *budget;		/* METHOD_BUDGET: costs, budget, rule */
 } BallotRules;
 
 /* rules.c: reason_required values */
@@ -133,6 +138,14 @@ extern bool rules_parse_share(const char *s, int len, int64 *num, int64 *den);
 extern void rules_load_reasons(BallotRules *rules, Jsonb *settings);
 extern const char *rules_reason_problem(const BallotRules *rules,
 										BallotPosition pos, const char *reason);
+
+/* budget_ballot.c */
+extern bool budget_setting_key(const char *key, int len);
+extern const char *budget_setting_keys(void);
+extern void budget_settings_push(Jsonb *given, int noptions, JsonbParseState **ps);
+extern BudgetBallot *budget_ballot_load(Jsonb *settings, int noptions);
+extern void budget_ballot_check(const BudgetBallot *b, const bool *chosen, int64 pid);
+extern void budget_workflow_check(int64 group_id, int64 pid, int64 member_id);
 
 /* delegation.c */
 extern int64 delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at);

@@ -664,6 +664,9 @@ enspiral_vote(PG_FUNCTION_ARGS)
 				 errhint("enspiral.add_voter() adds the member again.")));
 	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
 							  reason ? text_to_cstring(reason) : NULL, pid);
+	/* several budgets: the workflow of the proposal's budget set */
+	if (proposal_rules(pid, &vc)->method == METHOD_BUDGET)
+		budget_workflow_check(vc.group_id, pid, member_id);
 	PG_TRY();
 	{
 		decisions_writing_votes = true;

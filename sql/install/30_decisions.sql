@@ -849,7 +849,7 @@ BEGIN
                                   'totals', jsonb_build_object('agree', n_agree, 'abstain', n_abstain,
                                                                'disagree', n_disagree, 'block', n_block));
     END IF;
-    IF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check') THEN
+    IF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check', 'budget') THEN
         RETURN enspiral.method_tally(p, t);
     END IF;
     IF (p.settings ->> 'none_of_the_above')::boolean THEN
@@ -999,7 +999,7 @@ BEGIN
                       AND CASE WHEN (s ->> 'threshold_inclusive')::boolean
                                THEN agree * 100 >= (s ->> 'threshold_pct')::numeric * (agree + disagree)
                                ELSE agree * 100 > (s ->> 'threshold_pct')::numeric * (agree + disagree) END);
-    ELSIF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check') THEN
+    ELSIF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check', 'budget') THEN
         res := res || enspiral.method_result(p, tally);
     ELSIF p.method <> 'ranked' THEN
         res := res || enspiral.winners_of(tally -> 'totals', voted);

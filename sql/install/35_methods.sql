@@ -238,6 +238,13 @@ BEGIN
                                FROM jsonb_array_elements_text(b.ballot) WITH ORDINALITY e(name, i)
                               ORDER BY e.i) AS ranking, b.weight
                   FROM enspiral.method_ballots(p, t) b) r;
+    ELSIF p.method = 'budget' THEN
+        -- votes per project: the weight of the ballots that select it
+        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
+          FROM unnest(p.options) o(name)
+          LEFT JOIN (SELECT e AS name, sum(b.weight)::bigint AS n
+                       FROM enspiral.method_ballots(p, t) b, jsonb_array_elements_text(b.ballot) e
+                      GROUP BY e) c USING (name);
     ELSIF p.method = 'count' THEN
         SELECT jsonb_build_object('yes', count(*) FILTER (WHERE b = '"yes"'),
                                   'no', count(*) FILTER (WHERE b = '"no"'))
@@ -269,7 +276,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.method_tally(enspiral.proposals, timestamptz) IS
-    'Internal: the tally of a proposal of method stv, schulze, copeland, count, time, question or check at time t';
+    'Internal: the tally of a proposal of method stv, schulze, copeland, count, time, question, check or budget at time t';
 
 CREATE FUNCTION enspiral.method_result(p enspiral.proposals, tally jsonb) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE
@@ -297,6 +304,22 @@ BEGIN
             'winners', coalesce(detail -> 'winners', '[]'),
             'tie', coalesce(detail -> 'tie', 'false'),
             'ranking', coalesce(detail -> 'ranking', '[]'));
+    ELSIF p.method = 'budget' THEN
+        -- in order of votes (ties: lower cost, then option order) each project
+        -- that still fits is selected (C: enspiral.budget_outcome)
+        detail := enspiral.budget_outcome(
+            ARRAY(SELECT coalesce((tot ->> o.name)::bigint, 0)
+                    FROM unnest(p.options) WITH ORDINALITY o(name, i) ORDER BY o.i),
+            ARRAY(SELECT c::bigint FROM jsonb_array_elements_text(s -> 'costs') WITH ORDINALITY c(c, i)
+                   ORDER BY c.i),
+            (s ->> 'budget')::bigint);
+        RETURN jsonb_build_object(
+            'budget', s -> 'budget', 'voting_rule', s -> 'voting_rule',
+            'selected', (SELECT coalesce(jsonb_agg(p.options[k::int] ORDER BY i), '[]')
+                           FROM jsonb_array_elements_text(detail -> 'selected') WITH ORDINALITY x(k, i)),
+            'skipped', (SELECT coalesce(jsonb_agg(p.options[k::int] ORDER BY i), '[]')
+                          FROM jsonb_array_elements_text(detail -> 'skipped') WITH ORDINALITY x(k, i)),
+            'spent', detail -> 'spent', 'remaining', detail -> 'remaining');
     ELSIF p.method = 'count' THEN
         RETURN jsonb_build_object('target', s -> 'target',
                                   'passed', (tot ->> 'yes')::bigint >= (s ->> 'target')::bigint);
@@ -324,7 +347,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.method_result(enspiral.proposals, jsonb) IS
-    'Internal: the result keys of a proposal of method stv, schulze, copeland, count, time, question or check from its tally';
+    'Internal: the result keys of a proposal of method stv, schulze, copeland, count, time, question, check or budget from its tally (budget: selected and skipped projects, spent and remaining)';
 
 REVOKE ALL ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.method_tally(enspiral.proposals, timestamptz) FROM PUBLIC;

@@ -22,10 +22,10 @@ BEGIN
     FOR k IN SELECT jsonb_object_keys(settings) LOOP
         IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded',
                      'bucket_creation_closes_at', 'accept_funding_at_min',
-                     'allow_withdraw', 'hide_totals') THEN
+                     'allow_withdraw', 'hide_totals', 'allow_reopen_funding') THEN
             RAISE EXCEPTION 'unknown round setting "%"', k
                 USING ERRCODE = 'NS006', COLUMN = k,
-                      HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals.';
+                      HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals, allow_reopen_funding.';
         END IF;
     END LOOP;
     cap := COALESCE(settings -> 'max_per_member_per_bucket', 'null');
@@ -59,7 +59,8 @@ BEGIN
             USING ERRCODE = 'NS006',
                   HINT = 'Write it like "2027-03-01T12:00:00Z" or "2027-03-01 12:00:00+02".';
     END IF;
-    FOREACH flag IN ARRAY ARRAY['accept_funding_at_min', 'allow_withdraw', 'hide_totals'] LOOP
+    FOREACH flag IN ARRAY ARRAY['accept_funding_at_min', 'allow_withdraw', 'hide_totals',
+                                'allow_reopen_funding'] LOOP
         IF COALESCE(jsonb_typeof(settings -> flag), 'boolean') <> 'boolean' THEN
             RAISE EXCEPTION 'round setting "%" must be true or false', flag
                 USING ERRCODE = 'NS006';
@@ -70,11 +71,12 @@ BEGIN
                               'bucket_creation_closes_at', closes,
                               'accept_funding_at_min', COALESCE(settings -> 'accept_funding_at_min', 'false'),
                               'allow_withdraw', COALESCE(settings -> 'allow_withdraw', 'false'),
-                              'hide_totals', COALESCE(settings -> 'hide_totals', 'false'));
+                              'hide_totals', COALESCE(settings -> 'hide_totals', 'false'),
+                              'allow_reopen_funding', COALESCE(settings -> 'allow_reopen_funding', 'false'));
 END
 $$;
 COMMENT ON FUNCTION enspiral.normalize_round_settings(jsonb) IS
-    'Validates round settings (max_per_member_per_bucket, currency, underfunded = refund|keep, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals) and returns them with defaults filled in';
+    'Validates round settings (max_per_member_per_bucket, currency, underfunded = refund|keep, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals, allow_reopen_funding) and returns them with defaults filled in';
 
 CREATE TABLE enspiral.rounds (
     group_id      bigint NOT NULL REFERENCES enspiral.groups,

@@ -319,3 +319,67 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.accept_funding(bigint, bigint) IS
     'Where the round allows it (accept_funding_at_min), an open bucket that holds at least its min_goal becomes funded before the close (no more contributions); returns what it holds';
+
+CREATE FUNCTION enspiral.bucket_reopen(group_id bigint, bucket_id bigint) RETURNS void
+    LANGUAGE c STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_bucket_reopen';
+COMMENT ON FUNCTION enspiral.bucket_reopen(bigint, bigint) IS
+    'Internal: moves a funded bucket back to open, the one move outside the bucket lifecycle; only enspiral.reopen_funding() calls it, after its checks';
+REVOKE ALL ON FUNCTION enspiral.bucket_reopen(bigint, bigint) FROM PUBLIC;
+
+CREATE FUNCTION enspiral.reopen_funding(group_id bigint, bucket_id bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b enspiral.buckets%ROWTYPE;
+    r enspiral.rounds%ROWTYPE;
+    total bigint;
+BEGIN
+    IF group_id IS NULL OR bucket_id IS NULL THEN
+        RAISE EXCEPTION 'group_id and bucket_id must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- rank 2: the bucket row, as accept_funding and contribute take it
+    SELECT * INTO b FROM enspiral.buckets x
+     WHERE x.group_id = reopen_funding.group_id AND x.bucket_id = reopen_funding.bucket_id
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+    END IF;
+    -- the round afresh, FOR SHARE without waiting (as open_bucket does): a
+    -- close in progress holds it, and this refuses (retry); a later close
+    -- waits for this transaction and decides the bucket as an open one
+    SELECT * INTO r FROM enspiral.rounds x
+     WHERE x.group_id = b.group_id AND x.round_id = b.round_id
+       FOR SHARE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'round % is being closed, allocated or matched; its buckets cannot be reopened now', b.round_id
+            USING ERRCODE = 'NS203', HINT = 'Retry when that transaction has finished.';
+    END IF;
+    IF NOT (r.settings ->> 'allow_reopen_funding')::boolean THEN
+        RAISE EXCEPTION 'round % does not let funded buckets reopen for funding', r.round_id
+            USING ERRCODE = 'NS264',
+                  HINT = 'Create the round with the setting allow_reopen_funding.';
+    END IF;
+    IF r.closed_at IS NOT NULL OR pg_catalog.now() >= r.closes_at THEN
+        RAISE EXCEPTION 'round % is not open', r.round_id
+            USING ERRCODE = 'NS203',
+                  DETAIL = 'A bucket reopens for funding only before its round closes.';
+    END IF;
+    SELECT a.balance INTO total FROM enspiral.accounts a
+     WHERE a.group_id = b.group_id AND a.round_id = b.round_id AND a.kind = 'bucket'
+       AND a.owner_id = b.bucket_id;
+    IF b.state::text <> 'funded' OR total >= b.max_goal THEN
+        RAISE EXCEPTION 'bucket % was not funded early', bucket_id
+            USING ERRCODE = 'NS265',
+                  DETAIL = format('Its state is %s and it holds %s of its max_goal %s; only a funded bucket below its max_goal reopens.',
+                                  b.state, total, b.max_goal);
+    END IF;
+    PERFORM enspiral.bucket_reopen(b.group_id, b.bucket_id);
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION enspiral.reopen_funding(bigint, bigint) IS
+    'Where the round allows it (allow_reopen_funding), a bucket funded early (enspiral.accept_funding, below its max_goal) opens again for contributions before the close; returns what it holds';

@@ -25,13 +25,15 @@ SELECT enspiral.check_budget_ballot(:costs, 1000, '{5}',
          '{"voting_rule": "minimum_projects", "vote_minimum_budget_projects_number": 2}');
 SELECT enspiral.check_budget_ballot(:costs, 1000, '{1, 2, 3, 4}',
          '{"voting_rule": "minimum_projects", "vote_minimum_budget_projects_number": 2}');
--- selected_projects: between a minimum and a maximum number, costs ignored
+-- selected_projects: between a minimum and a maximum number, within the budget
 SELECT enspiral.check_budget_ballot(:costs, 1000, '{1, 2, 3}',
          '{"voting_rule": "selected_projects", "vote_selected_projects_minimum": 2, "vote_selected_projects_maximum": 3}');
 SELECT enspiral.check_budget_ballot(:costs, 1000, '{1}',
          '{"voting_rule": "selected_projects", "vote_selected_projects_minimum": 2, "vote_selected_projects_maximum": 3}');
-SELECT enspiral.check_budget_ballot(:costs, 1000, '{1, 2, 3, 4}',
+SELECT enspiral.check_budget_ballot(:costs, 1000, '{2, 3, 4, 5}',
          '{"voting_rule": "selected_projects", "vote_selected_projects_minimum": 2, "vote_selected_projects_maximum": 3}');
+SELECT enspiral.check_budget_ballot(:costs, 1000, '{1, 2, 3, 4}',
+         '{"voting_rule": "selected_projects", "vote_selected_projects_minimum": 2, "vote_selected_projects_maximum": 4}');
 -- malformed ballots
 SELECT enspiral.check_budget_ballot(:costs, 1000, '{1, 6}');
 SELECT enspiral.check_budget_ballot(:costs, 1000, '{0}');
@@ -68,7 +70,7 @@ SELECT enspiral.budget_selection(picks, CASE WHEN voter = 'c' THEN '{1, 1, 1, 1,
   FROM my_ballots;
 SELECT enspiral.budget_selection(picks || 9, :costs, 1000) FROM my_ballots;
 
--- workflows over budgets 10, 20, 30: all, one, random (member_id modulo 3)
+-- workflows over budgets 10, 20, 30: all, one, random (enspiral.budget_random_pick)
 SELECT w, b, enspiral.budget_vote_allowed(w, 7, '{30, 10, 20}', '{}', b) AS before_voting,
        enspiral.budget_vote_allowed(w, 7, '{30, 10, 20}', '{20}', b) AS after_voting_in_20
   FROM unnest(ARRAY['all', 'one', 'random']) w, unnest(ARRAY[10, 20, 30]::bigint[]) b ORDER BY w, b;
