@@ -56,9 +56,19 @@ typedef struct CmEntry
 	double		weight;			/* trust multiplier, in (0, 1] */
 } CmEntry;
 
-#define cmentry_cmp(a, b) \
-	((a)->project != (b)->project ? ((a)->project < (b)->project ? -1 : 1) : \
-	 ((a)->contributor > (b)->contributor) - ((a)->contributor < (b)->contributor))
+/*
+ * By project, then contributor.  The comparators of every sort here check
+ * for interrupts: the sorts are user-sized (500,000 entries take tens of
+ * milliseconds), and a cancel must be answered within the sort too.
+ */
+static inline int
+cmentry_cmp(const CmEntry *a, const CmEntry *b)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (a->project != b->project)
+		return a->project < b->project ? -1 : 1;
+	return (a->contributor > b->contributor) - (a->contributor < b->contributor);
+}
 
 #define ST_SORT sort_cm_entries
 #define ST_ELEMENT_TYPE CmEntry
@@ -75,9 +85,24 @@ typedef struct CmPair
 	int64		value;
 } CmPair;
 
-#define cmpair_cmp(a, b) \
-	((a)->key != (b)->key ? ((a)->key < (b)->key ? -1 : 1) : \
-	 ((a)->value > (b)->value) - ((a)->value < (b)->value))
+/* By key, then value (checks for interrupts) */
+static inline int
+cmpair_cmp(const CmPair *a, const CmPair *b)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return (a->value > b->value) - (a->value < b->value);
+}
+
+/* The same without the interrupt check, for binary searches */
+static inline int
+cmpair_order(const CmPair *a, const CmPair *b)
+{
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return (a->value > b->value) - (a->value < b->value);
+}
 
 #define ST_SORT sort_cm_pairs
 #define ST_ELEMENT_TYPE CmPair
@@ -87,7 +112,13 @@ typedef struct CmPair
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define int64_cmp(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+/* Ascending int64 (checks for interrupts) */
+static inline int
+int64_cmp(const int64 *a, const int64 *b)
+{
+	CHECK_FOR_INTERRUPTS();
+	return (*a > *b) - (*a < *b);
+}
 
 #define ST_SORT sort_cm_int64s
 #define ST_ELEMENT_TYPE int64
@@ -197,7 +228,7 @@ cm_is_author(const CmPair *authors, int n, int64 project, int64 contributor)
 	while (lo <= hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
-		int			c = cmpair_cmp(&authors[mid], &k);
+		int			c = cmpair_order(&authors[mid], &k);
 
 		if (c == 0)
 			return true;

@@ -102,8 +102,16 @@ BEGIN
         RAISE EXCEPTION 'max_rows must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- one statement: the horizon comes from the snapshot that reads the rows
+    -- hide_totals: the amounts of contributions and refunds of a round that
+    -- hides its totals are left out until the close (doc/budgeting.md)
     RETURN QUERY
-        SELECT e.* FROM enspiral.events e
+        SELECT (CASE WHEN h.round_id IS NULL OR e.kind NOT IN ('contribution', 'refund') THEN e
+                     ELSE jsonb_populate_record(e, jsonb_build_object('payload', e.payload - 'amount'))
+                END).*
+          FROM enspiral.events e
+          LEFT JOIN enspiral.rounds h
+            ON h.group_id = e.group_id AND h.round_id = e.round_id
+           AND (h.settings ->> 'hide_totals')::boolean AND h.closed_at IS NULL
          WHERE e.group_id = events_since.group_id
            AND e.event_id > coalesce(after_event_id, 0)
            AND e.event_id < enspiral.event_horizon()
@@ -112,7 +120,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.events_since(bigint, bigint, integer) IS
-    'The events of a group after after_event_id (0 or NULL: from the start), oldest first, at most max_rows, only those no transaction still running can precede: a consumer that passes the last id it processed never misses an event and never sees one twice';
+    'The events of a group after after_event_id (0 or NULL: from the start), oldest first, at most max_rows, only those no transaction still running can precede: a consumer that passes the last id it processed never misses an event and never sees one twice; the amounts of contributions and refunds are left out while their round hides totals';
 
 ------------------------------------------------------------------------------
 -- Triggers: permission checks and events, one function per table

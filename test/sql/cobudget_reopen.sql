@@ -53,3 +53,20 @@ SELECT enspiral.accept_funding(:g, :roof) AS accepted;
 SELECT enspiral.close_round(:r);
 SELECT enspiral.reopen_funding(:g, :roof);
 SELECT enspiral.bucket_state(:roof), count(*) AS problems FROM enspiral.verify_ledger(:g);
+
+-- hide_totals also hides the totals in the read API and the event feed
+SELECT enspiral.create_round(:g, 'Hidden', 100, now() - interval '1 hour', now() + interval '1 day',
+         '{"hide_totals": true}') AS h \gset
+SELECT enspiral.allocate(:h);
+SELECT enspiral.create_bucket(:h, :ana, 'Secret', 0, 100) AS sec \gset
+SELECT enspiral.open_bucket(:sec);
+SELECT enspiral.contribute(:sec, :ben, 10) > 0 AS given;
+SELECT title, total, funders FROM enspiral.buckets(:g, :h);
+SELECT count(*) FROM enspiral.contributions(:g, :h);
+SELECT kind, payload ? 'amount' AS amount_shown FROM enspiral.events_since(:g, 0, 100000)
+ WHERE round_id = :h AND kind IN ('contribution', 'refund');
+SELECT enspiral.close_round(:h);
+SELECT title, total, funders FROM enspiral.buckets(:g, :h);
+SELECT count(*) FROM enspiral.contributions(:g, :h);
+SELECT kind, payload -> 'amount' AS amount FROM enspiral.events_since(:g, 0, 100000)
+ WHERE round_id = :h AND kind IN ('contribution', 'refund') ORDER BY event_id;

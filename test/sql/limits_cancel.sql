@@ -23,18 +23,27 @@ SELECT (SELECT array_agg((g::bigint * 7919) % 1000003 + 1)::numeric[]
           FROM generate_series(1, 3000000) g) AS ints,
        (SELECT array_agg(((g::bigint * 7919) % 1000003 + 1)::numeric / 7)
           FROM generate_series(1, 1000000) g) AS fracs;
--- 2,000,000 contributions to 500,000 projects; 20,000 to one project
+-- 2,000,000 contributions to 500,000 projects; 20,000 to one project;
+-- a Gitcoin-scale COCM round: 500,000 contributions of 50,000 contributors
+-- to 1,000 projects, popularity Zipf(1) (project floor(1001^u), u uniform)
 CREATE TABLE limit_contributions (projects bigint[], contributors bigint[], amounts bigint[],
-    one_project bigint[], pair_contributors bigint[], pair_amounts bigint[]);
+    one_project bigint[], pair_contributors bigint[], pair_amounts bigint[],
+    cocm_projects bigint[], cocm_contributors bigint[], cocm_amounts bigint[]);
 ALTER TABLE limit_contributions ALTER projects SET STORAGE EXTERNAL,
-    ALTER contributors SET STORAGE EXTERNAL, ALTER amounts SET STORAGE EXTERNAL;
+    ALTER contributors SET STORAGE EXTERNAL, ALTER amounts SET STORAGE EXTERNAL,
+    ALTER cocm_projects SET STORAGE EXTERNAL, ALTER cocm_contributors SET STORAGE EXTERNAL,
+    ALTER cocm_amounts SET STORAGE EXTERNAL;
 INSERT INTO limit_contributions
 SELECT (SELECT array_agg(g % 500000) FROM generate_series(1, 2000000) g) AS projects,
        (SELECT array_agg(g / 3) FROM generate_series(1, 2000000) g) AS contributors,
        (SELECT array_agg(g % 997 + 1) FROM generate_series(1, 2000000) g) AS amounts,
        (SELECT array_agg(1::bigint) FROM generate_series(1, 20000) g) AS one_project,
        (SELECT array_agg(g::bigint) FROM generate_series(1, 20000) g) AS pair_contributors,
-       (SELECT array_agg(g % 97 + 1) FROM generate_series(1, 20000) g) AS pair_amounts;
+       (SELECT array_agg(g % 97 + 1) FROM generate_series(1, 20000) g) AS pair_amounts,
+       (SELECT array_agg(least(1000, floor(power(1001.0, ((g * 7919) % 1000003) / 1000003.0)))::bigint)
+          FROM generate_series(1::bigint, 500000) g) AS cocm_projects,
+       (SELECT array_agg((g * 104729) % 50000 + 1) FROM generate_series(1::bigint, 500000) g) AS cocm_contributors,
+       (SELECT array_agg(g % 997 + 1) FROM generate_series(1::bigint, 500000) g) AS cocm_amounts;
 -- 300,000 rankings of two options each among 300,000 options
 CREATE TABLE limit_rankings AS
 SELECT ARRAY[g, g % 300000 + 1]::bigint[] AS ranking FROM generate_series(1, 300000) g;
@@ -55,6 +64,8 @@ INSERT INTO limit_cases VALUES
    'SELECT count(*) FROM limit_contributions, enspiral.quadratic_match(1000000, projects, contributors, amounts, 10)'),
   ('quadratic_match pairwise, 20,000 contributors of one project',
    'SELECT count(*) FROM limit_contributions, enspiral.quadratic_match(1000000, one_project, pair_contributors, pair_amounts, NULL, ''pairwise'', 100)'),
+  ('quadratic_match COCM, 500,000 contributions to 1,000 projects',
+   'SELECT count(*) FROM limit_contributions, enspiral.quadratic_match(1000000, cocm_projects, cocm_contributors, cocm_amounts, options => ''{"pct_cocm": 1}'')'),
   ('instant_runoff, 300,000 options',
    'SELECT enspiral.instant_runoff(ranking) FROM limit_rankings'),
   ('instant_runoff_rounds, 300,000 options',
@@ -85,6 +96,7 @@ SELECT * FROM pg_temp.try_cancel('apportion, 1,000,000 fractional weights');
 SELECT * FROM pg_temp.try_cancel('quadratic_match standard, 2,000,000 contributions');
 SELECT * FROM pg_temp.try_cancel('quadratic_match capped, 2,000,000 contributions');
 SELECT * FROM pg_temp.try_cancel('quadratic_match pairwise, 20,000 contributors of one project');
+SELECT * FROM pg_temp.try_cancel('quadratic_match COCM, 500,000 contributions to 1,000 projects');
 SELECT * FROM pg_temp.try_cancel('instant_runoff, 300,000 options');
 SELECT * FROM pg_temp.try_cancel('instant_runoff_rounds, 300,000 options');
 SELECT * FROM pg_temp.try_cancel('consent_counts, 120,000,000 ballots');
