@@ -268,15 +268,20 @@ BEGIN
     -- (a retracted vote frees the member; an anonymous ballot never does)
     IF EXISTS (SELECT 1 FROM enspiral.votes x
                 WHERE x.group_id = s.group_id AND x.proposal_id = held
-                  AND x.member_id = budget_workflow_check.member_id AND x.superseded_at IS NULL)
-       OR EXISTS (SELECT 1 FROM enspiral.participations x
-                   WHERE x.group_id = s.group_id AND x.proposal_id = held
-                     AND x.member_id = budget_workflow_check.member_id) THEN
+                  AND x.member_id = budget_workflow_check.member_id AND x.superseded_at IS NULL) THEN
         RAISE EXCEPTION 'member % has already voted in another budget of budget set %', member_id, s.set_id
             USING ERRCODE = 'NS263',
                   DETAIL = format('Budget set %s uses the workflow one; the member voted in budget %s.',
                                   s.set_id, held),
                   HINT = 'Retract that vote first (enspiral.retract_vote) to vote in this budget instead.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM enspiral.participations x
+                WHERE x.group_id = s.group_id AND x.proposal_id = held
+                  AND x.member_id = budget_workflow_check.member_id) THEN
+        RAISE EXCEPTION 'member % has already voted in another budget of budget set %', member_id, s.set_id
+            USING ERRCODE = 'NS263',
+                  DETAIL = format('Budget set %s uses the workflow one; the member cast an anonymous ballot in budget %s, which cannot be retracted.',
+                                  s.set_id, held);
     END IF;
     UPDATE enspiral.budget_set_voters v SET proposal_id = budget_workflow_check.proposal_id
      WHERE v.group_id = s.group_id AND v.set_id = s.set_id AND v.member_id = budget_workflow_check.member_id;

@@ -131,3 +131,17 @@ SELECT enspiral.budget_random_pick(7, '{30, 10, 20}') AS pick,
        enspiral.budget_random_pick(7, '{}') AS none;
 SELECT b, count(*) FROM generate_series(1, 3000) m, enspiral.budget_random_pick(m, '{10, 20, 30}') b
  GROUP BY b ORDER BY b;
+
+-- one, with anonymous budgets: an anonymous ballot cannot be retracted, so
+-- it binds the member to its budget for good
+SELECT enspiral.create_budget_set(:g, 'Secret districts', 'one') AS anon_set \gset
+CREATE FUNCTION pg_temp.anon_budget(title text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT enspiral.propose(1, 1, title, 'budget', '{A, B, C}',
+                            '{"budget": 100, "costs": [60, 40, 30], "anonymous": true}')
+$$;
+SELECT pg_temp.anon_budget('East') AS east, pg_temp.anon_budget('West') AS west \gset
+SELECT enspiral.add_budget_to_set(:g, :anon_set, :east), enspiral.add_budget_to_set(:g, :anon_set, :west);
+SELECT enspiral.open_proposal(p, now() + interval '1 day') FROM unnest(ARRAY[:east, :west]::bigint[]) p;
+SELECT enspiral.vote(:east, :cai, '["A", "B"]') IS NULL AS anonymous;
+SELECT enspiral.vote(:west, :cai, '["A", "B"]');
+SELECT enspiral.vote(:west, :dee, '["C", "A"]') IS NULL AS anonymous;
