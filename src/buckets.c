@@ -1082,22 +1082,50 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 /*
  * enspiral.bucket_reopen(group_id, bucket_id): funded -> open, the one move
  * outside the bucket lifecycle; internal to enspiral.reopen_funding(), which
- * has checked the round and the bucket under their locks.
+ * checks and locks first.  The update itself repeats every condition (a
+ * funded bucket below its max_goal, in an unclosed round before closes_at
+ * that allows reopening), so a direct call cannot reopen anything else.
  */
 Datum
 enspiral_bucket_reopen(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+	int			rc;
+
 	enspiral_spi_connect();
+	cobudget_plan(&plan,
+				  "UPDATE enspiral.buckets b"
+				  "   SET state = 'open'::text::enspiral.bucket_state,"
+				  "       state_changed_at = pg_catalog.now()"
+				  "  FROM enspiral.rounds r, enspiral.accounts a"
+				  " WHERE b.group_id = $1 AND b.bucket_id = $2 AND b.state::text = 'funded'"
+				  "   AND r.group_id = b.group_id AND r.round_id = b.round_id"
+				  "   AND r.closed_at IS NULL AND pg_catalog.now() < r.closes_at"
+				  "   AND (r.settings ->> 'allow_reopen_funding')::boolean"
+				  "   AND a.group_id = b.group_id AND a.round_id = b.round_id"
+				  "   AND a.kind = 'bucket' AND a.owner_id = b.bucket_id"
+				  "   AND a.balance < b.max_goal",
+				  2, argtypes);
 	PG_TRY();
 	{
 		buckets_reopening = true;
-		bucket_set_state(PG_GETARG_INT64(0), PG_GETARG_INT64(1), BUCKET_OPEN);
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
 	}
 	PG_FINALLY();
 	{
 		buckets_reopening = false;
 	}
 	PG_END_TRY();
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "bucket reopen failed");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_FUNDED_EARLY),
+				 errmsg("bucket %lld cannot reopen for funding", (long long) PG_GETARG_INT64(1)),
+				 errdetail("Only a funded bucket below its max_goal reopens, in a round that allows it, before the round closes."),
+				 errhint("Use enspiral.reopen_funding().")));
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -70,3 +70,8 @@ SELECT title, total, funders FROM enspiral.buckets(:g, :h);
 SELECT count(*) FROM enspiral.contributions(:g, :h);
 SELECT kind, payload -> 'amount' AS amount FROM enspiral.events_since(:g, 0, 100000)
  WHERE round_id = :h AND kind IN ('contribution', 'refund') ORDER BY event_id;
+
+-- the internal move repeats every condition: a direct call cannot reopen a
+-- bucket of a closed round
+SELECT enspiral.bucket_reopen(:g, :roof);
+SELECT enspiral.bucket_reopen(:g, 999);
