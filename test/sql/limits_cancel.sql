@@ -68,8 +68,6 @@ INSERT INTO limit_cases VALUES
    'SELECT count(*) FROM limit_contributions, enspiral.quadratic_match(1000000, cocm_projects, cocm_contributors, cocm_amounts, options => ''{"pct_cocm": 1}'')'),
   ('instant_runoff, 300,000 options',
    'SELECT enspiral.instant_runoff(ranking) FROM limit_rankings'),
-  ('instant_runoff_rounds, 300,000 options',
-   'SELECT enspiral.instant_runoff_rounds(ranking) IS NULL FROM limit_rankings'),
   ('consent_counts, 120,000,000 ballots',
    'SELECT enspiral.consent_counts(''"agree"''::jsonb) FROM limit_rankings, generate_series(1, 400)'),
   ('plan_rotation, 400 members, 100 catalysts, 100 years',
@@ -98,7 +96,6 @@ SELECT * FROM pg_temp.try_cancel('quadratic_match capped, 2,000,000 contribution
 SELECT * FROM pg_temp.try_cancel('quadratic_match pairwise, 20,000 contributors of one project');
 SELECT * FROM pg_temp.try_cancel('quadratic_match COCM, 500,000 contributions to 1,000 projects');
 SELECT * FROM pg_temp.try_cancel('instant_runoff, 300,000 options');
-SELECT * FROM pg_temp.try_cancel('instant_runoff_rounds, 300,000 options');
 SELECT * FROM pg_temp.try_cancel('consent_counts, 120,000,000 ballots');
 SELECT * FROM pg_temp.try_cancel('plan_rotation, 400 members, 100 catalysts, 100 years');
 RESET statement_timeout;
