@@ -57,8 +57,8 @@ typedef struct CmEntry
 } CmEntry;
 
 #define cmentry_cmp(a, b) \
-	((a)->project != (b)->project ? ((a)->project < (b)->project ? -1 : 1) : \
-	 ((a)->contributor > (b)->contributor) - ((a)->contributor < (b)->contributor))
+	((a)->project != (b)->project ? enspiral_int64_cmp((a)->project, (b)->project) : \
+	 enspiral_int64_cmp((a)->contributor, (b)->contributor))
 
 #define ST_SORT sort_cm_entries
 #define ST_ELEMENT_TYPE CmEntry
@@ -76,22 +76,12 @@ typedef struct CmPair
 } CmPair;
 
 #define cmpair_cmp(a, b) \
-	((a)->key != (b)->key ? ((a)->key < (b)->key ? -1 : 1) : \
-	 ((a)->value > (b)->value) - ((a)->value < (b)->value))
+	((a)->key != (b)->key ? enspiral_int64_cmp((a)->key, (b)->key) : \
+	 enspiral_int64_cmp((a)->value, (b)->value))
 
 #define ST_SORT sort_cm_pairs
 #define ST_ELEMENT_TYPE CmPair
 #define ST_COMPARE(a, b) cmpair_cmp(a, b)
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-#define int64_cmp(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-
-#define ST_SORT sort_cm_int64s
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b) int64_cmp(a, b)
 #define ST_SCOPE static
 #define ST_DECLARE
 #define ST_DEFINE
@@ -141,7 +131,7 @@ cm_distinct(int64 *ids, int n)
 {
 	int			k = 0;
 
-	sort_cm_int64s(ids, n);
+	enspiral_sort_int64(ids, n);
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();

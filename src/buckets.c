@@ -153,10 +153,10 @@ fetch_bucket(int64 bucket_id, int64 member_id, bool lock, BucketRow *b)
 	SPIPlanPtr	plan;
 
 	if (lock)
-		plan = cobudget_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
+		plan = enspiral_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
 							 2, argtypes);
 	else
-		plan = cobudget_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
+		plan = enspiral_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bucket lookup failed");
 	if (SPI_processed == 0)
@@ -236,24 +236,13 @@ direct_fetch(DirectScan *ds, Snapshot snap, int nkeys, const Datum *keys,
 	return found;
 }
 
-/* A column of the row in a slot, by name */
-static Datum
-slot_column(TupleTableSlot *slot, const char *name, bool *isnull)
-{
-	int			attnum = SPI_fnumber(slot->tts_tupleDescriptor, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
-	return slot_getattr(slot, attnum, isnull);
-}
-
 /* int8 column of the row in a slot, by name (NOT NULL columns) */
 static int64
 slot_int8(TupleTableSlot *slot, const char *name)
 {
 	bool		isnull;
 
-	return DatumGetInt64(slot_column(slot, name, &isnull));
+	return DatumGetInt64(enspiral_slot_column(slot, name, &isnull));
 }
 
 /*
@@ -374,8 +363,8 @@ direct_member_now(Oid nsp, Snapshot snap, int64 group_id, int64 member_id,
 	while (!result && index_getnext_slot(scan, ForwardScanDirection, ms.slot))
 	{
 		bool		isnull;
-		TimestampTz joined = DatumGetTimestampTz(slot_column(ms.slot, "joined_at", &isnull));
-		Datum		left = slot_column(ms.slot, "left_at", &isnull);
+		TimestampTz joined = DatumGetTimestampTz(enspiral_slot_column(ms.slot, "joined_at", &isnull));
+		Datum		left = enspiral_slot_column(ms.slot, "left_at", &isnull);
 
 		result = joined <= now && (isnull || DatumGetTimestampTz(left) > now);
 	}
@@ -398,11 +387,11 @@ direct_read_round(Oid nsp, Snapshot snap, BucketRow *b)
 	if (!direct_fetch(&rd, snap, 2, keys, procs))
 		elog(ERROR, "round %lld of bucket %lld not found", (long long) b->round_id,
 			 (long long) b->bucket_id);
-	b->opens_at = DatumGetTimestampTz(slot_column(rd.slot, "opens_at", &isnull));
-	b->closes_at = DatumGetTimestampTz(slot_column(rd.slot, "closes_at", &isnull));
-	(void) slot_column(rd.slot, "closed_at", &isnull);
+	b->opens_at = DatumGetTimestampTz(enspiral_slot_column(rd.slot, "opens_at", &isnull));
+	b->closes_at = DatumGetTimestampTz(enspiral_slot_column(rd.slot, "closes_at", &isnull));
+	(void) enspiral_slot_column(rd.slot, "closed_at", &isnull);
 	b->round_closed = !isnull;
-	d = slot_column(rd.slot, "max_per_member_per_bucket", &isnull);
+	d = enspiral_slot_column(rd.slot, "max_per_member_per_bucket", &isnull);
 	b->has_member_cap = !isnull;
 	b->member_cap = isnull ? 0 : DatumGetInt64(d);
 	direct_close(&rd);
@@ -458,7 +447,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	b->bucket_id = bucket_id;
 	b->group_id = slot_int8(bk.slot, "group_id");
 	b->round_id = slot_int8(bk.slot, "round_id");
-	b->state = DatumGetLifecycleState(slot_column(bk.slot, "state", &isnull));
+	b->state = DatumGetLifecycleState(enspiral_slot_column(bk.slot, "state", &isnull));
 	b->min_goal = slot_int8(bk.slot, "min_goal");
 	b->max_goal = slot_int8(bk.slot, "max_goal");
 
@@ -487,7 +476,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 		direct_lock(&bk, &bucket_row, snap))
 	{
 		/* re-check the latest version of the bucket, as EvalPlanQual would */
-		b->state = DatumGetLifecycleState(slot_column(bk.slot, "state", &isnull));
+		b->state = DatumGetLifecycleState(enspiral_slot_column(bk.slot, "state", &isnull));
 		if (b->state != BUCKET_OPEN)
 		{
 			/* changed meanwhile: say why from a fresh read of the round */
@@ -524,7 +513,7 @@ bucket_set_state(int64 group_id, int64 bucket_id, int state)
 	args[0] = Int64GetDatum(group_id);
 	args[1] = Int64GetDatum(bucket_id);
 	args[2] = CStringGetTextDatum(state_name(state));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.buckets"
 				  "   SET state = $3::text::enspiral.bucket_state,"
 				  "       state_changed_at = pg_catalog.now()"
@@ -571,7 +560,7 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 	args[2] = Int64GetDatum(b->bucket_id);
 	args[3] = Int64GetDatum(member_id);
 	args[4] = Int64GetDatum(amount);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT t.transfer_id,"
 				  "       t.kind = 'contribute' AND t.amount = $5"
 				  "       AND fa.kind = 'member' AND fa.owner_id = $4"
@@ -646,7 +635,7 @@ member_given(int64 group_id, int64 member_account, int64 bucket_account)
 	bool		isnull;
 	Datum		d;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT (COALESCE(sum(amount) FILTER (WHERE from_account = $2), 0)"
 				  "      - COALESCE(sum(amount) FILTER (WHERE from_account = $3), 0))::bigint"
 				  "  FROM enspiral.transfers"
@@ -928,7 +917,7 @@ round_is_closed(int64 group_id, int64 round_id)
 	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
 	bool		isnull;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT closed_at IS NOT NULL FROM enspiral.rounds"
 				  " WHERE group_id = $1 AND round_id = $2"
 				  "   FOR SHARE SKIP LOCKED",
@@ -996,29 +985,13 @@ static int
 tuple_state(HeapTuple tup, TupleDesc desc)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, SPI_fnumber(desc, "state"), &isnull);
+	Datum		d = enspiral_column(tup, desc, "state", &isnull);
 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("bucket state must not be NULL")));
 	return DatumGetLifecycleState(d);
-}
-
-/* True when a column has the same binary value in both tuples */
-static bool
-same_column(HeapTuple a, HeapTuple b, TupleDesc desc, const char *name)
-{
-	int			attno = SPI_fnumber(desc, name);
-	bool		na,
-				nb;
-	Datum		da = SPI_getbinval(a, desc, attno, &na);
-	Datum		db = SPI_getbinval(b, desc, attno, &nb);
-	Form_pg_attribute att = TupleDescAttr(desc, attno - 1);
-
-	if (na || nb)
-		return na == nb;
-	return datumIsEqual(da, db, att->attbyval, att->attlen);
 }
 
 /*
@@ -1034,8 +1007,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 	static const char *const fixed[] = {"group_id", "bucket_id", "round_id",
 	"author_id", "title", "min_goal", "max_goal", "created_at"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
-		elog(ERROR, "buckets_guard must be a BEFORE trigger");
+	(void) enspiral_trigger_call(fcinfo, "buckets_guard", ENSPIRAL_TRIGGER_BEFORE);
 	enspiral_require_trigger_table(trig, "buckets_guard", "buckets");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
@@ -1047,14 +1019,14 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 	{
 		int			s = tuple_state(trig->tg_trigtuple, desc);
 
-		if (s != BUCKET_IDEA && !cobudget_loading_dump(trig->tg_relation))
+		if (s != BUCKET_IDEA && !enspiral_in_restore_copy(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
 					 errmsg("a new bucket starts as idea, not %s", state_name(s))));
 		return PointerGetDatum(trig->tg_trigtuple);
 	}
 	for (int i = 0; i < (int) lengthof(fixed); i++)
-		if (!same_column(trig->tg_trigtuple, trig->tg_newtuple, desc, fixed[i]))
+		if (!enspiral_column_unchanged(desc, trig->tg_trigtuple, trig->tg_newtuple, fixed[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 					 errmsg("column \"%s\" of a bucket cannot be changed", fixed[i])));
@@ -1066,7 +1038,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 
 		snprintf(what, sizeof(what), "bucket %lld",
 				 (long long) DatumGetInt64(SPI_getbinval(trig->tg_trigtuple, desc,
-														 SPI_fnumber(desc, "bucket_id"),
+														 enspiral_attnum(desc, "bucket_id"),
 														 &isnull)));
 		lifecycle_check_transition(LIFECYCLE_BUCKET, from, to, what);
 	}

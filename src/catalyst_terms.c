@@ -79,7 +79,6 @@ static bool callbacks_registered = false;
 /* A member's departure being applied by enspiral.catalyst_member_left() */
 static struct
 {
-	bool		active;
 	int64		group_id;
 	int64		member_id;
 	DateADT		leave_on;
@@ -194,7 +193,6 @@ catalyst_xact_callback(XactEvent event, void *arg)
 			nchanges = maxchanges = 0;
 			xgroups = NULL;
 			nxgroups = maxxgroups = 0;
-			departure.active = false;
 			break;
 		default:
 			break;
@@ -222,7 +220,6 @@ catalyst_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			if (xgroups[i].check_subid == mySubid)
 				xgroups[i].check_subid = InvalidSubTransactionId;
 		}
-		departure.active = false;
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
@@ -438,17 +435,6 @@ catalyst_lock_group(int64 group_id)
  * ----------------------------------------------------------------
  */
 
-/* Read a column of a trigger tuple by name */
-static Datum
-column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
-{
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "enspiral.catalyst_terms has no column \"%s\"", name);
-	return SPI_getbinval(tup, desc, attnum, isnull);
-}
-
 /* Read the rule columns of a catalyst_terms tuple */
 static void
 read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
@@ -456,14 +442,14 @@ read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
 	bool		n[6];
 	Datum		days_datum;
 
-	r->group_id = DatumGetInt64(column(tup, desc, "group_id", &n[0]));
-	r->term_id = DatumGetInt64(column(tup, desc, "term_id", &n[1]));
-	r->member_id = DatumGetInt64(column(tup, desc, "member_id", &n[2]));
-	r->starts_on = DatumGetDateADT(column(tup, desc, "starts_on", &n[3]));
-	r->months = DatumGetInt32(column(tup, desc, "months", &n[4]));
-	days_datum = column(tup, desc, "days_per_week", &n[5]);
+	r->group_id = DatumGetInt64(enspiral_column(tup, desc, "group_id", &n[0]));
+	r->term_id = DatumGetInt64(enspiral_column(tup, desc, "term_id", &n[1]));
+	r->member_id = DatumGetInt64(enspiral_column(tup, desc, "member_id", &n[2]));
+	r->starts_on = DatumGetDateADT(enspiral_column(tup, desc, "starts_on", &n[3]));
+	r->months = DatumGetInt32(enspiral_column(tup, desc, "months", &n[4]));
+	days_datum = enspiral_column(tup, desc, "days_per_week", &n[5]);
 	r->days_per_week = n[5] ? NULL : DatumGetNumeric(days_datum);
-	r->ended_on = DatumGetDateADT(column(tup, desc, "ended_on", &r->has_end));
+	r->ended_on = DatumGetDateADT(enspiral_column(tup, desc, "ended_on", &r->has_end));
 	r->has_end = !r->has_end;
 	r->complete = !(n[0] || n[1] || n[2] || n[3] || n[4] || n[5]);
 	if (!r->complete)
@@ -720,7 +706,8 @@ check_service_limit(const TermRow *r, const CatalystSettings *s)
 static bool
 is_departure(const TermRow *r)
 {
-	return departure.active && departure.group_id == r->group_id &&
+	return enspiral_writing(ENSPIRAL_WRITE_DEPARTURE) &&
+		departure.group_id == r->group_id &&
 		departure.member_id == r->member_id;
 }
 
@@ -804,15 +791,8 @@ check_delete(const TermRow *o)
 static TriggerData *
 require_row_trigger(FunctionCallInfo fcinfo, bool before, const char *name)
 {
-	TriggerData *td;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "%s: not called by trigger manager", name);
-	td = (TriggerData *) fcinfo->context;
-	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		(before ? !TRIGGER_FIRED_BEFORE(td->tg_event) : !TRIGGER_FIRED_AFTER(td->tg_event)))
-		elog(ERROR, "%s: must be fired %s, for each row", name, before ? "before" : "after");
-	return td;
+	return enspiral_trigger_call(fcinfo, name, ENSPIRAL_TRIGGER_ROW |
+								 (before ? ENSPIRAL_TRIGGER_BEFORE : ENSPIRAL_TRIGGER_AFTER));
 }
 
 /*
@@ -910,8 +890,8 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 	int64		group_id;
 
 	enspiral_require_trigger_table(td, "catalyst_terms_check", "catalyst_terms");
-	group_id = DatumGetInt64(column(td->tg_trigtuple, td->tg_relation->rd_att,
-									"group_id", &isnull));
+	group_id = DatumGetInt64(enspiral_column(td->tg_trigtuple, td->tg_relation->rd_att,
+											 "group_id", &isnull));
 	if (group_checked(group_id))
 		return PointerGetDatum(NULL);
 	check_group_coverage(group_id);
@@ -943,11 +923,11 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		elog(ERROR, "catalyst_member_left: must be fired by UPDATE");
 	enspiral_require_trigger_table(td, "catalyst_member_left", "memberships");
-	left_at = column(td->tg_newtuple, desc, "left_at", &isnull);
+	left_at = enspiral_column(td->tg_newtuple, desc, "left_at", &isnull);
 	if (isnull)
 		return PointerGetDatum(NULL);
-	args[0] = column(td->tg_newtuple, desc, "group_id", &isnull);
-	args[1] = column(td->tg_newtuple, desc, "member_id", &isnull);
+	args[0] = enspiral_column(td->tg_newtuple, desc, "group_id", &isnull);
+	args[1] = enspiral_column(td->tg_newtuple, desc, "member_id", &isnull);
 	args[2] = DirectFunctionCall1(timestamptz_date, left_at);
 
 	enspiral_spi_connect();
@@ -983,19 +963,12 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 	departure.group_id = DatumGetInt64(args[0]);
 	departure.member_id = DatumGetInt64(args[1]);
 	departure.leave_on = DatumGetDateADT(args[2]);
-	departure.active = true;
-	PG_TRY();
-	{
-		if (SPI_execute_plan(cancel, args, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "cancelling the terms of a departing member failed");
-		if (SPI_execute_plan(end, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "ending the terms of a departing member failed");
-	}
-	PG_FINALLY();
-	{
-		departure.active = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_DEPARTURE);
+	if (SPI_execute_plan(cancel, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "cancelling the terms of a departing member failed");
+	if (SPI_execute_plan(end, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "ending the terms of a departing member failed");
+	enspiral_write_end(ENSPIRAL_WRITE_DEPARTURE);
 	enspiral_spi_finish();
 	return PointerGetDatum(NULL);
 }
@@ -1031,8 +1004,8 @@ enspiral_catalyst_member_rejoined(PG_FUNCTION_ARGS)
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT");
 	desc = td->tg_relation->rd_att;
-	group_id = DatumGetInt64(column(td->tg_trigtuple, desc, "group_id", &isnull));
-	member_id = DatumGetInt64(column(td->tg_trigtuple, desc, "member_id", &isnull));
+	group_id = DatumGetInt64(enspiral_column(td->tg_trigtuple, desc, "group_id", &isnull));
+	member_id = DatumGetInt64(enspiral_column(td->tg_trigtuple, desc, "member_id", &isnull));
 	if (!has_departure_changes(group_id, member_id))
 		return PointerGetDatum(NULL);
 	check_group_coverage(group_id);

@@ -27,11 +27,12 @@ void		_PG_init(void);
 PG_FUNCTION_INFO_V1(enspiral_library_version);
 PG_FUNCTION_INFO_V1(enspiral_version);
 
-/* Module load: install the hooks that tell restores from nested writes */
+/* Module load: hooks that tell restores from nested writes; API write state */
 void
 _PG_init(void)
 {
 	enspiral_restore_init();
+	enspiral_write_init();
 }
 
 /* Version of the installed SQL objects (pg_extension.extversion), or NULL */

@@ -50,18 +50,6 @@ guard_table_name(Relation rel)
 									  RelationGetRelationName(rel));
 }
 
-/* The TriggerData of a call; error unless called by the trigger manager */
-static TriggerData *
-guard_trigger_data(FunctionCallInfo fcinfo, const char *fname)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s can only be called as a trigger", fname),
-				 errhint("Use it in CREATE TRIGGER ... EXECUTE FUNCTION %s.", fname)));
-	return (TriggerData *) fcinfo->context;
-}
-
 /* "AFTER INSERT FOR EACH STATEMENT": how a trigger was fired */
 static const char *
 guard_fired_as(TriggerEvent ev)
@@ -211,7 +199,7 @@ Datum
 enspiral_guard_lifecycle(PG_FUNCTION_ARGS)
 {
 	const char *fname = "enspiral.guard_lifecycle()";
-	TriggerData *td = guard_trigger_data(fcinfo, fname);
+	TriggerData *td = enspiral_trigger_call(fcinfo, "guard_lifecycle", 0);
 	TupleDesc	tupdesc = RelationGetDescr(td->tg_relation);
 	const char *colname;
 	AttrNumber	attnum;
@@ -271,7 +259,7 @@ Datum
 enspiral_guard_deadline(PG_FUNCTION_ARGS)
 {
 	const char *fname = "enspiral.guard_deadline()";
-	TriggerData *td = guard_trigger_data(fcinfo, fname);
+	TriggerData *td = enspiral_trigger_call(fcinfo, "guard_deadline", 0);
 	TupleDesc	tupdesc = RelationGetDescr(td->tg_relation);
 	HeapTuple	row;
 	AttrNumber	state_att;
@@ -320,7 +308,7 @@ Datum
 enspiral_guard_append_only(PG_FUNCTION_ARGS)
 {
 	const char *fname = "enspiral.guard_append_only()";
-	TriggerData *td = guard_trigger_data(fcinfo, fname);
+	TriggerData *td = enspiral_trigger_call(fcinfo, "guard_append_only", 0);
 	TriggerEvent ev = td->tg_event;
 
 	if (!TRIGGER_FIRED_BEFORE(ev) ||

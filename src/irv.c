@@ -136,16 +136,6 @@ irv_index(IrvState *st, int64 id)
 	return st->nopts - 1;
 }
 
-/* qsort comparator of int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* Refuse a ballot with an option twice (n is small: quadratic is fine up to 32) */
 void
 irv_check_duplicates(const int64 *v, int n, const char *aggname)
@@ -163,7 +153,7 @@ irv_check_duplicates(const int64 *v, int n, const char *aggname)
 		int64	   *s = palloc(sizeof(int64) * n);
 
 		memcpy(s, v, sizeof(int64) * n);
-		qsort(s, n, sizeof(int64), cmp_int64);
+		enspiral_sort_int64(s, n);
 		for (int i = 1; i < n; i++)
 			if (s[i] == s[i - 1])
 			{

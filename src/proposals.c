@@ -126,17 +126,6 @@ proposal_member_lock(int64 proposal_id, int64 member_id)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/* Attribute number of a column of the proposals table */
-static int
-proposal_attnum(TupleDesc desc, const char *name)
-{
-	int			n = SPI_fnumber(desc, name);
-
-	if (n <= 0)
-		elog(ERROR, "proposals table has no column \"%s\"", name);
-	return n;
-}
-
 /* Read the state-machine columns of a proposals row */
 static void
 read_proposal_row(TupleDesc desc, HeapTuple tup, ProposalRow *row)
@@ -144,17 +133,17 @@ read_proposal_row(TupleDesc desc, HeapTuple tup, ProposalRow *row)
 	bool		isnull;
 	Datum		d;
 
-	row->proposal_id = DatumGetInt64(heap_getattr(tup, proposal_attnum(desc, "proposal_id"), desc, &isnull));
-	d = heap_getattr(tup, proposal_attnum(desc, "state"), desc, &isnull);
+	row->proposal_id = DatumGetInt64(enspiral_column(tup, desc, "proposal_id", &isnull));
+	d = enspiral_column(tup, desc, "state", &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("proposal %lld has no state", (long long) row->proposal_id)));
 	row->stored = DatumGetLifecycleState(d);
-	row->opens_at = DatumGetTimestampTz(heap_getattr(tup, proposal_attnum(desc, "opens_at"), desc, &row->opens_null));
-	row->closes_at = DatumGetTimestampTz(heap_getattr(tup, proposal_attnum(desc, "closes_at"), desc, &row->closes_null));
-	row->reopen_count = DatumGetInt32(heap_getattr(tup, proposal_attnum(desc, "reopen_count"), desc, &isnull));
-	d = heap_getattr(tup, proposal_attnum(desc, "settings"), desc, &isnull);
+	row->opens_at = DatumGetTimestampTz(enspiral_column(tup, desc, "opens_at", &row->opens_null));
+	row->closes_at = DatumGetTimestampTz(enspiral_column(tup, desc, "closes_at", &row->closes_null));
+	row->reopen_count = DatumGetInt32(enspiral_column(tup, desc, "reopen_count", &isnull));
+	d = enspiral_column(tup, desc, "settings", &isnull);
 	row->anonymous = !isnull && jsonb_get_bool_key(DatumGetJsonbP(d), "anonymous", false);
 }
 
@@ -164,30 +153,6 @@ row_state(const ProposalRow *row, TimestampTz now)
 {
 	return proposal_effective_state(row->stored, row->opens_at, row->opens_null,
 									row->closes_at, row->closes_null, now);
-}
-
-/* True when column name has the same value in both tuples (binary equality) */
-static bool
-column_unchanged(TupleDesc desc, HeapTuple a, HeapTuple b, const char *name)
-{
-	int			attnum = proposal_attnum(desc, name);
-	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
-	bool		na,
-				nb;
-	Datum		da = heap_getattr(a, attnum, desc, &na);
-	Datum		db = heap_getattr(b, attnum, desc, &nb);
-
-	if (na || nb)
-		return na == nb;
-	if (att->attlen == -1)
-	{
-		struct varlena *va = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(da));
-		struct varlena *vb = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(db));
-
-		return VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
-			memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
-	}
-	return datumIsEqual(da, db, att->attbyval, att->attlen);
 }
 
 /* Name of a proposal for messages */
@@ -278,27 +243,27 @@ check_frozen(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, int from, int t
 	static const char *const once_open[] = {"method", "options", "settings"};
 
 	for (int i = 0; i < (int) lengthof(always); i++)
-		if (!column_unchanged(desc, oldtup, newtup, always[i]))
+		if (!enspiral_column_unchanged(desc, oldtup, newtup, always[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
 					 errmsg("%s of proposal %lld cannot change", always[i], (long long) proposal_id)));
 	if (from == PROPOSAL_DRAFT)
 		return;
 	for (int i = 0; i < (int) lengthof(once_open); i++)
-		if (!column_unchanged(desc, oldtup, newtup, once_open[i]))
+		if (!enspiral_column_unchanged(desc, oldtup, newtup, once_open[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
 					 errmsg("proposal %lld is %s: its %s cannot change",
 							(long long) proposal_id, state_name(from), once_open[i]),
 					 from == PROPOSAL_SCHEDULED ?
 					 errhint("Move it back to draft to edit it.") : 0));
-	if (from != PROPOSAL_SCHEDULED && !column_unchanged(desc, oldtup, newtup, "opens_at"))
+	if (from != PROPOSAL_SCHEDULED && !enspiral_column_unchanged(desc, oldtup, newtup, "opens_at"))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
 				 errmsg("proposal %lld is %s: its opens_at cannot change",
 						(long long) proposal_id, state_name(from))));
 	if ((from == PROPOSAL_WITHDRAWN || (from == PROPOSAL_CLOSED && to != PROPOSAL_OPEN)) &&
-		!column_unchanged(desc, oldtup, newtup, "closes_at"))
+		!enspiral_column_unchanged(desc, oldtup, newtup, "closes_at"))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
 				 errmsg("proposal %lld is %s: its closes_at cannot change",
@@ -312,7 +277,7 @@ static HeapTuple
 set_reopen_count(Relation rel, HeapTuple newtup, int32 value)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	int			col = proposal_attnum(desc, "reopen_count");
+	int			col = enspiral_attnum(desc, "reopen_count");
 	Datum		val = Int32GetDatum(value);
 	bool		isnull = false;
 
@@ -355,8 +320,7 @@ guard_update(TriggerData *td)
 	{
 		bool		isnull;
 
-		decisions_rules_lock(DatumGetInt64(heap_getattr(newtup, proposal_attnum(desc, "group_id"),
-														desc, &isnull)),
+		decisions_rules_lock(DatumGetInt64(enspiral_column(newtup, desc, "group_id", &isnull)),
 							 ShareLock);
 	}
 	/* wait for votes in flight before the state or the deadline changes */
@@ -439,9 +403,8 @@ enspiral_proposals_guard(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "proposals_guard must be a BEFORE ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "proposals_guard",
+								 ENSPIRAL_TRIGGER_BEFORE | ENSPIRAL_TRIGGER_ROW);
 	enspiral_require_trigger_table(td, "proposals_guard", "proposals");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -687,22 +650,21 @@ enspiral_memberships_outcome_guard(PG_FUNCTION_ARGS)
 				floor;
 	Datum		val;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "memberships_outcome_guard must be a BEFORE ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "memberships_outcome_guard",
+								 ENSPIRAL_TRIGGER_BEFORE | ENSPIRAL_TRIGGER_ROW);
 	enspiral_require_trigger_table(td, "memberships_outcome_guard", "memberships");
 	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
 	tup = is_insert ? td->tg_trigtuple : td->tg_newtuple;
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(tup);
 	desc = RelationGetDescr(td->tg_relation);
-	col = SPI_fnumber(desc, is_insert ? "joined_at" : "left_at");
+	col = enspiral_attnum(desc, is_insert ? "joined_at" : "left_at");
 	val = heap_getattr(tup, col, desc, &isnull);
 	if (isnull)
 		return PointerGetDatum(tup);
 	t = DatumGetTimestampTz(val);
-	group_id = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "group_id"), desc, &isnull));
-	member_id = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "member_id"), desc, &isnull));
+	group_id = DatumGetInt64(enspiral_column(tup, desc, "group_id", &isnull));
+	member_id = DatumGetInt64(enspiral_column(tup, desc, "member_id", &isnull));
 	group_membership_lock(group_id, ShareLock);
 	enspiral_spi_connect();
 	floor = membership_floor(group_id, member_id, t, is_insert);

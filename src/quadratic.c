@@ -76,29 +76,13 @@ qfentry_cmp(const QfEntry *a, const QfEntry *b)
 {
 	CHECK_FOR_INTERRUPTS();
 	if (a->project != b->project)
-		return a->project < b->project ? -1 : 1;
-	return (a->contributor > b->contributor) - (a->contributor < b->contributor);
+		return enspiral_int64_cmp(a->project, b->project);
+	return enspiral_int64_cmp(a->contributor, b->contributor);
 }
 
 #define ST_SORT sort_qf_entries
 #define ST_ELEMENT_TYPE QfEntry
 #define ST_COMPARE(a, b) qfentry_cmp(a, b)
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-/* Ascending int64 (checks for interrupts) */
-static inline int
-int64_cmp(const int64 *a, const int64 *b)
-{
-	CHECK_FOR_INTERRUPTS();
-	return (*a > *b) - (*a < *b);
-}
-
-#define ST_SORT sort_int64s
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b) int64_cmp(a, b)
 #define ST_SCOPE static
 #define ST_DECLARE
 #define ST_DEFINE
@@ -187,7 +171,7 @@ qf_contributor_index(const QfRound *r, int32 *cidx)
 
 	for (i = 0; i < r->m; i++)
 		ids[i] = r->e[i].contributor;
-	sort_int64s(ids, r->m);
+	enspiral_sort_int64(ids, r->m);
 	for (i = 0; i < r->m; i++)
 		if (nc == 0 || ids[nc - 1] != ids[i])
 			ids[nc++] = ids[i];

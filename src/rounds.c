@@ -49,7 +49,7 @@ lock_round(int64 round_id, RoundRow *r)
 	TupleDesc	desc;
 	bool		isnull;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT r.group_id, r.closed_at IS NOT NULL, r.matched_at IS NOT NULL,"
 				  "       r.underfunded = 'keep',"
 				  "       (SELECT a.account_id FROM enspiral.accounts a"
@@ -132,7 +132,7 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("weights need member_ids"),
 					 errhint("Pass the members the weights belong to, in the same order.")));
-		plan = cobudget_plan(&all_plan,
+		plan = enspiral_plan(&all_plan,
 							 "SELECT c.member_id, 1::numeric, true"
 							 "  FROM enspiral.current_members c WHERE c.group_id = $1"
 							 " ORDER BY c.member_id",
@@ -153,7 +153,7 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("member_ids and weights must have the same length")));
-		plan = cobudget_plan(&given_plan,
+		plan = enspiral_plan(&given_plan,
 							 "SELECT m.id, COALESCE($3[m.ord], 1::numeric),"
 							 "       enspiral.is_member($1, m.id),"
 							 "       count(*) OVER (PARTITION BY m.id)"
@@ -201,7 +201,7 @@ apportion_shares(int64 total, Datum *weights, int n)
 	args[0] = Int64GetDatum(total);
 	args[1] = PointerGetDatum(construct_array(weights, n, NUMERICOID, typlen,
 											  typbyval, typalign));
-	cobudget_plan(&plan, "SELECT enspiral.apportion($1, $2)", 2, argtypes);
+	enspiral_plan(&plan, "SELECT enspiral.apportion($1, $2)", 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "apportion failed");
 	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
@@ -232,14 +232,14 @@ member_accounts(const RoundRow *r, int64 *members, int n, int64 *acct)
 	args[0] = Int64GetDatum(r->group_id);
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(int8_array(members, n));
-	cobudget_plan(&ins_plan,
+	enspiral_plan(&ins_plan,
 				  "INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id)"
 				  " SELECT $1, $2, 'member', m FROM unnest($3) AS m ORDER BY m"
 				  " ON CONFLICT DO NOTHING",
 				  3, argtypes);
 	if (SPI_execute_plan(ins_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "member account insert failed");
-	cobudget_plan(&ids_plan,
+	enspiral_plan(&ids_plan,
 				  "SELECT a.account_id FROM unnest($3) WITH ORDINALITY AS m(id, ord)"
 				  "  JOIN enspiral.accounts a ON a.group_id = $1 AND a.round_id = $2"
 				  "   AND a.kind = 'member' AND a.owner_id = m.id"
@@ -332,7 +332,7 @@ mark_closed(int64 group_id, int64 round_id)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.rounds SET closed_at = pg_catalog.now()"
 				  " WHERE group_id = $1 AND round_id = $2",
 				  2, argtypes);
@@ -358,7 +358,7 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(construct_array(states, 2, TEXTOID, -1, false,
 											  TYPALIGN_INT));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id FROM enspiral.buckets b"
 				  " WHERE b.group_id = $1 AND b.round_id = $2"
 				  "   AND b.state::text = ANY ($3)"
@@ -382,7 +382,7 @@ lock_open_buckets(const RoundRow *r, int64 **ids)
 	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
 	int			n;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id FROM enspiral.buckets b"
 				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
 				  " ORDER BY b.bucket_id FOR NO KEY UPDATE",
@@ -460,7 +460,7 @@ touch_ideas(const RoundRow *r)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.buckets SET state_changed_at = state_changed_at"
 				  " WHERE group_id = $1 AND round_id = $2 AND state::text = 'idea'",
 				  2, argtypes);
@@ -521,7 +521,7 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	 */
 	args[0] = Int64GetDatum(r.group_id);
 	args[1] = Int64GetDatum(r.round_id);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id, a.balance >= b.min_goal, a.account_id"
 				  "  FROM enspiral.buckets b"
 				  "  JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id"
@@ -576,7 +576,7 @@ open_matching_account(const RoundRow *r)
 	bool		isnull;
 	int64		acct;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.accounts (group_id, round_id, kind)"
 				  " VALUES ($1, $2, 'matching') RETURNING account_id",
 				  2, argtypes);
@@ -595,7 +595,7 @@ mark_matched(const RoundRow *r, int64 matching_pool)
 	Datum		args[3] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id),
 	Int64GetDatum(matching_pool)};
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.rounds SET matched_at = pg_catalog.now(), matching_pool = $3"
 				  " WHERE group_id = $1 AND round_id = $2",
 				  3, argtypes);
@@ -634,7 +634,7 @@ compute_matches(const RoundRow *r, int64 pool, const char *method,
 	args[0] = Int64GetDatum(r->group_id);
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(int8_array(ids, k));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT a.owner_id, a.account_id FROM enspiral.accounts a"
 				  " WHERE a.group_id = $1 AND a.round_id = $2 AND a.kind = 'bucket'"
 				  "   AND a.owner_id = ANY ($3) ORDER BY a.account_id",

@@ -56,8 +56,6 @@ PG_FUNCTION_INFO_V1(enspiral_retract_vote);
 PG_FUNCTION_INFO_V1(enspiral_remove_voter);
 PG_FUNCTION_INFO_V1(enspiral_add_voter_in_group);
 
-bool		decisions_writing_votes = false;
-
 /* What vote() needs to know about a proposal and a voter */
 typedef struct VoteContext
 {
@@ -308,11 +306,9 @@ index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
 		*tid = slot->tts_tid;
 	for (int i = 0; found && i < ncols; i++)
 	{
-		int			attnum = SPI_fnumber(desc, cols[i]);
+		AttrNumber	attnum = enspiral_attnum(desc, cols[i]);
 		Form_pg_attribute att;
 
-		if (attnum <= 0)
-			elog(ERROR, "column \"%s\" not found", cols[i]);
 		att = TupleDescAttr(desc, attnum - 1);
 		values[i] = slot_getattr(slot, attnum, &nulls[i]);
 		if (!nulls[i])
@@ -516,10 +512,8 @@ weight_at_opening(const VoteContext *vc, int64 member_id)
 static void
 slot_set(TupleTableSlot *slot, const char *col, Datum value, bool isnull)
 {
-	int			attnum = SPI_fnumber(slot->tts_tupleDescriptor, col);
+	AttrNumber	attnum = enspiral_attnum(slot->tts_tupleDescriptor, col);
 
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", col);
 	slot->tts_values[attnum - 1] = value;
 	slot->tts_isnull[attnum - 1] = isnull;
 }
@@ -664,19 +658,12 @@ enspiral_vote(PG_FUNCTION_ARGS)
 				 errhint("enspiral.add_voter() adds the member again.")));
 	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
 							  reason ? text_to_cstring(reason) : NULL, pid);
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		if (vc.anonymous)
-			store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
-		else
-			vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_VOTES);
+	if (vc.anonymous)
+		store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
+	else
+		vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
+	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 	enspiral_spi_finish();
 	if (vc.anonymous)
 		PG_RETURN_NULL();
@@ -712,19 +699,12 @@ locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, Vote
 static void
 write_votes(SPIPlanPtr plan, Datum *args, int expected)
 {
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								 false, true, 0) < 0 ||
-			(expected >= 0 && SPI_processed != (uint64) expected))
-			elog(ERROR, "writing the vote tables failed");
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_VOTES);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) < 0 ||
+		(expected >= 0 && SPI_processed != (uint64) expected))
+		elog(ERROR, "writing the vote tables failed");
+	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 }
 
 /* Put a removed member back into the electorate (the removal stays as history) */
@@ -811,16 +791,9 @@ enspiral_add_voter_in_group(PG_FUNCTION_ARGS)
 static void
 supersede_guarded(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
 {
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		supersede_vote(vc, pid, member_id, now);
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_VOTES);
+	supersede_vote(vc, pid, member_id, now);
+	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 }
 
 /* Refuse retracting or removing on an anonymous proposal (NS154) */
@@ -927,11 +900,10 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 	"anonymous_ballots", "electorate_additions", "electorate_removals"};
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
-		elog(ERROR, "votes_guard must be a BEFORE trigger");
+	(void) enspiral_trigger_call(fcinfo, "votes_guard", ENSPIRAL_TRIGGER_BEFORE);
 	enspiral_require_trigger_table_in(td, "votes_guard", tables, lengthof(tables));
 	/* a restore loads the dumped rows; verify_outcome() checks them */
-	if (!decisions_writing_votes &&
+	if (!enspiral_writing(ENSPIRAL_WRITE_VOTES) &&
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
