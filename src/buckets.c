@@ -160,9 +160,7 @@ fetch_bucket(int64 bucket_id, int64 member_id, bool lock, BucketRow *b)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bucket lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
-				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
 	read_bucket_row(bucket_id, b);
 }
 
@@ -440,9 +438,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	direct_open(&bk, nsp, "buckets", "buckets_bucket_id_key", RowShareLock);
 	keys[0] = Int64GetDatum(bucket_id);
 	if (!direct_fetch(&bk, snap, 1, keys, procs))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
-				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
 	bucket_row = bk.slot->tts_tid;
 	b->bucket_id = bucket_id;
 	b->group_id = slot_int8(bk.slot, "group_id");

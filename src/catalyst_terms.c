@@ -387,9 +387,7 @@ catalyst_load_settings(int64 group_id, CatalystSettings *s)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "catalyst settings lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_GROUP),
-				 errmsg("group %lld does not exist", (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_GROUP, group_id, 0);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	s->min_catalysts = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull[0]));
@@ -524,10 +522,7 @@ lock_member(const TermRow *r)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "member lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
-				 errmsg("member %lld does not exist in group %lld",
-						(long long) r->member_id, (long long) r->group_id)));
+		enspiral_not_found(ENSPIRAL_MEMBER, r->group_id, r->member_id);
 }
 
 /*

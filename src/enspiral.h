@@ -92,6 +92,18 @@ extern void enspiral_require_trigger_table(struct TriggerData *td, const char *f
 extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char *fname,
 											  const char *const *relnames, int nrels);
 
+/* errors.c: the one "does not exist" error of each object */
+typedef enum EnspiralObject
+{
+	ENSPIRAL_GROUP,
+	ENSPIRAL_MEMBER,
+	ENSPIRAL_PROPOSAL,
+	ENSPIRAL_ROUND,
+	ENSPIRAL_BUCKET
+} EnspiralObject;
+extern void enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
+			pg_attribute_noreturn();
+
 /* numeric_util.c: the one numeric and int64 comparison */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
 extern void enspiral_sort_int64(int64 *values, size_t n);

@@ -66,10 +66,7 @@ enspiral_require_member(int64 group_id, int64 member_id)
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "member lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
-				 errmsg("member %lld does not exist in group %lld",
-						(long long) member_id, (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_MEMBER, group_id, member_id);
 }
 
 /*

@@ -192,6 +192,24 @@ check_move(int from, int to, const ProposalRow *newrow)
 				 errdetail("Anonymous proposals are never reopened: their ballots cannot be changed.")));
 }
 
+/*
+ * The one check of the proposal time order (NS403): a proposal closes after
+ * it opens (a closed one may close the moment it opened).  The API
+ * functions that set dates (open_proposal, extend_proposal) rely on it.
+ */
+static void
+check_time_order(const ProposalRow *r)
+{
+	if (r->opens_at > r->closes_at ||
+		(r->stored != PROPOSAL_CLOSED && r->opens_at == r->closes_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_TIME_ORDER),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "closes_at"),
+				 errmsg("proposal must close after it opens"),
+				 errdetail("Proposal %lld would close before it opens.",
+						   (long long) r->proposal_id)));
+}
+
 /* Refuse dates that do not fit the stored state of the new row */
 static void
 check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz now)
@@ -206,12 +224,7 @@ check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz no
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("proposal %lld needs opens_at and closes_at when %s",
 						(long long) newrow->proposal_id, state_name(s))));
-	if (newrow->opens_at > newrow->closes_at ||
-		(s != PROPOSAL_CLOSED && newrow->opens_at == newrow->closes_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld must open before it closes",
-						(long long) newrow->proposal_id)));
+	check_time_order(newrow);
 	if (s == PROPOSAL_SCHEDULED && newrow->opens_at <= now &&
 		(moved || newrow->opens_at != oldrow->opens_at))
 		ereport(ERROR,
@@ -344,12 +357,7 @@ guard_restore(const ProposalRow *n)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("proposal %lld needs opens_at and closes_at when %s",
 						(long long) n->proposal_id, state_name(n->stored))));
-	if (n->opens_at > n->closes_at ||
-		(n->stored != PROPOSAL_CLOSED && n->opens_at == n->closes_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld must open before it closes",
-						(long long) n->proposal_id)));
+	check_time_order(n);
 	if (n->reopen_count < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -470,9 +478,7 @@ fetch_proposal(int64 proposal_id, bool for_update, ProposalRow *row, int64 *grou
 static void
 unknown_proposal(int64 proposal_id)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-			 errmsg("proposal %lld does not exist", (long long) proposal_id)));
+	enspiral_not_found(ENSPIRAL_PROPOSAL, 0, proposal_id);
 }
 
 /* enspiral.proposal_state(proposal_id) RETURNS text: the effective state now */

@@ -62,9 +62,7 @@ lock_round(int64 round_id, RoundRow *r)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "round lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_ROUND),
-				 errmsg("round %lld does not exist", (long long) round_id)));
+		enspiral_not_found(ENSPIRAL_ROUND, 0, round_id);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	r->round_id = round_id;

@@ -642,9 +642,7 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
 	if (!vote_context(pid, member_id, now, &vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
 	if (vc.invited)
 		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
@@ -675,10 +673,7 @@ static void
 check_group(int64 group_id, int64 pid, const VoteContext *vc)
 {
 	if (vc->group_id != group_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist in group %lld",
-						(long long) pid, (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_PROPOSAL, group_id, pid);
 }
 
 /* Read the proposal and voter under the locks of vote(); NS101 when missing */
@@ -688,9 +683,7 @@ locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, Vote
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
 	if (!vote_context(pid, member_id, now, vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
 	if (group_id != 0)
 		check_group(group_id, pid, vc);
 }

@@ -313,7 +313,7 @@ BEGIN
      WHERE g.group_id = update_group_settings.group_id
        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     UPDATE enspiral.groups g SET settings = merged
      WHERE g.group_id = update_group_settings.group_id;
@@ -333,13 +333,21 @@ BEGIN
     SELECT g.settings INTO s FROM enspiral.groups g
      WHERE g.group_id = group_settings.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     RETURN s;
 END
 $$;
 COMMENT ON FUNCTION enspiral.group_settings(bigint) IS
     'The effective settings of a group (every key, defaults included)';
+
+CREATE FUNCTION enspiral.raise_not_found(group_id bigint, object text, id bigint DEFAULT NULL)
+    RETURNS void
+    LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'enspiral_raise_not_found';
+COMMENT ON FUNCTION enspiral.raise_not_found(bigint, text, bigint) IS
+    'Internal: raises the one "does not exist" error of an object (group NS002, member NS003, proposal NS101, round NS201, bucket NS202), the same words as from C (src/errors.c)';
 
 CREATE FUNCTION enspiral.require_group(group_id bigint) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -348,7 +356,7 @@ AS $$
 BEGIN
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = require_group.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
 END
 $$;
@@ -364,13 +372,13 @@ BEGIN
      WHERE m.group_id = require_member.group_id AND m.member_id = require_member.member_id;
     IF NOT FOUND THEN
         PERFORM enspiral.require_group(group_id);
-        RAISE EXCEPTION 'member % does not exist in group %', member_id, group_id
-            USING ERRCODE = 'NS003';
+        PERFORM enspiral.raise_not_found(group_id, 'member', member_id);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION enspiral.require_member(bigint, bigint) IS
     'Internal: raises NS002 unless the group exists, NS003 unless the member belongs to it (now or in the past)';
+REVOKE ALL ON FUNCTION enspiral.raise_not_found(bigint, text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_group(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_member(bigint, bigint) FROM PUBLIC;
 
@@ -439,7 +447,7 @@ BEGIN
     -- the group row lock orders concurrent joins of the same key
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = add_member.group_id FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     INSERT INTO enspiral.members AS m (group_id, member_key)
     VALUES (add_member.group_id, add_member.member_key)
@@ -484,14 +492,13 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = remove_member.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     PERFORM 1 FROM enspiral.members m
      WHERE m.group_id = remove_member.group_id AND m.member_id = remove_member.member_id
        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'member % does not exist in group %', member_id, group_id
-            USING ERRCODE = 'NS003';
+        PERFORM enspiral.raise_not_found(group_id, 'member', member_id);
     END IF;
     -- a rejoin that started after this transaction may have stamped a later
     -- joined_at than our now(): never end a period before it began

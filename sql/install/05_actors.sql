@@ -126,7 +126,7 @@ BEGIN
     PERFORM enspiral.check_role(grant_role.role);
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = grant_role.group_id FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', grant_role.group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(grant_role.group_id, 'group');
     END IF;
     -- the member row lock orders grants and removals of the same member
     PERFORM 1 FROM enspiral.members m

@@ -389,7 +389,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = propose.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     IF NOT enspiral.is_member(propose.group_id, propose.author_id, pg_catalog.statement_timestamp()) THEN
         RAISE EXCEPTION 'member % is not a current member of group %', author_id, group_id
@@ -429,7 +429,7 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM enspiral.proposals x WHERE x.proposal_id = proposal_row.proposal_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(NULL, 'proposal', proposal_id);
     END IF;
     RETURN p;
 END
@@ -463,10 +463,7 @@ BEGIN
         PERFORM enspiral.extend_proposal(p.group_id, p.proposal_id, open_proposal.closes_at);
         RETURN;
     END IF;
-    IF later AND closes_at <= opens_at THEN
-        RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
-            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
-    END IF;
+    -- the time order (NS403) is checked by proposals_guard
     IF closes_at <= now THEN
         RAISE EXCEPTION 'the deadline of proposal % must be in the future', proposal_id
             USING ERRCODE = 'NS402', COLUMN = 'closes_at';
@@ -567,8 +564,7 @@ BEGIN
      WHERE x.group_id = group_proposal.group_id AND x.proposal_id = group_proposal.proposal_id;
     IF NOT FOUND THEN
         PERFORM enspiral.require_group(group_id);
-        RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
-            USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
     RETURN p;
 END
@@ -621,10 +617,7 @@ BEGIN
         RAISE EXCEPTION 'the deadline of proposal % must be in the future', proposal_id
             USING ERRCODE = 'NS402', COLUMN = 'closes_at';
     END IF;
-    IF st = 'scheduled' AND closes_at <= p.opens_at THEN
-        RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
-            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
-    END IF;
+    -- the time order (NS403) is checked by proposals_guard
     IF closes_at IS DISTINCT FROM p.closes_at THEN
         UPDATE enspiral.proposals x SET closes_at = extend_proposal.closes_at
          WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;

@@ -31,8 +31,7 @@ BEGIN
     SELECT * INTO p FROM enspiral.proposals x
      WHERE x.group_id = results_visible.group_id AND x.proposal_id = results_visible.proposal_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
-            USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
     mode := enspiral.hide_mode(p.settings);
     IF mode = 'off' THEN
@@ -249,7 +248,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = require_current_members.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     FOREACH m IN ARRAY members LOOP
         IF NOT enspiral.is_member(require_current_members.group_id, m, pg_catalog.statement_timestamp()) THEN

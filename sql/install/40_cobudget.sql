@@ -322,7 +322,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = create_round.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     INSERT INTO enspiral.rounds (group_id, name, pool, opens_at, closes_at, settings)
     VALUES (create_round.group_id, create_round.name, create_round.pool,
@@ -378,7 +378,7 @@ BEGIN
     -- that can no longer be opened
     SELECT * INTO r FROM enspiral.rounds x WHERE x.round_id = create_bucket.round_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'round % is closed; no new buckets', round_id USING ERRCODE = 'NS203';
@@ -470,7 +470,7 @@ DECLARE
 BEGIN
     SELECT r.group_id INTO gid FROM enspiral.rounds r WHERE r.round_id = balance.round_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     SELECT a.balance INTO b FROM enspiral.accounts a
      WHERE a.group_id = gid AND a.round_id = balance.round_id
@@ -496,7 +496,7 @@ BEGIN
        AND a.kind = 'bucket' AND a.owner_id = b.bucket_id
      WHERE b.bucket_id = bucket_total.bucket_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
     PERFORM enspiral.check_totals_visible(b.group_id, b.round_id)
        FROM enspiral.buckets b WHERE b.bucket_id = bucket_total.bucket_id;
@@ -515,7 +515,7 @@ DECLARE
 BEGIN
     SELECT b.state::text INTO s FROM enspiral.buckets b WHERE b.bucket_id = bucket_state.bucket_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
     RETURN s;
 END

@@ -56,7 +56,7 @@ BEGIN
      WHERE x.group_id = top_up_round.group_id AND x.round_id = top_up_round.round_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'round % is closed; its pool can no longer grow', round_id
@@ -129,7 +129,7 @@ BEGIN
      WHERE x.group_id = allocate_members.group_id AND x.round_id = allocate_members.round_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'round % is closed; its pool can no longer be allocated', round_id
@@ -194,7 +194,7 @@ BEGIN
      WHERE x.group_id = lock_open_bucket.group_id AND x.bucket_id = lock_open_bucket.bucket_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
     IF b.state::text <> 'open' THEN
         RAISE EXCEPTION 'bucket % is not open', bucket_id

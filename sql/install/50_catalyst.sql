@@ -185,7 +185,7 @@ BEGIN
         SELECT (g.settings ->> 'catalyst_term_months')::integer INTO months
           FROM enspiral.groups g WHERE g.group_id = appoint_catalyst.group_id;
         IF NOT FOUND THEN
-            RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+            PERFORM enspiral.raise_not_found(group_id, 'group');
         END IF;
     END IF;
     INSERT INTO enspiral.catalyst_terms (group_id, member_id, starts_on, months, days_per_week)
@@ -293,7 +293,7 @@ BEGIN
     SELECT (g.settings ->> 'catalyst_max_months')::integer INTO max_months
       FROM enspiral.groups g WHERE g.group_id = catalyst_service.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     RETURN QUERY
     WITH people AS (
@@ -362,7 +362,7 @@ BEGIN
     SELECT (g.settings ->> 'min_catalysts')::integer INTO min_cat
       FROM enspiral.groups g WHERE g.group_id = catalyst_timeline.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     IF ndays IS NULL OR ndays <= 0 THEN
         RAISE EXCEPTION 'from_date must be before to_date' USING ERRCODE = 'NS403', COLUMN = 'to_date';

@@ -68,8 +68,7 @@ BEGIN
      WHERE x.group_id = group_round.group_id AND x.round_id = group_round.round_id;
     IF NOT FOUND THEN
         PERFORM enspiral.require_group(group_id);
-        RAISE EXCEPTION 'round % does not exist in group %', round_id, group_id
-            USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(group_id, 'round', round_id);
     END IF;
     RETURN r;
 END
