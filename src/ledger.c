@@ -44,8 +44,9 @@ ledger_add(int64 a, int64 b, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount"),
-				 errmsg("%s would overflow: %lld + %lld is out of the bigint range",
-						what, (long long) a, (long long) b)));
+				 errmsg("amount is out of range"),
+				 errdetail("Adding %lld to %lld leaves the bigint range (%s).",
+						   (long long) b, (long long) a, what)));
 	return r;
 }
 
@@ -76,7 +77,7 @@ execute_balance_update(SPIPlanPtr plan, Datum *args, int64 from_account,
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
-				 errmsg("transfer amount would take a balance out of range"),
+				 errmsg("balance is out of range"),
 				 errdetail("Moving %lld from account %lld to account %lld would take a balance out of the bigint range.",
 						   (long long) amount, (long long) from_account,
 						   (long long) to_account),
@@ -342,8 +343,9 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("transfer %lld reverses transfer %lld, which does not exist in group %lld",
-						(long long) transfer_id, (long long) reverses, (long long) group_id)));
+				 errmsg("reversed transfer does not exist"),
+				 errdetail("Transfer %lld reverses transfer %lld, which group %lld does not have.",
+						   (long long) transfer_id, (long long) reverses, (long long) group_id)));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	if (DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != round_id ||
@@ -352,14 +354,15 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 		DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) != amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("transfer %lld does not mirror transfer %lld that it reverses",
-						(long long) transfer_id, (long long) reverses),
-				 errdetail("A reversal moves the same amount between the same accounts of the same round, in the other direction.")));
+				 errmsg("reversal does not mirror the transfer it reverses"),
+				 errdetail("Transfer %lld reverses transfer %lld; a reversal moves the same amount between the same accounts of the same round, in the other direction.",
+						   (long long) transfer_id, (long long) reverses)));
 	if (strcmp(SPI_getvalue(tup, desc, 5), XFER_REFUND) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("transfer %lld reverses transfer %lld, which is itself a reversal",
-						(long long) transfer_id, (long long) reverses)));
+				 errmsg("a reversal cannot be reversed"),
+				 errdetail("Transfer %lld reverses transfer %lld, which is itself a reversal.",
+						   (long long) transfer_id, (long long) reverses)));
 }
 
 /*
@@ -395,10 +398,10 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 	if (SPI_processed != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("transfer %lld names an account that is not an account of round %lld in group %lld",
-						(long long) transfer_id, (long long) round_id, (long long) group_id),
-				 errdetail("The transfer moves from account %lld to account %lld.",
-						   (long long) from_account, (long long) to_account)));
+				 errmsg("transfer account does not belong to its round"),
+				 errdetail("Transfer %lld moves from account %lld to account %lld, which are not both accounts of round %lld in group %lld.",
+						   (long long) transfer_id, (long long) from_account,
+						   (long long) to_account, (long long) round_id, (long long) group_id)));
 	for (int i = 0; i < 2; i++)
 	{
 		bool		isnull;
@@ -443,10 +446,10 @@ check_transfer_kinds(int64 transfer_id, const char *kind,
 			return;
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("transfer %lld of kind %s does not match the kinds of its accounts",
-					(long long) transfer_id, kind),
-			 errdetail("It moves from a %s account to a %s account.", from_kind, to_kind),
-			 errhint("fund: source to pool; allocate: pool to member; contribute: member to bucket; "
+			 errmsg("transfer kind does not match the kinds of its accounts"),
+			 errdetail("Transfer %lld of kind \"%s\" moves from a \"%s\" account to a \"%s\" account.",
+					   (long long) transfer_id, kind, from_kind, to_kind),
+			 errhint("The kinds are fund: source to pool; allocate: pool to member; contribute: member to bucket; "
 					 "match_fund: source to matching; match: matching to bucket; "
 					 "deallocate: member to pool; "
 					 "refund: bucket back to member or matching.")));
@@ -528,7 +531,7 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 		if ((isnull || DatumGetInt64(bal) != 0) && !enspiral_in_restore_copy(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-					 errmsg("a ledger account opens with balance 0"),
+					 errmsg("ledger account must open with balance 0"),
 					 errhint("Money enters an account only through a transfer.")));
 		return PointerGetDatum(trig->tg_trigtuple);
 	}

@@ -47,8 +47,9 @@ enspiral_require_current_member(int64 group_id, int64 member_id)
 	enspiral_require_member(group_id, member_id);	/* NS002, NS003 */
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-			 errmsg("member %lld is not a current member of group %lld",
-					(long long) member_id, (long long) group_id)));
+			 errmsg("member is not a current member of the group"),
+			 errdetail("Member %lld is not a current member of group %lld.",
+					   (long long) member_id, (long long) group_id)));
 }
 
 /* Raise NS002 for an unknown group, NS003 for an unknown member; inside SPI */

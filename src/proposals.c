@@ -138,7 +138,8 @@ read_proposal_row(TupleDesc desc, HeapTuple tup, ProposalRow *row)
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("proposal %lld has no state", (long long) row->proposal_id)));
+				 errmsg("proposal state must not be NULL"),
+				 errdetail("Proposal %lld has no state.", (long long) row->proposal_id)));
 	row->stored = DatumGetLifecycleState(d);
 	row->opens_at = DatumGetTimestampTz(enspiral_column(tup, desc, "opens_at", &row->opens_null));
 	row->closes_at = DatumGetTimestampTz(enspiral_column(tup, desc, "closes_at", &row->closes_null));
@@ -187,9 +188,9 @@ check_move(int from, int to, const ProposalRow *newrow)
 	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN && newrow->anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("proposal %lld cannot move from closed to open",
-						(long long) newrow->proposal_id),
-				 errdetail("Anonymous proposals are never reopened: their ballots cannot be changed.")));
+				 errmsg("anonymous proposal cannot be reopened"),
+				 errdetail("Proposal %lld is anonymous: its ballots cannot be changed, so it never moves from closed to open.",
+						   (long long) newrow->proposal_id)));
 }
 
 /*
@@ -222,28 +223,32 @@ check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz no
 	if (newrow->opens_null || newrow->closes_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal %lld needs opens_at and closes_at when %s",
-						(long long) newrow->proposal_id, state_name(s))));
+				 errmsg("proposal needs opens_at and closes_at"),
+				 errdetail("Proposal %lld is %s.", (long long) newrow->proposal_id,
+						   state_name(s))));
 	check_time_order(newrow);
 	if (s == PROPOSAL_SCHEDULED && newrow->opens_at <= now &&
 		(moved || newrow->opens_at != oldrow->opens_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld cannot be scheduled to open in the past",
-						(long long) newrow->proposal_id)));
+				 errmsg("proposal cannot be scheduled to open in the past"),
+				 errdetail("Proposal %lld would open before now.",
+						   (long long) newrow->proposal_id)));
 	/* a deadline never moves into the past: votes already cast would not count */
 	if (oldrow != NULL && !oldrow->closes_null && newrow->closes_at != oldrow->closes_at &&
 		newrow->closes_at < now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("closes_at of proposal %lld cannot move into the past",
-						(long long) newrow->proposal_id)));
+				 errmsg("deadline cannot move into the past"),
+				 errdetail("The new closes_at of proposal %lld is before now.",
+						   (long long) newrow->proposal_id)));
 	if (s == PROPOSAL_OPEN && moved && oldrow != NULL &&
 		oldrow->stored < PROPOSAL_OPEN && newrow->opens_at > now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld cannot be open before its opens_at",
-						(long long) newrow->proposal_id),
+				 errmsg("proposal cannot be open before it opens"),
+				 errdetail("The opens_at of proposal %lld is later than now.",
+						   (long long) newrow->proposal_id),
 				 errhint("Store it as scheduled.")));
 }
 
@@ -259,28 +264,30 @@ check_frozen(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, int from, int t
 		if (!enspiral_column_unchanged(desc, oldtup, newtup, always[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-					 errmsg("%s of proposal %lld cannot change", always[i], (long long) proposal_id)));
+					 errmsg("column \"%s\" of a proposal cannot change", always[i]),
+					 errdetail("The update changes it for proposal %lld.", (long long) proposal_id)));
 	if (from == PROPOSAL_DRAFT)
 		return;
 	for (int i = 0; i < (int) lengthof(once_open); i++)
 		if (!enspiral_column_unchanged(desc, oldtup, newtup, once_open[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-					 errmsg("proposal %lld is %s: its %s cannot change",
-							(long long) proposal_id, state_name(from), once_open[i]),
+					 errmsg("column \"%s\" of a proposal that is no longer a draft cannot change",
+							once_open[i]),
+					 errdetail("Proposal %lld is %s.", (long long) proposal_id, state_name(from)),
 					 from == PROPOSAL_SCHEDULED ?
 					 errhint("Move it back to draft to edit it.") : 0));
 	if (from != PROPOSAL_SCHEDULED && !enspiral_column_unchanged(desc, oldtup, newtup, "opens_at"))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-				 errmsg("proposal %lld is %s: its opens_at cannot change",
-						(long long) proposal_id, state_name(from))));
+				 errmsg("opening time of a proposal that has opened cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) proposal_id, state_name(from))));
 	if ((from == PROPOSAL_WITHDRAWN || (from == PROPOSAL_CLOSED && to != PROPOSAL_OPEN)) &&
 		!enspiral_column_unchanged(desc, oldtup, newtup, "closes_at"))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-				 errmsg("proposal %lld is %s: its closes_at cannot change",
-						(long long) proposal_id, state_name(from)),
+				 errmsg("deadline of a finished proposal cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) proposal_id, state_name(from)),
 				 from == PROPOSAL_CLOSED ?
 				 errhint("Use enspiral.reopen_proposal() with a future closes_at.") : 0));
 }
@@ -323,8 +330,8 @@ guard_update(TriggerData *td)
 	if (n.reopen_count != o.reopen_count)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-				 errmsg("reopen_count of proposal %lld is maintained by the database",
-						(long long) o.proposal_id)));
+				 errmsg("column \"reopen_count\" of a proposal is maintained by the database"),
+				 errdetail("The update changes it for proposal %lld.", (long long) o.proposal_id)));
 	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN)
 		newtup = set_reopen_count(td->tg_relation, newtup, o.reopen_count + 1);
 	/* an opening waits for weight and delegation changes in flight */
@@ -361,8 +368,9 @@ guard_restore(const ProposalRow *n)
 	if (n->reopen_count < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reopen_count of proposal %lld cannot be negative",
-						(long long) n->proposal_id)));
+				 errmsg("column \"reopen_count\" of a proposal cannot be negative"),
+				 errdetail("Proposal %lld has reopen_count %d.", (long long) n->proposal_id,
+						   n->reopen_count)));
 }
 
 /* Check an INSERT: proposals are born drafts (a restore loads them as dumped) */
@@ -380,13 +388,14 @@ guard_insert(TriggerData *td)
 	if (n.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("proposal %lld must be created as a draft, not %s",
-						(long long) n.proposal_id, state_name(n.stored)),
+				 errmsg("proposal must be created as a draft"),
+				 errdetail("Proposal %lld would be created %s.", (long long) n.proposal_id,
+						   state_name(n.stored)),
 				 errhint("Create it with enspiral.propose() and open it with enspiral.open_proposal().")));
 	if (n.reopen_count != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a new proposal has reopen_count 0")));
+				 errmsg("new proposal must have reopen_count 0")));
 }
 
 /* Check a DELETE: only drafts may be deleted */
@@ -399,9 +408,9 @@ guard_delete(TriggerData *td)
 	if (o.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("proposal %lld cannot be deleted: it is %s",
-						(long long) o.proposal_id,
-						state_name(row_state(&o, decisions_now()))),
+				 errmsg("only a draft proposal can be deleted"),
+				 errdetail("Proposal %lld is %s.", (long long) o.proposal_id,
+						   state_name(row_state(&o, decisions_now()))),
 				 errhint("Withdraw it with enspiral.withdraw_proposal(); its history is kept.")));
 }
 

@@ -106,10 +106,9 @@ enspiral_require_trigger_table_in(TriggerData *td, const char *fname,
 			return;
 	ereport(ERROR,
 			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("trigger function enspiral.%s() may only fire on its own enspiral table",
-					fname),
-			 errdetail("Trigger \"%s\" fired it on table \"%s.%s\"; it guards enspiral.%s.",
-					   td->tg_trigger->tgname,
+			 errmsg("trigger function fired on a table it does not guard"),
+			 errdetail("Trigger \"%s\" fired enspiral.%s() on table \"%s.%s\"; the function guards enspiral.%s.",
+					   td->tg_trigger->tgname, fname,
 					   get_namespace_name(RelationGetNamespace(td->tg_relation)),
 					   RelationGetRelationName(td->tg_relation), relnames[0]),
 			 errhint("Drop the trigger.  Internal trigger functions cannot be attached to other tables.")));

@@ -97,13 +97,14 @@ check_allocation_member(int64 group_id, int64 member_id, bool current, bool repe
 	if (!current)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld.",
+						   (long long) member_id, (long long) group_id)));
 	if (repeated)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("member %lld appears more than once in member_ids",
-						(long long) member_id)));
+				 errmsg("member_ids must not repeat a member"),
+				 errdetail("Member %lld appears more than once.", (long long) member_id)));
 }
 
 /*
@@ -175,8 +176,9 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("nothing to allocate to: no members given and group %lld has no current members",
-						(long long) group_id)));
+				 errmsg("nothing to allocate to"),
+				 errdetail("No members were given and group %lld has no current members.",
+						   (long long) group_id)));
 }
 
 /* enspiral.apportion(total, weights) through SPI: shares[] in input order */
@@ -284,15 +286,17 @@ enspiral_allocate(PG_FUNCTION_ARGS)
 	if (r.closed)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is closed; its pool can no longer be allocated",
-						(long long) r.round_id)));
+				 errmsg("round is closed"),
+				 errdetail("The pool of round %lld can no longer be allocated.",
+						   (long long) r.round_id)));
 	pool_id = r.pool_account;
 	ledger_lock_accounts(r.group_id, &pool_id, 1, &pool);
 	if (pool.balance == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_POOL_EXHAUSTED),
-				 errmsg("round %lld has nothing left to allocate", (long long) r.round_id),
-				 errdetail("The whole pool has already been allocated to members.")));
+				 errmsg("round has nothing left to allocate"),
+				 errdetail("The whole pool of round %lld has already been allocated to members.",
+						   (long long) r.round_id)));
 
 	allocation_rows(r.group_id, PG_GETARG_DATUM(1), PG_ARGISNULL(1),
 					PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
@@ -533,10 +537,9 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 		if (attempt >= CLOSE_ROUND_MAX_ATTEMPTS)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not close round %lld: buckets kept opening during the close",
-							(long long) r.round_id),
-					 errdetail("After %d attempts a bucket opened by a concurrent transaction was still not locked.",
-							   CLOSE_ROUND_MAX_ATTEMPTS),
+					 errmsg("could not close round because buckets kept opening"),
+					 errdetail("After %d attempts to close round %lld, a bucket opened by a concurrent transaction was still not locked.",
+							   CLOSE_ROUND_MAX_ATTEMPTS, (long long) r.round_id),
 					 errhint("Retry the transaction.")));
 	}
 	n = (int) SPI_processed;
@@ -684,19 +687,22 @@ enspiral_match_round(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "matching_pool"),
-				 errmsg("matching_pool must not be negative: %lld", (long long) pool)));
+				 errmsg("matching_pool must not be negative"),
+				 errdetail("The matching pool given is %lld.", (long long) pool)));
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.matched)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ALREADY_MATCHED),
-				 errmsg("round %lld has already been matched", (long long) r.round_id),
-				 errdetail("Matches are paid once per round.")));
+				 errmsg("round has already been matched"),
+				 errdetail("Round %lld was matched before; matches are paid once per round.",
+						   (long long) r.round_id)));
 	if (!r.closed)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is not closed yet; matches are paid after close_round",
-						(long long) r.round_id)));
+				 errmsg("round is not closed yet"),
+				 errdetail("Round %lld is still open.", (long long) r.round_id),
+				 errhint("Matches are paid after enspiral.close_round().")));
 	lock_round_buckets(&r, "funded", "completed");
 	n = compute_matches(&r, pool, method, fcinfo, &accts, &amounts);
 	for (int i = 0; i < n; i++)
