@@ -639,7 +639,7 @@ cm_check_options(EnspiralQfMethod method, const EnspiralMatchOptions *opt)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("match options \"pct_cocm\" and \"trust_scores\" need method \"standard\""),
-				 errhint("Use method 'standard', or leave these options out.")));
+				 errhint("Use method \"standard\", or leave these options out.")));
 }
 
 /* Run the integer path of quadratic.c over the counted entries */

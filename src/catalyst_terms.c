@@ -477,27 +477,30 @@ check_term_shape(const TermRow *r, const CatalystSettings *s)
 	if (r->months < 1 || r->months > s->term_months)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("a catalyst term in group %lld lasts 1 to %d months, not %d",
-						(long long) r->group_id, s->term_months, r->months)));
+				 errmsg("catalyst term length is out of range"),
+				 errdetail("A catalyst term in group %lld lasts 1 to %d months; this one lasts %d.",
+						   (long long) r->group_id, s->term_months, r->months)));
 	if (enspiral_numeric_cmp(r->days_per_week, s->min_days_per_week) < 0 ||
 		enspiral_numeric_cmp(r->days_per_week,
 					 DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(7)))) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("a catalyst in group %lld serves %s to 7 days a week, not %s",
-						(long long) r->group_id, numeric_str(s->min_days_per_week),
-						numeric_str(r->days_per_week))));
+				 errmsg("catalyst days per week are out of range"),
+				 errdetail("A catalyst in group %lld serves %s to 7 days a week; this term has %s.",
+						   (long long) r->group_id, numeric_str(s->min_days_per_week),
+						   numeric_str(r->days_per_week))));
 	if (r->has_end && r->ended_on <= r->starts_on)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld must end after it starts",
-						(long long) r->term_id)));
+				 errmsg("catalyst term must end after it starts"),
+				 errdetail("Catalyst term %lld would end before it starts.",
+						   (long long) r->term_id)));
 	if (r->has_end && r->ended_on >= catalyst_add_months(r->starts_on, r->months))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld can only end before its planned end",
-						(long long) r->term_id),
-				 errdetail("The planned end is %s; the given end is %s.",
+				 errmsg("catalyst term can only end before its planned end"),
+				 errdetail("Catalyst term %lld is planned to end on %s; the given end is %s.",
+						   (long long) r->term_id,
 						   catalyst_date_str(catalyst_add_months(r->starts_on, r->months)),
 						   catalyst_date_str(r->ended_on))));
 }
@@ -570,19 +573,19 @@ check_term_member(const TermRow *r)
 			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) r->member_id, (long long) r->group_id),
-				 errdetail("Only a current member can be appointed catalyst.")));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld; only a current member can be appointed catalyst.",
+						   (long long) r->member_id, (long long) r->group_id)));
 	}
 	joined = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	if (r->starts_on < joined)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term of member %lld cannot start before the member joined group %lld",
-						(long long) r->member_id, (long long) r->group_id),
-				 errdetail("The term starts on %s; the member joined on %s.",
-						   catalyst_date_str(r->starts_on), catalyst_date_str(joined))));
+				 errmsg("catalyst term cannot start before the member joined"),
+				 errdetail("The term of member %lld starts on %s; the member joined group %lld on %s.",
+						   (long long) r->member_id, catalyst_date_str(r->starts_on),
+						   (long long) r->group_id, catalyst_date_str(joined))));
 }
 
 /*
@@ -616,9 +619,9 @@ check_past_term_member(const TermRow *r)
 			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld was not a member of group %lld throughout the catalyst term",
-						(long long) r->member_id, (long long) r->group_id),
-				 errdetail("The term covers [%s, %s).",
+				 errmsg("catalyst was not a member throughout the term"),
+				 errdetail("Member %lld was not a member of group %lld throughout the term [%s, %s).",
+						   (long long) r->member_id, (long long) r->group_id,
 						   catalyst_date_str(r->starts_on), catalyst_date_str(r->ends_on))));
 	}
 }
@@ -653,10 +656,10 @@ check_term_overlap(const TermRow *r)
 	desc = SPI_tuptable->tupdesc;
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_TERM_OVERLAP),
-			 errmsg("catalyst terms of member %lld in group %lld would overlap",
-					(long long) r->member_id, (long long) r->group_id),
-			 errdetail("The new term [%s, %s) overlaps term %lld [%s, %s).",
+			 errmsg("catalyst terms would overlap"),
+			 errdetail("The new term [%s, %s) of member %lld in group %lld overlaps term %lld [%s, %s).",
 					   catalyst_date_str(r->starts_on), catalyst_date_str(r->ends_on),
+					   (long long) r->member_id, (long long) r->group_id,
 					   (long long) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
 					   catalyst_date_str(DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull))),
 					   catalyst_date_str(DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull))))));
@@ -690,10 +693,10 @@ check_service_limit(const TermRow *r, const CatalystSettings *s)
 	if (served + counted > s->max_months)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_SERVICE_LIMIT),
-				 errmsg("member %lld would serve %lld months as catalyst in group %lld, more than the limit of %d",
-						(long long) r->member_id, (long long) (served + counted),
-						(long long) r->group_id, s->max_months),
-				 errdetail("Terms already counted: %lld months; this term counts %d.",
+				 errmsg("catalyst would serve more than the limit"),
+				 errdetail("Member %lld would serve %lld months as catalyst in group %lld, more than the limit of %d: terms already counted make %lld months and this term counts %d.",
+						   (long long) r->member_id, (long long) (served + counted),
+						   (long long) r->group_id, s->max_months,
 						   (long long) served, counted)));
 }
 
@@ -736,8 +739,9 @@ check_update(const TermRow *o, const TermRow *n)
 		enspiral_numeric_cmp(o->days_per_week, n->days_per_week) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("only the end of catalyst term %lld can be changed",
-						(long long) o->term_id),
+				 errmsg("only the end of a catalyst term can be changed"),
+				 errdetail("The update changes other columns of catalyst term %lld.",
+						   (long long) o->term_id),
 				 errhint("Use enspiral.end_catalyst_term(), or cancel a term that has not begun with enspiral.cancel_catalyst_term().")));
 	catalyst_lock_group(o->group_id);
 	if (n->ends_on == o->ends_on && n->has_end == o->has_end)
@@ -745,23 +749,24 @@ check_update(const TermRow *o, const TermRow *n)
 	if (n->ends_on >= o->ends_on)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld can only be ended early",
-						(long long) o->term_id),
-				 errdetail("It ends on %s; the new end is %s.",
+				 errmsg("catalyst term can only be ended early"),
+				 errdetail("Catalyst term %lld ends on %s; the new end is %s.",
+						   (long long) o->term_id,
 						   catalyst_date_str(o->ends_on),
 						   catalyst_date_str(n->ends_on))));
 	if (n->ends_on <= n->starts_on)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld must end after it starts",
-						(long long) o->term_id),
+				 errmsg("catalyst term must end after it starts"),
+				 errdetail("The new end of catalyst term %lld is not after its start.",
+						   (long long) o->term_id),
 				 errhint("A term that has not begun can be cancelled with enspiral.cancel_catalyst_term().")));
 	if (n->ends_on < today && !(is_departure(n) && n->ends_on == departure.leave_on))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld cannot end in the past",
-						(long long) o->term_id),
-				 errdetail("The new end is %s; today is %s.",
+				 errmsg("catalyst term cannot end in the past"),
+				 errdetail("The new end of catalyst term %lld is %s; today is %s.",
+						   (long long) o->term_id,
 						   catalyst_date_str(n->ends_on), catalyst_date_str(today))));
 }
 
@@ -777,8 +782,8 @@ check_delete(const TermRow *o)
 	if (o->starts_on <= today)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld has begun and cannot be cancelled",
-						(long long) o->term_id),
+				 errmsg("catalyst term that has begun cannot be cancelled"),
+				 errdetail("Catalyst term %lld has begun.", (long long) o->term_id),
 				 errhint("End it with enspiral.end_catalyst_term().")));
 }
 

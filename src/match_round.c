@@ -130,13 +130,14 @@ match_method(const char *method, Datum threshold, bool threshold_null,
 	if (strcmp(method, "pairwise") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown quadratic funding method \"%s\"", method),
-				 errhint("Use 'standard' or 'pairwise'.")));
+				 errmsg("unknown quadratic funding method"),
+				 errdetail("The method given is \"%s\".", method),
+				 errhint("Use \"standard\" or \"pairwise\".")));
 	if (threshold_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"pairwise\" needs a positive threshold"),
-				 errdetail("threshold is NULL.")));
+				 errdetail("The threshold is NULL.")));
 	*m = enspiral_qf_threshold(DatumGetNumeric(threshold));
 	return ENSPIRAL_QF_PAIRWISE;
 }

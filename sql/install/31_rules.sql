@@ -66,8 +66,9 @@ BEGIN
        AND x.proposal_id = require_results_visible.proposal_id;
     IF member_id IS NOT NULL AND enspiral.hide_mode(p.settings) = 'until_vote'
        AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until the member votes', proposal_id
-            USING ERRCODE = 'NS106', DETAIL = format('Member %s has not voted on it.', member_id);
+        RAISE EXCEPTION 'results are hidden until the member votes'
+            USING ERRCODE = 'NS106',
+                  DETAIL = format('Member %s has not voted on proposal %s.', member_id, proposal_id);
     END IF;
     -- the reason without a member: not closed, or a closing not committed
     PERFORM enspiral.require_results_visible(p, enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at));
@@ -252,8 +253,10 @@ BEGIN
     END IF;
     FOREACH m IN ARRAY members LOOP
         IF NOT enspiral.is_member(require_current_members.group_id, m, pg_catalog.statement_timestamp()) THEN
-            RAISE EXCEPTION 'member % is not a current member of group %', m, group_id
-                USING ERRCODE = 'NS004';
+            RAISE EXCEPTION 'member is not a current member of the group'
+                USING ERRCODE = 'NS004',
+                      DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                                 m, group_id);
         END IF;
     END LOOP;
 END
@@ -362,8 +365,10 @@ BEGIN
      WHERE d.group_id = undelegate.group_id AND d.from_member = undelegate.from_member
        AND d.valid_to IS NULL;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'member % has no delegation in group %', from_member, group_id
-            USING ERRCODE = 'NS151';
+        RAISE EXCEPTION 'member has no delegation'
+            USING ERRCODE = 'NS151',
+                  DETAIL = pg_catalog.format('Member %s has no delegation in effect in group %s.',
+                                             from_member, group_id);
     END IF;
     UPDATE enspiral.delegations d SET valid_to = greatest(stamp, cur.valid_from)
      WHERE d.group_id = cur.group_id AND d.from_member = cur.from_member

@@ -265,8 +265,9 @@ BEGIN
        OR (OLD.closed_at IS NOT NULL AND NEW.topped_up <> OLD.topped_up)
        OR (OLD.matched_at IS NOT NULL
            AND (NEW.matched_at, NEW.matching_pool) IS DISTINCT FROM (OLD.matched_at, OLD.matching_pool)) THEN
-        RAISE EXCEPTION 'round % can only be closed once and matched once', OLD.round_id
+        RAISE EXCEPTION 'round can only be closed once and matched once'
             USING ERRCODE = 'NS007',
+                  DETAIL = pg_catalog.format('The update changes the close or match of round %s.', OLD.round_id),
                   HINT = 'Use enspiral.close_round(), enspiral.match_round() and enspiral.top_up_round().';
     END IF;
     RETURN NEW;
@@ -308,8 +309,9 @@ BEGIN
         RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'NS401', COLUMN = 'name';
     END IF;
     IF pool < 0 THEN
-        RAISE EXCEPTION 'round pool must not be negative: %', pool
-            USING ERRCODE = 'NS407', COLUMN = 'pool';
+        RAISE EXCEPTION 'round pool must not be negative'
+            USING ERRCODE = 'NS407', COLUMN = 'pool',
+                  DETAIL = pg_catalog.format('The pool given is %s.', pool);
     END IF;
     IF opens_at >= closes_at THEN
         RAISE EXCEPTION 'round must open before it closes'
@@ -370,9 +372,10 @@ BEGIN
         RAISE EXCEPTION 'bucket title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
     END IF;
     IF min_goal < 0 OR max_goal <= 0 OR min_goal > max_goal THEN
-        RAISE EXCEPTION 'bucket goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0: min_goal %, max_goal %',
-            min_goal, max_goal
-            USING ERRCODE = 'NS404', COLUMN = CASE WHEN max_goal <= 0 THEN 'max_goal' ELSE 'min_goal' END;
+        RAISE EXCEPTION 'invalid bucket goals'
+            USING ERRCODE = 'NS404', COLUMN = CASE WHEN max_goal <= 0 THEN 'max_goal' ELSE 'min_goal' END,
+                  DETAIL = pg_catalog.format('Goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0; min_goal is %s and max_goal is %s.',
+                                             min_goal, max_goal);
     END IF;
     -- no round lock: a bucket created while the round closes stays an idea
     -- that can no longer be opened
@@ -381,17 +384,21 @@ BEGIN
         PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
-        RAISE EXCEPTION 'round % is closed; no new buckets', round_id USING ERRCODE = 'NS203';
+        RAISE EXCEPTION 'round is closed'
+            USING ERRCODE = 'NS203',
+                  DETAIL = pg_catalog.format('Round %s takes no new buckets.', round_id);
     END IF;
     IF pg_catalog.now() >= (r.settings ->> 'bucket_creation_closes_at')::timestamptz THEN
-        RAISE EXCEPTION 'bucket creation in round % has closed', round_id
+        RAISE EXCEPTION 'bucket creation has closed'
             USING ERRCODE = 'NS255',
-                  DETAIL = 'The round''s setting bucket_creation_closes_at has passed.',
+                  DETAIL = pg_catalog.format('The setting bucket_creation_closes_at of round %s has passed.', round_id),
                   HINT = 'Existing buckets can still be opened and funded until the round closes.';
     END IF;
     IF NOT enspiral.is_member(r.group_id, author_id) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', author_id, r.group_id
-            USING ERRCODE = 'NS004';
+        RAISE EXCEPTION 'member is not a current member of the group'
+            USING ERRCODE = 'NS004',
+                  DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                             author_id, r.group_id);
     END IF;
     INSERT INTO enspiral.buckets (group_id, round_id, author_id, title, min_goal, max_goal)
     VALUES (r.group_id, r.round_id, create_bucket.author_id, create_bucket.title,

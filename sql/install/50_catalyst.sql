@@ -213,7 +213,9 @@ BEGIN
     SELECT * INTO t FROM enspiral.catalyst_terms c
      WHERE c.term_id = catalyst_term_for_update.term_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'catalyst term % does not exist', term_id USING ERRCODE = 'NS301';
+        RAISE EXCEPTION 'catalyst term does not exist'
+            USING ERRCODE = 'NS301',
+                  DETAIL = pg_catalog.format('No catalyst term has id %s.', term_id);
     END IF;
     RETURN t;
 END

@@ -119,8 +119,9 @@ BEGIN
     PERFORM enspiral.require_group(proposals.group_id);
     IF only_state IS NOT NULL
        AND only_state NOT IN ('draft', 'scheduled', 'open', 'closed', 'withdrawn') THEN
-        RAISE EXCEPTION 'unknown proposal state "%"', only_state
+        RAISE EXCEPTION 'unknown proposal state'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'only_state',
+                  DETAIL = pg_catalog.format('The state given is "%s".', only_state),
                   HINT = 'States are draft, scheduled, open, closed and withdrawn.';
     END IF;
     IF max_rows < 0 THEN
