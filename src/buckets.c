@@ -577,13 +577,12 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 	if (!DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_IDEMPOTENCY_CONFLICT),
-				 errmsg("idempotency key \"%s\" was already used in group %lld for a different transfer",
-						key, (long long) b->group_id),
-				 errdetail("Transfer %lld (%s of %s from %s %s to %s %s) holds the key; this call asks for a contribution of %lld from member %lld to bucket %lld.",
-						   (long long) id, SPI_getvalue(tup, desc, 3),
+				 errmsg("idempotency key was already used for a different transfer"),
+				 errdetail("In group %lld, transfer %lld (%s of %s from %s %s to %s %s) holds the key \"%s\"; this call asks for a contribution of %lld from member %lld to bucket %lld.",
+						   (long long) b->group_id, (long long) id, SPI_getvalue(tup, desc, 3),
 						   SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 5),
 						   SPI_getvalue(tup, desc, 6), SPI_getvalue(tup, desc, 7),
-						   SPI_getvalue(tup, desc, 8), (long long) amount,
+						   SPI_getvalue(tup, desc, 8), key, (long long) amount,
 						   (long long) member_id, (long long) b->bucket_id)));
 	return id;
 }
@@ -602,19 +601,19 @@ check_round_window(const BucketRow *b, int elevel)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is closed", (long long) b->round_id),
-				 errdetail("Contributions are accepted only until the round is closed.")));
+				 errmsg("round is closed"),
+				 errdetail("Round %lld is closed; contributions are accepted only until the round is closed.",
+						   (long long) b->round_id)));
 		return false;
 	}
 	if (now < b->opens_at || now >= b->closes_at)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is not open for contributions %s",
-						(long long) b->round_id,
-						now < b->opens_at ? "yet" : "any more"),
-				 errdetail("The round window is [%s, %s); now is %s.",
-						   ts_text(b->opens_at), ts_text(b->closes_at), ts_text(now))));
+				 errmsg("round is not open for contributions"),
+				 errdetail("The window of round %lld is [%s, %s); now is %s.",
+						   (long long) b->round_id, ts_text(b->opens_at),
+						   ts_text(b->closes_at), ts_text(now))));
 		return false;
 	}
 	return true;
@@ -657,10 +656,11 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
-				 errmsg("member %lld would be overdrawn in round %lld: balance %lld, amount %lld",
-						(long long) member_id, (long long) b->round_id,
-						(long long) balance, (long long) amount),
-				 errdetail("A member can give at most what was allocated to them and not yet given.")));
+				 errmsg("member would be overdrawn"),
+				 errdetail("Member %lld has %lld left in round %lld and would give %lld.",
+						   (long long) member_id, (long long) balance,
+						   (long long) b->round_id, (long long) amount),
+				 errhint("A member can give at most what was allocated to them and not yet given.")));
 		return false;
 	}
 	new_total = ledger_add(total, amount, "the bucket total");
@@ -668,9 +668,10 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_BUCKET_GOAL_EXCEEDED),
-				 errmsg("bucket %lld would exceed its max_goal: total %lld + amount %lld > max_goal %lld",
-						(long long) b->bucket_id, (long long) total,
-						(long long) amount, (long long) b->max_goal),
+				 errmsg("bucket would exceed its maximum goal"),
+				 errdetail("Bucket %lld holds %lld of its max_goal %lld; %lld more would exceed it.",
+						   (long long) b->bucket_id, (long long) total,
+						   (long long) b->max_goal, (long long) amount),
 				 errhint("At most %lld more can be given to this bucket.",
 						 (long long) (b->max_goal - total))));
 		return false;
@@ -683,10 +684,11 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 		{
 			ereport(elevel,
 					(errcode(ERRCODE_ENSPIRAL_MEMBER_CAP_EXCEEDED),
-					 errmsg("member %lld would exceed max_per_member_per_bucket for bucket %lld: given %lld + amount %lld > %lld",
-							(long long) member_id, (long long) b->bucket_id,
-							(long long) given, (long long) amount,
-							(long long) b->member_cap)));
+					 errmsg("member would exceed the per-member limit of the bucket"),
+					 errdetail("Member %lld has given %lld to bucket %lld and would give %lld more; the round setting max_per_member_per_bucket is %lld.",
+							   (long long) member_id, (long long) given,
+							   (long long) b->bucket_id, (long long) amount,
+							   (long long) b->member_cap)));
 			return false;
 		}
 	}
@@ -705,9 +707,9 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_BUCKET_NOT_OPEN),
-				 errmsg("bucket %lld is not open: its state is %s",
-						(long long) b->bucket_id, state_name(b->state)),
-				 errdetail("Contributions are accepted only while a bucket is open.")));
+				 errmsg("bucket is not open"),
+				 errdetail("Bucket %lld is %s; contributions are accepted only while a bucket is open.",
+						   (long long) b->bucket_id, state_name(b->state))));
 		return false;
 	}
 	if (!b->member_now &&
@@ -717,17 +719,18 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 		enspiral_require_member(b->group_id, member_id);
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) b->group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld.",
+						   (long long) member_id, (long long) b->group_id)));
 		return false;
 	}
 	if (b->member_account == 0)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
-				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
-						(long long) member_id, (long long) b->round_id, (long long) amount),
-				 errdetail("Nothing was allocated to this member in this round.")));
+				 errmsg("member would be overdrawn"),
+				 errdetail("Nothing was allocated to member %lld in round %lld, who would give %lld.",
+						   (long long) member_id, (long long) b->round_id, (long long) amount)));
 		return false;
 	}
 	return true;
@@ -774,7 +777,8 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount"),
-				 errmsg("contribution amount must be positive: %lld", (long long) amount)));
+				 errmsg("contribution amount must be positive"),
+				 errdetail("The amount given is %lld.", (long long) amount)));
 
 	enspiral_spi_connect();
 	for (int attempt = 0;; attempt++)
@@ -798,10 +802,9 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		if (attempt >= 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not contribute to bucket %lld: it kept changing during the contribution",
-							(long long) bucket_id),
-					 errdetail("The bucket or the member's account changed under %d consecutive locking reads.",
-							   attempt + 1),
+					 errmsg("could not contribute because the bucket kept changing"),
+					 errdetail("Bucket %lld or the member's account changed under %d consecutive locking reads.",
+							   (long long) bucket_id, attempt + 1),
 					 errhint("Retry the transaction.")));
 	}
 	if (!check_amounts(&b, member_id, amount, b.balance, b.total, elevel))
@@ -923,8 +926,9 @@ round_is_closed(int64 group_id, int64 round_id)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is being closed, allocated or matched; its buckets cannot be opened now",
-						(long long) round_id),
+				 errmsg("buckets cannot be opened while their round is being closed, allocated or matched"),
+				 errdetail("Another transaction is closing, allocating or matching round %lld.",
+						   (long long) round_id),
 				 errhint("Retry when that transaction has finished.")));
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -954,9 +958,12 @@ enspiral_open_bucket(PG_FUNCTION_ARGS)
 	if (closed || now >= b.closes_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("bucket %lld cannot be opened: round %lld is %s",
-						(long long) b.bucket_id, (long long) b.round_id,
-						closed ? "closed" : "past its closing time")));
+				 errmsg("bucket cannot be opened after its round closes"),
+				 closed ?
+				 errdetail("Round %lld of bucket %lld is closed.",
+						   (long long) b.round_id, (long long) b.bucket_id) :
+				 errdetail("Round %lld of bucket %lld is past its closing time.",
+						   (long long) b.round_id, (long long) b.bucket_id)));
 	bucket_set_state(b.group_id, b.bucket_id, BUCKET_OPEN);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
@@ -1018,7 +1025,8 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 		if (s != BUCKET_IDEA && !enspiral_in_restore_copy(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-					 errmsg("a new bucket starts as idea, not %s", state_name(s))));
+					 errmsg("new bucket must start as an idea"),
+					 errdetail("The new bucket would start %s.", state_name(s))));
 		return PointerGetDatum(trig->tg_trigtuple);
 	}
 	for (int i = 0; i < (int) lengthof(fixed); i++)

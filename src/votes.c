@@ -425,33 +425,35 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 	if (vc->state != PROPOSAL_OPEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is not open for voting: it is %s",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
+				 errmsg("proposal is not open for voting"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
 	/* open at statement start; the write must also precede the deadline */
 	if (!vc->closes_null && vc->closes_at <= enspiral_write_clock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is not open for voting: its deadline has passed",
-						(long long) pid),
-				 errdetail("The deadline passed while the statement casting this vote was running."),
+				 errmsg("proposal is not open for voting"),
+				 errdetail("The deadline of proposal %lld passed while the statement casting this vote was running.",
+						   (long long) pid),
 				 errhint("A vote is accepted only if it is written before closes_at.")));
 	if (!vc->member_now)
 	{
 		enspiral_require_member(vc->group_id, member_id);	/* NS003 when unknown */
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("member %lld cannot vote on proposal %lld: not a current member of group %lld",
-						(long long) member_id, (long long) pid, (long long) vc->group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld cannot vote on proposal %lld: the member is not a current member of group %lld.",
+						   (long long) member_id, (long long) pid, (long long) vc->group_id)));
 	}
 	if (!vc->in_electorate)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("member %lld is not in the electorate of proposal %lld",
-						(long long) member_id, (long long) pid),
-				 vc->invited ? errdetail("Only members added with enspiral.add_voter() vote on this proposal.") :
-				 errdetail("The electorate is the members of the group when the proposal opened."),
-				 vc->anonymous ? 0 :
-				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
+				 errmsg("member is not in the electorate of the proposal"),
+				 errdetail("Member %lld is not in the electorate of proposal %lld.",
+						   (long long) member_id, (long long) pid),
+				 vc->invited ? errhint("Only members added with enspiral.add_voter() vote on this proposal.") :
+				 vc->anonymous ? errhint("The electorate is the members of the group when the proposal opened.") :
+				 errhint("The electorate is the members of the group when the proposal opened; use enspiral.add_voter() to add a later member explicitly.")));
 }
 
 /*
@@ -610,9 +612,9 @@ store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb 
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ALREADY_VOTED),
-				 errmsg("member %lld has already voted on anonymous proposal %lld",
-						(long long) member_id, (long long) pid),
-				 errdetail("Anonymous ballots cannot be changed: they are not linked to their voter.")));
+				 errmsg("member has already voted on this anonymous proposal"),
+				 errdetail("Member %lld has voted on proposal %lld; anonymous ballots cannot be changed: they are not linked to their voter.",
+						   (long long) member_id, (long long) pid)));
 }
 
 /*
@@ -651,8 +653,9 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	if (!vc.anonymous && voter_removed(vc.group_id, pid, member_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("member %lld was removed from the electorate of proposal %lld",
-						(long long) member_id, (long long) pid),
+				 errmsg("member was removed from the electorate of the proposal"),
+				 errdetail("Member %lld was removed from the electorate of proposal %lld.",
+						   (long long) member_id, (long long) pid),
 				 errhint("enspiral.add_voter() adds the member again.")));
 	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
 							  reason ? text_to_cstring(reason) : NULL, pid);
@@ -734,20 +737,22 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 	if (vc.anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("the electorate of anonymous proposal %lld cannot be extended",
-						(long long) pid)));
+				 errmsg("electorate of an anonymous proposal cannot be extended"),
+				 errdetail("Proposal %lld is anonymous.", (long long) pid)));
 	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is %s: its electorate cannot change",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+				 errmsg("electorate of a finished proposal cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!vc.member_now)
 	{
 		enspiral_require_member(vc.group_id, member_id);	/* NS003 when unknown */
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) vc.group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld.",
+						   (long long) member_id, (long long) vc.group_id)));
 	}
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
@@ -796,8 +801,9 @@ refuse_anonymous(int64 pid, const VoteContext *vc, const char *what)
 	if (vc->anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ANONYMOUS_BALLOT),
-				 errmsg("cannot %s on anonymous proposal %lld", what, (long long) pid),
-				 errdetail("Anonymous ballots are not linked to their voter.")));
+				 errmsg("proposal is anonymous"),
+				 errdetail("Proposal %lld is anonymous: its ballots are not linked to their voter, so enspiral.%s() cannot act on them.",
+						   (long long) pid, what)));
 }
 
 /*
@@ -816,17 +822,19 @@ enspiral_retract_vote(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	locked_context(group_id, pid, member_id, now, &vc);
-	refuse_anonymous(pid, &vc, "retract a vote");
+	refuse_anonymous(pid, &vc, "retract_vote");
 	if (vc.state != PROPOSAL_OPEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is not open for voting: it is %s",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+				 errmsg("proposal is not open for voting"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!vc.has_current)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NO_VOTE),
-				 errmsg("member %lld has no vote to retract on proposal %lld",
-						(long long) member_id, (long long) pid)));
+				 errmsg("member has no vote to retract"),
+				 errdetail("Member %lld has no counted vote on proposal %lld.",
+						   (long long) member_id, (long long) pid)));
 	supersede_guarded(&vc, pid, member_id, now);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
@@ -863,17 +871,19 @@ enspiral_remove_voter(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	locked_context(group_id, pid, member_id, now, &vc);
-	refuse_anonymous(pid, &vc, "remove a voter");
+	refuse_anonymous(pid, &vc, "remove_voter");
 	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is %s: its electorate cannot change",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+				 errmsg("electorate of a finished proposal cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!in_electorate_now(pid, member_id, &vc) || voter_removed(group_id, pid, member_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_VOTER),
-				 errmsg("member %lld is not in the electorate of proposal %lld",
-						(long long) member_id, (long long) pid)));
+				 errmsg("member is not in the electorate of the proposal"),
+				 errdetail("Member %lld is not in the electorate of proposal %lld.",
+						   (long long) member_id, (long long) pid)));
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_removals (group_id, proposal_id, member_id, removed_at)"
 				  " VALUES ($1, $2, $3, $4)",
@@ -900,8 +910,9 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("%s cannot be written directly",
-						RelationGetRelationName(td->tg_relation)),
+				 errmsg("vote tables cannot be written directly"),
+				 errdetail("The statement writes table enspiral.%s.",
+						   RelationGetRelationName(td->tg_relation)),
 				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		return (Datum) 0;
