@@ -85,11 +85,17 @@ enspiral_raise_not_found(PG_FUNCTION_ARGS)
 	char	   *object;
 
 	if (PG_ARGISNULL(1))
-		elog(ERROR, "raise_not_found: object must not be NULL");
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("object must not be NULL")));
 	object = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	for (int i = 0; i < lengthof(names); i++)
 		if (strcmp(object, names[i]) == 0)
 			enspiral_not_found((EnspiralObject) i, group_id, id);
-	elog(ERROR, "raise_not_found: unknown object \"%s\"", object);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown object kind"),
+			 errdetail("The object given is \"%s\".", object),
+			 errhint("The objects are group, member, proposal, round and bucket.")));
 	PG_RETURN_VOID();
 }
