@@ -211,6 +211,18 @@ check_time_order(const ProposalRow *r)
 						   (long long) r->proposal_id)));
 }
 
+/* A proposal that is neither a draft nor withdrawn has both dates */
+static void
+check_dates_present(const ProposalRow *r)
+{
+	if (r->opens_null || r->closes_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal needs opens_at and closes_at"),
+				 errdetail("Proposal %lld is %s.", (long long) r->proposal_id,
+						   state_name(r->stored))));
+}
+
 /* Refuse dates that do not fit the stored state of the new row */
 static void
 check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz now)
@@ -220,12 +232,7 @@ check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz no
 
 	if (s == PROPOSAL_DRAFT || s == PROPOSAL_WITHDRAWN)
 		return;
-	if (newrow->opens_null || newrow->closes_null)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal needs opens_at and closes_at"),
-				 errdetail("Proposal %lld is %s.", (long long) newrow->proposal_id,
-						   state_name(s))));
+	check_dates_present(newrow);
 	check_time_order(newrow);
 	if (s == PROPOSAL_SCHEDULED && newrow->opens_at <= now &&
 		(moved || newrow->opens_at != oldrow->opens_at))
@@ -359,11 +366,7 @@ guard_restore(const ProposalRow *n)
 {
 	if (n->stored == PROPOSAL_DRAFT || n->stored == PROPOSAL_WITHDRAWN)
 		return;
-	if (n->opens_null || n->closes_null)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal %lld needs opens_at and closes_at when %s",
-						(long long) n->proposal_id, state_name(n->stored))));
+	check_dates_present(n);
 	check_time_order(n);
 	if (n->reopen_count < 0)
 		ereport(ERROR,
