@@ -66,8 +66,8 @@ cmentry_cmp(const CmEntry *a, const CmEntry *b)
 {
 	CHECK_FOR_INTERRUPTS();
 	if (a->project != b->project)
-		return a->project < b->project ? -1 : 1;
-	return (a->contributor > b->contributor) - (a->contributor < b->contributor);
+		return enspiral_int64_cmp(a->project, b->project);
+	return enspiral_int64_cmp(a->contributor, b->contributor);
 }
 
 #define ST_SORT sort_cm_entries
@@ -91,8 +91,8 @@ cmpair_cmp(const CmPair *a, const CmPair *b)
 {
 	CHECK_FOR_INTERRUPTS();
 	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	return (a->value > b->value) - (a->value < b->value);
+		return enspiral_int64_cmp(a->key, b->key);
+	return enspiral_int64_cmp(a->value, b->value);
 }
 
 /* The same without the interrupt check, for binary searches */
@@ -100,29 +100,13 @@ static inline int
 cmpair_order(const CmPair *a, const CmPair *b)
 {
 	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	return (a->value > b->value) - (a->value < b->value);
+		return enspiral_int64_cmp(a->key, b->key);
+	return enspiral_int64_cmp(a->value, b->value);
 }
 
 #define ST_SORT sort_cm_pairs
 #define ST_ELEMENT_TYPE CmPair
 #define ST_COMPARE(a, b) cmpair_cmp(a, b)
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-/* Ascending int64 (checks for interrupts) */
-static inline int
-int64_cmp(const int64 *a, const int64 *b)
-{
-	CHECK_FOR_INTERRUPTS();
-	return (*a > *b) - (*a < *b);
-}
-
-#define ST_SORT sort_cm_int64s
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b) int64_cmp(a, b)
 #define ST_SCOPE static
 #define ST_DECLARE
 #define ST_DEFINE
@@ -172,7 +156,7 @@ cm_distinct(int64 *ids, int n)
 {
 	int			k = 0;
 
-	sort_cm_int64s(ids, n);
+	enspiral_sort_int64(ids, n);
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -680,7 +664,7 @@ cm_check_options(EnspiralQfMethod method, const EnspiralMatchOptions *opt)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("match options \"pct_cocm\" and \"trust_scores\" need method \"standard\""),
-				 errhint("Use method 'standard', or leave these options out.")));
+				 errhint("Use method \"standard\", or leave these options out.")));
 }
 
 /* Run the integer path of quadratic.c over the counted entries */

@@ -31,8 +31,8 @@ bad_option(const char *key, const char *rule)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("match option \"%s\" is invalid", key),
-			 errdetail("It must be %s.", rule)));
+			 errmsg("invalid match option"),
+			 errdetail("Match option \"%s\" must be %s.", key, rule)));
 }
 
 /* A JSON number as a double (finite) */
@@ -238,7 +238,8 @@ opt_set(EnspiralMatchOptions *opt, const char *key, const JsonbValue *v,
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown match option \"%s\"", key),
+				 errmsg("unknown match option"),
+				 errdetail("The option given is \"%s\".", key),
 				 errhint(for_round ?
 						 "match_round takes pct_cocm, clusters, min_contribution, exclude_self_funding, trust_scores, trust_zero_below, trust_full_at and trust_weight_at_threshold." :
 						 "quadratic_match takes pct_cocm, clusters, min_contribution, authors, trust_scores, trust_zero_below, trust_full_at and trust_weight_at_threshold.")));
@@ -260,7 +261,7 @@ opt_check_trust(const EnspiralMatchOptions *opt, bool zero_given, bool full_give
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("match option \"trust_full_at\" is below \"trust_zero_below\""),
-				 errdetail("trust_full_at is %g and trust_zero_below is %g.",
+				 errdetail("The trust_full_at is %g and trust_zero_below is %g.",
 						   opt->trust_full_at, opt->trust_zero_below)));
 }
 

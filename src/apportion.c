@@ -133,7 +133,7 @@ check_total(int64 total)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot apportion a negative total"),
-				 errdetail("total is " INT64_FORMAT ".", total)));
+				 errdetail("The total is " INT64_FORMAT ".", total)));
 }
 
 /* Refuse a positive total over weights that sum to zero */
@@ -143,8 +143,8 @@ check_nonzero_sum(int64 total, bool sum_is_zero)
 	if (total > 0 && sum_is_zero)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot apportion " INT64_FORMAT " over weights that are all zero",
-						total),
+				 errmsg("cannot apportion over weights that are all zero"),
+				 errdetail("The total is " INT64_FORMAT ".", total),
 				 errhint("Give at least one positive weight, or apportion a total of 0.")));
 }
 
@@ -154,8 +154,8 @@ negative_weight(int position, const char *value)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("weight %d is negative", position),
-			 errdetail("weight %d is %s.", position, value)));
+			 errmsg("weight must not be negative"),
+			 errdetail("Weight %d is %s.", position, value)));
 }
 
 /* Numeric holding an int64 value */
@@ -309,8 +309,8 @@ check_finite(Numeric w, int position)
 	if (numeric_is_nan(w) || numeric_is_inf(w))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("weight %d is not a finite number", position),
-				 errdetail("weight %d is %s.", position, numeric_normalize(w))));
+				 errmsg("weight must be a finite number"),
+				 errdetail("Weight %d is %s.", position, numeric_normalize(w))));
 }
 
 /*
@@ -467,7 +467,8 @@ read_weights(ArrayType *arr, int n, Numeric *nw, int64 *iw)
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("weight %d is NULL", i + 1)));
+					 errmsg("weights must not contain NULL"),
+					 errdetail("Weight %d is NULL.", i + 1)));
 		if (nw != NULL)
 			nw[i] = DatumGetNumeric(d);
 		if (iw != NULL && all_int &&

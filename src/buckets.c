@@ -154,16 +154,14 @@ fetch_bucket(int64 bucket_id, int64 member_id, bool lock, BucketRow *b)
 	SPIPlanPtr	plan;
 
 	if (lock)
-		plan = cobudget_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
+		plan = enspiral_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
 							 2, argtypes);
 	else
-		plan = cobudget_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
+		plan = enspiral_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bucket lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
-				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
 	read_bucket_row(bucket_id, b);
 }
 
@@ -237,24 +235,13 @@ direct_fetch(DirectScan *ds, Snapshot snap, int nkeys, const Datum *keys,
 	return found;
 }
 
-/* A column of the row in a slot, by name */
-static Datum
-slot_column(TupleTableSlot *slot, const char *name, bool *isnull)
-{
-	int			attnum = SPI_fnumber(slot->tts_tupleDescriptor, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
-	return slot_getattr(slot, attnum, isnull);
-}
-
 /* int8 column of the row in a slot, by name (NOT NULL columns) */
 static int64
 slot_int8(TupleTableSlot *slot, const char *name)
 {
 	bool		isnull;
 
-	return DatumGetInt64(slot_column(slot, name, &isnull));
+	return DatumGetInt64(enspiral_slot_column(slot, name, &isnull));
 }
 
 /*
@@ -375,8 +362,8 @@ direct_member_now(Oid nsp, Snapshot snap, int64 group_id, int64 member_id,
 	while (!result && index_getnext_slot(scan, ForwardScanDirection, ms.slot))
 	{
 		bool		isnull;
-		TimestampTz joined = DatumGetTimestampTz(slot_column(ms.slot, "joined_at", &isnull));
-		Datum		left = slot_column(ms.slot, "left_at", &isnull);
+		TimestampTz joined = DatumGetTimestampTz(enspiral_slot_column(ms.slot, "joined_at", &isnull));
+		Datum		left = enspiral_slot_column(ms.slot, "left_at", &isnull);
 
 		result = joined <= now && (isnull || DatumGetTimestampTz(left) > now);
 	}
@@ -399,11 +386,11 @@ direct_read_round(Oid nsp, Snapshot snap, BucketRow *b)
 	if (!direct_fetch(&rd, snap, 2, keys, procs))
 		elog(ERROR, "round %lld of bucket %lld not found", (long long) b->round_id,
 			 (long long) b->bucket_id);
-	b->opens_at = DatumGetTimestampTz(slot_column(rd.slot, "opens_at", &isnull));
-	b->closes_at = DatumGetTimestampTz(slot_column(rd.slot, "closes_at", &isnull));
-	(void) slot_column(rd.slot, "closed_at", &isnull);
+	b->opens_at = DatumGetTimestampTz(enspiral_slot_column(rd.slot, "opens_at", &isnull));
+	b->closes_at = DatumGetTimestampTz(enspiral_slot_column(rd.slot, "closes_at", &isnull));
+	(void) enspiral_slot_column(rd.slot, "closed_at", &isnull);
 	b->round_closed = !isnull;
-	d = slot_column(rd.slot, "max_per_member_per_bucket", &isnull);
+	d = enspiral_slot_column(rd.slot, "max_per_member_per_bucket", &isnull);
 	b->has_member_cap = !isnull;
 	b->member_cap = isnull ? 0 : DatumGetInt64(d);
 	direct_close(&rd);
@@ -452,14 +439,12 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	direct_open(&bk, nsp, "buckets", "buckets_bucket_id_key", RowShareLock);
 	keys[0] = Int64GetDatum(bucket_id);
 	if (!direct_fetch(&bk, snap, 1, keys, procs))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
-				 errmsg("bucket %lld does not exist", (long long) bucket_id)));
+		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
 	bucket_row = bk.slot->tts_tid;
 	b->bucket_id = bucket_id;
 	b->group_id = slot_int8(bk.slot, "group_id");
 	b->round_id = slot_int8(bk.slot, "round_id");
-	b->state = DatumGetLifecycleState(slot_column(bk.slot, "state", &isnull));
+	b->state = DatumGetLifecycleState(enspiral_slot_column(bk.slot, "state", &isnull));
 	b->min_goal = slot_int8(bk.slot, "min_goal");
 	b->max_goal = slot_int8(bk.slot, "max_goal");
 
@@ -488,7 +473,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 		direct_lock(&bk, &bucket_row, snap))
 	{
 		/* re-check the latest version of the bucket, as EvalPlanQual would */
-		b->state = DatumGetLifecycleState(slot_column(bk.slot, "state", &isnull));
+		b->state = DatumGetLifecycleState(enspiral_slot_column(bk.slot, "state", &isnull));
 		if (b->state != BUCKET_OPEN)
 		{
 			/* changed meanwhile: say why from a fresh read of the round */
@@ -513,9 +498,6 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	return locked;
 }
 
-/* True while enspiral.bucket_reopen() moves a funded bucket back to open */
-static bool buckets_reopening = false;
-
 /* Set the state of a bucket; the row trigger checks the transition */
 void
 bucket_set_state(int64 group_id, int64 bucket_id, int state)
@@ -528,7 +510,7 @@ bucket_set_state(int64 group_id, int64 bucket_id, int state)
 	args[0] = Int64GetDatum(group_id);
 	args[1] = Int64GetDatum(bucket_id);
 	args[2] = CStringGetTextDatum(state_name(state));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.buckets"
 				  "   SET state = $3::text::enspiral.bucket_state,"
 				  "       state_changed_at = pg_catalog.now()"
@@ -575,7 +557,7 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 	args[2] = Int64GetDatum(b->bucket_id);
 	args[3] = Int64GetDatum(member_id);
 	args[4] = Int64GetDatum(amount);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT t.transfer_id,"
 				  "       t.kind = 'contribute' AND t.amount = $5"
 				  "       AND fa.kind = 'member' AND fa.owner_id = $4"
@@ -596,13 +578,12 @@ find_replay(const BucketRow *b, int64 member_id, int64 amount, const char *key)
 	if (!DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_IDEMPOTENCY_CONFLICT),
-				 errmsg("idempotency key \"%s\" was already used in group %lld for a different transfer",
-						key, (long long) b->group_id),
-				 errdetail("Transfer %lld (%s of %s from %s %s to %s %s) holds the key; this call asks for a contribution of %lld from member %lld to bucket %lld.",
-						   (long long) id, SPI_getvalue(tup, desc, 3),
+				 errmsg("idempotency key was already used for a different transfer"),
+				 errdetail("In group %lld, transfer %lld (%s of %s from %s %s to %s %s) holds the key \"%s\"; this call asks for a contribution of %lld from member %lld to bucket %lld.",
+						   (long long) b->group_id, (long long) id, SPI_getvalue(tup, desc, 3),
 						   SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 5),
 						   SPI_getvalue(tup, desc, 6), SPI_getvalue(tup, desc, 7),
-						   SPI_getvalue(tup, desc, 8), (long long) amount,
+						   SPI_getvalue(tup, desc, 8), key, (long long) amount,
 						   (long long) member_id, (long long) b->bucket_id)));
 	return id;
 }
@@ -621,19 +602,19 @@ check_round_window(const BucketRow *b, int elevel)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is closed", (long long) b->round_id),
-				 errdetail("Contributions are accepted only until the round is closed.")));
+				 errmsg("round is closed"),
+				 errdetail("Round %lld is closed; contributions are accepted only until the round is closed.",
+						   (long long) b->round_id)));
 		return false;
 	}
 	if (now < b->opens_at || now >= b->closes_at)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is not open for contributions %s",
-						(long long) b->round_id,
-						now < b->opens_at ? "yet" : "any more"),
-				 errdetail("The round window is [%s, %s); now is %s.",
-						   ts_text(b->opens_at), ts_text(b->closes_at), ts_text(now))));
+				 errmsg("round is not open for contributions"),
+				 errdetail("The window of round %lld is [%s, %s); now is %s.",
+						   (long long) b->round_id, ts_text(b->opens_at),
+						   ts_text(b->closes_at), ts_text(now))));
 		return false;
 	}
 	return true;
@@ -650,7 +631,7 @@ member_given(int64 group_id, int64 member_account, int64 bucket_account)
 	bool		isnull;
 	Datum		d;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT (COALESCE(sum(amount) FILTER (WHERE from_account = $2), 0)"
 				  "      - COALESCE(sum(amount) FILTER (WHERE from_account = $3), 0))::bigint"
 				  "  FROM enspiral.transfers"
@@ -676,10 +657,11 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
-				 errmsg("member %lld would be overdrawn in round %lld: balance %lld, amount %lld",
-						(long long) member_id, (long long) b->round_id,
-						(long long) balance, (long long) amount),
-				 errdetail("A member can give at most what was allocated to them and not yet given.")));
+				 errmsg("member would be overdrawn"),
+				 errdetail("Member %lld has %lld left in round %lld and would give %lld.",
+						   (long long) member_id, (long long) balance,
+						   (long long) b->round_id, (long long) amount),
+				 errhint("A member can give at most what was allocated to them and not yet given.")));
 		return false;
 	}
 	new_total = ledger_add(total, amount, "the bucket total");
@@ -687,9 +669,10 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_BUCKET_GOAL_EXCEEDED),
-				 errmsg("bucket %lld would exceed its max_goal: total %lld + amount %lld > max_goal %lld",
-						(long long) b->bucket_id, (long long) total,
-						(long long) amount, (long long) b->max_goal),
+				 errmsg("bucket would exceed its maximum goal"),
+				 errdetail("Bucket %lld holds %lld of its max_goal %lld; %lld more would exceed it.",
+						   (long long) b->bucket_id, (long long) total,
+						   (long long) b->max_goal, (long long) amount),
 				 errhint("At most %lld more can be given to this bucket.",
 						 (long long) (b->max_goal - total))));
 		return false;
@@ -702,10 +685,11 @@ check_amounts(const BucketRow *b, int64 member_id, int64 amount,
 		{
 			ereport(elevel,
 					(errcode(ERRCODE_ENSPIRAL_MEMBER_CAP_EXCEEDED),
-					 errmsg("member %lld would exceed max_per_member_per_bucket for bucket %lld: given %lld + amount %lld > %lld",
-							(long long) member_id, (long long) b->bucket_id,
-							(long long) given, (long long) amount,
-							(long long) b->member_cap)));
+					 errmsg("member would exceed the per-member limit of the bucket"),
+					 errdetail("Member %lld has given %lld to bucket %lld and would give %lld more; the round setting max_per_member_per_bucket is %lld.",
+							   (long long) member_id, (long long) given,
+							   (long long) b->bucket_id, (long long) amount,
+							   (long long) b->member_cap)));
 			return false;
 		}
 	}
@@ -724,9 +708,9 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_BUCKET_NOT_OPEN),
-				 errmsg("bucket %lld is not open: its state is %s",
-						(long long) b->bucket_id, state_name(b->state)),
-				 errdetail("Contributions are accepted only while a bucket is open.")));
+				 errmsg("bucket is not open"),
+				 errdetail("Bucket %lld is %s; contributions are accepted only while a bucket is open.",
+						   (long long) b->bucket_id, state_name(b->state))));
 		return false;
 	}
 	if (!b->member_now &&
@@ -736,17 +720,18 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 		enspiral_require_member(b->group_id, member_id);
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) b->group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld.",
+						   (long long) member_id, (long long) b->group_id)));
 		return false;
 	}
 	if (b->member_account == 0)
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_ENSPIRAL_INSUFFICIENT_BALANCE),
-				 errmsg("member %lld would be overdrawn in round %lld: balance 0, amount %lld",
-						(long long) member_id, (long long) b->round_id, (long long) amount),
-				 errdetail("Nothing was allocated to this member in this round.")));
+				 errmsg("member would be overdrawn"),
+				 errdetail("Nothing was allocated to member %lld in round %lld, who would give %lld.",
+						   (long long) member_id, (long long) b->round_id, (long long) amount)));
 		return false;
 	}
 	return true;
@@ -793,7 +778,8 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount"),
-				 errmsg("contribution amount must be positive: %lld", (long long) amount)));
+				 errmsg("contribution amount must be positive"),
+				 errdetail("The amount given is %lld.", (long long) amount)));
 
 	enspiral_spi_connect();
 	for (int attempt = 0;; attempt++)
@@ -817,10 +803,9 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 		if (attempt >= 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not contribute to bucket %lld: it kept changing during the contribution",
-							(long long) bucket_id),
-					 errdetail("The bucket or the member's account changed under %d consecutive locking reads.",
-							   attempt + 1),
+					 errmsg("could not contribute because the bucket kept changing"),
+					 errdetail("Bucket %lld or the member's account changed under %d consecutive locking reads.",
+							   (long long) bucket_id, attempt + 1),
 					 errhint("Retry the transaction.")));
 	}
 	if (!check_amounts(&b, member_id, amount, b.balance, b.total, elevel))
@@ -932,7 +917,7 @@ round_is_closed(int64 group_id, int64 round_id)
 	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
 	bool		isnull;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT closed_at IS NOT NULL FROM enspiral.rounds"
 				  " WHERE group_id = $1 AND round_id = $2"
 				  "   FOR SHARE SKIP LOCKED",
@@ -942,8 +927,9 @@ round_is_closed(int64 group_id, int64 round_id)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is being closed, allocated or matched; its buckets cannot be opened now",
-						(long long) round_id),
+				 errmsg("buckets cannot be opened while their round is being closed, allocated or matched"),
+				 errdetail("Another transaction is closing, allocating or matching round %lld.",
+						   (long long) round_id),
 				 errhint("Retry when that transaction has finished.")));
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -973,9 +959,12 @@ enspiral_open_bucket(PG_FUNCTION_ARGS)
 	if (closed || now >= b.closes_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("bucket %lld cannot be opened: round %lld is %s",
-						(long long) b.bucket_id, (long long) b.round_id,
-						closed ? "closed" : "past its closing time")));
+				 errmsg("bucket cannot be opened after its round closes"),
+				 closed ?
+				 errdetail("Round %lld of bucket %lld is closed.",
+						   (long long) b.round_id, (long long) b.bucket_id) :
+				 errdetail("Round %lld of bucket %lld is past its closing time.",
+						   (long long) b.round_id, (long long) b.bucket_id)));
 	bucket_set_state(b.group_id, b.bucket_id, BUCKET_OPEN);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
@@ -1000,29 +989,13 @@ static int
 tuple_state(HeapTuple tup, TupleDesc desc)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, SPI_fnumber(desc, "state"), &isnull);
+	Datum		d = enspiral_column(tup, desc, "state", &isnull);
 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("bucket state must not be NULL")));
 	return DatumGetLifecycleState(d);
-}
-
-/* True when a column has the same binary value in both tuples */
-static bool
-same_column(HeapTuple a, HeapTuple b, TupleDesc desc, const char *name)
-{
-	int			attno = SPI_fnumber(desc, name);
-	bool		na,
-				nb;
-	Datum		da = SPI_getbinval(a, desc, attno, &na);
-	Datum		db = SPI_getbinval(b, desc, attno, &nb);
-	Form_pg_attribute att = TupleDescAttr(desc, attno - 1);
-
-	if (na || nb)
-		return na == nb;
-	return datumIsEqual(da, db, att->attbyval, att->attlen);
 }
 
 /*
@@ -1038,8 +1011,7 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 	static const char *const fixed[] = {"group_id", "bucket_id", "round_id",
 	"author_id", "title", "min_goal", "max_goal", "created_at"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
-		elog(ERROR, "buckets_guard must be a BEFORE trigger");
+	(void) enspiral_trigger_call(fcinfo, "buckets_guard", ENSPIRAL_TRIGGER_BEFORE);
 	enspiral_require_trigger_table(trig, "buckets_guard", "buckets");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
@@ -1051,14 +1023,15 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 	{
 		int			s = tuple_state(trig->tg_trigtuple, desc);
 
-		if (s != BUCKET_IDEA && !cobudget_loading_dump(trig->tg_relation))
+		if (s != BUCKET_IDEA && !enspiral_in_restore_copy(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-					 errmsg("a new bucket starts as idea, not %s", state_name(s))));
+					 errmsg("new bucket must start as an idea"),
+					 errdetail("The new bucket would start %s.", state_name(s))));
 		return PointerGetDatum(trig->tg_trigtuple);
 	}
 	for (int i = 0; i < (int) lengthof(fixed); i++)
-		if (!same_column(trig->tg_trigtuple, trig->tg_newtuple, desc, fixed[i]))
+		if (!enspiral_column_unchanged(desc, trig->tg_trigtuple, trig->tg_newtuple, fixed[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 					 errmsg("column \"%s\" of a bucket cannot be changed", fixed[i])));
@@ -1070,10 +1043,10 @@ enspiral_buckets_guard(PG_FUNCTION_ARGS)
 
 		snprintf(what, sizeof(what), "bucket %lld",
 				 (long long) DatumGetInt64(SPI_getbinval(trig->tg_trigtuple, desc,
-														 SPI_fnumber(desc, "bucket_id"),
+														 enspiral_attnum(desc, "bucket_id"),
 														 &isnull)));
 		/* funded -> open only through enspiral.reopen_funding() */
-		if (!(buckets_reopening && from == BUCKET_FUNDED && to == BUCKET_OPEN))
+		if (!(enspiral_writing(ENSPIRAL_WRITE_REOPEN) && from == BUCKET_FUNDED && to == BUCKET_OPEN))
 			lifecycle_check_transition(LIFECYCLE_BUCKET, from, to, what);
 	}
 	return PointerGetDatum(trig->tg_newtuple);
@@ -1095,7 +1068,7 @@ enspiral_bucket_reopen(PG_FUNCTION_ARGS)
 	int			rc;
 
 	enspiral_spi_connect();
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.buckets b"
 				  "   SET state = 'open'::text::enspiral.bucket_state,"
 				  "       state_changed_at = pg_catalog.now()"
@@ -1108,16 +1081,9 @@ enspiral_bucket_reopen(PG_FUNCTION_ARGS)
 				  "   AND a.kind = 'bucket' AND a.owner_id = b.bucket_id"
 				  "   AND a.balance < b.max_goal",
 				  2, argtypes);
-	PG_TRY();
-	{
-		buckets_reopening = true;
-		rc = SPI_execute_plan(plan, args, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		buckets_reopening = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_REOPEN);
+	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	enspiral_write_end(ENSPIRAL_WRITE_REOPEN);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "bucket reopen failed");
 	if (SPI_processed != 1)

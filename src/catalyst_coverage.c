@@ -207,11 +207,11 @@ catalyst_check_coverage(int64 group_id)
 			until = segs[j].hi;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_COVERAGE_SHORTFALL),
-				 errmsg("catalysts of group %lld would drop from %d to %d, below the minimum of %d",
-						(long long) group_id, segs[i].before, segs[i].after,
-						s.min_catalysts),
-				 errdetail("The shortfall starts on %s and lasts until %s.",
-						   catalyst_date_str(segs[i].lo), catalyst_date_str(until)),
+				 errmsg("catalysts would drop below the minimum"),
+				 errdetail("Catalysts of group %lld would drop from %d to %d, below the minimum of %d, from %s until %s.",
+						   (long long) group_id, segs[i].before, segs[i].after,
+						   s.min_catalysts, catalyst_date_str(segs[i].lo),
+						   catalyst_date_str(until)),
 				 errhint("Appoint a successor in the same transaction, or end the term later.")));
 	}
 }

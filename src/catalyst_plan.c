@@ -353,10 +353,10 @@ enspiral_plan_rotation(PG_FUNCTION_ARGS)
 
 			ereport(WARNING,
 					(errcode(ERRCODE_ENSPIRAL_GAP_UNFILLABLE),
-					 errmsg("no eligible member can close a catalyst gap of group %lld",
-							(long long) group_id),
-					 errdetail("Nobody can be appointed from %s to %s.",
-							   catalyst_date_str(gap_lo), catalyst_date_str(until))));
+					 errmsg("no eligible member can close a catalyst gap"),
+					 errdetail("Nobody in group %lld can be appointed from %s to %s.",
+							   (long long) group_id, catalyst_date_str(gap_lo),
+							   catalyst_date_str(until))));
 			search = until;
 			continue;
 		}

@@ -79,7 +79,6 @@ static bool callbacks_registered = false;
 /* A member's departure being applied by enspiral.catalyst_member_left() */
 static struct
 {
-	bool		active;
 	int64		group_id;
 	int64		member_id;
 	DateADT		leave_on;
@@ -194,7 +193,6 @@ catalyst_xact_callback(XactEvent event, void *arg)
 			nchanges = maxchanges = 0;
 			xgroups = NULL;
 			nxgroups = maxxgroups = 0;
-			departure.active = false;
 			break;
 		default:
 			break;
@@ -222,7 +220,6 @@ catalyst_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			if (xgroups[i].check_subid == mySubid)
 				xgroups[i].check_subid = InvalidSubTransactionId;
 		}
-		departure.active = false;
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
@@ -390,9 +387,7 @@ catalyst_load_settings(int64 group_id, CatalystSettings *s)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "catalyst settings lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_GROUP),
-				 errmsg("group %lld does not exist", (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_GROUP, group_id, 0);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	s->min_catalysts = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull[0]));
@@ -438,17 +433,6 @@ catalyst_lock_group(int64 group_id)
  * ----------------------------------------------------------------
  */
 
-/* Read a column of a trigger tuple by name */
-static Datum
-column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
-{
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "enspiral.catalyst_terms has no column \"%s\"", name);
-	return SPI_getbinval(tup, desc, attnum, isnull);
-}
-
 /* Read the rule columns of a catalyst_terms tuple */
 static void
 read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
@@ -456,14 +440,14 @@ read_term(HeapTuple tup, TupleDesc desc, TermRow *r)
 	bool		n[6];
 	Datum		days_datum;
 
-	r->group_id = DatumGetInt64(column(tup, desc, "group_id", &n[0]));
-	r->term_id = DatumGetInt64(column(tup, desc, "term_id", &n[1]));
-	r->member_id = DatumGetInt64(column(tup, desc, "member_id", &n[2]));
-	r->starts_on = DatumGetDateADT(column(tup, desc, "starts_on", &n[3]));
-	r->months = DatumGetInt32(column(tup, desc, "months", &n[4]));
-	days_datum = column(tup, desc, "days_per_week", &n[5]);
+	r->group_id = DatumGetInt64(enspiral_column(tup, desc, "group_id", &n[0]));
+	r->term_id = DatumGetInt64(enspiral_column(tup, desc, "term_id", &n[1]));
+	r->member_id = DatumGetInt64(enspiral_column(tup, desc, "member_id", &n[2]));
+	r->starts_on = DatumGetDateADT(enspiral_column(tup, desc, "starts_on", &n[3]));
+	r->months = DatumGetInt32(enspiral_column(tup, desc, "months", &n[4]));
+	days_datum = enspiral_column(tup, desc, "days_per_week", &n[5]);
 	r->days_per_week = n[5] ? NULL : DatumGetNumeric(days_datum);
-	r->ended_on = DatumGetDateADT(column(tup, desc, "ended_on", &r->has_end));
+	r->ended_on = DatumGetDateADT(enspiral_column(tup, desc, "ended_on", &r->has_end));
 	r->has_end = !r->has_end;
 	r->complete = !(n[0] || n[1] || n[2] || n[3] || n[4] || n[5]);
 	if (!r->complete)
@@ -493,27 +477,30 @@ check_term_shape(const TermRow *r, const CatalystSettings *s)
 	if (r->months < 1 || r->months > s->term_months)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("a catalyst term in group %lld lasts 1 to %d months, not %d",
-						(long long) r->group_id, s->term_months, r->months)));
+				 errmsg("catalyst term length is out of range"),
+				 errdetail("A catalyst term in group %lld lasts 1 to %d months; this one lasts %d.",
+						   (long long) r->group_id, s->term_months, r->months)));
 	if (enspiral_numeric_cmp(r->days_per_week, s->min_days_per_week) < 0 ||
 		enspiral_numeric_cmp(r->days_per_week,
 					 DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(7)))) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("a catalyst in group %lld serves %s to 7 days a week, not %s",
-						(long long) r->group_id, numeric_str(s->min_days_per_week),
-						numeric_str(r->days_per_week))));
+				 errmsg("catalyst days per week are out of range"),
+				 errdetail("A catalyst in group %lld serves %s to 7 days a week; this term has %s.",
+						   (long long) r->group_id, numeric_str(s->min_days_per_week),
+						   numeric_str(r->days_per_week))));
 	if (r->has_end && r->ended_on <= r->starts_on)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld must end after it starts",
-						(long long) r->term_id)));
+				 errmsg("catalyst term must end after it starts"),
+				 errdetail("Catalyst term %lld would end before it starts.",
+						   (long long) r->term_id)));
 	if (r->has_end && r->ended_on >= catalyst_add_months(r->starts_on, r->months))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld can only end before its planned end",
-						(long long) r->term_id),
-				 errdetail("The planned end is %s; the given end is %s.",
+				 errmsg("catalyst term can only end before its planned end"),
+				 errdetail("Catalyst term %lld is planned to end on %s; the given end is %s.",
+						   (long long) r->term_id,
 						   catalyst_date_str(catalyst_add_months(r->starts_on, r->months)),
 						   catalyst_date_str(r->ended_on))));
 }
@@ -538,10 +525,7 @@ lock_member(const TermRow *r)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "member lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
-				 errmsg("member %lld does not exist in group %lld",
-						(long long) r->member_id, (long long) r->group_id)));
+		enspiral_not_found(ENSPIRAL_MEMBER, r->group_id, r->member_id);
 }
 
 /*
@@ -589,19 +573,19 @@ check_term_member(const TermRow *r)
 			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) r->member_id, (long long) r->group_id),
-				 errdetail("Only a current member can be appointed catalyst.")));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld; only a current member can be appointed catalyst.",
+						   (long long) r->member_id, (long long) r->group_id)));
 	}
 	joined = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	if (r->starts_on < joined)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term of member %lld cannot start before the member joined group %lld",
-						(long long) r->member_id, (long long) r->group_id),
-				 errdetail("The term starts on %s; the member joined on %s.",
-						   catalyst_date_str(r->starts_on), catalyst_date_str(joined))));
+				 errmsg("catalyst term cannot start before the member joined"),
+				 errdetail("The term of member %lld starts on %s; the member joined group %lld on %s.",
+						   (long long) r->member_id, catalyst_date_str(r->starts_on),
+						   (long long) r->group_id, catalyst_date_str(joined))));
 }
 
 /*
@@ -635,9 +619,9 @@ check_past_term_member(const TermRow *r)
 			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld was not a member of group %lld throughout the catalyst term",
-						(long long) r->member_id, (long long) r->group_id),
-				 errdetail("The term covers [%s, %s).",
+				 errmsg("catalyst was not a member throughout the term"),
+				 errdetail("Member %lld was not a member of group %lld throughout the term [%s, %s).",
+						   (long long) r->member_id, (long long) r->group_id,
 						   catalyst_date_str(r->starts_on), catalyst_date_str(r->ends_on))));
 	}
 }
@@ -672,10 +656,10 @@ check_term_overlap(const TermRow *r)
 	desc = SPI_tuptable->tupdesc;
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_TERM_OVERLAP),
-			 errmsg("catalyst terms of member %lld in group %lld would overlap",
-					(long long) r->member_id, (long long) r->group_id),
-			 errdetail("The new term [%s, %s) overlaps term %lld [%s, %s).",
+			 errmsg("catalyst terms would overlap"),
+			 errdetail("The new term [%s, %s) of member %lld in group %lld overlaps term %lld [%s, %s).",
 					   catalyst_date_str(r->starts_on), catalyst_date_str(r->ends_on),
+					   (long long) r->member_id, (long long) r->group_id,
 					   (long long) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
 					   catalyst_date_str(DatumGetDateADT(SPI_getbinval(tup, desc, 2, &isnull))),
 					   catalyst_date_str(DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull))))));
@@ -709,10 +693,10 @@ check_service_limit(const TermRow *r, const CatalystSettings *s)
 	if (served + counted > s->max_months)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_SERVICE_LIMIT),
-				 errmsg("member %lld would serve %lld months as catalyst in group %lld, more than the limit of %d",
-						(long long) r->member_id, (long long) (served + counted),
-						(long long) r->group_id, s->max_months),
-				 errdetail("Terms already counted: %lld months; this term counts %d.",
+				 errmsg("catalyst would serve more than the limit"),
+				 errdetail("Member %lld would serve %lld months as catalyst in group %lld, more than the limit of %d: terms already counted make %lld months and this term counts %d.",
+						   (long long) r->member_id, (long long) (served + counted),
+						   (long long) r->group_id, s->max_months,
 						   (long long) served, counted)));
 }
 
@@ -720,7 +704,8 @@ check_service_limit(const TermRow *r, const CatalystSettings *s)
 static bool
 is_departure(const TermRow *r)
 {
-	return departure.active && departure.group_id == r->group_id &&
+	return enspiral_writing(ENSPIRAL_WRITE_DEPARTURE) &&
+		departure.group_id == r->group_id &&
 		departure.member_id == r->member_id;
 }
 
@@ -754,8 +739,9 @@ check_update(const TermRow *o, const TermRow *n)
 		enspiral_numeric_cmp(o->days_per_week, n->days_per_week) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("only the end of catalyst term %lld can be changed",
-						(long long) o->term_id),
+				 errmsg("only the end of a catalyst term can be changed"),
+				 errdetail("The update changes other columns of catalyst term %lld.",
+						   (long long) o->term_id),
 				 errhint("Use enspiral.end_catalyst_term(), or cancel a term that has not begun with enspiral.cancel_catalyst_term().")));
 	catalyst_lock_group(o->group_id);
 	if (n->ends_on == o->ends_on && n->has_end == o->has_end)
@@ -763,23 +749,24 @@ check_update(const TermRow *o, const TermRow *n)
 	if (n->ends_on >= o->ends_on)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld can only be ended early",
-						(long long) o->term_id),
-				 errdetail("It ends on %s; the new end is %s.",
+				 errmsg("catalyst term can only be ended early"),
+				 errdetail("Catalyst term %lld ends on %s; the new end is %s.",
+						   (long long) o->term_id,
 						   catalyst_date_str(o->ends_on),
 						   catalyst_date_str(n->ends_on))));
 	if (n->ends_on <= n->starts_on)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld must end after it starts",
-						(long long) o->term_id),
+				 errmsg("catalyst term must end after it starts"),
+				 errdetail("The new end of catalyst term %lld is not after its start.",
+						   (long long) o->term_id),
 				 errhint("A term that has not begun can be cancelled with enspiral.cancel_catalyst_term().")));
 	if (n->ends_on < today && !(is_departure(n) && n->ends_on == departure.leave_on))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld cannot end in the past",
-						(long long) o->term_id),
-				 errdetail("The new end is %s; today is %s.",
+				 errmsg("catalyst term cannot end in the past"),
+				 errdetail("The new end of catalyst term %lld is %s; today is %s.",
+						   (long long) o->term_id,
 						   catalyst_date_str(n->ends_on), catalyst_date_str(today))));
 }
 
@@ -795,8 +782,8 @@ check_delete(const TermRow *o)
 	if (o->starts_on <= today)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TERM),
-				 errmsg("catalyst term %lld has begun and cannot be cancelled",
-						(long long) o->term_id),
+				 errmsg("catalyst term that has begun cannot be cancelled"),
+				 errdetail("Catalyst term %lld has begun.", (long long) o->term_id),
 				 errhint("End it with enspiral.end_catalyst_term().")));
 }
 
@@ -804,15 +791,8 @@ check_delete(const TermRow *o)
 static TriggerData *
 require_row_trigger(FunctionCallInfo fcinfo, bool before, const char *name)
 {
-	TriggerData *td;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "%s: not called by trigger manager", name);
-	td = (TriggerData *) fcinfo->context;
-	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		(before ? !TRIGGER_FIRED_BEFORE(td->tg_event) : !TRIGGER_FIRED_AFTER(td->tg_event)))
-		elog(ERROR, "%s: must be fired %s, for each row", name, before ? "before" : "after");
-	return td;
+	return enspiral_trigger_call(fcinfo, name, ENSPIRAL_TRIGGER_ROW |
+								 (before ? ENSPIRAL_TRIGGER_BEFORE : ENSPIRAL_TRIGGER_AFTER));
 }
 
 /*
@@ -910,8 +890,8 @@ enspiral_catalyst_terms_check(PG_FUNCTION_ARGS)
 	int64		group_id;
 
 	enspiral_require_trigger_table(td, "catalyst_terms_check", "catalyst_terms");
-	group_id = DatumGetInt64(column(td->tg_trigtuple, td->tg_relation->rd_att,
-									"group_id", &isnull));
+	group_id = DatumGetInt64(enspiral_column(td->tg_trigtuple, td->tg_relation->rd_att,
+											 "group_id", &isnull));
 	if (group_checked(group_id))
 		return PointerGetDatum(NULL);
 	check_group_coverage(group_id);
@@ -943,11 +923,11 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		elog(ERROR, "catalyst_member_left: must be fired by UPDATE");
 	enspiral_require_trigger_table(td, "catalyst_member_left", "memberships");
-	left_at = column(td->tg_newtuple, desc, "left_at", &isnull);
+	left_at = enspiral_column(td->tg_newtuple, desc, "left_at", &isnull);
 	if (isnull)
 		return PointerGetDatum(NULL);
-	args[0] = column(td->tg_newtuple, desc, "group_id", &isnull);
-	args[1] = column(td->tg_newtuple, desc, "member_id", &isnull);
+	args[0] = enspiral_column(td->tg_newtuple, desc, "group_id", &isnull);
+	args[1] = enspiral_column(td->tg_newtuple, desc, "member_id", &isnull);
 	args[2] = DirectFunctionCall1(timestamptz_date, left_at);
 
 	enspiral_spi_connect();
@@ -983,19 +963,12 @@ enspiral_catalyst_member_left(PG_FUNCTION_ARGS)
 	departure.group_id = DatumGetInt64(args[0]);
 	departure.member_id = DatumGetInt64(args[1]);
 	departure.leave_on = DatumGetDateADT(args[2]);
-	departure.active = true;
-	PG_TRY();
-	{
-		if (SPI_execute_plan(cancel, args, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "cancelling the terms of a departing member failed");
-		if (SPI_execute_plan(end, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "ending the terms of a departing member failed");
-	}
-	PG_FINALLY();
-	{
-		departure.active = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_DEPARTURE);
+	if (SPI_execute_plan(cancel, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "cancelling the terms of a departing member failed");
+	if (SPI_execute_plan(end, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "ending the terms of a departing member failed");
+	enspiral_write_end(ENSPIRAL_WRITE_DEPARTURE);
 	enspiral_spi_finish();
 	return PointerGetDatum(NULL);
 }
@@ -1031,8 +1004,8 @@ enspiral_catalyst_member_rejoined(PG_FUNCTION_ARGS)
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		elog(ERROR, "catalyst_member_rejoined: must be fired by INSERT");
 	desc = td->tg_relation->rd_att;
-	group_id = DatumGetInt64(column(td->tg_trigtuple, desc, "group_id", &isnull));
-	member_id = DatumGetInt64(column(td->tg_trigtuple, desc, "member_id", &isnull));
+	group_id = DatumGetInt64(enspiral_column(td->tg_trigtuple, desc, "group_id", &isnull));
+	member_id = DatumGetInt64(enspiral_column(td->tg_trigtuple, desc, "member_id", &isnull));
 	if (!has_departure_changes(group_id, member_id))
 		return PointerGetDatum(NULL);
 	check_group_coverage(group_id);

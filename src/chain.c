@@ -74,12 +74,10 @@ chain_lock(int64 group_id)
 static int64
 chain_int_column(HeapTuple tup, TupleDesc desc, const char *name)
 {
-	int			attno = SPI_fnumber(desc, name);
+	AttrNumber	attno = enspiral_attnum(desc, name);
 	bool		isnull;
 	Datum		d;
 
-	if (attno <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
 	d = SPI_getbinval(tup, desc, attno, &isnull);
 	if (isnull)
 		elog(ERROR, "key column \"%s\" is NULL", name);
@@ -181,9 +179,8 @@ enspiral_chain_link(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec_context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "chain_link must be an AFTER INSERT FOR EACH ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "chain_link", ENSPIRAL_TRIGGER_AFTER |
+								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
 	enspiral_require_trigger_table_in(td, "chain_link", chained_tables,
 									  lengthof(chained_tables));
 	if (td->tg_trigger->tgnargs < 2 ||
@@ -247,15 +244,14 @@ enspiral_chain_stamp(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec_context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "chain_stamp must be a BEFORE INSERT FOR EACH ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "chain_stamp", ENSPIRAL_TRIGGER_BEFORE |
+								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
 	enspiral_require_trigger_table(td, "chain_stamp", "outcomes");
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(td->tg_trigtuple);
 	desc = RelationGetDescr(td->tg_relation);
 	group_id = chain_int_column(td->tg_trigtuple, desc, "group_id");
-	cols[0] = SPI_fnumber(desc, "outcome");
+	cols[0] = enspiral_attnum(desc, "outcome");
 	if (cols[0] <= 0)
 		elog(ERROR, "column \"outcome\" not found");
 	vals[0] = SPI_getbinval(td->tg_trigtuple, desc, cols[0], &isnull);

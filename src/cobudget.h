@@ -42,9 +42,6 @@ typedef struct LedgerAccount
 } LedgerAccount;
 
 /* ledger.c */
-extern bool cobudget_loading_dump(Relation rel);
-extern SPIPlanPtr cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs,
-								const Oid *argtypes);
 extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,
 						   int64 from_account, int64 to_account, int64 amount,
 						   const char *idempotency_key, int64 reverses,

@@ -102,7 +102,8 @@ pair_grow(PairState *ps, int32 n, MemoryContext ctx)
 	if (n > PAIR_MAX_OPTIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("pairwise counts support at most %d distinct options", PAIR_MAX_OPTIONS)));
+				 errmsg("too many distinct options"),
+				 errdetail("Pairwise counts support at most %d distinct options.", PAIR_MAX_OPTIONS)));
 	while (cap < n)
 		cap *= 2;
 	cap = Min(cap, PAIR_MAX_OPTIONS);

@@ -160,6 +160,5 @@ extern TimestampTz decisions_now(void);
 extern void decisions_rules_lock(int64 group_id, LOCKMODE mode);
 
 /* votes.c: true while enspiral.vote() writes its own tables */
-extern bool decisions_writing_votes;
 
 #endif							/* ENSPIRAL_DECISIONS_H */

@@ -27,11 +27,12 @@ void		_PG_init(void);
 PG_FUNCTION_INFO_V1(enspiral_library_version);
 PG_FUNCTION_INFO_V1(enspiral_version);
 
-/* Module load: install the hooks that tell restores from nested writes */
+/* Module load: hooks that tell restores from nested writes; API write state */
 void
 _PG_init(void)
 {
 	enspiral_restore_init();
+	enspiral_write_init();
 }
 
 /* Version of the installed SQL objects (pg_extension.extversion), or NULL */
@@ -86,8 +87,9 @@ enspiral_version(PG_FUNCTION_ARGS)
 	if (strcmp(sqlver, ENSPIRAL_VERSION) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VERSION_MISMATCH),
-				 errmsg("enspiral SQL objects are version %s but the loaded library is version %s",
-						sqlver, ENSPIRAL_VERSION),
+				 errmsg("enspiral SQL objects and library versions differ"),
+				 errdetail("The SQL objects are version %s; the loaded library is version %s.",
+						   sqlver, ENSPIRAL_VERSION),
 				 errhint("Run ALTER EXTENSION enspiral UPDATE, or install the matching library, then reconnect.")));
 	PG_RETURN_TEXT_P(cstring_to_text(ENSPIRAL_VERSION));
 }

@@ -40,26 +40,81 @@
  */
 #define enspiral_write_clock() GetCurrentTimestamp()
 
-/* spi_util.c */
+/* spi_util.c: the one saved-plan helper and the one column-by-name reader */
 extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,
 								int nargs, const Oid *argtypes);
 extern void enspiral_spi_connect(void);
 extern void enspiral_spi_finish(void);
+extern AttrNumber enspiral_attnum(TupleDesc desc, const char *name);
+extern Datum enspiral_column(HeapTuple tup, TupleDesc desc, const char *name,
+							 bool *isnull);
+extern int64 enspiral_column_int64(HeapTuple tup, TupleDesc desc, const char *name);
+extern bool enspiral_column_unchanged(TupleDesc desc, HeapTuple a, HeapTuple b,
+									  const char *name);
+struct TupleTableSlot;
+extern Datum enspiral_slot_column(struct TupleTableSlot *slot, const char *name,
+								  bool *isnull);
 
-/* restore.c: true while the owner restores rel with a top-level COPY FROM */
+/*
+ * api_write.c: guard triggers let a write through only while the API makes
+ * it (see the file header).  One kind per guarded write.
+ */
+typedef enum EnspiralWrite
+{
+	ENSPIRAL_WRITE_BALANCES,	/* a transfer changes account balances */
+	ENSPIRAL_WRITE_PREAPPLIED,	/* a transfer row whose balances are applied */
+	ENSPIRAL_WRITE_VOTES,		/* the vote and electorate tables */
+	ENSPIRAL_WRITE_DEPARTURE,	/* the terms of a departing catalyst */
+	ENSPIRAL_WRITE_REOPEN		/* a funded bucket back to open */
+} EnspiralWrite;
+extern void enspiral_write_begin(EnspiralWrite what);
+extern void enspiral_write_end(EnspiralWrite what);
+extern bool enspiral_writing(EnspiralWrite what);
+extern void enspiral_write_init(void);
+
+/*
+ * restore.c: true while the owner restores rel with a top-level COPY FROM
+ * (the one restore test: guards accept dumped rows only when it holds)
+ */
 extern bool enspiral_in_restore_copy(Relation rel);
 extern void enspiral_restore_init(void);
 
-/* relcheck.c: trigger functions check the table they fire on */
+/* relcheck.c: trigger functions check how they were called and on what */
 struct TriggerData;
+#define ENSPIRAL_TRIGGER_BEFORE	0x01
+#define ENSPIRAL_TRIGGER_AFTER	0x02
+#define ENSPIRAL_TRIGGER_ROW	0x04
+#define ENSPIRAL_TRIGGER_INSERT	0x08
+extern struct TriggerData *enspiral_trigger_call(FunctionCallInfo fcinfo,
+												 const char *fname, int how);
 extern bool enspiral_relation_is(Relation rel, const char *relname);
 extern void enspiral_require_trigger_table(struct TriggerData *td, const char *fname,
 										   const char *relname);
 extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char *fname,
 											  const char *const *relnames, int nrels);
 
-/* numeric_util.c */
+/* errors.c: the one "does not exist" error of each object */
+typedef enum EnspiralObject
+{
+	ENSPIRAL_GROUP,
+	ENSPIRAL_MEMBER,
+	ENSPIRAL_PROPOSAL,
+	ENSPIRAL_ROUND,
+	ENSPIRAL_BUCKET
+} EnspiralObject;
+extern void enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
+			pg_attribute_noreturn();
+
+/* numeric_util.c: the one numeric and int64 comparison */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
+extern void enspiral_sort_int64(int64 *values, size_t n);
+
+/* Three-way comparison of two int64: <0, 0, >0 */
+static inline int
+enspiral_int64_cmp(int64 a, int64 b)
+{
+	return (a > b) - (a < b);
+}
 
 /* groups.c */
 extern void enspiral_require_group(int64 group_id);

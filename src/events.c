@@ -128,17 +128,7 @@ enspiral_restoring(PG_FUNCTION_ARGS)
 static int64
 new_int8(TriggerData *td, const char *col)
 {
-	TupleDesc	desc = RelationGetDescr(td->tg_relation);
-	int			attnum = SPI_fnumber(desc, col);
-	bool		isnull;
-	Datum		d;
-
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", col);
-	d = heap_getattr(td->tg_trigtuple, attnum, desc, &isnull);
-	if (isnull)
-		elog(ERROR, "column \"%s\" is null", col);
-	return DatumGetInt64(d);
+	return enspiral_column_int64(td->tg_trigtuple, RelationGetDescr(td->tg_relation), col);
 }
 
 /*
@@ -160,9 +150,8 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 
 	static const char *const tables[] = {"votes", "participations"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "votes_events must be an AFTER INSERT FOR EACH ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "votes_events", ENSPIRAL_TRIGGER_AFTER |
+								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
 	enspiral_require_trigger_table_in(td, "votes_events", tables, lengthof(tables));
 	named = enspiral_relation_is(td->tg_relation, "votes");
 	if (enspiral_in_restore_copy(td->tg_relation))
@@ -210,9 +199,8 @@ event_trigger_data(FunctionCallInfo fcinfo, const char *fn, const char *table)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		elog(ERROR, "%s must be an AFTER INSERT FOR EACH ROW trigger", fn);
+	(void) enspiral_trigger_call(fcinfo, fn, ENSPIRAL_TRIGGER_AFTER |
+								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
 	enspiral_require_trigger_table(td, fn, table);
 	return td;
 }
@@ -240,7 +228,7 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(NULL);
-	kind = SPI_getvalue(td->tg_trigtuple, desc, SPI_fnumber(desc, "kind"));
+	kind = SPI_getvalue(td->tg_trigtuple, desc, enspiral_attnum(desc, "kind"));
 	if (strcmp(kind, "contribute") != 0 && strcmp(kind, "refund") != 0 &&
 		strcmp(kind, "allocate") != 0)
 		return PointerGetDatum(NULL);
@@ -252,7 +240,7 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 	args[4] = Int64GetDatum(new_int8(td, "round_id"));
 	args[5] = Int64GetDatum(new_int8(td, "transfer_id"));
 	args[6] = Int64GetDatum(new_int8(td, "amount"));
-	args[7] = heap_getattr(td->tg_trigtuple, SPI_fnumber(desc, "reverses"), desc, &isnull);
+	args[7] = enspiral_column(td->tg_trigtuple, desc, "reverses", &isnull);
 	if (isnull)
 		nulls[7] = 'n';
 

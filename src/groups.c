@@ -319,9 +319,7 @@ enspiral_require_group(int64 group_id)
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "group lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_GROUP),
-				 errmsg("group %lld does not exist", (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_GROUP, group_id, 0);
 }
 
 /* An integral group setting; call inside SPI_connect */
@@ -340,9 +338,7 @@ enspiral_group_setting_int(int64 group_id, const char *key)
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "group setting lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_GROUP),
-				 errmsg("group %lld does not exist", (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_GROUP, group_id, 0);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 		elog(ERROR, "group %lld has no setting \"%s\"", (long long) group_id, key);

@@ -50,18 +50,6 @@ guard_table_name(Relation rel)
 									  RelationGetRelationName(rel));
 }
 
-/* The TriggerData of a call; error unless called by the trigger manager */
-static TriggerData *
-guard_trigger_data(FunctionCallInfo fcinfo, const char *fname)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s can only be called as a trigger", fname),
-				 errhint("Use it in CREATE TRIGGER ... EXECUTE FUNCTION %s.", fname)));
-	return (TriggerData *) fcinfo->context;
-}
-
 /* "AFTER INSERT FOR EACH STATEMENT": how a trigger was fired */
 static const char *
 guard_fired_as(TriggerEvent ev)
@@ -93,24 +81,25 @@ guard_wrong_firing(TriggerData *td, const char *fname, const char *needed)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("trigger \"%s\" on table %s: %s must be fired %s",
-					td->tg_trigger->tgname, guard_table_name(td->tg_relation),
-					fname, needed),
-			 errdetail("It was fired %s.", guard_fired_as(td->tg_event))));
+			 errmsg("trigger fires a guard function the wrong way"),
+			 errdetail("Trigger \"%s\" on table %s fires %s %s; it must be fired %s.",
+					   td->tg_trigger->tgname, guard_table_name(td->tg_relation),
+					   fname, guard_fired_as(td->tg_event), needed)));
 }
 
-/* Raise the misuse error for a wrong number of trigger arguments */
+/* Raise the misuse error for a wrong number of trigger arguments; hint: what it takes */
 static void
-guard_wrong_nargs(TriggerData *td, const char *fname, const char *needed)
+guard_wrong_nargs(TriggerData *td, const char *fname, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("trigger \"%s\" on table %s: %s takes %s",
-					td->tg_trigger->tgname, guard_table_name(td->tg_relation),
-					fname, needed),
-			 errdetail("The trigger was created with %d argument%s.",
-					   td->tg_trigger->tgnargs,
-					   td->tg_trigger->tgnargs == 1 ? "" : "s")));
+			 errmsg("wrong number of trigger arguments"),
+			 errdetail_plural("Trigger \"%s\" on table %s passes %d argument to %s.",
+							  "Trigger \"%s\" on table %s passes %d arguments to %s.",
+							  td->tg_trigger->tgnargs,
+							  td->tg_trigger->tgname, guard_table_name(td->tg_relation),
+							  td->tg_trigger->tgnargs, fname),
+			 errhint("%s", hint)));
 }
 
 /* attnum of the user column named by a trigger argument; error if none */
@@ -122,11 +111,12 @@ guard_column(TriggerData *td, const char *fname, const char *colname)
 	if (attnum == SPI_ERROR_NOATTRIBUTE || attnum <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("trigger \"%s\" on table %s: %s names column \"%s\", which does not exist",
-						td->tg_trigger->tgname, guard_table_name(td->tg_relation),
-						fname, colname),
+				 errmsg("column named by a trigger argument does not exist"),
+				 errdetail("Trigger \"%s\" on table %s names column \"%s\" for %s.",
+						   td->tg_trigger->tgname, guard_table_name(td->tg_relation),
+						   colname, fname),
 				 attnum <= 0 && attnum != SPI_ERROR_NOATTRIBUTE ?
-				 errdetail("System columns cannot be guarded.") : 0));
+				 errhint("System columns cannot be guarded.") : 0));
 	return (AttrNumber) attnum;
 }
 
@@ -144,11 +134,12 @@ guard_wrong_type(TriggerData *td, const char *fname, const char *colname,
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("trigger \"%s\" on table %s: column \"%s\" is of type %s, but %s needs %s",
-					td->tg_trigger->tgname, guard_table_name(td->tg_relation),
-					colname,
-					format_type_be(TupleDescAttr(td->tg_relation->rd_att, attnum - 1)->atttypid),
-					fname, needed)));
+			 errmsg("guarded column has the wrong type"),
+			 errdetail("Trigger \"%s\" on table %s names column \"%s\" of type %s, but %s needs %s.",
+					   td->tg_trigger->tgname, guard_table_name(td->tg_relation),
+					   colname,
+					   format_type_be(TupleDescAttr(td->tg_relation->rd_att, attnum - 1)->atttypid),
+					   fname, needed)));
 }
 
 /* The lifecycle of a state column; misuse error when it has no lifecycle type */
@@ -211,7 +202,7 @@ Datum
 enspiral_guard_lifecycle(PG_FUNCTION_ARGS)
 {
 	const char *fname = "enspiral.guard_lifecycle()";
-	TriggerData *td = guard_trigger_data(fcinfo, fname);
+	TriggerData *td = enspiral_trigger_call(fcinfo, "guard_lifecycle", 0);
 	TupleDesc	tupdesc = RelationGetDescr(td->tg_relation);
 	const char *colname;
 	AttrNumber	attnum;
@@ -225,7 +216,7 @@ enspiral_guard_lifecycle(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		guard_wrong_firing(td, fname, "BEFORE UPDATE FOR EACH ROW");
 	if (td->tg_trigger->tgnargs != 1)
-		guard_wrong_nargs(td, fname, "exactly one argument, the name of the state column");
+		guard_wrong_nargs(td, fname, "enspiral.guard_lifecycle() takes exactly one argument, the name of the state column.");
 	colname = td->tg_trigger->tgargs[0];
 	attnum = guard_column(td, fname, colname);
 	kind = guard_lifecycle_column(td, fname, colname, attnum);
@@ -235,11 +226,11 @@ enspiral_guard_lifecycle(PG_FUNCTION_ARGS)
 	if (newnull && !oldnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("%s cannot move from %s to NULL",
-						guard_row_name(td->tg_relation, td->tg_trigtuple),
-						lifecycle_state_name(kind, DatumGetLifecycleState(oldval))),
-				 errdetail("Column \"%s\" follows the %s lifecycle; a state cannot be removed.",
-						   colname, lifecycle_type_name(kind)),
+				 errmsg("lifecycle state cannot be removed"),
+				 errdetail("The update sets column \"%s\" of %s from \"%s\" to NULL; the column follows the %s lifecycle.",
+						   colname, guard_row_name(td->tg_relation, td->tg_trigtuple),
+						   lifecycle_state_name(kind, DatumGetLifecycleState(oldval)),
+						   lifecycle_type_name(kind)),
 				 errtablecol(td->tg_relation, attnum)));
 	if (!oldnull && !newnull &&
 		!lifecycle_can_transition(kind, DatumGetLifecycleState(oldval),
@@ -271,7 +262,7 @@ Datum
 enspiral_guard_deadline(PG_FUNCTION_ARGS)
 {
 	const char *fname = "enspiral.guard_deadline()";
-	TriggerData *td = guard_trigger_data(fcinfo, fname);
+	TriggerData *td = enspiral_trigger_call(fcinfo, "guard_deadline", 0);
 	TupleDesc	tupdesc = RelationGetDescr(td->tg_relation);
 	HeapTuple	row;
 	AttrNumber	state_att;
@@ -286,7 +277,7 @@ enspiral_guard_deadline(PG_FUNCTION_ARGS)
 		guard_wrong_firing(td, fname, "BEFORE INSERT OR UPDATE FOR EACH ROW");
 	if (td->tg_trigger->tgnargs != 2)
 		guard_wrong_nargs(td, fname,
-						  "exactly two arguments, the names of the state and deadline columns");
+						  "enspiral.guard_deadline() takes exactly two arguments, the names of the state and deadline columns.");
 	state_att = guard_column(td, fname, td->tg_trigger->tgargs[0]);
 	kind = guard_lifecycle_column(td, fname, td->tg_trigger->tgargs[0], state_att);
 	deadline_att = guard_column(td, fname, td->tg_trigger->tgargs[1]);
@@ -303,9 +294,9 @@ enspiral_guard_deadline(PG_FUNCTION_ARGS)
 		DatumGetTimestampTz(deadline) <= enspiral_write_clock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DEADLINE_PASSED),
-				 errmsg("%s cannot be open: its deadline \"%s\" has passed",
-						guard_row_name(td->tg_relation, row), td->tg_trigger->tgargs[1]),
-				 errdetail("An open row's deadline must be later than the time of the write."),
+				 errmsg("open row's deadline has passed"),
+				 errdetail("The deadline \"%s\" of %s is not later than the time of the write.",
+						   td->tg_trigger->tgargs[1], guard_row_name(td->tg_relation, row)),
 				 errhint("Move the row out of \"open\", or give it a later deadline."),
 				 errtablecol(td->tg_relation, deadline_att)));
 	return PointerGetDatum(row);
@@ -320,7 +311,7 @@ Datum
 enspiral_guard_append_only(PG_FUNCTION_ARGS)
 {
 	const char *fname = "enspiral.guard_append_only()";
-	TriggerData *td = guard_trigger_data(fcinfo, fname);
+	TriggerData *td = enspiral_trigger_call(fcinfo, "guard_append_only", 0);
 	TriggerEvent ev = td->tg_event;
 
 	if (!TRIGGER_FIRED_BEFORE(ev) ||
@@ -330,24 +321,33 @@ enspiral_guard_append_only(PG_FUNCTION_ARGS)
 		guard_wrong_firing(td, fname,
 						   "BEFORE UPDATE OR DELETE FOR EACH ROW, or BEFORE TRUNCATE FOR EACH STATEMENT");
 	if (td->tg_trigger->tgnargs > 1)
-		guard_wrong_nargs(td, fname, "at most one argument, a hint for the error message");
+		guard_wrong_nargs(td, fname, "enspiral.guard_append_only() takes at most one argument, a hint for the error message.");
 
 	/* the optional argument is the hint */
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
-				 errmsg("table %s cannot be truncated",
-						guard_table_name(td->tg_relation)),
+				 errmsg("append-only table cannot be truncated"),
 				 errdetail("Table %s is append-only.", guard_table_name(td->tg_relation)),
+				 td->tg_trigger->tgnargs == 1 ?
+				 errhint("%s", td->tg_trigger->tgargs[0]) : 0,
+				 errtable(td->tg_relation)));
+	if (TRIGGER_FIRED_BY_UPDATE(ev))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
+				 errmsg("row of an append-only table cannot be updated"),
+				 errdetail("Table %s is append-only; the statement updates %s.",
+						   guard_table_name(td->tg_relation),
+						   guard_row_name(td->tg_relation, td->tg_trigtuple)),
 				 td->tg_trigger->tgnargs == 1 ?
 				 errhint("%s", td->tg_trigger->tgargs[0]) : 0,
 				 errtable(td->tg_relation)));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_APPEND_ONLY),
-			 errmsg("%s cannot be %s",
-					guard_row_name(td->tg_relation, td->tg_trigtuple),
-					TRIGGER_FIRED_BY_UPDATE(ev) ? "updated" : "deleted"),
-			 errdetail("Table %s is append-only.", guard_table_name(td->tg_relation)),
+			 errmsg("row of an append-only table cannot be deleted"),
+			 errdetail("Table %s is append-only; the statement deletes %s.",
+					   guard_table_name(td->tg_relation),
+					   guard_row_name(td->tg_relation, td->tg_trigtuple)),
 			 td->tg_trigger->tgnargs == 1 ?
 			 errhint("%s", td->tg_trigger->tgargs[0]) : 0,
 			 errtable(td->tg_relation)));

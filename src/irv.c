@@ -122,7 +122,8 @@ irv_index(IrvState *st, int64 id)
 	if (st->nopts == PG_INT32_MAX - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("instant_runoff supports at most %d distinct options", PG_INT32_MAX - 1)));
+				 errmsg("too many distinct options"),
+				 errdetail("Instant runoff supports at most %d distinct options.", PG_INT32_MAX - 1)));
 	if (st->nopts == st->optcap)
 	{
 		st->optcap *= 2;
@@ -134,16 +135,6 @@ irv_index(IrvState *st, int64 id)
 	if ((uint32) st->nopts * 2 > st->hsize)
 		irv_grow_hash(st);
 	return st->nopts - 1;
-}
-
-/* qsort comparator of int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
 }
 
 /* Refuse a ballot with an option twice (n is small: quadratic is fine up to 32) */
@@ -163,7 +154,7 @@ irv_check_duplicates(const int64 *v, int n, const char *aggname)
 		int64	   *s = palloc(sizeof(int64) * n);
 
 		memcpy(s, v, sizeof(int64) * n);
-		qsort(s, n, sizeof(int64), cmp_int64);
+		enspiral_sort_int64(s, n);
 		for (int i = 1; i < n; i++)
 			if (s[i] == s[i - 1])
 			{
@@ -176,8 +167,9 @@ irv_check_duplicates(const int64 *v, int n, const char *aggname)
 dup:
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s ballot ranks an option more than once", aggname),
-			 errdetail("Each option may appear at most once in a ranking.")));
+			 errmsg("ballot ranks an option more than once"),
+			 errdetail("Each option may appear at most once in a ranking given to %s().",
+					   aggname)));
 }
 
 /* Append one ballot (already checked) to the state */
@@ -223,11 +215,11 @@ enspiral_irv_accum(PG_FUNCTION_ARGS)
 	if (ARR_NDIM(a) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("instant_runoff ballots must be one-dimensional arrays")));
+				 errmsg("ballots must be one-dimensional arrays")));
 	if (ARR_HASNULL(a) && array_contains_nulls(a))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("instant_runoff ballot contains a NULL rank")));
+				 errmsg("ballot contains a NULL rank")));
 	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	if (n == 0)
 		PG_RETURN_POINTER(st);
@@ -267,7 +259,7 @@ enspiral_irv_accum_weighted(PG_FUNCTION_ARGS)
 	if (w < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("instant_runoff ballot weight cannot be negative")));
+				 errmsg("ballot weight cannot be negative")));
 	before = st->nballots;
 	fcinfo->args[0].value = PointerGetDatum(st);
 	fcinfo->args[0].isnull = false;
@@ -277,7 +269,7 @@ enspiral_irv_accum_weighted(PG_FUNCTION_ARGS)
 	if (pg_add_s64_overflow(st->total_weight, w, &st->total_weight))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("instant_runoff total ballot weight is out of range")));
+				 errmsg("total ballot weight is out of range")));
 	st->weights[before] = w;
 	PG_RETURN_POINTER(st);
 }
@@ -652,10 +644,10 @@ irv_check_report_size(const IrvState *st, const IrvResult *r)
 		if (total > IRV_MAX_REPORTED_COUNTS)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("instant_runoff_rounds: %d rounds among %d options are too many to report",
-							r->nrounds, st->nopts),
-					 errdetail("The report would list more than %d counts; enspiral.instant_runoff() gives the winner.",
-							   IRV_MAX_REPORTED_COUNTS)));
+					 errmsg("too many rounds to report"),
+					 errdetail("%d rounds among %d options would list more than %d counts.",
+							   r->nrounds, st->nopts, IRV_MAX_REPORTED_COUNTS),
+					 errhint("enspiral.instant_runoff() gives the winner.")));
 	}
 }
 

@@ -34,45 +34,6 @@
 PG_FUNCTION_INFO_V1(enspiral_ledger_apply);
 PG_FUNCTION_INFO_V1(enspiral_accounts_guard);
 
-/* True while a ledger statement changes balances: the only allowed path */
-static bool ledger_applying = false;
-
-/* True while ledger_insert_applied() runs: its transfer is already applied */
-static bool ledger_preapplied = false;
-
-/*
- * Like enspiral_plan(), but the saved plan is generic from the first call:
- * the co-budgeting queries are index lookups whose best plan does not
- * depend on the parameter values, so re-planning each call is waste.
- */
-SPIPlanPtr
-cobudget_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
-{
-	SPIPlanPtr	plan;
-
-	if (*cache != NULL)
-		return *cache;
-	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	*cache = plan;
-	return plan;
-}
-
-/*
- * True while rel is being restored (see enspiral_in_restore_copy): rows are
- * loaded as they were dumped (balances, bucket states) instead of being
- * applied again; verify_ledger() checks the result.
- */
-bool
-cobudget_loading_dump(Relation rel)
-{
-	return enspiral_in_restore_copy(rel);
-}
-
 /* Add two amounts; NS408 naming what overflowed instead of wrapping */
 int64
 ledger_add(int64 a, int64 b, const char *what)
@@ -83,8 +44,9 @@ ledger_add(int64 a, int64 b, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount"),
-				 errmsg("%s would overflow: %lld + %lld is out of the bigint range",
-						what, (long long) a, (long long) b)));
+				 errmsg("amount is out of range"),
+				 errdetail("Adding %lld to %lld leaves the bigint range (%s).",
+						   (long long) b, (long long) a, what)));
 	return r;
 }
 
@@ -115,7 +77,7 @@ execute_balance_update(SPIPlanPtr plan, Datum *args, int64 from_account,
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
-				 errmsg("transfer amount would take a balance out of range"),
+				 errmsg("balance is out of range"),
 				 errdetail("Moving %lld from account %lld to account %lld would take a balance out of the bigint range.",
 						   (long long) amount, (long long) from_account,
 						   (long long) to_account),
@@ -160,7 +122,7 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 		nulls[7] = 'n';
 
 	if (idempotency_key == NULL)
-		plan = cobudget_plan(&plain_plan,
+		plan = enspiral_plan(&plain_plan,
 							 "INSERT INTO enspiral.transfers"
 							 " (group_id, round_id, kind, from_account, to_account,"
 							 "  amount, idempotency_key, reverses)"
@@ -168,7 +130,7 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 							 " RETURNING transfer_id",
 							 8, argtypes);
 	else
-		plan = cobudget_plan(&keyed_plan,
+		plan = enspiral_plan(&keyed_plan,
 							 "INSERT INTO enspiral.transfers"
 							 " (group_id, round_id, kind, from_account, to_account,"
 							 "  amount, idempotency_key, reverses)"
@@ -213,7 +175,7 @@ ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
 	args[3] = Int64GetDatum(from_account);
 	args[4] = Int64GetDatum(to_account);
 	args[5] = Int64GetDatum(amount);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "WITH moved AS ("
 				  "  UPDATE enspiral.accounts"
 				  "     SET balance = CASE WHEN account_id = $4 THEN balance - $6"
@@ -226,34 +188,17 @@ ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
 				  "  WHERE (SELECT count(*) FROM moved) = 2"
 				  " RETURNING transfer_id",
 				  6, argtypes);
-	ledger_applying = true;
-	ledger_preapplied = true;
-	PG_TRY();
-	{
-		rc = execute_balance_update(plan, args, from_account, to_account, amount);
-	}
-	PG_FINALLY();
-	{
-		ledger_applying = false;
-		ledger_preapplied = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_BALANCES);
+	enspiral_write_begin(ENSPIRAL_WRITE_PREAPPLIED);
+	rc = execute_balance_update(plan, args, from_account, to_account, amount);
+	enspiral_write_end(ENSPIRAL_WRITE_PREAPPLIED);
+	enspiral_write_end(ENSPIRAL_WRITE_BALANCES);
 	if (rc != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "transfer insert failed");
 	if (SPI_processed != 1)
 		elog(ERROR, "accounts %lld and %lld are not both accounts of round %lld",
 			 (long long) from_account, (long long) to_account, (long long) round_id);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/* Sort helper: ascending int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
 }
 
 /*
@@ -271,7 +216,7 @@ ledger_lock_accounts(int64 group_id, int64 *ids, int n, LedgerAccount *out)
 	Datum		args[2];
 	ArrayType  *arr;
 
-	qsort(ids, n, sizeof(int64), cmp_int64);
+	enspiral_sort_int64(ids, n);
 	elems = palloc(sizeof(Datum) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 		elems[i] = Int64GetDatum(ids[i]);
@@ -279,7 +224,7 @@ ledger_lock_accounts(int64 group_id, int64 *ids, int n, LedgerAccount *out)
 						  TYPALIGN_DOUBLE);
 	args[0] = Int64GetDatum(group_id);
 	args[1] = PointerGetDatum(arr);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT account_id, balance FROM enspiral.accounts"
 				  " WHERE group_id = $1 AND account_id = ANY ($2)"
 				  " ORDER BY account_id FOR NO KEY UPDATE",
@@ -337,7 +282,7 @@ ledger_refund_buckets(int64 group_id, int64 round_id, int64 *bucket_accounts, in
 	args[0] = Int64GetDatum(group_id);
 	args[1] = PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
 											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT t.transfer_id, t.from_account, t.to_account, t.amount"
 				  "  FROM enspiral.transfers t"
 				  " WHERE t.group_id = $1 AND t.to_account = ANY ($2)"
@@ -377,17 +322,6 @@ ledger_refund_buckets(int64 group_id, int64 round_id, int64 *bucket_accounts, in
 	return nref;
 }
 
-/* Value of a named column of a trigger tuple */
-static Datum
-trigger_column(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
-{
-	int			attno = SPI_fnumber(desc, name);
-
-	if (attno <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
-	return SPI_getbinval(tup, desc, attno, isnull);
-}
-
 /* A reversing transfer must mirror the transfer it reverses */
 static void
 check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
@@ -400,7 +334,7 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 	TupleDesc	desc;
 	bool		isnull;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT round_id, from_account, to_account, amount, kind"
 				  "  FROM enspiral.transfers WHERE group_id = $1 AND transfer_id = $2",
 				  2, argtypes);
@@ -409,8 +343,9 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("transfer %lld reverses transfer %lld, which does not exist in group %lld",
-						(long long) transfer_id, (long long) reverses, (long long) group_id)));
+				 errmsg("reversed transfer does not exist"),
+				 errdetail("Transfer %lld reverses transfer %lld, which group %lld does not have.",
+						   (long long) transfer_id, (long long) reverses, (long long) group_id)));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	if (DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != round_id ||
@@ -419,14 +354,15 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
 		DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) != amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("transfer %lld does not mirror transfer %lld that it reverses",
-						(long long) transfer_id, (long long) reverses),
-				 errdetail("A reversal moves the same amount between the same accounts of the same round, in the other direction.")));
+				 errmsg("reversal does not mirror the transfer it reverses"),
+				 errdetail("Transfer %lld reverses transfer %lld; a reversal moves the same amount between the same accounts of the same round, in the other direction.",
+						   (long long) transfer_id, (long long) reverses)));
 	if (strcmp(SPI_getvalue(tup, desc, 5), XFER_REFUND) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("transfer %lld reverses transfer %lld, which is itself a reversal",
-						(long long) transfer_id, (long long) reverses)));
+				 errmsg("a reversal cannot be reversed"),
+				 errdetail("Transfer %lld reverses transfer %lld, which is itself a reversal.",
+						   (long long) transfer_id, (long long) reverses)));
 }
 
 /*
@@ -447,32 +383,25 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 	Int64GetDatum(amount)};
 	int			rc;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.accounts"
 				  "   SET balance = CASE WHEN account_id = $3 THEN balance - $5"
 				  "                      ELSE balance + $5 END"
 				  " WHERE group_id = $1 AND account_id IN ($3, $4) AND round_id = $2"
 				  " RETURNING account_id, kind::text",
 				  5, argtypes);
-	ledger_applying = true;
-	PG_TRY();
-	{
-		rc = execute_balance_update(plan, args, from_account, to_account, amount);
-	}
-	PG_FINALLY();
-	{
-		ledger_applying = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_BALANCES);
+	rc = execute_balance_update(plan, args, from_account, to_account, amount);
+	enspiral_write_end(ENSPIRAL_WRITE_BALANCES);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "balance update failed");
 	if (SPI_processed != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("transfer %lld names an account that is not an account of round %lld in group %lld",
-						(long long) transfer_id, (long long) round_id, (long long) group_id),
-				 errdetail("The transfer moves from account %lld to account %lld.",
-						   (long long) from_account, (long long) to_account)));
+				 errmsg("transfer account does not belong to its round"),
+				 errdetail("Transfer %lld moves from account %lld to account %lld, which are not both accounts of round %lld in group %lld.",
+						   (long long) transfer_id, (long long) from_account,
+						   (long long) to_account, (long long) round_id, (long long) group_id)));
 	for (int i = 0; i < 2; i++)
 	{
 		bool		isnull;
@@ -517,10 +446,10 @@ check_transfer_kinds(int64 transfer_id, const char *kind,
 			return;
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("transfer %lld of kind %s does not match the kinds of its accounts",
-					(long long) transfer_id, kind),
-			 errdetail("It moves from a %s account to a %s account.", from_kind, to_kind),
-			 errhint("fund: source to pool; allocate: pool to member; contribute: member to bucket; "
+			 errmsg("transfer kind does not match the kinds of its accounts"),
+			 errdetail("Transfer %lld of kind \"%s\" moves from a \"%s\" account to a \"%s\" account.",
+					   (long long) transfer_id, kind, from_kind, to_kind),
+			 errhint("The kinds are fund: source to pool; allocate: pool to member; contribute: member to bucket; "
 					 "match_fund: source to matching; match: matching to bucket; "
 					 "deallocate: member to pool; "
 					 "refund: bucket back to member or matching.")));
@@ -548,22 +477,22 @@ enspiral_ledger_apply(PG_FUNCTION_ARGS)
 			   *from_kind = NULL,
 			   *to_kind = NULL;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
-		elog(ERROR, "ledger_apply must be an AFTER INSERT FOR EACH ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "ledger_apply",
+								 ENSPIRAL_TRIGGER_AFTER | ENSPIRAL_TRIGGER_ROW |
+								 ENSPIRAL_TRIGGER_INSERT);
 	enspiral_require_trigger_table(trig, "ledger_apply", "transfers");
-	if (ledger_preapplied || cobudget_loading_dump(trig->tg_relation))
+	if (enspiral_writing(ENSPIRAL_WRITE_PREAPPLIED) || enspiral_in_restore_copy(trig->tg_relation))
 		return PointerGetDatum(NULL);	/* already applied, or a restore */
 	tup = trig->tg_trigtuple;
 	desc = RelationGetDescr(trig->tg_relation);
-	group_id = DatumGetInt64(trigger_column(tup, desc, "group_id", &isnull));
-	transfer_id = DatumGetInt64(trigger_column(tup, desc, "transfer_id", &isnull));
-	round_id = DatumGetInt64(trigger_column(tup, desc, "round_id", &isnull));
-	from_account = DatumGetInt64(trigger_column(tup, desc, "from_account", &isnull));
-	to_account = DatumGetInt64(trigger_column(tup, desc, "to_account", &isnull));
-	amount = DatumGetInt64(trigger_column(tup, desc, "amount", &isnull));
-	rev = trigger_column(tup, desc, "reverses", &isnull);
-	kind = SPI_getvalue(tup, desc, SPI_fnumber(desc, "kind"));
+	group_id = DatumGetInt64(enspiral_column(tup, desc, "group_id", &isnull));
+	transfer_id = DatumGetInt64(enspiral_column(tup, desc, "transfer_id", &isnull));
+	round_id = DatumGetInt64(enspiral_column(tup, desc, "round_id", &isnull));
+	from_account = DatumGetInt64(enspiral_column(tup, desc, "from_account", &isnull));
+	to_account = DatumGetInt64(enspiral_column(tup, desc, "to_account", &isnull));
+	amount = DatumGetInt64(enspiral_column(tup, desc, "amount", &isnull));
+	rev = enspiral_column(tup, desc, "reverses", &isnull);
+	kind = SPI_getvalue(tup, desc, enspiral_attnum(desc, "kind"));
 
 	enspiral_spi_connect();
 	if (!isnull)
@@ -587,8 +516,7 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 	TriggerData *trig = (TriggerData *) fcinfo->context;
 	bool		isnull;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event))
-		elog(ERROR, "accounts_guard must be a BEFORE trigger");
+	(void) enspiral_trigger_call(fcinfo, "accounts_guard", ENSPIRAL_TRIGGER_BEFORE);
 	enspiral_require_trigger_table(trig, "accounts_guard", "accounts");
 	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) || TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 		ereport(ERROR,
@@ -598,16 +526,16 @@ enspiral_accounts_guard(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 	{
 		TupleDesc	desc = RelationGetDescr(trig->tg_relation);
-		Datum		bal = trigger_column(trig->tg_trigtuple, desc, "balance", &isnull);
+		Datum		bal = enspiral_column(trig->tg_trigtuple, desc, "balance", &isnull);
 
-		if ((isnull || DatumGetInt64(bal) != 0) && !cobudget_loading_dump(trig->tg_relation))
+		if ((isnull || DatumGetInt64(bal) != 0) && !enspiral_in_restore_copy(trig->tg_relation))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-					 errmsg("a ledger account opens with balance 0"),
+					 errmsg("ledger account must open with balance 0"),
 					 errhint("Money enters an account only through a transfer.")));
 		return PointerGetDatum(trig->tg_trigtuple);
 	}
-	if (!ledger_applying)
+	if (!enspiral_writing(ENSPIRAL_WRITE_BALANCES))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 				 errmsg("ledger accounts cannot be updated directly"),

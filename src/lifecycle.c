@@ -204,21 +204,21 @@ lifecycle_transition_error(LifecycleKind kind, int from, int to,
 	if (next[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("%s cannot move from %s to %s", what,
-						lifecycle_state_name(kind, from),
-						lifecycle_state_name(kind, to)),
-				 errdetail("\"%s\" is a final state of the %s lifecycle.",
+				 errmsg("invalid lifecycle transition"),
+				 errdetail("The %s lifecycle does not let %s move from \"%s\" to \"%s\": \"%s\" is a final state.",
+						   lifecycle_def(kind)->noun, what,
 						   lifecycle_state_name(kind, from),
-						   lifecycle_def(kind)->noun),
+						   lifecycle_state_name(kind, to),
+						   lifecycle_state_name(kind, from)),
 				 rel ? errtablecol(rel, attnum) : 0));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-			 errmsg("%s cannot move from %s to %s", what,
-					lifecycle_state_name(kind, from),
-					lifecycle_state_name(kind, to)),
-			 errdetail("From \"%s\" the %s lifecycle allows: %s.",
+			 errmsg("invalid lifecycle transition"),
+			 errdetail("The %s lifecycle does not let %s move from \"%s\" to \"%s\"; from \"%s\" it allows: %s.",
+					   lifecycle_def(kind)->noun, what,
 					   lifecycle_state_name(kind, from),
-					   lifecycle_def(kind)->noun, next),
+					   lifecycle_state_name(kind, to),
+					   lifecycle_state_name(kind, from), next),
 			 rel ? errtablecol(rel, attnum) : 0));
 }
 
@@ -507,8 +507,7 @@ lifecycle_check_transition_sql(FunctionCallInfo fcinfo, LifecycleKind kind)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the states of a %s transition must not be NULL",
-						lifecycle_def(kind)->noun)));
+				 errmsg("transition states must not be NULL")));
 	if (!PG_ARGISNULL(2))
 		what = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	lifecycle_check_transition(kind, LIFECYCLE_ARG(0), LIFECYCLE_ARG(1), what);

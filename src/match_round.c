@@ -64,7 +64,7 @@ match_read_input(int64 group_id, int64 round_id, Datum bucket_ids,
 	args[2] = bucket_ids;
 	args[3] = BoolGetDatum(all_funded);
 	args[4] = Int64GetDatum(mark);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id, fa.owner_id, sum(t.amount)::bigint, b.author_id"
 				  "  FROM enspiral.buckets b"
 				  "  JOIN enspiral.accounts ba ON ba.group_id = b.group_id AND ba.round_id = b.round_id"
@@ -130,13 +130,14 @@ match_method(const char *method, Datum threshold, bool threshold_null,
 	if (strcmp(method, "pairwise") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown quadratic funding method \"%s\"", method),
-				 errhint("Use 'standard' or 'pairwise'.")));
+				 errmsg("unknown quadratic funding method"),
+				 errdetail("The method given is \"%s\".", method),
+				 errhint("Use \"standard\" or \"pairwise\".")));
 	if (threshold_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"pairwise\" needs a positive threshold"),
-				 errdetail("threshold is NULL.")));
+				 errdetail("The threshold is NULL.")));
 	*m = enspiral_qf_threshold(DatumGetNumeric(threshold));
 	return ENSPIRAL_QF_PAIRWISE;
 }
@@ -186,7 +187,7 @@ match_record(int64 group_id, int64 round_id, int64 pool, const char *method,
 	args[4] = cap;
 	args[5] = threshold;
 	args[6] = options;
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.round_matches (group_id, round_id, matching_pool,"
 				  "       method, cap, threshold, options, ledger_mark, bucket_ids)"
 				  " SELECT $1, $2, $3, $4, $5, $6, $7,"
@@ -225,7 +226,7 @@ enspiral_recompute_match(PG_FUNCTION_ARGS)
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = PG_GETARG_DATUM(1);
 	enspiral_spi_connect();
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT m.matching_pool, m.method, m.cap, m.threshold, m.options,"
 				  "       m.bucket_ids, m.ledger_mark"
 				  "  FROM enspiral.round_matches m WHERE m.group_id = $1 AND m.round_id = $2",

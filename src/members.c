@@ -47,8 +47,9 @@ enspiral_require_current_member(int64 group_id, int64 member_id)
 	enspiral_require_member(group_id, member_id);	/* NS002, NS003 */
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-			 errmsg("member %lld is not a current member of group %lld",
-					(long long) member_id, (long long) group_id)));
+			 errmsg("member is not a current member of the group"),
+			 errdetail("Member %lld is not a current member of group %lld.",
+					   (long long) member_id, (long long) group_id)));
 }
 
 /* Raise NS002 for an unknown group, NS003 for an unknown member; inside SPI */
@@ -66,10 +67,7 @@ enspiral_require_member(int64 group_id, int64 member_id)
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "member lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MEMBER),
-				 errmsg("member %lld does not exist in group %lld",
-						(long long) member_id, (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_MEMBER, group_id, member_id);
 }
 
 /*

@@ -126,17 +126,6 @@ proposal_member_lock(int64 proposal_id, int64 member_id)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/* Attribute number of a column of the proposals table */
-static int
-proposal_attnum(TupleDesc desc, const char *name)
-{
-	int			n = SPI_fnumber(desc, name);
-
-	if (n <= 0)
-		elog(ERROR, "proposals table has no column \"%s\"", name);
-	return n;
-}
-
 /* Read the state-machine columns of a proposals row */
 static void
 read_proposal_row(TupleDesc desc, HeapTuple tup, ProposalRow *row)
@@ -144,17 +133,18 @@ read_proposal_row(TupleDesc desc, HeapTuple tup, ProposalRow *row)
 	bool		isnull;
 	Datum		d;
 
-	row->proposal_id = DatumGetInt64(heap_getattr(tup, proposal_attnum(desc, "proposal_id"), desc, &isnull));
-	d = heap_getattr(tup, proposal_attnum(desc, "state"), desc, &isnull);
+	row->proposal_id = DatumGetInt64(enspiral_column(tup, desc, "proposal_id", &isnull));
+	d = enspiral_column(tup, desc, "state", &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("proposal %lld has no state", (long long) row->proposal_id)));
+				 errmsg("proposal state must not be NULL"),
+				 errdetail("Proposal %lld has no state.", (long long) row->proposal_id)));
 	row->stored = DatumGetLifecycleState(d);
-	row->opens_at = DatumGetTimestampTz(heap_getattr(tup, proposal_attnum(desc, "opens_at"), desc, &row->opens_null));
-	row->closes_at = DatumGetTimestampTz(heap_getattr(tup, proposal_attnum(desc, "closes_at"), desc, &row->closes_null));
-	row->reopen_count = DatumGetInt32(heap_getattr(tup, proposal_attnum(desc, "reopen_count"), desc, &isnull));
-	d = heap_getattr(tup, proposal_attnum(desc, "settings"), desc, &isnull);
+	row->opens_at = DatumGetTimestampTz(enspiral_column(tup, desc, "opens_at", &row->opens_null));
+	row->closes_at = DatumGetTimestampTz(enspiral_column(tup, desc, "closes_at", &row->closes_null));
+	row->reopen_count = DatumGetInt32(enspiral_column(tup, desc, "reopen_count", &isnull));
+	d = enspiral_column(tup, desc, "settings", &isnull);
 	row->anonymous = !isnull && jsonb_get_bool_key(DatumGetJsonbP(d), "anonymous", false);
 }
 
@@ -164,30 +154,6 @@ row_state(const ProposalRow *row, TimestampTz now)
 {
 	return proposal_effective_state(row->stored, row->opens_at, row->opens_null,
 									row->closes_at, row->closes_null, now);
-}
-
-/* True when column name has the same value in both tuples (binary equality) */
-static bool
-column_unchanged(TupleDesc desc, HeapTuple a, HeapTuple b, const char *name)
-{
-	int			attnum = proposal_attnum(desc, name);
-	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
-	bool		na,
-				nb;
-	Datum		da = heap_getattr(a, attnum, desc, &na);
-	Datum		db = heap_getattr(b, attnum, desc, &nb);
-
-	if (na || nb)
-		return na == nb;
-	if (att->attlen == -1)
-	{
-		struct varlena *va = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(da));
-		struct varlena *vb = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(db));
-
-		return VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
-			memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
-	}
-	return datumIsEqual(da, db, att->attbyval, att->attlen);
 }
 
 /* Name of a proposal for messages */
@@ -222,9 +188,39 @@ check_move(int from, int to, const ProposalRow *newrow)
 	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN && newrow->anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("proposal %lld cannot move from closed to open",
-						(long long) newrow->proposal_id),
-				 errdetail("Anonymous proposals are never reopened: their ballots cannot be changed.")));
+				 errmsg("anonymous proposal cannot be reopened"),
+				 errdetail("Proposal %lld is anonymous: its ballots cannot be changed, so it never moves from closed to open.",
+						   (long long) newrow->proposal_id)));
+}
+
+/*
+ * The one check of the proposal time order (NS403): a proposal closes after
+ * it opens (a closed one may close the moment it opened).  The API
+ * functions that set dates (open_proposal, extend_proposal) rely on it.
+ */
+static void
+check_time_order(const ProposalRow *r)
+{
+	if (r->opens_at > r->closes_at ||
+		(r->stored != PROPOSAL_CLOSED && r->opens_at == r->closes_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_TIME_ORDER),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "closes_at"),
+				 errmsg("proposal must close after it opens"),
+				 errdetail("Proposal %lld would close before it opens.",
+						   (long long) r->proposal_id)));
+}
+
+/* A proposal that is neither a draft nor withdrawn has both dates */
+static void
+check_dates_present(const ProposalRow *r)
+{
+	if (r->opens_null || r->closes_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal needs opens_at and closes_at"),
+				 errdetail("Proposal %lld is %s.", (long long) r->proposal_id,
+						   state_name(r->stored))));
 }
 
 /* Refuse dates that do not fit the stored state of the new row */
@@ -236,36 +232,30 @@ check_dates(const ProposalRow *oldrow, const ProposalRow *newrow, TimestampTz no
 
 	if (s == PROPOSAL_DRAFT || s == PROPOSAL_WITHDRAWN)
 		return;
-	if (newrow->opens_null || newrow->closes_null)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal %lld needs opens_at and closes_at when %s",
-						(long long) newrow->proposal_id, state_name(s))));
-	if (newrow->opens_at > newrow->closes_at ||
-		(s != PROPOSAL_CLOSED && newrow->opens_at == newrow->closes_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld must open before it closes",
-						(long long) newrow->proposal_id)));
+	check_dates_present(newrow);
+	check_time_order(newrow);
 	if (s == PROPOSAL_SCHEDULED && newrow->opens_at <= now &&
 		(moved || newrow->opens_at != oldrow->opens_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld cannot be scheduled to open in the past",
-						(long long) newrow->proposal_id)));
+				 errmsg("proposal cannot be scheduled to open in the past"),
+				 errdetail("Proposal %lld would open before now.",
+						   (long long) newrow->proposal_id)));
 	/* a deadline never moves into the past: votes already cast would not count */
 	if (oldrow != NULL && !oldrow->closes_null && newrow->closes_at != oldrow->closes_at &&
 		newrow->closes_at < now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("closes_at of proposal %lld cannot move into the past",
-						(long long) newrow->proposal_id)));
+				 errmsg("deadline cannot move into the past"),
+				 errdetail("The new closes_at of proposal %lld is before now.",
+						   (long long) newrow->proposal_id)));
 	if (s == PROPOSAL_OPEN && moved && oldrow != NULL &&
 		oldrow->stored < PROPOSAL_OPEN && newrow->opens_at > now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld cannot be open before its opens_at",
-						(long long) newrow->proposal_id),
+				 errmsg("proposal cannot be open before it opens"),
+				 errdetail("The opens_at of proposal %lld is later than now.",
+						   (long long) newrow->proposal_id),
 				 errhint("Store it as scheduled.")));
 }
 
@@ -278,31 +268,33 @@ check_frozen(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, int from, int t
 	static const char *const once_open[] = {"method", "options", "settings"};
 
 	for (int i = 0; i < (int) lengthof(always); i++)
-		if (!column_unchanged(desc, oldtup, newtup, always[i]))
+		if (!enspiral_column_unchanged(desc, oldtup, newtup, always[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-					 errmsg("%s of proposal %lld cannot change", always[i], (long long) proposal_id)));
+					 errmsg("column \"%s\" of a proposal cannot change", always[i]),
+					 errdetail("The update changes it for proposal %lld.", (long long) proposal_id)));
 	if (from == PROPOSAL_DRAFT)
 		return;
 	for (int i = 0; i < (int) lengthof(once_open); i++)
-		if (!column_unchanged(desc, oldtup, newtup, once_open[i]))
+		if (!enspiral_column_unchanged(desc, oldtup, newtup, once_open[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-					 errmsg("proposal %lld is %s: its %s cannot change",
-							(long long) proposal_id, state_name(from), once_open[i]),
+					 errmsg("column \"%s\" of a proposal that is no longer a draft cannot change",
+							once_open[i]),
+					 errdetail("Proposal %lld is %s.", (long long) proposal_id, state_name(from)),
 					 from == PROPOSAL_SCHEDULED ?
 					 errhint("Move it back to draft to edit it.") : 0));
-	if (from != PROPOSAL_SCHEDULED && !column_unchanged(desc, oldtup, newtup, "opens_at"))
+	if (from != PROPOSAL_SCHEDULED && !enspiral_column_unchanged(desc, oldtup, newtup, "opens_at"))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-				 errmsg("proposal %lld is %s: its opens_at cannot change",
-						(long long) proposal_id, state_name(from))));
+				 errmsg("opening time of a proposal that has opened cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) proposal_id, state_name(from))));
 	if ((from == PROPOSAL_WITHDRAWN || (from == PROPOSAL_CLOSED && to != PROPOSAL_OPEN)) &&
-		!column_unchanged(desc, oldtup, newtup, "closes_at"))
+		!enspiral_column_unchanged(desc, oldtup, newtup, "closes_at"))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-				 errmsg("proposal %lld is %s: its closes_at cannot change",
-						(long long) proposal_id, state_name(from)),
+				 errmsg("deadline of a finished proposal cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) proposal_id, state_name(from)),
 				 from == PROPOSAL_CLOSED ?
 				 errhint("Use enspiral.reopen_proposal() with a future closes_at.") : 0));
 }
@@ -312,7 +304,7 @@ static HeapTuple
 set_reopen_count(Relation rel, HeapTuple newtup, int32 value)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	int			col = proposal_attnum(desc, "reopen_count");
+	int			col = enspiral_attnum(desc, "reopen_count");
 	Datum		val = Int32GetDatum(value);
 	bool		isnull = false;
 
@@ -345,8 +337,8 @@ guard_update(TriggerData *td)
 	if (n.reopen_count != o.reopen_count)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_PROPOSAL_FROZEN),
-				 errmsg("reopen_count of proposal %lld is maintained by the database",
-						(long long) o.proposal_id)));
+				 errmsg("column \"reopen_count\" of a proposal is maintained by the database"),
+				 errdetail("The update changes it for proposal %lld.", (long long) o.proposal_id)));
 	if (from == PROPOSAL_CLOSED && to == PROPOSAL_OPEN)
 		newtup = set_reopen_count(td->tg_relation, newtup, o.reopen_count + 1);
 	/* an opening waits for weight and delegation changes in flight */
@@ -355,8 +347,7 @@ guard_update(TriggerData *td)
 	{
 		bool		isnull;
 
-		decisions_rules_lock(DatumGetInt64(heap_getattr(newtup, proposal_attnum(desc, "group_id"),
-														desc, &isnull)),
+		decisions_rules_lock(DatumGetInt64(enspiral_column(newtup, desc, "group_id", &isnull)),
 							 ShareLock);
 	}
 	/* wait for votes in flight before the state or the deadline changes */
@@ -375,22 +366,14 @@ guard_restore(const ProposalRow *n)
 {
 	if (n->stored == PROPOSAL_DRAFT || n->stored == PROPOSAL_WITHDRAWN)
 		return;
-	if (n->opens_null || n->closes_null)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal %lld needs opens_at and closes_at when %s",
-						(long long) n->proposal_id, state_name(n->stored))));
-	if (n->opens_at > n->closes_at ||
-		(n->stored != PROPOSAL_CLOSED && n->opens_at == n->closes_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("proposal %lld must open before it closes",
-						(long long) n->proposal_id)));
+	check_dates_present(n);
+	check_time_order(n);
 	if (n->reopen_count < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reopen_count of proposal %lld cannot be negative",
-						(long long) n->proposal_id)));
+				 errmsg("column \"reopen_count\" of a proposal cannot be negative"),
+				 errdetail("Proposal %lld has reopen_count %d.", (long long) n->proposal_id,
+						   n->reopen_count)));
 }
 
 /* Check an INSERT: proposals are born drafts (a restore loads them as dumped) */
@@ -408,13 +391,14 @@ guard_insert(TriggerData *td)
 	if (n.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_TRANSITION),
-				 errmsg("proposal %lld must be created as a draft, not %s",
-						(long long) n.proposal_id, state_name(n.stored)),
+				 errmsg("proposal must be created as a draft"),
+				 errdetail("Proposal %lld would be created %s.", (long long) n.proposal_id,
+						   state_name(n.stored)),
 				 errhint("Create it with enspiral.propose() and open it with enspiral.open_proposal().")));
 	if (n.reopen_count != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a new proposal has reopen_count 0")));
+				 errmsg("new proposal must have reopen_count 0")));
 }
 
 /* Check a DELETE: only drafts may be deleted */
@@ -427,9 +411,9 @@ guard_delete(TriggerData *td)
 	if (o.stored != PROPOSAL_DRAFT)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("proposal %lld cannot be deleted: it is %s",
-						(long long) o.proposal_id,
-						state_name(row_state(&o, decisions_now()))),
+				 errmsg("only a draft proposal can be deleted"),
+				 errdetail("Proposal %lld is %s.", (long long) o.proposal_id,
+						   state_name(row_state(&o, decisions_now()))),
 				 errhint("Withdraw it with enspiral.withdraw_proposal(); its history is kept.")));
 }
 
@@ -439,9 +423,8 @@ enspiral_proposals_guard(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "proposals_guard must be a BEFORE ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "proposals_guard",
+								 ENSPIRAL_TRIGGER_BEFORE | ENSPIRAL_TRIGGER_ROW);
 	enspiral_require_trigger_table(td, "proposals_guard", "proposals");
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -507,9 +490,7 @@ fetch_proposal(int64 proposal_id, bool for_update, ProposalRow *row, int64 *grou
 static void
 unknown_proposal(int64 proposal_id)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-			 errmsg("proposal %lld does not exist", (long long) proposal_id)));
+	enspiral_not_found(ENSPIRAL_PROPOSAL, 0, proposal_id);
 }
 
 /* enspiral.proposal_state(proposal_id) RETURNS text: the effective state now */
@@ -687,22 +668,21 @@ enspiral_memberships_outcome_guard(PG_FUNCTION_ARGS)
 				floor;
 	Datum		val;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "memberships_outcome_guard must be a BEFORE ROW trigger");
+	(void) enspiral_trigger_call(fcinfo, "memberships_outcome_guard",
+								 ENSPIRAL_TRIGGER_BEFORE | ENSPIRAL_TRIGGER_ROW);
 	enspiral_require_trigger_table(td, "memberships_outcome_guard", "memberships");
 	is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
 	tup = is_insert ? td->tg_trigtuple : td->tg_newtuple;
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(tup);
 	desc = RelationGetDescr(td->tg_relation);
-	col = SPI_fnumber(desc, is_insert ? "joined_at" : "left_at");
+	col = enspiral_attnum(desc, is_insert ? "joined_at" : "left_at");
 	val = heap_getattr(tup, col, desc, &isnull);
 	if (isnull)
 		return PointerGetDatum(tup);
 	t = DatumGetTimestampTz(val);
-	group_id = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "group_id"), desc, &isnull));
-	member_id = DatumGetInt64(heap_getattr(tup, SPI_fnumber(desc, "member_id"), desc, &isnull));
+	group_id = DatumGetInt64(enspiral_column(tup, desc, "group_id", &isnull));
+	member_id = DatumGetInt64(enspiral_column(tup, desc, "member_id", &isnull));
 	group_membership_lock(group_id, ShareLock);
 	enspiral_spi_connect();
 	floor = membership_floor(group_id, member_id, t, is_insert);

@@ -76,29 +76,13 @@ qfentry_cmp(const QfEntry *a, const QfEntry *b)
 {
 	CHECK_FOR_INTERRUPTS();
 	if (a->project != b->project)
-		return a->project < b->project ? -1 : 1;
-	return (a->contributor > b->contributor) - (a->contributor < b->contributor);
+		return enspiral_int64_cmp(a->project, b->project);
+	return enspiral_int64_cmp(a->contributor, b->contributor);
 }
 
 #define ST_SORT sort_qf_entries
 #define ST_ELEMENT_TYPE QfEntry
 #define ST_COMPARE(a, b) qfentry_cmp(a, b)
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-/* Ascending int64 (checks for interrupts) */
-static inline int
-int64_cmp(const int64 *a, const int64 *b)
-{
-	CHECK_FOR_INTERRUPTS();
-	return (*a > *b) - (*a < *b);
-}
-
-#define ST_SORT sort_int64s
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b) int64_cmp(a, b)
 #define ST_SCOPE static
 #define ST_DECLARE
 #define ST_DEFINE
@@ -132,8 +116,9 @@ qf_aggregate(QfEntry *e, int n, QfRound *r)
 									&e[m - 1].amount))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("contributions of contributor " INT64_FORMAT " to project " INT64_FORMAT " overflow bigint",
-								e[i].contributor, e[i].project)));
+						 errmsg("contributions of one contributor to one project overflow bigint"),
+						 errdetail("Contributor " INT64_FORMAT ", project " INT64_FORMAT ".",
+								   e[i].contributor, e[i].project)));
 		}
 		else
 			e[m++] = e[i];
@@ -187,7 +172,7 @@ qf_contributor_index(const QfRound *r, int32 *cidx)
 
 	for (i = 0; i < r->m; i++)
 		ids[i] = r->e[i].contributor;
-	sort_int64s(ids, r->m);
+	enspiral_sort_int64(ids, r->m);
 	for (i = 0; i < r->m; i++)
 		if (nc == 0 || ids[nc - 1] != ids[i])
 			ids[nc++] = ids[i];
@@ -499,26 +484,26 @@ qf_check_args(int64 pool, const int64 *projects, const int64 *contributors,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("pool must not be negative"),
-				 errdetail("pool is " INT64_FORMAT ".", pool)));
+				 errdetail("The pool is " INT64_FORMAT ".", pool)));
 	if (has_cap && cap < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cap must not be negative"),
-				 errdetail("cap is " INT64_FORMAT ".", cap)));
+				 errdetail("The cap is " INT64_FORMAT ".", cap)));
 	if (method == ENSPIRAL_QF_PAIRWISE && !(threshold > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"pairwise\" needs a positive threshold"),
-				 errdetail("threshold is %g.", threshold)));
+				 errdetail("The threshold is %g.", threshold)));
 	for (i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (amounts[i] <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("amounts element %d must be positive", i + 1),
-					 errdetail("It is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
-							   amounts[i], projects[i], contributors[i])));
+					 errmsg("amounts must be positive"),
+					 errdetail("Element %d is " INT64_FORMAT " (project " INT64_FORMAT ", contributor " INT64_FORMAT ").",
+							   i + 1, amounts[i], projects[i], contributors[i])));
 	}
 }
 
@@ -622,7 +607,8 @@ int64_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, int *n)
 			if (!(bitmap[i / 8] & (1 << (i % 8))))
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("%s element %d is NULL", name, i + 1)));
+						 errmsg("%s must not contain NULL", name),
+						 errdetail("Element %d is NULL.", i + 1)));
 		}
 	}
 	return (const int64 *) ARR_DATA_PTR(arr);
@@ -651,7 +637,7 @@ enspiral_qf_threshold(Numeric t)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"pairwise\" needs a positive threshold"),
-				 errdetail("threshold is %s.", numeric_normalize(t))));
+				 errdetail("The threshold is %s.", numeric_normalize(t))));
 	big = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum("1e300"),
 											  ObjectIdGetDatum(InvalidOid),
 											  Int32GetDatum(-1)));
@@ -673,7 +659,7 @@ threshold_arg(FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method \"pairwise\" needs a positive threshold"),
-				 errdetail("threshold is NULL.")));
+				 errdetail("The threshold is NULL.")));
 	return enspiral_qf_threshold(PG_GETARG_NUMERIC(argno));
 }
 
@@ -710,7 +696,7 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("method must not be NULL"),
-				 errhint("Use 'standard' or 'pairwise'.")));
+				 errhint("Use \"standard\" or \"pairwise\".")));
 	method = text_to_cstring(PG_GETARG_TEXT_PP(5));
 	if (strcmp(method, "standard") == 0)
 		m = ENSPIRAL_QF_STANDARD;
@@ -722,8 +708,9 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown quadratic funding method \"%s\"", method),
-				 errhint("Use 'standard' or 'pairwise'.")));
+				 errmsg("unknown quadratic funding method"),
+				 errdetail("The method given is \"%s\".", method),
+				 errhint("Use \"standard\" or \"pairwise\".")));
 	if (PG_NARGS() > 7)
 	{
 		EnspiralMatchOptions opt;

@@ -32,11 +32,13 @@ ranking_arg(FunctionCallInfo fcinfo, int argno, const char *aggname)
 	if (ARR_NDIM(a) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s ballots must be one-dimensional arrays", aggname)));
+				 errmsg("ballots must be one-dimensional arrays"),
+				 errdetail("A ballot given to %s() has more than one dimension.", aggname)));
 	if (ARR_HASNULL(a) && array_contains_nulls(a))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s ballot contains a NULL rank", aggname)));
+				 errmsg("ballot contains a NULL rank"),
+				 errdetail("The ballot was given to %s().", aggname)));
 	if (ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) == 0)
 		return NULL;
 	irv_check_duplicates((int64 *) ARR_DATA_PTR(a),
@@ -57,8 +59,8 @@ ranking_weight_arg(FunctionCallInfo fcinfo, int argno, const char *aggname, int6
 	if (*w < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s ballot weight cannot be negative", aggname),
-				 errdetail("The weight was " INT64_FORMAT ".", *w)));
+				 errmsg("ballot weight cannot be negative"),
+				 errdetail("A ballot given to %s() weighs " INT64_FORMAT ".", aggname, *w)));
 	return *w > 0;
 }
 
@@ -69,7 +71,8 @@ ranking_add_weight(int64 *total, int64 w, const char *aggname)
 	if (pg_add_s64_overflow(*total, w, total))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s: total ballot weight out of range", aggname)));
+				 errmsg("total ballot weight is out of range"),
+				 errdetail("The ballots were given to %s().", aggname)));
 }
 
 /*
@@ -86,20 +89,23 @@ ranking_labels_arg(FunctionCallInfo fcinfo, int argno, MemoryContext ctx,
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s labels must not be NULL", aggname)));
+				 errmsg("labels must not be NULL"),
+				 errdetail("The labels were given to %s().", aggname)));
 	a = PG_GETARG_ARRAYTYPE_P(argno);
 	if (prev != NULL)
 	{
 		if (VARSIZE(a) != VARSIZE(prev) || memcmp(a, prev, VARSIZE(a)) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s labels must be the same for every ballot", aggname)));
+					 errmsg("labels must be the same for every ballot"),
+					 errdetail("The labels were given to %s().", aggname)));
 		return prev;
 	}
 	if (ARR_NDIM(a) > 1 || (ARR_HASNULL(a) && array_contains_nulls(a)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s labels must be a one-dimensional array without NULLs", aggname)));
+				 errmsg("labels must be a one-dimensional array without NULLs"),
+				 errdetail("The labels were given to %s().", aggname)));
 	old = MemoryContextSwitchTo(ctx);
 	a = DatumGetArrayTypePCopy(PointerGetDatum(a));
 	MemoryContextSwitchTo(old);

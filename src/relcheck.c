@@ -12,6 +12,10 @@
  * up once per backend and forgotten on any relcache invalidation of one of
  * them (DROP, rename, ALTER ... SET SCHEMA) or a full reset.
  *
+ * Every trigger function first checks how it was called, with
+ * enspiral_trigger_call(): by the trigger manager, at the time, level and
+ * event it was written for.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -102,10 +106,9 @@ enspiral_require_trigger_table_in(TriggerData *td, const char *fname,
 			return;
 	ereport(ERROR,
 			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("trigger function enspiral.%s() may only fire on its own enspiral table",
-					fname),
-			 errdetail("Trigger \"%s\" fired it on table \"%s.%s\"; it guards enspiral.%s.",
-					   td->tg_trigger->tgname,
+			 errmsg("trigger function fired on a table it does not guard"),
+			 errdetail("Trigger \"%s\" fired enspiral.%s() on table \"%s.%s\"; the function guards enspiral.%s.",
+					   td->tg_trigger->tgname, fname,
 					   get_namespace_name(RelationGetNamespace(td->tg_relation)),
 					   RelationGetRelationName(td->tg_relation), relnames[0]),
 			 errhint("Drop the trigger.  Internal trigger functions cannot be attached to other tables.")));
@@ -116,4 +119,41 @@ void
 enspiral_require_trigger_table(TriggerData *td, const char *fname, const char *relname)
 {
 	enspiral_require_trigger_table_in(td, fname, &relname, 1);
+}
+
+/*
+ * enspiral_trigger_call(fcinfo, fname, how): the TriggerData of a call of
+ * trigger function enspiral.<fname>(); error unless the trigger manager
+ * called it as how (ENSPIRAL_TRIGGER_* flags) requires.  The messages are
+ * those of core's referential integrity triggers.
+ */
+TriggerData *
+enspiral_trigger_call(FunctionCallInfo fcinfo, const char *fname, int how)
+{
+	TriggerData *td;
+	TriggerEvent ev;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager", fname)));
+	td = (TriggerData *) fcinfo->context;
+	ev = td->tg_event;
+	if ((how & ENSPIRAL_TRIGGER_BEFORE) && !TRIGGER_FIRED_BEFORE(ev))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE", fname)));
+	if ((how & ENSPIRAL_TRIGGER_AFTER) && !TRIGGER_FIRED_AFTER(ev))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired AFTER", fname)));
+	if ((how & ENSPIRAL_TRIGGER_ROW) && !TRIGGER_FIRED_FOR_ROW(ev))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired for ROW", fname)));
+	if ((how & ENSPIRAL_TRIGGER_INSERT) && !TRIGGER_FIRED_BY_INSERT(ev))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired for INSERT", fname)));
+	return td;
 }

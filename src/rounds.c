@@ -49,7 +49,7 @@ lock_round(int64 round_id, RoundRow *r)
 	TupleDesc	desc;
 	bool		isnull;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT r.group_id, r.closed_at IS NOT NULL, r.matched_at IS NOT NULL,"
 				  "       r.underfunded = 'keep',"
 				  "       (SELECT a.account_id FROM enspiral.accounts a"
@@ -62,9 +62,7 @@ lock_round(int64 round_id, RoundRow *r)
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "round lookup failed");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_ROUND),
-				 errmsg("round %lld does not exist", (long long) round_id)));
+		enspiral_not_found(ENSPIRAL_ROUND, 0, round_id);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	r->round_id = round_id;
@@ -99,13 +97,14 @@ check_allocation_member(int64 group_id, int64 member_id, bool current, bool repe
 	if (!current)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld.",
+						   (long long) member_id, (long long) group_id)));
 	if (repeated)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("member %lld appears more than once in member_ids",
-						(long long) member_id)));
+				 errmsg("member_ids must not repeat a member"),
+				 errdetail("Member %lld appears more than once.", (long long) member_id)));
 }
 
 /*
@@ -132,7 +131,7 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("weights need member_ids"),
 					 errhint("Pass the members the weights belong to, in the same order.")));
-		plan = cobudget_plan(&all_plan,
+		plan = enspiral_plan(&all_plan,
 							 "SELECT c.member_id, 1::numeric, true"
 							 "  FROM enspiral.current_members c WHERE c.group_id = $1"
 							 " ORDER BY c.member_id",
@@ -153,7 +152,7 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("member_ids and weights must have the same length")));
-		plan = cobudget_plan(&given_plan,
+		plan = enspiral_plan(&given_plan,
 							 "SELECT m.id, COALESCE($3[m.ord], 1::numeric),"
 							 "       enspiral.is_member($1, m.id),"
 							 "       count(*) OVER (PARTITION BY m.id)"
@@ -177,8 +176,9 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("nothing to allocate to: no members given and group %lld has no current members",
-						(long long) group_id)));
+				 errmsg("nothing to allocate to"),
+				 errdetail("No members were given and group %lld has no current members.",
+						   (long long) group_id)));
 }
 
 /* enspiral.apportion(total, weights) through SPI: shares[] in input order */
@@ -201,7 +201,7 @@ apportion_shares(int64 total, Datum *weights, int n)
 	args[0] = Int64GetDatum(total);
 	args[1] = PointerGetDatum(construct_array(weights, n, NUMERICOID, typlen,
 											  typbyval, typalign));
-	cobudget_plan(&plan, "SELECT enspiral.apportion($1, $2)", 2, argtypes);
+	enspiral_plan(&plan, "SELECT enspiral.apportion($1, $2)", 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "apportion failed");
 	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
@@ -232,14 +232,14 @@ member_accounts(const RoundRow *r, int64 *members, int n, int64 *acct)
 	args[0] = Int64GetDatum(r->group_id);
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(int8_array(members, n));
-	cobudget_plan(&ins_plan,
+	enspiral_plan(&ins_plan,
 				  "INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id)"
 				  " SELECT $1, $2, 'member', m FROM unnest($3) AS m ORDER BY m"
 				  " ON CONFLICT DO NOTHING",
 				  3, argtypes);
 	if (SPI_execute_plan(ins_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "member account insert failed");
-	cobudget_plan(&ids_plan,
+	enspiral_plan(&ids_plan,
 				  "SELECT a.account_id FROM unnest($3) WITH ORDINALITY AS m(id, ord)"
 				  "  JOIN enspiral.accounts a ON a.group_id = $1 AND a.round_id = $2"
 				  "   AND a.kind = 'member' AND a.owner_id = m.id"
@@ -286,15 +286,17 @@ enspiral_allocate(PG_FUNCTION_ARGS)
 	if (r.closed)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is closed; its pool can no longer be allocated",
-						(long long) r.round_id)));
+				 errmsg("round is closed"),
+				 errdetail("The pool of round %lld can no longer be allocated.",
+						   (long long) r.round_id)));
 	pool_id = r.pool_account;
 	ledger_lock_accounts(r.group_id, &pool_id, 1, &pool);
 	if (pool.balance == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_POOL_EXHAUSTED),
-				 errmsg("round %lld has nothing left to allocate", (long long) r.round_id),
-				 errdetail("The whole pool has already been allocated to members.")));
+				 errmsg("round has nothing left to allocate"),
+				 errdetail("The whole pool of round %lld has already been allocated to members.",
+						   (long long) r.round_id)));
 
 	allocation_rows(r.group_id, PG_GETARG_DATUM(1), PG_ARGISNULL(1),
 					PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
@@ -332,7 +334,7 @@ mark_closed(int64 group_id, int64 round_id)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(group_id), Int64GetDatum(round_id)};
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.rounds SET closed_at = pg_catalog.now()"
 				  " WHERE group_id = $1 AND round_id = $2",
 				  2, argtypes);
@@ -358,7 +360,7 @@ lock_round_buckets(const RoundRow *r, const char *state1, const char *state2)
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(construct_array(states, 2, TEXTOID, -1, false,
 											  TYPALIGN_INT));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id FROM enspiral.buckets b"
 				  " WHERE b.group_id = $1 AND b.round_id = $2"
 				  "   AND b.state::text = ANY ($3)"
@@ -382,7 +384,7 @@ lock_open_buckets(const RoundRow *r, int64 **ids)
 	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
 	int			n;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id FROM enspiral.buckets b"
 				  " WHERE b.group_id = $1 AND b.round_id = $2 AND b.state::text = 'open'"
 				  " ORDER BY b.bucket_id FOR NO KEY UPDATE",
@@ -460,7 +462,7 @@ touch_ideas(const RoundRow *r)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id)};
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.buckets SET state_changed_at = state_changed_at"
 				  " WHERE group_id = $1 AND round_id = $2 AND state::text = 'idea'",
 				  2, argtypes);
@@ -521,7 +523,7 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	 */
 	args[0] = Int64GetDatum(r.group_id);
 	args[1] = Int64GetDatum(r.round_id);
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT b.bucket_id, a.balance >= b.min_goal, a.account_id"
 				  "  FROM enspiral.buckets b"
 				  "  JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id"
@@ -535,10 +537,9 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 		if (attempt >= CLOSE_ROUND_MAX_ATTEMPTS)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not close round %lld: buckets kept opening during the close",
-							(long long) r.round_id),
-					 errdetail("After %d attempts a bucket opened by a concurrent transaction was still not locked.",
-							   CLOSE_ROUND_MAX_ATTEMPTS),
+					 errmsg("could not close round because buckets kept opening"),
+					 errdetail("After %d attempts to close round %lld, a bucket opened by a concurrent transaction was still not locked.",
+							   CLOSE_ROUND_MAX_ATTEMPTS, (long long) r.round_id),
 					 errhint("Retry the transaction.")));
 	}
 	n = (int) SPI_processed;
@@ -576,7 +577,7 @@ open_matching_account(const RoundRow *r)
 	bool		isnull;
 	int64		acct;
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.accounts (group_id, round_id, kind)"
 				  " VALUES ($1, $2, 'matching') RETURNING account_id",
 				  2, argtypes);
@@ -595,7 +596,7 @@ mark_matched(const RoundRow *r, int64 matching_pool)
 	Datum		args[3] = {Int64GetDatum(r->group_id), Int64GetDatum(r->round_id),
 	Int64GetDatum(matching_pool)};
 
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "UPDATE enspiral.rounds SET matched_at = pg_catalog.now(), matching_pool = $3"
 				  " WHERE group_id = $1 AND round_id = $2",
 				  3, argtypes);
@@ -634,7 +635,7 @@ compute_matches(const RoundRow *r, int64 pool, const char *method,
 	args[0] = Int64GetDatum(r->group_id);
 	args[1] = Int64GetDatum(r->round_id);
 	args[2] = PointerGetDatum(int8_array(ids, k));
-	cobudget_plan(&plan,
+	enspiral_plan(&plan,
 				  "SELECT a.owner_id, a.account_id FROM enspiral.accounts a"
 				  " WHERE a.group_id = $1 AND a.round_id = $2 AND a.kind = 'bucket'"
 				  "   AND a.owner_id = ANY ($3) ORDER BY a.account_id",
@@ -686,19 +687,22 @@ enspiral_match_round(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "matching_pool"),
-				 errmsg("matching_pool must not be negative: %lld", (long long) pool)));
+				 errmsg("matching_pool must not be negative"),
+				 errdetail("The matching pool given is %lld.", (long long) pool)));
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.matched)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ALREADY_MATCHED),
-				 errmsg("round %lld has already been matched", (long long) r.round_id),
-				 errdetail("Matches are paid once per round.")));
+				 errmsg("round has already been matched"),
+				 errdetail("Round %lld was matched before; matches are paid once per round.",
+						   (long long) r.round_id)));
 	if (!r.closed)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ROUND_NOT_OPEN),
-				 errmsg("round %lld is not closed yet; matches are paid after close_round",
-						(long long) r.round_id)));
+				 errmsg("round is not closed yet"),
+				 errdetail("Round %lld is still open.", (long long) r.round_id),
+				 errhint("Matches are paid after enspiral.close_round().")));
 	lock_round_buckets(&r, "funded", "completed");
 	n = compute_matches(&r, pool, method, fcinfo, &accts, &amounts);
 	for (int i = 0; i < n; i++)

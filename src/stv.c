@@ -143,7 +143,8 @@ stv_rules(text *t)
 		return STV_MEEK;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown STV rules \"%s\"", s),
+			 errmsg("unknown STV rules"),
+			 errdetail("The rules given are \"%s\".", s),
 			 errhint("The rules are \"scottish\" and \"meek\".")));
 	return -1;
 }
@@ -176,14 +177,14 @@ stv_state(FunctionCallInfo fcinfo, MemoryContext aggctx, int seats_arg, bool wei
 	if (PG_ARGISNULL(seats_arg) || PG_ARGISNULL(seats_arg + 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("single_transferable_vote seats and rules must not be NULL")));
+				 errmsg("seats and rules must not be NULL")));
 	seats = PG_GETARG_INT32(seats_arg);
 	rules = stv_rules(PG_GETARG_TEXT_PP(seats_arg + 1));
 	if (seats < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("single_transferable_vote needs at least one seat"),
-				 errdetail("Seats were %d.", seats)));
+				 errmsg("at least one seat is needed"),
+				 errdetail("The seats given are %d.", seats)));
 	if (PG_ARGISNULL(0))
 	{
 		sa = MemoryContextAllocZero(aggctx, sizeof(StvAgg));
@@ -197,7 +198,7 @@ stv_state(FunctionCallInfo fcinfo, MemoryContext aggctx, int seats_arg, bool wei
 	if (sa->seats != seats || sa->rules != rules)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("single_transferable_vote seats and rules must be the same for every ballot")));
+				 errmsg("seats and rules must be the same for every ballot")));
 	return sa;
 }
 
@@ -283,7 +284,7 @@ muldiv(int64 a, int64 b, int64 c, bool round_up)
 	if (q > PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("single_transferable_vote: value out of range")));
+				 errmsg("vote count is out of range")));
 	return (int64) q;
 }
 
@@ -399,9 +400,9 @@ stv_record(StvCount *c, const char *action, int32 subject, const char *tie)
 	if ((Size) (c->nstages + 1) * c->n * sizeof(int64) * 2 > STV_MAX_STAGE_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("single_transferable_vote: too many stages among %d candidates", c->n),
-				 errdetail("The stage-by-stage report would keep more than %zu MB.",
-						   STV_MAX_STAGE_BYTES / (1024 * 1024))));
+				 errmsg("too many stages to report"),
+				 errdetail("The stage-by-stage report among %d candidates would keep more than %zu MB.",
+						   c->n, STV_MAX_STAGE_BYTES / (1024 * 1024))));
 	if (c->nstages == c->stagecap)
 	{
 		c->stagecap *= 2;
@@ -817,7 +818,7 @@ enspiral_stv_final(PG_FUNCTION_ARGS)
 	if (pg_mul_s64_overflow(sa->total_weight, c.unit, &c.total))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("single_transferable_vote: total ballot weight out of range"),
+				 errmsg("total ballot weight is out of range"),
 				 errdetail("The total weight times 10^%d must fit a bigint.",
 						   sa->rules == STV_MEEK ? MEEK_DIGITS : SCOTTISH_DIGITS)));
 	c.state = palloc0(Max(c.n, 1));

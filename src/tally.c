@@ -39,15 +39,15 @@ consent_slots(ArrayType *a)
 		ARR_ELEMTYPE(a) != INT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("consent_counts: the state must be a one-dimensional bigint[%d] without NULLs",
-						CONSENT_SLOTS),
-				 errdetail("The state counts agree, abstain, disagree, block and all ballots.")));
+				 errmsg("invalid consent count state"),
+				 errdetail("The state must be a one-dimensional bigint[%d] without NULLs: it counts agree, abstain, disagree, block and all ballots.",
+						   CONSENT_SLOTS)));
 	slots = (int64 *) ARR_DATA_PTR(a);
 	for (int i = 0; i < CONSENT_SLOTS; i++)
 		if (slots[i] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("consent_counts: counts in the state cannot be negative")));
+					 errmsg("consent counts cannot be negative")));
 	return slots;
 }
 
@@ -58,7 +58,7 @@ consent_increment(int64 *slot)
 	if (pg_add_s64_overflow(*slot, 1, slot))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("consent_counts: count out of range")));
+				 errmsg("consent count is out of range")));
 }
 
 /* The state array: modified in place inside an aggregate, copied otherwise */
@@ -125,6 +125,6 @@ enspiral_consent_combine(PG_FUNCTION_ARGS)
 		if (pg_add_s64_overflow(slots[i], other[i], &slots[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("consent_counts: count out of range")));
+					 errmsg("consent count is out of range")));
 	PG_RETURN_ARRAYTYPE_P(state);
 }

@@ -56,8 +56,6 @@ PG_FUNCTION_INFO_V1(enspiral_retract_vote);
 PG_FUNCTION_INFO_V1(enspiral_remove_voter);
 PG_FUNCTION_INFO_V1(enspiral_add_voter_in_group);
 
-bool		decisions_writing_votes = false;
-
 /* What vote() needs to know about a proposal and a voter */
 typedef struct VoteContext
 {
@@ -308,11 +306,9 @@ index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
 		*tid = slot->tts_tid;
 	for (int i = 0; found && i < ncols; i++)
 	{
-		int			attnum = SPI_fnumber(desc, cols[i]);
+		AttrNumber	attnum = enspiral_attnum(desc, cols[i]);
 		Form_pg_attribute att;
 
-		if (attnum <= 0)
-			elog(ERROR, "column \"%s\" not found", cols[i]);
 		att = TupleDescAttr(desc, attnum - 1);
 		values[i] = slot_getattr(slot, attnum, &nulls[i]);
 		if (!nulls[i])
@@ -429,33 +425,35 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 	if (vc->state != PROPOSAL_OPEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is not open for voting: it is %s",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
+				 errmsg("proposal is not open for voting"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc->state))));
 	/* open at statement start; the write must also precede the deadline */
 	if (!vc->closes_null && vc->closes_at <= enspiral_write_clock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is not open for voting: its deadline has passed",
-						(long long) pid),
-				 errdetail("The deadline passed while the statement casting this vote was running."),
+				 errmsg("proposal is not open for voting"),
+				 errdetail("The deadline of proposal %lld passed while the statement casting this vote was running.",
+						   (long long) pid),
 				 errhint("A vote is accepted only if it is written before closes_at.")));
 	if (!vc->member_now)
 	{
 		enspiral_require_member(vc->group_id, member_id);	/* NS003 when unknown */
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("member %lld cannot vote on proposal %lld: not a current member of group %lld",
-						(long long) member_id, (long long) pid, (long long) vc->group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld cannot vote on proposal %lld: the member is not a current member of group %lld.",
+						   (long long) member_id, (long long) pid, (long long) vc->group_id)));
 	}
 	if (!vc->in_electorate)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("member %lld is not in the electorate of proposal %lld",
-						(long long) member_id, (long long) pid),
-				 vc->invited ? errdetail("Only members added with enspiral.add_voter() vote on this proposal.") :
-				 errdetail("The electorate is the members of the group when the proposal opened."),
-				 vc->anonymous ? 0 :
-				 errhint("Use enspiral.add_voter() to add a later member explicitly.")));
+				 errmsg("member is not in the electorate of the proposal"),
+				 errdetail("Member %lld is not in the electorate of proposal %lld.",
+						   (long long) member_id, (long long) pid),
+				 vc->invited ? errhint("Only members added with enspiral.add_voter() vote on this proposal.") :
+				 vc->anonymous ? errhint("The electorate is the members of the group when the proposal opened.") :
+				 errhint("The electorate is the members of the group when the proposal opened; use enspiral.add_voter() to add a later member explicitly.")));
 }
 
 /*
@@ -516,10 +514,8 @@ weight_at_opening(const VoteContext *vc, int64 member_id)
 static void
 slot_set(TupleTableSlot *slot, const char *col, Datum value, bool isnull)
 {
-	int			attnum = SPI_fnumber(slot->tts_tupleDescriptor, col);
+	AttrNumber	attnum = enspiral_attnum(slot->tts_tupleDescriptor, col);
 
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", col);
 	slot->tts_values[attnum - 1] = value;
 	slot->tts_isnull[attnum - 1] = isnull;
 }
@@ -616,9 +612,9 @@ store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb 
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ALREADY_VOTED),
-				 errmsg("member %lld has already voted on anonymous proposal %lld",
-						(long long) member_id, (long long) pid),
-				 errdetail("Anonymous ballots cannot be changed: they are not linked to their voter.")));
+				 errmsg("member has already voted on this anonymous proposal"),
+				 errdetail("Member %lld has voted on proposal %lld; anonymous ballots cannot be changed: they are not linked to their voter.",
+						   (long long) member_id, (long long) pid)));
 }
 
 /*
@@ -648,9 +644,7 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
 	if (!vote_context(pid, member_id, now, &vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
 	if (vc.invited)
 		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
@@ -659,27 +653,21 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	if (!vc.anonymous && voter_removed(vc.group_id, pid, member_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("member %lld was removed from the electorate of proposal %lld",
-						(long long) member_id, (long long) pid),
+				 errmsg("member was removed from the electorate of the proposal"),
+				 errdetail("Member %lld was removed from the electorate of proposal %lld.",
+						   (long long) member_id, (long long) pid),
 				 errhint("enspiral.add_voter() adds the member again.")));
 	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
 							  reason ? text_to_cstring(reason) : NULL, pid);
 	/* several budgets: the workflow of the proposal's budget set */
 	if (proposal_rules(pid, &vc)->method == METHOD_BUDGET)
 		budget_workflow_check(vc.group_id, pid, member_id);
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		if (vc.anonymous)
-			store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
-		else
-			vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_VOTES);
+	if (vc.anonymous)
+		store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
+	else
+		vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
+	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 	enspiral_spi_finish();
 	if (vc.anonymous)
 		PG_RETURN_NULL();
@@ -691,10 +679,7 @@ static void
 check_group(int64 group_id, int64 pid, const VoteContext *vc)
 {
 	if (vc->group_id != group_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist in group %lld",
-						(long long) pid, (long long) group_id)));
+		enspiral_not_found(ENSPIRAL_PROPOSAL, group_id, pid);
 }
 
 /* Read the proposal and voter under the locks of vote(); NS101 when missing */
@@ -704,9 +689,7 @@ locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, Vote
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
 	if (!vote_context(pid, member_id, now, vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
 	if (group_id != 0)
 		check_group(group_id, pid, vc);
 }
@@ -715,19 +698,12 @@ locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, Vote
 static void
 write_votes(SPIPlanPtr plan, Datum *args, int expected)
 {
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								 false, true, 0) < 0 ||
-			(expected >= 0 && SPI_processed != (uint64) expected))
-			elog(ERROR, "writing the vote tables failed");
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_VOTES);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) < 0 ||
+		(expected >= 0 && SPI_processed != (uint64) expected))
+		elog(ERROR, "writing the vote tables failed");
+	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 }
 
 /* Put a removed member back into the electorate (the removal stays as history) */
@@ -764,20 +740,22 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 	if (vc.anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
-				 errmsg("the electorate of anonymous proposal %lld cannot be extended",
-						(long long) pid)));
+				 errmsg("electorate of an anonymous proposal cannot be extended"),
+				 errdetail("Proposal %lld is anonymous.", (long long) pid)));
 	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is %s: its electorate cannot change",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+				 errmsg("electorate of a finished proposal cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!vc.member_now)
 	{
 		enspiral_require_member(vc.group_id, member_id);	/* NS003 when unknown */
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_MEMBER),
-				 errmsg("member %lld is not a current member of group %lld",
-						(long long) member_id, (long long) vc.group_id)));
+				 errmsg("member is not a current member of the group"),
+				 errdetail("Member %lld is not a current member of group %lld.",
+						   (long long) member_id, (long long) vc.group_id)));
 	}
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
@@ -814,16 +792,9 @@ enspiral_add_voter_in_group(PG_FUNCTION_ARGS)
 static void
 supersede_guarded(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
 {
-	PG_TRY();
-	{
-		decisions_writing_votes = true;
-		supersede_vote(vc, pid, member_id, now);
-	}
-	PG_FINALLY();
-	{
-		decisions_writing_votes = false;
-	}
-	PG_END_TRY();
+	enspiral_write_begin(ENSPIRAL_WRITE_VOTES);
+	supersede_vote(vc, pid, member_id, now);
+	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 }
 
 /* Refuse retracting or removing on an anonymous proposal (NS154) */
@@ -833,8 +804,9 @@ refuse_anonymous(int64 pid, const VoteContext *vc, const char *what)
 	if (vc->anonymous)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_ANONYMOUS_BALLOT),
-				 errmsg("cannot %s on anonymous proposal %lld", what, (long long) pid),
-				 errdetail("Anonymous ballots are not linked to their voter.")));
+				 errmsg("proposal is anonymous"),
+				 errdetail("Proposal %lld is anonymous: its ballots are not linked to their voter, so enspiral.%s() cannot act on them.",
+						   (long long) pid, what)));
 }
 
 /*
@@ -853,17 +825,19 @@ enspiral_retract_vote(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	locked_context(group_id, pid, member_id, now, &vc);
-	refuse_anonymous(pid, &vc, "retract a vote");
+	refuse_anonymous(pid, &vc, "retract_vote");
 	if (vc.state != PROPOSAL_OPEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is not open for voting: it is %s",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+				 errmsg("proposal is not open for voting"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!vc.has_current)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NO_VOTE),
-				 errmsg("member %lld has no vote to retract on proposal %lld",
-						(long long) member_id, (long long) pid)));
+				 errmsg("member has no vote to retract"),
+				 errdetail("Member %lld has no counted vote on proposal %lld.",
+						   (long long) member_id, (long long) pid)));
 	supersede_guarded(&vc, pid, member_id, now);
 	enspiral_spi_finish();
 	PG_RETURN_VOID();
@@ -900,17 +874,19 @@ enspiral_remove_voter(PG_FUNCTION_ARGS)
 
 	enspiral_spi_connect();
 	locked_context(group_id, pid, member_id, now, &vc);
-	refuse_anonymous(pid, &vc, "remove a voter");
+	refuse_anonymous(pid, &vc, "remove_voter");
 	if (vc.state == PROPOSAL_CLOSED || vc.state == PROPOSAL_WITHDRAWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTING_CLOSED),
-				 errmsg("proposal %lld is %s: its electorate cannot change",
-						(long long) pid, lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
+				 errmsg("electorate of a finished proposal cannot change"),
+				 errdetail("Proposal %lld is %s.", (long long) pid,
+						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
 	if (!in_electorate_now(pid, member_id, &vc) || voter_removed(group_id, pid, member_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_VOTER),
-				 errmsg("member %lld is not in the electorate of proposal %lld",
-						(long long) member_id, (long long) pid)));
+				 errmsg("member is not in the electorate of the proposal"),
+				 errdetail("Member %lld is not in the electorate of proposal %lld.",
+						   (long long) member_id, (long long) pid)));
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_removals (group_id, proposal_id, member_id, removed_at)"
 				  " VALUES ($1, $2, $3, $4)",
@@ -930,16 +906,16 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 	"anonymous_ballots", "electorate_additions", "electorate_removals"};
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event))
-		elog(ERROR, "votes_guard must be a BEFORE trigger");
+	(void) enspiral_trigger_call(fcinfo, "votes_guard", ENSPIRAL_TRIGGER_BEFORE);
 	enspiral_require_trigger_table_in(td, "votes_guard", tables, lengthof(tables));
 	/* a restore loads the dumped rows; verify_outcome() checks them */
-	if (!decisions_writing_votes &&
+	if (!enspiral_writing(ENSPIRAL_WRITE_VOTES) &&
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("%s cannot be written directly",
-						RelationGetRelationName(td->tg_relation)),
+				 errmsg("vote tables cannot be written directly"),
+				 errdetail("The statement writes table enspiral.%s.",
+						   RelationGetRelationName(td->tg_relation)),
 				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		return (Datum) 0;

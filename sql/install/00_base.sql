@@ -82,8 +82,9 @@ BEGIN
       FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'enspiral'::pg_catalog.name;
     IF ext IS NULL OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r
                              WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
-        RAISE EXCEPTION 'only the install and update scripts of enspiral run secure_installation()'
-            USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'permission denied to run secure_installation()'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the install and update scripts of enspiral run it.';
     END IF;
     owner_name := pg_catalog.pg_get_userbyid(extowner);
 
@@ -92,9 +93,10 @@ BEGIN
       FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
      WHERE n.nspname OPERATOR(pg_catalog.=) 'enspiral'::pg_catalog.name;
     IF nsp.nspowner OPERATOR(pg_catalog.<>) extowner AND NOT nsp.rolsuper THEN
-        RAISE EXCEPTION 'schema enspiral is owned by role %, not by the installing role or a superuser',
-            pg_catalog.pg_get_userbyid(nsp.nspowner)
+        RAISE EXCEPTION 'schema "enspiral" is owned by another role'
             USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Role %s owns it, not the installing role or a superuser.',
+                                             pg_catalog.pg_get_userbyid(nsp.nspowner)),
                   HINT = 'Drop or rename the existing schema "enspiral" before CREATE EXTENSION.';
     END IF;
 
@@ -125,8 +127,9 @@ BEGIN
                           AND d.refobjid OPERATOR(pg_catalog.=) ext
                           AND d.deptype OPERATOR(pg_catalog.=) 'e'::"char");
     IF stray IS NOT NULL THEN
-        RAISE EXCEPTION 'schema enspiral holds objects that are not part of the extension: %', stray
+        RAISE EXCEPTION 'schema "enspiral" holds objects that are not part of the extension'
             USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('The objects are: %s.', stray),
                   HINT = 'Install into a fresh schema.';
     END IF;
 
@@ -218,10 +221,10 @@ CREATE FUNCTION enspiral.require_trigger_table(fired_on oid, trigger_name name, 
 AS $$
 BEGIN
     IF fired_on IS DISTINCT FROM expected::pg_catalog.oid THEN
-        RAISE EXCEPTION 'trigger function enspiral.%() may only fire on its own enspiral table', fname
+        RAISE EXCEPTION 'trigger function fired on a table it does not guard'
             USING ERRCODE = 'trigger_protocol_violated',
-                  DETAIL = pg_catalog.format('Trigger "%s" fired it on table %s; it guards %s.',
-                                             trigger_name, fired_on::pg_catalog.regclass, expected),
+                  DETAIL = pg_catalog.format('Trigger "%s" fired enspiral.%s() on table %s; the function guards %s.',
+                                             trigger_name, fname, fired_on::pg_catalog.regclass, expected),
                   HINT = 'Drop the trigger.  Internal trigger functions cannot be attached to other tables.';
     END IF;
 END
@@ -313,7 +316,7 @@ BEGIN
      WHERE g.group_id = update_group_settings.group_id
        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     UPDATE enspiral.groups g SET settings = merged
      WHERE g.group_id = update_group_settings.group_id;
@@ -333,13 +336,21 @@ BEGIN
     SELECT g.settings INTO s FROM enspiral.groups g
      WHERE g.group_id = group_settings.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     RETURN s;
 END
 $$;
 COMMENT ON FUNCTION enspiral.group_settings(bigint) IS
     'The effective settings of a group (every key, defaults included)';
+
+CREATE FUNCTION enspiral.raise_not_found(group_id bigint, object text, id bigint DEFAULT NULL)
+    RETURNS void
+    LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'enspiral_raise_not_found';
+COMMENT ON FUNCTION enspiral.raise_not_found(bigint, text, bigint) IS
+    'Internal: raises the one "does not exist" error of an object (group NS002, member NS003, proposal NS101, round NS201, bucket NS202), the same words as from C (src/errors.c)';
 
 CREATE FUNCTION enspiral.require_group(group_id bigint) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -348,7 +359,7 @@ AS $$
 BEGIN
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = require_group.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
 END
 $$;
@@ -364,13 +375,13 @@ BEGIN
      WHERE m.group_id = require_member.group_id AND m.member_id = require_member.member_id;
     IF NOT FOUND THEN
         PERFORM enspiral.require_group(group_id);
-        RAISE EXCEPTION 'member % does not exist in group %', member_id, group_id
-            USING ERRCODE = 'NS003';
+        PERFORM enspiral.raise_not_found(group_id, 'member', member_id);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION enspiral.require_member(bigint, bigint) IS
     'Internal: raises NS002 unless the group exists, NS003 unless the member belongs to it (now or in the past)';
+REVOKE ALL ON FUNCTION enspiral.raise_not_found(bigint, text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_group(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_member(bigint, bigint) FROM PUBLIC;
 
@@ -439,7 +450,7 @@ BEGIN
     -- the group row lock orders concurrent joins of the same key
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = add_member.group_id FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     INSERT INTO enspiral.members AS m (group_id, member_key)
     VALUES (add_member.group_id, add_member.member_key)
@@ -453,9 +464,10 @@ BEGIN
         IF EXISTS (SELECT 1 FROM enspiral.memberships ms
                     WHERE ms.group_id = add_member.group_id AND ms.member_id = mid
                       AND ms.left_at IS NULL) THEN
-            RAISE EXCEPTION 'member "%" is already a member of group %', member_key, group_id
+            RAISE EXCEPTION 'member is already a member of the group'
                 USING ERRCODE = 'NS005',
-                      DETAIL = format('The member id is %s.', mid);
+                      DETAIL = pg_catalog.format('Member "%s" (id %s) is a current member of group %s.',
+                                                 member_key, mid, group_id);
         END IF;
     END IF;
     -- the member row is locked (new row, or FOR UPDATE above): period is safe
@@ -484,14 +496,13 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = remove_member.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     PERFORM 1 FROM enspiral.members m
      WHERE m.group_id = remove_member.group_id AND m.member_id = remove_member.member_id
        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'member % does not exist in group %', member_id, group_id
-            USING ERRCODE = 'NS003';
+        PERFORM enspiral.raise_not_found(group_id, 'member', member_id);
     END IF;
     -- a rejoin that started after this transaction may have stamped a later
     -- joined_at than our now(): never end a period before it began
@@ -499,9 +510,9 @@ BEGIN
      WHERE ms.group_id = remove_member.group_id AND ms.member_id = remove_member.member_id
        AND ms.left_at IS NULL;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', member_id, group_id
+        RAISE EXCEPTION 'member is not a current member of the group'
             USING ERRCODE = 'NS004',
-                  HINT = 'The member has already left.';
+                  DETAIL = pg_catalog.format('Member %s has already left group %s.', member_id, group_id);
     END IF;
 END
 $$;
@@ -553,16 +564,20 @@ BEGIN
         RETURN NEW;
     END IF;
     IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION 'membership history of member % in group % cannot be deleted',
-            OLD.member_id, OLD.group_id
-            USING ERRCODE = 'NS007', HINT = 'Use enspiral.remove_member() to end a membership.';
+        RAISE EXCEPTION 'membership history cannot be deleted'
+            USING ERRCODE = 'NS007',
+                  DETAIL = pg_catalog.format('The row belongs to member %s of group %s.',
+                                             OLD.member_id, OLD.group_id),
+                  HINT = 'Use enspiral.remove_member() to end a membership.';
     END IF;
     IF OLD.left_at IS NOT NULL
        OR NEW.group_id <> OLD.group_id OR NEW.member_id <> OLD.member_id
        OR NEW.period <> OLD.period OR NEW.joined_at <> OLD.joined_at THEN
-        RAISE EXCEPTION 'membership period of member % in group % can only be closed, once',
-            OLD.member_id, OLD.group_id
-            USING ERRCODE = 'NS007', HINT = 'Use enspiral.remove_member() and enspiral.add_member().';
+        RAISE EXCEPTION 'membership period can only be closed, once'
+            USING ERRCODE = 'NS007',
+                  DETAIL = pg_catalog.format('The period belongs to member %s of group %s.',
+                                             OLD.member_id, OLD.group_id),
+                  HINT = 'Use enspiral.remove_member() and enspiral.add_member().';
     END IF;
     RETURN NEW;
 END

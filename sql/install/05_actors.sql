@@ -126,15 +126,16 @@ BEGIN
     PERFORM enspiral.check_role(grant_role.role);
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = grant_role.group_id FOR KEY SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', grant_role.group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(grant_role.group_id, 'group');
     END IF;
     -- the member row lock orders grants and removals of the same member
     PERFORM 1 FROM enspiral.members m
      WHERE m.group_id = grant_role.group_id AND m.member_id = grant_role.member_id FOR UPDATE;
     IF NOT enspiral.is_member(grant_role.group_id, grant_role.member_id) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %',
-            grant_role.member_id, grant_role.group_id
-            USING ERRCODE = 'NS004';
+        RAISE EXCEPTION 'member is not a current member of the group'
+            USING ERRCODE = 'NS004',
+                  DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                             grant_role.member_id, grant_role.group_id);
     END IF;
     INSERT INTO enspiral.role_grants AS r (group_id, member_id, role, period, granted_by)
     SELECT grant_role.group_id, grant_role.member_id, grant_role.role,
@@ -240,7 +241,7 @@ BEGIN
         RETURN;
     END IF;
     IF NOT enspiral.is_member(authorize.group_id, actor) THEN
-        RAISE EXCEPTION 'permission denied for %', action
+        RAISE EXCEPTION 'permission denied'
             USING ERRCODE = 'NS501',
                   DETAIL = format('Action %s needs the right %s; member %s is not a current member of group %s.',
                                   action, right_needed, actor, group_id);
@@ -250,7 +251,7 @@ BEGIN
        OR (right_needed IN ('admin', 'author_or_admin') AND enspiral.holds_admin(authorize.group_id, actor))) THEN
         RETURN;
     END IF;
-    RAISE EXCEPTION 'permission denied for %', action
+    RAISE EXCEPTION 'permission denied'
         USING ERRCODE = 'NS501',
               DETAIL = format('Action %s needs the right %s in group %s; member %s does not have it.',
                               action, right_needed, group_id, actor),

@@ -468,8 +468,9 @@ BEGIN
     SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
      WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of table % does not exist', col, tbl
-            USING ERRCODE = 'undefined_column';
+        RAISE EXCEPTION 'column does not exist'
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = pg_catalog.format('Table %s has no column "%s".', tbl, col);
     END IF;
     LOOP
         SELECT t.typtype INTO kind FROM pg_catalog.pg_type t WHERE t.oid = typ;
@@ -497,8 +498,9 @@ BEGIN
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = tbl;
     IF kind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '% is not a table', tbl
+        RAISE EXCEPTION 'guards attach only to tables'
             USING ERRCODE = 'wrong_object_type',
+                  DETAIL = pg_catalog.format('%s is not a table.', tbl),
                   HINT = 'Guards attach to ordinary and partitioned tables.';
     END IF;
 END
@@ -521,16 +523,18 @@ BEGIN
     t := enspiral.adoption_table(tbl);
     typ := enspiral.adoption_column_type(tbl, state_column);
     IF typ NOT IN ('enspiral.proposal_state'::regtype, 'enspiral.bucket_state'::regtype) THEN
-        RAISE EXCEPTION 'column "%" of table % is of type %, not a lifecycle type', state_column, tbl, typ
+        RAISE EXCEPTION 'state column is not of a lifecycle type'
             USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = pg_catalog.format('Column "%s" of table %s is of type %s.', state_column, tbl, typ),
                   HINT = 'Convert it first, e.g. ALTER TABLE ... ALTER COLUMN ... TYPE enspiral.proposal_state USING ...::text::enspiral.proposal_state.';
     END IF;
     IF deadline_column IS NOT NULL THEN
         typ := enspiral.adoption_column_type(tbl, deadline_column);
         IF typ <> 'timestamptz'::regtype THEN
-            RAISE EXCEPTION 'deadline column "%" of table % is of type %, not timestamp with time zone',
-                deadline_column, tbl, typ
-                USING ERRCODE = 'datatype_mismatch';
+            RAISE EXCEPTION 'deadline column is not of type timestamp with time zone'
+                USING ERRCODE = 'datatype_mismatch',
+                      DETAIL = pg_catalog.format('Column "%s" of table %s is of type %s.',
+                                                 deadline_column, tbl, typ);
         END IF;
     END IF;
     -- "zz_" makes the guards fire after the table's own BEFORE triggers

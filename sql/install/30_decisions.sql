@@ -194,9 +194,10 @@ BEGIN
        AND (to_jsonb(NEW) - 'valid_to') = (to_jsonb(OLD) - 'valid_to') THEN
         RETURN NEW;
     END IF;
-    RAISE EXCEPTION '% rows are history: they are never changed or deleted', TG_TABLE_NAME
+    RAISE EXCEPTION 'history rows cannot be changed or deleted'
         USING ERRCODE = 'NS011',
-              DETAIL = 'Only the end (valid_to) of the period in effect is set, once.',
+              DETAIL = pg_catalog.format('Rows of enspiral.%s are history: only the end (valid_to) of the period in effect is set, once.',
+                                         TG_TABLE_NAME),
               HINT = 'Use enspiral.set_vote_weight(), enspiral.delegate() and enspiral.undelegate().';
 END
 $$;
@@ -269,8 +270,15 @@ CREATE FUNCTION enspiral.outcomes_guard() RETURNS trigger
 AS $$
 BEGIN
     PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_guard', 'enspiral.outcomes');
-    RAISE EXCEPTION 'the recorded outcome of proposal % cannot be %d', OLD.proposal_id, lower(TG_OP)
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'recorded outcome cannot be updated'
+            USING ERRCODE = 'NS011',
+                  DETAIL = pg_catalog.format('The outcome belongs to proposal %s.', OLD.proposal_id),
+                  HINT = 'Outcomes are recorded once; enspiral.verify_outcome() recomputes them.';
+    END IF;
+    RAISE EXCEPTION 'recorded outcome cannot be deleted'
         USING ERRCODE = 'NS011',
+              DETAIL = pg_catalog.format('The outcome belongs to proposal %s.', OLD.proposal_id),
               HINT = 'Outcomes are recorded once; enspiral.verify_outcome() recomputes them.';
 END
 $$;
@@ -389,11 +397,13 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = propose.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     IF NOT enspiral.is_member(propose.group_id, propose.author_id, pg_catalog.statement_timestamp()) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', author_id, group_id
-            USING ERRCODE = 'NS004';
+        RAISE EXCEPTION 'member is not a current member of the group'
+            USING ERRCODE = 'NS004',
+                  DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                             author_id, group_id);
     END IF;
     IF title IS NULL OR btrim(title) = '' THEN
         RAISE EXCEPTION 'proposal title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
@@ -429,7 +439,7 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM enspiral.proposals x WHERE x.proposal_id = proposal_row.proposal_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(NULL, 'proposal', proposal_id);
     END IF;
     RETURN p;
 END
@@ -456,20 +466,20 @@ BEGIN
         -- already open: a repeat keeps it as it is, a new closes_at moves the
         -- deadline (extend_proposal); it cannot be scheduled again
         IF later THEN
-            RAISE EXCEPTION 'proposal % is open: it cannot be scheduled', proposal_id
+            RAISE EXCEPTION 'open proposal cannot be scheduled'
                 USING ERRCODE = 'NS010', COLUMN = 'opens_at',
+                      DETAIL = pg_catalog.format('Proposal %s is open.', proposal_id),
                       HINT = 'Call it without opens_at to move the deadline.';
         END IF;
         PERFORM enspiral.extend_proposal(p.group_id, p.proposal_id, open_proposal.closes_at);
         RETURN;
     END IF;
-    IF later AND closes_at <= opens_at THEN
-        RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
-            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
-    END IF;
+    -- the time order (NS403) is checked by proposals_guard
     IF closes_at <= now THEN
-        RAISE EXCEPTION 'the deadline of proposal % must be in the future', proposal_id
-            USING ERRCODE = 'NS402', COLUMN = 'closes_at';
+        RAISE EXCEPTION 'deadline must be in the future'
+            USING ERRCODE = 'NS402', COLUMN = 'closes_at',
+                  DETAIL = pg_catalog.format('The closes_at given for proposal %s is not later than now.',
+                                             proposal_id);
     END IF;
     UPDATE enspiral.proposals x
        SET state = CASE WHEN later THEN 'scheduled' ELSE 'open' END::enspiral.proposal_state,
@@ -540,12 +550,15 @@ DECLARE
     st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at);
 BEGIN
     IF closes_at IS NULL OR closes_at <= pg_catalog.statement_timestamp() THEN
-        RAISE EXCEPTION 'proposal % can only be reopened with a future closes_at', proposal_id
-            USING ERRCODE = 'NS402', COLUMN = 'closes_at';
+        RAISE EXCEPTION 'deadline must be in the future'
+            USING ERRCODE = 'NS402', COLUMN = 'closes_at',
+                  DETAIL = pg_catalog.format('Proposal %s can only be reopened with a future closes_at.',
+                                             proposal_id);
     END IF;
     IF st <> 'closed' THEN
-        RAISE EXCEPTION 'proposal % cannot be reopened: it is %', proposal_id, st
-            USING ERRCODE = 'NS010', DETAIL = 'Only a closed proposal can be reopened.';
+        RAISE EXCEPTION 'only a closed proposal can be reopened'
+            USING ERRCODE = 'NS010',
+                  DETAIL = pg_catalog.format('Proposal %s is %s.', proposal_id, st);
     END IF;
     UPDATE enspiral.proposals x SET state = 'open', closes_at = reopen_proposal.closes_at
      WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
@@ -567,8 +580,7 @@ BEGIN
      WHERE x.group_id = group_proposal.group_id AND x.proposal_id = group_proposal.proposal_id;
     IF NOT FOUND THEN
         PERFORM enspiral.require_group(group_id);
-        RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
-            USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
     RETURN p;
 END
@@ -612,19 +624,19 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed', COLUMN = 'closes_at';
     END IF;
     IF st NOT IN ('open', 'scheduled') THEN
-        RAISE EXCEPTION 'proposal % is %: its deadline cannot move', proposal_id, st
+        RAISE EXCEPTION 'deadline of a proposal that is not open or scheduled cannot move'
             USING ERRCODE = 'NS010',
+                  DETAIL = pg_catalog.format('Proposal %s is %s.', proposal_id, st),
                   HINT = CASE WHEN st = 'closed' THEN 'Use enspiral.reopen_proposal() with a future closes_at.'
                               ELSE 'Open it with enspiral.open_proposal().' END;
     END IF;
     IF closes_at <= now THEN
-        RAISE EXCEPTION 'the deadline of proposal % must be in the future', proposal_id
-            USING ERRCODE = 'NS402', COLUMN = 'closes_at';
+        RAISE EXCEPTION 'deadline must be in the future'
+            USING ERRCODE = 'NS402', COLUMN = 'closes_at',
+                  DETAIL = pg_catalog.format('The closes_at given for proposal %s is not later than now.',
+                                             proposal_id);
     END IF;
-    IF st = 'scheduled' AND closes_at <= p.opens_at THEN
-        RAISE EXCEPTION 'proposal % must close after it opens', proposal_id
-            USING ERRCODE = 'NS403', COLUMN = 'closes_at';
-    END IF;
+    -- the time order (NS403) is checked by proposals_guard
     IF closes_at IS DISTINCT FROM p.closes_at THEN
         UPDATE enspiral.proposals x SET closes_at = extend_proposal.closes_at
          WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
@@ -651,28 +663,31 @@ BEGIN
     END IF;
     FOR k, v IN SELECT e.key, e.value FROM jsonb_each(changes) e ORDER BY e.key LOOP
         IF k NOT IN ('title', 'details', 'method', 'options', 'settings') THEN
-            RAISE EXCEPTION 'unknown proposal change "%"', k
+            RAISE EXCEPTION 'unknown proposal change'
                 USING ERRCODE = 'NS409', COLUMN = k,
+                      DETAIL = pg_catalog.format('The change given is "%s".', k),
                       HINT = 'Changes may set title, details, method, options and settings.';
         END IF;
         IF (jsonb_typeof(v) <> (CASE k WHEN 'options' THEN 'array' WHEN 'settings' THEN 'object' ELSE 'string' END)
             AND NOT (k IN ('details', 'options') AND v = 'null')) THEN
-            RAISE EXCEPTION 'proposal change "%" has the wrong JSON type', k
+            RAISE EXCEPTION 'proposal change has the wrong JSON type'
                 USING ERRCODE = 'NS409', COLUMN = k,
-                      DETAIL = format('It must be %s.', CASE k WHEN 'options' THEN 'an array of option names or null'
+                      DETAIL = format('Change "%s" must be %s.', k, CASE k WHEN 'options' THEN 'an array of option names or null'
                                                               WHEN 'settings' THEN 'an object'
                                                               WHEN 'details' THEN 'a string or null'
                                                               ELSE 'a string' END);
         END IF;
         IF k IN ('title', 'details') AND st IN ('closed', 'withdrawn') THEN
-            RAISE EXCEPTION 'proposal % is %: its % cannot change', proposal_id, st, k
+            RAISE EXCEPTION 'proposal can no longer change'
                 USING ERRCODE = 'NS105', COLUMN = k,
-                      DETAIL = 'Title and details can change until the proposal is closed or withdrawn.';
+                      DETAIL = pg_catalog.format('Proposal %s is %s; title and details can change until the proposal is closed or withdrawn.',
+                                                 proposal_id, st);
         END IF;
         IF k IN ('method', 'options', 'settings') AND st <> 'draft' THEN
-            RAISE EXCEPTION 'proposal % is %: its % cannot change', proposal_id, st, k
+            RAISE EXCEPTION 'proposal can no longer change'
                 USING ERRCODE = 'NS105', COLUMN = k,
-                      DETAIL = 'Method, options and settings can change only in draft.',
+                      DETAIL = pg_catalog.format('Proposal %s is %s; method, options and settings can change only in draft.',
+                                                 proposal_id, st),
                       HINT = CASE WHEN st = 'scheduled' THEN 'Move it back to draft with enspiral.unschedule_proposal().'
                                   ELSE 'Withdraw it and propose it again.' END;
         END IF;
@@ -1041,18 +1056,22 @@ BEGIN
         RETURN;
     END IF;
     IF st <> 'closed' AND enspiral.hide_mode(p.settings) = 'until_vote' THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until the member votes', p.proposal_id
+        RAISE EXCEPTION 'results are hidden until the member votes'
             USING ERRCODE = 'NS106',
+                  DETAIL = pg_catalog.format('The results of proposal %s are shown to members who voted.',
+                                             p.proposal_id),
                   HINT = 'Ask with the member: enspiral.outcome(group_id, proposal_id, member_id).';
     END IF;
     IF st <> 'closed' THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until it closes', p.proposal_id
-            USING ERRCODE = 'NS106';
+        RAISE EXCEPTION 'results are hidden until the proposal closes'
+            USING ERRCODE = 'NS106',
+                  DETAIL = pg_catalog.format('Proposal %s is not closed.', p.proposal_id);
     END IF;
     IF enspiral.proposal_written_here(p.group_id, p.proposal_id) THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until its closing commits', p.proposal_id
+        RAISE EXCEPTION 'results are hidden until the closing commits'
             USING ERRCODE = 'NS106',
-                  DETAIL = 'This transaction closed the proposal (or changed its deadline) and could still roll the closing back.',
+                  DETAIL = pg_catalog.format('This transaction closed proposal %s (or changed its deadline) and could still roll the closing back.',
+                                             p.proposal_id),
                   HINT = 'Commit the closing, then read the results in a later transaction.';
     END IF;
 END

@@ -31,8 +31,7 @@ BEGIN
     SELECT * INTO p FROM enspiral.proposals x
      WHERE x.group_id = results_visible.group_id AND x.proposal_id = results_visible.proposal_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
-            USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
     mode := enspiral.hide_mode(p.settings);
     IF mode = 'off' THEN
@@ -67,8 +66,9 @@ BEGIN
        AND x.proposal_id = require_results_visible.proposal_id;
     IF member_id IS NOT NULL AND enspiral.hide_mode(p.settings) = 'until_vote'
        AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
-        RAISE EXCEPTION 'results of proposal % are hidden until the member votes', proposal_id
-            USING ERRCODE = 'NS106', DETAIL = format('Member %s has not voted on it.', member_id);
+        RAISE EXCEPTION 'results are hidden until the member votes'
+            USING ERRCODE = 'NS106',
+                  DETAIL = format('Member %s has not voted on proposal %s.', member_id, proposal_id);
     END IF;
     -- the reason without a member: not closed, or a closing not committed
     PERFORM enspiral.require_results_visible(p, enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at));
@@ -249,12 +249,14 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = require_current_members.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     FOREACH m IN ARRAY members LOOP
         IF NOT enspiral.is_member(require_current_members.group_id, m, pg_catalog.statement_timestamp()) THEN
-            RAISE EXCEPTION 'member % is not a current member of group %', m, group_id
-                USING ERRCODE = 'NS004';
+            RAISE EXCEPTION 'member is not a current member of the group'
+                USING ERRCODE = 'NS004',
+                      DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                                 m, group_id);
         END IF;
     END LOOP;
 END
@@ -363,8 +365,10 @@ BEGIN
      WHERE d.group_id = undelegate.group_id AND d.from_member = undelegate.from_member
        AND d.valid_to IS NULL;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'member % has no delegation in group %', from_member, group_id
-            USING ERRCODE = 'NS151';
+        RAISE EXCEPTION 'member has no delegation'
+            USING ERRCODE = 'NS151',
+                  DETAIL = pg_catalog.format('Member %s has no delegation in effect in group %s.',
+                                             from_member, group_id);
     END IF;
     UPDATE enspiral.delegations d SET valid_to = greatest(stamp, cur.valid_from)
      WHERE d.group_id = cur.group_id AND d.from_member = cur.from_member

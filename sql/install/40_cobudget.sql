@@ -267,8 +267,9 @@ BEGIN
        OR (OLD.closed_at IS NOT NULL AND NEW.topped_up <> OLD.topped_up)
        OR (OLD.matched_at IS NOT NULL
            AND (NEW.matched_at, NEW.matching_pool) IS DISTINCT FROM (OLD.matched_at, OLD.matching_pool)) THEN
-        RAISE EXCEPTION 'round % can only be closed once and matched once', OLD.round_id
+        RAISE EXCEPTION 'round can only be closed once and matched once'
             USING ERRCODE = 'NS007',
+                  DETAIL = pg_catalog.format('The update changes the close or match of round %s.', OLD.round_id),
                   HINT = 'Use enspiral.close_round(), enspiral.match_round() and enspiral.top_up_round().';
     END IF;
     RETURN NEW;
@@ -310,8 +311,9 @@ BEGIN
         RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'NS401', COLUMN = 'name';
     END IF;
     IF pool < 0 THEN
-        RAISE EXCEPTION 'round pool must not be negative: %', pool
-            USING ERRCODE = 'NS407', COLUMN = 'pool';
+        RAISE EXCEPTION 'round pool must not be negative'
+            USING ERRCODE = 'NS407', COLUMN = 'pool',
+                  DETAIL = pg_catalog.format('The pool given is %s.', pool);
     END IF;
     IF opens_at >= closes_at THEN
         RAISE EXCEPTION 'round must open before it closes'
@@ -324,7 +326,7 @@ BEGIN
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = create_round.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     INSERT INTO enspiral.rounds (group_id, name, pool, opens_at, closes_at, settings)
     VALUES (create_round.group_id, create_round.name, create_round.pool,
@@ -372,28 +374,33 @@ BEGIN
         RAISE EXCEPTION 'bucket title must not be empty' USING ERRCODE = 'NS401', COLUMN = 'title';
     END IF;
     IF min_goal < 0 OR max_goal <= 0 OR min_goal > max_goal THEN
-        RAISE EXCEPTION 'bucket goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0: min_goal %, max_goal %',
-            min_goal, max_goal
-            USING ERRCODE = 'NS404', COLUMN = CASE WHEN max_goal <= 0 THEN 'max_goal' ELSE 'min_goal' END;
+        RAISE EXCEPTION 'invalid bucket goals'
+            USING ERRCODE = 'NS404', COLUMN = CASE WHEN max_goal <= 0 THEN 'max_goal' ELSE 'min_goal' END,
+                  DETAIL = pg_catalog.format('Goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0; min_goal is %s and max_goal is %s.',
+                                             min_goal, max_goal);
     END IF;
     -- no round lock: a bucket created while the round closes stays an idea
     -- that can no longer be opened
     SELECT * INTO r FROM enspiral.rounds x WHERE x.round_id = create_bucket.round_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
-        RAISE EXCEPTION 'round % is closed; no new buckets', round_id USING ERRCODE = 'NS203';
+        RAISE EXCEPTION 'round is closed'
+            USING ERRCODE = 'NS203',
+                  DETAIL = pg_catalog.format('Round %s takes no new buckets.', round_id);
     END IF;
     IF pg_catalog.now() >= (r.settings ->> 'bucket_creation_closes_at')::timestamptz THEN
-        RAISE EXCEPTION 'bucket creation in round % has closed', round_id
+        RAISE EXCEPTION 'bucket creation has closed'
             USING ERRCODE = 'NS255',
-                  DETAIL = 'The round''s setting bucket_creation_closes_at has passed.',
+                  DETAIL = pg_catalog.format('The setting bucket_creation_closes_at of round %s has passed.', round_id),
                   HINT = 'Existing buckets can still be opened and funded until the round closes.';
     END IF;
     IF NOT enspiral.is_member(r.group_id, author_id) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', author_id, r.group_id
-            USING ERRCODE = 'NS004';
+        RAISE EXCEPTION 'member is not a current member of the group'
+            USING ERRCODE = 'NS004',
+                  DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                             author_id, r.group_id);
     END IF;
     INSERT INTO enspiral.buckets (group_id, round_id, author_id, title, min_goal, max_goal)
     VALUES (r.group_id, r.round_id, create_bucket.author_id, create_bucket.title,
@@ -472,7 +479,7 @@ DECLARE
 BEGIN
     SELECT r.group_id INTO gid FROM enspiral.rounds r WHERE r.round_id = balance.round_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     SELECT a.balance INTO b FROM enspiral.accounts a
      WHERE a.group_id = gid AND a.round_id = balance.round_id
@@ -498,7 +505,7 @@ BEGIN
        AND a.kind = 'bucket' AND a.owner_id = b.bucket_id
      WHERE b.bucket_id = bucket_total.bucket_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
     PERFORM enspiral.check_totals_visible(b.group_id, b.round_id)
        FROM enspiral.buckets b WHERE b.bucket_id = bucket_total.bucket_id;
@@ -517,7 +524,7 @@ DECLARE
 BEGIN
     SELECT b.state::text INTO s FROM enspiral.buckets b WHERE b.bucket_id = bucket_state.bucket_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
     RETURN s;
 END

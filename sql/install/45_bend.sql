@@ -22,9 +22,9 @@ CREATE FUNCTION enspiral.check_totals_visible(group_id bigint, round_id bigint) 
 AS $$
 BEGIN
     IF NOT enspiral.totals_visible(group_id, round_id) THEN
-        RAISE EXCEPTION 'bucket totals of round % are hidden until it closes', round_id
+        RAISE EXCEPTION 'bucket totals are hidden until the round closes'
             USING ERRCODE = 'NS256',
-                  DETAIL = 'The round has the setting hide_totals.',
+                  DETAIL = pg_catalog.format('Round %s has the setting hide_totals.', round_id),
                   HINT = 'Read the totals after enspiral.close_round().';
     END IF;
 END
@@ -56,15 +56,17 @@ BEGIN
      WHERE x.group_id = top_up_round.group_id AND x.round_id = top_up_round.round_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
-        RAISE EXCEPTION 'round % is closed; its pool can no longer grow', round_id
-            USING ERRCODE = 'NS203';
+        RAISE EXCEPTION 'round is closed'
+            USING ERRCODE = 'NS203',
+                  DETAIL = pg_catalog.format('The pool of round %s can no longer grow.', round_id);
     END IF;
     IF r.pool::numeric + r.topped_up + amount > 9223372036854775807 THEN
-        RAISE EXCEPTION 'the pool of round % would overflow', round_id
-            USING ERRCODE = 'numeric_value_out_of_range';
+        RAISE EXCEPTION 'round pool would overflow'
+            USING ERRCODE = 'numeric_value_out_of_range',
+                  DETAIL = pg_catalog.format('The pool of round %s would leave the bigint range.', round_id);
     END IF;
     SELECT a.account_id INTO src FROM enspiral.accounts a
      WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'source';
@@ -106,8 +108,10 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF mode NOT IN ('add', 'set') THEN
-        RAISE EXCEPTION 'unknown allocation mode "%"', mode
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use add or set.';
+        RAISE EXCEPTION 'unknown allocation mode'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('The mode given is "%s".', mode),
+                  HINT = 'Use "add" or "set".';
     END IF;
     IF cardinality(member_ids) = 0 OR cardinality(member_ids) <> cardinality(amounts) THEN
         RAISE EXCEPTION 'member_ids and amounts must be non-empty and of the same length'
@@ -129,17 +133,20 @@ BEGIN
      WHERE x.group_id = allocate_members.group_id AND x.round_id = allocate_members.round_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % does not exist', round_id USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
     IF r.closed_at IS NOT NULL THEN
-        RAISE EXCEPTION 'round % is closed; its pool can no longer be allocated', round_id
-            USING ERRCODE = 'NS203';
+        RAISE EXCEPTION 'round is closed'
+            USING ERRCODE = 'NS203',
+                  DETAIL = pg_catalog.format('The pool of round %s can no longer be allocated.', round_id);
     END IF;
     SELECT u.id INTO bad FROM unnest(member_ids) u(id)
      WHERE NOT enspiral.is_member(r.group_id, u.id) ORDER BY u.id LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'member % is not a current member of group %', bad, r.group_id
-            USING ERRCODE = 'NS004';
+        RAISE EXCEPTION 'member is not a current member of the group'
+            USING ERRCODE = 'NS004',
+                  DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
+                                             bad, r.group_id);
     END IF;
     INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id)
     SELECT r.group_id, r.round_id, 'member', u.id FROM unnest(member_ids) u(id) ORDER BY u.id
@@ -163,9 +170,10 @@ BEGIN
        AND a.kind = 'member' AND a.owner_id = u.id;
     SELECT COALESCE(sum(d), 0) INTO need FROM unnest(deltas) d;
     IF need > pool_bal THEN
-        RAISE EXCEPTION 'round % has not enough left in its pool for this allocation', round_id
+        RAISE EXCEPTION 'round pool has not enough left for this allocation'
             USING ERRCODE = 'NS210',
-                  DETAIL = format('The allocation needs %s more; the pool holds %s.', need, pool_bal),
+                  DETAIL = format('The allocation needs %s more; the pool of round %s holds %s.',
+                                  need, round_id, pool_bal),
                   HINT = 'Top the round up with enspiral.top_up_round() first.';
     END IF;
     -- give back first (SET below a balance), then give
@@ -194,20 +202,21 @@ BEGIN
      WHERE x.group_id = lock_open_bucket.group_id AND x.bucket_id = lock_open_bucket.bucket_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
     IF b.state::text <> 'open' THEN
-        RAISE EXCEPTION 'bucket % is not open', bucket_id
+        RAISE EXCEPTION 'bucket is not open'
             USING ERRCODE = 'NS204',
-                  DETAIL = format('Its state is %s; this needs an open bucket.', b.state);
+                  DETAIL = format('Bucket %s is %s; this needs an open bucket.', bucket_id, b.state);
     END IF;
     PERFORM 1 FROM enspiral.rounds r
      WHERE r.group_id = b.group_id AND r.round_id = b.round_id
        AND (r.closed_at IS NOT NULL OR pg_catalog.now() >= r.closes_at);
     IF FOUND THEN
-        RAISE EXCEPTION 'round % is not open', b.round_id
+        RAISE EXCEPTION 'round is not open'
             USING ERRCODE = 'NS203',
-                  DETAIL = 'This needs a round before its closes_at and not closed.';
+                  DETAIL = pg_catalog.format('Round %s is past its closes_at or closed; this needs an open round.',
+                                             b.round_id);
     END IF;
     RETURN b;
 END
@@ -241,8 +250,9 @@ BEGIN
     b := enspiral.lock_open_bucket(group_id, bucket_id);
     SELECT * INTO r FROM enspiral.rounds x WHERE x.group_id = b.group_id AND x.round_id = b.round_id;
     IF NOT (r.settings ->> 'allow_withdraw')::boolean THEN
-        RAISE EXCEPTION 'round % does not allow withdrawing contributions', r.round_id
+        RAISE EXCEPTION 'round does not allow withdrawing contributions'
             USING ERRCODE = 'NS250',
+                  DETAIL = pg_catalog.format('Round %s does not have the setting allow_withdraw.', r.round_id),
                   HINT = 'Create the round with the setting allow_withdraw.';
     END IF;
     -- the bucket's account, then the member's: contribute's order
@@ -269,10 +279,10 @@ BEGIN
         back := back + c.amount;
     END LOOP;
     IF unspent < amount THEN
-        RAISE EXCEPTION 'member % cannot withdraw more than they gave to bucket %', member_id, bucket_id
+        RAISE EXCEPTION 'cannot withdraw more than was given'
             USING ERRCODE = 'NS251',
-                  DETAIL = format('The member''s contributions to the bucket total %s; the withdrawal asks %s.',
-                                  unspent, amount);
+                  DETAIL = format('The contributions of member %s to bucket %s total %s; the withdrawal asks %s.',
+                                  member_id, bucket_id, unspent, amount);
     END IF;
     IF back > amount THEN
         INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount)
@@ -300,17 +310,18 @@ BEGIN
     b := enspiral.lock_open_bucket(group_id, bucket_id);
     SELECT * INTO r FROM enspiral.rounds x WHERE x.group_id = b.group_id AND x.round_id = b.round_id;
     IF NOT (r.settings ->> 'accept_funding_at_min')::boolean THEN
-        RAISE EXCEPTION 'round % does not let buckets accept funding at the minimum goal', r.round_id
+        RAISE EXCEPTION 'round does not let buckets accept funding at the minimum goal'
             USING ERRCODE = 'NS252',
+                  DETAIL = pg_catalog.format('Round %s does not have the setting accept_funding_at_min.', r.round_id),
                   HINT = 'Create the round with the setting accept_funding_at_min.';
     END IF;
     SELECT a.balance INTO total FROM enspiral.accounts a
      WHERE a.group_id = b.group_id AND a.round_id = b.round_id AND a.kind = 'bucket'
        AND a.owner_id = b.bucket_id;
     IF total < b.min_goal THEN
-        RAISE EXCEPTION 'bucket % has not reached its minimum goal', bucket_id
+        RAISE EXCEPTION 'bucket has not reached its minimum goal'
             USING ERRCODE = 'NS253',
-                  DETAIL = format('It holds %s of its min_goal %s.', total, b.min_goal);
+                  DETAIL = format('Bucket %s holds %s of its min_goal %s.', bucket_id, total, b.min_goal);
     END IF;
     UPDATE enspiral.buckets x SET state = 'funded', state_changed_at = pg_catalog.now()
      WHERE x.group_id = b.group_id AND x.bucket_id = b.bucket_id;

@@ -185,7 +185,7 @@ BEGIN
         SELECT (g.settings ->> 'catalyst_term_months')::integer INTO months
           FROM enspiral.groups g WHERE g.group_id = appoint_catalyst.group_id;
         IF NOT FOUND THEN
-            RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+            PERFORM enspiral.raise_not_found(group_id, 'group');
         END IF;
     END IF;
     INSERT INTO enspiral.catalyst_terms (group_id, member_id, starts_on, months, days_per_week)
@@ -213,7 +213,9 @@ BEGIN
     SELECT * INTO t FROM enspiral.catalyst_terms c
      WHERE c.term_id = catalyst_term_for_update.term_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'catalyst term % does not exist', term_id USING ERRCODE = 'NS301';
+        RAISE EXCEPTION 'catalyst term does not exist'
+            USING ERRCODE = 'NS301',
+                  DETAIL = pg_catalog.format('No catalyst term has id %s.', term_id);
     END IF;
     RETURN t;
 END
@@ -293,7 +295,7 @@ BEGIN
     SELECT (g.settings ->> 'catalyst_max_months')::integer INTO max_months
       FROM enspiral.groups g WHERE g.group_id = catalyst_service.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     RETURN QUERY
     WITH people AS (
@@ -362,7 +364,7 @@ BEGIN
     SELECT (g.settings ->> 'min_catalysts')::integer INTO min_cat
       FROM enspiral.groups g WHERE g.group_id = catalyst_timeline.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     IF ndays IS NULL OR ndays <= 0 THEN
         RAISE EXCEPTION 'from_date must be before to_date' USING ERRCODE = 'NS403', COLUMN = 'to_date';

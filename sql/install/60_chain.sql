@@ -153,7 +153,7 @@ CREATE FUNCTION enspiral.chain_require_group(group_id bigint) RETURNS void
 AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM enspiral.groups g WHERE g.group_id = chain_require_group.group_id) THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
 END
 $$;
@@ -257,9 +257,7 @@ AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM enspiral.proposals p
                     WHERE p.group_id = outcome_as_of.group_id AND p.proposal_id = outcome_as_of.proposal_id) THEN
-        RAISE EXCEPTION 'proposal % does not exist', proposal_id
-            USING ERRCODE = 'NS101',
-                  DETAIL = pg_catalog.format('Group %s has no proposal %s.', group_id, proposal_id);
+        PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
     RETURN (SELECT o.outcome FROM enspiral.outcomes o
              WHERE o.group_id = outcome_as_of.group_id AND o.proposal_id = outcome_as_of.proposal_id
@@ -281,9 +279,7 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM enspiral.rounds r
                     WHERE r.group_id = balance_as_of.group_id AND r.round_id = balance_as_of.round_id) THEN
-        RAISE EXCEPTION 'round % does not exist', round_id
-            USING ERRCODE = 'NS201',
-                  DETAIL = pg_catalog.format('Group %s has no round %s.', group_id, round_id);
+        PERFORM enspiral.raise_not_found(group_id, 'round', round_id);
     END IF;
     SELECT a.account_id INTO acct FROM enspiral.accounts a
      WHERE a.group_id = balance_as_of.group_id AND a.round_id = balance_as_of.round_id

@@ -68,8 +68,7 @@ BEGIN
      WHERE x.group_id = group_round.group_id AND x.round_id = group_round.round_id;
     IF NOT FOUND THEN
         PERFORM enspiral.require_group(group_id);
-        RAISE EXCEPTION 'round % does not exist in group %', round_id, group_id
-            USING ERRCODE = 'NS201';
+        PERFORM enspiral.raise_not_found(group_id, 'round', round_id);
     END IF;
     RETURN r;
 END
@@ -120,8 +119,9 @@ BEGIN
     PERFORM enspiral.require_group(proposals.group_id);
     IF only_state IS NOT NULL
        AND only_state NOT IN ('draft', 'scheduled', 'open', 'closed', 'withdrawn') THEN
-        RAISE EXCEPTION 'unknown proposal state "%"', only_state
+        RAISE EXCEPTION 'unknown proposal state'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'only_state',
+                  DETAIL = pg_catalog.format('The state given is "%s".', only_state),
                   HINT = 'States are draft, scheduled, open, closed and withdrawn.';
     END IF;
     IF max_rows < 0 THEN

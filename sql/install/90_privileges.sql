@@ -60,9 +60,10 @@ DECLARE
 BEGIN
     IF NOT pg_catalog.pg_has_role(SESSION_USER, owner, 'MEMBER')
        OR NOT pg_catalog.pg_has_role(CURRENT_USER, owner, 'MEMBER') THEN
-        RAISE EXCEPTION 'only the owner of the extension enspiral (%) may change its privileges',
-            pg_catalog.pg_get_userbyid(owner)
-            USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'permission denied to change the privileges of extension "enspiral"'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Only its owner, role %s, may change them.',
+                                             pg_catalog.pg_get_userbyid(owner));
     END IF;
 END
 $$;
@@ -83,7 +84,9 @@ BEGIN
         RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = role) THEN
-        RAISE EXCEPTION 'role % does not exist', role::oid USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'role does not exist'
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = pg_catalog.format('No role has OID %s.', role::oid);
     END IF;
     PERFORM enspiral.require_admin();
     -- schema USAGE is not taken back: PUBLIC has it anyway

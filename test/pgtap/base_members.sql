@@ -20,7 +20,7 @@ SELECT throws_ok($$SELECT enspiral.create_group('x', '{"nope": 1}')$$, 'NS006',
                  'unknown group setting "nope"', 'unknown setting key is NS006 naming the key');
 SELECT throws_ok($$SELECT enspiral.create_group('x', '{"min_catalysts": -1}')$$, 'NS006',
                  'group setting "min_catalysts" is out of range', 'out of range setting is NS006');
-SELECT throws_ok($$SELECT enspiral.add_member(99, 'x')$$, 'NS002', 'group 99 does not exist',
+SELECT throws_ok($$SELECT enspiral.add_member(99, 'x')$$, 'NS002', 'group does not exist',
                  'unknown group is NS002');
 
 SELECT is(enspiral.add_member(1, 'ana'), 1::bigint, 'first member gets id 1');

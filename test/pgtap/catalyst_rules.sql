@@ -33,32 +33,32 @@ SELECT is(enspiral.catalyst_months_begun('2025-01-15', '2025-03-15'), 2, 'exactl
 SELECT lives_ok(format('SELECT enspiral.appoint_catalyst(%s, %s, current_date)', :g, i), 'appoint member ' || i)
   FROM generate_series(1, 4) i;
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 5, current_date, 7)', :g),
-                 'NS302', 'a catalyst term in group 1 lasts 1 to 6 months, not 7', 'term too long');
+                 'NS302', 'catalyst term length is out of range', 'term too long');
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 5, current_date, 0)', :g),
-                 'NS302', 'a catalyst term in group 1 lasts 1 to 6 months, not 0', 'term too short');
+                 'NS302', 'catalyst term length is out of range', 'term too short');
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 5, current_date, 6, 0.5)', :g),
-                 'NS302', 'a catalyst in group 1 serves 1 to 7 days a week, not 0.5', 'too few days a week');
+                 'NS302', 'catalyst days per week are out of range', 'too few days a week');
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 5, current_date, 6, 8)', :g),
-                 'NS302', 'a catalyst in group 1 serves 1 to 7 days a week, not 8', 'more than 7 days a week');
+                 'NS302', 'catalyst days per week are out of range', 'more than 7 days a week');
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 5, current_date - 1)', :g),
-                 'NS302', 'catalyst term of member 5 cannot start before the member joined group 1', 'before joining');
+                 'NS302', 'catalyst term cannot start before the member joined', 'before joining');
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 1, current_date + 30, 1)', :g),
-                 'NS303', 'catalyst terms of member 1 in group 1 would overlap', 'overlapping terms');
+                 'NS303', 'catalyst terms would overlap', 'overlapping terms');
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, 99, current_date)', :g),
-                 'NS003', 'member 99 does not exist in group 1', 'unknown member');
+                 'NS003', 'member does not exist', 'unknown member');
 SELECT throws_ok('SELECT enspiral.appoint_catalyst(99, 1, current_date)',
-                 'NS002', 'group 99 does not exist', 'unknown group');
+                 'NS002', 'group does not exist', 'unknown group');
 SELECT enspiral.add_member(:g, 'gone') AS gone \gset
 SELECT enspiral.remove_member(:g, :gone);
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, %s, current_date)', :g, :gone),
-                 'NS004', format('member %s is not a current member of group 1', :gone), 'former member');
+                 'NS004', 'member is not a current member of the group', 'former member');
 
 -- service limit: four full terms, not a fifth
 SELECT lives_ok(format('SELECT enspiral.appoint_catalyst(%s, %s, (current_date + interval ''6 months'' * %s)::date)', :z, :z1, i),
                 'full term ' || i + 1)
   FROM generate_series(0, 3) i;
 SELECT throws_ok(format('SELECT enspiral.appoint_catalyst(%s, %s, (current_date + interval ''24 months'')::date, 1)', :z, :z1),
-                 'NS304', format('member %s would serve 25 months as catalyst in group %s, more than the limit of 24', :z1, :z),
+                 'NS304', 'catalyst would serve more than the limit',
                  'a fifth term is refused');
 SELECT results_eq(format('SELECT months_left, eligible FROM enspiral.catalyst_service(%s) WHERE member_id = %s', :z, :z1),
                   $$VALUES (0, false)$$, 'no months left, not eligible');
@@ -82,15 +82,13 @@ SELECT is((SELECT catalysts FROM enspiral.catalyst_gaps(:g, current_date, curren
 
 -- ending and cancelling
 SELECT throws_ok('SELECT enspiral.end_catalyst_term(999, current_date + 1)',
-                 'NS301', 'catalyst term 999 does not exist', 'unknown term');
+                 'NS301', 'catalyst term does not exist', 'unknown term');
 SELECT throws_ok(format('SELECT enspiral.cancel_catalyst_term(term_id) FROM enspiral.catalyst_terms WHERE group_id = %s AND member_id = 4', :g),
-                 'NS302', format('catalyst term %s has begun and cannot be cancelled',
-                                 (SELECT term_id FROM enspiral.catalyst_terms WHERE group_id = :g AND member_id = 4)),
+                 'NS302', 'catalyst term that has begun cannot be cancelled',
                  'a begun term cannot be cancelled');
 SELECT throws_ok('TRUNCATE enspiral.catalyst_terms', 'NS007', 'catalyst terms cannot be truncated', 'no truncate');
 SELECT throws_ok(format('UPDATE enspiral.catalyst_terms SET months = 1 WHERE group_id = %s AND member_id = 4', :g),
-                 'NS007', format('only the end of catalyst term %s can be changed',
-                                 (SELECT term_id FROM enspiral.catalyst_terms WHERE group_id = :g AND member_id = 4)),
+                 'NS007', 'only the end of a catalyst term can be changed',
                  'direct writes cannot change a term''s start or length');
 
 -- the planner's proposals are appointable and close the gaps

@@ -281,7 +281,7 @@ BEGIN
     RETURN 'accepted';
 EXCEPTION WHEN SQLSTATE 'NS203' OR SQLSTATE 'NS204' THEN
     GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-    t := regexp_match(d, '^The round window is \[(.*), (.*)\); now is (.*)\.$');
+    t := regexp_match(d, '^The window of round [0-9]+ is \[(.*), (.*)\); now is (.*)\.$');
     RETURN SQLSTATE || ': ' || coalesce(cardinality(t), 0) || ' times, all different: '
            || coalesce(t[1] <> t[2] AND t[2] <> t[3] AND t[1] <> t[3], false);
 END
