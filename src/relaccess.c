@@ -42,7 +42,9 @@
  * DEFINER).  The price is a dependency on executor internals:
  * ExecInitRangeTable() and the EState set-up changed in PostgreSQL 16
  * (PG_VERSION_NUM branches below), and every major version must be checked
- * against execReplication.c.  Updates and deletes stay in SQL.
+ * against execReplication.c.  relaccess_writer_update() is its UPDATE
+ * counterpart (ExecSimpleRelationUpdate), for a row the caller has locked
+ * against other writers.  Deletes stay in SQL.
  *
  *-------------------------------------------------------------------------
  */
@@ -354,7 +356,7 @@ relaccess_lookup(const char *table, const char *index, int nkeys, const int64 *k
 
 /* A minimal executor state with rel as its one result relation */
 static EState *
-insert_estate(Relation rel, ResultRelInfo *rri)
+writer_estate(Relation rel, ResultRelInfo *rri)
 {
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -375,22 +377,48 @@ insert_estate(Relation rel, ResultRelInfo *rri)
 }
 
 /*
- * Insert one row into enspiral.<table>: the named columns get the values
- * given, every other column is NULL.  See the file header for what runs.
+ * Open enspiral.<table> for writing rows: one executor state (so the
+ * table's CHECK constraints are prepared once for all the rows written
+ * through it) and one query level of AFTER triggers, fired at close.
  */
 void
-relaccess_insert(const char *table, const RelColumn *cols, int ncols)
+relaccess_writer_open(RelWriter *w, const char *table)
 {
-	Relation	rel = table_open(relaccess_relid(table), RowExclusiveLock);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	EState	   *estate = insert_estate(rel, rri);
-	TupleTableSlot *slot;
+	TupleDesc	desc;
 
+	w->rel = table_open(relaccess_relid(table), RowExclusiveLock);
+	desc = RelationGetDescr(w->rel);
+	w->rri = makeNode(ResultRelInfo);
+	w->estate = writer_estate(w->rel, w->rri);
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&w->epqstate, w->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&w->epqstate, w->estate, NULL, NIL, -1);
+#endif
+	w->oldslot = ExecInitExtraTupleSlot(w->estate, desc, table_slot_callbacks(w->rel));
+	w->newslot = ExecInitExtraTupleSlot(w->estate, desc, &TTSOpsVirtual);
 	AfterTriggerBeginQuery();
-	slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
-	ExecClearTuple(slot);
-	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
-		slot->tts_isnull[i] = true;
+}
+
+/* Fire the AFTER row triggers of the rows written and close the writer */
+void
+relaccess_writer_close(RelWriter *w)
+{
+	AfterTriggerEndQuery(w->estate);
+	EvalPlanQualEnd(&w->epqstate);
+	/* AFTER row triggers may have opened the relation again: close it */
+	ExecCloseResultRelations(w->estate);
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+	CommandCounterIncrement();
+}
+
+/* Set the named columns of the writer's new-row slot (stored later) */
+static void
+set_columns(TupleTableSlot *slot, const RelColumn *cols, int ncols)
+{
 	for (int i = 0; i < ncols; i++)
 	{
 		int			attnum = column_attnum(slot->tts_tupleDescriptor, cols[i].name);
@@ -398,14 +426,63 @@ relaccess_insert(const char *table, const RelColumn *cols, int ncols)
 		slot->tts_values[attnum - 1] = cols[i].value;
 		slot->tts_isnull[attnum - 1] = cols[i].isnull;
 	}
+}
+
+/*
+ * Insert one row: the named columns get the values given, every other
+ * column is NULL.  See the file header for what runs.
+ */
+void
+relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	TupleTableSlot *slot = w->newslot;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+		slot->tts_isnull[i] = true;
+	set_columns(slot, cols, ncols);
 	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(rri, estate, slot);
-	AfterTriggerEndQuery(estate);
-	/* AFTER row triggers may have opened the relation again: close it */
-	ExecCloseResultRelations(estate);
-	ExecCloseIndices(rri);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
-	CommandCounterIncrement();
+	ExecSimpleRelationInsert(w->rri, w->estate, slot);
+}
+
+/*
+ * Fetch the row version at tid into w->oldslot if snap sees it; false when
+ * it does not.  The caller holds a lock that keeps other writers off the
+ * row (relaccess_writer_update cannot follow a concurrent update).
+ */
+bool
+relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
+{
+	return table_tuple_fetch_row_version(w->rel, tid, snap, w->oldslot);
+}
+
+/*
+ * Update the row fetched into w->oldslot: the named columns get the values
+ * given, the others keep theirs.  As an UPDATE: BEFORE and AFTER row
+ * triggers, CHECK constraints, new index entries unless the update is HOT.
+ */
+void
+relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	TupleTableSlot *slot = w->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	slot_getallattrs(w->oldslot);
+	memcpy(slot->tts_values, w->oldslot->tts_values, natts * sizeof(Datum));
+	memcpy(slot->tts_isnull, w->oldslot->tts_isnull, natts * sizeof(bool));
+	set_columns(slot, cols, ncols);
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epqstate, w->oldslot, slot);
+}
+
+/* Insert one row into enspiral.<table> through a writer of its own */
+void
+relaccess_insert(const char *table, const RelColumn *cols, int ncols)
+{
+	RelWriter	w;
+
+	relaccess_writer_open(&w, table);
+	relaccess_writer_insert(&w, cols, ncols);
+	relaccess_writer_close(&w);
 }

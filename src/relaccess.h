@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "nodes/execnodes.h"
 #include "executor/tuptable.h"
 #include "storage/itemptr.h"
 #include "storage/lockdefs.h"
@@ -59,6 +60,22 @@ typedef struct RelColumn
 	bool		isnull;
 } RelColumn;
 
+/* Writing rows through one executor state; see relaccess.c */
+typedef struct RelWriter
+{
+	Relation	rel;
+	struct ResultRelInfo *rri;
+	struct EState *estate;
+	EPQState	epqstate;
+	TupleTableSlot *oldslot;
+	TupleTableSlot *newslot;
+} RelWriter;
+
+extern void relaccess_writer_open(RelWriter *w, const char *table);
+extern void relaccess_writer_close(RelWriter *w);
+extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols);
+extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
+extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols);
 
 #endif							/* ENSPIRAL_RELACCESS_H */

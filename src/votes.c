@@ -24,7 +24,9 @@
  * triggers (only the votes_guard, which exempts vote() anyway) and column
  * defaults (every column is named).  It depends on executor internals that
  * move between major versions; relaccess.c keeps that in one place behind
- * PG_VERSION_NUM.  The superseding UPDATE stays in SQL.
+ * PG_VERSION_NUM.  The superseding UPDATE goes the same way
+ * (ExecSimpleRelationUpdate, through the same executor state as the
+ * insert), on the row the member lock keeps every other writer off.
  *
  *-------------------------------------------------------------------------
  */
@@ -355,31 +357,43 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 }
 
 /*
- * Mark the member's current vote superseded.  It is addressed by the tuple
- * id found under the member lock (a TID scan whatever the statistics); the
+ * Mark the member's current vote superseded, through writer w.  It is
+ * addressed by the tuple id found under the member lock (which keeps every
+ * other writer off the row) and read again under the latest snapshot; its
  * key columns are checked again.
  */
 static void
+supersede_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
+			  TimestampTz now)
+{
+	ItemPointerData tid = vc->current_tid;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		isnull;
+	RelColumn	cols[] = {
+		{"superseded_at", TimestampTzGetDatum(now), false},
+		{"history_key", Int64GetDatum(vc->current_vote_id), false},
+	};
+
+	if (!relaccess_writer_fetch(w, &tid, snap) ||
+		relaccess_int8(w->oldslot, "group_id") != vc->group_id ||
+		relaccess_int8(w->oldslot, "proposal_id") != pid ||
+		relaccess_int8(w->oldslot, "member_id") != member_id ||
+		relaccess_int8(w->oldslot, "vote_id") != vc->current_vote_id ||
+		(relaccess_column(w->oldslot, "superseded_at", &isnull), !isnull))
+		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+	UnregisterSnapshot(snap);
+	relaccess_writer_update(w, cols, lengthof(cols));
+}
+
+/* Mark the member's current vote superseded (a writer of its own) */
+static void
 supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[6] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
-	Datum		args[6] = {PointerGetDatum(&vc->current_tid), TimestampTzGetDatum(now),
-		Int64GetDatum(vc->group_id), Int64GetDatum(pid), Int64GetDatum(member_id),
-	Int64GetDatum(vc->current_vote_id)};
+	RelWriter	w;
 
-	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
-				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
-				  "   AND group_id OPERATOR(pg_catalog.=) $3"
-				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
-				  "   AND member_id OPERATOR(pg_catalog.=) $5"
-				  "   AND vote_id OPERATOR(pg_catalog.=) $6"
-				  "   AND superseded_at IS NULL",
-				  6, argtypes);
-	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+	relaccess_writer_open(&w, "votes");
+	supersede_row(&w, vc, pid, member_id, now);
+	relaccess_writer_close(&w);
 }
 
 /*
@@ -416,8 +430,8 @@ weight_at_opening(const VoteContext *vc, int64 member_id)
  * a portal per vote.  Returns vote_id.
  */
 static int64
-insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot,
-				text *reason, TimestampTz now)
+insert_vote_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
+				Jsonb *ballot, text *reason, TimestampTz now)
 {
 	/* the voter's weight at the opening (doc/decision-rules.md) */
 	int64		weight = vc->weighted ? weight_at_opening(vc, member_id) : 0;
@@ -434,7 +448,7 @@ insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot
 		{"weight", Int64GetDatum(weight), !vc->weighted},
 	};
 
-	relaccess_insert("votes", cols, lengthof(cols));
+	relaccess_writer_insert(w, cols, lengthof(cols));
 	return vote_id;
 }
 
@@ -443,9 +457,16 @@ static int64
 store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
 				 text *reason, TimestampTz now)
 {
+	RelWriter	w;
+	int64		vote_id;
+
+	/* one executor state for both rows: the CHECKs are prepared once */
+	relaccess_writer_open(&w, "votes");
 	if (vc->has_current)
-		supersede_vote(vc, pid, member_id, now);
-	return insert_vote_row(vc, pid, member_id, ballot, reason, now);
+		supersede_row(&w, vc, pid, member_id, now);
+	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now);
+	relaccess_writer_close(&w);
+	return vote_id;
 }
 
 /* Record participation and store an anonymous ballot; NS107 when already voted */
