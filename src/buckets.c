@@ -10,8 +10,10 @@
  *
  * contribute() is the hot path: one locking read of the bucket row, the
  * bucket's account and the member's account through their unique indexes
- * (no planned statement, see lock_contribution), then one SQL statement
- * that inserts the transfer and moves both balances.
+ * (no planned statement, see lock_contribution), then the two balance
+ * updates of the locked account rows and the insert of the transfer,
+ * directly through relaccess.c (ledger_insert_applied): the row triggers,
+ * constraints and indexes of both tables apply as for SQL statements.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,6 +66,8 @@ typedef struct BucketRow
 	int64		member_cap;
 	int64		account_id;		/* the bucket's ledger account */
 	int64		member_account; /* the member's account in the round, or 0 */
+	ItemPointerData account_tid;	/* locked version of the bucket's account */
+	ItemPointerData member_account_tid; /* locked version of the member's */
 	int64		total;			/* bucket account balance (lock_contribution) */
 	int64		balance;		/* member account balance (lock_contribution) */
 	bool		member_now;		/* member of the group now (lock_contribution) */
@@ -354,9 +358,11 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 			if (!relaccess_lock(&acc, &bucket_acc, snap))
 				elog(ERROR, "account %lld vanished", (long long) b->account_id);
 			b->total = relaccess_int8(acc.slot, "balance");
+			b->account_tid = acc.slot->tts_tid;
 			if (!relaccess_lock(&acc, &member_acc, snap))
 				elog(ERROR, "account %lld vanished", (long long) b->member_account);
 			b->balance = relaccess_int8(acc.slot, "balance");
+			b->member_account_tid = acc.slot->tts_tid;
 			locked = true;
 		}
 	}
@@ -682,8 +688,10 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 
 	if (key == NULL)
 	{
-		transfer_id = ledger_insert_applied(b.group_id, b.round_id, XFER_CONTRIBUTE,
-											b.member_account, b.account_id, amount);
+		LedgerMove	mv = {b.group_id, b.round_id, XFER_CONTRIBUTE, b.member_account,
+		b.member_account_tid, b.account_id, b.account_tid, amount};
+
+		transfer_id = ledger_insert_applied(&mv);
 		inserted = true;
 	}
 	else
