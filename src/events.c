@@ -11,6 +11,14 @@
  *	  that returns only such ids never returns an id below one a later
  *	  commit adds (doc/actors-and-events.md, "Reading the feed").
  *
+ *	  The events of the hot paths, vote_cast (vote()) and contribution
+ *	  (contribute()), are written here by C row triggers directly through
+ *	  relaccess.c: no SPI, no plan, the payload built as a JsonbValue, and
+ *	  NOTIFY queued with Async_Notify() only where the group sets
+ *	  notify_votes_and_contributions (a notifying commit takes a
+ *	  cluster-wide lock, doc/actors-and-events.md, "NOTIFY").  Refunds and
+ *	  allocations, and every other event, go through SQL (emit_event).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
