@@ -36,10 +36,11 @@
  * a portal or an SPI connection per row, which was a third of the cost of
  * a vote.  What it skips: statement-level triggers (the only ones on these
  * tables are the BEFORE guards that reject writers other than the API,
- * which is the writer here), column defaults (every caller names every
- * column it needs; a column not named is NULL), and privilege and row
- * security checks (the callers run as the extension owner, SECURITY
- * DEFINER).  The price is a dependency on executor internals:
+ * which is the writer here) and privilege and row security checks (the
+ * callers run as the extension owner, SECURITY DEFINER).  Column defaults
+ * are evaluated here for the columns a caller does not name, as INSERT
+ * does, so a column added later with a default (transfers.chain_key) is
+ * filled on this path too.  The price is a dependency on executor internals:
  * ExecInitRangeTable() and the EState set-up changed in PostgreSQL 16
  * (PG_VERSION_NUM branches below), and every major version must be checked
  * against execReplication.c.  relaccess_writer_update() is its UPDATE
@@ -63,6 +64,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -429,18 +431,51 @@ set_columns(TupleTableSlot *slot, const RelColumn *cols, int ncols)
 }
 
 /*
- * Insert one row: the named columns get the values given, every other
- * column is NULL.  See the file header for what runs.
+ * Give the columns not named their defaults (identity columns their next
+ * value), as INSERT does; NULL where there is none.  Stored generated
+ * columns are computed by ExecSimpleRelationInsert.
+ */
+static void
+fill_defaults(RelWriter *w, TupleTableSlot *slot, const bool *named)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	ExprContext *econtext = GetPerTupleExprContext(w->estate);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Node	   *expr;
+
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+		if (named[i] || att->attisdropped || att->attgenerated ||
+			!(att->atthasdef || att->attidentity))
+			continue;
+		expr = build_column_default(w->rel, i + 1);
+		if (expr != NULL)
+			slot->tts_values[i] =
+				ExecEvalExprSwitchContext(ExecPrepareExpr((Expr *) expr, w->estate),
+										  econtext, &slot->tts_isnull[i]);
+	}
+}
+
+/*
+ * Insert one row: the named columns get the values given, the others their
+ * defaults, as INSERT does.  See the file header for what runs.
  */
 void
 relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 {
 	TupleTableSlot *slot = w->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+	bool	   *named = palloc0(natts * sizeof(bool));
 
+	for (int i = 0; i < ncols; i++)
+		named[column_attnum(slot->tts_tupleDescriptor, cols[i].name) - 1] = true;
 	ExecClearTuple(slot);
-	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
-		slot->tts_isnull[i] = true;
+	fill_defaults(w, slot, named);
 	set_columns(slot, cols, ncols);
+	pfree(named);
 	ExecStoreVirtualTuple(slot);
 	ExecSimpleRelationInsert(w->rri, w->estate, slot);
 }

@@ -21,8 +21,7 @@
  * logical-replication apply path, on purpose: it applies the CHECK
  * constraints, the unique index and the row triggers (the event feed) of an
  * INSERT without a plan or portal per vote; it skips statement-level
- * triggers (only the votes_guard, which exempts vote() anyway) and column
- * defaults (every column is named).  It depends on executor internals that
+ * triggers (only the votes_guard, which exempts vote() anyway).  It depends on executor internals that
  * move between major versions; relaccess.c keeps that in one place behind
  * PG_VERSION_NUM.  The superseding UPDATE goes the same way
  * (ExecSimpleRelationUpdate, through the same executor state as the
