@@ -327,23 +327,28 @@ event_trigger_data(FunctionCallInfo fcinfo, const char *fn, const char *table)
 	return td;
 }
 
-/* The owner of a ledger account (0 when it has none) */
-static int64
-account_owner(int64 group_id, int64 account_id)
+/* The owners of two ledger accounts of a group (0 for an account without one) */
+static void
+account_owners(int64 group_id, const int64 *accounts, int64 *owners)
 {
-	static const char *const cols[] = {"owner_id"};
-	int64		keys[2] = {group_id, account_id};
-	Datum		v[1];
-	bool		n[1];
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = relaccess_lookup("accounts", "accounts_pkey", 2, keys, snap,
-										 1, cols, v, n, NULL);
+	RelScan		rs;
 
+	relaccess_open(&rs, "accounts", "accounts_pkey", AccessShareLock);
+	for (int i = 0; i < 2; i++)
+	{
+		int64		keys[2] = {group_id, accounts[i]};
+		bool		isnull;
+		Datum		d;
+
+		if (!relaccess_fetch_int8(&rs, snap, 2, keys))
+			elog(ERROR, "account " INT64_FORMAT " of group " INT64_FORMAT " not found",
+				 accounts[i], group_id);
+		d = relaccess_column(rs.slot, "owner_id", &isnull);
+		owners[i] = isnull ? 0 : DatumGetInt64(d);
+	}
+	relaccess_close(&rs);
 	UnregisterSnapshot(snap);
-	if (!found)
-		elog(ERROR, "account " INT64_FORMAT " of group " INT64_FORMAT " not found",
-			 account_id, group_id);
-	return n[0] ? 0 : DatumGetInt64(v[0]);
 }
 
 /*
@@ -358,14 +363,19 @@ contribution_event(TriggerData *td)
 	bool		isnull;
 	Datum		kind = heap_getattr(td->tg_trigtuple, SPI_fnumber(desc, "kind"), desc, &isnull);
 	HotEvent	ev = {0};
+	int64		accounts[2],
+				owners[2];
 
 	if (isnull || DatumGetObjectId(kind) != relaccess_enum_label("transfer_kind", "contribute"))
 		return false;
 	ev.group_id = new_int8(td, "group_id");
+	accounts[0] = new_int8(td, "from_account");
+	accounts[1] = new_int8(td, "to_account");
+	account_owners(ev.group_id, accounts, owners);
 	ev.kind = "contribution";
-	ev.actor = ev.member_id = account_owner(ev.group_id, new_int8(td, "from_account"));
+	ev.actor = ev.member_id = owners[0];
 	ev.round_id = new_int8(td, "round_id");
-	ev.bucket_id = account_owner(ev.group_id, new_int8(td, "to_account"));
+	ev.bucket_id = owners[1];
 	ev.npairs = 2;
 	ev.keys[0] = "transfer_id";
 	ev.values[0] = new_int8(td, "transfer_id");
