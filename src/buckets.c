@@ -10,8 +10,10 @@
  *
  * contribute() is the hot path: one locking read of the bucket row, the
  * bucket's account and the member's account through their unique indexes
- * (no planned statement, see lock_contribution), then one SQL statement
- * that inserts the transfer and moves both balances.
+ * (no planned statement, see lock_contribution), then the two balance
+ * updates of the locked account rows and the insert of the transfer,
+ * directly through relaccess.c (ledger_insert_applied): the row triggers,
+ * constraints and indexes of both tables apply as for SQL statements.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,11 +21,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
@@ -33,15 +31,14 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "enspiral.h"
 #include "lifecycle.h"
 #include "cobudget.h"
+#include "relaccess.h"
 
 /* field 4 of the member contribution lock's tag (see lock_member) */
 #define ENSPIRAL_MEMBER_LOCK_SPACE 3
@@ -70,6 +67,8 @@ typedef struct BucketRow
 	int64		member_cap;
 	int64		account_id;		/* the bucket's ledger account */
 	int64		member_account; /* the member's account in the round, or 0 */
+	ItemPointerData account_tid;	/* locked version of the bucket's account */
+	ItemPointerData member_account_tid; /* locked version of the member's */
 	int64		total;			/* bucket account balance (lock_contribution) */
 	int64		balance;		/* member account balance (lock_contribution) */
 	bool		member_now;		/* member of the group now (lock_contribution) */
@@ -173,126 +172,11 @@ lock_bucket(int64 bucket_id, int64 member_id, BucketRow *b)
 }
 
 /*
- * Direct access for the hot path of contribute().  The locking read goes
- * through the tables' unique indexes and locks rows with table_tuple_lock(),
- * exactly as SELECT ... FOR NO KEY UPDATE does (ExecLockRows): in READ
- * COMMITTED the latest version of a row is locked and re-checked; under
- * REPEATABLE READ and SERIALIZABLE a row changed since the snapshot is a
- * serialization failure.  Reads are MVCC index scans with the statement's
- * snapshot.  Nothing is written here: writes stay in SQL (SPI).
+ * Direct access for the hot path of contribute() (relaccess.c): the locking
+ * read goes through the tables' unique indexes and locks rows exactly as
+ * SELECT ... FOR NO KEY UPDATE does.  Reads are MVCC index scans with the
+ * statement's snapshot.  Nothing is written here: writes stay in SQL (SPI).
  */
-
-/* An open table, one of its unique indexes, and a slot for its rows */
-typedef struct DirectScan
-{
-	Relation	heap;
-	Relation	index;
-	TupleTableSlot *slot;
-} DirectScan;
-
-/* Open enspiral.<table> with its index <index> (lock held to end of xact) */
-static void
-direct_open(DirectScan *ds, Oid nsp, const char *table, const char *index,
-			LOCKMODE mode)
-{
-	Oid			relid = get_relname_relid(table, nsp);
-	Oid			indid = get_relname_relid(index, nsp);
-
-	if (!OidIsValid(relid) || !OidIsValid(indid))
-		elog(ERROR, "enspiral.%s or enspiral.%s does not exist", table, index);
-	ds->heap = table_open(relid, mode);
-	ds->index = index_open(indid, AccessShareLock);
-	ds->slot = table_slot_create(ds->heap, NULL);
-}
-
-/* Close what direct_open opened, keeping the relation locks */
-static void
-direct_close(DirectScan *ds)
-{
-	ExecDropSingleTupleTableSlot(ds->slot);
-	index_close(ds->index, NoLock);
-	table_close(ds->heap, NoLock);
-}
-
-/*
- * Fetch into ds->slot the first row visible to snap whose leading index
- * columns equal keys[] (compared with the functions procs[]); false if none.
- */
-static bool
-direct_fetch(DirectScan *ds, Snapshot snap, int nkeys, const Datum *keys,
-			 const RegProcedure *procs)
-{
-	ScanKeyData sk[INDEX_MAX_KEYS];
-	IndexScanDesc scan;
-	bool		found;
-
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, procs[i], keys[i]);
-	scan = index_beginscan(ds->heap, ds->index, snap, nkeys, 0);
-	index_rescan(scan, sk, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, ds->slot);
-	index_endscan(scan);
-	return found;
-}
-
-/* int8 column of the row in a slot, by name (NOT NULL columns) */
-static int64
-slot_int8(TupleTableSlot *slot, const char *name)
-{
-	bool		isnull;
-
-	return DatumGetInt64(enspiral_slot_column(slot, name, &isnull));
-}
-
-/*
- * Lock the row at tid row of ds FOR NO KEY UPDATE, as ExecLockRows does; on
- * return the slot holds the locked (latest) version.  False when the row
- * was deleted meanwhile (READ COMMITTED).
- */
-static bool
-direct_lock(DirectScan *ds, ItemPointer row, Snapshot snap)
-{
-	ItemPointerData tid = *row;
-	TM_FailureData tmfd;
-	TM_Result	res;
-	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
-
-	res = table_tuple_lock(ds->heap, &tid, snap, ds->slot, GetCurrentCommandId(true),
-						   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
-	switch (res)
-	{
-		case TM_Ok:
-			return true;
-		case TM_Updated:
-		case TM_Deleted:
-			if (res == TM_Deleted && !IsolationUsesXactSnapshot())
-				return false;
-			/* a version the chain could not be followed to: retryable */
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update"),
-					 errhint("Retry the transaction.")));
-			break;
-		case TM_SelfModified:
-		case TM_Invisible:
-		default:
-			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
-	}
-	return false;				/* keep compiler quiet */
-}
-
-/* True when the row version in slot was written by this transaction */
-static bool
-written_here(TupleTableSlot *slot)
-{
-	bool		should_free;
-	HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
-	bool		result = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
-
-	if (should_free)
-		heap_freetuple(tup);
-	return result;
-}
 
 /*
  * Take the member's contribution lock (a transaction-level lock of the
@@ -318,43 +202,29 @@ lock_member(int64 member_id, bool account_written)
 	return true;
 }
 
-/* OID of a label of an enum type of the enspiral schema */
-static Oid
-direct_enum(Oid nsp, const char *type, const char *label)
-{
-	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-										CStringGetDatum(type), ObjectIdGetDatum(nsp));
-	Oid			result = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
-										 ObjectIdGetDatum(typid), CStringGetDatum(label));
-
-	if (!OidIsValid(result))
-		elog(ERROR, "enspiral.%s has no label \"%s\"", type, label);
-	return result;
-}
-
 /* Find the account of a bucket or member in a round; false if none */
 static bool
-direct_account(DirectScan *acc, Snapshot snap, int64 group_id, int64 round_id,
+direct_account(RelScan *acc, Snapshot snap, int64 group_id, int64 round_id,
 			   Oid kind, int64 owner_id)
 {
 	Datum		keys[4] = {Int64GetDatum(group_id), Int64GetDatum(round_id),
 	ObjectIdGetDatum(kind), Int64GetDatum(owner_id)};
 	RegProcedure procs[4] = {F_INT8EQ, F_INT8EQ, F_ENUM_EQ, F_INT8EQ};
 
-	return direct_fetch(acc, snap, 4, keys, procs);
+	return relaccess_fetch(acc, snap, 4, keys, procs);
 }
 
 /* Whether the member has a membership period containing now */
 static bool
-direct_member_now(Oid nsp, Snapshot snap, int64 group_id, int64 member_id,
+direct_member_now(Snapshot snap, int64 group_id, int64 member_id,
 				  TimestampTz now)
 {
-	DirectScan	ms;
+	RelScan		ms;
 	ScanKeyData sk[2];
 	IndexScanDesc scan;
 	bool		result = false;
 
-	direct_open(&ms, nsp, "memberships", "memberships_pkey", AccessShareLock);
+	relaccess_open(&ms, "memberships", "memberships_pkey", AccessShareLock);
 	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(group_id));
 	ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(member_id));
 	scan = index_beginscan(ms.heap, ms.index, snap, 2, 0);
@@ -368,22 +238,22 @@ direct_member_now(Oid nsp, Snapshot snap, int64 group_id, int64 member_id,
 		result = joined <= now && (isnull || DatumGetTimestampTz(left) > now);
 	}
 	index_endscan(scan);
-	direct_close(&ms);
+	relaccess_close(&ms);
 	return result;
 }
 
 /* Read the round of bucket b into b */
 static void
-direct_read_round(Oid nsp, Snapshot snap, BucketRow *b)
+direct_read_round(Snapshot snap, BucketRow *b)
 {
-	DirectScan	rd;
+	RelScan		rd;
 	Datum		keys[2] = {Int64GetDatum(b->group_id), Int64GetDatum(b->round_id)};
 	RegProcedure procs[2] = {F_INT8EQ, F_INT8EQ};
 	Datum		d;
 	bool		isnull;
 
-	direct_open(&rd, nsp, "rounds", "rounds_pkey", AccessShareLock);
-	if (!direct_fetch(&rd, snap, 2, keys, procs))
+	relaccess_open(&rd, "rounds", "rounds_pkey", AccessShareLock);
+	if (!relaccess_fetch(&rd, snap, 2, keys, procs))
 		elog(ERROR, "round %lld of bucket %lld not found", (long long) b->round_id,
 			 (long long) b->bucket_id);
 	b->opens_at = DatumGetTimestampTz(enspiral_slot_column(rd.slot, "opens_at", &isnull));
@@ -393,7 +263,7 @@ direct_read_round(Oid nsp, Snapshot snap, BucketRow *b)
 	d = enspiral_slot_column(rd.slot, "max_per_member_per_bucket", &isnull);
 	b->has_member_cap = !isnull;
 	b->member_cap = isnull ? 0 : DatumGetInt64(d);
-	direct_close(&rd);
+	relaccess_close(&rd);
 }
 
 /*
@@ -418,10 +288,9 @@ direct_read_round(Oid nsp, Snapshot snap, BucketRow *b)
 static bool
 lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 {
-	Oid			nsp = get_namespace_oid("enspiral", false);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Snapshot	snap;
-	DirectScan	bk,
+	RelScan		bk,
 				acc;
 	Datum		keys[2];
 	RegProcedure procs[2] = {F_INT8EQ, F_INT8EQ};
@@ -436,41 +305,41 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 
-	direct_open(&bk, nsp, "buckets", "buckets_bucket_id_key", RowShareLock);
+	relaccess_open(&bk, "buckets", "buckets_bucket_id_key", RowShareLock);
 	keys[0] = Int64GetDatum(bucket_id);
-	if (!direct_fetch(&bk, snap, 1, keys, procs))
+	if (!relaccess_fetch(&bk, snap, 1, keys, procs))
 		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
 	bucket_row = bk.slot->tts_tid;
 	b->bucket_id = bucket_id;
-	b->group_id = slot_int8(bk.slot, "group_id");
-	b->round_id = slot_int8(bk.slot, "round_id");
+	b->group_id = enspiral_slot_int64(bk.slot, "group_id");
+	b->round_id = enspiral_slot_int64(bk.slot, "round_id");
 	b->state = DatumGetLifecycleState(enspiral_slot_column(bk.slot, "state", &isnull));
-	b->min_goal = slot_int8(bk.slot, "min_goal");
-	b->max_goal = slot_int8(bk.slot, "max_goal");
+	b->min_goal = enspiral_slot_int64(bk.slot, "min_goal");
+	b->max_goal = enspiral_slot_int64(bk.slot, "max_goal");
 
-	direct_read_round(nsp, snap, b);
+	direct_read_round(snap, b);
 
-	direct_open(&acc, nsp, "accounts", "accounts_group_id_round_id_kind_owner_id_key",
+	relaccess_open(&acc, "accounts", "accounts_group_id_round_id_kind_owner_id_key",
 				RowShareLock);
 	if (!direct_account(&acc, snap, b->group_id, b->round_id,
-						direct_enum(nsp, "account_kind", "bucket"), bucket_id))
+						relaccess_enum_label("account_kind", "bucket"), bucket_id))
 		elog(ERROR, "bucket %lld has no ledger account", (long long) bucket_id);
-	b->account_id = slot_int8(acc.slot, "account_id");
+	b->account_id = enspiral_slot_int64(acc.slot, "account_id");
 	bucket_acc = acc.slot->tts_tid;
 	b->member_account = 0;
 	if (direct_account(&acc, snap, b->group_id, b->round_id,
-					   direct_enum(nsp, "account_kind", "member"), member_id))
+					   relaccess_enum_label("account_kind", "member"), member_id))
 	{
-		b->member_account = slot_int8(acc.slot, "account_id");
+		b->member_account = enspiral_slot_int64(acc.slot, "account_id");
 		member_acc = acc.slot->tts_tid;
-		member_written = written_here(acc.slot);
+		member_written = relaccess_written_here(acc.slot);
 	}
-	b->member_now = direct_member_now(nsp, snap, b->group_id, member_id, now);
+	b->member_now = direct_member_now(snap, b->group_id, member_id, now);
 
 	if (b->state == BUCKET_OPEN && !b->round_closed && b->opens_at <= now &&
 		now < b->closes_at && b->member_account != 0 &&
 		lock_member(member_id, member_written) &&
-		direct_lock(&bk, &bucket_row, snap))
+		relaccess_lock(&bk, &bucket_row, snap))
 	{
 		/* re-check the latest version of the bucket, as EvalPlanQual would */
 		b->state = DatumGetLifecycleState(enspiral_slot_column(bk.slot, "state", &isnull));
@@ -479,21 +348,23 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 			/* changed meanwhile: say why from a fresh read of the round */
 			UnregisterSnapshot(snap);
 			snap = RegisterSnapshot(GetTransactionSnapshot());
-			direct_read_round(nsp, snap, b);
+			direct_read_round(snap, b);
 		}
 		else
 		{
-			if (!direct_lock(&acc, &bucket_acc, snap))
+			if (!relaccess_lock(&acc, &bucket_acc, snap))
 				elog(ERROR, "account %lld vanished", (long long) b->account_id);
-			b->total = slot_int8(acc.slot, "balance");
-			if (!direct_lock(&acc, &member_acc, snap))
+			b->total = enspiral_slot_int64(acc.slot, "balance");
+			b->account_tid = acc.slot->tts_tid;
+			if (!relaccess_lock(&acc, &member_acc, snap))
 				elog(ERROR, "account %lld vanished", (long long) b->member_account);
-			b->balance = slot_int8(acc.slot, "balance");
+			b->balance = enspiral_slot_int64(acc.slot, "balance");
+			b->member_account_tid = acc.slot->tts_tid;
 			locked = true;
 		}
 	}
-	direct_close(&acc);
-	direct_close(&bk);
+	relaccess_close(&acc);
+	relaccess_close(&bk);
 	UnregisterSnapshot(snap);
 	return locked;
 }
@@ -817,8 +688,10 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 
 	if (key == NULL)
 	{
-		transfer_id = ledger_insert_applied(b.group_id, b.round_id, XFER_CONTRIBUTE,
-											b.member_account, b.account_id, amount);
+		LedgerMove	mv = {b.group_id, b.round_id, XFER_CONTRIBUTE, b.member_account,
+		b.member_account_tid, b.account_id, b.account_tid, amount};
+
+		transfer_id = ledger_insert_applied(&mv);
 		inserted = true;
 	}
 	else

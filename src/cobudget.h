@@ -20,6 +20,8 @@
 
 #include "postgres.h"
 
+#include "storage/itemptr.h"
+
 #include "executor/spi.h"
 #include "utils/rel.h"
 
@@ -46,8 +48,20 @@ extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,
 						   int64 from_account, int64 to_account, int64 amount,
 						   const char *idempotency_key, int64 reverses,
 						   bool *inserted);
-extern int64 ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
-								   int64 from_account, int64 to_account, int64 amount);
+/* A transfer between two account rows the caller has locked (ledger_insert_applied) */
+typedef struct LedgerMove
+{
+	int64		group_id;
+	int64		round_id;
+	const char *kind;
+	int64		from_account;
+	ItemPointerData from_tid;	/* the locked version of from_account's row */
+	int64		to_account;
+	ItemPointerData to_tid;		/* the locked version of to_account's row */
+	int64		amount;
+} LedgerMove;
+
+extern int64 ledger_insert_applied(const LedgerMove *mv);
 extern int	ledger_lock_accounts(int64 group_id, int64 *ids, int n,
 								 LedgerAccount *out);
 extern int64 ledger_find_balance(LedgerAccount *locked, int n, int64 account_id);

@@ -54,6 +54,7 @@ extern bool enspiral_column_unchanged(TupleDesc desc, HeapTuple a, HeapTuple b,
 struct TupleTableSlot;
 extern Datum enspiral_slot_column(struct TupleTableSlot *slot, const char *name,
 								  bool *isnull);
+extern int64 enspiral_slot_int64(struct TupleTableSlot *slot, const char *name);
 
 /*
  * api_write.c: guard triggers let a write through only while the API makes

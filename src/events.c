@@ -11,6 +11,14 @@
  *	  that returns only such ids never returns an id below one a later
  *	  commit adds (doc/actors-and-events.md, "Reading the feed").
  *
+ *	  The events of the hot paths, vote_cast (vote()) and contribution
+ *	  (contribute()), are written here by C row triggers directly through
+ *	  relaccess.c: no SPI, no plan, the payload built as a JsonbValue, and
+ *	  NOTIFY queued with Async_Notify() only where the group sets
+ *	  notify_votes_and_contributions (a notifying commit takes a
+ *	  cluster-wide lock, doc/actors-and-events.md, "NOTIFY").  Refunds and
+ *	  allocations, and every other event, go through SQL (emit_event).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -21,16 +29,21 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/numeric.h"
 #include "utils/snapmgr.h"
 
 #include "enspiral.h"
+#include "decisions.h"
+#include "relaccess.h"
 
 /* Low bits of an event id: the event's number inside its transaction */
 #define EVENT_SEQ_BITS	22
@@ -46,12 +59,9 @@ PG_FUNCTION_INFO_V1(enspiral_transfers_events);
 static FullTransactionId event_fxid = {0};
 static uint64 event_seq = 0;
 
-/*
- * enspiral.next_event_id() RETURNS bigint
- *	  The next event id of the current transaction (assigns its xid).
- */
-Datum
-enspiral_next_event_id(PG_FUNCTION_ARGS)
+/* The next event id of the current transaction (assigns its xid) */
+static int64
+event_next_id(void)
 {
 	FullTransactionId fxid = GetTopFullTransactionId();
 	uint64		xid64 = U64FromFullTransactionId(fxid);
@@ -72,7 +82,17 @@ enspiral_next_event_id(PG_FUNCTION_ARGS)
 		elog(ERROR, "transaction id %llu too large for an event id",
 			 (unsigned long long) xid64);
 	event_seq++;
-	PG_RETURN_INT64((int64) ((xid64 << EVENT_SEQ_BITS) | event_seq));
+	return (int64) ((xid64 << EVENT_SEQ_BITS) | event_seq);
+}
+
+/*
+ * enspiral.next_event_id() RETURNS bigint
+ *	  The next event id of the current transaction (assigns its xid).
+ */
+Datum
+enspiral_next_event_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(event_next_id());
 }
 
 /* The full transaction id of xid, a recent xid not after next (as xid8funcs.c) */
@@ -132,6 +152,118 @@ new_int8(TriggerData *td, const char *col)
 }
 
 /*
+ * The hot events (vote_cast, contribution) are appended directly
+ * (relaccess_insert: no SPI, no plan), with their payload built as a
+ * JsonbValue rather than parsed from text.  An event row of the hot path.
+ */
+typedef struct HotEvent
+{
+	int64		group_id;
+	const char *kind;
+	int64		actor;			/* 0: NULL */
+	int64		member_id;		/* 0: NULL */
+	int64		proposal_id;	/* 0: NULL */
+	int64		round_id;		/* 0: NULL */
+	int64		bucket_id;		/* 0: NULL */
+	int			npairs;			/* payload: keys and bigint values */
+	const char *keys[2];
+	int64		values[2];
+	bool		payload_true;	/* payload {keys[0]: true} instead */
+} HotEvent;
+
+/* A string JsonbValue */
+static void
+jsonb_string(JsonbValue *v, const char *s)
+{
+	v->type = jbvString;
+	v->val.string.val = (char *) s;
+	v->val.string.len = strlen(s);
+}
+
+/* The payload of a hot event: an object of bigint values (or one true) */
+static Jsonb *
+hot_payload(const HotEvent *ev)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k,
+				v;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ev->npairs; i++)
+	{
+		jsonb_string(&k, ev->keys[i]);
+		pushJsonbValue(&state, WJB_KEY, &k);
+		if (ev->payload_true)
+		{
+			v.type = jbvBool;
+			v.val.boolean = true;
+		}
+		else
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(ev->values[i]);
+		}
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/* Whether the group sets notify_votes_and_contributions (latest committed state) */
+static bool
+group_notifies_hot_events(int64 group_id)
+{
+	static const char *const cols[] = {"settings"};
+	Datum		v[1];
+	bool		n[1];
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found = relaccess_lookup("groups", "groups_pkey", 1, &group_id, snap,
+										 1, cols, v, n, NULL);
+
+	UnregisterSnapshot(snap);
+	return found && !n[0] &&
+		jsonb_get_bool_key(DatumGetJsonbP(v[0]), "notify_votes_and_contributions", false);
+}
+
+/* Queue NOTIFY enspiral_events {"group_id", "event_id"} (sent on commit only) */
+static void
+event_notify(int64 group_id, int64 event_id)
+{
+	char		payload[96];
+
+	snprintf(payload, sizeof(payload),
+			 "{\"group_id\": " INT64_FORMAT ", \"event_id\": " INT64_FORMAT "}",
+			 group_id, event_id);
+	PreventCommandDuringRecovery("NOTIFY");
+	Async_Notify("enspiral_events", payload);
+}
+
+/* A nullable bigint column of a hot event (0 stands for NULL) */
+#define HOT_COLUMN(name, x) {name, Int64GetDatum(x), (x) == 0}
+
+/* Append a hot event; NOTIFY where the group sets notify_votes_and_contributions */
+static void
+hot_event_append(const HotEvent *ev)
+{
+	int64		event_id = event_next_id();
+	RelColumn	cols[] = {
+		{"group_id", Int64GetDatum(ev->group_id), false},
+		{"event_id", Int64GetDatum(event_id), false},
+		{"at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
+		{"kind", CStringGetTextDatum(ev->kind), false},
+		HOT_COLUMN("actor", ev->actor),
+		HOT_COLUMN("member_id", ev->member_id),
+		HOT_COLUMN("proposal_id", ev->proposal_id),
+		HOT_COLUMN("round_id", ev->round_id),
+		HOT_COLUMN("bucket_id", ev->bucket_id),
+		{"payload", JsonbPGetDatum(hot_payload(ev)), false},
+	};
+
+	relaccess_insert("events", cols, lengthof(cols));
+	if (group_notifies_hot_events(ev->group_id))
+		event_notify(ev->group_id, event_id);
+}
+
+/*
  * enspiral.votes_events(): AFTER INSERT row trigger on enspiral.votes and
  * enspiral.participations (the hot path of vote(), hence C).  Records
  * vote_cast: for a named vote the voter acts and is the subject; for an
@@ -141,55 +273,33 @@ new_int8(TriggerData *td, const char *col)
 Datum
 enspiral_votes_events(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, JSONBOID};
-	Datum		args[5];
-	char		nulls[5] = "     ";
-	bool		named;
+	HotEvent	ev = {0};
 
 	static const char *const tables[] = {"votes", "participations"};
 
 	(void) enspiral_trigger_call(fcinfo, "votes_events", ENSPIRAL_TRIGGER_AFTER |
 								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
 	enspiral_require_trigger_table_in(td, "votes_events", tables, lengthof(tables));
-	named = enspiral_relation_is(td->tg_relation, "votes");
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(NULL);
 
-	args[0] = Int64GetDatum(new_int8(td, "group_id"));
-	args[2] = Int64GetDatum(new_int8(td, "proposal_id"));
-	if (named)
+	ev.group_id = new_int8(td, "group_id");
+	ev.kind = "vote_cast";
+	ev.proposal_id = new_int8(td, "proposal_id");
+	ev.npairs = 1;
+	if (enspiral_relation_is(td->tg_relation, "votes"))
 	{
-		char	   *payload = psprintf("{\"vote_id\": " INT64_FORMAT "}",
-									   new_int8(td, "vote_id"));
-
-		args[1] = Int64GetDatum(new_int8(td, "member_id"));
-		args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(payload));
+		ev.actor = ev.member_id = new_int8(td, "member_id");
+		ev.keys[0] = "vote_id";
+		ev.values[0] = new_int8(td, "vote_id");
 	}
 	else
 	{
-		nulls[1] = 'n';
-		args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"anonymous\": true}"));
+		ev.keys[0] = "anonymous";
+		ev.payload_true = true;
 	}
-	args[3] = args[1];
-	nulls[3] = nulls[1];
-
-	enspiral_spi_connect();
-	enspiral_plan(&plan,
-				  "WITH e AS ("
-				  "  INSERT INTO enspiral.events"
-				  "   (group_id, event_id, kind, actor, member_id, proposal_id, payload)"
-				  "  VALUES ($1, enspiral.next_event_id(), 'vote_cast', $2, $4, $3, $5)"
-				  "  RETURNING group_id, event_id)"
-				  " SELECT pg_catalog.pg_notify('enspiral_events',"
-				  "          '{\"group_id\": ' || e.group_id || ', \"event_id\": ' || e.event_id || '}')"
-				  "   FROM e JOIN enspiral.groups g ON g.group_id = e.group_id"
-				  "  WHERE (g.settings ->> 'notify_votes_and_contributions')::boolean",
-				  5, argtypes);
-	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "recording the vote event failed");
-	enspiral_spi_finish();
+	hot_event_append(&ev);
 	return PointerGetDatum(NULL);
 }
 
@@ -205,12 +315,71 @@ event_trigger_data(FunctionCallInfo fcinfo, const char *fn, const char *table)
 	return td;
 }
 
+/* The owners of two ledger accounts of a group (0 for an account without one) */
+static void
+account_owners(int64 group_id, const int64 *accounts, int64 *owners)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	RelScan		rs;
+
+	relaccess_open(&rs, "accounts", "accounts_pkey", AccessShareLock);
+	for (int i = 0; i < 2; i++)
+	{
+		int64		keys[2] = {group_id, accounts[i]};
+		bool		isnull;
+		Datum		d;
+
+		if (!relaccess_fetch_int8(&rs, snap, 2, keys))
+			elog(ERROR, "account " INT64_FORMAT " of group " INT64_FORMAT " not found",
+				 accounts[i], group_id);
+		d = enspiral_slot_column(rs.slot, "owner_id", &isnull);
+		owners[i] = isnull ? 0 : DatumGetInt64(d);
+	}
+	relaccess_close(&rs);
+	UnregisterSnapshot(snap);
+}
+
+/*
+ * Record the contribution event of a new transfer row of kind contribute
+ * (the contributing member acts; the hot path of contribute()); false,
+ * recording nothing, for every other kind.
+ */
+static bool
+contribution_event(TriggerData *td)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	bool		isnull;
+	Datum		kind = heap_getattr(td->tg_trigtuple, enspiral_attnum(desc, "kind"), desc, &isnull);
+	HotEvent	ev = {0};
+	int64		accounts[2],
+				owners[2];
+
+	if (isnull || DatumGetObjectId(kind) != relaccess_enum_label("transfer_kind", "contribute"))
+		return false;
+	ev.group_id = new_int8(td, "group_id");
+	accounts[0] = new_int8(td, "from_account");
+	accounts[1] = new_int8(td, "to_account");
+	account_owners(ev.group_id, accounts, owners);
+	ev.kind = "contribution";
+	ev.actor = ev.member_id = owners[0];
+	ev.round_id = new_int8(td, "round_id");
+	ev.bucket_id = owners[1];
+	ev.npairs = 2;
+	ev.keys[0] = "transfer_id";
+	ev.values[0] = new_int8(td, "transfer_id");
+	ev.keys[1] = "amount";
+	ev.values[1] = new_int8(td, "amount");
+	hot_event_append(&ev);
+	return true;
+}
+
 /*
  * enspiral.transfers_events(): AFTER INSERT row trigger on
  * enspiral.transfers (the hot path of contribute(), hence C).  Checks
  * may_allocate for allocations and records contribution (the contributing
- * member acts), refund and round_allocated (one per member share).  NOTIFY
- * for contributions only where the group sets notify_votes_and_contributions.
+ * member acts; appended directly, see HotEvent), refund and
+ * round_allocated (one per member share, through SQL).  NOTIFY for
+ * contributions only where the group sets notify_votes_and_contributions.
  */
 Datum
 enspiral_transfers_events(PG_FUNCTION_ARGS)
@@ -228,9 +397,10 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 
 	if (enspiral_in_restore_copy(td->tg_relation))
 		return PointerGetDatum(NULL);
+	if (contribution_event(td))
+		return PointerGetDatum(NULL);
 	kind = SPI_getvalue(td->tg_trigtuple, desc, enspiral_attnum(desc, "kind"));
-	if (strcmp(kind, "contribute") != 0 && strcmp(kind, "refund") != 0 &&
-		strcmp(kind, "allocate") != 0)
+	if (strcmp(kind, "refund") != 0 && strcmp(kind, "allocate") != 0)
 		return PointerGetDatum(NULL);
 
 	args[0] = Int64GetDatum(new_int8(td, "group_id"));
@@ -261,13 +431,11 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 				  "  INSERT INTO enspiral.events"
 				  "   (group_id, event_id, kind, actor, member_id, round_id, bucket_id, payload)"
 				  "  SELECT $1, enspiral.next_event_id(),"
-				  "         CASE $4 WHEN 'contribute' THEN 'contribution' WHEN 'refund' THEN 'refund'"
-				  "                 ELSE 'round_allocated' END,"
-				  "         CASE WHEN $4 = 'contribute' THEN a.fo ELSE enspiral.actor() END,"
-				  "         CASE WHEN $4 = 'contribute' THEN a.fo WHEN a.tk = 'member' THEN a.tw END,"
+				  "         CASE $4 WHEN 'refund' THEN 'refund' ELSE 'round_allocated' END,"
+				  "         enspiral.actor(),"
+				  "         CASE WHEN a.tk = 'member' THEN a.tw END,"
 				  "         $5,"
-				  "         CASE WHEN $4 = 'contribute' THEN a.tw"
-				  "              WHEN $4 = 'refund' AND a.fk = 'bucket' THEN a.fo END,"
+				  "         CASE WHEN $4 = 'refund' AND a.fk = 'bucket' THEN a.fo END,"
 				  "         CASE WHEN $4 = 'refund'"
 				  "              THEN pg_catalog.jsonb_build_object('transfer_id', $6, 'amount', $7, 'reverses', $8)"
 				  "              ELSE pg_catalog.jsonb_build_object('transfer_id', $6, 'amount', $7) END"
@@ -275,8 +443,7 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 				  "  RETURNING group_id, event_id)"
 				  " SELECT pg_catalog.pg_notify('enspiral_events',"
 				  "          '{\"group_id\": ' || e.group_id || ', \"event_id\": ' || e.event_id || '}')"
-				  "   FROM e JOIN enspiral.groups g ON g.group_id = e.group_id"
-				  "  WHERE $4 <> 'contribute' OR (g.settings ->> 'notify_votes_and_contributions')::boolean",
+				  "   FROM e",
 				  8, argtypes);
 	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "recording the transfer event failed");

@@ -16,7 +16,9 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "common/int.h"
 #include "fmgr.h"
@@ -27,9 +29,11 @@
 #include "nodes/plannodes.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
+#include "utils/snapmgr.h"
 
 #include "enspiral.h"
 #include "cobudget.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_ledger_apply);
 PG_FUNCTION_INFO_V1(enspiral_accounts_guard);
@@ -154,51 +158,87 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 }
 
 /*
- * Insert one transfer and apply it to both balances in one statement (the
- * hot path of contribute): the caller holds both account rows locked and
- * has checked the amounts.  The ledger_apply trigger sees the flag and does
- * not apply the row a second time.  Returns the transfer id.
+ * Add delta to the balance of the account row at tid, locked by the caller
+ * (relaccess_lock), through writer w: an UPDATE of that row, with the
+ * guard trigger, the CHECK constraints and the indexes of accounts.  A
+ * balance leaving the bigint range is NS408, as in execute_balance_update.
+ */
+static void
+apply_to_locked_account(RelWriter *w, ItemPointer tid, const LedgerMove *mv,
+						int64 account_id, int64 delta)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int64		balance;
+	RelColumn	col = {"balance", (Datum) 0, false};
+
+	if (!relaccess_writer_fetch(w, tid, snap) ||
+		enspiral_slot_int64(w->oldslot, "group_id") != mv->group_id ||
+		enspiral_slot_int64(w->oldslot, "account_id") != account_id ||
+		enspiral_slot_int64(w->oldslot, "round_id") != mv->round_id)
+		elog(ERROR, "account %lld of round %lld is not the row locked",
+			 (long long) account_id, (long long) mv->round_id);
+	UnregisterSnapshot(snap);
+	if (pg_add_s64_overflow(enspiral_slot_int64(w->oldslot, "balance"), delta, &balance))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
+				 errmsg("transfer amount would take a balance out of range"),
+				 errdetail("Moving %lld from account %lld to account %lld would take a balance out of the bigint range.",
+						   (long long) mv->amount, (long long) mv->from_account,
+						   (long long) mv->to_account),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "amount")));
+	col.value = Int64GetDatum(balance);
+	relaccess_writer_update(w, &col, 1);
+}
+
+/* Move the balances and insert the transfer of mv (flags set by the caller) */
+static int64
+insert_applied_locked(const LedgerMove *mv)
+{
+	RelWriter	w;
+	int64		transfer_id;
+
+	relaccess_writer_open(&w, "accounts");
+	apply_to_locked_account(&w, (ItemPointer) &mv->from_tid, mv, mv->from_account, -mv->amount);
+	apply_to_locked_account(&w, (ItemPointer) &mv->to_tid, mv, mv->to_account, mv->amount);
+	relaccess_writer_close(&w);
+	transfer_id = nextval_internal(relaccess_relid("transfers_transfer_id_seq"), false);
+	{
+		RelColumn	cols[] = {
+			{"group_id", Int64GetDatum(mv->group_id), false},
+			{"transfer_id", Int64GetDatum(transfer_id), false},
+			{"round_id", Int64GetDatum(mv->round_id), false},
+			{"kind", ObjectIdGetDatum(relaccess_enum_label("transfer_kind", mv->kind)), false},
+			{"from_account", Int64GetDatum(mv->from_account), false},
+			{"to_account", Int64GetDatum(mv->to_account), false},
+			{"amount", Int64GetDatum(mv->amount), false},
+			{"created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
+		};
+
+		relaccess_insert("transfers", cols, lengthof(cols));
+	}
+	return transfer_id;
+}
+
+/*
+ * Insert one transfer and apply it to both balances (the hot path of
+ * contribute), directly through relaccess.c: the caller holds both account
+ * rows locked (their latest versions at mv->from_tid and mv->to_tid) and
+ * has checked the amounts.  The two balance updates and the insert are what
+ * the SQL statements would do, row triggers, constraints and indexes
+ * included (relaccess.c, "Inserts"); the ledger_apply trigger sees the
+ * flag and does not apply the row a second time.  Returns the transfer id.
  */
 int64
-ledger_insert_applied(int64 group_id, int64 round_id, const char *kind,
-					  int64 from_account, int64 to_account, int64 amount)
+ledger_insert_applied(const LedgerMove *mv)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[6] = {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID};
-	Datum		args[6];
-	bool		isnull;
-	int			rc;
+	int64		transfer_id = 0;
 
-	args[0] = Int64GetDatum(group_id);
-	args[1] = Int64GetDatum(round_id);
-	args[2] = CStringGetTextDatum(kind);
-	args[3] = Int64GetDatum(from_account);
-	args[4] = Int64GetDatum(to_account);
-	args[5] = Int64GetDatum(amount);
-	enspiral_plan(&plan,
-				  "WITH moved AS ("
-				  "  UPDATE enspiral.accounts"
-				  "     SET balance = CASE WHEN account_id = $4 THEN balance - $6"
-				  "                        ELSE balance + $6 END"
-				  "   WHERE group_id = $1 AND account_id IN ($4, $5) AND round_id = $2"
-				  "  RETURNING account_id)"
-				  " INSERT INTO enspiral.transfers"
-				  " (group_id, round_id, kind, from_account, to_account, amount)"
-				  " SELECT $1, $2, $3::enspiral.transfer_kind, $4, $5, $6"
-				  "  WHERE (SELECT count(*) FROM moved) = 2"
-				  " RETURNING transfer_id",
-				  6, argtypes);
 	enspiral_write_begin(ENSPIRAL_WRITE_BALANCES);
 	enspiral_write_begin(ENSPIRAL_WRITE_PREAPPLIED);
-	rc = execute_balance_update(plan, args, from_account, to_account, amount);
+	transfer_id = insert_applied_locked(mv);
 	enspiral_write_end(ENSPIRAL_WRITE_PREAPPLIED);
 	enspiral_write_end(ENSPIRAL_WRITE_BALANCES);
-	if (rc != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "transfer insert failed");
-	if (SPI_processed != 1)
-		elog(ERROR, "accounts %lld and %lld are not both accounts of round %lld",
-			 (long long) from_account, (long long) to_account, (long long) round_id);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return transfer_id;
 }
 
 /*

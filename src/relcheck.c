@@ -8,9 +8,8 @@
  * columns of other types, say) they would read garbage or crash, and could
  * fake the state they keep for the transaction.  EXECUTE on them is revoked
  * from PUBLIC, and each one first verifies, by OID, that the relation it
- * fired on is the enspiral table it was written for.  The OIDs are looked
- * up once per backend and forgotten on any relcache invalidation of one of
- * them (DROP, rename, ALTER ... SET SCHEMA) or a full reset.
+ * fired on is the enspiral table it was written for.  The OIDs come from
+ * the cache of relaccess.c.
  *
  * Every trigger function first checks how it was called, with
  * enspiral_trigger_call(): by the trigger manager, at the time, level and
@@ -20,74 +19,18 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "commands/trigger.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "enspiral.h"
-
-#define RELCHECK_CACHE_SIZE 32
-
-typedef struct RelcheckEntry
-{
-	char		name[NAMEDATALEN];
-	Oid			relid;
-} RelcheckEntry;
-
-static RelcheckEntry relcheck_cache[RELCHECK_CACHE_SIZE];
-static int	relcheck_count = 0;
-static bool relcheck_callback_registered = false;
-
-/* Relcache invalidation: forget every cached OID if one of them changed */
-static void
-relcheck_invalidate(Datum arg, Oid relid)
-{
-	if (!OidIsValid(relid))
-	{
-		relcheck_count = 0;
-		return;
-	}
-	for (int i = 0; i < relcheck_count; i++)
-		if (relcheck_cache[i].relid == relid)
-		{
-			relcheck_count = 0;
-			return;
-		}
-}
-
-/* OID of table enspiral.<relname>, or InvalidOid when there is none */
-static Oid
-relcheck_lookup(const char *relname)
-{
-	Oid			nsp;
-	Oid			relid;
-
-	for (int i = 0; i < relcheck_count; i++)
-		if (strcmp(relcheck_cache[i].name, relname) == 0)
-			return relcheck_cache[i].relid;
-	if (!relcheck_callback_registered)
-	{
-		CacheRegisterRelcacheCallback(relcheck_invalidate, (Datum) 0);
-		relcheck_callback_registered = true;
-	}
-	nsp = get_namespace_oid("enspiral", true);
-	relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
-	if (OidIsValid(relid) && relcheck_count < RELCHECK_CACHE_SIZE)
-	{
-		strlcpy(relcheck_cache[relcheck_count].name, relname, NAMEDATALEN);
-		relcheck_cache[relcheck_count].relid = relid;
-		relcheck_count++;
-	}
-	return relid;
-}
+#include "relaccess.h"
 
 /* True if rel is the table enspiral.<relname> */
 bool
 enspiral_relation_is(Relation rel, const char *relname)
 {
-	Oid			relid = relcheck_lookup(relname);
+	Oid			relid = relaccess_relid_if_exists(relname);
 
 	return OidIsValid(relid) && RelationGetRelid(rel) == relid;
 }

@@ -91,6 +91,18 @@ enspiral_slot_column(TupleTableSlot *slot, const char *name, bool *isnull)
 	return slot_getattr(slot, enspiral_attnum(slot->tts_tupleDescriptor, name), isnull);
 }
 
+/* bigint column name of the row in slot (NOT NULL columns) */
+int64
+enspiral_slot_int64(TupleTableSlot *slot, const char *name)
+{
+	bool		isnull;
+	Datum		d = enspiral_slot_column(slot, name, &isnull);
+
+	if (isnull)
+		elog(ERROR, "column \"%s\" is null", name);
+	return DatumGetInt64(d);
+}
+
 /* True when column name has the same value in both tuples (binary equality) */
 bool
 enspiral_column_unchanged(TupleDesc desc, HeapTuple a, HeapTuple b, const char *name)

@@ -15,31 +15,31 @@
  * anonymous proposals, record participation and store the ballot unless the
  * member already took part.
  *
+ * The reads and the insert of the counted vote go through relaccess.c, the
+ * one direct table-access layer (cached OIDs, index lookups, single-row
+ * inserts).  The vote row is inserted with ExecSimpleRelationInsert(), the
+ * logical-replication apply path, on purpose: it applies the CHECK
+ * constraints, the unique index and the row triggers (the event feed) of an
+ * INSERT without a plan or portal per vote; it skips statement-level
+ * triggers (only the votes_guard, which exempts vote() anyway).  It depends on executor internals that
+ * move between major versions; relaccess.c keeps that in one place behind
+ * PG_VERSION_NUM.  The superseding UPDATE goes the same way
+ * (ExecSimpleRelationUpdate, through the same executor state as the
+ * insert), on the row the member lock keeps every other writer off.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/relscan.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
-#include "executor/executor.h"
 #include "access/xact.h"
-#include "nodes/makefuncs.h"
-#include "parser/parsetree.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
-#include "utils/fmgroids.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -48,6 +48,7 @@
 #include "enspiral.h"
 #include "lifecycle.h"
 #include "decisions.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_vote);
 PG_FUNCTION_INFO_V1(enspiral_add_voter);
@@ -219,108 +220,6 @@ fetch_all_periods(int64 member_id, TimestampTz now, VoteContext *vc)
 	}
 }
 
-/*
- * Direct index lookups.  The reads of vote() go through the unique indexes
- * themselves rather than through planned queries: each is one btree
- * descent on a full key, whatever the statistics of the tables say.
- */
-
-/*
- * OIDs of the relations vote() reads, looked up once per backend; any
- * relcache invalidation of one of them (or of everything) forgets them, so
- * a dropped and re-created extension is found again.
- */
-typedef struct RelidCacheEntry
-{
-	const char *name;
-	Oid			relid;
-} RelidCacheEntry;
-
-#define RELID_CACHE_SIZE 16
-static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
-static int	relid_cache_n = 0;
-static bool relid_callback_registered = false;
-
-/* Relcache invalidation callback: forget the cached OIDs when one may be stale */
-static void
-relid_cache_invalidate(Datum arg, Oid relid)
-{
-	for (int i = 0; i < relid_cache_n; i++)
-		if (!OidIsValid(relid) || relid_cache[i].relid == relid)
-		{
-			relid_cache_n = 0;
-			return;
-		}
-}
-
-/* OID of a relation of the enspiral schema */
-static Oid
-decisions_relid(const char *name)
-{
-	Oid			relid;
-
-	for (int i = 0; i < relid_cache_n; i++)
-		if (strcmp(relid_cache[i].name, name) == 0)
-			return relid_cache[i].relid;
-	relid = get_relname_relid(name, get_namespace_oid("enspiral", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "enspiral.%s does not exist", name);
-	if (!relid_callback_registered)
-	{
-		CacheRegisterRelcacheCallback(relid_cache_invalidate, (Datum) 0);
-		relid_callback_registered = true;
-	}
-	if (relid_cache_n < RELID_CACHE_SIZE)
-	{
-		relid_cache[relid_cache_n].name = name;
-		relid_cache[relid_cache_n].relid = relid;
-		relid_cache_n++;
-	}
-	return relid;
-}
-
-/*
- * Look up the first tuple visible to snap in table through a unique index
- * whose leading nkeys columns equal the int8 keys, and copy the named
- * columns out; false when there is none.
- */
-static bool
-index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
-			 Snapshot snap, int ncols, const char *const *cols, Datum *values,
-			 bool *nulls, ItemPointer tid)
-{
-	Relation	heap = table_open(decisions_relid(table), AccessShareLock);
-	Relation	idx = index_open(decisions_relid(index), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(heap);
-	ScanKeyData sk[INDEX_MAX_KEYS];
-	IndexScanDesc scan;
-	TupleTableSlot *slot = table_slot_create(heap, NULL);
-	bool		found;
-
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
-	scan = index_beginscan(heap, idx, snap, nkeys, 0);
-	index_rescan(scan, sk, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	if (found && tid != NULL)
-		*tid = slot->tts_tid;
-	for (int i = 0; found && i < ncols; i++)
-	{
-		AttrNumber	attnum = enspiral_attnum(desc, cols[i]);
-		Form_pg_attribute att;
-
-		att = TupleDescAttr(desc, attnum - 1);
-		values[i] = slot_getattr(slot, attnum, &nulls[i]);
-		if (!nulls[i])
-			values[i] = datumCopy(values[i], att->attbyval, att->attlen);
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, AccessShareLock);
-	table_close(heap, AccessShareLock);
-	return found;
-}
-
 /* True when a string key of settings has a value */
 static bool
 settings_is(Jsonb *settings, const char *key, const char *value)
@@ -338,7 +237,7 @@ voter_removed(int64 group_id, int64 pid, int64 member_id)
 {
 	int64		keys[3] = {group_id, pid, member_id};
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = index_lookup("electorate_removals", "electorate_removals_current",
+	bool		found = relaccess_lookup("electorate_removals", "electorate_removals_current",
 									 3, keys, snap, 0, NULL, NULL, NULL, NULL);
 
 	UnregisterSnapshot(snap);
@@ -354,7 +253,7 @@ lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 	Datum		v[lengthof(cols)];
 	bool		n[lengthof(cols)];
 
-	if (!index_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap,
+	if (!relaccess_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap,
 					  lengthof(cols), cols, v, n, NULL))
 		return false;
 	vc->group_id = DatumGetInt64(v[0]);
@@ -385,9 +284,9 @@ lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteCon
 	Datum		v[2];
 	bool		n[2];
 
-	if (index_lookup("memberships", "memberships_current", 2, mkeys, snap, 2, mcols, v, n, NULL))
+	if (relaccess_lookup("memberships", "memberships_current", 2, mkeys, snap, 2, mcols, v, n, NULL))
 		apply_period(vc, DatumGetTimestampTz(v[0]), DatumGetTimestampTz(v[1]), n[1], now);
-	if (index_lookup("votes", "votes_pkey", 4, vkeys, snap, 1, vcols, v, n,
+	if (relaccess_lookup("votes", "votes_pkey", 4, vkeys, snap, 1, vcols, v, n,
 					 &vc->current_tid))
 	{
 		vc->has_current = true;
@@ -457,31 +356,43 @@ check_vote_allowed(int64 pid, int64 member_id, const VoteContext *vc)
 }
 
 /*
- * Mark the member's current vote superseded.  It is addressed by the tuple
- * id found under the member lock (a TID scan whatever the statistics); the
+ * Mark the member's current vote superseded, through writer w.  It is
+ * addressed by the tuple id found under the member lock (which keeps every
+ * other writer off the row) and read again under the latest snapshot; its
  * key columns are checked again.
  */
 static void
+supersede_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
+			  TimestampTz now)
+{
+	ItemPointerData tid = vc->current_tid;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		isnull;
+	RelColumn	cols[] = {
+		{"superseded_at", TimestampTzGetDatum(now), false},
+		{"history_key", Int64GetDatum(vc->current_vote_id), false},
+	};
+
+	if (!relaccess_writer_fetch(w, &tid, snap) ||
+		enspiral_slot_int64(w->oldslot, "group_id") != vc->group_id ||
+		enspiral_slot_int64(w->oldslot, "proposal_id") != pid ||
+		enspiral_slot_int64(w->oldslot, "member_id") != member_id ||
+		enspiral_slot_int64(w->oldslot, "vote_id") != vc->current_vote_id ||
+		(enspiral_slot_column(w->oldslot, "superseded_at", &isnull), !isnull))
+		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+	UnregisterSnapshot(snap);
+	relaccess_writer_update(w, cols, lengthof(cols));
+}
+
+/* Mark the member's current vote superseded (a writer of its own) */
+static void
 supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz now)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[6] = {TIDOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
-	Datum		args[6] = {PointerGetDatum(&vc->current_tid), TimestampTzGetDatum(now),
-		Int64GetDatum(vc->group_id), Int64GetDatum(pid), Int64GetDatum(member_id),
-	Int64GetDatum(vc->current_vote_id)};
+	RelWriter	w;
 
-	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
-				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
-				  "   AND group_id OPERATOR(pg_catalog.=) $3"
-				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
-				  "   AND member_id OPERATOR(pg_catalog.=) $5"
-				  "   AND vote_id OPERATOR(pg_catalog.=) $6"
-				  "   AND superseded_at IS NULL",
-				  6, argtypes);
-	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
+	relaccess_writer_open(&w, "votes");
+	supersede_row(&w, vc, pid, member_id, now);
+	relaccess_writer_close(&w);
 }
 
 /*
@@ -499,7 +410,7 @@ weight_at_opening(const VoteContext *vc, int64 member_id)
 	Datum		v[2];
 	bool		n[2];
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = index_lookup("vote_weights", "vote_weights_current", 2, keys, snap,
+	bool		found = relaccess_lookup("vote_weights", "vote_weights_current", 2, keys, snap,
 									 2, cols, v, n, NULL);
 
 	UnregisterSnapshot(snap);
@@ -510,71 +421,33 @@ weight_at_opening(const VoteContext *vc, int64 member_id)
 	return delegation_own_weight(vc->group_id, member_id, vc->opens_at);
 }
 
-/* Set a column of a virtual slot by name */
-static void
-slot_set(TupleTableSlot *slot, const char *col, Datum value, bool isnull)
-{
-	AttrNumber	attnum = enspiral_attnum(slot->tts_tupleDescriptor, col);
-
-	slot->tts_values[attnum - 1] = value;
-	slot->tts_isnull[attnum - 1] = isnull;
-}
-
 /*
- * Insert the counted vote row directly, as logical replication applies a
- * row: the table's CHECK constraints, its unique index (one counted vote
- * per member: a concurrent duplicate waits and fails) and any row triggers
- * apply, without planning or a portal per vote.  Returns vote_id.
+ * Insert the counted vote row directly (relaccess_insert, as logical
+ * replication applies a row): the table's CHECK constraints, its unique
+ * index (one counted vote per member: a concurrent duplicate waits and
+ * fails) and its row triggers (the event feed) apply, without planning or
+ * a portal per vote.  Returns vote_id.
  */
 static int64
-insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot,
-				text *reason, TimestampTz now)
+insert_vote_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
+				Jsonb *ballot, text *reason, TimestampTz now)
 {
 	/* the voter's weight at the opening (doc/decision-rules.md) */
 	int64		weight = vc->weighted ? weight_at_opening(vc, member_id) : 0;
-	Relation	rel = table_open(decisions_relid("votes"), RowExclusiveLock);
-	EState	   *estate = CreateExecutorState();
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	TupleTableSlot *slot;
-	int64		vote_id = nextval_internal(decisions_relid("votes_vote_id_seq"), false);
+	int64		vote_id = nextval_internal(relaccess_relid("votes_vote_id_seq"), false);
+	RelColumn	cols[] = {
+		{"group_id", Int64GetDatum(vc->group_id), false},
+		{"proposal_id", Int64GetDatum(pid), false},
+		{"vote_id", Int64GetDatum(vote_id), false},
+		{"member_id", Int64GetDatum(member_id), false},
+		{"ballot", JsonbPGetDatum(ballot), false},
+		{"reason", PointerGetDatum(reason), reason == NULL},
+		{"cast_at", TimestampTzGetDatum(now), false},
+		{"history_key", Int64GetDatum(0), false},
+		{"weight", Int64GetDatum(weight), !vc->weighted},
+	};
 
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(rel);
-	rte->relkind = rel->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-#if PG_VERSION_NUM >= 160000
-	ExecInitRangeTable(estate, list_make1(rte), NIL);
-#else
-	ExecInitRangeTable(estate, list_make1(rte));
-#endif
-	estate->es_output_cid = GetCurrentCommandId(true);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-	AfterTriggerBeginQuery();
-	slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
-	ExecClearTuple(slot);
-	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
-		slot->tts_isnull[i] = true;
-	slot_set(slot, "group_id", Int64GetDatum(vc->group_id), false);
-	slot_set(slot, "proposal_id", Int64GetDatum(pid), false);
-	slot_set(slot, "vote_id", Int64GetDatum(vote_id), false);
-	slot_set(slot, "member_id", Int64GetDatum(member_id), false);
-	slot_set(slot, "ballot", JsonbPGetDatum(ballot), false);
-	slot_set(slot, "reason", PointerGetDatum(reason), reason == NULL);
-	slot_set(slot, "cast_at", TimestampTzGetDatum(now), false);
-	slot_set(slot, "history_key", Int64GetDatum(0), false);
-	slot_set(slot, "weight", Int64GetDatum(weight), !vc->weighted);
-	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(rri, estate, slot);
-	AfterTriggerEndQuery(estate);
-	/* AFTER row triggers (the event feed) opened the relation again: close it */
-	ExecCloseResultRelations(estate);
-	ExecCloseIndices(rri);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
-	CommandCounterIncrement();
+	relaccess_writer_insert(w, cols, lengthof(cols));
 	return vote_id;
 }
 
@@ -583,9 +456,16 @@ static int64
 store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
 				 text *reason, TimestampTz now)
 {
+	RelWriter	w;
+	int64		vote_id;
+
+	/* one executor state for both rows: the CHECKs are prepared once */
+	relaccess_writer_open(&w, "votes");
 	if (vc->has_current)
-		supersede_vote(vc, pid, member_id, now);
-	return insert_vote_row(vc, pid, member_id, ballot, reason, now);
+		supersede_row(&w, vc, pid, member_id, now);
+	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now);
+	relaccess_writer_close(&w);
+	return vote_id;
 }
 
 /* Record participation and store an anonymous ballot; NS107 when already voted */

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The hot paths against a plain INSERT (issue 12, "Hot paths"): vote() and
+# try_contribute() next to a plain INSERT of a row of the same shape (a
+# table with the columns and defaults of enspiral.votes, resp.
+# enspiral.transfers, and only a primary key), 16 pgbench clients, the
+# loads alternating in slices so that all see the same background load,
+# with events and permission checks on (the group enforces permissions),
+# in two shapes:
+#
+#   low   the shape of decisions_vote and cobudget_load: MEMBERS members
+#         vote at random on one consent proposal (few re-votes), and 1,000
+#         members give 1 to 1,000 open buckets (little lock contention);
+#   high  1,000 members, 100 buckets, one proposal: nearly every vote
+#         replaces the member's earlier one (a superseding UPDATE each
+#         time) and every bucket and member account is given to again and
+#         again by 16 clients (row-lock contention on buckets and accounts).
+#
+# Balances are large enough that no contribution is refused: every call
+# measured writes.  Afterwards verify_ledger() must return no rows, every
+# voter must have exactly one counted vote, and every vote and
+# contribution must have its event.
+#
+# Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
+# installed.  BENCH_MODE=smoke runs 2 s per load and shape, full 40 s
+# (4 slices of 10 s); BENCH_SECS overrides; HOTPATH_SHAPES=low|high|"low high".
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/common.sh"
+
+MODE=${BENCH_MODE:-smoke}
+case $MODE in
+smoke) SECS=2 MEMBERS=20000 ;;
+full) SECS=40 MEMBERS=100000 ;;
+*) die "BENCH_MODE must be smoke or full" ;;
+esac
+SECS=${BENCH_SECS:-$SECS}
+CLIENTS=${BENCH_CLIENTS:-16}
+SHAPES=${HOTPATH_SHAPES:-low high}
+DB=enspiral_bench_hotpath
+BIN=$(pg_bindir)
+WORK=$(mktemp -d /tmp/enspiral-bench-hotpath.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+psql_q() { "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+"$BIN/dropdb" --if-exists "$DB"
+"$BIN/createdb" "$DB"
+
+# group 1: the low-contention shape (proposal 1, round 1, buckets 1..1000);
+# group 2: the high-contention one (proposal 2, round 2, buckets 1001..1100)
+say "hotpath_ratio: $MEMBERS + 1,000 members, two proposals, 1,000 + 100 buckets"
+psql_q >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION enspiral CASCADE;
+SELECT enspiral.create_group('low'), enspiral.create_group('high');
+INSERT INTO enspiral.members (group_id, member_key, created_at)
+SELECT 1, 'm' || i, now() - interval '1 hour' FROM generate_series(1, $MEMBERS) i;
+INSERT INTO enspiral.members (group_id, member_key, created_at)
+SELECT 2, 'h' || i, now() - interval '1 hour' FROM generate_series(1, 1000) i;
+INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
+SELECT group_id, member_id, 1, now() - interval '1 hour' FROM enspiral.members;
+SELECT enspiral.grant_role(1, 1, 'admin'), enspiral.grant_role(2, $MEMBERS + 1, 'admin');
+SELECT set_config('enspiral.actor', '1', false);
+SELECT enspiral.propose(1, 1, 'low', 'consent');
+SELECT enspiral.open_proposal(1, now() + interval '1 day');
+SELECT enspiral.create_round(1, 'low', 1000 * 1000000, now() - interval '1 hour', now() + interval '1 day');
+SELECT enspiral.allocate(1, array_agg(i::bigint ORDER BY i), array_fill(1::numeric, ARRAY[1000]))
+  FROM generate_series(1, 1000) i;
+SELECT count(enspiral.create_bucket(1, 1 + i % 1000, 'b' || i, 10, 1000000000)) FROM generate_series(1, 1000) i;
+SELECT count(enspiral.open_bucket(i)) FROM generate_series(1, 1000) i;
+SELECT set_config('enspiral.actor', '$((MEMBERS + 1))', false);
+SELECT enspiral.propose(2, $MEMBERS + 1, 'high', 'consent');
+SELECT enspiral.open_proposal(2, now() + interval '1 day');
+SELECT enspiral.create_round(2, 'high', 1000 * 1000000, now() - interval '1 hour', now() + interval '1 day');
+SELECT enspiral.allocate(2, array_agg(m ORDER BY m), array_fill(1::numeric, ARRAY[1000]))
+  FROM generate_series($MEMBERS + 1, $MEMBERS + 1000) m;
+SELECT count(enspiral.create_bucket(2, $MEMBERS + i, 'h' || i, 10, 1000000000)) FROM generate_series(1, 100) i;
+SELECT count(enspiral.open_bucket(i)) FROM generate_series(1001, 1100) i;
+CREATE TABLE plain_votes (LIKE enspiral.votes INCLUDING DEFAULTS);
+ALTER TABLE plain_votes ALTER vote_id ADD GENERATED ALWAYS AS IDENTITY,
+    ADD PRIMARY KEY (group_id, proposal_id, vote_id);
+CREATE TABLE plain_transfers (LIKE enspiral.transfers INCLUDING DEFAULTS);
+ALTER TABLE plain_transfers ALTER transfer_id ADD GENERATED ALWAYS AS IDENTITY,
+    ADD PRIMARY KEY (group_id, transfer_id);
+VACUUM ANALYZE;
+SQL
+
+# scripts for a shape: vote_S, try_S, plain_vote_S, plain_try_S
+write_scripts() {
+	local s=$1 g m0 m1 b0 b1
+	if [ "$s" = low ]; then
+		g=1 m0=1 m1=$MEMBERS b0=1 b1=1000
+	else
+		g=2 m0=$((MEMBERS + 1)) m1=$((MEMBERS + 1000)) b0=1001 b1=1100
+	fi
+	# contributors: the 1,000 members with an account in the round
+	local c0=$m0 c1=$((m0 + 999))
+	printf '\\set m random(%s, %s)\nSELECT enspiral.vote(%s, :m, %s);\n' \
+		"$m0" "$m1" "$g" "'\"agree\"'" >"$WORK/vote_$s.sql"
+	printf '\\set b random(%s, %s)\n\\set m random(%s, %s)\nSELECT enspiral.try_contribute(:b, :m, 1);\n' \
+		"$b0" "$b1" "$c0" "$c1" >"$WORK/try_$s.sql"
+	printf '\\set m random(%s, %s)\nINSERT INTO plain_votes (group_id, proposal_id, member_id, ballot, cast_at) VALUES (%s, %s, :m, %s, now());\n' \
+		"$m0" "$m1" "$g" "$g" "'\"agree\"'" >"$WORK/plain_vote_$s.sql"
+	printf '\\set b random(%s, %s)\n\\set m random(%s, %s)\nINSERT INTO plain_transfers (group_id, round_id, kind, from_account, to_account, amount) VALUES (%s, %s, %s, :m, :b, 1);\n' \
+		"$b0" "$b1" "$c0" "$c1" "$g" "$g" "'contribute'" >"$WORK/plain_try_$s.sql"
+}
+
+# run_pgbench FILE SECS: prints the number of transactions processed
+run_pgbench() {
+	"$BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$2" -f "$1" "$DB" >"$WORK/out" 2>&1 ||
+		{ cat "$WORK/out" >&2; die "pgbench failed on $(basename "$1")"; }
+	if grep -qiE 'deadlock|aborted' "$WORK/out"; then
+		cat "$WORK/out" >&2
+		die "a client failed on $(basename "$1")"
+	fi
+	sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/out"
+}
+
+SLICES=$((SECS >= 10 ? SECS / 10 : 1))
+SLICE=$((SECS / SLICES))
+declare -A n
+for s in $SHAPES; do
+	write_scripts "$s"
+	for k in plain_vote vote plain_try try; do n[${k}_$s]=0; done
+done
+for ((i = 0; i < SLICES; i++)); do
+	for s in $SHAPES; do
+		for k in plain_vote vote plain_try try; do
+			n[${k}_$s]=$((n[${k}_$s] + $(run_pgbench "$WORK/${k}_$s.sql" "$SLICE")))
+		done
+	done
+done
+
+# the rules held: one counted vote per voter, a balanced ledger, every
+# vote and contribution with its event
+psql_q <<'SQL'
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM enspiral.votes WHERE superseded_at IS NULL
+                GROUP BY group_id, proposal_id, member_id HAVING count(*) > 1) THEN
+        RAISE EXCEPTION 'a member has two counted votes';
+    END IF;
+    IF EXISTS (SELECT 1 FROM enspiral.verify_ledger(1)) OR EXISTS (SELECT 1 FROM enspiral.verify_ledger(2)) THEN
+        RAISE EXCEPTION 'verify_ledger found problems';
+    END IF;
+    IF (SELECT count(*) FROM enspiral.events WHERE kind = 'vote_cast')
+       <> (SELECT count(*) FROM enspiral.votes) THEN
+        RAISE EXCEPTION 'vote events do not match the votes';
+    END IF;
+    IF (SELECT count(*) FROM enspiral.events WHERE kind = 'contribution')
+       <> (SELECT count(*) FROM enspiral.transfers WHERE kind = 'contribute') THEN
+        RAISE EXCEPTION 'contribution events do not match the contributions';
+    END IF;
+END $$;
+SQL
+secs=$((SLICES * SLICE))
+for s in $SHAPES; do
+	for k in plain_vote vote plain_try try; do n[${k}_$s]=$((n[${k}_$s] / secs)); done
+	superseded=$(psql_q -c "SELECT round(100.0 * count(*) FILTER (WHERE superseded_at IS NOT NULL) / greatest(count(*), 1)) FROM enspiral.votes WHERE group_id = $([ "$s" = low ] && echo 1 || echo 2)")
+	echo "$s: $superseded% of votes were superseded by a later one"
+	echo "RESULT|hotpath $s contention: vote, $CLIENTS clients, events on (vs plain INSERT of a vote row)|${n[vote_$s]}|${n[plain_vote_$s]}|tps"
+	echo "RESULT|hotpath $s contention: try_contribute, $CLIENTS clients, events on (vs plain INSERT of a transfer row)|${n[try_$s]}|${n[plain_try_$s]}|tps"
+done
+"$BIN/dropdb" "$DB"

@@ -1,0 +1,496 @@
+/*-------------------------------------------------------------------------
+ *
+ * relaccess.c
+ *	  The one layer of direct access to enspiral's own tables, for the hot
+ *	  paths (vote(), contribute(), their event rows) and the trigger table
+ *	  checks (relcheck.c).
+ *
+ * Relation OIDs.  The OIDs of the enspiral schema and of its tables and
+ * indexes are looked up by name once per backend and cached, as pg_cron
+ * caches the OID of its job table: a relcache invalidation of a cached
+ * relation (DROP, rename, SET SCHEMA, and the full resets of a cache
+ * overflow) and any change of a schema (syscache NAMESPACEOID: a dropped
+ * and re-created extension, a renamed schema) forget the whole cache, and
+ * the next call looks the names up again.  A name is looked up in the
+ * schema enspiral itself, never through the search_path.
+ *
+ * Reads.  A lookup is one MVCC index scan of a unique (or leading-key)
+ * index with the caller's snapshot, exactly what an index scan node does,
+ * without planning or executor start-up: each is one btree descent on a
+ * full key, whatever the statistics of the tables say.
+ *
+ * Row locks.  relaccess_lock() locks a row FOR NO KEY UPDATE with the table
+ * access method's tuple lock, as ExecLockRows does for SELECT ... FOR NO
+ * KEY UPDATE: in READ COMMITTED the latest version of the row is locked
+ * (the caller re-checks it, as EvalPlanQual would); under REPEATABLE READ
+ * and SERIALIZABLE a row changed since the snapshot is a serialization
+ * failure (40001).
+ *
+ * Inserts.  relaccess_insert() inserts one row through
+ * ExecSimpleRelationInsert(), the executor entry point of logical
+ * replication's apply worker, with a minimal executor state.  It is kept
+ * deliberately, for vote rows and event rows: it runs everything an INSERT
+ * runs for a row (BEFORE and AFTER row triggers, CHECK and NOT NULL
+ * constraints, stored generated columns, index insertion with the unique
+ * check that waits for a concurrent duplicate and fails it) without a plan,
+ * a portal or an SPI connection per row, which was a third of the cost of
+ * a vote.  What it skips: statement-level triggers (the only ones on these
+ * tables are the BEFORE guards that reject writers other than the API,
+ * which is the writer here) and privilege and row security checks (the
+ * callers run as the extension owner, SECURITY DEFINER).  Column defaults
+ * are evaluated here for the columns a caller does not name, as INSERT
+ * does, so a column added later with a default (transfers.chain_key) is
+ * filled on this path too.  The price is a dependency on executor internals:
+ * ExecInitRangeTable() and the EState set-up changed in PostgreSQL 16
+ * (PG_VERSION_NUM branches below), and every major version must be checked
+ * against execReplication.c.  relaccess_writer_update() is its UPDATE
+ * counterpart (ExecSimpleRelationUpdate), for a row the caller has locked
+ * against other writers.  Deletes stay in SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "enspiral.h"
+#include "relaccess.h"
+
+#define RELACCESS_CACHE_SIZE 48
+
+typedef struct RelaccessEntry
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+} RelaccessEntry;
+
+static RelaccessEntry relid_cache[RELACCESS_CACHE_SIZE];
+static int	relid_cache_n = 0;
+static Oid	cached_namespace = InvalidOid;
+static bool callbacks_registered = false;
+
+/* Relcache invalidation: forget every cached OID if one of them may be stale */
+static void
+relaccess_relcache_callback(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid))
+	{
+		relid_cache_n = 0;
+		return;
+	}
+	for (int i = 0; i < relid_cache_n; i++)
+		if (relid_cache[i].relid == relid)
+		{
+			relid_cache_n = 0;
+			return;
+		}
+}
+
+/* Syscache invalidation of a schema: forget the schema and every relation */
+static void
+relaccess_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relid_cache_n = 0;
+	cached_namespace = InvalidOid;
+}
+
+/* Register the invalidation callbacks once per backend */
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	CacheRegisterRelcacheCallback(relaccess_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, relaccess_namespace_callback, (Datum) 0);
+	callbacks_registered = true;
+}
+
+/* OID of the schema enspiral, or InvalidOid when it does not exist */
+static Oid
+namespace_if_exists(void)
+{
+	register_callbacks();
+	if (!OidIsValid(cached_namespace))
+		cached_namespace = get_namespace_oid("enspiral", true);
+	return cached_namespace;
+}
+
+/* OID of the schema enspiral */
+Oid
+relaccess_namespace(void)
+{
+	Oid			nsp = namespace_if_exists();
+
+	if (!OidIsValid(nsp))
+		elog(ERROR, "schema enspiral does not exist");
+	return nsp;
+}
+
+/* OID of relation enspiral.<name>, or InvalidOid when there is none */
+Oid
+relaccess_relid_if_exists(const char *name)
+{
+	Oid			nsp;
+	Oid			relid;
+
+	for (int i = 0; i < relid_cache_n; i++)
+		if (strcmp(relid_cache[i].name, name) == 0)
+			return relid_cache[i].relid;
+	nsp = namespace_if_exists();
+	relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+	if (OidIsValid(relid) && relid_cache_n < RELACCESS_CACHE_SIZE)
+	{
+		strlcpy(relid_cache[relid_cache_n].name, name, NAMEDATALEN);
+		relid_cache[relid_cache_n].relid = relid;
+		relid_cache_n++;
+	}
+	return relid;
+}
+
+/* OID of relation enspiral.<name>; it must exist */
+Oid
+relaccess_relid(const char *name)
+{
+	Oid			relid = relaccess_relid_if_exists(name);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation enspiral.%s does not exist", name);
+	return relid;
+}
+
+/* OID of a label of an enum type of the enspiral schema (syscache lookups) */
+Oid
+relaccess_enum_label(const char *type, const char *label)
+{
+	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										CStringGetDatum(type),
+										ObjectIdGetDatum(relaccess_namespace()));
+	Oid			result = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
+										 ObjectIdGetDatum(typid), CStringGetDatum(label));
+
+	if (!OidIsValid(result))
+		elog(ERROR, "enspiral.%s has no label \"%s\"", type, label);
+	return result;
+}
+
+/* Open enspiral.<table> in mode with its index <index> (locks held to end of xact) */
+void
+relaccess_open(RelScan *rs, const char *table, const char *index, LOCKMODE mode)
+{
+	rs->heap = table_open(relaccess_relid(table), mode);
+	rs->index = index_open(relaccess_relid(index), AccessShareLock);
+	rs->slot = table_slot_create(rs->heap, NULL);
+}
+
+/* Close what relaccess_open opened, keeping the relation locks */
+void
+relaccess_close(RelScan *rs)
+{
+	ExecDropSingleTupleTableSlot(rs->slot);
+	index_close(rs->index, NoLock);
+	table_close(rs->heap, NoLock);
+}
+
+/*
+ * Fetch into rs->slot the first row visible to snap whose leading index
+ * columns equal keys[] (compared with the functions procs[]); false if none.
+ */
+bool
+relaccess_fetch(RelScan *rs, Snapshot snap, int nkeys, const Datum *keys,
+				const RegProcedure *procs)
+{
+	ScanKeyData sk[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	bool		found;
+
+	Assert(nkeys > 0 && nkeys <= INDEX_MAX_KEYS);
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, procs[i], keys[i]);
+	scan = index_beginscan(rs->heap, rs->index, snap, nkeys, 0);
+	index_rescan(scan, sk, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, rs->slot);
+	index_endscan(scan);
+	return found;
+}
+
+/* relaccess_fetch on leading bigint columns */
+bool
+relaccess_fetch_int8(RelScan *rs, Snapshot snap, int nkeys, const int64 *keys)
+{
+	Datum		d[INDEX_MAX_KEYS];
+	RegProcedure procs[INDEX_MAX_KEYS];
+
+	Assert(nkeys > 0 && nkeys <= INDEX_MAX_KEYS);
+	for (int i = 0; i < nkeys; i++)
+	{
+		d[i] = Int64GetDatum(keys[i]);
+		procs[i] = F_INT8EQ;
+	}
+	return relaccess_fetch(rs, snap, nkeys, d, procs);
+}
+
+/*
+ * Lock the row at tid row of rs FOR NO KEY UPDATE, as ExecLockRows does; on
+ * return the slot holds the locked (latest) version.  False when the row
+ * was deleted meanwhile (READ COMMITTED).
+ */
+bool
+relaccess_lock(RelScan *rs, ItemPointer row, Snapshot snap)
+{
+	ItemPointerData tid = *row;
+	TM_FailureData tmfd;
+	TM_Result	res;
+	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+
+	res = table_tuple_lock(rs->heap, &tid, snap, rs->slot, GetCurrentCommandId(true),
+						   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
+	switch (res)
+	{
+		case TM_Ok:
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			if (res == TM_Deleted && !IsolationUsesXactSnapshot())
+				return false;
+			/* a version the chain could not be followed to: retryable */
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update"),
+					 errhint("Retry the transaction.")));
+			break;
+		case TM_SelfModified:
+		case TM_Invisible:
+		default:
+			elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+	}
+	return false;				/* keep compiler quiet */
+}
+
+/* True when the row version in slot was written by this transaction */
+bool
+relaccess_written_here(TupleTableSlot *slot)
+{
+	bool		should_free;
+	HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+	bool		result = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+
+	if (should_free)
+		heap_freetuple(tup);
+	return result;
+}
+
+/*
+ * Look up the first row visible to snap in enspiral.<table> through index
+ * <index> whose leading nkeys columns equal the bigint keys, copy the named
+ * columns out (into the current memory context) and its tuple id into tid
+ * (when not NULL); false when there is none.
+ */
+bool
+relaccess_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
+				 Snapshot snap, int ncols, const char *const *cols, Datum *values,
+				 bool *nulls, ItemPointer tid)
+{
+	RelScan		rs;
+	bool		found;
+
+	relaccess_open(&rs, table, index, AccessShareLock);
+	found = relaccess_fetch_int8(&rs, snap, nkeys, keys);
+	if (found && tid != NULL)
+		*tid = rs.slot->tts_tid;
+	for (int i = 0; found && i < ncols; i++)
+	{
+		int			attnum = enspiral_attnum(rs.slot->tts_tupleDescriptor, cols[i]);
+		Form_pg_attribute att = TupleDescAttr(rs.slot->tts_tupleDescriptor, attnum - 1);
+
+		values[i] = slot_getattr(rs.slot, attnum, &nulls[i]);
+		if (!nulls[i])
+			values[i] = datumCopy(values[i], att->attbyval, att->attlen);
+	}
+	relaccess_close(&rs);
+	return found;
+}
+
+/* A minimal executor state with rel as its one result relation */
+static EState *
+writer_estate(Relation rel, ResultRelInfo *rri)
+{
+	EState	   *estate = CreateExecutorState();
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+	ExecInitRangeTable(estate, list_make1(rte), NIL);
+#else
+	ExecInitRangeTable(estate, list_make1(rte));
+#endif
+	estate->es_output_cid = GetCurrentCommandId(true);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	return estate;
+}
+
+/*
+ * Open enspiral.<table> for writing rows: one executor state (so the
+ * table's CHECK constraints are prepared once for all the rows written
+ * through it) and one query level of AFTER triggers, fired at close.
+ */
+void
+relaccess_writer_open(RelWriter *w, const char *table)
+{
+	TupleDesc	desc;
+
+	w->rel = table_open(relaccess_relid(table), RowExclusiveLock);
+	desc = RelationGetDescr(w->rel);
+	w->rri = makeNode(ResultRelInfo);
+	w->estate = writer_estate(w->rel, w->rri);
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&w->epqstate, w->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&w->epqstate, w->estate, NULL, NIL, -1);
+#endif
+	w->oldslot = ExecInitExtraTupleSlot(w->estate, desc, table_slot_callbacks(w->rel));
+	w->newslot = ExecInitExtraTupleSlot(w->estate, desc, &TTSOpsVirtual);
+	AfterTriggerBeginQuery();
+}
+
+/* Fire the AFTER row triggers of the rows written and close the writer */
+void
+relaccess_writer_close(RelWriter *w)
+{
+	AfterTriggerEndQuery(w->estate);
+	EvalPlanQualEnd(&w->epqstate);
+	/* AFTER row triggers may have opened the relation again: close it */
+	ExecCloseResultRelations(w->estate);
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+	CommandCounterIncrement();
+}
+
+/* Set the named columns of the writer's new-row slot (stored later) */
+static void
+set_columns(TupleTableSlot *slot, const RelColumn *cols, int ncols)
+{
+	for (int i = 0; i < ncols; i++)
+	{
+		int			attnum = enspiral_attnum(slot->tts_tupleDescriptor, cols[i].name);
+
+		slot->tts_values[attnum - 1] = cols[i].value;
+		slot->tts_isnull[attnum - 1] = cols[i].isnull;
+	}
+}
+
+/*
+ * Give the columns not named their defaults (identity columns their next
+ * value), as INSERT does; NULL where there is none.  Stored generated
+ * columns are computed by ExecSimpleRelationInsert.
+ */
+static void
+fill_defaults(RelWriter *w, TupleTableSlot *slot, const bool *named)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	ExprContext *econtext = GetPerTupleExprContext(w->estate);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Node	   *expr;
+
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+		if (named[i] || att->attisdropped || att->attgenerated ||
+			!(att->atthasdef || att->attidentity))
+			continue;
+		expr = build_column_default(w->rel, i + 1);
+		if (expr != NULL)
+			slot->tts_values[i] =
+				ExecEvalExprSwitchContext(ExecPrepareExpr((Expr *) expr, w->estate),
+										  econtext, &slot->tts_isnull[i]);
+	}
+}
+
+/*
+ * Insert one row: the named columns get the values given, the others their
+ * defaults, as INSERT does.  See the file header for what runs.
+ */
+void
+relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	TupleTableSlot *slot = w->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+	bool	   *named = palloc0(natts * sizeof(bool));
+
+	for (int i = 0; i < ncols; i++)
+		named[enspiral_attnum(slot->tts_tupleDescriptor, cols[i].name) - 1] = true;
+	ExecClearTuple(slot);
+	fill_defaults(w, slot, named);
+	set_columns(slot, cols, ncols);
+	pfree(named);
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(w->rri, w->estate, slot);
+}
+
+/*
+ * Fetch the row version at tid into w->oldslot if snap sees it; false when
+ * it does not.  The caller holds a lock that keeps other writers off the
+ * row (relaccess_writer_update cannot follow a concurrent update).
+ */
+bool
+relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
+{
+	return table_tuple_fetch_row_version(w->rel, tid, snap, w->oldslot);
+}
+
+/*
+ * Update the row fetched into w->oldslot: the named columns get the values
+ * given, the others keep theirs.  As an UPDATE: BEFORE and AFTER row
+ * triggers, CHECK constraints, new index entries unless the update is HOT.
+ */
+void
+relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	TupleTableSlot *slot = w->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	slot_getallattrs(w->oldslot);
+	memcpy(slot->tts_values, w->oldslot->tts_values, natts * sizeof(Datum));
+	memcpy(slot->tts_isnull, w->oldslot->tts_isnull, natts * sizeof(bool));
+	set_columns(slot, cols, ncols);
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epqstate, w->oldslot, slot);
+}
+
+/* Insert one row into enspiral.<table> through a writer of its own */
+void
+relaccess_insert(const char *table, const RelColumn *cols, int ncols)
+{
+	RelWriter	w;
+
+	relaccess_writer_open(&w, table);
+	relaccess_writer_insert(&w, cols, ncols);
+	relaccess_writer_close(&w);
+}
