@@ -134,13 +134,7 @@ $$;
 COMMENT ON FUNCTION enspiral.chain_head_link(bigint) IS
     'Internal: the last link of a group''s chain (position 0 and no hash when empty)';
 
-CREATE FUNCTION enspiral.chain_link() RETURNS trigger
-    LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_chain_link';
-COMMENT ON FUNCTION enspiral.chain_link() IS
-    'Trigger (deferred, arguments: table name and key columns): appends the link of a new row to its group''s chain at commit; a row already linked (a restored chain) is skipped';
-
+-- (the rows are linked by the linker of part 61, not by a trigger)
 CREATE FUNCTION enspiral.chain_stamp() RETURNS trigger
     LANGUAGE c
     SET search_path = pg_catalog, pg_temp
@@ -148,16 +142,6 @@ CREATE FUNCTION enspiral.chain_stamp() RETURNS trigger
 COMMENT ON FUNCTION enspiral.chain_stamp() IS
     'Trigger: a recorded outcome carries the head of its group''s chain (chain_head, chain_position) as committed when it is recorded';
 
-CREATE CONSTRAINT TRIGGER transfers_chain AFTER INSERT ON enspiral.transfers
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION enspiral.chain_link('transfers', 'transfer_id');
-COMMENT ON TRIGGER transfers_chain ON enspiral.transfers IS
-    'Every transfer is linked into its group''s hash chain when its transaction commits';
-CREATE CONSTRAINT TRIGGER outcomes_chain AFTER INSERT ON enspiral.outcomes
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION enspiral.chain_link('outcomes', 'proposal_id', 'opening');
-COMMENT ON TRIGGER outcomes_chain ON enspiral.outcomes IS
-    'Every recorded outcome is linked into its group''s hash chain when its transaction commits';
 CREATE TRIGGER outcomes_chain_stamp BEFORE INSERT ON enspiral.outcomes
     FOR EACH ROW EXECUTE FUNCTION enspiral.chain_stamp();
 COMMENT ON TRIGGER outcomes_chain_stamp ON enspiral.outcomes IS
@@ -367,7 +351,6 @@ REVOKE ALL ON FUNCTION enspiral.chain_content(enspiral.outcomes) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_head_link(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_problems(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_require_group(bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.chain_link() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_stamp() FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.chain_links', '');
 
