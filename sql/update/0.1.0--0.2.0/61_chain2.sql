@@ -55,18 +55,7 @@ CREATE INDEX outcomes_chain_key ON enspiral.outcomes (group_id, chain_key);
 COMMENT ON INDEX enspiral.outcomes_chain_key IS
     'The linker of the hash chain reads the outcomes recorded since its last run';
 
-CREATE FUNCTION enspiral.chain_content(e enspiral.events) RETURNS text
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN pg_catalog.jsonb_build_array('events', e.group_id, e.event_id,
-               pg_catalog.timezone('UTC', e.at), e.kind, e.actor, e.member_id, e.proposal_id,
-               e.round_id, e.bucket_id, e.term_id, e.payload)::text;
-END
-$$;
-COMMENT ON FUNCTION enspiral.chain_content(enspiral.events) IS
-    'Internal: the canonical content of an event hashed into the chain (every column, stable text forms)';
+-- @function enspiral.chain_content(e enspiral.events)
 
 CREATE OR REPLACE VIEW enspiral.chain_entries AS
     SELECT t.group_id, 'transfers'::text AS source, ARRAY[t.transfer_id] AS row_key,
@@ -85,17 +74,14 @@ COMMENT ON VIEW enspiral.chain_entries IS
 COMMENT ON TRIGGER outcomes_chain_stamp ON enspiral.outcomes IS
     'A recorded outcome carries the chain head of its group, after every committed row was linked';
 
+-- @function enspiral.chain_problems(group_id bigint)
+
 REVOKE ALL ON FUNCTION enspiral.chain_content(enspiral.events) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.chain_problems(bigint) FROM PUBLIC;
 REVOKE ALL ON enspiral.chain_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.chain_state', 'WHERE false');
 
 -- the linker, needed now to link the events of every group
-CREATE FUNCTION enspiral.chain_link_pending(group_id bigint, wait boolean) RETURNS bigint
-    LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_chain_link_pending';
-COMMENT ON FUNCTION enspiral.chain_link_pending(bigint, boolean) IS
-    'Internal: the linker.  Under the group''s chain lock, links the group''s rows not linked yet in chain key order and returns how many.  wait: waits for the lock and links every committed row (and this transaction''s own); otherwise returns NULL when another transaction holds the lock and links only the rows below the event horizon';
-
+-- @function enspiral.chain_link_pending(group_id bigint, wait boolean)
 REVOKE ALL ON FUNCTION enspiral.chain_link_pending(bigint, boolean) FROM PUBLIC;
 SELECT pg_catalog.count(enspiral.chain_link_pending(g.group_id, true)) FROM enspiral.groups g;
