@@ -1191,11 +1191,16 @@ BEGIN
         n := n + 1;
     END LOOP;
     PERFORM enspiral.record_due_events();
+    -- the hash chains of the 50 groups linked longest ago, without waiting
+    PERFORM enspiral.chain_link_pending(x.group_id, false)
+       FROM (SELECT g.group_id FROM enspiral.groups g
+               LEFT JOIN enspiral.chain_state s ON s.group_id = g.group_id
+              ORDER BY s.linked_below NULLS FIRST, g.group_id LIMIT 50) x;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION enspiral.record_due_closings() IS
-    'Marks proposals past their deadline closed and records their outcomes, closes rounds past closes_at (close_round), then emits the time-driven events due (closing soon, round deadlines, catalyst gaps ahead); returns how many proposals and rounds it closed; for pg_cron (correctness never depends on it)';
+    'Marks proposals past their deadline closed and records their outcomes, closes rounds past closes_at (close_round), emits the time-driven events due (closing soon, round deadlines, catalyst gaps ahead), then links the hash chains of the 50 groups linked longest ago (never waiting); returns how many proposals and rounds it closed; for pg_cron (correctness never depends on it)';
 
 REVOKE ALL ON FUNCTION enspiral.compute_outcome(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_outcome_at(enspiral.proposals, integer, enspiral.proposal_state, timestamptz) FROM PUBLIC;

@@ -72,10 +72,8 @@ SELECT throws_ok($$SELECT enspiral.contribute(1, 3, 1)$$, 'NS204', NULL, 'funded
 -- ledger
 SELECT throws_ok($$DELETE FROM enspiral.transfers$$, 'NS011', NULL, 'ledger DELETE is NS011');
 SELECT throws_ok($$UPDATE enspiral.transfers SET amount = 1$$, 'NS011', NULL, 'ledger UPDATE is NS011');
--- (this transaction wrote transfers whose chain links wait for the commit:
--- with links pending, PostgreSQL refuses TRUNCATE itself, 55006)
-SELECT throws_ok($$TRUNCATE enspiral.transfers$$, '55006', NULL, 'ledger TRUNCATE with links pending is refused');
-SET CONSTRAINTS enspiral.transfers_chain IMMEDIATE;
+-- (the hash chain is linked by a linker, not at commit: nothing is pending)
+SELECT ok(enspiral.link_chain(1) > 0, 'the linker links the ledger written so far');
 SELECT throws_ok($$TRUNCATE enspiral.transfers$$, 'NS011', NULL, 'ledger TRUNCATE is NS011');
 SELECT throws_ok($$UPDATE enspiral.accounts SET balance = 0$$, 'NS007', NULL, 'direct balance change is NS007');
 

@@ -64,20 +64,9 @@ COMMENT ON VIEW enspiral.chain_entries IS
 
 -- @function enspiral.chain_head_link(group_id bigint)
 
--- @function enspiral.chain_link()
-
+-- (rows are linked by the linker of part 61, not by a trigger)
 -- @function enspiral.chain_stamp()
 
-CREATE CONSTRAINT TRIGGER transfers_chain AFTER INSERT ON enspiral.transfers
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION enspiral.chain_link('transfers', 'transfer_id');
-COMMENT ON TRIGGER transfers_chain ON enspiral.transfers IS
-    'Every transfer is linked into its group''s hash chain when its transaction commits';
-CREATE CONSTRAINT TRIGGER outcomes_chain AFTER INSERT ON enspiral.outcomes
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION enspiral.chain_link('outcomes', 'proposal_id', 'opening');
-COMMENT ON TRIGGER outcomes_chain ON enspiral.outcomes IS
-    'Every recorded outcome is linked into its group''s hash chain when its transaction commits';
 CREATE TRIGGER outcomes_chain_stamp BEFORE INSERT ON enspiral.outcomes
     FOR EACH ROW EXECUTE FUNCTION enspiral.chain_stamp();
 COMMENT ON TRIGGER outcomes_chain_stamp ON enspiral.outcomes IS
@@ -89,7 +78,7 @@ COMMENT ON TRIGGER outcomes_chain_stamp ON enspiral.outcomes IS
 
 -- @function enspiral.chain_require_group(group_id bigint)
 
--- @function enspiral.chain_problems(group_id bigint)
+-- (chain_problems: part 61, it reads chain_state)
 
 -- @function enspiral.verify_chain(group_id bigint)
 
@@ -114,9 +103,7 @@ REVOKE ALL ON enspiral.chain_entries FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_content(enspiral.transfers) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_content(enspiral.outcomes) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_head_link(bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.chain_problems(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_require_group(bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.chain_link() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_stamp() FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.chain_links', '');
 

@@ -1,15 +1,20 @@
-
 ------------------------------------------------------------------------------
--- Part 60: records that prove themselves (doc/audit.md).
+-- Part 75: records that prove themselves (doc/audit.md).
 --  * One hash chain per group across the chained tables (transfers,
---    outcomes): each row gets one link in enspiral.chain_links whose hash
---    covers the row's canonical content and the previous link's hash, so a
---    rewrite is found by verify_chain(), and a consistent rewrite of the
+--    outcomes, events): each row gets one link in enspiral.chain_links whose
+--    hash covers the row's canonical content and the previous link's hash,
+--    so a rewrite is found by verify_chain(), and a consistent rewrite of the
 --    whole chain by the heads that recorded outcomes carry (chain_head).
+--  * Links are made in batches by a linker (enspiral.chain_link_pending,
+--    src/chain.c), never by the writers: a write only takes a chain key (the
+--    id of its transaction, as event ids do), so writers never wait for each
+--    other's commits.  The linker runs from outcome recording, verify_chain,
+--    chain_head, record_due_closings and enspiral.link_chain() (pg_cron).
 --  * History as of a time, from the append-only tables.
--- Chaining another table takes one declaration per place: a chain_content
--- overload, a branch of the chain_entries view, the two trigger lines, and
--- its name in chained_tables[] of src/chain.c.
+-- It comes after part 70: chain keys are event ids (enspiral.next_event_id).
+-- Chaining another table takes one declaration per place: a chain_key
+-- column with its index, a chain_content overload and a branch of the
+-- chain_entries view.
 ------------------------------------------------------------------------------
 
 CREATE TABLE enspiral.chain_links (
@@ -22,13 +27,13 @@ CREATE TABLE enspiral.chain_links (
     UNIQUE (group_id, source, row_key)
 );
 COMMENT ON TABLE enspiral.chain_links IS
-    'The hash chain of each group: link n covers the canonical content of one chained row (source, row_key) and the hash of link n-1; appended at commit, never changed';
+    'The hash chain of each group: link n covers the canonical content of one chained row (source, row_key) and the hash of link n-1; appended by the linker, never changed';
 COMMENT ON COLUMN enspiral.chain_links.position IS
-    'Position in the group''s chain: 1, 2, ... without gaps (the order in which writers committed)';
+    'Position in the group''s chain: 1, 2, ... without gaps (the order in which the linker linked the rows)';
 COMMENT ON COLUMN enspiral.chain_links.source IS
-    'The chained table (transfers, outcomes)';
+    'The chained table (transfers, outcomes, events)';
 COMMENT ON COLUMN enspiral.chain_links.row_key IS
-    'The primary key of the row after group_id: {transfer_id} or {proposal_id, opening}';
+    'The primary key of the row after group_id: {transfer_id}, {proposal_id, opening} or {event_id}';
 COMMENT ON COLUMN enspiral.chain_links.hash IS
     'enspiral.chain_hash(hash of link position - 1, position, enspiral.chain_content(row))';
 
@@ -43,11 +48,45 @@ CREATE TRIGGER chain_links_no_truncate BEFORE TRUNCATE ON enspiral.chain_links
 COMMENT ON TRIGGER chain_links_no_truncate ON enspiral.chain_links IS
     'enspiral.chain_links is never truncated (NS011)';
 
+-- Where the linker of each group stands.  Not dumped: after a restore the
+-- linker finds its place again from the links (the first run looks at every
+-- row of the group once).
+CREATE TABLE enspiral.chain_state (
+    group_id       bigint NOT NULL,
+    linked_below   bigint NOT NULL,
+    head_position  bigint NOT NULL CHECK (head_position >= 0),
+    PRIMARY KEY (group_id)
+);
+COMMENT ON TABLE enspiral.chain_state IS
+    'The linker''s place in each group''s chain: every chained row with a chain key below linked_below is linked, and the chain had head_position links after its last run';
+COMMENT ON COLUMN enspiral.chain_state.linked_below IS
+    'The event horizon of the linker''s last run: rows with a smaller chain key were all committed or rolled back then, and the committed ones are linked';
+COMMENT ON COLUMN enspiral.chain_state.head_position IS
+    'The length of the chain after the linker''s last run: verify_chain reports links missing after the last one';
+
+-- The chain key of a transfer or an outcome: an event id of its transaction
+-- (enspiral.next_event_id()), so the linker finds the rows written since its
+-- last run by an index range and knows which of them are final.  Events use
+-- their event_id.
+ALTER TABLE enspiral.transfers ADD COLUMN chain_key bigint DEFAULT enspiral.next_event_id();
+COMMENT ON COLUMN enspiral.transfers.chain_key IS
+    'Where the transfer stands for the linker of the hash chain: an event id of the writing transaction (NULL for rows written by 0.1.0, linked on update)';
+CREATE INDEX transfers_chain_key ON enspiral.transfers (group_id, chain_key);
+COMMENT ON INDEX enspiral.transfers_chain_key IS
+    'The linker of the hash chain reads the transfers written since its last run';
+ALTER TABLE enspiral.outcomes ADD COLUMN chain_key bigint DEFAULT enspiral.next_event_id();
+COMMENT ON COLUMN enspiral.outcomes.chain_key IS
+    'Where the outcome stands for the linker of the hash chain: an event id of the recording transaction (NULL for outcomes recorded by 0.1.0, linked on update)';
+CREATE INDEX outcomes_chain_key ON enspiral.outcomes (group_id, chain_key);
+COMMENT ON INDEX enspiral.outcomes_chain_key IS
+    'The linker of the hash chain reads the outcomes recorded since its last run';
+
 -- The canonical content of a chained row: a JSON array of the table name and
 -- every column, in a fixed order, as jsonb text.  jsonb text is unambiguous
 -- (quoted, escaped strings; null apart from "null"), integers and numerics
 -- print exactly, and timestamps are converted to UTC timestamp first, so no
--- setting (DateStyle, TimeZone, extra_float_digits) changes it.
+-- setting (DateStyle, TimeZone, extra_float_digits) changes it.  The chain
+-- key is no part of it (it only places the row for the linker).
 CREATE FUNCTION enspiral.chain_content(t enspiral.transfers) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -73,6 +112,19 @@ $$;
 COMMENT ON FUNCTION enspiral.chain_content(enspiral.outcomes) IS
     'Internal: the canonical content of a recorded outcome hashed into the chain (every column, stable text forms)';
 
+CREATE FUNCTION enspiral.chain_content(e enspiral.events) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN pg_catalog.jsonb_build_array('events', e.group_id, e.event_id,
+               pg_catalog.timezone('UTC', e.at), e.kind, e.actor, e.member_id, e.proposal_id,
+               e.round_id, e.bucket_id, e.term_id, e.payload)::text;
+END
+$$;
+COMMENT ON FUNCTION enspiral.chain_content(enspiral.events) IS
+    'Internal: the canonical content of an event hashed into the chain (every column, stable text forms)';
+
 CREATE FUNCTION enspiral.chain_hash(prev bytea, "position" bigint, content text) RETURNS bytea
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -84,18 +136,21 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.chain_hash(bytea, bigint, text) IS
-    'The hash of a link: sha256(previous hash (32 bytes; none for position 1) || position (8 bytes, big-endian) || content (UTF-8))';
+    'The hash of a link: sha256(previous hash (32 bytes; none for position 1) || position (8 bytes, big-endian) || content (UTF-8)); the linker computes the same in C';
 
 CREATE VIEW enspiral.chain_entries AS
     SELECT t.group_id, 'transfers'::text AS source, ARRAY[t.transfer_id] AS row_key,
-           t.created_at AS written_at, enspiral.chain_content(t) AS content
+           t.created_at AS written_at, enspiral.chain_content(t) AS content, t.chain_key
       FROM enspiral.transfers t
     UNION ALL
     SELECT o.group_id, 'outcomes'::text, ARRAY[o.proposal_id, o.opening::bigint],
-           o.recorded_at, enspiral.chain_content(o)
-      FROM enspiral.outcomes o;
+           o.recorded_at, enspiral.chain_content(o), o.chain_key
+      FROM enspiral.outcomes o
+    UNION ALL
+    SELECT e.group_id, 'events'::text, ARRAY[e.event_id], e.at, enspiral.chain_content(e), e.event_id
+      FROM enspiral.events e;
 COMMENT ON VIEW enspiral.chain_entries IS
-    'Every chained row with its key, the time it was written and its canonical content: what the chain must cover';
+    'Every chained row with its key, the time it was written, its canonical content and its chain key: what the chain must cover';
 
 CREATE FUNCTION enspiral.chain_head_link(group_id bigint)
     RETURNS TABLE ("position" bigint, hash bytea)
@@ -114,34 +169,39 @@ $$;
 COMMENT ON FUNCTION enspiral.chain_head_link(bigint) IS
     'Internal: the last link of a group''s chain (position 0 and no hash when empty)';
 
-CREATE FUNCTION enspiral.chain_link() RETURNS trigger
+CREATE FUNCTION enspiral.chain_link_pending(group_id bigint, wait boolean) RETURNS bigint
     LANGUAGE c
     SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_chain_link';
-COMMENT ON FUNCTION enspiral.chain_link() IS
-    'Trigger (deferred, arguments: table name and key columns): appends the link of a new row to its group''s chain at commit; a row already linked (a restored chain) is skipped';
+    AS 'MODULE_PATHNAME', 'enspiral_chain_link_pending';
+COMMENT ON FUNCTION enspiral.chain_link_pending(bigint, boolean) IS
+    'Internal: the linker.  Under the group''s chain lock, links the group''s rows not linked yet in chain key order and returns how many.  wait: waits for the lock and links every committed row (and this transaction''s own); otherwise returns NULL when another transaction holds the lock and links only the rows below the event horizon';
 
 CREATE FUNCTION enspiral.chain_stamp() RETURNS trigger
     LANGUAGE c
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_chain_stamp';
 COMMENT ON FUNCTION enspiral.chain_stamp() IS
-    'Trigger: a recorded outcome carries the head of its group''s chain (chain_head, chain_position) as committed when it is recorded';
+    'Trigger: links every committed row of the group, then stamps the recorded outcome with the head of its group''s chain (chain_head, chain_position)';
 
-CREATE CONSTRAINT TRIGGER transfers_chain AFTER INSERT ON enspiral.transfers
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION enspiral.chain_link('transfers', 'transfer_id');
-COMMENT ON TRIGGER transfers_chain ON enspiral.transfers IS
-    'Every transfer is linked into its group''s hash chain when its transaction commits';
-CREATE CONSTRAINT TRIGGER outcomes_chain AFTER INSERT ON enspiral.outcomes
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION enspiral.chain_link('outcomes', 'proposal_id', 'opening');
-COMMENT ON TRIGGER outcomes_chain ON enspiral.outcomes IS
-    'Every recorded outcome is linked into its group''s hash chain when its transaction commits';
 CREATE TRIGGER outcomes_chain_stamp BEFORE INSERT ON enspiral.outcomes
     FOR EACH ROW EXECUTE FUNCTION enspiral.chain_stamp();
 COMMENT ON TRIGGER outcomes_chain_stamp ON enspiral.outcomes IS
-    'A recorded outcome carries the chain head of its group';
+    'A recorded outcome carries the chain head of its group, after every committed row was linked';
+
+CREATE FUNCTION enspiral.link_chain(group_id bigint, wait boolean DEFAULT true) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.chain_require_group(link_chain.group_id);
+    IF wait IS NULL THEN
+        RAISE EXCEPTION 'wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN enspiral.chain_link_pending(link_chain.group_id, wait);
+END
+$$;
+COMMENT ON FUNCTION enspiral.link_chain(bigint, boolean) IS
+    'Links the rows of a group written since the linker''s last run and returns how many (for pg_cron: SELECT enspiral.link_chain(group_id, false) FROM enspiral.groups).  wait => false never waits: NULL when another transaction is linking the group, and only rows no running transaction can precede are linked';
 
 ------------------------------------------------------------------------------
 -- Verification
@@ -160,12 +220,33 @@ $$;
 COMMENT ON FUNCTION enspiral.chain_require_group(bigint) IS
     'Internal: NS002 unless the group exists (the audit functions)';
 
+-- link what can be linked: not on a standby nor in a read-only transaction,
+-- and only in READ COMMITTED, where the checks that follow see every row the
+-- linker saw (an older snapshot would see links of rows it cannot see)
+CREATE FUNCTION enspiral.chain_link_if_writable(group_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT pg_catalog.pg_is_in_recovery()
+       AND pg_catalog.current_setting('transaction_read_only') = 'off'
+       AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
+        PERFORM enspiral.chain_link_pending(chain_link_if_writable.group_id, true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.chain_link_if_writable(bigint) IS
+    'Internal: runs the linker for a group (waiting for its lock) in a READ COMMITTED transaction that may write on a primary; elsewhere links nothing (verify_chain then lists the rows not linked yet as pending)';
+
 CREATE FUNCTION enspiral.chain_problems(group_id bigint)
     RETURNS TABLE ("position" bigint, source text, row_key bigint[], problem text)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH l AS (
+    WITH s AS (
+        SELECT s.linked_below, s.head_position FROM enspiral.chain_state s
+         WHERE s.group_id = chain_problems.group_id
+    ), l AS (
         SELECT l.*, pg_catalog.lag(l.hash) OVER w AS prev_hash,
                coalesce(pg_catalog.lag(l.position) OVER w, 0) AS prev_position
           FROM enspiral.chain_links l
@@ -176,7 +257,10 @@ AS $$
     )
     SELECT l.position, coalesce(l.source, e.source),
            coalesce(l.row_key, e.row_key),
-           CASE WHEN l.position IS NULL THEN 'unlinked row'
+           CASE WHEN l.position IS NULL THEN
+                    -- not linked yet, or skipped by the linker (no chain key, or one it passed)
+                    CASE WHEN e.chain_key >= coalesce((SELECT s.linked_below FROM s), e.chain_key)
+                         THEN 'pending' ELSE 'unlinked row' END
                 WHEN l.prev_position <> l.position - 1 THEN 'gap before link'
                 WHEN e.source IS NULL THEN 'row missing'
                 ELSE 'hash mismatch' END
@@ -184,40 +268,48 @@ AS $$
      WHERE l.position IS NULL OR e.source IS NULL
         OR l.prev_position <> l.position - 1
         OR l.hash <> enspiral.chain_hash(l.prev_hash, l.position, e.content)
+    UNION ALL
+    -- the chain is shorter than the linker left it: its last links were deleted
+    SELECT coalesce(pg_catalog.max(l.position), 0) + 1, NULL, NULL, 'links missing at the end'
+      FROM enspiral.chain_links l
+     WHERE l.group_id = chain_problems.group_id
+    HAVING coalesce(pg_catalog.max(l.position), 0) < (SELECT s.head_position FROM s)
 $$;
 COMMENT ON FUNCTION enspiral.chain_problems(bigint) IS
-    'Internal: every link of a group''s chain that does not verify, and every chained row without a link';
+    'Internal: every link of a group''s chain that does not verify, every chained row without a link (pending when the linker has not reached it yet) and links missing at the end';
 
 CREATE FUNCTION enspiral.verify_chain(group_id bigint)
     RETURNS TABLE ("position" bigint, source text, row_key bigint[], problem text)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM enspiral.chain_require_group(verify_chain.group_id);
+    PERFORM enspiral.chain_link_if_writable(verify_chain.group_id);
     RETURN QUERY
         SELECT p.position, p.source, p.row_key, p.problem
           FROM enspiral.chain_problems(verify_chain.group_id) p
-         ORDER BY p.position NULLS LAST, p.source, p.row_key;
+         ORDER BY p.position NULLS LAST, p.problem = 'pending', p.source, p.row_key;
 END
 $$;
 COMMENT ON FUNCTION enspiral.verify_chain(bigint) IS
-    'Checks the hash chain of a group: returns the broken links in chain order (hash mismatch: the row or the link was rewritten; row missing; gap before link), then the chained rows without a link; no rows when the chain is sound';
+    'Links the group''s committed rows (in a READ COMMITTED transaction that may write), then checks its hash chain: returns the broken links in chain order (hash mismatch: the row or the link was rewritten; row missing; gap before link; links missing at the end), then the chained rows without a link (unlinked row; pending: written after the linker''s last run, no failure); no rows when the chain is sound';
 
 CREATE FUNCTION enspiral.chain_head(group_id bigint)
     RETURNS TABLE ("position" bigint, head text)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM enspiral.chain_require_group(chain_head.group_id);
+    PERFORM enspiral.chain_link_if_writable(chain_head.group_id);
     RETURN QUERY
         SELECT h.position, pg_catalog.encode(h.hash, 'hex')
           FROM enspiral.chain_head_link(chain_head.group_id) h;
 END
 $$;
 COMMENT ON FUNCTION enspiral.chain_head(bigint) IS
-    'The current head of a group''s chain: its position and hash (hex; NULL while the chain is empty), for a member to keep';
+    'Links the group''s committed rows (in a READ COMMITTED transaction that may write), then returns the head of its chain: position and hash (hex; NULL while the chain is empty), for a member to keep';
 
 CREATE FUNCTION enspiral.verify_chain_head(group_id bigint, head text) RETURNS boolean
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -343,6 +435,11 @@ REVOKE ALL ON FUNCTION enspiral.chain_content(enspiral.outcomes) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_head_link(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_problems(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_require_group(bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.chain_link() FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.chain_content(enspiral.events) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.chain_link_pending(bigint, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.chain_link_if_writable(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.chain_stamp() FROM PUBLIC;
+REVOKE ALL ON enspiral.chain_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.chain_links', '');
+-- the linker's place is found again after a restore (see chain_state)
+SELECT pg_catalog.pg_extension_config_dump('enspiral.chain_state', 'WHERE false');
