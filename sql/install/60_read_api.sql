@@ -328,13 +328,18 @@ CREATE FUNCTION enspiral.buckets(group_id bigint, round_id bigint)
 AS $$
 DECLARE
     r enspiral.rounds := enspiral.group_round(group_id, round_id);
+    shown boolean := enspiral.totals_visible(r.group_id, r.round_id);
 BEGIN
+    -- while the round hides its totals, neither what a bucket holds nor
+    -- how many fund it is shown (either would rank the buckets)
     RETURN QUERY
-        SELECT b.bucket_id, b.author_id, b.title, b.state::text, b.min_goal, b.max_goal, a.balance,
+        SELECT b.bucket_id, b.author_id, b.title, b.state::text, b.min_goal, b.max_goal,
+               CASE WHEN shown THEN a.balance END,
+               CASE WHEN shown THEN
                (SELECT count(DISTINCT t.from_account) FROM enspiral.transfers t
                  WHERE t.group_id = a.group_id AND t.to_account = a.account_id AND t.kind = 'contribute'
                    AND NOT EXISTS (SELECT 1 FROM enspiral.transfers x
-                                    WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)),
+                                    WHERE x.group_id = t.group_id AND x.reverses = t.transfer_id)) END,
                b.created_at
           FROM enspiral.buckets b
           JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id
@@ -344,7 +349,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.buckets(bigint, bigint) IS
-    'The buckets of a round: state, goals, what each holds now (total) and how many members fund it (funders: contributions not refunded)';
+    'The buckets of a round: state, goals, what each holds now (total) and how many members fund it (funders: contributions not refunded); total and funders are NULL while the round hides totals (hide_totals, until it closes)';
 
 CREATE FUNCTION enspiral.contributions(group_id bigint, round_id bigint)
     RETURNS TABLE (transfer_id bigint, bucket_id bigint, member_id bigint, amount bigint,
@@ -355,6 +360,8 @@ AS $$
 DECLARE
     r enspiral.rounds := enspiral.group_round(group_id, round_id);
 BEGIN
+    -- the contributions add up to the totals: hidden with them
+    PERFORM enspiral.check_totals_visible(r.group_id, r.round_id);
     RETURN QUERY
         SELECT t.transfer_id, ta.owner_id, fa.owner_id, t.amount, t.created_at,
                EXISTS (SELECT 1 FROM enspiral.transfers x
@@ -367,7 +374,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.contributions(bigint, bigint) IS
-    'Every contribution of a round (transfer id, bucket, member, amount, time) and whether it was refunded';
+    'Every contribution of a round (transfer id, bucket, member, amount, time) and whether it was refunded; NS256 while the round hides totals (hide_totals, until it closes)';
 
 CREATE FUNCTION enspiral.balances(group_id bigint, round_id bigint)
     RETURNS TABLE (member_id bigint, allocated bigint, spent bigint, balance bigint)
@@ -379,9 +386,12 @@ DECLARE
 BEGIN
     RETURN QUERY
         SELECT a.owner_id,
-               coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
-                          WHERE t.group_id = a.group_id AND t.to_account = a.account_id
-                            AND t.kind = 'allocate'), 0)::bigint,
+               (coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
+                           WHERE t.group_id = a.group_id AND t.to_account = a.account_id
+                             AND t.kind = 'allocate'), 0)
+                - coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
+                             WHERE t.group_id = a.group_id AND t.from_account = a.account_id
+                               AND t.kind = 'deallocate'), 0))::bigint,
                coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
                           WHERE t.group_id = a.group_id AND t.from_account = a.account_id
                             AND t.kind = 'contribute'
@@ -394,7 +404,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.balances(bigint, bigint) IS
-    'Every member account of a round: allocated to the member, spent (contributions not refunded) and the balance left';
+    'Every member account of a round: allocated to the member (allocations less deallocations), spent (contributions not refunded) and the balance left (allocated - spent)';
 
 ------------------------------------------------------------------------------
 -- Catalyst terms
