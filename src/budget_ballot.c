@@ -119,7 +119,8 @@ setting_number(Jsonb *settings, const char *key, int64 dflt, int64 lo, int64 hi)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("budget setting \"%s\" must be a whole number from %lld to %lld",
-						key, (long long) lo, (long long) hi)));
+						key, (long long) lo, (long long) hi),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, key)));
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(n)));
 }
 
@@ -139,7 +140,8 @@ read_rules(Jsonb *settings, BudgetRules *r)
 	if (!JB_ROOT_IS_OBJECT(settings))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("budget settings must be a JSON object")));
+				 errmsg("budget settings must be a JSON object"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "settings")));
 	it = JsonbIteratorInit(&settings->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -158,7 +160,9 @@ read_rules(Jsonb *settings, BudgetRules *r)
 							v.val.string.len, v.val.string.val),
 					 errhint("Known settings are: voting_rule, vote_threshold_percent, "
 							 "vote_minimum_budget_projects_number, vote_selected_projects_minimum, "
-							 "vote_selected_projects_maximum.")));
+							 "vote_selected_projects_maximum."),
+					 err_generic_string(PG_DIAG_COLUMN_NAME,
+										pnstrdup(v.val.string.val, v.val.string.len))));
 	}
 	rule = getKeyJsonValueFromContainer(&settings->root, "voting_rule", 11, &buf);
 	r->rule = RULE_THRESHOLD_PERCENT;
@@ -172,7 +176,8 @@ read_rules(Jsonb *settings, BudgetRules *r)
 							   strncmp(rule->val.string.val, "threshold_percent", 17) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("budget setting \"voting_rule\" must be threshold_percent, minimum_projects or selected_projects")));
+				 errmsg("budget setting \"voting_rule\" must be threshold_percent, minimum_projects or selected_projects"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "voting_rule")));
 	r->threshold_percent = setting_number(settings, "vote_threshold_percent", 70, 0, 100);
 	r->minimum_projects = setting_number(settings, "vote_minimum_budget_projects_number", 1, 0, PG_INT32_MAX);
 	r->selected_minimum = setting_number(settings, "vote_selected_projects_minimum", 0, 0, PG_INT32_MAX);
@@ -182,7 +187,8 @@ read_rules(Jsonb *settings, BudgetRules *r)
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("budget setting \"vote_selected_projects_minimum\" must not exceed \"vote_selected_projects_maximum\""),
 				 errdetail("The minimum is %lld and the maximum %lld.",
-						   (long long) r->selected_minimum, (long long) r->selected_maximum)));
+						   (long long) r->selected_minimum, (long long) r->selected_maximum),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "vote_selected_projects_minimum")));
 }
 
 /* Raise NS104 for a budget ballot that breaks the named rule */

@@ -107,3 +107,84 @@ SELECT pg_temp.err(format('SELECT enspiral.match_round(%s, 10, %L)', :r, 'fancy'
 SELECT enspiral.create_group('Empty') AS e \gset
 SELECT enspiral.create_round(:e, 'Nobody', 10, now(), now() + interval '1 day') AS er \gset
 SELECT pg_temp.err(format('SELECT enspiral.allocate(%s)', :er));
+
+------------------------------------------------------------------------------
+-- settings: every declared key, given a value of no possible type, is NS006
+-- with the key in COLUMN (group, every method's proposal and rule settings,
+-- round); unknown keys, non-objects and rules between keys name theirs
+------------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.setting_errors(what text, call text, defaults jsonb)
+    RETURNS TABLE (scope text, keys bigint, ns006 bigint, naming_the_key bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    k text;
+    st text;
+    col text;
+    n bigint := 0;
+    good bigint := 0;
+    named bigint := 0;
+BEGIN
+    FOR k IN SELECT jsonb_object_keys(defaults) LOOP
+        n := n + 1;
+        BEGIN
+            EXECUTE format(call, jsonb_build_object(k, '[[]]'::jsonb));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, col = COLUMN_NAME;
+            good := good + (st = 'NS006')::int;
+            named := named + (col = k)::int;
+        END;
+    END LOOP;
+    RETURN QUERY SELECT what, n, good, named;
+END
+$$;
+SELECT * FROM pg_temp.setting_errors('group', 'SELECT enspiral.normalize_group_settings(%L)',
+                                     enspiral.normalize_group_settings('{}'))
+UNION ALL
+SELECT * FROM pg_temp.setting_errors('round', 'SELECT enspiral.normalize_round_settings(%L)',
+                                     enspiral.normalize_round_settings('{}'))
+UNION ALL
+SELECT s.* FROM unnest(ARRAY['consent', 'choice', 'score', 'dots', 'ranked', 'quadratic', 'stv',
+                             'schulze', 'copeland', 'count', 'time', 'question', 'check']) m,
+     LATERAL (SELECT CASE WHEN m IN ('consent', 'count', 'question', 'check') THEN NULL
+                          WHEN m = 'time' THEN '{"[2030-01-01 10:00+00,2030-01-01 11:00+00)","[2030-01-02 10:00+00,2030-01-02 11:00+00)"}'
+                          ELSE '{a,b,c}' END::text[] AS o) opt,
+     LATERAL pg_temp.setting_errors('proposal ' || m,
+                                    format('SELECT enspiral.normalize_proposal_settings(%L, %L, %%L)', m, opt.o),
+                                    enspiral.normalize_proposal_settings(m, opt.o, '{}')) s;
+-- the old key block_needs_reason (read, not stored) names itself too
+SELECT pg_temp.err($$SELECT enspiral.normalize_proposal_settings('consent', NULL, '{"block_needs_reason": 1}')$$);
+-- unknown keys, non-objects, rules between keys, NULL settings
+SELECT pg_temp.err($$SELECT enspiral.create_group('x', '{"colour": "red"}')$$);
+SELECT pg_temp.err($$SELECT enspiral.create_group('x', '[1]')$$);
+SELECT pg_temp.err($$SELECT enspiral.create_group('x', NULL)$$);
+SELECT pg_temp.err($$SELECT enspiral.create_group('x', '{"catalyst_term_months": 30, "catalyst_max_months": 12}')$$);
+SELECT pg_temp.err(format($$SELECT enspiral.update_group_settings(%s, '{"min_catalysts": 1.5}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.update_group_settings(%s, '{"may_allocate": "nobody"}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.update_group_settings(%s, '{"catalyst_min_days_per_week": 0}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'choice', '{a,b}', '{"min_choices": 2, "max_choices": 1}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'choice', '{a,b}', '{"max_choices": 3}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'score', '{a,b}', '{"min_score": 5}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'ranked', '{a,b}', '{"min_ranks": 2, "max_ranks": 1}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'stv', '{a,b}', '{"seats": 3}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'choice', '{a,none_of_the_above}', '{"none_of_the_above": true}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'consent', NULL, '{"anonymous": true, "weighted": true}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'consent', NULL, '{"max_choices": 2}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'consent', NULL, '{"pass_share": "3/2"}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'consent', NULL, '{"reason_max_length": 0}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'consent', NULL, '{"hide_results": "later"}')$$, :g, :ana));
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'consent', NULL, '{"threshold_pct": 100.5}')$$, :g, :ana));
+SELECT enspiral.propose(:g, :ana, 'Draft', 'consent') AS d \gset
+SELECT pg_temp.err(format($$SELECT enspiral.update_proposal(%s, %s, '{"settings": {"quorum_pct": -1}}')$$, :g, :d));
+SELECT pg_temp.err(format($$SELECT enspiral.create_round(%s, 'x', 10, now(), now() + interval '1 day', '{"underfunded": "burn"}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.create_round(%s, 'x', 10, now(), now() + interval '1 day', '{"max_per_member_per_bucket": 0}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.create_round(%s, 'x', 10, now(), now() + interval '1 day', '{"bucket_creation_closes_at": "tomorrow"}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.create_round(%s, 'x', 10, now(), now() + interval '1 day', '{"bucket_creation_closes_at": "2999-01-01T00:00:00Z"}')$$, :g));
+SELECT pg_temp.err(format($$SELECT enspiral.create_round(%s, 'x', 10, now(), now() + interval '1 day', NULL)$$, :g));
+SELECT pg_temp.err($$SELECT enspiral.check_budget_ballot(ARRAY[10, 20], 30, ARRAY[1], '{"voting_rule": "most"}')$$);
+SELECT pg_temp.err($$SELECT enspiral.check_budget_ballot(ARRAY[10, 20], 30, ARRAY[1], '{"vote_threshold_percent": 101}')$$);
+SELECT pg_temp.err($$SELECT enspiral.check_budget_ballot(ARRAY[10, 20], 30, ARRAY[1], '{"colour": 1}')$$);
+-- values that pass are stored normalized, the same as before the registry
+SELECT enspiral.normalize_group_settings('{"catalyst_term_months": 6.0, "catalyst_min_days_per_week": 2.50}')
+         -> 'catalyst_term_months' AS months,
+       enspiral.normalize_group_settings('{"catalyst_min_days_per_week": 2.50}') -> 'catalyst_min_days_per_week' AS days;
+SELECT enspiral.normalize_round_settings('{"max_per_member_per_bucket": 100.0, "currency": "EUR"}') AS round_settings;
+SELECT enspiral.normalize_proposal_settings('consent', NULL, '{"threshold_pct": 66.50, "hide_results": true}') AS proposal_settings;
