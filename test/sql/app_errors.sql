@@ -188,3 +188,36 @@ SELECT enspiral.normalize_group_settings('{"catalyst_term_months": 6.0, "catalys
        enspiral.normalize_group_settings('{"catalyst_min_days_per_week": 2.50}') -> 'catalyst_min_days_per_week' AS days;
 SELECT enspiral.normalize_round_settings('{"max_per_member_per_bucket": 100.0, "currency": "EUR"}') AS round_settings;
 SELECT enspiral.normalize_proposal_settings('consent', NULL, '{"threshold_pct": 66.50, "hide_results": true}') AS proposal_settings;
+
+------------------------------------------------------------------------------
+-- proposals(): voted and electorate are counted from what changed since the
+-- opening (bench app_read); they agree with compute_outcome() whatever
+-- happened: leavers who voted or not, joiners added with add_voter, voters
+-- removed and added again, invited electorates, anonymous ballots, closes
+------------------------------------------------------------------------------
+SELECT enspiral.create_group('Counts') AS c \gset
+SELECT enspiral.add_member(:c, 'm' || i) FROM generate_series(1, 8) i \gset
+SELECT min(member_id) AS m1 FROM enspiral.members WHERE group_id = :c \gset
+SELECT enspiral.propose(:c, :m1, 'Named', 'consent') AS n1 \gset
+SELECT enspiral.propose(:c, :m1, 'Invited', 'consent', NULL, '{"voters": "invited"}') AS n2 \gset
+SELECT enspiral.propose(:c, :m1, 'Anonymous', 'consent', NULL, '{"anonymous": true}') AS n3 \gset
+SELECT enspiral.propose(:c, :m1, 'Closed early', 'consent') AS n4 \gset
+SELECT enspiral.open_proposal(x, now() + interval '1 day') FROM unnest(ARRAY[:n1, :n2, :n3, :n4]) x;
+SELECT enspiral.add_voter(:n2, :m1 + i) FROM generate_series(0, 2) i;
+SELECT count(enspiral.vote(x, :m1 + i, '"agree"')) AS votes
+  FROM unnest(ARRAY[:n1, :n3, :n4]) x, generate_series(0, 4) i;
+SELECT count(enspiral.vote(:n2, :m1 + i, '"agree"')) AS invited_votes FROM generate_series(0, 1) i;
+-- m1+3 voted and leaves, m1+6 did not vote and leaves; a newcomer is added
+-- to n1; m1+5 is removed from n1, m1+7 removed and added again
+SELECT enspiral.remove_member(:c, :m1 + 3), enspiral.remove_member(:c, :m1 + 6);
+SELECT enspiral.add_member(:c, 'newcomer') AS newcomer \gset
+SELECT enspiral.add_voter(:n1, :newcomer);
+SELECT enspiral.remove_voter(:c, :n1, :m1 + 5), enspiral.remove_voter(:c, :n1, :m1 + 7);
+SELECT enspiral.add_voter(:n1, :m1 + 7);
+SELECT enspiral.remove_voter(:c, :n2, :m1 + 2);
+SELECT enspiral.close_proposal(:n4);
+SELECT x.proposal_id, x.state, x.voted, x.electorate,
+       (x.voted, x.electorate) IS NOT DISTINCT FROM
+       (SELECT ((o ->> 'voted')::bigint, (o ->> 'electorate')::bigint)
+          FROM enspiral.compute_outcome(x.proposal_id) o) AS agrees_with_compute_outcome
+  FROM enspiral.proposals(:c) x ORDER BY x.proposal_id;
