@@ -224,9 +224,10 @@ check_time_slot(const char *name, int i)
 	range_deserialize(tc, r, &lo, &hi, &empty);
 	if (empty || lo.infinite || hi.infinite)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 				 errmsg("option %d is not a bounded time slot", i + 1),
-				 errdetail("Options of a time proposal are non-empty tstzrange values with both bounds.")));
+				 errdetail("Options of a time proposal are non-empty tstzrange values with both bounds."),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "options")));
 }
 
 /* Deconstruct and check the options of a proposal; returns their count */

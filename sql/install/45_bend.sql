@@ -49,7 +49,7 @@ BEGIN
     END IF;
     IF amount <= 0 THEN
         RAISE EXCEPTION 'top-up amount must be positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The amount is %s.', amount);
+            USING ERRCODE = 'NS407', COLUMN = 'amount', DETAIL = format('The amount is %s.', amount);
     END IF;
     -- rank 1: the round row, as allocate and close_round take it
     SELECT * INTO r FROM enspiral.rounds x
@@ -242,7 +242,7 @@ BEGIN
     END IF;
     IF amount <= 0 THEN
         RAISE EXCEPTION 'withdrawal amount must be positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The amount is %s.', amount);
+            USING ERRCODE = 'NS407', COLUMN = 'amount', DETAIL = format('The amount is %s.', amount);
     END IF;
     b := enspiral.lock_open_bucket(group_id, bucket_id);
     SELECT * INTO r FROM enspiral.rounds x WHERE x.group_id = b.group_id AND x.round_id = b.round_id;

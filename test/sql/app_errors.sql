@@ -182,6 +182,12 @@ SELECT pg_temp.err(format($$SELECT enspiral.create_round(%s, 'x', 10, now(), now
 SELECT pg_temp.err($$SELECT enspiral.check_budget_ballot(ARRAY[10, 20], 30, ARRAY[1], '{"voting_rule": "most"}')$$);
 SELECT pg_temp.err($$SELECT enspiral.check_budget_ballot(ARRAY[10, 20], 30, ARRAY[1], '{"vote_threshold_percent": 101}')$$);
 SELECT pg_temp.err($$SELECT enspiral.check_budget_ballot(ARRAY[10, 20], 30, ARRAY[1], '{"colour": 1}')$$);
+-- the other amounts, weights, modes and options of form-like calls
+SELECT pg_temp.err(format('SELECT enspiral.top_up_round(%s, %s, 0)', :g, :r));
+SELECT pg_temp.err(format('SELECT enspiral.withdraw_contribution(%s, 1, %s, 0)', :g, :ana));
+SELECT pg_temp.err(format('SELECT enspiral.set_vote_weight(%s, %s, -1)', :g, :ana));
+SELECT pg_temp.err($$SELECT enspiral.budget_vote_allowed('most', 1, ARRAY[1, 2], ARRAY[]::bigint[], 1)$$);
+SELECT pg_temp.err(format($$SELECT enspiral.propose(%s, %s, 'x', 'time', '{"[2030-01-01 10:00+00,)", "[2030-01-02 10:00+00,2030-01-02 11:00+00)"}')$$, :g, :ana));
 -- values that pass are stored normalized, the same as before the registry
 SELECT enspiral.normalize_group_settings('{"catalyst_term_months": 6.0, "catalyst_min_days_per_week": 2.50}')
          -> 'catalyst_term_months' AS months,
@@ -196,7 +202,7 @@ SELECT enspiral.normalize_proposal_settings('consent', NULL, '{"threshold_pct": 
 -- removed and added again, invited electorates, anonymous ballots, closes
 ------------------------------------------------------------------------------
 SELECT enspiral.create_group('Counts') AS c \gset
-SELECT enspiral.add_member(:c, 'm' || i) FROM generate_series(1, 8) i \gset
+SELECT count(enspiral.add_member(:c, 'm' || i)) AS added FROM generate_series(1, 8) i;
 SELECT min(member_id) AS m1 FROM enspiral.members WHERE group_id = :c \gset
 SELECT enspiral.propose(:c, :m1, 'Named', 'consent') AS n1 \gset
 SELECT enspiral.propose(:c, :m1, 'Invited', 'consent', NULL, '{"voters": "invited"}') AS n2 \gset
