@@ -20,32 +20,12 @@
 
 PG_FUNCTION_INFO_V1(enspiral_normalize_group_settings);
 
-/* Index of a group setting among the registry entries of the group scope */
-static int
-group_slot(const char *key)
-{
-	int			slot = 0;
-
-	for (int i = 0; i < settings_count(); i++)
-	{
-		const EnspiralSetting *s = settings_at(i);
-
-		if (s->scope != SETTINGS_GROUP)
-			continue;
-		if (strcmp(s->key, key) == 0)
-			return slot;
-		slot++;
-	}
-	elog(ERROR, "group setting \"%s\" is not declared in src/settings.txt", key);
-	return -1;
-}
-
 /* Cross-key rules: a term cannot be longer than the whole service limit */
 static void
-check_setting_combination(JsonbValue const *jv)
+check_setting_combination(JsonbValue const *values)
 {
-	Numeric		term = jv[group_slot("catalyst_term_months")].val.numeric;
-	Numeric		limit = jv[group_slot("catalyst_max_months")].val.numeric;
+	Numeric		term = values[settings_index(settings_get(SETTINGS_GROUP, "catalyst_term_months"))].val.numeric;
+	Numeric		limit = values[settings_index(settings_get(SETTINGS_GROUP, "catalyst_max_months"))].val.numeric;
 
 	if (enspiral_numeric_cmp(term, limit) > 0)
 		ereport(ERROR,
@@ -65,42 +45,12 @@ check_setting_combination(JsonbValue const *jv)
 Datum
 enspiral_normalize_group_settings(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *in = PG_GETARG_JSONB_P(0);
 	JsonbValue *values = palloc(sizeof(JsonbValue) * settings_count());
-	JsonbParseState *state = NULL;
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	int			n = 0;
+	Jsonb	   *out = settings_normalize(SETTINGS_GROUP, PG_GETARG_JSONB_P(0),
+										 "Group settings are: %s.", values);
 
-	settings_require_object(in);
-	it = JsonbIteratorInit(&in->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		if (tok == WJB_KEY && settings_find(SETTINGS_GROUP, v.val.string.val, v.val.string.len) == NULL)
-			settings_unknown_key(v.val.string.val, v.val.string.len,
-								 psprintf("Group settings are: %s.",
-										  settings_key_list(SETTINGS_GROUP, -1)));
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < settings_count(); i++)
-	{
-		const EnspiralSetting *s = settings_at(i);
-		JsonbValue	k,
-					buf,
-				   *given;
-
-		if (s->scope != SETTINGS_GROUP)
-			continue;
-		given = getKeyJsonValueFromContainer(&in->root, s->key, strlen(s->key), &buf);
-		values[n] = given ? settings_check_value(s, given) : settings_default_value(s);
-		k.type = jbvString;
-		k.val.string.val = (char *) s->key;
-		k.val.string.len = strlen(s->key);
-		pushJsonbValue(&state, WJB_KEY, &k);
-		pushJsonbValue(&state, WJB_VALUE, &values[n]);
-		n++;
-	}
 	check_setting_combination(values);
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	PG_RETURN_JSONB_P(out);
 }
 
 /* Raise NS002 unless the group exists; call inside SPI_connect */

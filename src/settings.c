@@ -374,13 +374,14 @@ settings_unknown_key(const char *key, int len, const char *hint)
 }
 
 /*
- * enspiral.normalize_round_settings(settings jsonb) RETURNS jsonb
- *	  Validate round settings and return them with every default filled in.
+ * Normalize a settings object of a scope without methods (group, round):
+ * refuse unknown keys (hint_format names the known ones with its %s), check
+ * every given value, fill in the defaults.  values[] (settings_count()
+ * entries, may be NULL) receives the values in registry order.
  */
-Datum
-enspiral_normalize_round_settings(PG_FUNCTION_ARGS)
+Jsonb *
+settings_normalize(SettingsScope scope, Jsonb *in, const char *hint_format, JsonbValue *values)
 {
-	Jsonb	   *in = PG_GETARG_JSONB_P(0);
 	JsonbParseState *state = NULL;
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -389,10 +390,9 @@ enspiral_normalize_round_settings(PG_FUNCTION_ARGS)
 	settings_require_object(in);
 	it = JsonbIteratorInit(&in->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		if (tok == WJB_KEY && settings_find(SETTINGS_ROUND, v.val.string.val, v.val.string.len) == NULL)
+		if (tok == WJB_KEY && settings_find(scope, v.val.string.val, v.val.string.len) == NULL)
 			settings_unknown_key(v.val.string.val, v.val.string.len,
-								 psprintf("Round settings are: %s.",
-										  settings_key_list(SETTINGS_ROUND, -1)));
+								 psprintf(hint_format, settings_key_list(scope, -1)));
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < settings_count(); i++)
 	{
@@ -402,15 +402,28 @@ enspiral_normalize_round_settings(PG_FUNCTION_ARGS)
 				   *given,
 					value;
 
-		if (s->scope != SETTINGS_ROUND)
+		if (s->scope != scope)
 			continue;
 		given = getKeyJsonValueFromContainer(&in->root, s->key, strlen(s->key), &buf);
 		value = given ? settings_check_value(s, given) : settings_default_value(s);
+		if (values != NULL)
+			values[i] = value;
 		k.type = jbvString;
 		k.val.string.val = (char *) s->key;
 		k.val.string.len = strlen(s->key);
 		pushJsonbValue(&state, WJB_KEY, &k);
 		pushJsonbValue(&state, WJB_VALUE, &value);
 	}
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * enspiral.normalize_round_settings(settings jsonb) RETURNS jsonb
+ *	  Validate round settings and return them with every default filled in.
+ */
+Datum
+enspiral_normalize_round_settings(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(settings_normalize(SETTINGS_ROUND, PG_GETARG_JSONB_P(0),
+										 "Round settings are: %s.", NULL));
 }

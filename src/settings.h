@@ -62,6 +62,8 @@ extern JsonbValue settings_default_value(const EnspiralSetting *s);
 extern int	settings_word_index(const EnspiralSetting *s, const JsonbValue *v);
 extern char *settings_key_list(SettingsScope scope, int method);
 extern void settings_require_object(Jsonb *settings);
+extern Jsonb *settings_normalize(SettingsScope scope, Jsonb *in, const char *hint_format,
+								 JsonbValue *values);
 extern pg_attribute_noreturn() void settings_unknown_key(const char *key, int len,
 														 const char *hint);
 
