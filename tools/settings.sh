@@ -15,6 +15,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$TOP/tools/markers.sh"
 LIST=$TOP/src/settings.txt
 DOC=$TOP/doc/settings.md
 
@@ -141,12 +142,9 @@ render_doc() {
 	local tbl
 	tbl=$(mktemp)
 	table >"$tbl"
-	grep -q '^<!-- SETTINGS:BEGIN' "$DOC" && grep -q '^<!-- SETTINGS:END' "$DOC" ||
-		{ echo "doc/settings.md: SETTINGS markers missing" >&2; rm -f "$tbl"; return 1; }
-	awk -v tbl="$tbl" '
-		/^<!-- SETTINGS:BEGIN/ { print; print "<!-- generated from src/settings.txt by tools/settings.sh doc; do not edit -->"; while ((getline l < tbl) > 0) print l; skip = 1; next }
-		/^<!-- SETTINGS:END/ { skip = 0 }
-		!skip' "$DOC"
+	replace_between_markers "$DOC" SETTINGS \
+		"generated from src/settings.txt by tools/settings.sh doc; do not edit" "$tbl" ||
+		{ rm -f "$tbl"; return 1; }
 	rm -f "$tbl"
 }
 
