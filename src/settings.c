@@ -153,7 +153,7 @@ wrong_type(const EnspiralSetting *s)
 			(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 			 errmsg("invalid value for setting \"%s\"", s->key),
 			 errdetail("%s", msg),
-			 s->nullable ? errhint("null means no value.") : 0,
+			 s->nullable ? errhint("The value may also be null.") : 0,
 			 err_generic_string(PG_DIAG_COLUMN_NAME, s->key)));
 	pg_unreachable();
 }
