@@ -38,6 +38,9 @@ ISOLATION_OPTS = --inputdir=test
 # generated from it (tools/errcodes.sh also writes doc/errors.md's table and
 # checks that nothing drifted).
 ERRCODES_H  = src/enspiral_errcodes.h
+# The settings registry: src/settings.txt declares every setting once;
+# tools/settings.sh generates the C registry and doc/settings.md's tables.
+SETTINGS_H  = src/enspiral_settings.h
 
 PG_CPPFLAGS = -I$(srcdir)/src -DENSPIRAL_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -54,7 +57,7 @@ endif
 # the objects are rebuilt when the assertion mode changes
 ASSERT_STAMP = build/.assert-$(if $(filter 1,$(ENSPIRAL_ASSERT)),on,off)
 
-EXTRA_CLEAN = build $(ERRCODES_H) $(EXTENSION)-*.zip
+EXTRA_CLEAN = build $(ERRCODES_H) $(SETTINGS_H) $(EXTENSION)-*.zip
 
 # Bitcode for JIT inlining is not needed and would require clang.
 override with_llvm = no
@@ -74,6 +77,9 @@ uninstall-docs:
 
 $(ERRCODES_H): src/errcodes.txt tools/errcodes.sh
 	bash tools/errcodes.sh header > $@.tmp && mv $@.tmp $@
+
+$(SETTINGS_H): src/settings.txt tools/settings.sh
+	bash tools/settings.sh header > $@.tmp && mv $@.tmp $@
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql)) $(EXTENSION).control
 	cat $(sort $(wildcard sql/install/*.sql)) > $@
@@ -100,7 +106,7 @@ sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql)) $(if $(f
 endef
 $(foreach d,$(UPDATE_DIRS),$(eval $(call update_rule,$(d))))
 
-$(OBJS): $(wildcard src/*.h) $(ERRCODES_H) $(EXTENSION).control $(ASSERT_STAMP)
+$(OBJS): $(wildcard src/*.h) $(ERRCODES_H) $(SETTINGS_H) $(EXTENSION).control $(ASSERT_STAMP)
 
 $(ASSERT_STAMP):
 	mkdir -p build && rm -f build/.assert-* && touch $@
@@ -122,7 +128,7 @@ test:
 	bash tools/test.sh
 demo:
 	bash tools/demo.sh
-cppcheck: $(ERRCODES_H)
+cppcheck: $(ERRCODES_H) $(SETTINGS_H)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --suppress=missingInclude \
 	  --library=tools/cppcheck.cfg --std=c99 -DENSPIRAL_VERSION='"$(EXTVERSION)"' \

@@ -131,9 +131,10 @@ check_total(int64 total)
 {
 	if (total < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_AMOUNT),
 				 errmsg("cannot apportion a negative total"),
-				 errdetail("The total is " INT64_FORMAT ".", total)));
+				 errdetail("The total is " INT64_FORMAT ".", total),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "total")));
 }
 
 /* Refuse a positive total over weights that sum to zero */
@@ -142,10 +143,11 @@ check_nonzero_sum(int64 total, bool sum_is_zero)
 {
 	if (total > 0 && sum_is_zero)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_WEIGHT),
 				 errmsg("cannot apportion over weights that are all zero"),
 				 errdetail("The total is " INT64_FORMAT ".", total),
-				 errhint("Give at least one positive weight, or apportion a total of 0.")));
+				 errhint("Give at least one positive weight, or apportion a total of 0."),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 }
 
 /* Refuse a negative weight (position is 1-based) */
@@ -153,9 +155,10 @@ static void
 negative_weight(int position, const char *value)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			(errcode(ERRCODE_ENSPIRAL_INVALID_WEIGHT),
 			 errmsg("weight must not be negative"),
-			 errdetail("Weight %d is %s.", position, value)));
+			 errdetail("Weight %d is %s.", position, value),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 }
 
 /* Numeric holding an int64 value */
@@ -308,9 +311,10 @@ check_finite(Numeric w, int position)
 {
 	if (numeric_is_nan(w) || numeric_is_inf(w))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_WEIGHT),
 				 errmsg("weight must be a finite number"),
-				 errdetail("Weight %d is %s.", position, numeric_normalize(w))));
+				 errdetail("Weight %d is %s.", position, numeric_normalize(w)),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 }
 
 /*
@@ -468,7 +472,8 @@ read_weights(ArrayType *arr, int n, Numeric *nw, int64 *iw)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("weights must not contain NULL"),
-					 errdetail("Weight %d is NULL.", i + 1)));
+					 errdetail("Weight %d is NULL.", i + 1),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 		if (nw != NULL)
 			nw[i] = DatumGetNumeric(d);
 		if (iw != NULL && all_int &&
@@ -494,17 +499,20 @@ enspiral_apportion_sql(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("total must not be NULL")));
+				 errmsg("total must not be NULL"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "total")));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("weights must not be NULL")));
+				 errmsg("weights must not be NULL"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 	total = PG_GETARG_INT64(0);
 	arr = PG_GETARG_ARRAYTYPE_P(1);
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("weights must be a one-dimensional array")));
+				(errcode(ERRCODE_ENSPIRAL_ARRAY_MISMATCH),
+				 errmsg("weights must be a one-dimensional array"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 	check_total(total);
 	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	if (n == 0)

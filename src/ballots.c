@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ballots.c
- *	  Voting methods: the registry of proposal settings (types, ranges,
- *	  defaults per method), the validation of a proposal's options, and the
+ *	  Voting methods: the validation of a proposal's settings against the
+ *	  settings registry (src/settings.txt, src/settings.c), of its options, and the
  *	  check that turns a ballot into its normalized form or refuses it with
  *	  an error naming the broken rule.
  *
@@ -23,6 +23,7 @@
 
 #include "enspiral.h"
 #include "decisions.h"
+#include "settings.h"
 
 PG_FUNCTION_INFO_V1(enspiral_normalize_proposal_settings);
 PG_FUNCTION_INFO_V1(enspiral_check_ballot);
@@ -42,66 +43,25 @@ static const char *const consent_positions[] = {
 	"agree", "abstain", "disagree", "block"
 };
 
-#define M(x)		(1 << (x))
-#define M_ALL		(M(N_METHODS) - 1)
 
-typedef enum SettingKind
+/* Registry entries (src/settings.txt) of the proposal settings handled here */
+#define N_PROPOSAL_SETTINGS settings_count()
+
+/* The declaration of a proposal setting, or NULL */
+static const EnspiralSetting *
+find_proposal_setting(const char *key, int len)
 {
-	SETTING_BOOL,
-	SETTING_INT,				/* whole number within [lower, upper] */
-	SETTING_PCT,				/* number within [0, 100], fractions allowed */
-	SETTING_WORD				/* one of the strings in choices */
-} SettingKind;
+	return settings_find(SETTINGS_PROPOSAL, key, len);
+}
 
-/*
- * One proposal setting.  dflt is the default as JSON text; "noptions" means
- * the number of options.  Upper bounds of "options" settings are checked
- * against the number of options by check_cross_rules().
- */
-typedef struct ProposalSetting
+/* True for the registry entry i when it is a proposal setting of the method */
+static bool
+method_setting(int i, int method)
 {
-	const char *key;
-	SettingKind kind;
-	int			methods;
-	int32		lower;
-	int32		upper;
-	const char *dflt;
-	const char *const *choices; /* SETTING_WORD: allowed values, NULL-terminated */
-} ProposalSetting;
+	const EnspiralSetting *s = settings_at(i);
 
-#define M_RANKINGS	(M(METHOD_RANKED) | M(METHOD_STV) | M(METHOD_SCHULZE) | M(METHOD_COPELAND))
-
-/* Rule sets of STV (src/stv.c) */
-static const char *const stv_rule_sets[] = {"scottish", "meek", NULL};
-
-/*
- * The registry: doc/decisions.md (Methods, ballots and settings) and
- * doc/voting-methods.md document the same table
- */
-static const ProposalSetting proposal_settings[] = {
-	{"anonymous", SETTING_BOOL, M_ALL, 0, 0, "false"},
-	{"quorum_pct", SETTING_PCT, M_ALL, 0, 100, "0"},
-	{"max_blocks", SETTING_INT, M(METHOD_CONSENT), 0, PG_INT32_MAX, "0"},
-	{"threshold_pct", SETTING_PCT, M(METHOD_CONSENT), 0, 100, "50"},
-	{"threshold_inclusive", SETTING_BOOL, M(METHOD_CONSENT), 0, 0, "false"},
-	{"min_choices", SETTING_INT, M(METHOD_CHOICE), 0, PG_INT32_MAX, "1"},
-	{"max_choices", SETTING_INT, M(METHOD_CHOICE), 1, PG_INT32_MAX, "1"},
-	{"min_score", SETTING_INT, M(METHOD_SCORE), -1000000000, 1000000000, "0"},
-	{"max_score", SETTING_INT, M(METHOD_SCORE), -1000000000, 1000000000, "5"},
-	{"allow_gaps", SETTING_BOOL, M(METHOD_SCORE), 0, 0, "false"},
-	{"dots_per_member", SETTING_INT, M(METHOD_DOTS), 1, 1000000000, "8"},
-	{"min_ranks", SETTING_INT, M_RANKINGS, 1, PG_INT32_MAX, "1"},
-	{"max_ranks", SETTING_INT, M_RANKINGS, 1, PG_INT32_MAX, "noptions"},
-	{"credits_per_member", SETTING_INT, M(METHOD_QUADRATIC), 1, PG_INT32_MAX, "100"},
-	{"allow_negative", SETTING_BOOL, M(METHOD_QUADRATIC), 0, 0, "false"},
-	{"seats", SETTING_INT, M(METHOD_STV), 1, PG_INT32_MAX, "1"},
-	{"rules", SETTING_WORD, M(METHOD_STV), 0, 0, "scottish", stv_rule_sets},
-	{"target", SETTING_INT, M(METHOD_COUNT), 1, PG_INT32_MAX, "1"},
-	{"allow_maybe", SETTING_BOOL, M(METHOD_TIME), 0, 0, "true"},
-	{"none_of_the_above", SETTING_BOOL, M(METHOD_CHOICE) | M(METHOD_RANKED) | M(METHOD_SCORE), 0, 0, "false"},
-};
-
-#define N_PROPOSAL_SETTINGS lengthof(proposal_settings)
+	return s->scope == SETTINGS_PROPOSAL && settings_applies(s, method);
+}
 
 /* Method number of a method name; -1 (or an error) when unknown */
 int
@@ -161,130 +121,27 @@ numeric_cmp_int(Numeric n, int64 v)
 	return enspiral_numeric_cmp(n, int64_to_numeric(v));
 }
 
-/* Registry entry of a key, or NULL */
-static const ProposalSetting *
-find_proposal_setting(const char *key, int len)
-{
-	for (int i = 0; i < (int) N_PROPOSAL_SETTINGS; i++)
-		if ((int) strlen(proposal_settings[i].key) == len &&
-			strncmp(proposal_settings[i].key, key, len) == 0)
-			return &proposal_settings[i];
-	return NULL;
-}
-
 /* Comma-separated keys that apply to a method, for hints */
 static char *
 method_keys(int method)
 {
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < (int) N_PROPOSAL_SETTINGS; i++)
-		if (proposal_settings[i].methods & M(method))
-			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
-							 proposal_settings[i].key);
 	if (method == METHOD_BUDGET)
-		appendStringInfo(&buf, ", %s", budget_setting_keys());
-	appendStringInfo(&buf, ", %s", rule_setting_keys(method));
-	return buf.data;
-}
-
-/* Comma-separated words of a NULL-terminated list, for hints */
-static char *
-word_list(const char *const *words)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; words[i] != NULL; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", words[i]);
-	return buf.data;
-}
-
-/* Check one setting value; returns it normalized (whole numbers as integers, no trailing zeros) */
-static JsonbValue
-check_proposal_setting(const ProposalSetting *s, JsonbValue *v)
-{
-	JsonbValue	out = *v;
-	int32		iv;
-
-	if (s->kind == SETTING_BOOL)
-	{
-		if (v->type != jbvBool)
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-					 errmsg("proposal setting \"%s\" must be true or false", s->key)));
-		return out;
-	}
-	if (s->kind == SETTING_WORD)
-	{
-		for (int i = 0; v->type == jbvString && s->choices[i] != NULL; i++)
-			if (strlen(s->choices[i]) == v->val.string.len &&
-				memcmp(s->choices[i], v->val.string.val, v->val.string.len) == 0)
-				return out;
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("proposal setting \"%s\" has an unknown value", s->key),
-				 errhint("The values are: %s.", word_list(s->choices))));
-	}
-	if (v->type != jbvNumeric)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("proposal setting \"%s\" must be a number", s->key)));
-	if (s->kind == SETTING_INT)
-	{
-		IntRead		r = read_int32(v->val.numeric, &iv);
-
-		if (r == INT_NOT_WHOLE)
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-					 errmsg("proposal setting \"%s\" must be a whole number", s->key)));
-		if (r == INT_OUT_OF_RANGE || iv < s->lower || iv > s->upper)
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-					 errmsg("proposal setting \"%s\" is out of range", s->key),
-					 errdetail("The value must be between %d and %d.", s->lower, s->upper)));
-		out.val.numeric = int64_to_numeric(iv);
-		return out;
-	}
-	if (numeric_is_nan(v->val.numeric) || numeric_is_inf(v->val.numeric) ||
-		numeric_cmp_int(v->val.numeric, s->lower) < 0 ||
-		numeric_cmp_int(v->val.numeric, s->upper) > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("proposal setting \"%s\" is out of range", s->key),
-				 errdetail("The value must be a percentage between %d and %d.",
-						   s->lower, s->upper)));
-	/* stored without trailing zeros: 50.0 is stored as 50 */
-	out.val.numeric = DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
-														  NumericGetDatum(v->val.numeric)));
-	return out;
+		return psprintf("%s, %s, %s", settings_key_list(SETTINGS_PROPOSAL, method),
+						budget_setting_keys(), settings_key_list(SETTINGS_RULE, method));
+	return psprintf("%s, %s", settings_key_list(SETTINGS_PROPOSAL, method),
+					settings_key_list(SETTINGS_RULE, method));
 }
 
 /* Default value of a setting */
 static JsonbValue
-default_setting(const ProposalSetting *s, int noptions)
+default_setting(const EnspiralSetting *s, int noptions)
 {
 	JsonbValue	v;
 
-	if (s->kind == SETTING_BOOL)
-	{
-		v.type = jbvBool;
-		v.val.boolean = strcmp(s->dflt, "true") == 0;
-		return v;
-	}
-	if (s->kind == SETTING_WORD)
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s->dflt;
-		v.val.string.len = strlen(s->dflt);
-		return v;
-	}
+	if (strcmp(s->dflt, "@noptions") != 0)
+		return settings_default_value(s);
 	v.type = jbvNumeric;
-	if (strcmp(s->dflt, "noptions") == 0)
-		v.val.numeric = int64_to_numeric(noptions);
-	else
-		v.val.numeric = int64_to_numeric(pg_strtoint32(s->dflt));
+	v.val.numeric = int64_to_numeric(noptions);
 	return v;
 }
 
@@ -292,10 +149,10 @@ default_setting(const ProposalSetting *s, int noptions)
 static int32
 setting_int(JsonbValue *values, const char *key)
 {
-	const ProposalSetting *s = find_proposal_setting(key, strlen(key));
+	const EnspiralSetting *s = find_proposal_setting(key, strlen(key));
 	int32		v = 0;
 
-	if (!numeric_to_int32(values[s - proposal_settings].val.numeric, &v))
+	if (!numeric_to_int32(values[settings_index(s)].val.numeric, &v))
 		elog(ERROR, "setting \"%s\" is not an integer", key);
 	return v;
 }
@@ -304,26 +161,27 @@ setting_int(JsonbValue *values, const char *key)
 static bool
 setting_bool(JsonbValue *values, const char *key)
 {
-	const ProposalSetting *s = find_proposal_setting(key, strlen(key));
+	const EnspiralSetting *s = find_proposal_setting(key, strlen(key));
 
-	return values[s - proposal_settings].val.boolean;
+	return values[settings_index(s)].val.boolean;
 }
 
 /* Refuse settings that contradict each other or the options */
 static void
 check_cross_rules(int method, JsonbValue *values, int noptions)
 {
-#define REFUSE(msg, ...) \
-	ereport(ERROR, (errcode(ERRCODE_ENSPIRAL_INVALID_SETTING), errmsg(msg, __VA_ARGS__)))
+#define REFUSE(key, msg, ...) \
+	ereport(ERROR, (errcode(ERRCODE_ENSPIRAL_INVALID_SETTING), errmsg(msg, __VA_ARGS__), \
+					err_generic_string(PG_DIAG_COLUMN_NAME, key)))
 	if (method == METHOD_CHOICE)
 	{
 		int32		lo = setting_int(values, "min_choices");
 		int32		hi = setting_int(values, "max_choices");
 
 		if (lo > hi)
-			REFUSE("proposal setting \"min_choices\" (%d) exceeds \"max_choices\" (%d)", lo, hi);
+			REFUSE("min_choices", "proposal setting \"min_choices\" (%d) exceeds \"max_choices\" (%d)", lo, hi);
 		if (hi > noptions)
-			REFUSE("proposal setting \"max_choices\" (%d) exceeds the number of options (%d)", hi, noptions);
+			REFUSE("max_choices", "proposal setting \"max_choices\" (%d) exceeds the number of options (%d)", hi, noptions);
 	}
 	else if (method == METHOD_SCORE)
 	{
@@ -331,7 +189,7 @@ check_cross_rules(int method, JsonbValue *values, int noptions)
 		int32		hi = setting_int(values, "max_score");
 
 		if (lo >= hi)
-			REFUSE("proposal setting \"min_score\" (%d) must be less than \"max_score\" (%d)", lo, hi);
+			REFUSE("min_score", "proposal setting \"min_score\" (%d) must be less than \"max_score\" (%d)", lo, hi);
 	}
 	else if (METHOD_IS_RANKING(method))
 	{
@@ -342,12 +200,12 @@ check_cross_rules(int method, JsonbValue *values, int noptions)
 		if (method == METHOD_RANKED && setting_bool(values, "none_of_the_above"))
 			noptions++;
 		if (lo > hi)
-			REFUSE("proposal setting \"min_ranks\" (%d) exceeds \"max_ranks\" (%d)", lo, hi);
+			REFUSE("min_ranks", "proposal setting \"min_ranks\" (%d) exceeds \"max_ranks\" (%d)", lo, hi);
 		if (hi > noptions)
-			REFUSE("proposal setting \"max_ranks\" (%d) exceeds the number of options (%d)", hi, noptions);
+			REFUSE("max_ranks", "proposal setting \"max_ranks\" (%d) exceeds the number of options (%d)", hi, noptions);
 	}
 	if (method == METHOD_STV && setting_int(values, "seats") > noptions)
-		REFUSE("proposal setting \"seats\" (%d) exceeds the number of options (%d)",
+		REFUSE("seats", "proposal setting \"seats\" (%d) exceeds the number of options (%d)",
 			   setting_int(values, "seats"), noptions);
 #undef REFUSE
 }
@@ -369,9 +227,10 @@ check_time_slot(const char *name, int i)
 	range_deserialize(tc, r, &lo, &hi, &empty);
 	if (empty || lo.infinite || hi.infinite)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 				 errmsg("option %d is not a bounded time slot", i + 1),
-				 errdetail("Options of a time proposal are non-empty tstzrange values with both bounds.")));
+				 errdetail("Options of a time proposal are non-empty tstzrange values with both bounds."),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "options")));
 }
 
 /* Deconstruct and check the options of a proposal; returns their count */
@@ -454,15 +313,15 @@ build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs,
 	JsonbValue *res;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < (int) N_PROPOSAL_SETTINGS; i++)
+	for (int i = 0; i < N_PROPOSAL_SETTINGS; i++)
 	{
 		JsonbValue	k;
 
-		if (!(proposal_settings[i].methods & M(method)))
+		if (!method_setting(i, method))
 			continue;
 		k.type = jbvString;
-		k.val.string.val = (char *) proposal_settings[i].key;
-		k.val.string.len = strlen(proposal_settings[i].key);
+		k.val.string.val = (char *) settings_at(i)->key;
+		k.val.string.len = strlen(settings_at(i)->key);
 		pushJsonbValue(&state, WJB_KEY, &k);
 		pushJsonbValue(&state, WJB_VALUE, &values[i]);
 	}
@@ -477,9 +336,7 @@ build_proposal_settings(int method, JsonbValue *values, const RuleSettings *rs,
 static bool
 proposal_settings_has(int method, const char *key)
 {
-	const ProposalSetting *s = find_proposal_setting(key, strlen(key));
-
-	return (s->methods & M(method)) != 0;
+	return settings_applies(find_proposal_setting(key, strlen(key)), method);
 }
 
 /*
@@ -495,12 +352,13 @@ check_none_of_the_above(int method, JsonbValue *values, int noptions, Datum *ele
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 					 errmsg("option %d is named like the implicit option none_of_the_above", i + 1),
-					 errhint("Rename the option or leave \"none_of_the_above\" off.")));
+					 errhint("Rename the option or leave \"none_of_the_above\" off."),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "none_of_the_above")));
 	if (method == METHOD_RANKED && !max_ranks_given)
 	{
-		const ProposalSetting *s = find_proposal_setting("max_ranks", strlen("max_ranks"));
+		const EnspiralSetting *s = find_proposal_setting("max_ranks", strlen("max_ranks"));
 
-		values[s - proposal_settings].val.numeric = int64_to_numeric(noptions + 1);
+		values[settings_index(s)].val.numeric = int64_to_numeric(noptions + 1);
 	}
 }
 
@@ -509,7 +367,7 @@ static Jsonb *
 normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 {
 	bool		max_ranks_given = false;
-	JsonbValue	values[N_PROPOSAL_SETTINGS];
+	JsonbValue *values = palloc(sizeof(JsonbValue) * N_PROPOSAL_SETTINGS);
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -517,57 +375,48 @@ normalize_settings(int method, int noptions, Datum *elems, Jsonb *in)
 	JsonbParseState *budget_state = NULL;	/* the keys of a budget proposal */
 
 	rule_settings_init(&rs, method);
+	settings_require_object(in);
 	if (method == METHOD_BUDGET)
 		pushJsonbValue(&budget_state, WJB_BEGIN_OBJECT, NULL);
-	if (!JB_ROOT_IS_OBJECT(in) || JB_ROOT_IS_SCALAR(in))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("proposal settings must be a JSON object")));
-	for (int i = 0; i < (int) N_PROPOSAL_SETTINGS; i++)
-		values[i] = default_setting(&proposal_settings[i], noptions);
+	for (int i = 0; i < N_PROPOSAL_SETTINGS; i++)
+		if (method_setting(i, method))
+			values[i] = default_setting(settings_at(i), noptions);
 	it = JsonbIteratorInit(&in->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		const ProposalSetting *s;
+		const EnspiralSetting *s;
+		JsonbValue	key;
 
 		if (tok != WJB_KEY)
 			continue;
-		s = find_proposal_setting(v.val.string.val, v.val.string.len);
-		if (s == NULL || !(s->methods & M(method)))
-		{
-			JsonbValue	key = v;
-
-			tok = JsonbIteratorNext(&it, &v, true);
-			Assert(tok == WJB_VALUE);
-			if (method == METHOD_BUDGET &&
-				budget_setting_key(key.val.string.val, key.val.string.len))
-			{
-				pushJsonbValue(&budget_state, WJB_KEY, &key);
-				pushJsonbValue(&budget_state, WJB_VALUE, &v);
-				continue;
-			}
-			if (rule_setting_accept(&rs, method, key.val.string.val, key.val.string.len, &v))
-				continue;
-			v = key;
-		}
-		if (s == NULL || !(s->methods & M(method)))
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-					 errmsg("unknown setting \"%.*s\" for a %s proposal",
-							v.val.string.len, v.val.string.val, method_names[method]),
-					 errhint("Settings of %s proposals are: %s.",
-							 method_names[method], method_keys(method))));
+		key = v;
+		s = find_proposal_setting(key.val.string.val, key.val.string.len);
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
-		values[s - proposal_settings] = check_proposal_setting(s, &v);
-		max_ranks_given |= strcmp(s->key, "max_ranks") == 0;
+		if (s != NULL && settings_applies(s, method))
+		{
+			values[settings_index(s)] = settings_check_value(s, &v);
+			max_ranks_given |= strcmp(s->key, "max_ranks") == 0;
+		}
+		else if (method == METHOD_BUDGET &&
+				 budget_setting_key(key.val.string.val, key.val.string.len))
+		{
+			/* checked with the options by budget_settings_push() */
+			pushJsonbValue(&budget_state, WJB_KEY, &key);
+			pushJsonbValue(&budget_state, WJB_VALUE, &v);
+		}
+		else if (!rule_setting_accept(&rs, method, key.val.string.val, key.val.string.len, &v))
+			settings_unknown_key(key.val.string.val, key.val.string.len,
+								 psprintf("Settings of %s proposals are: %s.",
+										  method_names[method], method_keys(method)));
 	}
 	if (proposal_settings_has(method, "none_of_the_above") &&
 		setting_bool(values, "none_of_the_above"))
 		check_none_of_the_above(method, values, noptions, elems, max_ranks_given);
 	check_cross_rules(method, values, noptions);
-	rule_settings_finish(&rs, method, values[find_proposal_setting("anonymous", 9) - proposal_settings].val.boolean,
-						 numeric_cmp_int(values[find_proposal_setting("quorum_pct", 10) - proposal_settings].val.numeric, 0) == 0);
+	rule_settings_finish(&rs, method,
+						 values[settings_index(find_proposal_setting("anonymous", 9))].val.boolean,
+						 numeric_cmp_int(values[settings_index(find_proposal_setting("quorum_pct", 10))].val.numeric, 0) == 0);
 	return build_proposal_settings(method, values, &rs,
 								   method == METHOD_BUDGET ?
 								   JsonbValueToJsonb(pushJsonbValue(&budget_state, WJB_END_OBJECT, NULL)) : NULL,

@@ -147,7 +147,8 @@ json_whole_number(JsonbValue *v, const char *key, int64 lo, int64 hi)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("budget setting \"%s\" must be a whole number in its range", key),
-				 errdetail("The range is %lld to %lld.", (long long) lo, (long long) hi)));
+				 errdetail("The range is %lld to %lld.", (long long) lo, (long long) hi),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, key)));
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(n)));
 }
 
@@ -162,7 +163,8 @@ check_rule_keys(Jsonb *settings)
 	if (!JB_ROOT_IS_OBJECT(settings) || JB_ROOT_IS_SCALAR(settings))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("budget settings must be a JSON object")));
+				 errmsg("budget settings must be a JSON object"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "settings")));
 	it = JsonbIteratorInit(&settings->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -180,7 +182,9 @@ check_rule_keys(Jsonb *settings)
 							v.val.string.len, v.val.string.val),
 					 errhint("Known settings are: voting_rule, vote_threshold_percent, "
 							 "vote_minimum_budget_projects_number, vote_selected_projects_minimum, "
-							 "vote_selected_projects_maximum.")));
+							 "vote_selected_projects_maximum."),
+					 err_generic_string(PG_DIAG_COLUMN_NAME,
+										pnstrdup(v.val.string.val, v.val.string.len))));
 	}
 }
 
@@ -200,7 +204,8 @@ read_rule_name(Jsonb *settings)
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 			 errmsg("budget setting \"voting_rule\" has an unknown value"),
-			 errhint("The values are: threshold_percent, minimum_projects, selected_projects.")));
+			 errhint("The values are: threshold_percent, minimum_projects, selected_projects."),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, "voting_rule")));
 	pg_unreachable();
 }
 
@@ -218,7 +223,8 @@ read_rules(Jsonb *settings, BudgetRules *r, int nprojects)
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("budget setting \"vote_selected_projects_minimum\" must not exceed \"vote_selected_projects_maximum\""),
 				 errdetail("The minimum is %lld and the maximum %lld.",
-						   (long long) r->selected_minimum, (long long) r->selected_maximum)));
+						   (long long) r->selected_minimum, (long long) r->selected_maximum),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "vote_selected_projects_minimum")));
 }
 
 /* Raise NS104 for a budget ballot that breaks the named rule */

@@ -133,7 +133,6 @@ extern void rule_settings_finish(RuleSettings *rs, int method, bool anonymous,
 								 bool quorum_zero);
 extern void rule_settings_push(const RuleSettings *rs, int method,
 							   JsonbParseState **ps);
-extern const char *rule_setting_keys(int method);
 extern bool rules_parse_share(const char *s, int len, int64 *num, int64 *den);
 extern void rules_load_reasons(BallotRules *rules, Jsonb *settings);
 extern const char *rules_reason_problem(const BallotRules *rules,

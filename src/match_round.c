@@ -129,10 +129,11 @@ match_method(const char *method, Datum threshold, bool threshold_null,
 		return ENSPIRAL_QF_STANDARD;
 	if (strcmp(method, "pairwise") != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MODE),
 				 errmsg("unknown quadratic funding method"),
 				 errdetail("The method given is \"%s\".", method),
-				 errhint("Use \"standard\" or \"pairwise\".")));
+				 errhint("Use \"standard\" or \"pairwise\"."),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "method")));
 	if (threshold_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -689,9 +689,10 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 
 	if (np != nc || np != na)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_ARRAY_MISMATCH),
 				 errmsg("projects, contributors and amounts must have the same length"),
-				 errdetail("Their lengths are %d, %d and %d.", np, nc, na)));
+				 errdetail("Their lengths are %d, %d and %d.", np, nc, na),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, np != nc ? "contributors" : "amounts")));
 	if (PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -707,10 +708,11 @@ enspiral_quadratic_match_sql(PG_FUNCTION_ARGS)
 	}
 	else
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_MODE),
 				 errmsg("unknown quadratic funding method"),
 				 errdetail("The method given is \"%s\".", method),
-				 errhint("Use \"standard\" or \"pairwise\".")));
+				 errhint("Use \"standard\" or \"pairwise\"."),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "method")));
 	if (PG_NARGS() > 7)
 	{
 		EnspiralMatchOptions opt;

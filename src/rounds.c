@@ -102,9 +102,10 @@ check_allocation_member(int64 group_id, int64 member_id, bool current, bool repe
 						   (long long) member_id, (long long) group_id)));
 	if (repeated)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_REPEATED_MEMBER),
 				 errmsg("member_ids must not repeat a member"),
-				 errdetail("Member %lld appears more than once.", (long long) member_id)));
+				 errdetail("Member %lld appears more than once.", (long long) member_id),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "member_ids")));
 }
 
 /*
@@ -128,8 +129,9 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 	{
 		if (!weights_null)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_ENSPIRAL_ARRAY_MISMATCH),
 					 errmsg("weights need member_ids"),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "weights"),
 					 errhint("Pass the members the weights belong to, in the same order.")));
 		plan = enspiral_plan(&all_plan,
 							 "SELECT c.member_id, 1::numeric, true"
@@ -144,14 +146,16 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 		if (array_contains_nulls(ids))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("member_ids must not contain NULL")));
+					 errmsg("member_ids must not contain NULL"),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "member_ids")));
 		if (!weights_null &&
 			ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) !=
 			ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(weights)),
 						   ARR_DIMS(DatumGetArrayTypeP(weights))))
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("member_ids and weights must have the same length")));
+					(errcode(ERRCODE_ENSPIRAL_ARRAY_MISMATCH),
+					 errmsg("member_ids and weights must have the same length"),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 		plan = enspiral_plan(&given_plan,
 							 "SELECT m.id, COALESCE($3[m.ord], 1::numeric),"
 							 "       enspiral.is_member($1, m.id),"
@@ -175,10 +179,11 @@ allocation_rows(int64 group_id, Datum member_ids, bool ids_null,
 	}
 	if (SPI_processed == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ENSPIRAL_NO_RECIPIENTS),
 				 errmsg("nothing to allocate to"),
 				 errdetail("No members were given and group %lld has no current members.",
-						   (long long) group_id)));
+						   (long long) group_id),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "member_ids")));
 }
 
 /* enspiral.apportion(total, weights) through SPI: shares[] in input order */
@@ -280,7 +285,8 @@ enspiral_allocate(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("round_id must not be NULL")));
+				 errmsg("round_id must not be NULL"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "round_id")));
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.closed)
@@ -313,7 +319,8 @@ enspiral_allocate(PG_FUNCTION_ARGS)
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("weights must not contain NULL")));
+					 errmsg("weights must not contain NULL"),
+					 err_generic_string(PG_DIAG_COLUMN_NAME, "weights")));
 	}
 	shares = apportion_shares(pool.balance, weights, n);
 	acct = palloc(sizeof(int64) * n);
@@ -495,7 +502,8 @@ enspiral_close_round(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("round_id must not be NULL")));
+				 errmsg("round_id must not be NULL"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "round_id")));
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.closed)

@@ -25,14 +25,18 @@
 
 #include "enspiral.h"
 #include "decisions.h"
+#include "settings.h"
 
-static const char *const hide_results_values[] = {"off", "until_vote", "until_closed", NULL};
-static const char *const reason_values[] = {"never", "always", "disagree_or_block", "block", NULL};
-static const char *const voters_values[] = {"members", "invited", NULL};
-static const char *const share_of_values[] = {"cast", "electorate", NULL};
+/* The declaration of a rule setting (src/settings.txt) */
+#define RULE(key)	settings_get(SETTINGS_RULE, (key))
 
-/* Longest reason_max_length and largest pass_share denominator */
-#define RULES_MAX_REASON_LENGTH 1000000
+/* The words of an enumerated rule setting, in the order of its C enum */
+#define hide_results_values		(RULE("hide_results")->words)
+#define reason_values			(RULE("reason_required")->words)
+#define voters_values			(RULE("voters")->words)
+#define share_of_values			(RULE("pass_share_of")->words)
+
+/* Largest pass_share denominator */
 #define RULES_MAX_DENOMINATOR 1000000000
 
 /* Index of a string among values (NULL-terminated), -1 when absent */
@@ -45,76 +49,32 @@ value_index(const char *const *values, const char *s, int len)
 	return -1;
 }
 
-/* Comma-separated allowed values, for details */
-static char *
-value_list(const char *const *values)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; values[i] != NULL; i++)
-		appendStringInfo(&buf, "%s\"%s\"", i ? ", " : "", values[i]);
-	return buf.data;
-}
-
-/* Refuse a value of a rule setting with the allowed ones in the detail */
-static pg_attribute_noreturn() void
-bad_value(const char *key, const char *const *values)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-			 errmsg("proposal setting \"%s\" has an unknown value", key),
-			 errdetail("Allowed values are %s.", value_list(values))));
-	pg_unreachable();
-}
-
-/* An enumerated setting given as a JSON string */
+/* An enumerated setting given as a JSON string: its position among the words */
 static int
-read_enum(const char *key, JsonbValue *v, const char *const *values)
+read_enum(const char *key, JsonbValue *v)
 {
-	int			i;
+	const EnspiralSetting *s = RULE(key);
 
-	if (v->type != jbvString)
-		bad_value(key, values);
-	i = value_index(values, v->val.string.val, v->val.string.len);
-	if (i < 0)
-		bad_value(key, values);
-	return i;
+	settings_check_value(s, v);
+	return settings_word_index(s, v);
 }
 
 /* A boolean setting */
 static bool
 read_bool(const char *key, JsonbValue *v)
 {
-	if (v->type != jbvBool)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("proposal setting \"%s\" must be true or false", key)));
-	return v->val.boolean;
+	return settings_check_value(RULE(key), v).val.boolean;
 }
 
-/* A whole JSON number in [lo, hi] */
+/* A whole number within the declared bounds, or 0 for null */
 static int32
-read_int(const char *key, JsonbValue *v, int32 lo, int32 hi)
+read_int_or_null(const char *key, JsonbValue *v)
 {
-	int64		x = 0;
-	bool		ok = v->type == jbvNumeric;
+	JsonbValue	checked = settings_check_value(RULE(key), v);
 
-	if (ok)
-	{
-		char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out,
-															NumericGetDatum(v->val.numeric)));
-
-		ok = strspn(s, "-0123456789") == strlen(s) && strlen(s) <= 11;
-		x = ok ? pg_strtoint64(s) : 0;
-		ok = ok && x >= lo && x <= hi;
-	}
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-				 errmsg("proposal setting \"%s\" must be a whole number or null", key),
-				 errdetail("The value must be between %d and %d.", lo, hi)));
-	return (int32) x;
+	if (checked.type == jbvNull)
+		return 0;
+	return DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(checked.val.numeric)));
 }
 
 /* Parse "n/d" with 1 <= n <= d <= RULES_MAX_DENOMINATOR; false when malformed */
@@ -148,47 +108,46 @@ rules_parse_share(const char *s, int len, int64 *num, int64 *den)
 bool
 rule_setting_accept(RuleSettings *rs, int method, const char *key, int len, JsonbValue *v)
 {
-#define KEY(k) (len == (int) strlen(k) && memcmp(key, k, len) == 0)
+	const EnspiralSetting *s = settings_find(SETTINGS_RULE, key, len);
+
+	if (s == NULL || !settings_applies(s, method))
+		return false;
+#define KEY(k) (strcmp(s->key, k) == 0)
 	if (KEY("hide_results"))
 		rs->hide_results = v->type == jbvBool ? (v->val.boolean ? 2 : 0)
-			: read_enum("hide_results", v, hide_results_values);
+			: read_enum("hide_results", v);
 	else if (KEY("reason_required"))
 	{
-		rs->reason_required = read_enum("reason_required", v, reason_values);
+		rs->reason_required = read_enum("reason_required", v);
 		rs->reason_given = true;
 	}
-	else if (KEY("block_needs_reason") && method == METHOD_CONSENT)
+	else if (KEY("block_needs_reason"))
 		rs->block_needs_reason = read_bool("block_needs_reason", v) ? 1 : 0;
 	else if (KEY("reason_max_length"))
-		rs->reason_max_length = v->type == jbvNull ? 0
-			: read_int("reason_max_length", v, 1, RULES_MAX_REASON_LENGTH);
+		rs->reason_max_length = read_int_or_null("reason_max_length", v);
 	else if (KEY("voters"))
-		rs->voters = read_enum("voters", v, voters_values);
+		rs->voters = read_enum("voters", v);
 	else if (KEY("pass_share"))
 	{
+		settings_check_value(s, v);
 		if (v->type == jbvNull)
 			rs->pass_num = rs->pass_den = 0;
-		else if (v->type != jbvString ||
-				 !rules_parse_share(v->val.string.val, v->val.string.len,
+		else if (!rules_parse_share(v->val.string.val, v->val.string.len,
 									&rs->pass_num, &rs->pass_den))
-			ereport(ERROR,
-					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-					 errmsg("proposal setting \"pass_share\" must be a fraction \"n/d\" or null"),
-					 errdetail("n and d are whole numbers with 1 <= n <= d <= %d, e.g. \"2/3\".",
-							   RULES_MAX_DENOMINATOR)));
+			elog(ERROR, "pass_share passed its check but does not parse");
 	}
 	else if (KEY("pass_share_of"))
-		rs->pass_share_of = read_enum("pass_share_of", v, share_of_values);
+		rs->pass_share_of = read_enum("pass_share_of", v);
 	else if (KEY("pass_share_inclusive"))
 		rs->pass_share_inclusive = read_bool("pass_share_inclusive", v);
-	else if (KEY("silence_is_consent") && method == METHOD_CONSENT)
+	else if (KEY("silence_is_consent"))
 		rs->silence_is_consent = read_bool("silence_is_consent", v);
 	else if (KEY("weighted"))
 		rs->weighted = read_bool("weighted", v) ? 1 : 0;
 	else if (KEY("delegation"))
 		rs->delegation = read_bool("delegation", v) ? 1 : 0;
 	else
-		return false;
+		elog(ERROR, "rule setting \"%s\" is declared but not read", s->key);
 	return true;
 #undef KEY
 }
@@ -212,7 +171,8 @@ contradiction(const char *a, const char *b, const char *why)
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 			 errmsg("proposal settings \"%s\" and \"%s\" contradict each other", a, b),
-			 errdetail("%s", why)));
+			 errdetail("%s", why),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, b)));
 	pg_unreachable();
 }
 
@@ -318,15 +278,6 @@ rule_settings_push(const RuleSettings *rs, int method, JsonbParseState **ps)
 		push_scalar(ps, "silence_is_consent", true, rs->silence_is_consent);
 	push_scalar(ps, "weighted", true, rs->weighted);
 	push_scalar(ps, "delegation", true, rs->delegation);
-}
-
-/* The rule keys of a method, for hints */
-const char *
-rule_setting_keys(int method)
-{
-	return method == METHOD_CONSENT
-		? "hide_results, reason_required, block_needs_reason, reason_max_length, voters, pass_share, pass_share_of, pass_share_inclusive, silence_is_consent, weighted, delegation"
-		: "hide_results, reason_required, reason_max_length, voters, pass_share, pass_share_of, pass_share_inclusive, weighted, delegation";
 }
 
 /* Load the reason rules of normalized settings into ballot rules */

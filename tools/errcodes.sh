@@ -14,6 +14,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$TOP/tools/markers.sh"
 LIST=$TOP/src/errcodes.txt
 DOC=$TOP/doc/errors.md
 GENERATED=src/enspiral_errcodes.h
@@ -75,12 +76,9 @@ render_doc() {
 	local tbl
 	tbl=$(mktemp)
 	table >"$tbl"
-	grep -q '^<!-- ERRCODES:BEGIN' "$DOC" && grep -q '^<!-- ERRCODES:END' "$DOC" ||
-		{ echo "doc/errors.md: ERRCODES markers missing" >&2; rm -f "$tbl"; return 1; }
-	awk -v tbl="$tbl" '
-		/^<!-- ERRCODES:BEGIN/ { print; print "<!-- generated from src/errcodes.txt by tools/errcodes.sh doc; do not edit -->"; while ((getline l < tbl) > 0) print l; skip = 1; next }
-		/^<!-- ERRCODES:END/ { skip = 0 }
-		!skip' "$DOC"
+	replace_between_markers "$DOC" ERRCODES \
+		"generated from src/errcodes.txt by tools/errcodes.sh doc; do not edit" "$tbl" ||
+		{ rm -f "$tbl"; return 1; }
 	rm -f "$tbl"
 }
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The read API on a group with 10,000 proposals (1,000 open, each with 20
-# votes; 9,000 closed) and 50 members: enspiral.proposals() listing the 20
-# open proposals with the latest deadlines (effective state, counted votes,
+# The read API on a group with 10,000 proposals (1,000 open, 9,000 closed)
+# at several electorate sizes: 50, 1,000 and 10,000 members (smoke: 50 and
+# 1,000), every open proposal voted by 20 members or by 10% of the group,
+# whichever is more.  Measured: enspiral.proposals() listing the 20 open
+# proposals with the latest deadlines (effective state, counted votes,
 # electorate), and enspiral.ballot() of one member, against the
 # hand-written queries over the tables (the same rows, without the counts
 # and the rule checks).  Median of 50 calls each, measured in the server.
-# The same data in smoke and full mode (it loads in seconds).
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
-# installed.  BENCH_MODE=smoke or full.
+# installed.  BENCH_MODE=smoke or full; APP_READ_MEMBERS overrides the sizes.
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/common.sh"
 
 MODE=${BENCH_MODE:-smoke}
@@ -18,21 +19,28 @@ BIN=$(pg_bindir)
 
 psql_q() { "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
-"$BIN/dropdb" --if-exists "$DB"
-"$BIN/createdb" "$DB"
+SIZES=${APP_READ_MEMBERS:-$([ "$MODE" = smoke ] && echo "50 1000" || echo "50 1000 10000")}
 
-say "app_read: loading 10,000 proposals"
-psql_q >/dev/null <<'SQL'
+# load N: a fresh database with one group of N members and 10,000 proposals
+load() {
+	local n=$1 votes=$(( $1 / 10 > 20 ? $1 / 10 : 20 ))
+	"$BIN/dropdb" --if-exists "$DB"
+	"$BIN/createdb" "$DB"
+	say "app_read: loading 10,000 proposals, $n members, $votes votes per open proposal"
+	psql_q -v n="$n" -v votes="$votes" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION enspiral CASCADE;
 SELECT enspiral.create_group('bench');
-SELECT enspiral.add_member(1, 'm' || i) FROM generate_series(1, 50) i;
--- bulk load: the rows propose(), open_proposal() and vote() write (the
--- guards are triggers)
+-- bulk load: the rows add_member(), propose(), open_proposal() and vote()
+-- write (the guards are triggers)
 SET session_replication_role = replica;
+INSERT INTO enspiral.members (group_id, member_key)
+SELECT 1, 'm' || i FROM generate_series(1, :n) i;
+INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
+SELECT 1, m.member_id, 1, now() - interval '60 days' FROM enspiral.members m WHERE m.group_id = 1;
 INSERT INTO enspiral.proposals (group_id, author_id, title, method, options, settings, state,
                                 opens_at, closes_at)
-SELECT 1, 1 + i % 50, 'proposal ' || i, 'choice', '{a,b,c}',
+SELECT 1, 1 + i % :n, 'proposal ' || i, 'choice', '{a,b,c}',
        enspiral.normalize_proposal_settings('choice', '{a,b,c}', '{}'),
        CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END::enspiral.proposal_state,
        now() - interval '30 days' + i * interval '1 minute',
@@ -41,15 +49,17 @@ SELECT 1, 1 + i % 50, 'proposal ' || i, 'choice', '{a,b,c}',
   FROM generate_series(1, 10000) i;
 INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, cast_at)
 SELECT 1, p.proposal_id, m, '["a"]', now() - interval '1 hour'
-  FROM enspiral.proposals p, generate_series(1, 20) m
+  FROM enspiral.proposals p, generate_series(1, :votes) m
  WHERE p.state = 'open';
--- the members joined before the proposals opened
-UPDATE enspiral.memberships SET joined_at = now() - interval '60 days';
 RESET session_replication_role;
 VACUUM ANALYZE;
 SQL
+}
 
-out=$(psql_q <<'SQL'
+# measure N: the figures of one size, as RESULT lines
+measure() {
+	local n=$1 out list ballot
+	out=$(psql_q <<'SQL'
 CREATE FUNCTION pg_temp.median_ms(q text) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE
     t0 timestamptz;
@@ -83,10 +93,16 @@ SELECT pg_temp.median_ms($q$SELECT enspiral.ballot(1, 10000, 7)$q$) || '|' ||
                               AND history_key = 0$q$);
 SQL
 ) || die "app_read benchmark failed"
-echo "$out" | head -1
-case $out in *MISMATCH*) die "proposals() and the hand-written query disagree" ;; esac
-list=$(echo "$out" | sed -n 2p)
-ballot=$(echo "$out" | sed -n 3p)
-echo "RESULT|proposals(): 20 open of 10,000, median|${list%%|*}|${list##*|}|ms"
-echo "RESULT|ballot(): one member's vote, median|${ballot%%|*}|${ballot##*|}|ms"
+	echo "$out" | head -1
+	case $out in *MISMATCH*) die "proposals() and the hand-written query disagree" ;; esac
+	list=$(echo "$out" | sed -n 2p)
+	ballot=$(echo "$out" | sed -n 3p)
+	echo "RESULT|proposals(): 20 open of 10,000, $n members, median|${list%%|*}|${list##*|}|ms"
+	echo "RESULT|ballot(): one member's vote, $n members, median|${ballot%%|*}|${ballot##*|}|ms"
+}
+
+for n in $SIZES; do
+	load "$n"
+	measure "$n"
+done
 [ -n "${APP_READ_KEEP:-}" ] || "$BIN/dropdb" "$DB"

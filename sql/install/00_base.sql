@@ -286,7 +286,7 @@ BEGIN
     END IF;
     IF settings IS NULL THEN
         RAISE EXCEPTION 'group settings must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed',
+            USING ERRCODE = 'null_value_not_allowed', COLUMN = 'settings',
                   HINT = 'Pass ''{}'' for the defaults.';
     END IF;
     INSERT INTO enspiral.groups (name, settings)
@@ -308,7 +308,7 @@ DECLARE
 BEGIN
     IF settings IS NULL THEN
         RAISE EXCEPTION 'group settings must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
+            USING ERRCODE = 'null_value_not_allowed', COLUMN = 'settings';
     END IF;
     SELECT enspiral.normalize_group_settings(g.settings || update_group_settings.settings)
       INTO merged

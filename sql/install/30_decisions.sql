@@ -22,6 +22,14 @@ CREATE FUNCTION enspiral.check_ballot(method text, options text[], settings json
 COMMENT ON FUNCTION enspiral.check_ballot(text, text[], jsonb, jsonb, text) IS
     'The normalized form of a ballot under a method, options and settings, or an NS104 error naming the broken rule (what enspiral.vote() checks)';
 
+CREATE FUNCTION enspiral.check_ballot(method text, options text[], settings jsonb,
+                                      ballot text, reason text DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_check_ballot_text';
+COMMENT ON FUNCTION enspiral.check_ballot(text, text[], jsonb, text, text) IS
+    'enspiral.check_ballot() with the ballot as JSON text: a ballot that is not JSON is NS415 with COLUMN ballot';
+
 CREATE FUNCTION enspiral.effective_proposal_state(state enspiral.proposal_state,
                                                   opens_at timestamptz, closes_at timestamptz,
                                                   at timestamptz DEFAULT NULL)
@@ -730,6 +738,15 @@ CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot jsonb
     AS 'MODULE_PATHNAME', 'enspiral_vote';
 COMMENT ON FUNCTION enspiral.vote(bigint, bigint, jsonb, text) IS
     'Casts a member''s vote on an open proposal (it replaces the member''s earlier vote, kept as history); returns the vote id, NULL for anonymous ballots';
+
+CREATE FUNCTION enspiral.vote(proposal_id bigint, member_id bigint, ballot text,
+                              reason text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote_text';
+COMMENT ON FUNCTION enspiral.vote(bigint, bigint, text, text) IS
+    'enspiral.vote() with the ballot as JSON text (what an untyped literal or a client parameter resolves to): a ballot that is not JSON is NS415 with COLUMN ballot';
 
 CREATE FUNCTION enspiral.add_voter(proposal_id bigint, member_id bigint) RETURNS void
     LANGUAGE c STRICT SECURITY DEFINER

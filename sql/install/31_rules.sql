@@ -279,7 +279,7 @@ BEGIN
     END IF;
     IF weight < 0 THEN
         RAISE EXCEPTION 'a vote weight cannot be negative'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The weight given is %s.', weight);
+            USING ERRCODE = 'NS410', COLUMN = 'weight', DETAIL = format('The weight given is %s.', weight);
     END IF;
     stamp := enspiral.lock_group_rules(group_id);
     SELECT * INTO cur FROM enspiral.vote_weights w

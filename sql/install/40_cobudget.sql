@@ -5,78 +5,11 @@
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION enspiral.normalize_round_settings(settings jsonb) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    k text;
-    cap jsonb;
-    under jsonb;
-    cur jsonb;
-    closes jsonb;
-    flag text;
-BEGIN
-    IF jsonb_typeof(settings) <> 'object' THEN
-        RAISE EXCEPTION 'round settings must be a JSON object' USING ERRCODE = 'NS006', COLUMN = 'settings';
-    END IF;
-    FOR k IN SELECT jsonb_object_keys(settings) LOOP
-        IF k NOT IN ('max_per_member_per_bucket', 'currency', 'underfunded',
-                     'bucket_creation_closes_at', 'accept_funding_at_min',
-                     'allow_withdraw', 'hide_totals', 'allow_reopen_funding') THEN
-            RAISE EXCEPTION 'unknown round setting "%"', k
-                USING ERRCODE = 'NS006', COLUMN = k,
-                      HINT = 'Known settings are: max_per_member_per_bucket, currency, underfunded, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals, allow_reopen_funding.';
-        END IF;
-    END LOOP;
-    cap := COALESCE(settings -> 'max_per_member_per_bucket', 'null');
-    IF cap <> 'null' AND (jsonb_typeof(cap) <> 'number'
-                          OR cap::text::numeric <> trunc(cap::text::numeric)
-                          OR cap::text::numeric <= 0
-                          OR cap::text::numeric > 9223372036854775807) THEN
-        RAISE EXCEPTION 'round setting "max_per_member_per_bucket" must be a positive whole amount (or null)'
-            USING ERRCODE = 'NS006', COLUMN = 'max_per_member_per_bucket';
-    END IF;
-    IF cap <> 'null' THEN
-        -- stored as an integer (100.0 becomes 100), so it reads back as bigint
-        cap := to_jsonb(cap::text::numeric::bigint);
-    END IF;
-    cur := COALESCE(settings -> 'currency', 'null');
-    IF cur <> 'null' AND jsonb_typeof(cur) <> 'string' THEN
-        RAISE EXCEPTION 'round setting "currency" must be a text label'
-            USING ERRCODE = 'NS006', COLUMN = 'currency';
-    END IF;
-    under := COALESCE(settings -> 'underfunded', '"refund"');
-    IF under NOT IN ('"refund"', '"keep"') THEN
-        RAISE EXCEPTION 'round setting "underfunded" must be "refund" or "keep"'
-            USING ERRCODE = 'NS006', COLUMN = 'underfunded';
-    END IF;
-    -- bucket_creation_closes_at: a timestamp with an explicit UTC offset
-    -- (so it means the same instant in every session), kept as written
-    closes := COALESCE(settings -> 'bucket_creation_closes_at', 'null');
-    IF closes <> 'null' AND (jsonb_typeof(closes) <> 'string'
-                             OR closes #>> '{}' !~ '^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)$') THEN
-        RAISE EXCEPTION 'round setting "bucket_creation_closes_at" must be a timestamp with a UTC offset (or null)'
-            USING ERRCODE = 'NS006',
-                  HINT = 'Write it like "2027-03-01T12:00:00Z" or "2027-03-01 12:00:00+02".';
-    END IF;
-    FOREACH flag IN ARRAY ARRAY['accept_funding_at_min', 'allow_withdraw', 'hide_totals',
-                                'allow_reopen_funding'] LOOP
-        IF COALESCE(jsonb_typeof(settings -> flag), 'boolean') <> 'boolean' THEN
-            RAISE EXCEPTION 'round setting "%" must be true or false', flag
-                USING ERRCODE = 'NS006';
-        END IF;
-    END LOOP;
-    RETURN jsonb_build_object('max_per_member_per_bucket', cap, 'currency', cur,
-                              'underfunded', under,
-                              'bucket_creation_closes_at', closes,
-                              'accept_funding_at_min', COALESCE(settings -> 'accept_funding_at_min', 'false'),
-                              'allow_withdraw', COALESCE(settings -> 'allow_withdraw', 'false'),
-                              'hide_totals', COALESCE(settings -> 'hide_totals', 'false'),
-                              'allow_reopen_funding', COALESCE(settings -> 'allow_reopen_funding', 'false'));
-END
-$$;
+    AS 'MODULE_PATHNAME', 'enspiral_normalize_round_settings';
 COMMENT ON FUNCTION enspiral.normalize_round_settings(jsonb) IS
-    'Validates round settings (max_per_member_per_bucket, currency, underfunded = refund|keep, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals, allow_reopen_funding) and returns them with defaults filled in';
+    'Validates round settings against the settings registry (doc/settings.md: max_per_member_per_bucket, currency, underfunded = refund|keep, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals, allow_reopen_funding) and returns them with defaults filled in; NS006 names the key in COLUMN';
 
 CREATE TABLE enspiral.rounds (
     group_id      bigint NOT NULL REFERENCES enspiral.groups,
@@ -305,7 +238,10 @@ BEGIN
     IF group_id IS NULL OR pool IS NULL OR opens_at IS NULL OR closes_at IS NULL
        OR settings IS NULL THEN
         RAISE EXCEPTION 'group_id, pool, opens_at, closes_at and settings must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
+            USING ERRCODE = 'null_value_not_allowed',
+                  COLUMN = CASE WHEN group_id IS NULL THEN 'group_id' WHEN pool IS NULL THEN 'pool'
+                                WHEN opens_at IS NULL THEN 'opens_at' WHEN closes_at IS NULL THEN 'closes_at'
+                                ELSE 'settings' END;
     END IF;
     IF name IS NULL OR btrim(name) = '' THEN
         RAISE EXCEPTION 'round name must not be empty' USING ERRCODE = 'NS401', COLUMN = 'name';
@@ -321,7 +257,7 @@ BEGIN
     END IF;
     IF (enspiral.normalize_round_settings(settings) ->> 'bucket_creation_closes_at')::timestamptz > closes_at THEN
         RAISE EXCEPTION 'bucket creation must close no later than the round'
-            USING ERRCODE = 'invalid_parameter_value',
+            USING ERRCODE = 'NS006', COLUMN = 'bucket_creation_closes_at',
                   DETAIL = 'The setting bucket_creation_closes_at is after closes_at.';
     END IF;
     PERFORM 1 FROM enspiral.groups g WHERE g.group_id = create_round.group_id;

@@ -49,7 +49,7 @@ BEGIN
     END IF;
     IF amount <= 0 THEN
         RAISE EXCEPTION 'top-up amount must be positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The amount is %s.', amount);
+            USING ERRCODE = 'NS407', COLUMN = 'amount', DETAIL = format('The amount is %s.', amount);
     END IF;
     -- rank 1: the round row, as allocate and close_round take it
     SELECT * INTO r FROM enspiral.rounds x
@@ -105,28 +105,34 @@ BEGIN
     IF group_id IS NULL OR round_id IS NULL OR member_ids IS NULL OR amounts IS NULL
        OR mode IS NULL THEN
         RAISE EXCEPTION 'group_id, round_id, member_ids, amounts and mode must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
+            USING ERRCODE = 'null_value_not_allowed',
+                  COLUMN = CASE WHEN group_id IS NULL THEN 'group_id' WHEN round_id IS NULL THEN 'round_id'
+                                WHEN member_ids IS NULL THEN 'member_ids' WHEN amounts IS NULL THEN 'amounts'
+                                ELSE 'mode' END;
     END IF;
     IF mode NOT IN ('add', 'set') THEN
         RAISE EXCEPTION 'unknown allocation mode'
-            USING ERRCODE = 'invalid_parameter_value',
+            USING ERRCODE = 'NS414', COLUMN = 'mode',
                   DETAIL = pg_catalog.format('The mode given is "%s".', mode),
                   HINT = 'Use "add" or "set".';
     END IF;
     IF cardinality(member_ids) = 0 OR cardinality(member_ids) <> cardinality(amounts) THEN
         RAISE EXCEPTION 'member_ids and amounts must be non-empty and of the same length'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS411', COLUMN = CASE WHEN cardinality(member_ids) = 0 THEN 'member_ids' ELSE 'amounts' END,
+                  DETAIL = format('The lengths are %s and %s.',
+                                  cardinality(member_ids), cardinality(amounts));
     END IF;
     IF array_position(member_ids, NULL) IS NOT NULL OR array_position(amounts, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'member_ids and amounts must not contain NULL'
-            USING ERRCODE = 'null_value_not_allowed';
+            USING ERRCODE = 'null_value_not_allowed',
+                  COLUMN = CASE WHEN array_position(member_ids, NULL) IS NOT NULL THEN 'member_ids' ELSE 'amounts' END;
     END IF;
     IF (SELECT count(DISTINCT x) FROM unnest(member_ids) x) <> cardinality(member_ids) THEN
-        RAISE EXCEPTION 'member_ids must not repeat a member' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'member_ids must not repeat a member' USING ERRCODE = 'NS412', COLUMN = 'member_ids';
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(amounts) x WHERE x < 0 OR (x = 0 AND mode = 'add')) THEN
         RAISE EXCEPTION 'allocation amounts must be positive (add) or not negative (set)'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'NS407', COLUMN = 'amounts';
     END IF;
     -- rank 1: the round row
     SELECT * INTO r FROM enspiral.rounds x
@@ -245,7 +251,7 @@ BEGIN
     END IF;
     IF amount <= 0 THEN
         RAISE EXCEPTION 'withdrawal amount must be positive'
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The amount is %s.', amount);
+            USING ERRCODE = 'NS407', COLUMN = 'amount', DETAIL = format('The amount is %s.', amount);
     END IF;
     b := enspiral.lock_open_bucket(group_id, bucket_id);
     SELECT * INTO r FROM enspiral.rounds x WHERE x.group_id = b.group_id AND x.round_id = b.round_id;

@@ -72,7 +72,7 @@ BEGIN
     END IF;
     IF workflow NOT IN ('all', 'one', 'random') THEN
         RAISE EXCEPTION 'unknown budget workflow "%"', workflow
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use all, one or random.';
+            USING ERRCODE = 'NS414', COLUMN = 'workflow', HINT = 'Use all, one or random.';
     END IF;
     RETURN CASE workflow
         WHEN 'all' THEN budget_id <> ALL (voted_ids)

@@ -12,6 +12,10 @@ CREATE INDEX proposals_group_closing ON enspiral.proposals
 COMMENT ON INDEX enspiral.proposals_group_closing IS
     'The proposals of a group in the order enspiral.proposals() lists them: open proposals (future deadlines) first';
 
+CREATE INDEX memberships_joined ON enspiral.memberships (group_id, joined_at);
+COMMENT ON INDEX enspiral.memberships_joined IS
+    'Membership periods by start: enspiral.proposals() counts an electorate from the members who joined after its opening';
+
 CREATE INDEX rounds_due ON enspiral.rounds (closes_at) WHERE closed_at IS NULL;
 COMMENT ON INDEX enspiral.rounds_due IS
     'Rounds not closed yet by deadline: what record_due_closings() scans';
@@ -31,6 +35,32 @@ AS $$
 $$;
 COMMENT ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) IS
     'Internal: the member ids electorate_size() counts (enspiral.electorate_members(group_id, proposal_id, ref, t) of the proposal)';
+
+-- membership at a time: a primary-key lookup of the member's periods
+CREATE FUNCTION enspiral.member_at(group_id bigint, member_id bigint, at timestamptz)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM enspiral.memberships c
+                    WHERE c.group_id = $1 AND c.member_id = $2
+                      AND c.joined_at <= $3 AND (c.left_at IS NULL OR c.left_at > $3))
+$$;
+COMMENT ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) IS
+    'Internal: whether the member of the group was a member at the time (a membership period covers it)';
+
+-- departed_members(group, t): left at or before t, not members at t
+CREATE FUNCTION enspiral.departed_at(group_id bigint, t timestamptz)
+    RETURNS bigint[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY(SELECT d.member_id FROM enspiral.memberships d
+                  WHERE d.group_id = $1 AND d.left_at IS NOT NULL AND d.left_at <= $2
+                    AND NOT enspiral.member_at($1, d.member_id, $2))
+$$;
+COMMENT ON FUNCTION enspiral.departed_at(bigint, timestamptz) IS
+    'Internal: the members of the group who left at or before t and were not members at t (their votes stop counting)';
 
 -- the time a proposal is evaluated at now: its close once closed, else now
 CREATE FUNCTION enspiral.evaluation_time(p enspiral.proposals, st enspiral.proposal_state, now timestamptz)
@@ -115,6 +145,10 @@ CREATE FUNCTION enspiral.proposals(group_id bigint, only_state text DEFAULT NULL
 AS $$
 DECLARE
     now timestamptz := pg_catalog.statement_timestamp();
+    -- read once per call: the current members, and those who left and are
+    -- not members now (departed_members(group, now))
+    current_count bigint;
+    departed_now bigint[];
 BEGIN
     PERFORM enspiral.require_group(proposals.group_id);
     IF only_state IS NOT NULL
@@ -128,6 +162,13 @@ BEGIN
         RAISE EXCEPTION 'max_rows must not be negative'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'max_rows';
     END IF;
+    SELECT count(*) INTO current_count FROM enspiral.memberships m
+     WHERE m.group_id = proposals.group_id AND m.left_at IS NULL;
+    departed_now := ARRAY(SELECT d.member_id FROM enspiral.memberships d
+                           WHERE d.group_id = proposals.group_id AND d.left_at IS NOT NULL
+                             AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
+                                              WHERE c.group_id = d.group_id AND c.member_id = d.member_id
+                                                AND c.left_at IS NULL));
     RETURN QUERY
         WITH page AS (
             SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
@@ -139,29 +180,46 @@ BEGIN
              LIMIT max_rows)
         -- voted and electorate follow counted_ballots() and electorate_size()
         -- (written out: calls of those SQL functions are planned per row);
-        -- test/sql/app_read.sql checks that they agree on every state
+        -- test/sql/app_api.sql checks that they agree on every state.  Both
+        -- are counted from what changed since the evaluation time, so the
+        -- cost does not grow with the size of the group (bench app_read):
+        --   members at ref = current members - those who joined after ref
+        --                    and are members now + those who were members at
+        --                    ref and left after it;
+        --   votes in force now = current votes (history_key 0) of members
+        --                    who have not departed.
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
                CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
                     (SELECT count(*) FROM enspiral.anonymous_ballots b
                       WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
+                    WHEN e.t = now THEN
+                    (SELECT count(*) FROM enspiral.votes v
+                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                        AND v.history_key = 0 AND v.member_id <> ALL (departed_now))
                ELSE (SELECT count(*) FROM enspiral.votes v
                       WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
                         AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                        AND v.member_id <> ALL (e.departed)) END,
-               (SELECT count(*) FROM (
-                    SELECT m.member_id FROM enspiral.memberships m
-                     WHERE m.group_id = (g.p).group_id AND m.joined_at <= e.ref
-                       AND (m.left_at IS NULL OR m.left_at > e.ref)
-                       AND (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited'
-                    UNION
-                    SELECT a.member_id FROM enspiral.electorate_additions a
-                     WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id) el
-                 WHERE NOT EXISTS (SELECT 1 FROM enspiral.electorate_removals r
-                                    WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
-                                      AND r.member_id = el.member_id AND r.removed_at <= e.t
-                                      AND (r.restored_at IS NULL OR r.restored_at > e.t))),
+                        AND v.member_id <> ALL (enspiral.departed_at((g.p).group_id, e.t))) END,
+               -- |members at ref (unless invited) UNION additions| - removals in effect at t
+               CASE WHEN e.members THEN
+                    current_count
+                    - (SELECT count(*) FROM enspiral.memberships m
+                        WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
+                    + (SELECT count(*) FROM enspiral.memberships m
+                        WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
+               ELSE 0 END
+               + (SELECT count(*) FROM enspiral.electorate_additions a
+                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
+                     AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
+               - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
+                   WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
+                     AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
+                     AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
+                          OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
+                                      WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
+                                        AND a.member_id = r.member_id))),
                CASE WHEN g.st = 'closed'
                          AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
                                   AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
@@ -170,16 +228,10 @@ BEGIN
                                  AND o.opening = (g.p).reopen_count),
                              enspiral.compute_outcome((g.p).proposal_id)) END
           FROM page g
-         CROSS JOIN LATERAL (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) e0
          CROSS JOIN LATERAL (
-             -- departed_members(group, t): left at or before t, not members at t
-             SELECT e0.t, least(coalesce((g.p).opens_at, e0.t), e0.t) AS ref,
-                    ARRAY(SELECT d.member_id FROM enspiral.memberships d
-                           WHERE d.group_id = (g.p).group_id AND d.left_at IS NOT NULL AND d.left_at <= e0.t
-                             AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
-                                              WHERE c.group_id = d.group_id AND c.member_id = d.member_id
-                                                AND c.joined_at <= e0.t
-                                                AND (c.left_at IS NULL OR c.left_at > e0.t))) AS departed) e
+             SELECT x.t, least(coalesce((g.p).opens_at, x.t), x.t) AS ref,
+                    (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
+               FROM (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) x) e
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
@@ -331,6 +383,8 @@ DECLARE
     -- hide_totals: no total and no funders until the close (doc/budgeting.md)
     shown boolean := enspiral.totals_visible(r.group_id, r.round_id);
 BEGIN
+    -- while the round hides its totals, neither what a bucket holds nor
+    -- how many fund it is shown (either would rank the buckets)
     RETURN QUERY
         SELECT b.bucket_id, b.author_id, b.title, b.state::text, b.min_goal, b.max_goal,
                CASE WHEN shown THEN a.balance END,
@@ -384,9 +438,12 @@ DECLARE
 BEGIN
     RETURN QUERY
         SELECT a.owner_id,
-               coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
-                          WHERE t.group_id = a.group_id AND t.to_account = a.account_id
-                            AND t.kind = 'allocate'), 0)::bigint,
+               (coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
+                           WHERE t.group_id = a.group_id AND t.to_account = a.account_id
+                             AND t.kind = 'allocate'), 0)
+                - coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
+                             WHERE t.group_id = a.group_id AND t.from_account = a.account_id
+                               AND t.kind = 'deallocate'), 0))::bigint,
                coalesce((SELECT sum(t.amount) FROM enspiral.transfers t
                           WHERE t.group_id = a.group_id AND t.from_account = a.account_id
                             AND t.kind = 'contribute'
@@ -399,7 +456,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.balances(bigint, bigint) IS
-    'Every member account of a round: allocated to the member, spent (contributions not refunded) and the balance left';
+    'Every member account of a round: allocated to the member (allocations less deallocations), spent (contributions not refunded) and the balance left (allocated - spent)';
 
 ------------------------------------------------------------------------------
 -- Catalyst terms
@@ -428,3 +485,5 @@ COMMENT ON FUNCTION enspiral.catalyst_terms(bigint) IS
 REVOKE ALL ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.departed_at(bigint, timestamptz) FROM PUBLIC;

@@ -17,9 +17,9 @@ SELECT is(enspiral.version(), enspiral.library_version(), 'SQL and library versi
 SELECT lives_ok($$SELECT enspiral.create_group('tap')$$, 'create a group with default settings');
 SELECT is((enspiral.group_settings(1) ->> 'min_catalysts')::int, 3, 'default min_catalysts is 3');
 SELECT throws_ok($$SELECT enspiral.create_group('x', '{"nope": 1}')$$, 'NS006',
-                 'unknown group setting "nope"', 'unknown setting key is NS006 naming the key');
+                 'unrecognized setting "nope"', 'unknown setting key is NS006 naming the key');
 SELECT throws_ok($$SELECT enspiral.create_group('x', '{"min_catalysts": -1}')$$, 'NS006',
-                 'group setting "min_catalysts" is out of range', 'out of range setting is NS006');
+                 'value of setting "min_catalysts" is out of range', 'out of range setting is NS006');
 SELECT throws_ok($$SELECT enspiral.add_member(99, 'x')$$, 'NS002', 'group does not exist',
                  'unknown group is NS002');
 

@@ -252,6 +252,13 @@ SELECT enspiral.round_state(:g, :r);
 SELECT bucket_id, author_id, title, state, min_goal, max_goal, total, funders FROM enspiral.buckets(:g, :r);
 SELECT bucket_id, member_id, amount, refunded FROM enspiral.contributions(:g, :r);
 SELECT * FROM enspiral.balances(:g, :r);
+-- a SET allocation below the balance moves money back to the pool (a
+-- deallocate transfer): allocated counts it, so allocated - spent = balance
+SELECT enspiral.allocate_members(:g, :r, ARRAY[:ana]::bigint[], ARRAY[100]::bigint[], 'set') AS net_from_pool;
+SELECT * FROM enspiral.balances(:g, :r);
+SELECT count(*) AS rows, count(*) FILTER (WHERE b.allocated - b.spent = b.balance
+                                           AND b.balance = enspiral.balance(:r, b.member_id)) AS agreeing
+  FROM enspiral.balances(:g, :r) b;
 SELECT pg_temp.err(format('SELECT enspiral.balance(%s, %s)', :r, :zed));
 SELECT enspiral.balance(:r, :cy) AS never_allocated;
 SELECT pg_temp.err(format('SELECT * FROM enspiral.buckets(%s, %s)', :g2, :r));

@@ -190,6 +190,24 @@ SELECT member_id, ballot, reason FROM enspiral.stances(:g, :h2);
 SELECT outcome -> 'totals' AS totals FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
 SELECT enspiral.close_proposal(:a2);
 SELECT member_id, ballot, reason, cast_at FROM enspiral.stances(:g, :a2);
+
+-- a round with hidden totals (hide_totals): buckets() lists the buckets
+-- without what they hold or how many fund them, contributions() refuses
+-- (its amounts add up to the totals) until the round closes
+SELECT enspiral.create_round(:g, 'Hidden totals', 900, now(), now() + interval '1 day',
+                             '{"hide_totals": true}') AS ht \gset
+SELECT enspiral.allocate(:ht);
+SELECT enspiral.create_bucket(:ht, :ana, 'Bikes', 0, 500) AS hb1 \gset
+SELECT enspiral.create_bucket(:ht, :ben, 'Books', 0, 500) AS hb2 \gset
+SELECT enspiral.open_bucket(:hb1), enspiral.open_bucket(:hb2);
+SELECT enspiral.contribute(:hb1, :ana, 120) > 0 AS given, enspiral.contribute(:hb1, :ben, 80) > 0 AS given;
+SELECT bucket_id, title, state, total, funders FROM enspiral.buckets(:g, :ht);
+SELECT * FROM enspiral.contributions(:g, :ht);
+SELECT enspiral.bucket_total(:hb1);
+SELECT member_id, allocated, spent, balance FROM enspiral.balances(:g, :ht);
+SELECT enspiral.close_round(:ht) AS decided;
+SELECT bucket_id, title, state, total, funders FROM enspiral.buckets(:g, :ht);
+SELECT bucket_id, member_id, amount, refunded FROM enspiral.contributions(:g, :ht);
 RESET ROLE;
 
 SET client_min_messages = warning;
