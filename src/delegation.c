@@ -478,3 +478,50 @@ enspiral_lock_group_rules(PG_FUNCTION_ARGS)
 		t = GetCurrentTimestamp();
 	PG_RETURN_TIMESTAMPTZ(t);
 }
+
+/*
+ * Whether delegate_id may cast member_id's vote on a proposal that opened
+ * at ref: following the delegations in effect at ref from the member, the
+ * chain reaches the delegate through current members of the group (a
+ * departed member ends the chain, as in a tally), and the delegate is a
+ * current member.  Read under the latest snapshot, like the rest of vote().
+ * Call connected to SPI.
+ */
+bool
+delegation_may_cast(int64 group_id, int64 member_id, int64 delegate_id, TimestampTz ref)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(member_id),
+	TimestampTzGetDatum(ref), Int64GetDatum(delegate_id)};
+
+	enspiral_plan(&plan,
+				  "WITH RECURSIVE chain(m) AS ("
+				  "  SELECT d.to_member FROM enspiral.delegations d"
+				  "   WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+				  "     AND d.from_member OPERATOR(pg_catalog.=) $2"
+				  "     AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "     AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
+				  "  UNION"
+				  "  SELECT d.to_member FROM chain c JOIN enspiral.delegations d"
+				  "    ON d.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND d.from_member OPERATOR(pg_catalog.=) c.m"
+				  "   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
+				  "   WHERE c.m OPERATOR(pg_catalog.<>) $4 AND c.m OPERATOR(pg_catalog.<>) $2"
+				  "     AND EXISTS (SELECT 1 FROM enspiral.memberships x"
+				  "                  WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "                    AND x.member_id OPERATOR(pg_catalog.=) c.m"
+				  "                    AND x.left_at IS NULL))"
+				  " SELECT 1 FROM chain c"
+				  "  WHERE c.m OPERATOR(pg_catalog.=) $4"
+				  "    AND EXISTS (SELECT 1 FROM enspiral.memberships x"
+				  "                 WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "                   AND x.member_id OPERATOR(pg_catalog.=) $4"
+				  "                   AND x.left_at IS NULL)",
+				  4, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "delegation chain lookup failed");
+	return SPI_processed > 0;
+}

@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
@@ -144,7 +145,8 @@ new_int8(TriggerData *td, const char *col)
 /*
  * enspiral.votes_events(): AFTER INSERT row trigger on enspiral.votes and
  * enspiral.participations (the hot path of vote(), hence C).  Records
- * vote_cast: for a named vote the voter acts and is the subject; for an
+ * vote_cast: for a named vote the voter acts and is the subject (a vote
+ * cast by a delegate: the delegate acts, and the payload names it); for an
  * anonymous one (a participations row) neither voter nor ballot is
  * recorded.  NOTIFY only where the group sets notify_votes_and_contributions.
  */
@@ -172,10 +174,18 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 	args[2] = Int64GetDatum(new_int8(td, "proposal_id"));
 	if (named)
 	{
-		char	   *payload = psprintf("{\"vote_id\": " INT64_FORMAT "}",
-									   new_int8(td, "vote_id"));
+		bool		direct;
+		Datum		cast_by = heap_getattr(td->tg_trigtuple,
+										   SPI_fnumber(td->tg_relation->rd_att, "cast_by"),
+										   td->tg_relation->rd_att, &direct);
+		char	   *payload;
 
-		args[1] = Int64GetDatum(new_int8(td, "member_id"));
+		/* a vote cast by a delegate: the delegate acts, the member is the subject */
+		payload = !direct ?
+			psprintf("{\"vote_id\": " INT64_FORMAT ", \"cast_by\": " INT64_FORMAT "}",
+					 new_int8(td, "vote_id"), DatumGetInt64(cast_by)) :
+			psprintf("{\"vote_id\": " INT64_FORMAT "}", new_int8(td, "vote_id"));
+		args[1] = !direct ? cast_by : Int64GetDatum(new_int8(td, "member_id"));
 		args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(payload));
 	}
 	else
@@ -183,7 +193,7 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 		nulls[1] = 'n';
 		args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"anonymous\": true}"));
 	}
-	args[3] = args[1];
+	args[3] = named ? Int64GetDatum(new_int8(td, "member_id")) : args[1];
 	nulls[3] = nulls[1];
 
 	enspiral_spi_connect();

@@ -90,7 +90,9 @@ CREATE TABLE enspiral.votes (
     superseded_at  timestamptz,
     history_key    bigint NOT NULL DEFAULT 0,
     weight         bigint CHECK (weight >= 0),
+    cast_by        bigint,
     PRIMARY KEY (group_id, proposal_id, member_id, history_key),
+    CONSTRAINT votes_cast_by CHECK (cast_by <> member_id),
     -- counted (key 0, not superseded) or history (superseded, keyed by its
     -- own id); one expression: every INSERT prepares each CHECK anew
     CONSTRAINT votes_history_key CHECK (CASE WHEN history_key = 0 THEN superseded_at IS NULL
@@ -100,6 +102,8 @@ COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
 COMMENT ON COLUMN enspiral.votes.weight IS
     'The voter''s vote weight when the proposal opened, stored by vote() on weighted proposals (NULL: weight 1)';
+COMMENT ON COLUMN enspiral.votes.cast_by IS
+    'The delegate who cast this vote for the member with vote_as_delegate(); NULL when the member voted itself';
 COMMENT ON COLUMN enspiral.votes.history_key IS
     '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 

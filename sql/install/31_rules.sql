@@ -387,6 +387,15 @@ $$;
 COMMENT ON FUNCTION enspiral.delegation_of(bigint, bigint, timestamptz) IS
     'The member a member delegates to at a time (default: now), NULL when none';
 
+CREATE FUNCTION enspiral.vote_as_delegate(group_id bigint, proposal_id bigint, delegate_id bigint,
+                                          member_id bigint, ballot jsonb, reason text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote_as_delegate';
+COMMENT ON FUNCTION enspiral.vote_as_delegate(bigint, bigint, bigint, bigint, jsonb, text) IS
+    'A delegate casts the vote of a member whose delegation chain at the opening reaches it (NS161 otherwise); the vote is the member''s, recorded with cast_by; never replaces a vote the member cast itself (NS162); named proposals with delegation only (NS154, NS160); returns the vote id';
+
 ------------------------------------------------------------------------------
 -- Votes and electorates: retract, remove, add (group-first)
 ------------------------------------------------------------------------------

@@ -1,0 +1,14 @@
+-- enspiral update 0.1.0 -> 0.2.0, part 42: votes cast by delegates
+-- (doc/decision-rules.md, "Votes cast by a delegate").  Functions are
+-- appended by tools/update_functions.pl; this part holds the column and
+-- the drop of stances(), whose result gains cast_by.
+
+-- who cast a vote for its member (NULL: the member itself, as every vote
+-- cast by 0.1.0)
+ALTER TABLE enspiral.votes ADD COLUMN cast_by bigint;
+ALTER TABLE enspiral.votes ADD CONSTRAINT votes_cast_by CHECK (cast_by <> member_id);
+COMMENT ON COLUMN enspiral.votes.cast_by IS
+    'The delegate who cast this vote for the member with vote_as_delegate(); NULL when the member voted itself';
+
+-- the result type gains cast_by (created by part 20 with the old one)
+DROP FUNCTION enspiral.stances(bigint, bigint);
