@@ -106,3 +106,31 @@ SELECT enspiral.close_proposal(:d);
 SELECT enspiral.outcome(:d) -> 'totals' AS final_totals, v.matches
   FROM enspiral.verify_outcome(:d) v;
 SELECT enspiral.vote_as_delegate(:g, :d, 2, 1, '["a"]');
+
+------------------------------------------------------------------------------
+-- Weights in the other methods
+------------------------------------------------------------------------------
+-- a block blocks and an objection objects whatever its weight (member 4
+-- weighs 0 now): max_blocks and silence_is_consent count ballots
+SELECT enspiral.set_vote_weight(:g, 4, 0);
+SELECT pg_temp.open('consent', NULL, '{"max_blocks": 0}') AS c \gset
+SELECT pg_temp.open('consent', NULL, '{"silence_is_consent": true}') AS lz \gset
+SELECT enspiral.vote(:c, 1, '"agree"') IS NOT NULL, enspiral.vote(:c, 4, '"block"', 'no') IS NOT NULL,
+       enspiral.vote(:lz, 4, '"disagree"') IS NOT NULL;
+SELECT o -> 'totals' AS totals, o -> 'ballots' AS ballots, o -> 'passed' AS passed
+  FROM (SELECT enspiral.outcome(:c) AS o) x;
+SELECT o -> 'totals' AS totals, o -> 'ballots' AS ballots, o -> 'passed' AS passed
+  FROM (SELECT enspiral.outcome(:lz) AS o) x;
+-- stv, schulze and copeland count weights, and show them like the others
+-- (1 -> 2 -> 3: 3 carries 1 and 2, who weigh 1 and 3)
+SELECT pg_temp.open('stv', '{a,b,c}', '{"seats": 1}') AS st \gset
+SELECT pg_temp.open('schulze', '{a,b,c}') AS sz \gset
+SELECT enspiral.vote(p, 3, '["a","b"]') IS NOT NULL, enspiral.vote(p, 5, '["b","a"]') IS NOT NULL,
+       enspiral.vote(p, 6, '["b","c"]') IS NOT NULL
+  FROM unnest(ARRAY[:st, :sz]) p;
+SELECT p, o -> 'winner' AS winner, o -> 'totals' AS first_preferences, o -> 'weights' AS weights,
+       o -> 'quorum_met' AS quorum_met
+  FROM unnest(ARRAY[:st, :sz]) p, LATERAL (SELECT enspiral.outcome(p) AS o) x;
+SELECT enspiral.close_proposal(p) FROM unnest(ARRAY[:c, :lz, :st, :sz]) p;
+SELECT bool_and(v.matches) AS all_match
+  FROM unnest(ARRAY[:c, :lz, :st, :sz]) p, LATERAL enspiral.verify_outcome(p) v;
