@@ -20,8 +20,16 @@
  *	   which nobody votes casts nothing; a vote anywhere on it breaks it).
  *
  * Each member is resolved once (the result of a chain is shared by every
- * member on it), so resolving costs O(delegations).  Sums are int64 with
- * overflow checks (22003).
+ * member on it), so resolving costs O(delegations).  The graph is read
+ * with one query per table (delegations, counted votes, memberships at
+ * ref, additions, removals, departures, weights), each row streamed into
+ * an open-addressing hash keyed by member (no join, no materialized
+ * result); enspiral.tally_weights() gives the sums of the same resolution,
+ * so a weighted tally needs no extra pass over its ballots.  Sums are
+ * int64 with overflow checks (22003).
+ *
+ * delegation_may_cast() decides who may cast a vote for whom
+ * (enspiral.vote_as_delegate(), src/votes.c) on the same chains.
  *
  *-------------------------------------------------------------------------
  */
