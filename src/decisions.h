@@ -148,6 +148,8 @@ extern void budget_workflow_check(int64 group_id, int64 pid, int64 member_id);
 
 /* delegation.c */
 extern int64 delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at);
+extern bool delegation_may_cast(int64 group_id, int64 member_id, int64 delegate_id,
+								TimestampTz ref);
 
 /* proposals.c */
 extern int	proposal_effective_state(int stored, TimestampTz opens_at,

@@ -20,8 +20,16 @@
  *	   which nobody votes casts nothing; a vote anywhere on it breaks it).
  *
  * Each member is resolved once (the result of a chain is shared by every
- * member on it), so resolving costs O(delegations).  Sums are int64 with
- * overflow checks (22003).
+ * member on it), so resolving costs O(delegations).  The graph is read
+ * with one query per table (delegations, counted votes, memberships at
+ * ref, additions, removals, departures, weights), each row streamed into
+ * an open-addressing hash keyed by member (no join, no materialized
+ * result); enspiral.tally_weights() gives the sums of the same resolution,
+ * so a weighted tally needs no extra pass over its ballots.  Sums are
+ * int64 with overflow checks (22003).
+ *
+ * delegation_may_cast() decides who may cast a vote for whom
+ * (enspiral.vote_as_delegate(), src/votes.c) on the same chains.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +56,7 @@
 #include "decisions.h"
 
 PG_FUNCTION_INFO_V1(enspiral_delegated_weights);
+PG_FUNCTION_INFO_V1(enspiral_tally_weights);
 PG_FUNCTION_INFO_V1(enspiral_lock_group_rules);
 
 /* A member in the delegation graph of one tally */
@@ -59,8 +68,49 @@ typedef struct DelegNode
 	int64		delegated;		/* weight delegated to this voter */
 	int64		carrier;		/* resolved: voter carrying the weight, 0: lost */
 	bool		voted;			/* has a counted vote */
+	bool		member_at_ref;	/* a member of the group at ref */
+	bool		added;			/* added to the electorate (add_voter) */
+	bool		out;			/* removed from the electorate, or departed at t */
 	int8		state;			/* 0 unresolved, 1 on the current path, 2 resolved */
+	char		status;			/* simplehash */
 } DelegNode;
+
+/*
+ * The graph, keyed by member_id: an open-addressing hash (simplehash),
+ * since every row of the group's tables is looked up in it.  Inserting
+ * may move entries: pointers to nodes are only kept while nothing is
+ * inserted.
+ */
+#define SH_PREFIX		deleg
+#define SH_ELEMENT_TYPE DelegNode
+#define SH_KEY_TYPE		int64
+#define SH_KEY			member_id
+#define SH_HASH_KEY(tb, key) \
+	hash_combine(murmurhash32((uint32) (key)), murmurhash32((uint32) ((uint64) (key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * A DestReceiver that hands each row of a query to a function with the
+ * graph, without materializing the result: the graph reads tables of the
+ * size of the group, and copying their rows would cost more than the rest.
+ */
+typedef struct TallyGraph
+{
+	deleg_hash *nodes;			/* DelegNode by member_id */
+	int64		voted;			/* counted votes at t */
+	int64		direct;			/* their own weights */
+} TallyGraph;
+
+typedef struct GraphReceiver
+{
+	DestReceiver pub;
+	TallyGraph *graph;
+	void		(*row) (TallyGraph *graph, TupleTableSlot *slot);
+} GraphReceiver;
 
 /*
  * The carriers of the last tally, kept for the other queries of the same
@@ -76,6 +126,7 @@ typedef struct CarrierCache
 	TimestampTz ref;
 	TimestampTz t;
 	bool		weighted;
+	bool		delegation;
 	LocalTransactionId lxid;
 	TransactionId xmin;
 	TransactionId xmax;
@@ -83,9 +134,12 @@ typedef struct CarrierCache
 	uint32		xcnt;
 	int32		subxcnt;
 	uint32		xiphash;
-	int			n;
+	int			n;				/* carriers */
 	int64	   *members;
 	int64	   *delegated;
+	int64		voted;			/* counted votes */
+	int64		direct;			/* their own weights */
+	int64		delegated_total;	/* weight delegated to them */
 	MemoryContext cxt;
 } CarrierCache;
 
@@ -105,120 +159,260 @@ weight_add(int64 *a, int64 b)
 
 /* The node of a member, created empty when new */
 static DelegNode *
-node_of(HTAB *nodes, int64 member_id)
+node_of(deleg_hash *nodes, int64 member_id)
 {
 	bool		found;
-	DelegNode  *n = hash_search(nodes, &member_id, HASH_ENTER, &found);
+	DelegNode  *n = deleg_insert(nodes, member_id, &found);
 
 	if (!found)
 	{
 		n->to_member = 0;
-		n->weight = 0;
+		n->weight = 1;
 		n->delegated = 0;
 		n->carrier = 0;
 		n->voted = false;
+		n->member_at_ref = false;
+		n->added = false;
+		n->out = false;
 		n->state = 0;
 	}
 	return n;
 }
 
-/*
- * Read the delegations in effect at ref of members in the electorate at t
- * (a member at ref and at t, or added, and not removed: the definition of
- * enspiral.electorate_members()), with the delegators' weights at ref.
- */
-static void
-read_delegations(HTAB *nodes, const Datum *args)
+/* The node of a member already in the graph, or NULL */
+static DelegNode *
+node_find(deleg_hash *nodes, TupleTableSlot *slot, int attnum)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[5] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID};
+	bool		isnull;
+	int64		m = DatumGetInt64(slot_getattr(slot, attnum, &isnull));
 
-	enspiral_plan(&plan,
-				  "SELECT d.from_member, d.to_member,"
-				  "       CASE WHEN $5 THEN COALESCE(w.weight, 1) ELSE 1 END"
-				  "  FROM enspiral.delegations d"
-				  "  LEFT JOIN enspiral.vote_weights w"
-				  "    ON w.group_id OPERATOR(pg_catalog.=) d.group_id"
-				  "   AND w.member_id OPERATOR(pg_catalog.=) d.from_member"
-				  "   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
-				  "   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)"
-				  " WHERE d.group_id OPERATOR(pg_catalog.=) $1"
-				  "   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
-				  "   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
-				  "   AND EXISTS (SELECT 1 FROM enspiral.memberships m"
-				  "                WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-				  "                  AND m.member_id OPERATOR(pg_catalog.=) d.from_member"
-				  "                  AND m.joined_at OPERATOR(pg_catalog.<=) $4"
-				  "                  AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $4))"
-				  "   AND ((NOT EXISTS (SELECT 1 FROM enspiral.proposals x"
-				  "                      WHERE x.group_id OPERATOR(pg_catalog.=) $1"
-				  "                        AND x.proposal_id OPERATOR(pg_catalog.=) $2"
-				  "                        AND x.settings OPERATOR(pg_catalog.->>) 'voters' OPERATOR(pg_catalog.=) 'invited')"
-				  "         AND EXISTS (SELECT 1 FROM enspiral.memberships m"
-				  "                      WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-				  "                        AND m.member_id OPERATOR(pg_catalog.=) d.from_member"
-				  "                        AND m.joined_at OPERATOR(pg_catalog.<=) $3"
-				  "                        AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)))"
-				  "        OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a"
-				  "                    WHERE a.group_id OPERATOR(pg_catalog.=) $1"
-				  "                      AND a.proposal_id OPERATOR(pg_catalog.=) $2"
-				  "                      AND a.member_id OPERATOR(pg_catalog.=) d.from_member))"
-				  "   AND d.from_member NOT IN (SELECT r.member_id FROM enspiral.electorate_removals r"
-				  "                              WHERE r.group_id OPERATOR(pg_catalog.=) $1"
-				  "                                AND r.proposal_id OPERATOR(pg_catalog.=) $2"
-				  "                                AND r.removed_at OPERATOR(pg_catalog.<=) $4"
-				  "                                AND (r.restored_at IS NULL"
-				  "                                     OR r.restored_at OPERATOR(pg_catalog.>) $4))",
-				  5, argtypes);
-	if (SPI_execute_plan(plan, unconstify(Datum *, args), NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reading delegations failed");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		DelegNode  *n = node_of(nodes, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+	return isnull ? NULL : deleg_lookup(nodes, m);
+}
 
-		CHECK_FOR_INTERRUPTS();
-		n->to_member = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		n->weight = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		(void) node_of(nodes, n->to_member);
-	}
+/* Row handlers of the graph queries (see read_graph) */
+static void
+row_delegation(TallyGraph *g, TupleTableSlot *slot)
+{
+	bool		isnull;
+	DelegNode  *n = node_of(g->nodes, DatumGetInt64(slot_getattr(slot, 1, &isnull)));
+
+	n->to_member = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	(void) node_of(g->nodes, n->to_member);
+}
+
+static void
+row_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g->nodes, slot, 1);
+	bool		isnull;
+
+	g->voted++;
+	weight_add(&g->direct, DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+	if (n != NULL)
+		n->voted = true;
+}
+
+static void
+row_member_at_ref(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g->nodes, slot, 1);
+
+	if (n != NULL)
+		n->member_at_ref = true;
+}
+
+static void
+row_added(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g->nodes, slot, 1);
+
+	if (n != NULL)
+		n->added = true;
+}
+
+static void
+row_out(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g->nodes, slot, 1);
+
+	if (n != NULL)
+		n->out = true;
+}
+
+static void
+row_weight(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g->nodes, slot, 1);
+	bool		isnull;
+
+	if (n != NULL)
+		n->weight = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+}
+
+/* GraphReceiver callbacks */
+static bool
+graph_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	GraphReceiver *r = (GraphReceiver *) self;
+
+	CHECK_FOR_INTERRUPTS();
+	r->row(r->graph, slot);
+	return true;
+}
+
+static void
+graph_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+graph_shutdown(DestReceiver *self)
+{
+}
+
+static void
+graph_destroy(DestReceiver *self)
+{
 }
 
 /*
- * Mark the members of the graph who have a counted vote at t.  One pass
- * over the counted votes of the proposal (cheaper than probing for each
- * member of the graph).
+ * Run one graph query with the tally's arguments ($1 group_id, $2
+ * proposal_id, $3 ref, $4 t; a query may leave some unused) and hand each
+ * row to row().  Call connected to SPI.
  */
 static void
-read_voters(HTAB *nodes, const Datum *args)
+graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
+			TallyGraph *graph, void (*row) (TallyGraph *, TupleTableSlot *))
+{
+	static const Oid argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	const int	nargs = lengthof(argtypes);
+	ParamListInfo params = makeParamList(nargs);
+	SPIExecuteOptions options;
+	GraphReceiver recv;
+
+	enspiral_plan(plan, sql, nargs, argtypes);
+	for (int i = 0; i < nargs; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
+	memset(&recv, 0, sizeof(recv));
+	recv.pub.receiveSlot = graph_receive;
+	recv.pub.rStartup = graph_startup;
+	recv.pub.rShutdown = graph_shutdown;
+	recv.pub.rDestroy = graph_destroy;
+	recv.pub.mydest = DestNone;
+	recv.graph = graph;
+	recv.row = row;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = &recv.pub;
+	/* SPI reports a SELECT into a DestNone receiver as SPI_OK_UTILITY */
+	if (SPI_execute_plan_extended(*plan, &options) < 0)
+		elog(ERROR, "reading the delegation graph failed");
+}
+
+/*
+ * Read the graph of a tally (args: group_id, proposal_id, ref, t,
+ * weighted, delegation): the counted votes at t with their own weights
+ * and, when delegation applies, the delegations in effect at ref and, for
+ * the members in them, who is in the electorate (a member at ref, none
+ * with voters = invited, or added; not removed at t; not departed at t:
+ * the electorate of enspiral.electorate_members() of the members still in
+ * the group, whose votes count) and, when weights apply, the weights at
+ * ref.  Each table is read once, in one pass, never per member.
+ */
+static void
+read_graph(TallyGraph *g, const Datum *args, bool invited)
+{
+	static SPIPlanPtr pd = NULL,
+				pv = NULL,
+				pm = NULL,
+				pa = NULL,
+				pr = NULL,
+				pl = NULL,
+				pw = NULL;
+	deleg_iterator it;
+	DelegNode  *n;
+
+	if (DatumGetBool(args[5]))
+		graph_query(&pd,
+					"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
+					" WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+					"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+					"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
+					args, g, row_delegation);
+	/* the votes of enspiral.tally_ballots() */
+	graph_query(&pv,
+				"SELECT v.member_id, COALESCE(v.weight, 1) FROM enspiral.votes v"
+				" WHERE v.group_id OPERATOR(pg_catalog.=) $1"
+				"   AND v.proposal_id OPERATOR(pg_catalog.=) $2"
+				"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)"
+				"   AND v.cast_at OPERATOR(pg_catalog.<=) $4"
+				"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)",
+				args, g, row_voter);
+	if (g->nodes->members == 0)
+		return;
+	if (!invited)
+		graph_query(&pm,
+					"SELECT m.member_id FROM enspiral.memberships m"
+					" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+					"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
+					"   AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)",
+					args, g, row_member_at_ref);
+	graph_query(&pa,
+				"SELECT a.member_id FROM enspiral.electorate_additions a"
+				" WHERE a.group_id OPERATOR(pg_catalog.=) $1"
+				"   AND a.proposal_id OPERATOR(pg_catalog.=) $2",
+				args, g, row_added);
+	graph_query(&pr,
+				"SELECT r.member_id FROM enspiral.electorate_removals r"
+				" WHERE r.group_id OPERATOR(pg_catalog.=) $1"
+				"   AND r.proposal_id OPERATOR(pg_catalog.=) $2"
+				"   AND r.removed_at OPERATOR(pg_catalog.<=) $4"
+				"   AND (r.restored_at IS NULL OR r.restored_at OPERATOR(pg_catalog.>) $4)",
+				args, g, row_out);
+	/* departed at t: no counted vote, no delegation (the votes of a tally) */
+	graph_query(&pl,
+				"SELECT d FROM enspiral.departed_members($1, $4) d",
+				args, g, row_out);
+	if (DatumGetBool(args[4]))
+		graph_query(&pw,
+					"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
+					" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
+					"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
+					"   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
+					args, g, row_weight);
+	/* a member outside the electorate has no counted vote and no delegation */
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	{
+		if (n->out)
+			n->voted = false;
+		if (n->out || !(n->member_at_ref || n->added))
+			n->to_member = 0;
+	}
+}
+
+/* Whether the proposal admits only invited voters (voters = invited) */
+static bool
+proposal_invited(const Datum *args)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Oid			argtypes[2] = {INT8OID, INT8OID};
 
 	enspiral_plan(&plan,
-				  "SELECT v.member_id FROM enspiral.votes v"
-				  " WHERE v.group_id OPERATOR(pg_catalog.=) $1"
-				  "   AND v.proposal_id OPERATOR(pg_catalog.=) $2"
-				  "   AND v.superseded_at IS NULL"
-				  "   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)",
-				  4, argtypes);
-	if (SPI_execute_plan(plan, unconstify(Datum *, args), NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reading voters failed");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int64		m = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1, &isnull));
-		DelegNode  *n = hash_search(nodes, &m, HASH_FIND, NULL);
-
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (n != NULL)
-			n->voted = true;
-	}
-	SPI_freetuptable(SPI_tuptable);
+				  "SELECT 1 FROM enspiral.proposals x"
+				  " WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND x.proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND x.settings OPERATOR(pg_catalog.->>) 'voters' OPERATOR(pg_catalog.=) 'invited'",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, unconstify(Datum *, args), NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading the proposal failed");
+	return SPI_processed > 0;
 }
 
 /*
@@ -227,7 +421,7 @@ read_voters(HTAB *nodes, const Datum *args)
  * path gets the same result.
  */
 static void
-resolve(HTAB *nodes, DelegNode *start, DelegNode **path)
+resolve(deleg_hash *nodes, DelegNode *start, DelegNode **path)
 {
 	int			len = 0;
 	int64		carrier = 0;
@@ -250,7 +444,7 @@ resolve(HTAB *nodes, DelegNode *start, DelegNode **path)
 			break;				/* cycle, or the chain ends without a vote */
 		x->state = 1;
 		path[len++] = x;
-		x = hash_search(nodes, &x->to_member, HASH_FIND, NULL);
+		x = deleg_lookup(nodes, x->to_member);
 	}
 	for (int i = 0; i < len; i++)
 	{
@@ -266,23 +460,23 @@ resolve(HTAB *nodes, DelegNode *start, DelegNode **path)
  * outside it has no delegation and no counted vote, so the chain ends.
  */
 static void
-resolve_all(HTAB *nodes)
+resolve_all(deleg_hash *nodes)
 {
-	long		n = hash_get_num_entries(nodes);
+	uint64		n = nodes->members;
 	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
-	HASH_SEQ_STATUS seq;
+	deleg_iterator it;
 	DelegNode  *d;
 
-	hash_seq_init(&seq, nodes);
-	while ((d = hash_seq_search(&seq)) != NULL)
+	deleg_start_iterate(nodes, &it);
+	while ((d = deleg_iterate(nodes, &it)) != NULL)
 		if (!d->voted && d->to_member != 0 && d->state == 0)
 			resolve(nodes, d, path);
-	hash_seq_init(&seq, nodes);
-	while ((d = hash_seq_search(&seq)) != NULL)
+	deleg_start_iterate(nodes, &it);
+	while ((d = deleg_iterate(nodes, &it)) != NULL)
 	{
 		if (!d->voted && d->to_member != 0 && d->carrier != 0)
 		{
-			DelegNode  *c = hash_search(nodes, &d->carrier, HASH_FIND, NULL);
+			DelegNode  *c = deleg_lookup(nodes, d->carrier);
 
 			weight_add(&c->delegated, d->weight);
 		}
@@ -304,61 +498,75 @@ snapshot_xip_hash(Snapshot snap)
 
 /* Whether the cache holds the carriers of this tally under this snapshot */
 static bool
-cache_matches(int64 pid, TimestampTz ref, TimestampTz t, bool weighted, Snapshot snap)
+cache_matches(const Datum *args, Snapshot snap)
 {
 	CarrierCache *c = &carrier_cache;
 
-	return c->valid && c->proposal_id == pid && c->ref == ref && c->t == t &&
-		c->weighted == weighted && c->lxid == MyProc->lxid &&
+	return c->valid && c->proposal_id == DatumGetInt64(args[1]) &&
+		c->ref == DatumGetTimestampTz(args[2]) && c->t == DatumGetTimestampTz(args[3]) &&
+		c->weighted == DatumGetBool(args[4]) && c->delegation == DatumGetBool(args[5]) &&
+		c->lxid == MyProc->lxid &&
 		c->xmin == snap->xmin && c->xmax == snap->xmax && c->curcid == snap->curcid &&
 		c->xcnt == snap->xcnt && c->subxcnt == snap->subxcnt &&
 		!snap->suboverflowed && c->xiphash == snapshot_xip_hash(snap);
 }
 
-/* Resolve the delegations of a tally and keep the carriers in the cache */
+/* Keep the carriers and sums of a resolved graph in the cache */
 static void
-build_carriers(Datum *args, Snapshot snap)
+cache_store(TallyGraph *g)
 {
 	CarrierCache *c = &carrier_cache;
-	HASHCTL		ctl;
-	HTAB	   *nodes;
-	HASH_SEQ_STATUS seq;
+	uint64		n = Max(g->nodes->members, 1);
+	deleg_iterator it;
 	DelegNode  *d;
 	int			k = 0;
 
-	c->valid = false;
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(DelegNode);
-	ctl.hcxt = CurrentMemoryContext;
-	nodes = hash_create("enspiral delegation", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	enspiral_spi_connect();
-	read_delegations(nodes, args);
-	if (hash_get_num_entries(nodes) > 0)
-	{
-		read_voters(nodes, args);
-		resolve_all(nodes);
-	}
-	enspiral_spi_finish();
 	if (c->cxt == NULL)
 		c->cxt = AllocSetContextCreate(TopMemoryContext, "enspiral carriers",
 									   ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(c->cxt);
-	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * Max(hash_get_num_entries(nodes), 1));
-	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * Max(hash_get_num_entries(nodes), 1));
-	hash_seq_init(&seq, nodes);
-	while ((d = hash_seq_search(&seq)) != NULL)
+	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
+	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
+	c->delegated_total = 0;
+	deleg_start_iterate(g->nodes, &it);
+	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
 		if (d->voted && d->delegated > 0)
 		{
 			c->members[k] = d->member_id;
 			c->delegated[k++] = d->delegated;
+			weight_add(&c->delegated_total, d->delegated);
 		}
-	hash_destroy(nodes);
 	c->n = k;
+	c->voted = g->voted;
+	c->direct = g->direct;
+}
+
+/*
+ * Resolve the graph of a tally (args: group_id, proposal_id, ref, t,
+ * weighted, delegation) and keep the result in the cache
+ */
+static void
+build_carriers(const Datum *args, Snapshot snap)
+{
+	CarrierCache *c = &carrier_cache;
+	TallyGraph	g;
+
+	c->valid = false;
+	g.nodes = deleg_create(CurrentMemoryContext, 1024, NULL);
+	g.voted = 0;
+	g.direct = 0;
+	enspiral_spi_connect();
+	read_graph(&g, args, proposal_invited(args));
+	resolve_all(g.nodes);
+	enspiral_spi_finish();
+	cache_store(&g);
+	deleg_destroy(g.nodes);
 	c->proposal_id = DatumGetInt64(args[1]);
 	c->ref = DatumGetTimestampTz(args[2]);
 	c->t = DatumGetTimestampTz(args[3]);
 	c->weighted = DatumGetBool(args[4]);
+	c->delegation = DatumGetBool(args[5]);
 	c->lxid = MyProc->lxid;
 	c->xmin = snap->xmin;
 	c->xmax = snap->xmax;
@@ -367,6 +575,17 @@ build_carriers(Datum *args, Snapshot snap)
 	c->subxcnt = snap->subxcnt;
 	c->xiphash = snapshot_xip_hash(snap);
 	c->valid = !snap->suboverflowed;
+}
+
+/* The cache for the tally of these arguments, resolved when missing */
+static const CarrierCache *
+tally_graph(const Datum *args)
+{
+	Snapshot	snap = GetActiveSnapshot();
+
+	if (!cache_matches(args, snap))
+		build_carriers(args, snap);
+	return &carrier_cache;
 }
 
 /*
@@ -379,24 +598,45 @@ Datum
 enspiral_delegated_weights(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		args[5] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4)};
-	Snapshot	snap = GetActiveSnapshot();
+	Datum		args[6] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), BoolGetDatum(true)};
+	const CarrierCache *c;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (!cache_matches(PG_GETARG_INT64(1), PG_GETARG_TIMESTAMPTZ(2), PG_GETARG_TIMESTAMPTZ(3),
-					   PG_GETARG_BOOL(4), snap))
-		build_carriers(args, snap);
-	for (int i = 0; i < carrier_cache.n; i++)
+	c = tally_graph(args);
+	for (int i = 0; i < c->n; i++)
 	{
-		Datum		values[2] = {Int64GetDatum(carrier_cache.members[i]),
-		Int64GetDatum(carrier_cache.delegated[i])};
+		Datum		values[2] = {Int64GetDatum(c->members[i]), Int64GetDatum(c->delegated[i])};
 		bool		nulls[2] = {false, false};
 
 		CHECK_FOR_INTERRUPTS();
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * enspiral.tally_weights(group_id, proposal_id, ref, t, weighted, delegation)
+ *	  RETURNS jsonb
+ *	  Internal: {"voted", "weights": {"cast", "direct", "delegated",
+ *	  "carriers"}} of a weighted tally, from the same resolution as the
+ *	  ballots' weights (enspiral.tally_ballots()), without another pass
+ *	  over the ballots.
+ */
+Datum
+enspiral_tally_weights(PG_FUNCTION_ARGS)
+{
+	Datum		args[6] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5)};
+	const CarrierCache *c = tally_graph(args);
+	int64		cast = c->direct;
+
+	weight_add(&cast, c->delegated_total);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf(
+		"{\"voted\": " INT64_FORMAT ", \"weights\": {\"cast\": " INT64_FORMAT
+		", \"direct\": " INT64_FORMAT ", \"delegated\": " INT64_FORMAT
+		", \"carriers\": %d}}",
+		c->voted, cast, c->direct, c->delegated_total, c->n))));
 }
 
 /*
@@ -477,4 +717,51 @@ enspiral_lock_group_rules(PG_FUNCTION_ARGS)
 	if (opening_at_or_after(group_id, t))
 		t = GetCurrentTimestamp();
 	PG_RETURN_TIMESTAMPTZ(t);
+}
+
+/*
+ * Whether delegate_id may cast member_id's vote on a proposal that opened
+ * at ref: following the delegations in effect at ref from the member, the
+ * chain reaches the delegate through current members of the group (a
+ * departed member ends the chain, as in a tally), and the delegate is a
+ * current member.  Read under the latest snapshot, like the rest of vote().
+ * Call connected to SPI.
+ */
+bool
+delegation_may_cast(int64 group_id, int64 member_id, int64 delegate_id, TimestampTz ref)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(member_id),
+	TimestampTzGetDatum(ref), Int64GetDatum(delegate_id)};
+
+	enspiral_plan(&plan,
+				  "WITH RECURSIVE chain(m) AS ("
+				  "  SELECT d.to_member FROM enspiral.delegations d"
+				  "   WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+				  "     AND d.from_member OPERATOR(pg_catalog.=) $2"
+				  "     AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "     AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
+				  "  UNION"
+				  "  SELECT d.to_member FROM chain c JOIN enspiral.delegations d"
+				  "    ON d.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND d.from_member OPERATOR(pg_catalog.=) c.m"
+				  "   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
+				  "   WHERE c.m OPERATOR(pg_catalog.<>) $4 AND c.m OPERATOR(pg_catalog.<>) $2"
+				  "     AND EXISTS (SELECT 1 FROM enspiral.memberships x"
+				  "                  WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "                    AND x.member_id OPERATOR(pg_catalog.=) c.m"
+				  "                    AND x.left_at IS NULL))"
+				  " SELECT 1 FROM chain c"
+				  "  WHERE c.m OPERATOR(pg_catalog.=) $4"
+				  "    AND EXISTS (SELECT 1 FROM enspiral.memberships x"
+				  "                 WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "                   AND x.member_id OPERATOR(pg_catalog.=) $4"
+				  "                   AND x.left_at IS NULL)",
+				  4, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "delegation chain lookup failed");
+	return SPI_processed > 0;
 }

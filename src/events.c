@@ -23,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
@@ -266,7 +267,8 @@ hot_event_append(const HotEvent *ev)
 /*
  * enspiral.votes_events(): AFTER INSERT row trigger on enspiral.votes and
  * enspiral.participations (the hot path of vote(), hence C).  Records
- * vote_cast: for a named vote the voter acts and is the subject; for an
+ * vote_cast: for a named vote the voter acts and is the subject (a vote
+ * cast by a delegate: the delegate acts, and the payload names it); for an
  * anonymous one (a participations row) neither voter nor ballot is
  * recorded.  NOTIFY only where the group sets notify_votes_and_contributions.
  */
@@ -290,9 +292,21 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 	ev.npairs = 1;
 	if (enspiral_relation_is(td->tg_relation, "votes"))
 	{
-		ev.actor = ev.member_id = new_int8(td, "member_id");
+		bool		direct;
+		Datum		cast_by = enspiral_column(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
+											  "cast_by", &direct);
+
+		/* a vote cast by a delegate: the delegate acts, the member is the subject */
+		ev.member_id = new_int8(td, "member_id");
+		ev.actor = direct ? ev.member_id : DatumGetInt64(cast_by);
 		ev.keys[0] = "vote_id";
 		ev.values[0] = new_int8(td, "vote_id");
+		if (!direct)
+		{
+			ev.npairs = 2;
+			ev.keys[1] = "cast_by";
+			ev.values[1] = DatumGetInt64(cast_by);
+		}
 	}
 	else
 	{

@@ -3,7 +3,8 @@
  * tally.c
  *	  Counting helpers for outcomes: the consent_counts(jsonb) aggregate,
  *	  which counts consent ballots by position in one pass without JSON
- *	  comparisons (a ballot is a JSON string scalar; its bytes decide).
+ *	  comparisons (a ballot is a JSON string scalar; its bytes decide), and
+ *	  consent_counts(jsonb, weight), which adds weights instead of ones.
  *
  * State: bigint[5] = agree, abstain, disagree, block, all ballots.  The
  * aggregate is parallel safe (combine adds the arrays).
@@ -51,16 +52,6 @@ consent_slots(ArrayType *a)
 	return slots;
 }
 
-/* Add one to a count, 22003 instead of wrapping */
-static void
-consent_increment(int64 *slot)
-{
-	if (pg_add_s64_overflow(*slot, 1, slot))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("consent count is out of range")));
-}
-
 /* The state array: modified in place inside an aggregate, copied otherwise */
 static ArrayType *
 consent_state(FunctionCallInfo fcinfo, int argno)
@@ -99,17 +90,36 @@ consent_position(Jsonb *ballot)
 	return -1;
 }
 
-/* consent_counts transition: count one ballot (others count only in the total) */
+/* Add a weight to a count, 22003 instead of wrapping */
+static void
+consent_add(int64 *slot, int64 weight)
+{
+	if (pg_add_s64_overflow(*slot, weight, slot))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("consent_counts: count out of range")));
+}
+
+/*
+ * consent_counts transition: count one ballot (others count only in the
+ * total); with a third argument, the ballot counts its weight (>= 0)
+ */
 Datum
 enspiral_consent_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = consent_state(fcinfo, 0);
 	int64	   *slots = consent_slots(state);
 	int			pos = consent_position(PG_GETARG_JSONB_P(1));
+	int64		weight = PG_NARGS() > 2 ? PG_GETARG_INT64(2) : 1;
 
+	if (weight < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("consent_counts: a weight cannot be negative"),
+				 errdetail("The weight given is %lld.", (long long) weight)));
 	if (pos >= 0)
-		consent_increment(&slots[pos]);
-	consent_increment(&slots[CONSENT_SLOTS - 1]);
+		consent_add(&slots[pos], weight);
+	consent_add(&slots[CONSENT_SLOTS - 1], weight);
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 

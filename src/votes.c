@@ -56,6 +56,7 @@ PG_FUNCTION_INFO_V1(enspiral_votes_guard);
 PG_FUNCTION_INFO_V1(enspiral_retract_vote);
 PG_FUNCTION_INFO_V1(enspiral_remove_voter);
 PG_FUNCTION_INFO_V1(enspiral_add_voter_in_group);
+PG_FUNCTION_INFO_V1(enspiral_vote_as_delegate);
 
 /* What vote() needs to know about a proposal and a voter */
 typedef struct VoteContext
@@ -75,6 +76,7 @@ typedef struct VoteContext
 	bool		in_electorate;
 	bool		member_now;
 	bool		has_current;	/* the member has a counted vote */
+	bool		current_direct; /* ... cast by the member itself */
 	int64		current_vote_id;
 	ItemPointerData current_tid;	/* where it is */
 } VoteContext;
@@ -278,7 +280,7 @@ static void
 lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteContext *vc)
 {
 	static const char *const mcols[] = {"joined_at", "left_at"};
-	static const char *const vcols[] = {"vote_id"};
+	static const char *const vcols[] = {"vote_id", "cast_by"};
 	int64		mkeys[2] = {vc->group_id, member_id};
 	int64		vkeys[4] = {vc->group_id, pid, member_id, 0};
 	Datum		v[2];
@@ -286,11 +288,12 @@ lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteCon
 
 	if (relaccess_lookup("memberships", "memberships_current", 2, mkeys, snap, 2, mcols, v, n, NULL))
 		apply_period(vc, DatumGetTimestampTz(v[0]), DatumGetTimestampTz(v[1]), n[1], now);
-	if (relaccess_lookup("votes", "votes_pkey", 4, vkeys, snap, 1, vcols, v, n,
+	if (relaccess_lookup("votes", "votes_pkey", 4, vkeys, snap, 2, vcols, v, n,
 					 &vc->current_tid))
 	{
 		vc->has_current = true;
 		vc->current_vote_id = DatumGetInt64(v[0]);
+		vc->current_direct = n[1];
 	}
 }
 
@@ -430,7 +433,7 @@ weight_at_opening(const VoteContext *vc, int64 member_id)
  */
 static int64
 insert_vote_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
-				Jsonb *ballot, text *reason, TimestampTz now)
+				Jsonb *ballot, text *reason, TimestampTz now, int64 cast_by)
 {
 	/* the voter's weight at the opening (doc/decision-rules.md) */
 	int64		weight = vc->weighted ? weight_at_opening(vc, member_id) : 0;
@@ -445,16 +448,20 @@ insert_vote_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
 		{"cast_at", TimestampTzGetDatum(now), false},
 		{"history_key", Int64GetDatum(0), false},
 		{"weight", Int64GetDatum(weight), !vc->weighted},
+		{"cast_by", Int64GetDatum(cast_by), cast_by == 0},
 	};
 
 	relaccess_writer_insert(w, cols, lengthof(cols));
 	return vote_id;
 }
 
-/* Insert a named vote (after superseding the current one); returns vote_id */
+/*
+ * Insert a named vote (after superseding the current one); returns vote_id.
+ * cast_by: the delegate casting it, 0 when the member votes itself.
+ */
 static int64
 store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballot,
-				 text *reason, TimestampTz now)
+				 text *reason, TimestampTz now, int64 cast_by)
 {
 	RelWriter	w;
 	int64		vote_id;
@@ -463,7 +470,7 @@ store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballo
 	relaccess_writer_open(&w, "votes");
 	if (vc->has_current)
 		supersede_row(&w, vc, pid, member_id, now);
-	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now);
+	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now, cast_by);
 	relaccess_writer_close(&w);
 	return vote_id;
 }
@@ -497,34 +504,64 @@ store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb 
 						   (long long) member_id, (long long) pid)));
 }
 
+static void check_group(int64 group_id, int64 pid, const VoteContext *vc);
+static void refuse_anonymous(int64 pid, const VoteContext *vc, const char *what);
+
 /*
- * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
- *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
- *	  anonymous ballot (which has no id that could identify it).
+ * Refuse a delegate's vote for a member unless the proposal applies
+ * delegation, the delegate is on the member's delegation chain in effect at
+ * the opening, and the member has not voted itself (a direct vote is never
+ * replaced by a delegate's).
  */
-Datum
-enspiral_vote(PG_FUNCTION_ARGS)
+static void
+check_delegate_vote(int64 pid, int64 member_id, int64 cast_by, const VoteContext *vc)
 {
-	int64		pid,
-				member_id;
-	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	if (!jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "delegation", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_DELEGATION_OFF),
+				 errmsg("proposal %lld does not apply delegation", (long long) pid),
+				 errdetail("Its setting \"delegation\" is false."),
+				 errhint("Member %lld can vote itself.", (long long) member_id)));
+	if (!delegation_may_cast(vc->group_id, member_id, cast_by, vc->opens_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_NOT_A_DELEGATE),
+				 errmsg("member %lld may not vote for member %lld on proposal %lld",
+						(long long) cast_by, (long long) member_id, (long long) pid),
+				 errdetail("A delegate votes for the members whose delegation chain in effect when the proposal opened reaches it through current members of the group.")));
+	if (vc->has_current && vc->current_direct)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_VOTED_DIRECTLY),
+				 errmsg("member %lld has voted on proposal %lld itself",
+						(long long) member_id, (long long) pid),
+				 errdetail("A vote cast by the member is never replaced by a delegate's vote."),
+				 errhint("The member can retract its vote with enspiral.retract_vote().")));
+}
+
+/*
+ * Cast (or replace) a member's vote: the member itself (cast_by 0) or a
+ * delegate for it in the group group_id; returns the vote id, 0 for an
+ * anonymous ballot.
+ */
+static int64
+cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *raw, text *reason,
+		  int64 cast_by, bool *anonymous)
+{
 	TimestampTz now = decisions_now();
 	VoteContext vc;
 	Jsonb	   *ballot;
 	int64		vote_id = 0;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal_id, member_id and ballot must not be NULL")));
-	pid = PG_GETARG_INT64(0);
-	member_id = PG_GETARG_INT64(1);
 	enspiral_spi_connect();
 	/* lock order: proposal (shared), then the member's slot */
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
 	if (!vote_context(pid, member_id, now, &vc))
 		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
+	if (cast_by != 0)
+	{
+		check_group(group_id, pid, &vc);
+		refuse_anonymous(pid, &vc, "vote as a delegate");
+	}
 	if (vc.invited)
 		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
@@ -537,7 +574,9 @@ enspiral_vote(PG_FUNCTION_ARGS)
 				 errdetail("Member %lld was removed from the electorate of proposal %lld.",
 						   (long long) member_id, (long long) pid),
 				 errhint("enspiral.add_voter() adds the member again.")));
-	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
+	if (cast_by != 0)
+		check_delegate_vote(pid, member_id, cast_by, &vc);
+	ballot = ballot_normalize(proposal_rules(pid, &vc), raw,
 							  reason ? text_to_cstring(reason) : NULL, pid);
 	/* several budgets: the workflow of the proposal's budget set */
 	if (proposal_rules(pid, &vc)->method == METHOD_BUDGET)
@@ -546,12 +585,63 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	if (vc.anonymous)
 		store_anonymous_ballot(pid, member_id, &vc, ballot, reason);
 	else
-		vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now);
+		vote_id = store_named_vote(pid, member_id, &vc, ballot, reason, now, cast_by);
 	enspiral_write_end(ENSPIRAL_WRITE_VOTES);
 	enspiral_spi_finish();
-	if (vc.anonymous)
+	*anonymous = vc.anonymous;
+	return vote_id;
+}
+
+/*
+ * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
+ *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
+ *	  anonymous ballot (which has no id that could identify it).
+ */
+Datum
+enspiral_vote(PG_FUNCTION_ARGS)
+{
+	bool		anonymous;
+	int64		vote_id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal_id, member_id and ballot must not be NULL")));
+	vote_id = cast_vote(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2),
+						PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), 0, &anonymous);
+	if (anonymous)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(vote_id);
+}
+
+/*
+ * enspiral.vote_as_delegate(group_id, proposal_id, delegate_id, member_id,
+ *							 ballot jsonb, reason text) RETURNS bigint
+ *	  A delegate casts (or replaces) the vote of a member who delegates to
+ *	  it (doc/decision-rules.md): the vote is the member's, recorded with
+ *	  cast_by = the delegate; returns the vote id.
+ */
+Datum
+enspiral_vote_as_delegate(PG_FUNCTION_ARGS)
+{
+	bool		anonymous;
+
+	for (int i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("group_id, proposal_id, delegate_id, member_id and ballot must not be NULL")));
+	if (PG_GETARG_INT64(2) == PG_GETARG_INT64(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a member cannot vote as its own delegate"),
+				 errdetail("Member %lld is both the delegate and the voter.",
+						   (long long) PG_GETARG_INT64(3)),
+				 errhint("Use enspiral.vote().")));
+	PG_RETURN_INT64(cast_vote(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(3),
+							  PG_GETARG_JSONB_P(4),
+							  PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5),
+							  PG_GETARG_INT64(2), &anonymous));
 }
 
 /* Refuse a proposal that is not in the group named by a group-first call */

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Weighted and delegated tallies against the unweighted tally of the same
 # ballots (doc/decision-rules.md, Performance).  One group of N members
-# (full: 1,000,000; smoke: 50,000) with a vote weight each (1 to 10); 20%
+# (full: 1,000,000; smoke: 10,000; BENCH_MEMBERS sets it) with a vote weight each (1 to 10); 20%
 # of the members delegate (chains of up to three, some cycles) and do not
-# vote; the other 80% vote the same choice ballots on two proposals:
+# vote; the other 80% vote the same ballots on two proposals of each method
+# that applies weights (consent, choice, score, ranked, stv, schulze,
+# copeland):
 #   * "weighted": weights and delegation applied (the default settings);
 #   * "unweighted": {"weighted": false, "delegation": false}.
-# Figures: enspiral.tally() of each, best of 3, for choice and ranked
-# ballots.  The governed figure is the weighted tally, the baseline the
-# unweighted one (ratio = the cost of weights and delegation).
+# Figures: enspiral.tally() of each, best of 3, each in its own connection
+# and transaction.  The governed figure is the weighted tally, the baseline
+# the unweighted one (ratio = the cost of weights and delegation).
+# BENCH_METHODS (a regex) limits the methods measured.  The figures of
+# doc/decision-rules.md are with BENCH_MEMBERS=50000.
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke or full.
@@ -16,8 +20,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../tools/common.sh"
 
 MODE=${BENCH_MODE:-smoke}
 case $MODE in
-smoke) N=50000 ;;
-full) N=1000000 ;;
+smoke) N=${BENCH_MEMBERS:-10000} ;;
+full) N=${BENCH_MEMBERS:-1000000} ;;
 *) die "BENCH_MODE must be smoke or full" ;;
 esac
 DB=enspiral_bench_weighted_tally
@@ -49,20 +53,33 @@ SELECT 1, i, now() - interval '1 hour',
        CASE WHEN i % 50 = 0 THEN i - 5 WHEN i % 15 = 0 AND i + 5 <= $N THEN i + 5 ELSE i - 1 END
   FROM generate_series(5, $N, 5) i;
 RESET session_replication_role;
-SELECT enspiral.propose(1, 1, 'weighted', 'choice', ARRAY['a','b','c']);
-SELECT enspiral.propose(1, 1, 'unweighted', 'choice', ARRAY['a','b','c'],
-                        '{"weighted": false, "delegation": false}');
-SELECT enspiral.propose(1, 1, 'weighted ranked', 'ranked', ARRAY['a','b','c']);
-SELECT enspiral.propose(1, 1, 'unweighted ranked', 'ranked', ARRAY['a','b','c'],
-                        '{"weighted": false, "delegation": false}');
-SELECT enspiral.open_proposal(p, now() + interval '1 day') FROM generate_series(1, 4) p;
+-- one weighted (odd id) and one unweighted (even id) proposal per method
+SELECT enspiral.propose(1, 1, x.kind || ' ' || m.method, m.method, m.options,
+                        m.settings || CASE WHEN x.kind = 'unweighted'
+                                           THEN '{"weighted": false, "delegation": false}'::jsonb
+                                           ELSE '{}' END)
+  FROM (VALUES (1, 'choice', ARRAY['a','b','c'], '{}'::jsonb),
+               (2, 'ranked', ARRAY['a','b','c'], '{}'),
+               (3, 'consent', NULL, '{}'),
+               (4, 'score', ARRAY['a','b','c'], '{"max_score": 5}'),
+               (5, 'stv', ARRAY['a','b','c','d','e'], '{"seats": 2}'),
+               (6, 'schulze', ARRAY['a','b','c','d','e'], '{}'),
+               (7, 'copeland', ARRAY['a','b','c','d','e'], '{}')) m(i, method, options, settings),
+       (VALUES (1, 'weighted'), (2, 'unweighted')) x(j, kind)
+ ORDER BY m.i, x.j;
+SELECT enspiral.open_proposal(p, now() + interval '1 day') FROM generate_series(1, 14) p;
 SET session_replication_role = replica;
 INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, cast_at, weight)
-SELECT 1, p, i,
-       CASE WHEN p <= 2 THEN (ARRAY['["a"]', '["b"]', '["c"]', '["a"]']::jsonb[])[1 + i % 4]
-            ELSE (ARRAY['["a","b"]', '["b","c","a"]', '["c"]', '["a","c"]']::jsonb[])[1 + i % 4] END,
-       now(), CASE WHEN p % 2 = 1 THEN 1 + i % 10 END
-  FROM generate_series(1, $N) i, generate_series(1, 4) p
+SELECT 1, p.proposal_id, i,
+       ((CASE p.method
+          WHEN 'choice' THEN ARRAY['["a"]', '["b"]', '["c"]', '["a"]']
+          WHEN 'ranked' THEN ARRAY['["a","b"]', '["b","c","a"]', '["c"]', '["a","c"]']
+          WHEN 'consent' THEN ARRAY['"agree"', '"agree"', '"disagree"', '"abstain"']
+          WHEN 'score' THEN ARRAY['{"a":5,"b":0,"c":1}', '{"a":1,"b":4,"c":3}', '{"a":0,"b":2,"c":5}', '{"a":3,"b":3,"c":3}']
+          ELSE ARRAY['["a","b","c","d","e"]', '["b","c","a","e","d"]', '["c","a"]', '["e","d","c","b","a"]'] END
+       )::jsonb[])[1 + i % 4],
+       now(), CASE WHEN p.proposal_id % 2 = 1 THEN 1 + i % 10 END
+  FROM generate_series(1, $N) i, enspiral.proposals p
  WHERE i % 5 <> 0;
 RESET session_replication_role;
 VACUUM ANALYZE;
@@ -85,6 +102,10 @@ check=$(psql_q -c "SELECT 'weighted: ' || (enspiral.tally(1) -> 'weights')::text
                           || (enspiral.tally(2) -> 'totals')::text") || die "weighted tally benchmark failed"
 echo "$check"
 case $check in *'"delegated": 0'* | *null*) die "the weighted tally carries no delegated weight" ;; esac
-echo "RESULT|weighted+delegated choice tally vs unweighted, $N members|$(best_ms 'SELECT enspiral.tally(1)')|$(best_ms 'SELECT enspiral.tally(2)')|ms"
-echo "RESULT|weighted+delegated ranked tally vs unweighted, $N members|$(best_ms 'SELECT enspiral.tally(3)')|$(best_ms 'SELECT enspiral.tally(4)')|ms"
+for m in choice ranked consent score stv schulze copeland; do
+	[[ $m =~ ${BENCH_METHODS:-.} ]] || continue
+	w=$(psql_q -c "SELECT proposal_id FROM enspiral.proposals WHERE title = 'weighted $m'")
+	u=$(psql_q -c "SELECT proposal_id FROM enspiral.proposals WHERE title = 'unweighted $m'")
+	echo "RESULT|weighted+delegated $m tally vs unweighted, $N members|$(best_ms "SELECT enspiral.tally($w)")|$(best_ms "SELECT enspiral.tally($u)")|ms"
+done
 [ -n "${BENCH_KEEP:-}" ] || "$BIN/dropdb" "$DB"

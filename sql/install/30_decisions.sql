@@ -98,7 +98,9 @@ CREATE TABLE enspiral.votes (
     superseded_at  timestamptz,
     history_key    bigint NOT NULL DEFAULT 0,
     weight         bigint CHECK (weight >= 0),
+    cast_by        bigint,
     PRIMARY KEY (group_id, proposal_id, member_id, history_key),
+    CONSTRAINT votes_cast_by CHECK (cast_by <> member_id),
     -- counted (key 0, not superseded) or history (superseded, keyed by its
     -- own id); one expression: every INSERT prepares each CHECK anew
     CONSTRAINT votes_history_key CHECK (CASE WHEN history_key = 0 THEN superseded_at IS NULL
@@ -108,6 +110,8 @@ COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
 COMMENT ON COLUMN enspiral.votes.weight IS
     'The voter''s vote weight when the proposal opened, stored by vote() on weighted proposals (NULL: weight 1)';
+COMMENT ON COLUMN enspiral.votes.cast_by IS
+    'The delegate who cast this vote for the member with vote_as_delegate(); NULL when the member voted itself';
 COMMENT ON COLUMN enspiral.votes.history_key IS
     '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 
@@ -882,30 +886,41 @@ BEGIN
                                                                'disagree', n_disagree, 'block', n_block));
     END IF;
     IF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check', 'budget') THEN
-        RETURN enspiral.method_tally(p, t);
+        -- stv, schulze and copeland count weights: their outcome shows the
+        -- direct and delegated weight as the other weighted methods do
+        RETURN enspiral.method_tally(p, t)
+               || CASE WHEN weighing AND p.method IN ('stv', 'schulze', 'copeland')
+                       THEN enspiral.tally_weights(p.group_id, p.proposal_id, ref, t,
+                                                   coalesce((p.settings ->> 'weighted')::boolean, false),
+                                                   coalesce((p.settings ->> 'delegation')::boolean, false))
+                            - 'voted'
+                       ELSE '{}' END;
     END IF;
     IF (p.settings ->> 'none_of_the_above')::boolean THEN
         -- the implicit option is counted like the others
         p.options := p.options || 'none_of_the_above'::text;
     END IF;
     IF weighing THEN
-        -- direct and delegated weight, and how many votes carry delegated weight
-        SELECT count(*), jsonb_build_object(
-                   'weights', jsonb_build_object('cast', coalesce(sum(b.weight), 0)::bigint,
-                                                 'direct', coalesce(sum(b.direct), 0)::bigint,
-                                                 'delegated', coalesce(sum(b.delegated), 0)::bigint,
-                                                 'carriers', count(*) FILTER (WHERE b.delegated > 0)))
-          INTO voted, weights FROM enspiral.tally_ballots(p, t, ref, weighing) b;
+        -- direct and delegated weight, and how many votes carry delegated
+        -- weight: the sums of tally_ballots(), from the same resolution
+        weights := enspiral.tally_weights(p.group_id, p.proposal_id, ref, t,
+                                          coalesce((p.settings ->> 'weighted')::boolean, false),
+                                          coalesce((p.settings ->> 'delegation')::boolean, false));
+        voted := (weights ->> 'voted')::bigint;
+        weights := weights - 'voted';
     ELSE
         SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
     END IF;
     IF p.method = 'consent' THEN
-        SELECT jsonb_build_object(
-                   'agree', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"agree"'), 0)::bigint,
-                   'abstain', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"abstain"'), 0)::bigint,
-                   'disagree', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"disagree"'), 0)::bigint,
-                   'block', coalesce(sum(b.weight) FILTER (WHERE b.ballot = '"block"'), 0)::bigint)
-          INTO totals FROM enspiral.tally_ballots(p, t, ref, weighing) b;
+        -- one pass, adding weights by position in C; a block blocks and an
+        -- objection objects whatever its weight, so ballots are counted too
+        SELECT jsonb_build_object('agree', n[1], 'abstain', n[2], 'disagree', n[3], 'block', n[4]),
+               jsonb_build_object('ballots', jsonb_build_object('agree', c[1], 'abstain', c[2],
+                                                                'disagree', c[3], 'block', c[4]))
+          INTO totals, extra
+          FROM (SELECT enspiral.consent_counts(b.ballot, b.weight) AS n,
+                       enspiral.consent_counts(b.ballot) AS c
+                  FROM enspiral.tally_ballots(p, t, ref, weighing) b) x;
     ELSIF p.method = 'choice' THEN
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
           FROM unnest(p.options) o(name)
@@ -1016,8 +1031,8 @@ BEGIN
         -- lazy consensus: passes unless someone objects or blocks, even without votes
         res := res || jsonb_build_object(
             'silence_is_consent', true,
-            'passed', (tally #>> '{totals,block}')::bigint = 0
-                      AND (tally #>> '{totals,disagree}')::bigint = 0);
+            'passed', coalesce(tally #>> '{ballots,block}', tally #>> '{totals,block}')::bigint = 0
+                      AND coalesce(tally #>> '{ballots,disagree}', tally #>> '{totals,disagree}')::bigint = 0);
     ELSIF p.method = 'consent' THEN
         agree := (tally #>> '{totals,agree}')::bigint;
         disagree := (tally #>> '{totals,disagree}')::bigint;
@@ -1025,7 +1040,8 @@ BEGIN
             'threshold_pct', s -> 'threshold_pct',
             'threshold_inclusive', s -> 'threshold_inclusive',
             'max_blocks', s -> 'max_blocks',
-            'passed', (tally #>> '{totals,block}')::bigint <= (s ->> 'max_blocks')::bigint
+            'passed', coalesce(tally #>> '{ballots,block}', tally #>> '{totals,block}')::bigint
+                      <= (s ->> 'max_blocks')::bigint
                       AND quorum_met
                       AND agree + disagree > 0
                       AND CASE WHEN (s ->> 'threshold_inclusive')::boolean

@@ -90,6 +90,15 @@ CREATE FUNCTION enspiral.delegated_weights(group_id bigint, proposal_id bigint, 
 COMMENT ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) IS
     'Internal: the voters (counted votes at t) who carry delegated weight along the delegations in effect at the opening ref, and how much (doc/decision-rules.md)';
 
+CREATE FUNCTION enspiral.tally_weights(group_id bigint, proposal_id bigint, ref timestamptz,
+                                       t timestamptz, weighted boolean, delegation boolean)
+    RETURNS jsonb
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_tally_weights';
+COMMENT ON FUNCTION enspiral.tally_weights(bigint, bigint, timestamptz, timestamptz, boolean, boolean) IS
+    'Internal: {"voted", "weights": {"cast", "direct", "delegated", "carriers"}} of a weighted tally at t, resolved with the ballots'' delegated weights (tally_ballots) in one pass over the votes';
+
 CREATE FUNCTION enspiral.weights_in_effect(p enspiral.proposals, ref timestamptz) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -196,6 +205,26 @@ END
 $$;
 COMMENT ON FUNCTION enspiral.apply_pass_share(enspiral.proposals, jsonb, timestamptz, timestamptz, bigint, bigint) IS
     'Internal: adds the pass share of a proposal to its outcome: the winner''s support (per method) must reach pass_share of the votes cast or of the electorate (weights when weighing), exactly; "passed" also needs the quorum and the method''s own rule';
+
+------------------------------------------------------------------------------
+-- Weighted consent counts (C aggregate)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION enspiral.consent_counts_accum(bigint[], jsonb, bigint) RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'enspiral_consent_accum';
+COMMENT ON FUNCTION enspiral.consent_counts_accum(bigint[], jsonb, bigint) IS
+    'Transition function of the weighted consent_counts: adds a ballot''s weight to its position';
+
+CREATE AGGREGATE enspiral.consent_counts(ballot jsonb, weight bigint) (
+    SFUNC = enspiral.consent_counts_accum,
+    STYPE = bigint[],
+    INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = enspiral.consent_counts_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE enspiral.consent_counts(jsonb, bigint) IS
+    'Weighted consent counts in one pass: {agree, abstain, disagree, block, all} weights (weights >= 0)';
 
 ------------------------------------------------------------------------------
 -- Weighted instant runoff (C aggregates)
@@ -391,6 +420,15 @@ $$;
 COMMENT ON FUNCTION enspiral.delegation_of(bigint, bigint, timestamptz) IS
     'The member a member delegates to at a time (default: now), NULL when none';
 
+CREATE FUNCTION enspiral.vote_as_delegate(group_id bigint, proposal_id bigint, delegate_id bigint,
+                                          member_id bigint, ballot jsonb, reason text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote_as_delegate';
+COMMENT ON FUNCTION enspiral.vote_as_delegate(bigint, bigint, bigint, bigint, jsonb, text) IS
+    'A delegate casts the vote of a member whose delegation chain at the opening reaches it (NS161 otherwise); the vote is the member''s, recorded with cast_by; never replaces a vote the member cast itself (NS162); named proposals with delegation only (NS154, NS160); returns the vote id';
+
 ------------------------------------------------------------------------------
 -- Votes and electorates: retract, remove, add (group-first)
 ------------------------------------------------------------------------------
@@ -492,6 +530,7 @@ COMMENT ON FUNCTION enspiral.carried_weights(bigint, bigint) IS
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.hide_mode(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.tally_weights(bigint, bigint, timestamptz, timestamptz, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.electorate_weight(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;

@@ -264,17 +264,20 @@ BEGIN
     IF enspiral.hide_mode(p.settings) <> 'off'
        AND (enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed'
             OR enspiral.proposal_written_here(p.group_id, p.proposal_id)) THEN
-        RETURN jsonb_build_object('voted', true, 'hidden', true, 'cast_at', v.cast_at);
+        RETURN jsonb_build_object('voted', true, 'hidden', true, 'cast_at', v.cast_at)
+               || jsonb_strip_nulls(jsonb_build_object('cast_by', v.cast_by));
     END IF;
     RETURN jsonb_build_object('voted', true, 'ballot', v.ballot, 'reason', v.reason,
-                              'cast_at', v.cast_at);
+                              'cast_at', v.cast_at)
+           || jsonb_strip_nulls(jsonb_build_object('cast_by', v.cast_by));
 END
 $$;
 COMMENT ON FUNCTION enspiral.ballot(bigint, bigint, bigint) IS
-    'A member''s vote in force on a proposal ({"voted", "ballot", "reason", "cast_at"}) or NULL; anonymous proposals: only {"voted": true, "anonymous": true}; hidden results before the close: {"voted", "hidden", "cast_at"} without ballot and reason';
+    'A member''s vote in force on a proposal ({"voted", "ballot", "reason", "cast_at"}, and "cast_by" when a delegate cast it) or NULL; anonymous proposals: only {"voted": true, "anonymous": true}; hidden results before the close: {"voted", "hidden", "cast_at"} without ballot and reason';
 
 CREATE FUNCTION enspiral.stances(group_id bigint, proposal_id bigint)
-    RETURNS TABLE (member_id bigint, ballot jsonb, reason text, cast_at timestamptz)
+    RETURNS TABLE (member_id bigint, ballot jsonb, reason text, cast_at timestamptz,
+                   cast_by bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -288,14 +291,14 @@ BEGIN
     IF (p.settings ->> 'anonymous')::boolean THEN
         -- no voter, no time, ordered by content only
         RETURN QUERY
-            SELECT NULL::bigint, b.ballot, b.reason, NULL::timestamptz
+            SELECT NULL::bigint, b.ballot, b.reason, NULL::timestamptz, NULL::bigint
               FROM enspiral.anonymous_ballots b
              WHERE b.group_id = p.group_id AND b.proposal_id = p.proposal_id
              ORDER BY b.ballot::text, b.reason NULLS FIRST;
         RETURN;
     END IF;
     RETURN QUERY
-        SELECT v.member_id, v.ballot, v.reason, v.cast_at
+        SELECT v.member_id, v.ballot, v.reason, v.cast_at, v.cast_by
           FROM enspiral.votes v
          WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
            AND (v.superseded_at IS NULL OR v.superseded_at > t) AND v.cast_at <= t
@@ -304,7 +307,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.stances(bigint, bigint) IS
-    'The counted votes of a proposal (member, ballot, reason, time), once results may be shown (NS106 before the close with hide_results); anonymous proposals: ballots and reasons only, ordered by their content';
+    'The counted votes of a proposal (member, ballot, reason, time, and the delegate who cast it or NULL), once results may be shown (NS106 before the close with hide_results); anonymous proposals: ballots and reasons only, ordered by their content';
 
 CREATE FUNCTION enspiral.voters(group_id bigint, proposal_id bigint)
     RETURNS TABLE (member_id bigint, voted boolean)
