@@ -45,7 +45,18 @@ typedef struct GroupSetting
 
 /* The rights a may_<action> setting can give (doc/actors-and-events.md) */
 static const char *const rights[] = {
-	"anyone", "member", "author", "author_or_admin", "admin"
+	"anyone", "member", "author", "author_or_admin", "admin", "proposal"
+};
+
+/*
+ * The actions an effect of a passed proposal can take: only their
+ * may_<action> settings may give the right "proposal"
+ * (doc/executable-outcomes.md)
+ */
+static const char *const proposal_actions[] = {
+	"may_appoint_catalyst", "may_end_catalyst_term", "may_grant_role",
+	"may_revoke_role", "may_change_settings", "may_create_round",
+	"may_open_bucket", "may_cancel_bucket"
 };
 
 /*
@@ -79,6 +90,9 @@ static const GroupSetting group_settings[] = {
 	{"may_appoint_catalyst", false, NULL, false, NULL, "admin", SETTING_RIGHT},
 	{"may_end_catalyst_term", false, NULL, false, NULL, "admin", SETTING_RIGHT},
 	{"may_cancel_catalyst_term", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_grant_role", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_revoke_role", false, NULL, false, NULL, "admin", SETTING_RIGHT},
+	{"may_change_settings", false, NULL, false, NULL, "admin", SETTING_RIGHT},
 };
 
 #define N_GROUP_SETTINGS lengthof(group_settings)
@@ -129,6 +143,18 @@ check_other_value(const GroupSetting *s, const JsonbValue *v)
 					 errmsg("group setting \"%s\" must be true or false", s->key)));
 		return;
 	}
+	if (v->type == jbvString && v->val.string.len == 8 &&
+		strncmp(v->val.string.val, "proposal", 8) == 0)
+	{
+		for (int i = 0; i < (int) lengthof(proposal_actions); i++)
+			if (strcmp(proposal_actions[i], s->key) == 0)
+				return;
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
+				 errmsg("group setting \"%s\" cannot be \"proposal\"", s->key),
+				 errdetail("No effect of a proposal takes this action."),
+				 errhint("The right proposal is for: appoint_catalyst, end_catalyst_term, grant_role, revoke_role, change_settings, create_round, open_bucket, cancel_bucket.")));
+	}
 	if (v->type == jbvString)
 	{
 		for (int i = 0; i < (int) lengthof(rights); i++)
@@ -139,7 +165,7 @@ check_other_value(const GroupSetting *s, const JsonbValue *v)
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 			 errmsg("group setting \"%s\" must name a right", s->key),
-			 errhint("Rights are: anyone, member, author, author_or_admin, admin.")));
+			 errhint("Rights are: anyone, member, author, author_or_admin, admin, proposal.")));
 }
 
 /* The default of a setting as a JSON value */
