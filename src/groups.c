@@ -56,6 +56,7 @@ static const char *const rights[] = {
 static const char *const proposal_actions[] = {
 	"may_appoint_catalyst", "may_end_catalyst_term", "may_grant_role",
 	"may_revoke_role", "may_change_settings", "may_create_round",
+	"may_allocate", "may_close_round", "may_match_round",
 	"may_open_bucket", "may_cancel_bucket"
 };
 
@@ -153,7 +154,7 @@ check_other_value(const GroupSetting *s, const JsonbValue *v)
 				(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
 				 errmsg("group setting \"%s\" cannot be \"proposal\"", s->key),
 				 errdetail("No effect of a proposal takes this action."),
-				 errhint("The right proposal is for: appoint_catalyst, end_catalyst_term, grant_role, revoke_role, change_settings, create_round, open_bucket, cancel_bucket.")));
+				 errhint("The right proposal is for: appoint_catalyst, end_catalyst_term, grant_role, revoke_role, change_settings, create_round, allocate, close_round, match_round, open_bucket, cancel_bucket.")));
 	}
 	if (v->type == jbvString)
 	{

@@ -186,6 +186,9 @@ AS $$
         ('change_settings', '{settings}', '{}'),
         ('create_round', '{name,pool,opens_at,closes_at}', '{settings}'),
         ('top_up_round', '{round_id,amount}', '{}'),
+        ('allocate', '{round_id}', '{member_ids}'),
+        ('close_round', '{round_id}', '{}'),
+        ('match_round', '{round_id,matching_pool}', '{method,cap}'),
         ('open_bucket', '{bucket_id}', '{}'),
         ('cancel_bucket', '{bucket_id}', '{}'),
         ('elect_catalysts', '{candidates,starts_on}', '{months,days_per_week}')) k(name, r, o)
@@ -215,7 +218,7 @@ BEGIN
         RAISE EXCEPTION 'unknown effect kind'
             USING ERRCODE = 'NS622',
                   DETAIL = format('The kind is %s.', coalesce(effect -> 'kind', 'null')),
-                  HINT = 'Kinds are: appoint_catalyst, end_catalyst_term, grant_role, revoke_role, change_settings, create_round, top_up_round, open_bucket, cancel_bucket, elect_catalysts.';
+                  HINT = 'Kinds are: appoint_catalyst, end_catalyst_term, grant_role, revoke_role, change_settings, create_round, top_up_round, allocate, close_round, match_round, open_bucket, cancel_bucket, elect_catalysts.';
     END IF;
     SELECT string_agg(k, ', ' ORDER BY k) INTO extra
       FROM jsonb_object_keys(effect) k
@@ -250,8 +253,12 @@ BEGIN
                 enspiral.effect_arg(effect, 'opens_at', 'timestamptz'),
                 enspiral.effect_arg(effect, 'closes_at', 'timestamptz'),
                 enspiral.effect_arg(effect, 'settings', 'object', false);
-    WHEN 'top_up_round' THEN
-        PERFORM enspiral.effect_arg(effect, 'amount', 'integer');
+    WHEN 'top_up_round', 'allocate', 'close_round', 'match_round' THEN
+        PERFORM enspiral.effect_arg(effect, 'amount', 'integer', kind = 'top_up_round'),
+                enspiral.effect_arg(effect, 'member_ids', 'ids', false),
+                enspiral.effect_arg(effect, 'matching_pool', 'integer', kind = 'match_round'),
+                enspiral.effect_arg(effect, 'method', 'text', false),
+                enspiral.effect_arg(effect, 'cap', 'integer', false);
         PERFORM 1 FROM enspiral.rounds r
          WHERE r.group_id = check_effect.group_id
            AND r.round_id = enspiral.effect_arg(effect, 'round_id', 'id')::bigint;
@@ -356,6 +363,23 @@ BEGIN
     WHEN 'top_up_round' THEN
         RETURN jsonb_build_object('transfer_id',
             enspiral.top_up_round(gid, (effect ->> 'round_id')::bigint, (effect ->> 'amount')::bigint));
+    WHEN 'allocate', 'close_round', 'match_round' THEN
+        -- the round API takes no group: the round must be one of the group's
+        PERFORM 1 FROM enspiral.rounds r WHERE r.group_id = gid AND r.round_id = (effect ->> 'round_id')::bigint;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'round % does not exist', effect -> 'round_id' USING ERRCODE = 'NS201';
+        END IF;
+        IF kind = 'allocate' THEN
+            RETURN jsonb_build_object('allocated', enspiral.allocate(
+                (effect ->> 'round_id')::bigint,
+                (SELECT array_agg(x.mid::bigint ORDER BY x.ord)
+                   FROM jsonb_array_elements_text(effect -> 'member_ids') WITH ORDINALITY x(mid, ord))));
+        ELSIF kind = 'close_round' THEN
+            RETURN jsonb_build_object('closed', enspiral.close_round((effect ->> 'round_id')::bigint));
+        END IF;
+        RETURN jsonb_build_object('matched', enspiral.match_round(
+            (effect ->> 'round_id')::bigint, (effect ->> 'matching_pool')::bigint,
+            coalesce(effect ->> 'method', 'standard'), (effect ->> 'cap')::bigint));
     WHEN 'open_bucket', 'cancel_bucket' THEN
         PERFORM 1 FROM enspiral.buckets b WHERE b.group_id = gid AND b.bucket_id = (effect ->> 'bucket_id')::bigint;
         IF NOT FOUND THEN
@@ -382,7 +406,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.run_effect(bigint, bigint, jsonb, bigint[]) IS
-    'Internal: applies one effect through the API function a person would call (appoint_catalyst, end_catalyst_term, grant_role, revoke_role, update_group_settings, create_round, top_up_round, open_bucket, cancel_bucket; an election appoints each winner) and returns the ids it made';
+    'Internal: applies one effect through the API function a person would call (appoint_catalyst, end_catalyst_term, grant_role, revoke_role, update_group_settings, create_round, top_up_round, allocate, close_round, match_round, open_bucket, cancel_bucket; an election appoints each winner) and returns the ids it made';
 
 -- a trial run of an effect as the proposal would apply it now, rolled back:
 -- the same rules refuse it with the same error (the commit-time coverage
@@ -393,6 +417,14 @@ CREATE FUNCTION enspiral.try_effect(group_id bigint, proposal_id bigint, effect 
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a round is matched after it closes: a match declared while the round
+    -- runs is judged at the close of the proposal only
+    IF effect ->> 'kind' = 'match_round' AND EXISTS (
+           SELECT 1 FROM enspiral.rounds r
+            WHERE r.group_id = try_effect.group_id AND r.round_id = (effect ->> 'round_id')::bigint
+              AND r.closed_at IS NULL) THEN
+        RETURN;
+    END IF;
     BEGIN
         PERFORM enspiral.act_as_proposal(try_effect.group_id, try_effect.proposal_id);
         PERFORM enspiral.run_effect(try_effect.group_id, try_effect.proposal_id, effect);
@@ -403,7 +435,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.try_effect(bigint, bigint, jsonb) IS
-    'Internal: runs an effect as its proposal would now and rolls it back (NS629 never leaves it): any rule it breaks raises its own error';
+    'Internal: runs an effect as its proposal would now and rolls it back (NS629 never leaves it): any rule it breaks raises its own error; a match of a round still running is left to the close';
 
 -- the rule refusal a member would meet if appointed now, or NULL
 CREATE FUNCTION enspiral.appointment_refusal(group_id bigint, member_id bigint, starts_on date,

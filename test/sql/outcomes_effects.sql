@@ -165,7 +165,7 @@ SELECT settings -> 'closing_soon_hours' FROM enspiral.groups WHERE group_id = :g
 ------------------------------------------------------------------------------
 -- Actions only a passed proposal may take
 ------------------------------------------------------------------------------
-SELECT enspiral.create_group('bad', '{"may_close_round": "proposal"}');
+SELECT enspiral.create_group('bad', '{"may_complete_bucket": "proposal"}');
 SELECT enspiral.update_group_settings(:g3, '{"may_appoint_catalyst": "proposal", "may_grant_role": "proposal"}') ->> 'may_appoint_catalyst';
 -- no admin, no application, no actor at all can do it directly
 SELECT enspiral.appoint_catalyst(:g3, :gus, '2030-01-01');
@@ -194,3 +194,34 @@ SELECT enspiral.acting_proposal(:g3);
 SET enspiral.acting_proposal = '1';
 SELECT enspiral.appoint_catalyst(:g3, :gus, '2031-01-01');
 RESET enspiral.acting_proposal;
+
+------------------------------------------------------------------------------
+-- A round run by proposals: allocate, close and match only by a passed one
+------------------------------------------------------------------------------
+SELECT enspiral.update_group_settings(:g, '{"may_allocate": "proposal", "may_close_round": "proposal", "may_match_round": "proposal"}') ->> 'may_close_round';
+SELECT enspiral.allocate(:r);
+SELECT enspiral.close_round(:r);
+-- a match declared while the round runs is judged at the close only: there
+-- a negative pool is refused and the close before it is rolled back
+SELECT enspiral.propose(:g, :ana, 'Close and match badly', 'consent') AS pbad \gset
+SELECT enspiral.add_effect(:g, :pbad, format('{"kind": "close_round", "round_id": %s}', :r)::jsonb);
+SELECT enspiral.add_effect(:g, :pbad, format('{"kind": "match_round", "round_id": %s, "matching_pool": -1, "method": "standard"}', :r)::jsonb);
+SELECT enspiral.add_effect(:g, :pbad, format('{"kind": "close_round", "round_id": %s}', :other_round)::jsonb);
+SELECT enspiral.add_effect(:g, :pbad, format('{"kind": "allocate", "round_id": %s, "member_ids": []}', :r)::jsonb);
+SELECT enspiral.open_proposal(:pbad, now() + interval '1 day');
+SELECT enspiral.vote(:pbad, :ana, '"agree"');
+SELECT enspiral.close_proposal(:pbad);
+SELECT status, position, kind, sqlstate, message FROM enspiral.effect_results(:g, :pbad);
+SELECT closed_at IS NOT NULL AS closed FROM enspiral.rounds WHERE round_id = :r;
+
+SELECT enspiral.propose(:g, :ana, 'Share, close and match the spring round', 'consent') AS pround \gset
+SELECT enspiral.add_effect(:g, :pround, format('{"kind": "allocate", "round_id": %s, "member_ids": [%s, %s]}', :r, :ana, :ben)::jsonb);
+SELECT enspiral.add_effect(:g, :pround, format('{"kind": "close_round", "round_id": %s}', :r)::jsonb);
+SELECT enspiral.add_effect(:g, :pround, format('{"kind": "match_round", "round_id": %s, "matching_pool": 100}', :r)::jsonb);
+SELECT enspiral.open_proposal(:pround, now() + interval '1 day');
+SELECT enspiral.vote(:pround, :ana, '"agree"'), enspiral.vote(:pround, :ben, '"agree"');
+SELECT enspiral.close_proposal(:pround);
+SELECT status, position, kind, sqlstate, message, results FROM enspiral.effect_results(:g, :pround);
+SELECT closed_at IS NOT NULL AS closed, matched_at IS NOT NULL AS matched FROM enspiral.rounds WHERE round_id = :r;
+SELECT kind, payload -> 'acting_proposal_id' AS acting_proposal FROM enspiral.events
+ WHERE kind IN ('round_allocated', 'round_closed', 'round_matched') ORDER BY event_id;
