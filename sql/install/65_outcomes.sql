@@ -197,6 +197,37 @@ $$;
 COMMENT ON FUNCTION enspiral.effect_kind_args(text) IS
     'Internal: the required and optional arguments of an effect kind; no row for an unknown kind';
 
+-- the term, round or bucket an effect names is one of the group's: the API
+-- functions of terms, buckets and some round actions take no group
+CREATE FUNCTION enspiral.require_effect_object(group_id bigint, effect jsonb)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF effect ? 'term_id' AND NOT EXISTS (
+           SELECT 1 FROM enspiral.catalyst_terms t
+            WHERE t.group_id = require_effect_object.group_id AND t.term_id = (effect ->> 'term_id')::bigint) THEN
+        RAISE EXCEPTION 'catalyst term % does not exist', effect -> 'term_id'
+            USING ERRCODE = 'NS301', DETAIL = format('Group %s has no catalyst term %s.', group_id, effect -> 'term_id');
+    END IF;
+    IF effect ? 'round_id' AND NOT EXISTS (
+           SELECT 1 FROM enspiral.rounds r
+            WHERE r.group_id = require_effect_object.group_id AND r.round_id = (effect ->> 'round_id')::bigint) THEN
+        RAISE EXCEPTION 'round % does not exist', effect -> 'round_id'
+            USING ERRCODE = 'NS201', DETAIL = format('Group %s has no round %s.', group_id, effect -> 'round_id');
+    END IF;
+    IF effect ? 'bucket_id' AND NOT EXISTS (
+           SELECT 1 FROM enspiral.buckets b
+            WHERE b.group_id = require_effect_object.group_id AND b.bucket_id = (effect ->> 'bucket_id')::bigint) THEN
+        RAISE EXCEPTION 'bucket % does not exist', effect -> 'bucket_id'
+            USING ERRCODE = 'NS202', DETAIL = format('Group %s has no bucket %s.', group_id, effect -> 'bucket_id');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.require_effect_object(bigint, jsonb) IS
+    'Internal: NS301, NS201 or NS202 unless the catalyst term, round or bucket an effect names (term_id, round_id, bucket_id) belongs to the group';
+
 CREATE FUNCTION enspiral.check_effect(group_id bigint, p enspiral.proposals, effect jsonb)
     RETURNS jsonb
     LANGUAGE plpgsql
@@ -235,14 +266,7 @@ BEGIN
                 enspiral.effect_arg(effect, 'months', 'integer', false),
                 enspiral.effect_arg(effect, 'days_per_week', 'number', false);
     WHEN 'end_catalyst_term' THEN
-        PERFORM enspiral.effect_arg(effect, 'ends_on', 'date');
-        PERFORM 1 FROM enspiral.catalyst_terms t
-         WHERE t.group_id = check_effect.group_id
-           AND t.term_id = enspiral.effect_arg(effect, 'term_id', 'id')::bigint;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'catalyst term % does not exist', effect -> 'term_id'
-                USING ERRCODE = 'NS301', DETAIL = format('Group %s has no catalyst term %s.', group_id, effect -> 'term_id');
-        END IF;
+        PERFORM enspiral.effect_arg(effect, 'term_id', 'id'), enspiral.effect_arg(effect, 'ends_on', 'date');
     WHEN 'grant_role', 'revoke_role' THEN
         PERFORM enspiral.effect_arg(effect, 'member_id', 'id');
         PERFORM enspiral.check_role(enspiral.effect_arg(effect, 'role', 'text'));
@@ -258,22 +282,10 @@ BEGIN
                 enspiral.effect_arg(effect, 'member_ids', 'ids', false),
                 enspiral.effect_arg(effect, 'matching_pool', 'integer', kind = 'match_round'),
                 enspiral.effect_arg(effect, 'method', 'text', false),
-                enspiral.effect_arg(effect, 'cap', 'integer', false);
-        PERFORM 1 FROM enspiral.rounds r
-         WHERE r.group_id = check_effect.group_id
-           AND r.round_id = enspiral.effect_arg(effect, 'round_id', 'id')::bigint;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'round % does not exist', effect -> 'round_id'
-                USING ERRCODE = 'NS201', DETAIL = format('Group %s has no round %s.', group_id, effect -> 'round_id');
-        END IF;
+                enspiral.effect_arg(effect, 'cap', 'integer', false),
+                enspiral.effect_arg(effect, 'round_id', 'id');
     WHEN 'open_bucket', 'cancel_bucket' THEN
-        PERFORM 1 FROM enspiral.buckets b
-         WHERE b.group_id = check_effect.group_id
-           AND b.bucket_id = enspiral.effect_arg(effect, 'bucket_id', 'id')::bigint;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'bucket % does not exist', effect -> 'bucket_id'
-                USING ERRCODE = 'NS202', DETAIL = format('Group %s has no bucket %s.', group_id, effect -> 'bucket_id');
-        END IF;
+        PERFORM enspiral.effect_arg(effect, 'bucket_id', 'id');
     WHEN 'elect_catalysts' THEN
         PERFORM enspiral.effect_arg(effect, 'starts_on', 'date'),
                 enspiral.effect_arg(effect, 'months', 'integer', false),
@@ -305,6 +317,7 @@ BEGIN
         END IF;
         RETURN effect;
     END CASE;
+    PERFORM enspiral.require_effect_object(group_id, effect);
     IF NOT passes THEN
         RAISE EXCEPTION 'proposal % cannot pass', p.proposal_id
             USING ERRCODE = 'NS623',
@@ -336,6 +349,8 @@ DECLARE
     m bigint;
     id bigint;
 BEGIN
+    -- checked when declared; again here for rows written directly
+    PERFORM enspiral.require_effect_object(gid, effect);
     CASE kind
     WHEN 'appoint_catalyst' THEN
         id := enspiral.appoint_catalyst(gid, (effect ->> 'member_id')::bigint, (effect ->> 'starts_on')::date,
@@ -343,11 +358,6 @@ BEGIN
                                         coalesce((effect ->> 'days_per_week')::numeric, 1));
         RETURN jsonb_build_object('term_id', id);
     WHEN 'end_catalyst_term' THEN
-        PERFORM 1 FROM enspiral.catalyst_terms t
-         WHERE t.group_id = gid AND t.term_id = (effect ->> 'term_id')::bigint;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'catalyst term % does not exist', effect -> 'term_id' USING ERRCODE = 'NS301';
-        END IF;
         PERFORM enspiral.end_catalyst_term((effect ->> 'term_id')::bigint, (effect ->> 'ends_on')::date);
     WHEN 'grant_role' THEN
         PERFORM enspiral.grant_role(gid, (effect ->> 'member_id')::bigint, effect ->> 'role');
@@ -364,11 +374,6 @@ BEGIN
         RETURN jsonb_build_object('transfer_id',
             enspiral.top_up_round(gid, (effect ->> 'round_id')::bigint, (effect ->> 'amount')::bigint));
     WHEN 'allocate', 'close_round', 'match_round' THEN
-        -- the round API takes no group: the round must be one of the group's
-        PERFORM 1 FROM enspiral.rounds r WHERE r.group_id = gid AND r.round_id = (effect ->> 'round_id')::bigint;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'round % does not exist', effect -> 'round_id' USING ERRCODE = 'NS201';
-        END IF;
         IF kind = 'allocate' THEN
             RETURN jsonb_build_object('allocated', enspiral.allocate(
                 (effect ->> 'round_id')::bigint,
@@ -381,10 +386,6 @@ BEGIN
             (effect ->> 'round_id')::bigint, (effect ->> 'matching_pool')::bigint,
             coalesce(effect ->> 'method', 'standard'), (effect ->> 'cap')::bigint));
     WHEN 'open_bucket', 'cancel_bucket' THEN
-        PERFORM 1 FROM enspiral.buckets b WHERE b.group_id = gid AND b.bucket_id = (effect ->> 'bucket_id')::bigint;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'bucket % does not exist', effect -> 'bucket_id' USING ERRCODE = 'NS202';
-        END IF;
         IF kind = 'open_bucket' THEN
             PERFORM enspiral.open_bucket((effect ->> 'bucket_id')::bigint);
         ELSE
@@ -794,6 +795,7 @@ REVOKE ALL ON FUNCTION enspiral.proposal_required(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_effects_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.effect_arg(jsonb, text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.effect_kind_args(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.require_effect_object(bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.check_effect(bigint, enspiral.proposals, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.run_effect(bigint, bigint, jsonb, bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.try_effect(bigint, bigint, jsonb) FROM PUBLIC;
