@@ -718,6 +718,11 @@ check_insert(const TermRow *r)
 	catalyst_load_settings(r->group_id, &s);
 	lock_member(r);
 	catalyst_lock_group(r->group_id);
+	/*
+	 * The lock waits for a settings change in flight (its FOR UPDATE of the
+	 * group row): judge the term by the settings committed now
+	 */
+	catalyst_load_settings(r->group_id, &s);
 	check_term_shape(r, &s);
 	if (r->ends_on <= GetSQLCurrentDate())
 		check_past_term_member(r);

@@ -392,8 +392,10 @@ contribution_event(TriggerData *td)
  * enspiral.transfers (the hot path of contribute(), hence C).  Checks
  * may_allocate for allocations and records contribution (the contributing
  * member acts; appended directly, see HotEvent), refund and
- * round_allocated (one per member share, through SQL).  NOTIFY for
- * contributions only where the group sets notify_votes_and_contributions.
+ * round_allocated (one per member share, through SQL); while a passed
+ * proposal's effects apply, refunds and allocations name it
+ * (acting_proposal_id).  NOTIFY for contributions only where the group sets
+ * notify_votes_and_contributions.
  */
 Datum
 enspiral_transfers_events(PG_FUNCTION_ARGS)
@@ -453,6 +455,10 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 				  "         CASE WHEN $4 = 'refund'"
 				  "              THEN pg_catalog.jsonb_build_object('transfer_id', $6, 'amount', $7, 'reverses', $8)"
 				  "              ELSE pg_catalog.jsonb_build_object('transfer_id', $6, 'amount', $7) END"
+				  "         OPERATOR(pg_catalog.||) CASE WHEN $4 OPERATOR(pg_catalog.<>) 'contribute'"
+				  "              AND enspiral.acting_proposal($1) IS NOT NULL"
+				  "              THEN pg_catalog.jsonb_build_object('acting_proposal_id', enspiral.acting_proposal($1))"
+				  "              ELSE '{}'::pg_catalog.jsonb END"
 				  "    FROM a"
 				  "  RETURNING group_id, event_id)"
 				  " SELECT pg_catalog.pg_notify('enspiral_events',"

@@ -40,6 +40,14 @@ static const char *const setting_rights[] = {
 	"anyone", "member", "author", "author_or_admin", "admin", NULL
 };
 
+/*
+ * The rights of an action an effect of a passed proposal can take
+ * (doc/executable-outcomes.md): the same, and "proposal"
+ */
+static const char *const setting_action_rights[] = {
+	"anyone", "member", "author", "author_or_admin", "admin", "proposal", NULL
+};
+
 /* Number of declared settings */
 int
 settings_count(void)
@@ -233,6 +241,10 @@ check_text(const EnspiralSetting *s, const JsonbValue *v)
 		case SETTING_RIGHT:
 			if (word_index(setting_rights, v) < 0)
 				bad_word(s, setting_rights);
+			break;
+		case SETTING_ACTRIGHT:
+			if (word_index(setting_action_rights, v) < 0)
+				bad_word(s, setting_action_rights);
 			break;
 		case SETTING_WORD:
 			if (word_index(s->words, v) < 0)

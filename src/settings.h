@@ -29,6 +29,7 @@ typedef enum SettingType
 	SETTING_PCT,
 	SETTING_BOOL,
 	SETTING_RIGHT,
+	SETTING_ACTRIGHT,			/* a right, or "proposal" (executable outcomes) */
 	SETTING_WORD,
 	SETTING_AMOUNT,
 	SETTING_LABEL,

@@ -33,7 +33,7 @@ entries() {
 		}
 		{
 			if (scope == "" || NF < 7 || $1 !~ /^[a-z][a-z0-9_]*$/ ||
-				$2 !~ /^(int|number|pct|bool|right|amount|label|share|timestamptz|word:[a-z_|]+)\??$/ ||
+				$2 !~ /^(int|number|pct|bool|right|actright|amount|label|share|timestamptz|word:[a-z_|]+)\??$/ ||
 				$3 !~ /^(-|>?-?[0-9]+)$/ || $4 !~ /^(-|-?[0-9]+)$/ ||
 				$5 !~ /^(@noptions|@method|@anonymous|@none|true|false|null|-?[0-9]+|"[a-z_]+")$/ ||
 				$6 !~ /^(-|all|[a-z,]+)$/) {
@@ -117,6 +117,7 @@ table() {
 			range = ""
 			if (type ~ /^word:/) { w = substr(type, 6); gsub(/\|/, "`, `", w); range = "`" w "`"; type = "word" }
 			else if (type == "right") range = "`anyone`, `member`, `author`, `author_or_admin`, `admin`"
+			else if (type == "actright") { range = "`anyone`, `member`, `author`, `author_or_admin`, `admin`, `proposal`"; type = "right" }
 			else if (type == "share") range = "`\"n/d\"`, 1 <= n <= d <= 1000000000"
 			else if (type == "timestamptz") range = "a timestamp with a UTC offset, e.g. `\"2027-03-01T12:00:00Z\"`"
 			else if ($3 != "-" || $4 != "-") {

@@ -20,7 +20,8 @@ AS $$
 DECLARE
     s text := pg_catalog.current_setting('enspiral.actor', true);
 BEGIN
-    IF s IS NULL OR s = '' THEN
+    -- while a passed proposal's effects apply, the proposal acts, no member
+    IF s IS NULL OR s = '' OR enspiral.acting_proposal(NULL) IS NOT NULL THEN
         RETURN NULL;
     END IF;
     IF s !~ '^[0-9]{1,18}$' THEN
@@ -33,7 +34,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.actor() IS
-    'The acting member named by the transaction-local setting enspiral.actor, or NULL (the application or the clock acts)';
+    'The acting member named by the transaction-local setting enspiral.actor, or NULL (the application or the clock acts, or a passed proposal''s effects apply)';
 
 ------------------------------------------------------------------------------
 -- Roles per group, with history
@@ -222,7 +223,20 @@ DECLARE
     actor bigint;
     right_needed text;
 BEGIN
+    -- a passed proposal may take every action it declared (checked then)
+    IF enspiral.acting_proposal(authorize.group_id) IS NOT NULL THEN
+        RETURN;
+    END IF;
     SELECT g.settings INTO s FROM enspiral.groups g WHERE g.group_id = authorize.group_id;
+    right_needed := coalesce(s ->> ('may_' || action), 'admin');
+    IF right_needed = 'proposal' THEN
+        -- settings changes are judged under the settings before them too
+        -- (groups_events): the change that locks them needs an admin
+        IF action <> 'change_settings' THEN
+            PERFORM enspiral.proposal_required(authorize.group_id, action);
+        END IF;
+        right_needed := 'admin';
+    END IF;
     IF NOT coalesce((s ->> 'enforce_permissions')::boolean, false) THEN
         RETURN;
     END IF;
@@ -236,7 +250,6 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    right_needed := coalesce(s ->> ('may_' || action), 'admin');
     IF right_needed = 'anyone' THEN
         RETURN;
     END IF;
@@ -260,7 +273,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.authorize(bigint, text, bigint, bigint) IS
-    'Internal: raises NS501 (NS502) unless the acting member (never not_by) has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor)';
+    'Internal: raises NS501 (NS502) unless the acting member (never not_by) has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor); an action whose right is proposal is refused (NS620) unless a passed proposal''s effects apply, whatever the actor and enforce_permissions';
 
 REVOKE ALL ON enspiral.role_grants FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.role_grants_guard() FROM PUBLIC;

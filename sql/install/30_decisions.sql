@@ -1180,7 +1180,7 @@ BEGIN
         END IF;
         -- the chain head stamped on the recorded outcome is no part of the count
         matches := CASE WHEN recomputed IS NOT NULL
-                        THEN (recorded - '{chain_head,chain_position}'::text[]) = recomputed END;
+                        THEN (recorded - '{chain_head,chain_position,effects}'::text[]) = recomputed END;
         RETURN NEXT;
     END LOOP;
     IF st = 'closed' AND NOT EXISTS (SELECT 1 FROM enspiral.outcomes x
@@ -1195,7 +1195,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.verify_outcome(bigint) IS
-    'Recomputes every recorded outcome of a proposal (one row per opening) from its ballots and compares it with the recorded one; a closed opening with nothing recorded gives matches false; matches is NULL for an earlier opening recorded by 0.1.0 (no close time); no rows before the first close; the chain head stamped on a recorded outcome is left out of the comparison';
+    'Recomputes every recorded outcome of a proposal (one row per opening) from its ballots and compares it with the recorded one; a closed opening with nothing recorded gives matches false; matches is NULL for an earlier opening recorded by 0.1.0 (no close time); no rows before the first close; the chain head stamped on a recorded outcome and what its effects did are left out of the comparison';
 
 CREATE FUNCTION enspiral.record_due_closings() RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER

@@ -79,14 +79,17 @@ DECLARE
 BEGIN
     INSERT INTO enspiral.events (group_id, event_id, kind, actor, member_id, proposal_id,
                                  round_id, bucket_id, term_id, payload)
-    VALUES ($1, eid, $2, $3, $4, $5, $6, $7, $8, coalesce($9, '{}'));
+    VALUES ($1, eid, $2, $3, $4, $5, $6, $7, $8,
+            -- a passed proposal's effects: the proposal is the actor
+            CASE WHEN enspiral.acting_proposal($1) IS NULL THEN coalesce($9, '{}')
+                 ELSE coalesce($9, '{}') || jsonb_build_object('acting_proposal_id', enspiral.acting_proposal($1)) END);
     PERFORM pg_catalog.pg_notify('enspiral_events',
                                  '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
     RETURN eid;
 END
 $$;
 COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb) IS
-    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only); votes and contributions are recorded in C (src/events.c)';
+    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only); while a passed proposal''s effects apply, the payload names it (acting_proposal_id); votes and contributions are recorded in C (src/events.c)';
 
 CREATE FUNCTION enspiral.events_since(group_id bigint, after_event_id bigint,
                                       max_rows integer DEFAULT 1000)
@@ -133,6 +136,11 @@ AS $$
 BEGIN
     PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'groups_events', 'enspiral.groups');
     IF NEW.settings IS DISTINCT FROM OLD.settings THEN
+        -- settings locked to proposals (may_change_settings = proposal)
+        -- change only by a passed proposal's effect
+        IF OLD.settings ->> 'may_change_settings' = 'proposal' THEN
+            PERFORM enspiral.proposal_required(NEW.group_id, 'change_settings');
+        END IF;
         -- checked under the new settings: switching enforcement on with an
         -- actor named needs that actor to be an admin
         PERFORM enspiral.authorize(NEW.group_id, 'change_settings', NULL);

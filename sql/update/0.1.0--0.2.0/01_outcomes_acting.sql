@@ -1,0 +1,6 @@
+-- enspiral update 0.1.0 -> 0.2.0, part 01: the acting proposal of part 65
+-- (doc/executable-outcomes.md), first: enspiral.actor(), authorize() and
+-- emit_event() ask it, and the parts before 65 run them in their data
+-- migrations.
+-- @function enspiral.acting_proposal(group_id bigint)
+-- @function enspiral.proposal_required(group_id bigint, action text)
