@@ -448,7 +448,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 
-	direct_open(&bk, nsp, "buckets", "buckets_bucket_id_key", RowShareLock);
+	direct_open(&bk, nsp, "buckets", "buckets_bucket_id_idx", RowShareLock);
 	keys[0] = Int64GetDatum(bucket_id);
 	if (!direct_fetch(&bk, snap, 1, keys, procs))
 		ereport(ERROR,

@@ -114,7 +114,9 @@ chain_row_content(TriggerData *td)
 	/* one saved plan per chained table (the argument type is its row type) */
 	static SPIPlanPtr plans[lengthof(chained_tables)];
 	static Oid	plan_types[lengthof(chained_tables)];
-	Oid			rowtype = RelationGetForm(td->tg_relation)->reltype;
+	Oid			rowtype;
+	TupleDesc	desc;
+	HeapTuple	tuple;
 	HeapTupleHeader row;
 	Datum		args[1];
 	bool		isnull;
@@ -126,14 +128,16 @@ chain_row_content(TriggerData *td)
 			break;
 	if (i == (int) lengthof(chained_tables))
 		elog(ERROR, "relation is not chained");
+	/* on a Citus shard, the row as a row of the table (citus.c) */
+	tuple = enspiral_tuple_as_table(td->tg_relation, td->tg_trigtuple, chained_tables[i],
+									&desc, &rowtype);
 	if (plan_types[i] != rowtype)
 	{
 		plans[i] = NULL;		/* the table was recreated: plan anew */
 		plan_types[i] = rowtype;
 	}
 	enspiral_plan(&plans[i], "SELECT enspiral.chain_content($1)", 1, &rowtype);
-	row = DatumGetHeapTupleHeader(heap_copy_tuple_as_datum(td->tg_trigtuple,
-														   RelationGetDescr(td->tg_relation)));
+	row = DatumGetHeapTupleHeader(heap_copy_tuple_as_datum(tuple, desc));
 	args[0] = PointerGetDatum(row);
 	if (SPI_execute_plan(plans[i], args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "chain content failed");
@@ -187,7 +191,7 @@ enspiral_chain_link(PG_FUNCTION_ARGS)
 	enspiral_require_trigger_table_in(td, "chain_link", chained_tables,
 									  lengthof(chained_tables));
 	if (td->tg_trigger->tgnargs < 2 ||
-		strcmp(td->tg_trigger->tgargs[0], RelationGetRelationName(td->tg_relation)) != 0)
+		!enspiral_relation_is(td->tg_relation, td->tg_trigger->tgargs[0]))
 		elog(ERROR, "chain_link needs the table name and its key columns as arguments");
 	group_id = chain_int_column(td->tg_trigtuple, RelationGetDescr(td->tg_relation), "group_id");
 

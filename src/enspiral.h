@@ -53,10 +53,17 @@ extern void enspiral_restore_init(void);
 /* relcheck.c: trigger functions check the table they fire on */
 struct TriggerData;
 extern bool enspiral_relation_is(Relation rel, const char *relname);
+extern Oid	enspiral_table_oid(const char *relname);
 extern void enspiral_require_trigger_table(struct TriggerData *td, const char *fname,
 										   const char *relname);
 extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char *fname,
 											  const char *const *relnames, int nrels);
+
+/* citus.c: shards of enspiral's tables and distributed tables on Citus */
+extern bool enspiral_is_shard_of(Oid relid, Oid of);
+extern bool enspiral_table_is_distributed(Oid relid);
+extern HeapTuple enspiral_tuple_as_table(Relation rel, HeapTuple tuple, const char *relname,
+										 TupleDesc *desc, Oid *rowtype);
 
 /* numeric_util.c */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);

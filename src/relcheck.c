@@ -79,13 +79,21 @@ relcheck_lookup(const char *relname)
 	return relid;
 }
 
-/* True if rel is the table enspiral.<relname> */
+/* OID of table enspiral.<relname> (cached), or InvalidOid */
+Oid
+enspiral_table_oid(const char *relname)
+{
+	return relcheck_lookup(relname);
+}
+
+/* True if rel is the table enspiral.<relname>, or a Citus shard of it (citus.c) */
 bool
 enspiral_relation_is(Relation rel, const char *relname)
 {
 	Oid			relid = relcheck_lookup(relname);
 
-	return OidIsValid(relid) && RelationGetRelid(rel) == relid;
+	return OidIsValid(relid) &&
+		(RelationGetRelid(rel) == relid || enspiral_is_shard_of(RelationGetRelid(rel), relid));
 }
 
 /*

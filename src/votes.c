@@ -358,7 +358,7 @@ lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 	Datum		v[lengthof(cols)];
 	bool		n[lengthof(cols)];
 
-	if (!index_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap,
+	if (!index_lookup("proposals", "proposals_proposal_id_idx", 1, &pid, snap,
 					  lengthof(cols), cols, v, n, NULL))
 		return false;
 	vc->group_id = DatumGetInt64(v[0]);

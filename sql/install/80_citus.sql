@@ -1,0 +1,124 @@
+------------------------------------------------------------------------------
+-- Part 80: running sharded by group on Citus (doc/scaling.md).
+-- Nothing here runs on a single node: enspiral.distribute() is called by the
+-- administrator after CREATE EXTENSION on a Citus coordinator.
+------------------------------------------------------------------------------
+
+-- distribution_order(): the extension's tables, each after the tables its
+-- foreign keys reference (groups first); every one is distributed by group_id
+CREATE FUNCTION enspiral.distribution_order()
+    RETURNS TABLE (table_name regclass, depth integer)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE t AS (
+        SELECT c.oid
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_depend d
+            ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+           AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+          JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'enspiral'
+         WHERE c.relkind IN ('r', 'p')
+    ), walk (oid, depth) AS (
+        SELECT t.oid, 0 FROM t
+        UNION ALL
+        SELECT f.conrelid, w.depth + 1
+          FROM walk w
+          JOIN pg_catalog.pg_constraint f ON f.contype = 'f' AND f.confrelid = w.oid
+         WHERE f.conrelid <> w.oid AND w.depth < 100
+    )
+    SELECT w.oid::pg_catalog.regclass, pg_catalog.max(w.depth)::integer
+      FROM walk w
+     GROUP BY w.oid
+     ORDER BY w.oid::pg_catalog.regclass <> 'enspiral.groups'::pg_catalog.regclass, 2,
+              1::pg_catalog.regclass::text
+$$;
+COMMENT ON FUNCTION enspiral.distribution_order() IS
+    'The extension''s tables in the order enspiral.distribute() distributes them: each after every table its foreign keys reference';
+
+-- distribute(): make every table a Citus table distributed by group_id,
+-- co-located with enspiral.groups, give each worker its own id range and
+-- delegate every group-first function to the node of its group
+CREATE FUNCTION enspiral.distribute(shard_count integer DEFAULT NULL)
+    RETURNS TABLE (object text, action text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    f record;
+    done boolean;
+BEGIN
+    PERFORM enspiral.require_admin();
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'extension citus is not installed'
+            USING ERRCODE = 'NS701',
+                  DETAIL = 'enspiral.distribute() distributes the tables of enspiral on a Citus coordinator.',
+                  HINT = 'Run CREATE EXTENSION citus in this database on a Citus coordinator first; on a single server nothing needs to be done.';
+    END IF;
+    IF shard_count IS NOT NULL AND (shard_count < 1 OR shard_count > 64000) THEN
+        RAISE EXCEPTION 'shard count must be between 1 and 64000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('The shard count given was %s.', shard_count);
+    END IF;
+    -- the guard, history and event triggers are the rules: they must be
+    -- carried to the shards (they read rows of their own group only)
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                               WHERE p.logicalrelid = t.table_name);
+        IF t.table_name = 'enspiral.groups'::pg_catalog.regclass THEN
+            IF shard_count IS NULL THEN
+                PERFORM pg_catalog.create_distributed_table(t.table_name, 'group_id',
+                                                            colocate_with => 'none');
+            ELSE
+                PERFORM pg_catalog.create_distributed_table(t.table_name, 'group_id',
+                                                            colocate_with => 'none',
+                                                            shard_count => shard_count);
+            END IF;
+        ELSE
+            PERFORM pg_catalog.create_distributed_table(t.table_name, 'group_id',
+                                                        colocate_with => 'enspiral.groups');
+        END IF;
+        object := t.table_name::text;
+        action := 'distributed by group_id';
+        RETURN NEXT;
+    END LOOP;
+    -- ids drawn on a worker (delegated calls) come from that worker's own
+    -- copy of the extension's sequences: each node draws from its own range
+    -- ((node group << 48) + 1 onwards), as Citus does for bigint sequences
+    FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o
+              WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = o.table_name AND a.attidentity <> ''
+                               AND NOT a.attisdropped) LOOP
+        PERFORM pg_catalog.run_command_on_workers(pg_catalog.format(
+            'SELECT pg_catalog.worker_adjust_identity_column_seq_ranges(%L::pg_catalog.regclass)',
+            t.table_name::text));
+        object := t.table_name::text;
+        action := 'id range per node';
+        RETURN NEXT;
+    END LOOP;
+    -- every function whose first argument is the group runs on the node of
+    -- the group when called on its own (SELECT f(...) outside a transaction)
+    FOR f IN SELECT p.oid::pg_catalog.regprocedure AS fn
+               FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace
+                AND p.prokind = 'f'
+                AND p.pronargs >= 1
+                AND p.proargtypes[0] = 'pg_catalog.int8'::pg_catalog.regtype
+                AND p.proargnames[1] = 'group_id'
+                AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_object o
+                                 WHERE o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                   AND o.objid = p.oid AND o.colocationid IS NOT NULL)
+              ORDER BY 1::text LOOP
+        PERFORM pg_catalog.create_distributed_function(f.fn, 'group_id',
+                                                       colocate_with => 'enspiral.groups');
+        object := f.fn::text;
+        action := 'delegated by group_id';
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION enspiral.distribute(integer) IS
+    'On a Citus coordinator: distributes every enspiral table by group_id (co-located with enspiral.groups; shard_count defaults to citus.shard_count), gives each worker its own id range and delegates every group-first function to the node of its group; idempotent, run again after adding a worker';

@@ -1,0 +1,53 @@
+-- The API on Citus, called one statement at a time (each group-first call
+-- is delegated to the node of its group), with the same rules and messages
+-- as on a single server.  doc/scaling.md lists what does not run sharded yet.
+SET client_min_messages = warning;
+CREATE EXTENSION enspiral CASCADE;
+SELECT count(*) > 0 AS distributed FROM enspiral.distribute();
+RESET client_min_messages;
+\set VERBOSITY terse
+
+-- groups and members: ids drawn on a worker come from its range
+SELECT enspiral.create_group('Enspiral') AS g \gset
+SELECT enspiral.create_group('Loomio') AS h \gset
+SELECT enspiral.add_member(:g, 'aroha') AS aroha \gset
+SELECT enspiral.add_member(:g, 'ben') AS ben \gset
+SELECT enspiral.add_member(:g, 'chloe') AS chloe \gset
+SELECT enspiral.add_member(:h, 'aroha') AS h_aroha \gset
+SELECT :aroha >= (1::bigint << 48) AS drawn_on_a_worker, :aroha <> :h_aroha AS distinct_ids;
+SELECT enspiral.add_member(:g, '');                    -- refused: empty key
+SELECT enspiral.add_member(999, 'zed');                -- refused: no such group
+SELECT enspiral.member_id(:g, 'ben') = :ben AS found;
+SELECT enspiral.is_member(:g, :chloe, now()) AS chloe_is_member;
+SELECT count(*) AS members FROM enspiral.members(:g);
+SELECT enspiral.remove_member(:g, :chloe);
+SELECT enspiral.is_member(:g, :chloe, now()) AS chloe_is_member;
+SELECT enspiral.remove_member(:g, :chloe);             -- refused: not a member now
+SELECT enspiral.add_member(:g, 'chloe') = :chloe AS chloe_rejoins;
+SELECT enspiral.update_group_settings(:g, '{"min_catalysts": 2}') ->> 'min_catalysts' AS min_catalysts;
+SELECT enspiral.update_group_settings(:g, '{"no_such_setting": 1}');  -- refused
+
+-- proposals: drafted and opened
+SELECT enspiral.propose(:g, :aroha, 'Adopt the remote-work policy', 'consent') AS p \gset
+SELECT :p >= (1::bigint << 48) AS drawn_on_a_worker;
+SELECT enspiral.propose(:g, :aroha, ' ', 'consent');  -- refused: empty title
+SELECT enspiral.propose(:g, :h_aroha, 'Not mine', 'consent');  -- refused: not a member of g
+SELECT enspiral.open_proposal(:p, now() + interval '3 days');
+SELECT enspiral.proposal_state(:p);
+
+-- rounds and buckets
+SELECT enspiral.create_round(:g, 'Spring', 100000, now(), now() + interval '7 days') AS r \gset
+SELECT enspiral.create_round(:g, 'Autumn', -1, now(), now() + interval '7 days');  -- refused
+SELECT enspiral.create_bucket(:r, :aroha, 'Bike workshop', 30000, 50000) AS bikes \gset
+SELECT enspiral.create_bucket(:r, :aroha, 'Backwards', 50000, 30000);  -- refused
+SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);
+
+-- catalyst rotation: appointments and coverage in the group's node
+SELECT enspiral.appoint_catalyst(:g, :aroha, current_date + 1) > 0 AS appointed;
+SELECT enspiral.appoint_catalyst(:g, :ben, current_date + 1) > 0 AS appointed;
+SELECT enspiral.appoint_catalyst(:g, :aroha, current_date + 1);  -- refused: overlapping term
+SELECT count(*) AS terms FROM enspiral.catalyst_terms(:g);
+
+-- the other group saw none of it
+SELECT count(*) AS members_of_h FROM enspiral.members(:h);
+SELECT count(*) AS terms_of_h FROM enspiral.catalyst_terms(:h);
