@@ -31,7 +31,12 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/inval.h"
+#include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
 #include "utils/rel.h"
 
 #include "enspiral.h"
@@ -216,6 +221,81 @@ enspiral_tuple_as_table(Relation rel, HeapTuple tuple, const char *relname,
 		tuple = execute_attr_map_tuple(tuple, map);
 	table_close(table, NoLock);
 	return tuple;
+}
+
+/* The WHERE clause of a lookup through idx: its leading nkeys columns, its predicate */
+static void
+lookup_where(StringInfo sql, Relation heap, Relation idx, int nkeys)
+{
+	TupleDesc	desc = RelationGetDescr(heap);
+	List	   *pred = RelationGetIndexPredicate(idx);
+
+	for (int i = 0; i < nkeys; i++)
+	{
+		AttrNumber	attnum = idx->rd_index->indkey.values[i];
+
+		if (attnum <= 0)
+			elog(ERROR, "index \"%s\" has an expression key", RelationGetRelationName(idx));
+		appendStringInfo(sql, "%s%s OPERATOR(pg_catalog.=) $%d", i > 0 ? " AND " : " WHERE ",
+						 quote_identifier(NameStr(TupleDescAttr(desc, attnum - 1)->attname)),
+						 i + 1);
+	}
+	if (pred != NIL)
+		appendStringInfo(sql, " AND (%s)",
+						 deparse_expression((Node *) make_ands_explicit(pred),
+											deparse_context_for(RelationGetRelationName(heap),
+																RelationGetRelid(heap)),
+											false, false));
+}
+
+/*
+ * enspiral_lookup_sql(heap, idx, nkeys, keys, snap, ncols, cols, values,
+ * nulls): the SQL form of a direct lookup through idx (call inside SPI):
+ * the first row of heap whose leading nkeys index columns equal the int8
+ * keys and that satisfies the index predicate; copies the named columns
+ * into values/nulls; false when there is none.  Citus routes the query to
+ * the shard when the keys lead with group_id.
+ */
+bool
+enspiral_lookup_sql(Relation heap, Relation idx, int nkeys, const int64 *keys,
+					Snapshot snap, int ncols, const char *const *cols,
+					Datum *values, bool *nulls)
+{
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	Oid			types[INDEX_MAX_KEYS];
+	Datum		args[INDEX_MAX_KEYS];
+	TupleDesc	desc = RelationGetDescr(heap);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT true");
+	for (int i = 0; i < ncols; i++)
+		appendStringInfo(&sql, ", %s", quote_identifier(cols[i]));
+	appendStringInfo(&sql, " FROM %s.%s",
+					 quote_identifier(get_namespace_name(RelationGetNamespace(heap))),
+					 quote_identifier(RelationGetRelationName(heap)));
+	lookup_where(&sql, heap, idx, nkeys);
+	appendStringInfoString(&sql, " LIMIT 1");
+	for (int i = 0; i < nkeys; i++)
+	{
+		types[i] = INT8OID;
+		args[i] = Int64GetDatum(keys[i]);
+	}
+	plan = SPI_prepare(sql.data, nkeys, types);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "lookup failed: %s", sql.data);
+	if (SPI_processed == 0)
+		return false;
+	for (int i = 0; i < ncols; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, SPI_fnumber(desc, cols[i]) - 1);
+
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 2, &nulls[i]);
+		if (!nulls[i])
+			values[i] = datumCopy(values[i], att->attbyval, att->attlen);
+	}
+	return true;
 }
 
 /* enspiral.is_shard_of(relation, of): SQL form of enspiral_is_shard_of */

@@ -62,6 +62,9 @@ extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char
 /* citus.c: shards of enspiral's tables and distributed tables on Citus */
 extern bool enspiral_is_shard_of(Oid relid, Oid of);
 extern bool enspiral_table_is_distributed(Oid relid);
+extern bool enspiral_lookup_sql(Relation heap, Relation idx, int nkeys, const int64 *keys,
+								Snapshot snap, int ncols, const char *const *cols,
+								Datum *values, bool *nulls);
 extern HeapTuple enspiral_tuple_as_table(Relation rel, HeapTuple tuple, const char *relname,
 										 TupleDesc *desc, Oid *rowtype);
 

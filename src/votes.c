@@ -55,6 +55,7 @@ PG_FUNCTION_INFO_V1(enspiral_votes_guard);
 PG_FUNCTION_INFO_V1(enspiral_retract_vote);
 PG_FUNCTION_INFO_V1(enspiral_remove_voter);
 PG_FUNCTION_INFO_V1(enspiral_add_voter_in_group);
+PG_FUNCTION_INFO_V1(enspiral_vote_in_group);
 
 bool		decisions_writing_votes = false;
 
@@ -299,6 +300,17 @@ index_lookup(const char *table, const char *index, int nkeys, const int64 *keys,
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	bool		found;
 
+	/* on Citus the rows are in the shards: the same lookup in SQL (citus.c) */
+	if (enspiral_table_is_distributed(RelationGetRelid(heap)))
+	{
+		found = enspiral_lookup_sql(heap, idx, nkeys, keys, snap, ncols, cols, values, nulls);
+		if (tid != NULL)
+			ItemPointerSetInvalid(tid);
+		ExecDropSingleTupleTableSlot(slot);
+		index_close(idx, AccessShareLock);
+		table_close(heap, AccessShareLock);
+		return found;
+	}
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(keys[i]));
 	scan = index_beginscan(heap, idx, snap, nkeys, 0);
@@ -349,16 +361,24 @@ voter_removed(int64 group_id, int64 pid, int64 member_id)
 	return found;
 }
 
-/* Read the proposal row into vc; false when missing */
+/*
+ * Read the proposal row into vc; false when missing.  A group-first call
+ * (group_id not 0) looks it up by its primary key, which Citus routes to
+ * the group's shard.
+ */
 static bool
-lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
+lookup_proposal(int64 group_id, int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 {
 	static const char *const cols[] = {"group_id", "state", "opens_at", "closes_at",
 	"method", "options", "settings"};
 	Datum		v[lengthof(cols)];
 	bool		n[lengthof(cols)];
+	int64		keys[2] = {group_id, pid};
 
-	if (!index_lookup("proposals", "proposals_proposal_id_idx", 1, &pid, snap,
+	if (group_id != 0 ?
+		!index_lookup("proposals", "proposals_pkey", 2, keys, snap,
+					  lengthof(cols), cols, v, n, NULL) :
+		!index_lookup("proposals", "proposals_proposal_id_idx", 1, &pid, snap,
 					  lengthof(cols), cols, v, n, NULL))
 		return false;
 	vc->group_id = DatumGetInt64(v[0]);
@@ -407,13 +427,13 @@ lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteCon
  * the whole membership history.
  */
 static bool
-vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+vote_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
 {
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	bool		found;
 
 	memset(vc, 0, sizeof(*vc));
-	found = lookup_proposal(pid, snap, now, vc);
+	found = lookup_proposal(group_id, pid, snap, now, vc);
 	if (found)
 		lookup_voter(pid, member_id, snap, now, vc);
 	UnregisterSnapshot(snap);
@@ -472,16 +492,31 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 		Int64GetDatum(vc->group_id), Int64GetDatum(pid), Int64GetDatum(member_id),
 	Int64GetDatum(vc->current_vote_id)};
 
-	enspiral_plan(&plan,
-				  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
-				  " WHERE ctid OPERATOR(pg_catalog.=) $1"
-				  "   AND group_id OPERATOR(pg_catalog.=) $3"
-				  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
-				  "   AND member_id OPERATOR(pg_catalog.=) $5"
-				  "   AND vote_id OPERATOR(pg_catalog.=) $6"
-				  "   AND superseded_at IS NULL",
-				  6, argtypes);
-	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+	static SPIPlanPtr by_key = NULL;
+	SPIPlanPtr	p;
+
+	/* on Citus there is no tuple id (index_lookup): by the key alone */
+	if (ItemPointerIsValid(&vc->current_tid))
+		p = enspiral_plan(&plan,
+						  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
+						  " WHERE ctid OPERATOR(pg_catalog.=) $1"
+						  "   AND group_id OPERATOR(pg_catalog.=) $3"
+						  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
+						  "   AND member_id OPERATOR(pg_catalog.=) $5"
+						  "   AND vote_id OPERATOR(pg_catalog.=) $6"
+						  "   AND superseded_at IS NULL",
+						  6, argtypes);
+	else
+		p = enspiral_plan(&by_key,
+						  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
+						  " WHERE $1 IS NOT NULL"
+						  "   AND group_id OPERATOR(pg_catalog.=) $3"
+						  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
+						  "   AND member_id OPERATOR(pg_catalog.=) $5"
+						  "   AND vote_id OPERATOR(pg_catalog.=) $6"
+						  "   AND superseded_at IS NULL",
+						  6, argtypes);
+	if (SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
 							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
 }
@@ -525,6 +560,35 @@ slot_set(TupleTableSlot *slot, const char *col, Datum value, bool isnull)
 }
 
 /*
+ * Insert the counted vote row with SQL (on Citus, where the rows are in the
+ * shards); returns vote_id
+ */
+static int64
+insert_vote_sql(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot,
+				text *reason, TimestampTz now, int64 weight)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[7] = {INT8OID, INT8OID, INT8OID, JSONBOID, TEXTOID,
+	TIMESTAMPTZOID, INT8OID};
+	Datum		args[7] = {Int64GetDatum(vc->group_id), Int64GetDatum(pid),
+		Int64GetDatum(member_id), JsonbPGetDatum(ballot), PointerGetDatum(reason),
+	TimestampTzGetDatum(now), Int64GetDatum(weight)};
+	char		nulls[7] = {' ', ' ', ' ', ' ', reason ? ' ' : 'n', ' ', vc->weighted ? ' ' : 'n'};
+	bool		isnull;
+
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, reason,"
+				  "                            cast_at, history_key, weight)"
+				  " VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING vote_id",
+				  7, argtypes);
+	if (SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inserting the vote failed");
+	CommandCounterIncrement();
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * Insert the counted vote row directly, as logical replication applies a
  * row: the table's CHECK constraints, its unique index (one counted vote
  * per member: a concurrent duplicate waits and fails) and any row triggers
@@ -536,13 +600,17 @@ insert_vote_row(const VoteContext *vc, int64 pid, int64 member_id, Jsonb *ballot
 {
 	/* the voter's weight at the opening (doc/decision-rules.md) */
 	int64		weight = vc->weighted ? weight_at_opening(vc, member_id) : 0;
-	Relation	rel = table_open(decisions_relid("votes"), RowExclusiveLock);
+	Relation	rel;
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	TupleTableSlot *slot;
-	int64		vote_id = nextval_internal(decisions_relid("votes_vote_id_seq"), false);
+	int64		vote_id;
 
+	if (enspiral_table_is_distributed(decisions_relid("votes")))
+		return insert_vote_sql(vc, pid, member_id, ballot, reason, now, weight);
+	rel = table_open(decisions_relid("votes"), RowExclusiveLock);
+	vote_id = nextval_internal(decisions_relid("votes_vote_id_seq"), false);
 	rte->rtekind = RTE_RELATION;
 	rte->relid = RelationGetRelid(rel);
 	rte->relkind = rel->rd_rel->relkind;
@@ -622,35 +690,44 @@ store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb 
 }
 
 /*
- * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
- *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
- *	  anonymous ballot (which has no id that could identify it).
+ * vote_context, NS101 when the proposal is missing (in the group, for a
+ * group-first call: group_id not 0)
  */
-Datum
-enspiral_vote(PG_FUNCTION_ARGS)
+static void
+require_vote_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now,
+					 VoteContext *vc)
 {
-	int64		pid,
-				member_id;
-	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	if (vote_context(group_id, pid, member_id, now, vc))
+		return;
+	if (group_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+				 errmsg("proposal %lld does not exist in group %lld",
+						(long long) pid, (long long) group_id)));
+	ereport(ERROR,
+			(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
+			 errmsg("proposal %lld does not exist", (long long) pid)));
+}
+
+/*
+ * Cast (or replace) a member's vote; group_id 0 for the 0.1.0 call that
+ * names no group.  Returns the vote id; *anonymous when the ballot is
+ * anonymous (it has no id).
+ */
+static int64
+cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *given, text *reason,
+		  bool *anonymous)
+{
 	TimestampTz now = decisions_now();
 	VoteContext vc;
 	Jsonb	   *ballot;
 	int64		vote_id = 0;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("proposal_id, member_id and ballot must not be NULL")));
-	pid = PG_GETARG_INT64(0);
-	member_id = PG_GETARG_INT64(1);
 	enspiral_spi_connect();
 	/* lock order: proposal (shared), then the member's slot */
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
-	if (!vote_context(pid, member_id, now, &vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+	require_vote_context(group_id, pid, member_id, now, &vc);
 	if (vc.invited)
 		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
@@ -662,7 +739,7 @@ enspiral_vote(PG_FUNCTION_ARGS)
 				 errmsg("member %lld was removed from the electorate of proposal %lld",
 						(long long) member_id, (long long) pid),
 				 errhint("enspiral.add_voter() adds the member again.")));
-	ballot = ballot_normalize(proposal_rules(pid, &vc), PG_GETARG_JSONB_P(2),
+	ballot = ballot_normalize(proposal_rules(pid, &vc), given,
 							  reason ? text_to_cstring(reason) : NULL, pid);
 	PG_TRY();
 	{
@@ -678,7 +755,50 @@ enspiral_vote(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	enspiral_spi_finish();
-	if (vc.anonymous)
+	*anonymous = vc.anonymous;
+	return vote_id;
+}
+
+/*
+ * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
+ *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
+ *	  anonymous ballot (which has no id that could identify it).
+ */
+Datum
+enspiral_vote(PG_FUNCTION_ARGS)
+{
+	bool		anonymous;
+	int64		vote_id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("proposal_id, member_id and ballot must not be NULL")));
+	vote_id = cast_vote(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2),
+						PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), &anonymous);
+	if (anonymous)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(vote_id);
+}
+
+/*
+ * enspiral.vote(group_id, proposal_id, member_id, ballot jsonb, reason text)
+ *	  RETURNS bigint: group-first vote(); on Citus it runs on the group's node
+ */
+Datum
+enspiral_vote_in_group(PG_FUNCTION_ARGS)
+{
+	bool		anonymous;
+	int64		vote_id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("group_id, proposal_id, member_id and ballot must not be NULL")));
+	vote_id = cast_vote(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2),
+						PG_GETARG_JSONB_P(3), PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4),
+						&anonymous);
+	if (anonymous)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(vote_id);
 }
@@ -700,10 +820,7 @@ locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, Vote
 {
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
-	if (!vote_context(pid, member_id, now, vc))
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_UNKNOWN_PROPOSAL),
-				 errmsg("proposal %lld does not exist", (long long) pid)));
+	require_vote_context(group_id, pid, member_id, now, vc);
 	if (group_id != 0)
 		check_group(group_id, pid, vc);
 }
@@ -933,11 +1050,17 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 	/* a restore loads the dumped rows; verify_outcome() checks them */
 	if (!decisions_writing_votes &&
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))
+	{
+		int			t = 0;
+
+		/* the table's name, also when it fired on a Citus shard of it */
+		while (t < (int) lengthof(tables) - 1 && !enspiral_relation_is(td->tg_relation, tables[t]))
+			t++;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
-				 errmsg("%s cannot be written directly",
-						RelationGetRelationName(td->tg_relation)),
+				 errmsg("%s cannot be written directly", tables[t]),
 				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
+	}
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		return (Datum) 0;
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))

@@ -82,6 +82,11 @@ citus_node() {
 		echo "full_page_writes = off"
 		echo "citus.shard_count = $CITUS_SHARDS"
 		echo "citus.log_remote_commands = off"
+		# what doc/scaling.md asks of every node: trigger functions on a
+		# shard read rows of the same group through the distributed tables
+		echo "citus.allow_nested_distributed_execution = on"
+		# a maintenance daemon per database (each test file has its own)
+		echo "max_worker_processes = 64"
 	} >>"$d/postgresql.conf"
 	echo "host all all 127.0.0.1/32 trust" >"$d/pg_hba.conf.new"
 	cat "$d/pg_hba.conf" >>"$d/pg_hba.conf.new"
@@ -99,7 +104,10 @@ citus_start() {
 	[ "$(id -u)" -ne 0 ] || chown postgres: "$CITUS_DIR"
 	trap citus_stop EXIT
 	CITUS_PORT=$(citus_free_port)
+	# in ascending order: shards are placed in node order, so a test sees
+	# the same placement (and the same ids drawn on the workers) every run
 	CITUS_WORKER_PORTS="$(citus_free_port) $(citus_free_port)"
+	CITUS_WORKER_PORTS=$(printf '%s\n' $CITUS_WORKER_PORTS | sort -n | tr '\n' ' ')
 	citus_node coordinator "$CITUS_PORT"
 	p=1
 	for port in $CITUS_WORKER_PORTS; do

@@ -4,6 +4,47 @@
 -- administrator after CREATE EXTENSION on a Citus coordinator.
 ------------------------------------------------------------------------------
 
+-- Group-first forms of the 0.1.0 calls that name no group (doc/scaling.md):
+-- the same rules and messages, plus "does not exist in group" when the
+-- object is in another group.  On Citus enspiral.distribute() delegates them
+-- to the node of the group.  (The last argument has no default, so 0.1.0
+-- calls with untyped literals still resolve to the 0.1.0 function.)
+
+CREATE FUNCTION enspiral.vote(group_id bigint, proposal_id bigint, member_id bigint,
+                              ballot jsonb, reason text)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote_in_group';
+COMMENT ON FUNCTION enspiral.vote(bigint, bigint, bigint, jsonb, text) IS
+    'Group-first vote(): casts a member''s vote on an open proposal of the group (reason may be NULL); returns the vote id, NULL for anonymous ballots';
+
+CREATE FUNCTION enspiral.close_proposal(group_id bigint, proposal_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_proposal(close_proposal.group_id, close_proposal.proposal_id);
+    PERFORM enspiral.close_proposal(close_proposal.proposal_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.close_proposal(bigint, bigint) IS
+    'Group-first close_proposal(): closes an open proposal of the group now and records its outcome';
+
+CREATE FUNCTION enspiral.open_proposal(group_id bigint, proposal_id bigint, closes_at timestamptz,
+                                       opens_at timestamptz) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_proposal(open_proposal.group_id, open_proposal.proposal_id);
+    PERFORM enspiral.open_proposal(open_proposal.proposal_id, open_proposal.closes_at,
+                                   open_proposal.opens_at);
+END
+$$;
+COMMENT ON FUNCTION enspiral.open_proposal(bigint, bigint, timestamptz, timestamptz) IS
+    'Group-first open_proposal(): opens (opens_at NULL: now) or schedules a draft proposal of the group until closes_at';
+
 -- distribution_order(): the extension's tables, each after the tables its
 -- foreign keys reference (groups first); every one is distributed by group_id
 CREATE FUNCTION enspiral.distribution_order()
@@ -60,6 +101,17 @@ BEGIN
         RAISE EXCEPTION 'shard count must be between 1 and 64000'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = pg_catalog.format('The shard count given was %s.', shard_count);
+    END IF;
+    -- trigger functions on a shard read rows of their group through the
+    -- distributed tables (always the co-located shard of the same node)
+    IF pg_catalog.current_setting('citus.allow_nested_distributed_execution') <> 'on'
+       OR EXISTS (SELECT 1 FROM pg_catalog.run_command_on_workers(
+                      'SHOW citus.allow_nested_distributed_execution') w
+                   WHERE NOT w.success OR w.result <> 'on') THEN
+        RAISE EXCEPTION 'citus.allow_nested_distributed_execution must be on on every node'
+            USING ERRCODE = 'NS702',
+                  DETAIL = 'The rules of enspiral run as triggers on the shards and read rows of the same group through the distributed tables.',
+                  HINT = 'Set citus.allow_nested_distributed_execution = on in postgresql.conf of the coordinator and of every worker, reload, and run enspiral.distribute() again.';
     END IF;
     -- the guard, history and event triggers are the rules: they must be
     -- carried to the shards (they read rows of their own group only)

@@ -34,6 +34,35 @@ SELECT enspiral.propose(:g, :aroha, ' ', 'consent');  -- refused: empty title
 SELECT enspiral.propose(:g, :h_aroha, 'Not mine', 'consent');  -- refused: not a member of g
 SELECT enspiral.open_proposal(:p, now() + interval '3 days');
 SELECT enspiral.proposal_state(:p);
+SELECT enspiral.propose(:g, :aroha, 'Second', 'consent') AS p2 \gset
+SELECT enspiral.open_proposal(:g, :p2, now() + interval '2 days', NULL);
+SELECT enspiral.proposal_state(:p2);
+SELECT enspiral.open_proposal(:h, :p2, now() + interval '2 days', NULL);  -- refused: not in h
+
+-- votes, group-first (delegated to the group's node)
+SELECT enspiral.vote(:g, :p, :aroha, '"agree"', NULL) AS aroha_vote \gset
+SELECT :aroha_vote >= (1::bigint << 48) AS drawn_on_a_worker;
+SELECT enspiral.vote(:g, :p, :ben, '"agree"', NULL) AS ben_vote \gset
+SELECT enspiral.vote(:g, :p, :chloe, '"block"', NULL);          -- refused: a block needs a reason
+SELECT enspiral.vote(:g, :p, :chloe, '"abstain"', NULL) AS chloe_vote \gset
+SELECT enspiral.vote(:g, :p, :chloe, '"agree"', 'changed my mind') AS chloe_vote2 \gset
+SELECT :chloe_vote2 > :chloe_vote AS replaced;
+SELECT enspiral.vote(:g, :p, 999, '"agree"', NULL);               -- refused: no such member
+SELECT enspiral.vote(:g, 12345, :ben, '"agree"', NULL);           -- refused: no such proposal
+SELECT enspiral.vote(:h, :p, :h_aroha, '"agree"', NULL);          -- refused: not in group h
+SELECT enspiral.vote(:g, :p2, :ben, '"maybe"', NULL);             -- refused: not a consent stance
+SELECT member_id = :chloe AS chloe, ballot, superseded_at IS NOT NULL AS superseded
+  FROM enspiral.votes WHERE group_id = :g AND proposal_id = :p AND member_id IN (:chloe)
+ ORDER BY vote_id;
+SELECT count(*) AS counted FROM enspiral.votes
+ WHERE group_id = :g AND proposal_id = :p AND superseded_at IS NULL;
+-- the 0.1.0 forms that name no group run on the coordinator: the vote
+-- tables refuse writes that do not come from vote() on the group's node
+SELECT enspiral.vote(:p, :ben, '"agree"');
+-- so does a group-first call inside a transaction block (not delegated)
+BEGIN;
+SELECT enspiral.vote(:g, :p, :ben, '"agree"', NULL);
+ROLLBACK;
 
 -- rounds and buckets
 SELECT enspiral.create_round(:g, 'Spring', 100000, now(), now() + interval '7 days') AS r \gset

@@ -40,5 +40,10 @@ SELECT result FROM run_command_on_workers($$
 SELECT count(*) AS delegated_without_group
   FROM pg_dist_object o JOIN pg_proc p ON o.classid = 'pg_proc'::regclass AND o.objid = p.oid
  WHERE p.pronamespace = 'enspiral'::regnamespace AND p.proargnames[1] IS DISTINCT FROM 'group_id';
--- a bad shard count is refused before anything is distributed
+-- a bad shard count is refused
 SELECT * FROM enspiral.distribute(0);
+-- the rules read rows of their group from triggers on the shards: every
+-- node must allow that
+SET citus.allow_nested_distributed_execution = off;
+SELECT * FROM enspiral.distribute();
+RESET citus.allow_nested_distributed_execution;
