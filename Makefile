@@ -79,17 +79,24 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql)) $(EXT
 	cat $(sort $(wildcard sql/install/*.sql)) > $@
 
 # update_rule DIR: the update script DIR is the concatenation of its parts.
-# The update to the current version also gets, before its 99_ parts, every
-# function of the install script as CREATE OR REPLACE (tools/update_functions.pl),
-# so function bodies and comments always end exactly as a fresh install's.
-# When a version is released, its update script is frozen: the generated
-# file replaces the parts of its directory (HACKING.md, Releasing).
+# The update to the current version is assembled by tools/update_parts.pl,
+# which expands each `-- @function enspiral.name(params)` line of a part into
+# that function as the install script defines it (a part that needs a
+# function early names it instead of copying its body), and then gets,
+# before its 99_ parts, every function of the install script as CREATE OR
+# REPLACE (tools/update_functions.pl), so function bodies and comments
+# always end exactly as a fresh install's.  When a version is released, its
+# update script is frozen: the generated file replaces the parts of its
+# directory (HACKING.md, Releasing).
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+UPDATE_TOOLS  = tools/update_functions.pl tools/update_parts.pl tools/sqlstmt.pm
 define update_rule
-sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql)) $(if $(filter %--$(EXTVERSION),$(1)),$$(INSTALL_PARTS) tools/update_functions.pl)
-	{ cat $$(filter-out sql/update/$(1)/99_%,$$(sort $$(wildcard sql/update/$(1)/*.sql))); \
-	  $(if $(filter %--$(EXTVERSION),$(1)),perl tools/update_functions.pl $$(INSTALL_PARTS);) \
-	  cat $$(filter sql/update/$(1)/99_%,$$(sort $$(wildcard sql/update/$(1)/*.sql))) /dev/null; } > $$@
+sql/$(EXTENSION)--$(1).sql: $$(sort $$(wildcard sql/update/$(1)/*.sql)) $(if $(filter %--$(EXTVERSION),$(1)),$$(INSTALL_PARTS) $$(UPDATE_TOOLS))
+	$(if $(filter %--$(EXTVERSION),$(1)),\
+	{ perl tools/update_parts.pl --install $$(INSTALL_PARTS) --parts $$(filter-out sql/update/$(1)/99_%,$$(sort $$(wildcard sql/update/$(1)/*.sql))) && \
+	  perl tools/update_functions.pl $$(INSTALL_PARTS) && \
+	  cat $$(filter sql/update/$(1)/99_%,$$(sort $$(wildcard sql/update/$(1)/*.sql))) /dev/null; } > $$@ || { rm -f $$@; exit 1; },\
+	cat $$(sort $$(wildcard sql/update/$(1)/*.sql)) > $$@)
 endef
 $(foreach d,$(UPDATE_DIRS),$(eval $(call update_rule,$(d))))
 

@@ -18,15 +18,19 @@ SELECT enspiral.vote(:p1, 1, '"agree"') IS NOT NULL AS v1,
        enspiral.vote(:p2, 1, '["a"]') IS NULL AS anon;
 SELECT enspiral.close_proposal(:p1);
 
--- dump the decision tables to files the way pg_dump does (COPY ... TO)
-\copy (SELECT * FROM enspiral.proposals ORDER BY proposal_id) TO '/tmp/enspiral_restore_proposals.copy'
-\copy (SELECT * FROM enspiral.votes ORDER BY vote_id) TO '/tmp/enspiral_restore_votes.copy'
-\copy enspiral.participations TO '/tmp/enspiral_restore_participations.copy'
-\copy enspiral.anonymous_ballots TO '/tmp/enspiral_restore_anonymous_ballots.copy'
-\copy enspiral.outcomes TO '/tmp/enspiral_restore_outcomes.copy'
-\copy enspiral.groups TO '/tmp/enspiral_restore_groups.copy'
-\copy enspiral.members TO '/tmp/enspiral_restore_members.copy'
-\copy enspiral.memberships TO '/tmp/enspiral_restore_memberships.copy'
+-- dump the decision tables to files the way pg_dump does (COPY ... TO), in a
+-- directory of this run's own, so concurrent runs cannot read each other's
+\set restore_dir `mktemp -d`
+\cd :restore_dir
+\setenv ENSPIRAL_RESTORE_DIR :restore_dir
+\copy (SELECT * FROM enspiral.proposals ORDER BY proposal_id) TO 'enspiral_restore_proposals.copy'
+\copy (SELECT * FROM enspiral.votes ORDER BY vote_id) TO 'enspiral_restore_votes.copy'
+\copy enspiral.participations TO 'enspiral_restore_participations.copy'
+\copy enspiral.anonymous_ballots TO 'enspiral_restore_anonymous_ballots.copy'
+\copy enspiral.outcomes TO 'enspiral_restore_outcomes.copy'
+\copy enspiral.groups TO 'enspiral_restore_groups.copy'
+\copy enspiral.members TO 'enspiral_restore_members.copy'
+\copy enspiral.memberships TO 'enspiral_restore_memberships.copy'
 SELECT outcome AS recorded FROM enspiral.outcomes WHERE proposal_id = :p1 \gset
 
 -- a fresh copy of the extension, loaded in pg_restore's order (by name,
@@ -35,9 +39,9 @@ SET client_min_messages = warning;
 DROP EXTENSION enspiral CASCADE;
 CREATE EXTENSION enspiral CASCADE;
 RESET client_min_messages;
-\copy enspiral.groups FROM '/tmp/enspiral_restore_groups.copy'
-\copy enspiral.members FROM '/tmp/enspiral_restore_members.copy'
-\copy enspiral.memberships FROM '/tmp/enspiral_restore_memberships.copy'
+\copy enspiral.groups FROM 'enspiral_restore_groups.copy'
+\copy enspiral.members FROM 'enspiral_restore_members.copy'
+\copy enspiral.memberships FROM 'enspiral_restore_memberships.copy'
 -- plain INSERTs are still refused, also for the owner
 INSERT INTO enspiral.votes (group_id, proposal_id, member_id, ballot, cast_at)
 VALUES (:g, :p1, 3, '"agree"', now());
@@ -46,11 +50,11 @@ INSERT INTO enspiral.proposals (group_id, author_id, title, method, settings, st
 VALUES (:g, 1, 'x', 'consent', enspiral.normalize_proposal_settings('consent', NULL, '{}'),
         'closed', now() - interval '1 day', now());
 -- COPY FROM by the owner is a restore
-\copy enspiral.anonymous_ballots FROM '/tmp/enspiral_restore_anonymous_ballots.copy'
-\copy enspiral.participations FROM '/tmp/enspiral_restore_participations.copy'
-\copy enspiral.proposals FROM '/tmp/enspiral_restore_proposals.copy'
-\copy enspiral.outcomes FROM '/tmp/enspiral_restore_outcomes.copy'
-\copy enspiral.votes FROM '/tmp/enspiral_restore_votes.copy'
+\copy enspiral.anonymous_ballots FROM 'enspiral_restore_anonymous_ballots.copy'
+\copy enspiral.participations FROM 'enspiral_restore_participations.copy'
+\copy enspiral.proposals FROM 'enspiral_restore_proposals.copy'
+\copy enspiral.outcomes FROM 'enspiral_restore_outcomes.copy'
+\copy enspiral.votes FROM 'enspiral_restore_votes.copy'
 SELECT proposal_id = :p1 AS named, enspiral.proposal_state(proposal_id) AS state
   FROM enspiral.proposals ORDER BY proposal_id;
 SELECT matches, recorded = :'recorded'::jsonb AS same_outcome FROM enspiral.verify_outcome(:p1);
@@ -77,11 +81,11 @@ SET client_min_messages = warning;
 DROP EXTENSION enspiral CASCADE;
 CREATE EXTENSION enspiral CASCADE;
 RESET client_min_messages;
-\copy enspiral.groups FROM '/tmp/enspiral_restore_groups.copy'
-\copy enspiral.members FROM '/tmp/enspiral_restore_members.copy'
-\copy enspiral.memberships FROM '/tmp/enspiral_restore_memberships.copy'
-\copy enspiral.proposals FROM '/tmp/enspiral_restore_proposals.copy'
-\copy enspiral.votes FROM '/tmp/enspiral_restore_votes.copy'
+\copy enspiral.groups FROM 'enspiral_restore_groups.copy'
+\copy enspiral.members FROM 'enspiral_restore_members.copy'
+\copy enspiral.memberships FROM 'enspiral_restore_memberships.copy'
+\copy enspiral.proposals FROM 'enspiral_restore_proposals.copy'
+\copy enspiral.votes FROM 'enspiral_restore_votes.copy'
 COPY enspiral.outcomes (group_id, proposal_id, opening, outcome) FROM stdin;
 1	1	0	{"passed": true}
 \.
@@ -93,4 +97,5 @@ COPY enspiral.proposals (group_id, proposal_id, author_id, title, method, settin
 
 DROP OWNED BY enspiral_restore_intruder;
 DROP ROLE enspiral_restore_intruder;
-\! rm -f /tmp/enspiral_restore_*.copy
+\cd /
+\! rm -rf "$ENSPIRAL_RESTORE_DIR"

@@ -24,27 +24,7 @@ UPDATE enspiral.groups g
 -- The acting member
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.actor() RETURNS bigint
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s text := pg_catalog.current_setting('enspiral.actor', true);
-BEGIN
-    IF s IS NULL OR s = '' THEN
-        RETURN NULL;
-    END IF;
-    IF s !~ '^[0-9]{1,18}$' THEN
-        RAISE EXCEPTION 'setting enspiral.actor must be a member id'
-            USING ERRCODE = 'NS503',
-                  DETAIL = format('The setting is %L.', s),
-                  HINT = 'Use SET LOCAL enspiral.actor = ''<member id>'', or RESET it to act as the application.';
-    END IF;
-    RETURN s::bigint;
-END
-$$;
-COMMENT ON FUNCTION enspiral.actor() IS
-    'The acting member named by the transaction-local setting enspiral.actor, or NULL (the application or the clock acts)';
+-- @function enspiral.actor()
 
 ------------------------------------------------------------------------------
 -- Roles per group, with history
@@ -75,30 +55,7 @@ CREATE UNIQUE INDEX role_grants_current ON enspiral.role_grants (group_id, membe
 COMMENT ON INDEX enspiral.role_grants_current IS
     'At most one current period per member and role';
 
-CREATE FUNCTION enspiral.role_grants_guard() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'role_grants_guard', 'enspiral.role_grants');
-    IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
-        RAISE EXCEPTION 'role history cannot be deleted'
-            USING ERRCODE = 'NS011', HINT = 'Use enspiral.revoke_role() to end a role.';
-    END IF;
-    IF OLD.revoked_at IS NOT NULL
-       OR (NEW.group_id, NEW.member_id, NEW.role, NEW.period, NEW.granted_at, NEW.granted_by)
-          IS DISTINCT FROM
-          (OLD.group_id, OLD.member_id, OLD.role, OLD.period, OLD.granted_at, OLD.granted_by) THEN
-        RAISE EXCEPTION 'a role period can only be ended, once'
-            USING ERRCODE = 'NS007',
-                  DETAIL = format('Member %s, role %s, group %s.', OLD.member_id, OLD.role, OLD.group_id),
-                  HINT = 'Use enspiral.revoke_role() and enspiral.grant_role().';
-    END IF;
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION enspiral.role_grants_guard() IS
-    'Trigger: role periods may only be ended (revoked_at set once) and are never deleted';
+-- @function enspiral.role_grants_guard()
 CREATE TRIGGER role_grants_guard BEFORE UPDATE OR DELETE ON enspiral.role_grants
     FOR EACH ROW EXECUTE FUNCTION enspiral.role_grants_guard();
 COMMENT ON TRIGGER role_grants_guard ON enspiral.role_grants IS
@@ -108,100 +65,13 @@ CREATE TRIGGER role_grants_no_truncate BEFORE TRUNCATE ON enspiral.role_grants
 COMMENT ON TRIGGER role_grants_no_truncate ON enspiral.role_grants IS
     'Role history is never truncated (NS011)';
 
-CREATE FUNCTION enspiral.check_role(role text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF role IS NULL OR role NOT IN ('admin') THEN
-        RAISE EXCEPTION 'unknown role'
-            USING ERRCODE = 'NS504',
-                  DETAIL = format('The role %s is not a role of enspiral.', coalesce(quote_literal(role), 'NULL')),
-                  HINT = 'Roles are: admin.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION enspiral.check_role(text) IS
-    'Internal: raises NS504 unless role is a known role (admin)';
+-- @function enspiral.check_role(role text)
 
-CREATE FUNCTION enspiral.grant_role(group_id bigint, member_id bigint, role text)
-    RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-BEGIN
-    IF grant_role.group_id IS NULL OR grant_role.member_id IS NULL THEN
-        RAISE EXCEPTION 'group_id and member_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM enspiral.check_role(grant_role.role);
-    PERFORM 1 FROM enspiral.groups g WHERE g.group_id = grant_role.group_id FOR KEY SHARE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', grant_role.group_id USING ERRCODE = 'NS002';
-    END IF;
-    -- the member row lock orders grants and removals of the same member
-    PERFORM 1 FROM enspiral.members m
-     WHERE m.group_id = grant_role.group_id AND m.member_id = grant_role.member_id FOR UPDATE;
-    IF NOT enspiral.is_member(grant_role.group_id, grant_role.member_id) THEN
-        RAISE EXCEPTION 'member % is not a current member of group %',
-            grant_role.member_id, grant_role.group_id
-            USING ERRCODE = 'NS004';
-    END IF;
-    INSERT INTO enspiral.role_grants AS r (group_id, member_id, role, period, granted_by)
-    SELECT grant_role.group_id, grant_role.member_id, grant_role.role,
-           coalesce(max(x.period), 0) + 1, enspiral.actor()
-      FROM enspiral.role_grants x
-     WHERE x.group_id = grant_role.group_id AND x.member_id = grant_role.member_id
-       AND x.role = grant_role.role
-    ON CONFLICT (group_id, member_id, role) WHERE revoked_at IS NULL DO NOTHING;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'member already holds the role'
-            USING ERRCODE = 'NS505',
-                  DETAIL = format('Member %s is %s of group %s already.',
-                                  grant_role.member_id, grant_role.role, grant_role.group_id);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION enspiral.grant_role(bigint, bigint, text) IS
-    'Gives a current member a role in the group (a new period of the role history); needs an admin acting once the group has an admin';
+-- @function enspiral.grant_role(group_id bigint, member_id bigint, role text)
 
-CREATE FUNCTION enspiral.revoke_role(group_id bigint, member_id bigint, role text)
-    RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF group_id IS NULL OR member_id IS NULL THEN
-        RAISE EXCEPTION 'group_id and member_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM enspiral.check_role(role);
-    UPDATE enspiral.role_grants r
-       SET revoked_at = greatest(pg_catalog.now(), r.granted_at), revoked_by = enspiral.actor()
-     WHERE r.group_id = revoke_role.group_id AND r.member_id = revoke_role.member_id
-       AND r.role = revoke_role.role AND r.revoked_at IS NULL;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'member does not hold the role'
-            USING ERRCODE = 'NS506',
-                  DETAIL = format('Member %s is not %s of group %s.', member_id, role, group_id);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION enspiral.revoke_role(bigint, bigint, text) IS
-    'Ends a member''s current period of a role; needs an admin acting; the last admin of a group that enforces permissions cannot be revoked';
+-- @function enspiral.revoke_role(group_id bigint, member_id bigint, role text)
 
-CREATE FUNCTION enspiral.roles(group_id bigint, include_history boolean DEFAULT false)
-    RETURNS TABLE (member_id bigint, role text, period integer, granted_at timestamptz,
-                   granted_by bigint, revoked_at timestamptz, revoked_by bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT r.member_id, r.role, r.period, r.granted_at, r.granted_by, r.revoked_at, r.revoked_by
-      FROM enspiral.role_grants r
-     WHERE r.group_id = $1 AND ($2 OR r.revoked_at IS NULL)
-     ORDER BY r.member_id, r.role, r.period
-$$;
-COMMENT ON FUNCTION enspiral.roles(bigint, boolean) IS
-    'The roles held in a group now (with include_history, every period ever held)';
+-- @function enspiral.roles(group_id bigint, include_history boolean DEFAULT false)
 
 ------------------------------------------------------------------------------
 -- Permission checks (called by the triggers of part 70)
@@ -209,68 +79,9 @@ COMMENT ON FUNCTION enspiral.roles(bigint, boolean) IS
 
 -- is_admin(): the member holds admin now; locks the role row FOR SHARE so
 -- that a revocation waits for this transaction (or, committed first, is seen)
-CREATE FUNCTION enspiral.holds_admin(group_id bigint, member_id bigint) RETURNS boolean
-    LANGUAGE sql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT EXISTS (SELECT 1 FROM enspiral.role_grants r
-                    WHERE r.group_id = $1 AND r.member_id = $2 AND r.role = 'admin'
-                      AND r.revoked_at IS NULL
-                      FOR SHARE)
-$$;
-COMMENT ON FUNCTION enspiral.holds_admin(bigint, bigint) IS
-    'Internal: whether the member is an admin of the group now (locks the role period FOR SHARE, so a concurrent revocation is ordered with the action)';
+-- @function enspiral.holds_admin(group_id bigint, member_id bigint)
 
-CREATE FUNCTION enspiral.authorize(group_id bigint, action text, author_id bigint,
-                                   not_by bigint DEFAULT NULL)
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s jsonb;
-    actor bigint;
-    right_needed text;
-BEGIN
-    SELECT g.settings INTO s FROM enspiral.groups g WHERE g.group_id = authorize.group_id;
-    IF NOT coalesce((s ->> 'enforce_permissions')::boolean, false) THEN
-        RETURN;
-    END IF;
-    actor := enspiral.actor();
-    IF actor IS NULL THEN
-        IF (s ->> 'require_actor')::boolean THEN
-            RAISE EXCEPTION 'an acting member is required'
-                USING ERRCODE = 'NS502',
-                      DETAIL = format('Group %s requires an acting member for %s.', group_id, action),
-                      HINT = 'SET LOCAL enspiral.actor = ''<member id>'' in the transaction.';
-        END IF;
-        RETURN;
-    END IF;
-    right_needed := coalesce(s ->> ('may_' || action), 'admin');
-    IF right_needed = 'anyone' THEN
-        RETURN;
-    END IF;
-    IF NOT enspiral.is_member(authorize.group_id, actor) THEN
-        RAISE EXCEPTION 'permission denied for %', action
-            USING ERRCODE = 'NS501',
-                  DETAIL = format('Action %s needs the right %s; member %s is not a current member of group %s.',
-                                  action, right_needed, actor, group_id);
-    END IF;
-    IF actor IS DISTINCT FROM not_by AND (right_needed = 'member'
-       OR (right_needed IN ('author', 'author_or_admin') AND actor = author_id)
-       OR (right_needed IN ('admin', 'author_or_admin') AND enspiral.holds_admin(authorize.group_id, actor))) THEN
-        RETURN;
-    END IF;
-    RAISE EXCEPTION 'permission denied for %', action
-        USING ERRCODE = 'NS501',
-              DETAIL = format('Action %s needs the right %s in group %s; member %s does not have it.',
-                              action, right_needed, group_id, actor),
-              HINT = CASE WHEN right_needed IN ('admin', 'author_or_admin')
-                          THEN 'An admin of the group can act, or grant the role with enspiral.grant_role().' END;
-END
-$$;
-COMMENT ON FUNCTION enspiral.authorize(bigint, text, bigint, bigint) IS
-    'Internal: raises NS501 (NS502) unless the acting member (never not_by) has the right the group settings give the action (may_<action>); a no-op while enforce_permissions is off or when no actor is named (unless require_actor)';
+-- @function enspiral.authorize(group_id bigint, action text, author_id bigint, not_by bigint DEFAULT NULL)
 
 REVOKE ALL ON enspiral.role_grants FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.role_grants_guard() FROM PUBLIC;
@@ -287,23 +98,11 @@ SELECT pg_catalog.pg_extension_config_dump('enspiral.role_grants', '');
 -- permissions of part 05.
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.next_event_id() RETURNS bigint
-    LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'enspiral_next_event_id';
-COMMENT ON FUNCTION enspiral.next_event_id() IS
-    'Internal: the next event id of this transaction: its full transaction id times 2^22 plus the number of the event in the transaction';
+-- @function enspiral.next_event_id()
 
-CREATE FUNCTION enspiral.event_horizon() RETURNS bigint
-    LANGUAGE c STABLE
-    AS 'MODULE_PATHNAME', 'enspiral_event_horizon';
-COMMENT ON FUNCTION enspiral.event_horizon() IS
-    'The lowest event id a running or future transaction may still commit (the snapshot xmin as an event id): events below it are final';
+-- @function enspiral.event_horizon()
 
-CREATE FUNCTION enspiral.restoring(rel regclass) RETURNS boolean
-    LANGUAGE c STABLE STRICT
-    AS 'MODULE_PATHNAME', 'enspiral_restoring';
-COMMENT ON FUNCTION enspiral.restoring(regclass) IS
-    'Internal: true while the owner restores the table with a top-level COPY FROM (restored rows bring their events along)';
+-- @function enspiral.restoring(rel regclass)
 
 CREATE TABLE enspiral.events (
     group_id     bigint NOT NULL,
@@ -346,266 +145,39 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON enspiral.events
 COMMENT ON TRIGGER events_no_truncate ON enspiral.events IS
     'Events are never truncated (NS011)';
 
-CREATE FUNCTION enspiral.emit_event(group_id bigint, kind text, actor bigint,
-                                    member_id bigint DEFAULT NULL, proposal_id bigint DEFAULT NULL,
-                                    round_id bigint DEFAULT NULL, bucket_id bigint DEFAULT NULL,
-                                    term_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}')
-    RETURNS bigint
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    eid bigint := enspiral.next_event_id();
-BEGIN
-    INSERT INTO enspiral.events (group_id, event_id, kind, actor, member_id, proposal_id,
-                                 round_id, bucket_id, term_id, payload)
-    VALUES ($1, eid, $2, $3, $4, $5, $6, $7, $8, coalesce($9, '{}'));
-    PERFORM pg_catalog.pg_notify('enspiral_events',
-                                 '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
-    RETURN eid;
-END
-$$;
-COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb) IS
-    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only); votes and contributions are recorded in C (src/events.c)';
+-- @function enspiral.emit_event(group_id bigint, kind text, actor bigint, member_id bigint DEFAULT NULL, proposal_id bigint DEFAULT NULL, round_id bigint DEFAULT NULL, bucket_id bigint DEFAULT NULL, term_id bigint DEFAULT NULL, payload jsonb DEFAULT '{}')
 
-CREATE FUNCTION enspiral.events_since(group_id bigint, after_event_id bigint,
-                                      max_rows integer DEFAULT 1000)
-    RETURNS SETOF enspiral.events
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF group_id IS NULL THEN
-        RAISE EXCEPTION 'group_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF max_rows IS NULL OR max_rows < 1 THEN
-        RAISE EXCEPTION 'max_rows must be positive' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- one statement: the horizon comes from the snapshot that reads the rows
-    RETURN QUERY
-        SELECT e.* FROM enspiral.events e
-         WHERE e.group_id = events_since.group_id
-           AND e.event_id > coalesce(after_event_id, 0)
-           AND e.event_id < enspiral.event_horizon()
-         ORDER BY e.event_id
-         LIMIT max_rows;
-END
-$$;
-COMMENT ON FUNCTION enspiral.events_since(bigint, bigint, integer) IS
-    'The events of a group after after_event_id (0 or NULL: from the start), oldest first, at most max_rows, only those no transaction still running can precede: a consumer that passes the last id it processed never misses an event and never sees one twice';
+-- @function enspiral.events_since(group_id bigint, after_event_id bigint, max_rows integer DEFAULT 1000)
 
 ------------------------------------------------------------------------------
 -- Triggers: permission checks and events, one function per table
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.groups_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'groups_events', 'enspiral.groups');
-    IF NEW.settings IS DISTINCT FROM OLD.settings THEN
-        -- checked under the new settings: switching enforcement on with an
-        -- actor named needs that actor to be an admin
-        PERFORM enspiral.authorize(NEW.group_id, 'change_settings', NULL);
-        PERFORM enspiral.emit_event(NEW.group_id, 'settings_changed', enspiral.actor(),
-                                    payload => (SELECT jsonb_object_agg(n.key, n.value)
-                                                  FROM jsonb_each(NEW.settings) n
-                                                 WHERE OLD.settings -> n.key IS DISTINCT FROM n.value));
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION enspiral.groups_events() IS
-    'Trigger: changing group settings needs an admin while permissions are enforced (judged under the new settings); records settings_changed with the changed keys';
+-- @function enspiral.groups_events()
 CREATE TRIGGER groups_events AFTER UPDATE OF settings ON enspiral.groups
     FOR EACH ROW EXECUTE FUNCTION enspiral.groups_events();
 COMMENT ON TRIGGER groups_events ON enspiral.groups IS
     'Permission check and event of group settings changes';
 
-CREATE FUNCTION enspiral.memberships_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'memberships_events', 'enspiral.memberships');
-    IF TG_OP = 'INSERT' THEN
-        IF enspiral.restoring(TG_RELID) THEN
-            RETURN NULL;
-        END IF;
-        -- until a group has an admin, members are added freely (bootstrap)
-        IF EXISTS (SELECT 1 FROM enspiral.role_grants r
-                    WHERE r.group_id = NEW.group_id AND r.role = 'admin' AND r.revoked_at IS NULL) THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'add_member', NULL);
-        END IF;
-        PERFORM enspiral.emit_event(NEW.group_id, 'member_added', enspiral.actor(), NEW.member_id,
-                                    payload => jsonb_build_object('period', NEW.period));
-    ELSIF OLD.left_at IS NULL AND NEW.left_at IS NOT NULL THEN
-        -- a member may always leave; removing another needs the right
-        IF enspiral.actor() IS DISTINCT FROM NEW.member_id THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'remove_member', NEW.member_id);
-        END IF;
-        -- a member who leaves holds no role
-        UPDATE enspiral.role_grants r SET revoked_at = greatest(NEW.left_at, r.granted_at)
-         WHERE r.group_id = NEW.group_id AND r.member_id = NEW.member_id AND r.revoked_at IS NULL;
-        PERFORM enspiral.emit_event(NEW.group_id, 'member_removed', enspiral.actor(), NEW.member_id,
-                                    payload => jsonb_build_object('period', NEW.period));
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION enspiral.memberships_events() IS
-    'Trigger: checks may_add_member / may_remove_member and records member_added / member_removed; a member who leaves loses their roles';
+-- @function enspiral.memberships_events()
 CREATE TRIGGER memberships_events AFTER INSERT OR UPDATE OF left_at ON enspiral.memberships
     FOR EACH ROW EXECUTE FUNCTION enspiral.memberships_events();
 COMMENT ON TRIGGER memberships_events ON enspiral.memberships IS
     'Permission checks and events of membership changes';
 
-CREATE FUNCTION enspiral.role_grants_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'role_grants_events', 'enspiral.role_grants');
-    DECLARE
-        enforce boolean;
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            IF enspiral.restoring(TG_RELID) THEN
-                RETURN NULL;
-            END IF;
-            -- the first admin of a group is granted freely (bootstrap); nobody
-            -- grants themselves a role (the new row would count as their right)
-            IF EXISTS (SELECT 1 FROM enspiral.role_grants r
-                        WHERE r.group_id = NEW.group_id AND r.role = 'admin' AND r.revoked_at IS NULL
-                          AND r.member_id <> NEW.member_id) THEN
-                PERFORM enspiral.authorize(NEW.group_id, 'grant_role',
-                                           NULL, NEW.member_id);
-            END IF;
-            PERFORM enspiral.emit_event(NEW.group_id, 'role_granted', enspiral.actor(), NEW.member_id,
-                                        payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
-        ELSIF OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL THEN
-            -- roles end with the membership without anyone's right
-            IF enspiral.is_member(NEW.group_id, NEW.member_id) THEN
-                -- an admin may step down; revoking another needs an admin
-                IF enspiral.actor() IS DISTINCT FROM NEW.member_id THEN
-                    PERFORM enspiral.authorize(NEW.group_id, 'revoke_role', NULL);
-                END IF;
-                SELECT (g.settings ->> 'enforce_permissions')::boolean INTO enforce
-                  FROM enspiral.groups g WHERE g.group_id = NEW.group_id;
-                IF enforce AND NEW.role = 'admin'
-                   AND NOT EXISTS (SELECT 1 FROM enspiral.role_grants r
-                                    WHERE r.group_id = NEW.group_id AND r.role = 'admin'
-                                      AND r.revoked_at IS NULL AND r.member_id <> NEW.member_id) THEN
-                    RAISE EXCEPTION 'the last admin of a group cannot be revoked'
-                        USING ERRCODE = 'NS507',
-                              DETAIL = format('Member %s is the only admin of group %s.', NEW.member_id, NEW.group_id),
-                              HINT = 'Grant the role to another member first.';
-                END IF;
-            END IF;
-            PERFORM enspiral.emit_event(NEW.group_id, 'role_revoked', enspiral.actor(), NEW.member_id,
-                                        payload => jsonb_build_object('role', NEW.role, 'period', NEW.period));
-        END IF;
-        RETURN NULL;
-    END;
-END
-$$;
-COMMENT ON FUNCTION enspiral.role_grants_events() IS
-    'Trigger: granting and revoking roles needs an admin (the first admin of a group excepted; the last admin stays while permissions are enforced); records role_granted / role_revoked';
+-- @function enspiral.role_grants_events()
 CREATE TRIGGER role_grants_events AFTER INSERT OR UPDATE OF revoked_at ON enspiral.role_grants
     FOR EACH ROW EXECUTE FUNCTION enspiral.role_grants_events();
 COMMENT ON TRIGGER role_grants_events ON enspiral.role_grants IS
     'Permission checks and events of role changes';
 
-CREATE FUNCTION enspiral.proposals_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'proposals_events', 'enspiral.proposals');
-    DECLARE
-        now timestamptz := pg_catalog.statement_timestamp();
-        action text;
-        kind text;
-        actor bigint;
-        by_clock boolean := false;
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            IF NOT enspiral.restoring(TG_RELID) THEN
-                PERFORM enspiral.emit_event(NEW.group_id, 'proposal_created', NEW.author_id,
-                                            proposal_id => NEW.proposal_id,
-                                            payload => jsonb_build_object('title', NEW.title, 'method', NEW.method));
-            END IF;
-            RETURN NULL;
-        END IF;
-        IF NEW.state <> OLD.state THEN
-            IF NEW.state = 'closed' THEN
-                action := 'close_proposal';
-                kind := 'proposal_closed';
-                by_clock := OLD.closes_at IS NOT NULL AND OLD.closes_at <= now;
-            ELSIF NEW.state = 'withdrawn' THEN
-                action := 'withdraw_proposal';
-                kind := 'proposal_withdrawn';
-            ELSIF NEW.state = 'open' AND OLD.state = 'closed' THEN
-                action := 'reopen_proposal';
-                kind := 'proposal_reopened';
-            ELSIF NEW.state = 'draft' THEN
-                action := 'edit_proposal';
-                kind := 'proposal_unscheduled';
-            ELSE
-                action := 'open_proposal';
-                kind := 'proposal_opened';
-                by_clock := OLD.state = 'scheduled' AND NEW.opens_at IS NOT DISTINCT FROM OLD.opens_at
-                            AND OLD.opens_at <= now;
-            END IF;
-        ELSIF (NEW.title, NEW.details, NEW.method, NEW.options, NEW.settings)
-              IS DISTINCT FROM (OLD.title, OLD.details, OLD.method, OLD.options, OLD.settings) THEN
-            action := 'edit_proposal';
-            kind := 'proposal_updated';
-        ELSIF (NEW.opens_at, NEW.closes_at) IS DISTINCT FROM (OLD.opens_at, OLD.closes_at) THEN
-            action := 'edit_proposal';
-            kind := 'proposal_extended';
-        ELSE
-            RETURN NULL;
-        END IF;
-        IF by_clock THEN
-            actor := NULL;
-        ELSE
-            actor := enspiral.actor();
-            PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
-        END IF;
-        PERFORM enspiral.emit_event(NEW.group_id, kind, actor, proposal_id => NEW.proposal_id,
-                                    payload => jsonb_build_object('state', NEW.state::text,
-                                                                  'opens_at', NEW.opens_at,
-                                                                  'closes_at', NEW.closes_at,
-                                                                  'opening', NEW.reopen_count,
-                                                                  'by', CASE WHEN by_clock THEN 'deadline' ELSE 'actor' END));
-        RETURN NULL;
-    END;
-END
-$$;
-COMMENT ON FUNCTION enspiral.proposals_events() IS
-    'Trigger: checks the right of the change (may_open/close/withdraw/reopen/edit_proposal; none for what a deadline does) and records proposal_created / opened / updated / extended / unscheduled / closed / withdrawn / reopened';
+-- @function enspiral.proposals_events()
 CREATE TRIGGER proposals_events AFTER INSERT OR UPDATE ON enspiral.proposals
     FOR EACH ROW EXECUTE FUNCTION enspiral.proposals_events();
 COMMENT ON TRIGGER proposals_events ON enspiral.proposals IS
     'Permission checks and events of proposal changes';
 
-CREATE FUNCTION enspiral.outcomes_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'outcomes_events', 'enspiral.outcomes');
-    IF NOT enspiral.restoring(TG_RELID) THEN
-        PERFORM enspiral.emit_event(NEW.group_id, 'outcome_recorded', NULL, proposal_id => NEW.proposal_id,
-                                    payload => jsonb_build_object('opening', NEW.opening, 'outcome', NEW.outcome));
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION enspiral.outcomes_events() IS
-    'Trigger: records outcome_recorded with the outcome (totals only; no ballot, no voter)';
+-- @function enspiral.outcomes_events()
 CREATE TRIGGER outcomes_events AFTER INSERT ON enspiral.outcomes
     FOR EACH ROW EXECUTE FUNCTION enspiral.outcomes_events();
 COMMENT ON TRIGGER outcomes_events ON enspiral.outcomes IS
@@ -615,12 +187,7 @@ COMMENT ON TRIGGER outcomes_events ON enspiral.outcomes IS
 -- recorded from the participations row (no ballot table trigger), with no
 -- actor and no ballot.  Ballots are never in events.  C: the hot path of
 -- vote().
-CREATE FUNCTION enspiral.votes_events() RETURNS trigger
-    LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_votes_events';
-COMMENT ON FUNCTION enspiral.votes_events() IS
-    'Trigger: records vote_cast: the voter for a named proposal, neither voter nor ballot for an anonymous one; NOTIFY only with notify_votes_and_contributions';
+-- @function enspiral.votes_events()
 CREATE TRIGGER votes_events AFTER INSERT ON enspiral.votes
     FOR EACH ROW EXECUTE FUNCTION enspiral.votes_events();
 COMMENT ON TRIGGER votes_events ON enspiral.votes IS
@@ -630,93 +197,13 @@ CREATE TRIGGER participations_events AFTER INSERT ON enspiral.participations
 COMMENT ON TRIGGER participations_events ON enspiral.participations IS
     'Events of anonymous votes: no voter, no ballot';
 
-CREATE FUNCTION enspiral.rounds_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rounds_events', 'enspiral.rounds');
-    DECLARE
-        by_clock boolean;
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            IF NOT enspiral.restoring(TG_RELID) THEN
-                PERFORM enspiral.authorize(NEW.group_id, 'create_round', NULL);
-                PERFORM enspiral.emit_event(NEW.group_id, 'round_created', enspiral.actor(), round_id => NEW.round_id,
-                                            payload => jsonb_build_object('name', NEW.name, 'pool', NEW.pool,
-                                                                          'opens_at', NEW.opens_at,
-                                                                          'closes_at', NEW.closes_at));
-            END IF;
-            RETURN NULL;
-        END IF;
-        IF OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL THEN
-            -- a round past its closes_at is closed by the clock: no right needed
-            by_clock := OLD.closes_at <= pg_catalog.statement_timestamp();
-            IF NOT by_clock THEN
-                PERFORM enspiral.authorize(NEW.group_id, 'close_round', NULL);
-            END IF;
-            PERFORM enspiral.emit_event(NEW.group_id, 'round_closed', CASE WHEN NOT by_clock THEN enspiral.actor() END,
-                                        round_id => NEW.round_id,
-                                        payload => jsonb_build_object('by', CASE WHEN by_clock THEN 'deadline' ELSE 'actor' END));
-        END IF;
-        IF OLD.matched_at IS NULL AND NEW.matched_at IS NOT NULL THEN
-            PERFORM enspiral.authorize(NEW.group_id, 'match_round', NULL);
-            PERFORM enspiral.emit_event(NEW.group_id, 'round_matched', enspiral.actor(), round_id => NEW.round_id,
-                                        payload => jsonb_build_object('matching_pool', NEW.matching_pool));
-        END IF;
-        RETURN NULL;
-    END;
-END
-$$;
-COMMENT ON FUNCTION enspiral.rounds_events() IS
-    'Trigger: checks may_create_round / may_close_round (not after closes_at) / may_match_round and records round_created / round_closed / round_matched';
+-- @function enspiral.rounds_events()
 CREATE TRIGGER rounds_events AFTER INSERT OR UPDATE ON enspiral.rounds
     FOR EACH ROW EXECUTE FUNCTION enspiral.rounds_events();
 COMMENT ON TRIGGER rounds_events ON enspiral.rounds IS
     'Permission checks and events of round changes';
 
-CREATE FUNCTION enspiral.buckets_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'buckets_events', 'enspiral.buckets');
-    DECLARE
-        closed boolean;
-        action text;
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            IF NOT enspiral.restoring(TG_RELID) THEN
-                PERFORM enspiral.emit_event(NEW.group_id, 'bucket_created', NEW.author_id, round_id => NEW.round_id,
-                                            bucket_id => NEW.bucket_id,
-                                            payload => jsonb_build_object('title', NEW.title, 'min_goal', NEW.min_goal,
-                                                                          'max_goal', NEW.max_goal));
-            END IF;
-            RETURN NULL;
-        END IF;
-        IF NEW.state = OLD.state THEN
-            RETURN NULL;
-        END IF;
-        -- close_round decides the open buckets of the round it closes
-        SELECT r.closed_at IS NOT NULL INTO closed FROM enspiral.rounds r
-         WHERE r.group_id = NEW.group_id AND r.round_id = NEW.round_id;
-        action := CASE NEW.state::text WHEN 'open' THEN 'open_bucket' WHEN 'completed' THEN 'complete_bucket'
-                                       WHEN 'cancelled' THEN 'cancel_bucket' END;
-        IF action IS NOT NULL AND NOT (closed AND OLD.state::text = 'open') THEN
-            PERFORM enspiral.authorize(NEW.group_id, action, NEW.author_id);
-        END IF;
-        PERFORM enspiral.emit_event(NEW.group_id,
-                                    CASE NEW.state::text WHEN 'open' THEN 'bucket_opened'
-                                                         ELSE 'bucket_' || NEW.state::text END,
-                                    enspiral.actor(),
-                                    round_id => NEW.round_id, bucket_id => NEW.bucket_id,
-                                    payload => jsonb_build_object('from', OLD.state::text));
-        RETURN NULL;
-    END;
-END
-$$;
-COMMENT ON FUNCTION enspiral.buckets_events() IS
-    'Trigger: checks may_open_bucket / may_cancel_bucket / may_complete_bucket (not for what close_round decides) and records bucket_created / opened / funded / cancelled / completed';
+-- @function enspiral.buckets_events()
 CREATE TRIGGER buckets_events AFTER INSERT OR UPDATE OF state ON enspiral.buckets
     FOR EACH ROW EXECUTE FUNCTION enspiral.buckets_events();
 COMMENT ON TRIGGER buckets_events ON enspiral.buckets IS
@@ -724,58 +211,13 @@ COMMENT ON TRIGGER buckets_events ON enspiral.buckets IS
 
 -- Transfers: one event per contribution, refund and member share of an
 -- allocation.  C: the hot path of contribute().
-CREATE FUNCTION enspiral.transfers_events() RETURNS trigger
-    LANGUAGE c
-    SET search_path = pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'enspiral_transfers_events';
-COMMENT ON FUNCTION enspiral.transfers_events() IS
-    'Trigger: checks may_allocate and records round_allocated (one per member share), contribution and refund; NOTIFY for contributions only with notify_votes_and_contributions';
+-- @function enspiral.transfers_events()
 CREATE TRIGGER transfers_events AFTER INSERT ON enspiral.transfers
     FOR EACH ROW EXECUTE FUNCTION enspiral.transfers_events();
 COMMENT ON TRIGGER transfers_events ON enspiral.transfers IS
     'Permission checks and events of ledger transfers';
 
-CREATE FUNCTION enspiral.catalyst_terms_events() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'catalyst_terms_events', 'enspiral.catalyst_terms');
-    DECLARE
-        r enspiral.catalyst_terms;
-        -- a member who left has their terms ended by the system
-        left_group boolean;
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            IF NOT enspiral.restoring(TG_RELID) THEN
-                PERFORM enspiral.authorize(NEW.group_id, 'appoint_catalyst', NULL);
-                PERFORM enspiral.emit_event(NEW.group_id, 'catalyst_term_appointed', enspiral.actor(), NEW.member_id,
-                                            term_id => NEW.term_id,
-                                            payload => jsonb_build_object('starts_on', NEW.starts_on, 'months', NEW.months,
-                                                                          'days_per_week', NEW.days_per_week));
-            END IF;
-            RETURN NULL;
-        END IF;
-        r := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-        IF TG_OP = 'UPDATE' AND NEW.ended_on IS NOT DISTINCT FROM OLD.ended_on THEN
-            RETURN NULL;
-        END IF;
-        left_group := NOT enspiral.is_member(r.group_id, r.member_id);
-        IF NOT left_group THEN
-            PERFORM enspiral.authorize(r.group_id, CASE TG_OP WHEN 'DELETE' THEN 'cancel_catalyst_term'
-                                                              ELSE 'end_catalyst_term' END, NULL);
-        END IF;
-        PERFORM enspiral.emit_event(r.group_id, CASE TG_OP WHEN 'DELETE' THEN 'catalyst_term_cancelled'
-                                                           ELSE 'catalyst_term_ended' END,
-                                    CASE WHEN NOT left_group THEN enspiral.actor() END, r.member_id, term_id => r.term_id,
-                                    payload => jsonb_build_object('starts_on', r.starts_on, 'ended_on', r.ended_on,
-                                                                  'member_left', left_group));
-        RETURN NULL;
-    END;
-END
-$$;
-COMMENT ON FUNCTION enspiral.catalyst_terms_events() IS
-    'Trigger: checks may_appoint_catalyst / may_end_catalyst_term / may_cancel_catalyst_term (not when the member left) and records catalyst_term_appointed / ended / cancelled';
+-- @function enspiral.catalyst_terms_events()
 CREATE TRIGGER catalyst_terms_events AFTER INSERT OR UPDATE OR DELETE ON enspiral.catalyst_terms
     FOR EACH ROW EXECUTE FUNCTION enspiral.catalyst_terms_events();
 COMMENT ON TRIGGER catalyst_terms_events ON enspiral.catalyst_terms IS
@@ -785,65 +227,7 @@ COMMENT ON TRIGGER catalyst_terms_events ON enspiral.catalyst_terms IS
 -- Time-driven events (called by record_due_closings)
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.record_due_events() RETURNS integer
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    now timestamptz := pg_catalog.statement_timestamp();
-    x record;
-    n integer := 0;
-BEGIN
-    -- proposals closing within the group's closing_soon_hours, once per opening
-    FOR x IN SELECT p.group_id, p.proposal_id, p.closes_at, p.reopen_count
-               FROM enspiral.proposals p JOIN enspiral.groups g USING (group_id)
-              WHERE p.state IN ('scheduled', 'open') AND p.closes_at > now
-                AND (g.settings ->> 'closing_soon_hours')::integer > 0
-                AND p.closes_at - pg_catalog.make_interval(hours => (g.settings ->> 'closing_soon_hours')::integer) <= now
-                AND enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now) = 'open'
-                AND NOT EXISTS (SELECT 1 FROM enspiral.events e
-                                 WHERE e.group_id = p.group_id AND e.kind = 'proposal_closing_soon'
-                                   AND e.proposal_id = p.proposal_id
-                                   AND (e.payload ->> 'opening')::integer = p.reopen_count)
-              ORDER BY p.closes_at, p.proposal_id LOOP
-        PERFORM enspiral.emit_event(x.group_id, 'proposal_closing_soon', NULL, proposal_id => x.proposal_id,
-                                    payload => jsonb_build_object('closes_at', x.closes_at, 'opening', x.reopen_count));
-        n := n + 1;
-    END LOOP;
-    -- rounds past their deadline and not closed yet, once
-    FOR x IN SELECT r.group_id, r.round_id, r.closes_at FROM enspiral.rounds r
-              WHERE r.closed_at IS NULL AND r.closes_at <= now
-                AND NOT EXISTS (SELECT 1 FROM enspiral.events e
-                                 WHERE e.group_id = r.group_id AND e.kind = 'round_deadline_passed'
-                                   AND e.round_id = r.round_id)
-              ORDER BY r.closes_at, r.round_id LOOP
-        PERFORM enspiral.emit_event(x.group_id, 'round_deadline_passed', NULL, round_id => x.round_id,
-                                    payload => jsonb_build_object('closes_at', x.closes_at));
-        n := n + 1;
-    END LOOP;
-    -- catalyst coverage gaps starting within catalyst_notice_days, once per gap start
-    FOR x IN SELECT g.group_id, gap.period, gap.catalysts
-               FROM enspiral.groups g,
-                    enspiral.catalyst_gaps(g.group_id, CURRENT_DATE,
-                                           CURRENT_DATE + (g.settings ->> 'catalyst_notice_days')::integer) gap
-              WHERE (g.settings ->> 'catalyst_notice_days')::integer > 0
-                AND (g.settings ->> 'min_catalysts')::integer > 0
-                AND EXISTS (SELECT 1 FROM enspiral.catalyst_terms t WHERE t.group_id = g.group_id)
-                AND NOT EXISTS (SELECT 1 FROM enspiral.events e
-                                 WHERE e.group_id = g.group_id AND e.kind = 'catalyst_gap_ahead'
-                                   AND (e.payload ->> 'starts_on')::date = lower(gap.period))
-              ORDER BY g.group_id, gap.period LOOP
-        PERFORM enspiral.emit_event(x.group_id, 'catalyst_gap_ahead', NULL,
-                                    payload => jsonb_build_object('starts_on', lower(x.period),
-                                                                  'ends_on', upper(x.period),
-                                                                  'catalysts', x.catalysts));
-        n := n + 1;
-    END LOOP;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION enspiral.record_due_events() IS
-    'Internal: emits the time-driven events due now, each once: proposal_closing_soon, round_deadline_passed, catalyst_gap_ahead; returns how many';
+-- @function enspiral.record_due_events()
 
 REVOKE ALL ON enspiral.events FROM PUBLIC;
 DO $$
@@ -865,38 +249,7 @@ END
 $$;
 SELECT pg_catalog.pg_extension_config_dump('enspiral.events', '');
 
-CREATE OR REPLACE FUNCTION enspiral.record_due_closings() RETURNS integer
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    pid bigint;
-    n integer := 0;
-BEGIN
-    FOR pid IN SELECT x.proposal_id FROM enspiral.proposals x
-                WHERE x.state IN ('scheduled', 'open')
-                  AND x.closes_at <= pg_catalog.statement_timestamp()
-                ORDER BY x.closes_at, x.proposal_id
-    LOOP
-        IF enspiral.record_outcome(pid) IS NOT NULL THEN
-            n := n + 1;
-        END IF;
-    END LOOP;
-    -- rounds past closes_at are settled as close_round() would (a round
-    -- closed meanwhile counts nothing: close_round() on it is a no-op)
-    FOR pid IN SELECT r.round_id FROM enspiral.rounds r
-                WHERE r.closed_at IS NULL AND r.closes_at <= pg_catalog.statement_timestamp()
-                ORDER BY r.closes_at, r.round_id
-    LOOP
-        PERFORM enspiral.close_round(pid);
-        n := n + 1;
-    END LOOP;
-    PERFORM enspiral.record_due_events();
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION enspiral.record_due_closings() IS
-    'Marks proposals past their deadline closed and records their outcomes, closes rounds past closes_at (close_round), then emits the time-driven events due (closing soon, round deadlines, catalyst gaps ahead); returns how many proposals and rounds it closed; for pg_cron (correctness never depends on it)';
+-- @function enspiral.record_due_closings()
 
 -- the new API is not for PUBLIC (part 90 does this at install)
 REVOKE EXECUTE ON FUNCTION enspiral.grant_role(bigint, bigint, text) FROM PUBLIC;

@@ -9,35 +9,15 @@
 -- Single transferable vote (C aggregate)
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.stv_accum(internal, bigint[], integer, text) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_stv_accum';
-COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], integer, text) IS
-    'Transition function of single_transferable_vote: keeps rankings as dense option indexes';
+-- @function enspiral.stv_accum(internal, bigint[], integer, text)
 
-CREATE FUNCTION enspiral.stv_accum(internal, bigint[], integer, text, text[]) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_stv_labeled_accum';
-COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], integer, text, text[]) IS
-    'Transition function of single_transferable_vote with labels: every label is a candidate';
+-- @function enspiral.stv_accum(internal, bigint[], integer, text, text[])
 
-CREATE FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_stv_weighted_accum';
-COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text) IS
-    'Transition function of the weighted single_transferable_vote: a ranking counts weight times';
+-- @function enspiral.stv_accum(internal, bigint[], bigint, integer, text)
 
-CREATE FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text, text[]) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_stv_weighted_labeled_accum';
-COMMENT ON FUNCTION enspiral.stv_accum(internal, bigint[], bigint, integer, text, text[]) IS
-    'Transition function of the weighted single_transferable_vote with labels';
+-- @function enspiral.stv_accum(internal, bigint[], bigint, integer, text, text[])
 
-CREATE FUNCTION enspiral.stv_final(internal) RETURNS jsonb
-    LANGUAGE c PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_stv_final';
-COMMENT ON FUNCTION enspiral.stv_final(internal) IS
-    'Final function of single_transferable_vote: counts the stages';
+-- @function enspiral.stv_final(internal)
 
 CREATE AGGREGATE enspiral.single_transferable_vote(ranking bigint[], seats integer, rules text) (
     SFUNC = enspiral.stv_accum,
@@ -79,41 +59,17 @@ COMMENT ON AGGREGATE enspiral.single_transferable_vote(bigint[], bigint, integer
 -- Condorcet methods (C aggregates)
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[]) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_pairwise_accum';
-COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[]) IS
-    'Transition function of schulze and copeland: pairwise counts of rankings';
+-- @function enspiral.pairwise_accum(internal, bigint[])
 
-CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[], text[]) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_pairwise_labeled_accum';
-COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[], text[]) IS
-    'Transition function of schulze and copeland with labels: every label takes part';
+-- @function enspiral.pairwise_accum(internal, bigint[], text[])
 
-CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_pairwise_weighted_accum';
-COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint) IS
-    'Transition function of the weighted schulze and copeland: a ranking counts weight times';
+-- @function enspiral.pairwise_accum(internal, bigint[], bigint)
 
-CREATE FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint, text[]) RETURNS internal
-    LANGUAGE c CALLED ON NULL INPUT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_pairwise_weighted_labeled_accum';
-COMMENT ON FUNCTION enspiral.pairwise_accum(internal, bigint[], bigint, text[]) IS
-    'Transition function of the weighted schulze and copeland with labels';
+-- @function enspiral.pairwise_accum(internal, bigint[], bigint, text[])
 
-CREATE FUNCTION enspiral.schulze_final(internal) RETURNS jsonb
-    LANGUAGE c PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_schulze_final';
-COMMENT ON FUNCTION enspiral.schulze_final(internal) IS
-    'Final function of schulze: strongest paths, winners and ranking';
+-- @function enspiral.schulze_final(internal)
 
-CREATE FUNCTION enspiral.copeland_final(internal) RETURNS jsonb
-    LANGUAGE c PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'enspiral_copeland_final';
-COMMENT ON FUNCTION enspiral.copeland_final(internal) IS
-    'Final function of copeland: pairwise wins and losses, winners and ranking';
+-- @function enspiral.copeland_final(internal)
 
 CREATE AGGREGATE enspiral.schulze(ranking bigint[]) (
     SFUNC = enspiral.pairwise_accum,
@@ -194,132 +150,11 @@ COMMENT ON AGGREGATE enspiral.copeland(bigint[], bigint, text[]) IS
 -- The ballots that count at time t with their weights: the one place where
 -- the ranked methods read ballots (every weight is 1 until vote weights
 -- are in effect for the proposal).
-CREATE FUNCTION enspiral.method_ballots(p enspiral.proposals, t timestamptz)
-    RETURNS TABLE (ballot jsonb, weight bigint)
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT b, 1::bigint FROM enspiral.counted_ballots(p, t) b
-$$;
-COMMENT ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) IS
-    'Internal: the counted ballots of a stv, schulze or copeland proposal at time t with the weight each counts for';
+-- @function enspiral.method_ballots(p enspiral.proposals, t timestamptz)
 
-CREATE FUNCTION enspiral.method_tally(p enspiral.proposals, t timestamptz) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    voted bigint;
-    totals jsonb;
-    extra jsonb := '{}';
-BEGIN
-    SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
-    IF p.method IN ('stv', 'schulze', 'copeland') THEN
-        -- first preferences (weights), then the count on option positions named by the options
-        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
-          FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT b.ballot ->> 0 AS name, sum(b.weight)::bigint AS n
-                       FROM enspiral.method_ballots(p, t) b GROUP BY 1) c USING (name);
-        -- only the method's aggregate runs (FILTER), over option positions
-        SELECT jsonb_strip_nulls(jsonb_build_object(
-                   'stv', enspiral.single_transferable_vote(r.ranking, r.weight, (p.settings ->> 'seats')::integer,
-                                                            p.settings ->> 'rules', p.options)
-                          FILTER (WHERE p.method = 'stv'),
-                   'schulze', enspiral.schulze(r.ranking, r.weight, p.options) FILTER (WHERE p.method = 'schulze'),
-                   'copeland', enspiral.copeland(r.ranking, r.weight, p.options)
-                               FILTER (WHERE p.method = 'copeland')))
-          INTO extra
-          FROM (SELECT ARRAY(SELECT array_position(p.options, e.name)::bigint
-                               FROM jsonb_array_elements_text(b.ballot) WITH ORDINALITY e(name, i)
-                              ORDER BY e.i) AS ranking, b.weight
-                  FROM enspiral.method_ballots(p, t) b) r;
-    ELSIF p.method = 'count' THEN
-        SELECT jsonb_build_object('yes', count(*) FILTER (WHERE b = '"yes"'),
-                                  'no', count(*) FILTER (WHERE b = '"no"'))
-          INTO totals FROM enspiral.counted_ballots(p, t) b;
-    ELSIF p.method = 'check' THEN
-        SELECT jsonb_build_object('looks_good', count(*) FILTER (WHERE b = '"looks_good"'),
-                                  'not_sure', count(*) FILTER (WHERE b = '"not_sure"'),
-                                  'concerned', count(*) FILTER (WHERE b = '"concerned"'))
-          INTO totals FROM enspiral.counted_ballots(p, t) b;
-    ELSIF p.method = 'time' THEN
-        -- per slot: yes, maybe, no; slots ordered by yes, then maybe, then option
-        -- order (not by parsing the slots: that would depend on the session TimeZone)
-        WITH answers AS (
-            SELECT o.name, o.i,
-                   count(*) FILTER (WHERE b ->> o.name = 'yes') AS yes,
-                   count(*) FILTER (WHERE b ->> o.name = 'maybe') AS maybe,
-                   count(*) FILTER (WHERE b ->> o.name = 'no') AS no
-              FROM unnest(p.options) WITH ORDINALITY o(name, i)
-              LEFT JOIN enspiral.counted_ballots(p, t) b ON true
-             GROUP BY o.name, o.i)
-        SELECT jsonb_object_agg(a.name, jsonb_build_object('yes', a.yes, 'maybe', a.maybe, 'no', a.no)),
-               jsonb_build_object('slots', jsonb_agg(a.name ORDER BY a.yes DESC, a.maybe DESC, a.i))
-          INTO totals, extra FROM answers a;
-    ELSE
-        -- question: responses are the reasons; no totals
-        totals := '{}';
-    END IF;
-    RETURN jsonb_build_object('voted', voted, 'totals', coalesce(totals, '{}')) || extra;
-END
-$$;
-COMMENT ON FUNCTION enspiral.method_tally(enspiral.proposals, timestamptz) IS
-    'Internal: the tally of a proposal of method stv, schulze, copeland, count, time, question or check at time t';
+-- @function enspiral.method_tally(p enspiral.proposals, t timestamptz)
 
-CREATE FUNCTION enspiral.method_result(p enspiral.proposals, tally jsonb) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s jsonb := p.settings;
-    tot jsonb := tally -> 'totals';
-    detail jsonb;
-    best jsonb;
-BEGIN
-    IF p.method = 'stv' THEN
-        detail := tally -> 'stv';
-        RETURN jsonb_build_object(
-            'seats', s -> 'seats', 'rules', s -> 'rules',
-            'elected', coalesce(detail -> 'elected', '[]'),
-            'winners', coalesce(detail -> 'elected', '[]'),
-            'winner', CASE WHEN (s ->> 'seats')::int = 1 THEN coalesce(detail #> '{elected,0}', 'null')
-                           ELSE 'null' END,
-            'tie', false);
-    ELSIF p.method IN ('schulze', 'copeland') THEN
-        detail := tally -> p.method;
-        RETURN jsonb_build_object(
-            'winner', coalesce(detail -> 'winner', 'null'),
-            'winners', coalesce(detail -> 'winners', '[]'),
-            'tie', coalesce(detail -> 'tie', 'false'),
-            'ranking', coalesce(detail -> 'ranking', '[]'));
-    ELSIF p.method = 'count' THEN
-        RETURN jsonb_build_object('target', s -> 'target',
-                                  'passed', (tot ->> 'yes')::bigint >= (s ->> 'target')::bigint);
-    ELSIF p.method = 'check' THEN
-        RETURN jsonb_build_object('verdict', CASE
-            WHEN (tot ->> 'concerned')::bigint > 0 THEN 'concerned'
-            WHEN (tot ->> 'not_sure')::bigint > 0 THEN 'not_sure'
-            WHEN (tot ->> 'looks_good')::bigint > 0 THEN 'looks_good' END);
-    ELSIF p.method = 'time' THEN
-        -- the best slots: most yes, then most maybe; several means a tie
-        SELECT coalesce(jsonb_agg(x.name ORDER BY x.ord), '[]') INTO best
-          FROM (SELECT e.name, e.ord, tot -> e.name AS a
-                  FROM jsonb_array_elements_text(tally -> 'slots') WITH ORDINALITY e(name, ord)) x
-         WHERE (tally ->> 'voted')::bigint > 0
-           AND ((x.a ->> 'yes')::bigint, (x.a ->> 'maybe')::bigint) =
-               (SELECT (tot #>> ARRAY[f.name, 'yes'])::bigint, (tot #>> ARRAY[f.name, 'maybe'])::bigint
-                  FROM jsonb_array_elements_text(tally -> 'slots') WITH ORDINALITY f(name, ord)
-                 WHERE f.ord = 1);
-        RETURN jsonb_build_object(
-            'winner', CASE WHEN jsonb_array_length(best) = 1 THEN best -> 0 ELSE 'null' END,
-            'winners', best, 'tie', jsonb_array_length(best) > 1);
-    END IF;
-    -- question
-    RETURN jsonb_build_object('responses', tally -> 'voted');
-END
-$$;
-COMMENT ON FUNCTION enspiral.method_result(enspiral.proposals, jsonb) IS
-    'Internal: the result keys of a proposal of method stv, schulze, copeland, count, time, question or check from its tally';
+-- @function enspiral.method_result(p enspiral.proposals, tally jsonb)
 
 REVOKE ALL ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.method_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
@@ -329,137 +164,9 @@ REVOKE ALL ON FUNCTION enspiral.method_result(enspiral.proposals, jsonb) FROM PU
 -- Tallies of 30_decisions.sql: the new methods and none_of_the_above
 ------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION enspiral.compute_tally(p enspiral.proposals, t timestamptz) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    anon boolean := (p.settings ->> 'anonymous')::boolean;
-    n_agree bigint;
-    n_abstain bigint;
-    n_disagree bigint;
-    n_block bigint;
-    voted bigint;
-    totals jsonb;
-    extra jsonb := '{}';
-    irv jsonb;
-BEGIN
-    IF p.method = 'consent' THEN
-        -- one pass, counting positions in C
-        SELECT n[1], n[2], n[3], n[4], n[5]
-          INTO n_agree, n_abstain, n_disagree, n_block, voted
-          FROM (SELECT enspiral.consent_counts(c.ballot) AS n FROM (SELECT v.ballot FROM enspiral.votes v
-                 WHERE NOT anon AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
-                   AND v.superseded_at IS NULL
-                   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, t) d)
-                UNION ALL
-                SELECT b.ballot FROM enspiral.anonymous_ballots b
-                 WHERE anon AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id) c) x;
-        RETURN jsonb_build_object('voted', voted,
-                                  'totals', jsonb_build_object('agree', n_agree, 'abstain', n_abstain,
-                                                               'disagree', n_disagree, 'block', n_block));
-    END IF;
-    IF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check') THEN
-        RETURN enspiral.method_tally(p, t);
-    END IF;
-    IF (p.settings ->> 'none_of_the_above')::boolean THEN
-        -- the implicit option is counted like the others
-        p.options := p.options || 'none_of_the_above'::text;
-    END IF;
-    SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
-    IF p.method = 'choice' THEN
-        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
-          FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT e AS name, count(*) AS n
-                       FROM enspiral.counted_ballots(p, t) b, jsonb_array_elements_text(b) e
-                      GROUP BY e) c USING (name);
-    ELSIF p.method IN ('score', 'dots', 'quadratic') THEN
-        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
-          FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT e.key AS name, sum(e.value::bigint) AS n
-                       FROM enspiral.counted_ballots(p, t) b, jsonb_each(b) e
-                      GROUP BY e.key) c USING (name);
-    ELSE
-        -- ranked: first preferences, Borda points, instant runoff on option positions
-        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
-          FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT b ->> 0 AS name, count(*) AS n
-                       FROM enspiral.counted_ballots(p, t) b GROUP BY 1) c USING (name);
-        SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO extra
-          FROM unnest(p.options) o(name)
-          LEFT JOIN (SELECT e.name, sum(cardinality(p.options) - e.i) AS n
-                       FROM enspiral.counted_ballots(p, t) b,
-                            jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
-                      GROUP BY e.name) c USING (name);
-        extra := jsonb_build_object('borda', extra);
-        SELECT enspiral.instant_runoff_rounds(
-                   ARRAY(SELECT array_position(p.options, e.name)::bigint
-                           FROM jsonb_array_elements_text(b) WITH ORDINALITY e(name, i)
-                          ORDER BY e.i))
-          INTO irv
-          FROM enspiral.counted_ballots(p, t) b;
-        extra := extra || jsonb_build_object(
-            'winner', CASE WHEN irv IS NULL THEN 'null'::jsonb
-                           ELSE to_jsonb(p.options[(irv ->> 'winner')::int]) END,
-            'rounds', coalesce((
-                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                           'round', r -> 'round',
-                           'counts', (SELECT jsonb_object_agg(p.options[x.k::int], x.v)
-                                        FROM jsonb_each(r -> 'counts') x(k, v)),
-                           'exhausted', r -> 'exhausted',
-                           'eliminated', p.options[(r ->> 'eliminated')::int]))
-                         ORDER BY (r ->> 'round')::int)
-                  FROM jsonb_array_elements(irv -> 'rounds') r), '[]'));
-    END IF;
-    RETURN jsonb_build_object('voted', voted, 'totals', coalesce(totals, '{}')) || extra;
-END
-$$;
+-- @function enspiral.compute_tally(p enspiral.proposals, t timestamptz)
 
-CREATE OR REPLACE FUNCTION enspiral.compute_outcome(proposal_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    p enspiral.proposals := enspiral.proposal_row(proposal_id);
-    now timestamptz := pg_catalog.statement_timestamp();
-    st enspiral.proposal_state := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
-    t timestamptz := CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END;
-    ref timestamptz := least(coalesce(p.opens_at, t), t);
-    s jsonb := p.settings;
-    tally jsonb := enspiral.compute_tally(p, t);
-    electorate bigint := enspiral.electorate_size(p, ref, t);
-    voted bigint := (tally ->> 'voted')::bigint;
-    quorum_met boolean := voted * 100 >= (s ->> 'quorum_pct')::numeric * electorate;
-    res jsonb;
-    agree bigint;
-    disagree bigint;
-BEGIN
-    res := jsonb_build_object('proposal_id', p.proposal_id, 'method', p.method,
-                              'state', st::text, 'final', st = 'closed',
-                              'opening', p.reopen_count,
-                              'electorate', electorate, 'quorum_pct', s -> 'quorum_pct',
-                              'quorum_met', quorum_met) || tally;
-    IF p.method = 'consent' THEN
-        agree := (tally #>> '{totals,agree}')::bigint;
-        disagree := (tally #>> '{totals,disagree}')::bigint;
-        res := res || jsonb_build_object(
-            'threshold_pct', s -> 'threshold_pct',
-            'threshold_inclusive', s -> 'threshold_inclusive',
-            'max_blocks', s -> 'max_blocks',
-            'passed', (tally #>> '{totals,block}')::bigint <= (s ->> 'max_blocks')::bigint
-                      AND quorum_met
-                      AND agree + disagree > 0
-                      AND CASE WHEN (s ->> 'threshold_inclusive')::boolean
-                               THEN agree * 100 >= (s ->> 'threshold_pct')::numeric * (agree + disagree)
-                               ELSE agree * 100 > (s ->> 'threshold_pct')::numeric * (agree + disagree) END);
-    ELSIF p.method IN ('stv', 'schulze', 'copeland', 'count', 'time', 'question', 'check') THEN
-        res := res || enspiral.method_result(p, tally);
-    ELSIF p.method <> 'ranked' THEN
-        res := res || enspiral.winners_of(tally -> 'totals', voted);
-    END IF;
-    RETURN res;
-END
-$$;
+-- @function enspiral.compute_outcome(proposal_id bigint)
 
 ------------------------------------------------------------------------------
 -- Settings written by 0.1.0: every default of 0.2.0 filled in
