@@ -210,12 +210,17 @@ CREATE FUNCTION enspiral.catalyst_term_for_update(term_id bigint)
 AS $$
 DECLARE
     t enspiral.catalyst_terms;
+    gid bigint;
 BEGIN
     IF term_id IS NULL THEN
         RAISE EXCEPTION 'term_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- the group first, then the row locked by its key (part 80_citus: Citus
+    -- locks rows only by the distribution column)
+    SELECT c.group_id INTO gid FROM enspiral.catalyst_terms c
+     WHERE c.term_id = catalyst_term_for_update.term_id;
     SELECT * INTO t FROM enspiral.catalyst_terms c
-     WHERE c.term_id = catalyst_term_for_update.term_id FOR UPDATE;
+     WHERE c.group_id = gid AND c.term_id = catalyst_term_for_update.term_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'catalyst term % does not exist', term_id USING ERRCODE = 'NS301';
     END IF;

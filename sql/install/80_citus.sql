@@ -45,6 +45,52 @@ $$;
 COMMENT ON FUNCTION enspiral.open_proposal(bigint, bigint, timestamptz, timestamptz) IS
     'Group-first open_proposal(): opens (opens_at NULL: now) or schedules a draft proposal of the group until closes_at';
 
+-- catalyst_term_in_group(): NS002 for an unknown group, NS301 for a term
+-- that is not one of the group's
+CREATE FUNCTION enspiral.catalyst_term_in_group(group_id bigint, term_id bigint)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_group(catalyst_term_in_group.group_id);
+    IF NOT EXISTS (SELECT 1 FROM enspiral.catalyst_terms c
+                    WHERE c.group_id = catalyst_term_in_group.group_id
+                      AND c.term_id = catalyst_term_in_group.term_id) THEN
+        RAISE EXCEPTION 'catalyst term % does not exist in group %', term_id, group_id
+            USING ERRCODE = 'NS301';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.catalyst_term_in_group(bigint, bigint) IS
+    'Internal: NS002 for an unknown group, NS301 when the catalyst term is not one of the group''s';
+
+CREATE FUNCTION enspiral.end_catalyst_term(group_id bigint, term_id bigint, ends_on date)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.catalyst_term_in_group(end_catalyst_term.group_id, end_catalyst_term.term_id);
+    PERFORM enspiral.end_catalyst_term(end_catalyst_term.term_id, end_catalyst_term.ends_on);
+END
+$$;
+COMMENT ON FUNCTION enspiral.end_catalyst_term(bigint, bigint, date) IS
+    'Group-first end_catalyst_term(): ends a catalyst term of the group early; coverage is checked at commit';
+
+CREATE FUNCTION enspiral.cancel_catalyst_term(group_id bigint, term_id bigint)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.catalyst_term_in_group(cancel_catalyst_term.group_id, cancel_catalyst_term.term_id);
+    PERFORM enspiral.cancel_catalyst_term(cancel_catalyst_term.term_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.cancel_catalyst_term(bigint, bigint) IS
+    'Group-first cancel_catalyst_term(): cancels a catalyst term of the group that has not begun; coverage is checked at commit';
+
 -- distribution_order(): the extension's tables, each after the tables its
 -- foreign keys reference (groups first); every one is distributed by group_id
 CREATE FUNCTION enspiral.distribution_order()

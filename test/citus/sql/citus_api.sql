@@ -72,8 +72,24 @@ SELECT enspiral.create_bucket(:r, :aroha, 'Backwards', 50000, 30000);  -- refuse
 SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);
 
 -- catalyst rotation: appointments and coverage in the group's node
-SELECT enspiral.appoint_catalyst(:g, :aroha, current_date + 1) > 0 AS appointed;
-SELECT enspiral.appoint_catalyst(:g, :ben, current_date + 1) > 0 AS appointed;
+SELECT enspiral.appoint_catalyst(:g, :aroha, current_date + 1) AS aroha_term \gset
+SELECT enspiral.appoint_catalyst(:g, :ben, current_date + 1) AS ben_term \gset
+SELECT :aroha_term > 0 AND :ben_term > 0 AS appointed;
+-- the coverage rule is checked at commit on the group's node: a delegated
+-- call reaches the client with the rule's own message (min_catalysts is 2)
+SELECT enspiral.end_catalyst_term(:g, :ben_term, current_date + 30);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT enspiral.cancel_catalyst_term(:g, :ben_term);
+SELECT enspiral.end_catalyst_term(:h, :ben_term, current_date + 30);  -- refused: not in h
+-- in a transaction block (not delegated) Citus reports the failed commit
+-- on the worker; the rule's message comes as a WARNING (doc/scaling.md)
+SET client_min_messages = error;
+BEGIN;
+SELECT enspiral.end_catalyst_term(:g, :ben_term, current_date + 30);
+COMMIT;
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+RESET client_min_messages;
+SELECT count(*) AS terms_ended FROM enspiral.catalyst_terms WHERE group_id = :g AND ended_on IS NOT NULL;
 SELECT enspiral.appoint_catalyst(:g, :aroha, current_date + 1);  -- refused: overlapping term
 SELECT count(*) AS terms FROM enspiral.catalyst_terms(:g);
 
