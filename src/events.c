@@ -15,12 +15,14 @@
  */
 #include "postgres.h"
 
+
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -142,6 +144,46 @@ new_int8(TriggerData *td, const char *col)
 }
 
 /*
+ * Record vote_cast in two statements keyed by group_id, which Citus routes
+ * to the group's shard (the single statement below is a data-modifying CTE,
+ * which Citus plans in steps through another connection): the event, then
+ * its NOTIFY where the group asks for it.  args and nulls as for the CTE.
+ */
+static void
+record_vote_event_routed(Datum *args, const char *nulls)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr notify_plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, JSONBOID};
+	bool		isnull = true;
+	int64		event_id;
+	Datum		notify = (Datum) 0;
+
+	enspiral_plan(&insert_plan,
+				  "INSERT INTO enspiral.events"
+				  " (group_id, event_id, kind, actor, member_id, proposal_id, payload)"
+				  " VALUES ($1, enspiral.next_event_id(), 'vote_cast', $2, $4, $3, $5)"
+				  " RETURNING event_id",
+				  5, argtypes);
+	if (SPI_execute_plan(insert_plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "recording the vote event failed");
+	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	enspiral_plan(&notify_plan,
+				  "SELECT (g.settings ->> 'notify_votes_and_contributions')::boolean"
+				  "  FROM enspiral.groups g WHERE g.group_id = $1",
+				  1, argtypes);
+	if (SPI_execute_plan(notify_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "recording the vote event failed");
+	if (SPI_processed == 1)
+		notify = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (notify != (Datum) 0 && !isnull && DatumGetBool(notify))
+		Async_Notify("enspiral_events",
+					 psprintf("{\"group_id\": " INT64_FORMAT ", \"event_id\": " INT64_FORMAT "}",
+							  DatumGetInt64(args[0]), event_id));
+}
+
+/*
  * enspiral.votes_events(): AFTER INSERT row trigger on enspiral.votes and
  * enspiral.participations (the hot path of vote(), hence C).  Records
  * vote_cast: for a named vote the voter acts and is the subject; for an
@@ -187,6 +229,13 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 	nulls[3] = nulls[1];
 
 	enspiral_spi_connect();
+	if (enspiral_table_is_distributed(RelationGetRelid(td->tg_relation)))
+	{
+		/* on Citus: statements routed to the group's shard (citus.c) */
+		record_vote_event_routed(args, nulls);
+		enspiral_spi_finish();
+		return PointerGetDatum(NULL);
+	}
 	enspiral_plan(&plan,
 				  "WITH e AS ("
 				  "  INSERT INTO enspiral.events"
