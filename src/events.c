@@ -229,7 +229,7 @@ enspiral_votes_events(PG_FUNCTION_ARGS)
 	nulls[3] = nulls[1];
 
 	enspiral_spi_connect();
-	if (enspiral_table_is_distributed(RelationGetRelid(td->tg_relation)))
+	if (enspiral_table_is_distributed(enspiral_table_oid("events")))
 	{
 		/* on Citus: statements routed to the group's shard (citus.c) */
 		record_vote_event_routed(args, nulls);
