@@ -56,6 +56,8 @@ SELECT member_id = :chloe AS chloe, ballot, superseded_at IS NOT NULL AS superse
  ORDER BY vote_id;
 SELECT count(*) AS counted FROM enspiral.votes
  WHERE group_id = :g AND proposal_id = :p AND superseded_at IS NULL;
+-- each vote recorded its event on the group's node
+SELECT count(*) AS vote_events FROM enspiral.events_since(:g, 0, 100) WHERE kind = 'vote_cast';
 -- the 0.1.0 forms that name no group run on the coordinator: the vote
 -- tables refuse writes that do not come from vote() on the group's node
 SELECT enspiral.vote(:p, :ben, '"agree"');
