@@ -495,27 +495,25 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 	static SPIPlanPtr by_key = NULL;
 	SPIPlanPtr	p;
 
+#define SUPERSEDE_KEY \
+	"   AND group_id OPERATOR(pg_catalog.=) $3" \
+	"   AND proposal_id OPERATOR(pg_catalog.=) $4" \
+	"   AND member_id OPERATOR(pg_catalog.=) $5" \
+	"   AND vote_id OPERATOR(pg_catalog.=) $6" \
+	"   AND superseded_at IS NULL"
+
 	/* on Citus there is no tuple id (index_lookup): by the key alone */
 	if (ItemPointerIsValid(&vc->current_tid))
 		p = enspiral_plan(&plan,
 						  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
-						  " WHERE ctid OPERATOR(pg_catalog.=) $1"
-						  "   AND group_id OPERATOR(pg_catalog.=) $3"
-						  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
-						  "   AND member_id OPERATOR(pg_catalog.=) $5"
-						  "   AND vote_id OPERATOR(pg_catalog.=) $6"
-						  "   AND superseded_at IS NULL",
+						  " WHERE ctid OPERATOR(pg_catalog.=) $1" SUPERSEDE_KEY,
 						  6, argtypes);
 	else
 		p = enspiral_plan(&by_key,
 						  "UPDATE enspiral.votes SET superseded_at = $2, history_key = $6"
-						  " WHERE $1 IS NOT NULL"
-						  "   AND group_id OPERATOR(pg_catalog.=) $3"
-						  "   AND proposal_id OPERATOR(pg_catalog.=) $4"
-						  "   AND member_id OPERATOR(pg_catalog.=) $5"
-						  "   AND vote_id OPERATOR(pg_catalog.=) $6"
-						  "   AND superseded_at IS NULL",
+						  " WHERE $1 IS NOT NULL" SUPERSEDE_KEY,
 						  6, argtypes);
+#undef SUPERSEDE_KEY
 	if (SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
 							 false, true, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "superseding vote " INT64_FORMAT " failed", vc->current_vote_id);
