@@ -47,6 +47,15 @@
  * counterpart (ExecSimpleRelationUpdate), for a row the caller has locked
  * against other writers.  Deletes stay in SQL.
  *
+ * Citus.  On a table distributed by Citus (doc/scaling.md) the rows live in
+ * shards, and the heap of the table itself is empty.  This file alone
+ * decides which form runs: relaccess_distributed() asks once per relation
+ * (cached with its OID, forgotten with it), and for a distributed table the
+ * fetches, inserts and updates above run their SQL form (citus.c), which
+ * Citus routes to the group's shard.  A row fetched that way has no tuple
+ * id: relaccess_writer_fetch_key() finds it again by key, and an update
+ * names it by its primary key.  Callers do not know which form ran.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -81,6 +90,7 @@ typedef struct RelaccessEntry
 {
 	char		name[NAMEDATALEN];
 	Oid			relid;
+	int8		distributed;	/* a Citus table: 1, not: 0, not asked yet: -1 */
 } RelaccessEntry;
 
 static RelaccessEntry relid_cache[RELACCESS_CACHE_SIZE];
@@ -161,6 +171,7 @@ relaccess_relid_if_exists(const char *name)
 	{
 		strlcpy(relid_cache[relid_cache_n].name, name, NAMEDATALEN);
 		relid_cache[relid_cache_n].relid = relid;
+		relid_cache[relid_cache_n].distributed = -1;
 		relid_cache_n++;
 	}
 	return relid;
@@ -175,6 +186,29 @@ relaccess_relid(const char *name)
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation enspiral.%s does not exist", name);
 	return relid;
+}
+
+/*
+ * Whether enspiral.<relid> is a Citus distributed table, whose rows live in
+ * shards rather than in its own heap: every access then goes through SQL
+ * that Citus routes (citus.c).  Asked once per relation and cached with its
+ * OID, so the relcache invalidation that create_distributed_table sends
+ * forgets the answer; on a single node the answer is a catalog lookup.
+ */
+bool
+relaccess_distributed(Oid relid)
+{
+	bool		answer;
+
+	for (int i = 0; i < relid_cache_n; i++)
+		if (relid_cache[i].relid == relid && relid_cache[i].distributed >= 0)
+			return relid_cache[i].distributed == 1;
+	answer = enspiral_table_is_distributed(relid);
+	/* asking may have processed invalidations: look for the entry again */
+	for (int i = 0; i < relid_cache_n; i++)
+		if (relid_cache[i].relid == relid)
+			relid_cache[i].distributed = answer ? 1 : 0;
+	return answer;
 }
 
 /* OID of a label of an enum type of the enspiral schema (syscache lookups) */
@@ -199,6 +233,7 @@ relaccess_open(RelScan *rs, const char *table, const char *index, LOCKMODE mode)
 	rs->heap = table_open(relaccess_relid(table), mode);
 	rs->index = index_open(relaccess_relid(index), AccessShareLock);
 	rs->slot = table_slot_create(rs->heap, NULL);
+	rs->distributed = relaccess_distributed(RelationGetRelid(rs->heap));
 }
 
 /* Close what relaccess_open opened, keeping the relation locks */
@@ -213,6 +248,7 @@ relaccess_close(RelScan *rs)
 /*
  * Fetch into rs->slot the first row visible to snap whose leading index
  * columns equal keys[] (compared with the functions procs[]); false if none.
+ * On a distributed table, the same fetch in SQL (no tuple id).
  */
 bool
 relaccess_fetch(RelScan *rs, Snapshot snap, int nkeys, const Datum *keys,
@@ -223,6 +259,15 @@ relaccess_fetch(RelScan *rs, Snapshot snap, int nkeys, const Datum *keys,
 	bool		found;
 
 	Assert(nkeys > 0 && nkeys <= INDEX_MAX_KEYS);
+	if (rs->distributed)
+	{
+		HeapTuple	tuple = enspiral_fetch_sql(rs->heap, rs->index, nkeys, keys, snap);
+
+		if (tuple == NULL)
+			return false;
+		ExecForceStoreHeapTuple(tuple, rs->slot, true);
+		return true;
+	}
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, procs[i], keys[i]);
 	scan = index_beginscan(rs->heap, rs->index, snap, nkeys, 0);
@@ -261,6 +306,9 @@ relaccess_lock(RelScan *rs, ItemPointer row, Snapshot snap)
 	TM_Result	res;
 	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
+	if (rs->distributed)
+		elog(ERROR, "a row of distributed table %s cannot be locked by tuple id",
+			 RelationGetRelationName(rs->heap));
 	res = table_tuple_lock(rs->heap, &tid, snap, rs->slot, GetCurrentCommandId(true),
 						   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
 	switch (res)
@@ -363,6 +411,16 @@ relaccess_writer_open(RelWriter *w, const char *table)
 
 	w->rel = table_open(relaccess_relid(table), RowExclusiveLock);
 	desc = RelationGetDescr(w->rel);
+	w->distributed = relaccess_distributed(RelationGetRelid(w->rel));
+	if (w->distributed)
+	{
+		/* writes run as SQL (citus.c): only a slot for the fetched row */
+		w->rri = NULL;
+		w->estate = NULL;
+		w->oldslot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		w->newslot = NULL;
+		return;
+	}
 	w->rri = makeNode(ResultRelInfo);
 	w->estate = writer_estate(w->rel, w->rri);
 #if PG_VERSION_NUM >= 160000
@@ -379,6 +437,13 @@ relaccess_writer_open(RelWriter *w, const char *table)
 void
 relaccess_writer_close(RelWriter *w)
 {
+	if (w->distributed)
+	{
+		ExecDropSingleTupleTableSlot(w->oldslot);
+		table_close(w->rel, NoLock);
+		CommandCounterIncrement();
+		return;
+	}
 	AfterTriggerEndQuery(w->estate);
 	EvalPlanQualEnd(&w->epqstate);
 	/* AFTER row triggers may have opened the relation again: close it */
@@ -440,9 +505,16 @@ void
 relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 {
 	TupleTableSlot *slot = w->newslot;
-	int			natts = slot->tts_tupleDescriptor->natts;
-	bool	   *named = palloc0(natts * sizeof(bool));
+	int			natts;
+	bool	   *named;
 
+	if (w->distributed)
+	{
+		enspiral_insert_sql(w->rel, cols, ncols);
+		return;
+	}
+	natts = slot->tts_tupleDescriptor->natts;
+	named = palloc0(natts * sizeof(bool));
 	for (int i = 0; i < ncols; i++)
 		named[enspiral_attnum(slot->tts_tupleDescriptor, cols[i].name) - 1] = true;
 	ExecClearTuple(slot);
@@ -461,7 +533,31 @@ relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 bool
 relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 {
+	if (!ItemPointerIsValid(tid))
+		return false;
 	return table_tuple_fetch_row_version(w->rel, tid, snap, w->oldslot);
+}
+
+/*
+ * Fetch into w->oldslot the first row visible to snap whose leading bigint
+ * columns of index <index> equal keys[]; false when there is none.  The form
+ * of relaccess_writer_fetch for a row read without a tuple id (a row of a
+ * distributed table); the caller holds a lock that keeps other writers off.
+ */
+bool
+relaccess_writer_fetch_key(RelWriter *w, const char *index, int nkeys, const int64 *keys,
+						   Snapshot snap)
+{
+	RelScan		rs;
+	bool		found;
+
+	rs.heap = w->rel;
+	rs.index = index_open(relaccess_relid(index), AccessShareLock);
+	rs.slot = w->oldslot;
+	rs.distributed = w->distributed;
+	found = relaccess_fetch_int8(&rs, snap, nkeys, keys);
+	index_close(rs.index, NoLock);
+	return found;
 }
 
 /*
@@ -473,8 +569,14 @@ void
 relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols)
 {
 	TupleTableSlot *slot = w->newslot;
-	int			natts = slot->tts_tupleDescriptor->natts;
+	int			natts;
 
+	if (w->distributed)
+	{
+		enspiral_update_sql(w->rel, w->oldslot, cols, ncols);
+		return;
+	}
+	natts = slot->tts_tupleDescriptor->natts;
 	ExecClearTuple(slot);
 	slot_getallattrs(w->oldslot);
 	memcpy(slot->tts_values, w->oldslot->tts_values, natts * sizeof(Datum));
