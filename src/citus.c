@@ -244,11 +244,14 @@ lookup_where(StringInfo sql, Relation heap, Relation idx, int nkeys, Oid *types)
  * fetch (relaccess.c): the first row visible to snap whose leading nkeys
  * columns of idx equal keys[] and that satisfies idx's predicate, as a tuple
  * of heap's descriptor in the caller's memory context (no tuple id); NULL
- * when there is none.  Citus routes the query to the group's shard when the
- * keys lead with group_id.
+ * when there is none.  lock: the row locked FOR NO KEY UPDATE, its latest
+ * version read as SELECT ... FOR NO KEY UPDATE does (snap is not used).
+ * Citus routes the query to the group's shard when the keys lead with
+ * group_id.
  */
 HeapTuple
-enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys, Snapshot snap)
+enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys, Snapshot snap,
+				   bool lock)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext spi;
@@ -268,12 +271,12 @@ enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys, Sn
 	appendStringInfoString(&sql, " FROM ");
 	append_relation(&sql, heap);
 	lookup_where(&sql, heap, idx, nkeys, types);
-	appendStringInfoString(&sql, " LIMIT 1");
+	appendStringInfoString(&sql, lock ? " LIMIT 1 FOR NO KEY UPDATE" : " LIMIT 1");
 	enspiral_spi_connect();
 	plan = SPI_prepare(sql.data, nkeys, types);
 	if (plan == NULL ||
-		SPI_execute_snapshot(plan, (Datum *) keys, NULL, snap, InvalidSnapshot, true, false, 1)
-		!= SPI_OK_SELECT)
+		SPI_execute_snapshot(plan, (Datum *) keys, NULL, lock ? InvalidSnapshot : snap,
+							 InvalidSnapshot, !lock, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "lookup failed: %s", sql.data);
 	if (SPI_processed == 1)
 	{

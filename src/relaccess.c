@@ -53,8 +53,15 @@
  * (cached with its OID, forgotten with it), and for a distributed table the
  * fetches, inserts and updates above run their SQL form (citus.c), which
  * Citus routes to the group's shard.  A row fetched that way has no tuple
- * id: relaccess_writer_fetch_key() finds it again by key, and an update
- * names it by its primary key.  Callers do not know which form ran.
+ * id of its own: it gets a handle that looks like one (an index into the
+ * transaction's list of the primary keys of the rows read in SQL), so the
+ * callers keep passing tuple ids to relaccess_lock() and
+ * relaccess_writer_fetch(), which find the row again by its primary key
+ * (SELECT ... FOR NO KEY UPDATE for a lock), and an update names the row by
+ * its primary key.  Callers do not know which form ran.  The list lives
+ * until the end of the transaction: a few dozen bytes per row read.
+ * relaccess_written_here() answers false for such a row (the caller then
+ * takes a lock it could have skipped).
  *
  *-------------------------------------------------------------------------
  */
@@ -211,6 +218,109 @@ relaccess_distributed(Oid relid)
 	return answer;
 }
 
+/*
+ * A row of a distributed table read in SQL, named by its primary key; its
+ * handle is its index in sql_rows, dressed as a tuple id.
+ */
+typedef struct SqlRow
+{
+	Oid			relid;
+	int			nkeys;
+	Datum		keys[INDEX_MAX_KEYS];	/* the primary key (by-value columns) */
+} SqlRow;
+
+static SqlRow *sql_rows = NULL;		/* in TopTransactionContext */
+static int	sql_rows_n = 0;
+static int	sql_rows_max = 0;
+static bool sql_rows_callback_registered = false;
+
+/* End of transaction: the handles die with the list */
+static void
+sql_rows_xact_callback(XactEvent event, void *arg)
+{
+	sql_rows = NULL;
+	sql_rows_n = sql_rows_max = 0;
+}
+
+/* The primary key index of rel, opened */
+static Relation
+primary_key_open(Relation rel)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+
+	if (!OidIsValid(pk))
+		elog(ERROR, "table %s has no primary key", RelationGetRelationName(rel));
+	return index_open(pk, AccessShareLock);
+}
+
+/* Remember the primary key of tuple, a row of rel read in SQL; set its handle */
+static void
+sql_row_register(Relation rel, HeapTuple tuple)
+{
+	Relation	pk = primary_key_open(rel);
+	SqlRow	   *r;
+
+	if (!sql_rows_callback_registered)
+	{
+		RegisterXactCallback(sql_rows_xact_callback, NULL);
+		sql_rows_callback_registered = true;
+	}
+	if (sql_rows_n == sql_rows_max)
+	{
+		sql_rows_max = Max(16, sql_rows_max * 2);
+		sql_rows = sql_rows == NULL ?
+			MemoryContextAlloc(TopTransactionContext, sql_rows_max * sizeof(SqlRow)) :
+			repalloc(sql_rows, sql_rows_max * sizeof(SqlRow));
+	}
+	r = &sql_rows[sql_rows_n];
+	r->relid = RelationGetRelid(rel);
+	r->nkeys = pk->rd_index->indnkeyatts;
+	for (int i = 0; i < r->nkeys; i++)
+	{
+		AttrNumber	attnum = pk->rd_index->indkey.values[i];
+		bool		isnull;
+
+		if (!TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attbyval)
+			elog(ERROR, "primary key of %s is not by value", RelationGetRelationName(rel));
+		r->keys[i] = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+	}
+	index_close(pk, AccessShareLock);
+	ItemPointerSet(&tuple->t_self, sql_rows_n / 65535, sql_rows_n % 65535 + 1);
+	sql_rows_n++;
+}
+
+/* The row of distributed table rel whose handle is tid */
+static SqlRow *
+sql_row_of(Relation rel, ItemPointer tid)
+{
+	int64		i = (int64) ItemPointerGetBlockNumber(tid) * 65535 +
+		ItemPointerGetOffsetNumber(tid) - 1;
+
+	if (i < 0 || i >= sql_rows_n || sql_rows[i].relid != RelationGetRelid(rel))
+		elog(ERROR, "invalid row handle of distributed table %s", RelationGetRelationName(rel));
+	return &sql_rows[i];
+}
+
+/*
+ * Read again the row of distributed table rel whose handle is tid (lock:
+ * its latest version, locked FOR NO KEY UPDATE) into slot, keeping the
+ * handle; false when it is gone
+ */
+static bool
+sql_row_fetch(Relation rel, ItemPointer tid, Snapshot snap, bool lock, TupleTableSlot *slot)
+{
+	SqlRow	   *r = sql_row_of(rel, tid);
+	Relation	pk = primary_key_open(rel);
+	HeapTuple	tuple = enspiral_fetch_sql(rel, pk, r->nkeys, r->keys, snap, lock);
+
+	index_close(pk, AccessShareLock);
+	if (tuple == NULL)
+		return false;
+	tuple->t_self = *tid;
+	ExecForceStoreHeapTuple(tuple, slot, true);
+	return true;
+}
+
 /* OID of a label of an enum type of the enspiral schema (syscache lookups) */
 Oid
 relaccess_enum_label(const char *type, const char *label)
@@ -261,10 +371,11 @@ relaccess_fetch(RelScan *rs, Snapshot snap, int nkeys, const Datum *keys,
 	Assert(nkeys > 0 && nkeys <= INDEX_MAX_KEYS);
 	if (rs->distributed)
 	{
-		HeapTuple	tuple = enspiral_fetch_sql(rs->heap, rs->index, nkeys, keys, snap);
+		HeapTuple	tuple = enspiral_fetch_sql(rs->heap, rs->index, nkeys, keys, snap, false);
 
 		if (tuple == NULL)
 			return false;
+		sql_row_register(rs->heap, tuple);
 		ExecForceStoreHeapTuple(tuple, rs->slot, true);
 		return true;
 	}
@@ -307,8 +418,7 @@ relaccess_lock(RelScan *rs, ItemPointer row, Snapshot snap)
 	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
 	if (rs->distributed)
-		elog(ERROR, "a row of distributed table %s cannot be locked by tuple id",
-			 RelationGetRelationName(rs->heap));
+		return sql_row_fetch(rs->heap, row, snap, true, rs->slot);
 	res = table_tuple_lock(rs->heap, &tid, snap, rs->slot, GetCurrentCommandId(true),
 						   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
 	switch (res)
@@ -533,31 +643,9 @@ relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 bool
 relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 {
-	if (!ItemPointerIsValid(tid))
-		return false;
+	if (w->distributed)
+		return sql_row_fetch(w->rel, tid, snap, false, w->oldslot);
 	return table_tuple_fetch_row_version(w->rel, tid, snap, w->oldslot);
-}
-
-/*
- * Fetch into w->oldslot the first row visible to snap whose leading bigint
- * columns of index <index> equal keys[]; false when there is none.  The form
- * of relaccess_writer_fetch for a row read without a tuple id (a row of a
- * distributed table); the caller holds a lock that keeps other writers off.
- */
-bool
-relaccess_writer_fetch_key(RelWriter *w, const char *index, int nkeys, const int64 *keys,
-						   Snapshot snap)
-{
-	RelScan		rs;
-	bool		found;
-
-	rs.heap = w->rel;
-	rs.index = index_open(relaccess_relid(index), AccessShareLock);
-	rs.slot = w->oldslot;
-	rs.distributed = w->distributed;
-	found = relaccess_fetch_int8(&rs, snap, nkeys, keys);
-	index_close(rs.index, NoLock);
-	return found;
 }
 
 /*

@@ -74,14 +74,12 @@ extern void relaccess_writer_open(RelWriter *w, const char *table);
 extern void relaccess_writer_close(RelWriter *w);
 extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols);
 extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
-extern bool relaccess_writer_fetch_key(RelWriter *w, const char *index, int nkeys,
-									   const int64 *keys, Snapshot snap);
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols);
 
 /* citus.c: the SQL forms of the accesses above, for a distributed table */
 extern HeapTuple enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys,
-									Snapshot snap);
+									Snapshot snap, bool lock);
 extern void enspiral_insert_sql(Relation rel, const RelColumn *cols, int ncols);
 extern void enspiral_update_sql(Relation rel, TupleTableSlot *old, const RelColumn *cols,
 								int ncols);

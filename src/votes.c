@@ -378,7 +378,6 @@ supersede_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
 			  TimestampTz now)
 {
 	ItemPointerData tid = vc->current_tid;
-	int64		keys[4] = {vc->group_id, pid, member_id, 0};
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	bool		isnull;
 	RelColumn	cols[] = {
@@ -386,9 +385,7 @@ supersede_row(RelWriter *w, const VoteContext *vc, int64 pid, int64 member_id,
 		{"history_key", Int64GetDatum(vc->current_vote_id), false},
 	};
 
-	/* a vote read without a tuple id (on Citus) is found again by its key */
-	if (!(ItemPointerIsValid(&tid) ? relaccess_writer_fetch(w, &tid, snap) :
-		  relaccess_writer_fetch_key(w, "votes_pkey", 4, keys, snap)) ||
+	if (!relaccess_writer_fetch(w, &tid, snap) ||
 		enspiral_slot_int64(w->oldslot, "group_id") != vc->group_id ||
 		enspiral_slot_int64(w->oldslot, "proposal_id") != pid ||
 		enspiral_slot_int64(w->oldslot, "member_id") != member_id ||

@@ -28,4 +28,4 @@ SELECT enspiral.is_shard_of('enspiral.proposals'::regclass, 'enspiral.votes');
 SELECT indexrelid::regclass, indisunique FROM pg_index
  WHERE indexrelid::regclass::text IN ('enspiral.members_member_id_idx', 'enspiral.proposals_proposal_id_idx',
        'enspiral.rounds_round_id_idx', 'enspiral.buckets_bucket_id_idx', 'enspiral.catalyst_terms_term_id_idx')
- ORDER BY 1::text;
+ ORDER BY indexrelid::text;
