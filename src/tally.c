@@ -97,7 +97,7 @@ consent_add(int64 *slot, int64 weight)
 	if (pg_add_s64_overflow(*slot, weight, slot))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("consent_counts: count out of range")));
+				 errmsg("consent count is out of range")));
 }
 
 /*

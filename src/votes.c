@@ -527,21 +527,22 @@ check_delegate_vote(int64 pid, int64 member_id, int64 cast_by, const VoteContext
 	if (!jsonb_get_bool_key(DatumGetJsonbP(vc->settings), "delegation", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DELEGATION_OFF),
-				 errmsg("proposal %lld does not apply delegation", (long long) pid),
-				 errdetail("Its setting \"delegation\" is false."),
+				 errmsg("proposal does not apply delegation"),
+				 errdetail("The setting \"delegation\" of proposal %lld is false.", (long long) pid),
 				 errhint("Member %lld can vote itself.", (long long) member_id)));
 	if (!delegation_may_cast(vc->group_id, member_id, cast_by, vc->opens_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_DELEGATE),
-				 errmsg("member %lld may not vote for member %lld on proposal %lld",
-						(long long) cast_by, (long long) member_id, (long long) pid),
-				 errdetail("A delegate votes for the members whose delegation chain in effect when the proposal opened reaches it through current members of the group.")));
+				 errmsg("member is not a delegate of the voter"),
+				 errdetail("Member %lld may not vote for member %lld on proposal %lld.",
+						   (long long) cast_by, (long long) member_id, (long long) pid),
+				 errhint("A delegate votes for the members whose delegation chain in effect when the proposal opened reaches it through current members of the group.")));
 	if (vc->has_current && vc->current_direct)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_VOTED_DIRECTLY),
-				 errmsg("member %lld has voted on proposal %lld itself",
-						(long long) member_id, (long long) pid),
-				 errdetail("A vote cast by the member is never replaced by a delegate's vote."),
+				 errmsg("member has voted itself"),
+				 errdetail("Member %lld has voted on proposal %lld itself; a vote cast by the member is never replaced by a delegate's vote.",
+						   (long long) member_id, (long long) pid),
 				 errhint("The member can retract its vote with enspiral.retract_vote().")));
 }
 
@@ -577,7 +578,7 @@ cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *raw, text *reason,
 	proposal_member_lock(pid, member_id);
 	require_vote_context(group_id, pid, member_id, now, &vc);
 	if (cast_by != 0)
-		refuse_anonymous(pid, &vc, "vote as a delegate");
+		refuse_anonymous(pid, &vc, "vote_as_delegate");
 	if (vc.invited)
 		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)

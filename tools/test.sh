@@ -114,12 +114,14 @@ lint_step() {
 # run_lint: cppcheck over src/ reports nothing (make cppcheck); the SQLSTATE
 # list, the codes used and doc/errors.md agree (tools/errcodes.sh check);
 # the settings registry and doc/settings.md agree (tools/settings.sh check);
+# every table shows its triggers where it is created (tools/triggers.pl check);
 # every relative link in the docs points at a file (tools/doclinks.sh);
 # META.json follows PGXN's meta spec and the tree (tools/check_meta.pl)
 run_lint() {
 	lint_step cppcheck make -C "$TOP" -s cppcheck
 	lint_step errcodes bash "$TOP/tools/errcodes.sh" check
 	lint_step settings bash "$TOP/tools/settings.sh" check
+	lint_step triggers perl "$TOP/tools/triggers.pl" check
 	lint_step doclinks bash "$TOP/tools/doclinks.sh"
 	lint_step meta perl "$TOP/tools/check_meta.pl" "$TOP"
 }

@@ -270,6 +270,7 @@ CREATE FUNCTION enspiral.normalize_group_settings(settings jsonb) RETURNS jsonb
 COMMENT ON FUNCTION enspiral.normalize_group_settings(jsonb) IS
     'Validates group settings (unknown keys, types and ranges are errors naming the key) and returns them with every default filled in';
 
+-- @triggers (tools/triggers.pl): groups_events (70_events)
 CREATE TABLE enspiral.groups (
     group_id    bigint GENERATED ALWAYS AS IDENTITY,
     name        text NOT NULL CHECK (btrim(name) <> ''),
@@ -400,6 +401,8 @@ REVOKE ALL ON FUNCTION enspiral.require_member(bigint, bigint) FROM PUBLIC;
 -- Members and membership history
 ------------------------------------------------------------------------------
 
+-- @triggers (tools/triggers.pl): members_append_only (10_lifecycle),
+--   members_no_truncate (10_lifecycle)
 CREATE TABLE enspiral.members (
     group_id    bigint NOT NULL REFERENCES enspiral.groups,
     member_id   bigint GENERATED ALWAYS AS IDENTITY,
@@ -416,6 +419,10 @@ CREATE INDEX members_member_id_idx ON enspiral.members (member_id);
 COMMENT ON INDEX enspiral.members_member_id_idx IS
     'Lookups by member_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 
+-- @triggers (tools/triggers.pl): memberships_guard (00_base),
+--   memberships_outcome_guard (30_decisions),
+--   catalyst_member_left (50_catalyst),
+--   catalyst_member_rejoined (50_catalyst), memberships_events (70_events)
 CREATE TABLE enspiral.memberships (
     group_id    bigint NOT NULL,
     member_id   bigint NOT NULL,

@@ -24,6 +24,11 @@ CREATE TABLE enspiral.catalyst_groups (
 COMMENT ON TABLE enspiral.catalyst_groups IS
     'One row per group whose catalyst terms changed: every transaction that changes the terms upserts it first, which serializes the rule checks of a group (changes counts those transactions)';
 
+-- @triggers (tools/triggers.pl): catalyst_terms_guard (50_catalyst),
+--   catalyst_terms_changes (50_catalyst),
+--   catalyst_terms_coverage (50_catalyst),
+--   catalyst_terms_no_truncate (50_catalyst),
+--   catalyst_terms_events (70_events)
 CREATE TABLE enspiral.catalyst_terms (
     group_id        bigint NOT NULL,
     term_id         bigint GENERATED ALWAYS AS IDENTITY,
