@@ -434,8 +434,9 @@ new_int8_array(int n)
 	if (!AllocSizeIsValid(bytes))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("array size exceeds the maximum allowed (%d)",
-						(int) MaxArraySize)));
+				 errmsg("array size exceeds the maximum allowed"),
+				 errdetail("The array would have %d elements; the maximum is %d.",
+						   n, (int) MaxArraySize)));
 	a = palloc0(bytes);
 	SET_VARSIZE(a, bytes);
 	a->ndim = 1;

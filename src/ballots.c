@@ -228,8 +228,9 @@ check_time_slot(const char *name, int i)
 	if (empty || lo.infinite || hi.infinite)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
-				 errmsg("option %d is not a bounded time slot", i + 1),
-				 errdetail("Options of a time proposal are non-empty tstzrange values with both bounds."),
+				 errmsg("option is not a bounded time slot"),
+				 errdetail("Option %d is not a bounded time slot; options of a time proposal are non-empty tstzrange values with both bounds.",
+						   i + 1),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "options")));
 }
 
@@ -256,15 +257,18 @@ check_options(int method, ArrayType *options, Datum **elems)
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
-					 errmsg("a %s proposal takes no options", method_names[method]),
-					 errdetail("Its answers are fixed by the method.")));
+					 errmsg("proposal method takes no options"),
+					 errdetail("The answers of a %s proposal are fixed by its method.",
+							   method_names[method])));
 		return 0;
 	}
 	if (options == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
-				 errmsg("a %s proposal needs options", method_names[method])));
+				 errmsg("proposal needs options"),
+				 errdetail("A %s proposal chooses among options; none were given.",
+						   method_names[method])));
 	if (ARR_NDIM(options) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
@@ -275,8 +279,10 @@ check_options(int method, ArrayType *options, Datum **elems)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
-				 errmsg("a %s proposal needs at least 2 options, got %d",
-						method_names[method], n)));
+				 errmsg("proposal needs at least 2 options"),
+				 errdetail_plural("A %s proposal was given %d option.",
+								  "A %s proposal was given %d options.",
+								  n, method_names[method], n)));
 	for (int i = 0; i < n; i++)
 	{
 		char	   *name;
@@ -285,13 +291,15 @@ check_options(int method, ArrayType *options, Datum **elems)
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
-					 errmsg("option %d is NULL", i + 1)));
+					 errmsg("options must not contain NULL"),
+					 errdetail("Option %d is NULL.", i + 1)));
 		name = TextDatumGetCString((*elems)[i]);
 		if (name[strspn(name, " \t\r\n")] == '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_OPTIONS),
 					 err_generic_string(PG_DIAG_COLUMN_NAME, "options"),
-					 errmsg("option %d is empty", i + 1)));
+					 errmsg("option must not be empty"),
+					 errdetail("Option %d is empty.", i + 1)));
 		for (int j = 0; j < i; j++)
 			if (strcmp(name, TextDatumGetCString((*elems)[j])) == 0)
 				ereport(ERROR,
@@ -351,7 +359,8 @@ check_none_of_the_above(int method, JsonbValue *values, int noptions, Datum *ele
 		if (strcmp(TextDatumGetCString(elems[i]), NONE_OF_THE_ABOVE) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_INVALID_SETTING),
-					 errmsg("option %d is named like the implicit option none_of_the_above", i + 1),
+					 errmsg("option is named like the implicit option none_of_the_above"),
+					 errdetail("Option %d is named none_of_the_above.", i + 1),
 					 errhint("Rename the option or leave \"none_of_the_above\" off."),
 					 err_generic_string(PG_DIAG_COLUMN_NAME, "none_of_the_above")));
 	if (method == METHOD_RANKED && !max_ranks_given)
@@ -522,25 +531,20 @@ ballot_rules_load(BallotRules *rules, const char *method, ArrayType *options,
 /* Raise NS104 for a ballot of a proposal */
 #define BALLOT_ERROR(pid, ...) ballot_error(pid, psprintf(__VA_ARGS__))
 
-/* Raise NS104: the message names the proposal and the broken rule */
+/* Raise NS104: the detail states the broken rule (a sentence) and the proposal */
 static pg_attribute_noreturn() void
 ballot_error(int64 pid, const char *text)
 {
-	char	   *rule = pstrdup(text);
-	size_t		len = strlen(rule);
-
-	/* message style: no capital at the start, no period at the end */
-	if (len > 0 && rule[len - 1] == '.')
-		rule[len - 1] = '\0';
-	rule[0] = pg_tolower((unsigned char) rule[0]);
 	if (pid == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_BALLOT),
-				 errmsg("invalid ballot: %s", rule),
+				 errmsg("invalid ballot"),
+				 errdetail_internal("%s", text),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "ballot")));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_BALLOT),
-			 errmsg("invalid ballot for proposal %lld: %s", (long long) pid, rule),
+			 errmsg("invalid ballot"),
+			 errdetail_internal("%s The ballot is for proposal %lld.", text, (long long) pid),
 			 err_generic_string(PG_DIAG_COLUMN_NAME, "ballot")));
 	pg_unreachable();
 }

@@ -962,8 +962,9 @@ enspiral_bucket_reopen(PG_FUNCTION_ARGS)
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_FUNDED_EARLY),
-				 errmsg("bucket %lld cannot reopen for funding", (long long) PG_GETARG_INT64(1)),
-				 errdetail("Only a funded bucket below its max_goal reopens, in a round that allows it, before the round closes."),
+				 errmsg("bucket cannot reopen for funding"),
+				 errdetail("Bucket %lld did not reopen. Only a funded bucket below its max_goal reopens, in a round that allows it, before the round closes.",
+						   (long long) PG_GETARG_INT64(1)),
 				 errhint("Use enspiral.reopen_funding().")));
 	enspiral_spi_finish();
 	PG_RETURN_VOID();

@@ -227,19 +227,20 @@ read_rules(Jsonb *settings, BudgetRules *r, int nprojects)
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "vote_selected_projects_minimum")));
 }
 
-/* Raise NS104 for a budget ballot that breaks the named rule */
+/* Raise NS104 for a budget ballot that breaks a rule (rule, detail: sentences) */
 static pg_attribute_noreturn() void
 budget_ballot_error(int64 pid, const char *rule, const char *detail)
 {
 	if (pid == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_INVALID_BALLOT),
-				 errmsg("invalid budget ballot: %s", rule),
-				 errdetail_internal("%s", detail)));
+				 errmsg("invalid budget ballot"),
+				 errdetail_internal("%s %s", rule, detail)));
 	ereport(ERROR,
 			(errcode(ERRCODE_ENSPIRAL_INVALID_BALLOT),
-			 errmsg("invalid ballot for proposal %lld: %s", (long long) pid, rule),
-			 errdetail_internal("%s", detail),
+			 errmsg("invalid ballot"),
+			 errdetail_internal("%s %s The ballot is for proposal %lld.",
+								rule, detail, (long long) pid),
 			 err_generic_string(PG_DIAG_COLUMN_NAME, "ballot")));
 	pg_unreachable();
 }
@@ -268,13 +269,13 @@ read_selection(ArrayType *selection, const BudgetProjects *p, bool *chosen)
 
 		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
-			budget_ballot_error(0, "no project may be NULL", "The selection contains NULL.");
+			budget_ballot_error(0, "No project may be NULL.", "The selection contains NULL.");
 		k = DatumGetInt32(elems[i]);
 		if (k < 1 || k > p->n)
-			budget_ballot_error(0, "every project must be one of the budget's",
+			budget_ballot_error(0, "Every project must be one of the budget's.",
 								psprintf("Project %d is not between 1 and %d.", k, p->n));
 		if (chosen[k - 1])
-			budget_ballot_error(0, "a project may be selected once",
+			budget_ballot_error(0, "A project may be selected once.",
 								psprintf("Project %d is selected twice.", k));
 		chosen[k - 1] = true;
 	}
@@ -302,25 +303,25 @@ check_rules(const BudgetRules *r, const BudgetProjects *p, const bool *chosen, i
 					 errmsg("the total cost of the selection is out of range")));
 	}
 	if (total > p->budget)
-		budget_ballot_error(pid, "the selection costs more than the budget",
+		budget_ballot_error(pid, "The selection costs more than the budget.",
 							psprintf("The selection costs %lld; the budget is %lld.",
 									 (long long) total, (long long) p->budget));
 	if (r->rule == RULE_SELECTED_PROJECTS && count < r->selected_minimum)
-		budget_ballot_error(pid, "too few projects selected",
+		budget_ballot_error(pid, "Too few projects are selected.",
 							psprintf("The ballot selects %d; vote_selected_projects_minimum is %lld.",
 									 count, (long long) r->selected_minimum));
 	if (r->rule == RULE_SELECTED_PROJECTS && count > r->selected_maximum)
-		budget_ballot_error(pid, "too many projects selected",
+		budget_ballot_error(pid, "Too many projects are selected.",
 							psprintf("The ballot selects %d; vote_selected_projects_maximum is %lld.",
 									 count, (long long) r->selected_maximum));
 	if (r->rule == RULE_MINIMUM_PROJECTS && count < r->minimum_projects)
-		budget_ballot_error(pid, "too few projects selected",
+		budget_ballot_error(pid, "Too few projects are selected.",
 							psprintf("The ballot selects %d; vote_minimum_budget_projects_number is %lld.",
 									 count, (long long) r->minimum_projects));
 	/* total >= budget * percent / 100, exactly: total * 100 >= budget * percent */
 	if (r->rule == RULE_THRESHOLD_PERCENT &&
 		(int128) total * 100 < (int128) p->budget * r->threshold_percent)
-		budget_ballot_error(pid, "the selection spends less than the threshold share of the budget",
+		budget_ballot_error(pid, "The selection spends less than the threshold share of the budget.",
 							psprintf("The selection costs %lld; vote_threshold_percent %lld of the budget %lld needs at least that share.",
 									 (long long) total, (long long) r->threshold_percent,
 									 (long long) p->budget));

@@ -300,10 +300,9 @@ lifecycle_bad_input(LifecycleKind kind,
 		appendStringInfo(&accepted, "%s%s", i > 0 ? ", " : "", def->names[i]);
 	ereport(ERROR,
 			(errcode(code),
-			 errmsg("invalid input value for type %s: \"%s\"",
-					def->type_name, str),
-			 errdetail("Accepted values are %s (lower case, without spaces).",
-					   accepted.data)));
+			 errmsg("invalid input value for a lifecycle type"),
+			 errdetail("\"%s\" is not a value of type %s. Accepted values are %s (lower case, without spaces).",
+					   str, def->type_name, accepted.data)));
 }
 
 /* Text input of a lifecycle type */

@@ -589,12 +589,14 @@ int64_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, int *n)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
+				 errmsg("argument must not be NULL"),
+				 errdetail("Argument %s is NULL.", name)));
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array", name)));
+				 errmsg("argument must be a one-dimensional array"),
+				 errdetail("Argument %s has %d dimensions.", name, ARR_NDIM(arr))));
 	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	if (ARR_HASNULL(arr))
 	{
@@ -607,8 +609,8 @@ int64_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, int *n)
 			if (!(bitmap[i / 8] & (1 << (i % 8))))
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("%s must not contain NULL", name),
-						 errdetail("Element %d is NULL.", i + 1)));
+						 errmsg("argument must not contain NULL"),
+						 errdetail("Element %d of argument %s is NULL.", i + 1, name)));
 		}
 	}
 	return (const int64 *) ARR_DATA_PTR(arr);
@@ -621,7 +623,8 @@ int64_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
+				 errmsg("argument must not be NULL"),
+				 errdetail("Argument %s is NULL.", name)));
 	return PG_GETARG_INT64(argno);
 }
 

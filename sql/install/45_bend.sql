@@ -363,7 +363,7 @@ BEGIN
      WHERE x.group_id = reopen_funding.group_id AND x.bucket_id = reopen_funding.bucket_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bucket % does not exist', bucket_id USING ERRCODE = 'NS202';
+        PERFORM enspiral.raise_not_found(group_id, 'bucket', bucket_id);
     END IF;
     -- the round afresh, FOR SHARE without waiting (as open_bucket does): a
     -- close in progress holds it, and this refuses (retry); a later close
@@ -372,27 +372,30 @@ BEGIN
      WHERE x.group_id = b.group_id AND x.round_id = b.round_id
        FOR SHARE SKIP LOCKED;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'round % is being closed, allocated or matched; its buckets cannot be reopened now', b.round_id
-            USING ERRCODE = 'NS203', HINT = 'Retry when that transaction has finished.';
+        RAISE EXCEPTION 'buckets cannot be reopened while their round is being closed, allocated or matched'
+            USING ERRCODE = 'NS203',
+                  DETAIL = format('Round %s is being closed, allocated or matched by another transaction.', b.round_id),
+                  HINT = 'Retry when that transaction has finished.';
     END IF;
     IF NOT (r.settings ->> 'allow_reopen_funding')::boolean THEN
-        RAISE EXCEPTION 'round % does not let funded buckets reopen for funding', r.round_id
+        RAISE EXCEPTION 'round does not let funded buckets reopen for funding'
             USING ERRCODE = 'NS264',
+                  DETAIL = format('Round %s has the setting allow_reopen_funding false.', r.round_id),
                   HINT = 'Create the round with the setting allow_reopen_funding.';
     END IF;
     IF r.closed_at IS NOT NULL OR pg_catalog.now() >= r.closes_at THEN
-        RAISE EXCEPTION 'round % is not open', r.round_id
+        RAISE EXCEPTION 'round is not open'
             USING ERRCODE = 'NS203',
-                  DETAIL = 'A bucket reopens for funding only before its round closes.';
+                  DETAIL = format('Round %s is closed; a bucket reopens for funding only before its round closes.', r.round_id);
     END IF;
     SELECT a.balance INTO total FROM enspiral.accounts a
      WHERE a.group_id = b.group_id AND a.round_id = b.round_id AND a.kind = 'bucket'
        AND a.owner_id = b.bucket_id;
     IF b.state::text <> 'funded' OR total >= b.max_goal THEN
-        RAISE EXCEPTION 'bucket % was not funded early', bucket_id
+        RAISE EXCEPTION 'bucket was not funded early'
             USING ERRCODE = 'NS265',
-                  DETAIL = format('Its state is %s and it holds %s of its max_goal %s; only a funded bucket below its max_goal reopens.',
-                                  b.state, total, b.max_goal);
+                  DETAIL = format('Bucket %s is %s and holds %s of its max_goal %s; only a funded bucket below its max_goal reopens.',
+                                  bucket_id, b.state, total, b.max_goal);
     END IF;
     PERFORM enspiral.bucket_reopen(b.group_id, b.bucket_id);
     RETURN total;

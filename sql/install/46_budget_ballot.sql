@@ -67,12 +67,15 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF budget_id <> ALL (budget_ids) THEN
-        RAISE EXCEPTION 'budget % is not one of the group''s budgets', budget_id
-            USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'budget is not one of the group''s budgets'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Budget %s is not in budget_ids.', budget_id);
     END IF;
     IF workflow NOT IN ('all', 'one', 'random') THEN
-        RAISE EXCEPTION 'unknown budget workflow "%"', workflow
-            USING ERRCODE = 'NS414', COLUMN = 'workflow', HINT = 'Use all, one or random.';
+        RAISE EXCEPTION 'unknown budget workflow'
+            USING ERRCODE = 'NS414', COLUMN = 'workflow',
+                  DETAIL = format('The workflow given is "%s".', workflow),
+                  HINT = 'Use all, one or random.';
     END IF;
     RETURN CASE workflow
         WHEN 'all' THEN budget_id <> ALL (voted_ids)
@@ -140,8 +143,10 @@ BEGIN
         RAISE EXCEPTION 'budget set name must not be empty' USING ERRCODE = 'NS401', COLUMN = 'name';
     END IF;
     IF workflow NOT IN ('all', 'one', 'random') THEN
-        RAISE EXCEPTION 'unknown budget workflow "%"', workflow
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use all, one or random.';
+        RAISE EXCEPTION 'unknown budget workflow'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The workflow given is "%s".', workflow),
+                  HINT = 'Use all, one or random.';
     END IF;
     PERFORM enspiral.require_group(create_budget_set.group_id);
     INSERT INTO enspiral.budget_sets (group_id, name, workflow)
@@ -171,27 +176,29 @@ BEGIN
      WHERE s.group_id = add_budget_to_set.group_id AND s.set_id = add_budget_to_set.set_id
        FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'budget set % does not exist in group %', set_id, group_id
-            USING ERRCODE = 'NS260';
+        RAISE EXCEPTION 'budget set does not exist'
+            USING ERRCODE = 'NS260',
+                  DETAIL = format('Group %s has no budget set with id %s.', group_id, set_id);
     END IF;
     -- the proposals FOR SHARE: scheduling or opening one waits, or is waited for
     SELECT * INTO p FROM enspiral.proposals x
      WHERE x.group_id = add_budget_to_set.group_id AND x.proposal_id = add_budget_to_set.proposal_id
        FOR SHARE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'proposal % does not exist in group %', proposal_id, group_id
-            USING ERRCODE = 'NS101';
+        PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
     IF p.method <> 'budget' THEN
-        RAISE EXCEPTION 'proposal % is not a budget', proposal_id
+        RAISE EXCEPTION 'proposal is not a budget'
             USING ERRCODE = 'NS261',
-                  DETAIL = format('Its method is %s; a budget set holds proposals of method budget.', p.method);
+                  DETAIL = format('Proposal %s has method %s; a budget set holds proposals of method budget.',
+                                  proposal_id, p.method);
     END IF;
     SELECT m.set_id INTO busy FROM enspiral.budget_set_budgets m
      WHERE m.group_id = add_budget_to_set.group_id AND m.proposal_id = add_budget_to_set.proposal_id;
     IF FOUND THEN
-        RAISE EXCEPTION 'proposal % is already in a budget set', proposal_id
-            USING ERRCODE = 'NS261', DETAIL = format('It is in budget set %s.', busy);
+        RAISE EXCEPTION 'proposal is already in a budget set'
+            USING ERRCODE = 'NS261',
+                  DETAIL = format('Proposal %s is in budget set %s.', proposal_id, busy);
     END IF;
     SELECT x.proposal_id INTO busy FROM enspiral.proposals x
      WHERE x.group_id = add_budget_to_set.group_id
@@ -203,9 +210,9 @@ BEGIN
      ORDER BY x.proposal_id LIMIT 1
        FOR SHARE OF x;
     IF FOUND THEN
-        RAISE EXCEPTION 'budget set % can no longer change', set_id
+        RAISE EXCEPTION 'budget set can no longer change'
             USING ERRCODE = 'NS262',
-                  DETAIL = format('Proposal %s is no longer a draft.', busy),
+                  DETAIL = format('Proposal %s of budget set %s is no longer a draft.', busy, set_id),
                   HINT = 'The budgets of a set are fixed once one of them is scheduled or opened, so every member''s workflow stays the same.';
     END IF;
     INSERT INTO enspiral.budget_set_budgets (group_id, proposal_id, set_id)
@@ -245,10 +252,10 @@ BEGIN
     IF s.workflow = 'random' THEN
         pick := enspiral.budget_set_pick(s.group_id, s.set_id, member_id);
         IF pick <> proposal_id THEN
-            RAISE EXCEPTION 'member % may not vote in budget %', member_id, proposal_id
+            RAISE EXCEPTION 'member may not vote in this budget'
                 USING ERRCODE = 'NS263',
-                      DETAIL = format('Budget set %s uses the random workflow; the member''s budget is %s.',
-                                      s.set_id, pick);
+                      DETAIL = format('Budget set %s uses the random workflow; the budget of member %s is %s, not %s.',
+                                      s.set_id, member_id, pick, proposal_id);
         END IF;
         RETURN;
     END IF;
@@ -268,19 +275,19 @@ BEGIN
     IF EXISTS (SELECT 1 FROM enspiral.votes x
                 WHERE x.group_id = s.group_id AND x.proposal_id = held
                   AND x.member_id = budget_workflow_check.member_id AND x.superseded_at IS NULL) THEN
-        RAISE EXCEPTION 'member % has already voted in another budget of budget set %', member_id, s.set_id
+        RAISE EXCEPTION 'member has already voted in another budget of the budget set'
             USING ERRCODE = 'NS263',
-                  DETAIL = format('Budget set %s uses the workflow one; the member voted in budget %s.',
-                                  s.set_id, held),
+                  DETAIL = format('Budget set %s uses the workflow one; member %s voted in budget %s.',
+                                  s.set_id, member_id, held),
                   HINT = 'Retract that vote first (enspiral.retract_vote) to vote in this budget instead.';
     END IF;
     IF EXISTS (SELECT 1 FROM enspiral.participations x
                 WHERE x.group_id = s.group_id AND x.proposal_id = held
                   AND x.member_id = budget_workflow_check.member_id) THEN
-        RAISE EXCEPTION 'member % has already voted in another budget of budget set %', member_id, s.set_id
+        RAISE EXCEPTION 'member has already voted in another budget of the budget set'
             USING ERRCODE = 'NS263',
-                  DETAIL = format('Budget set %s uses the workflow one; the member cast an anonymous ballot in budget %s, which cannot be retracted.',
-                                  s.set_id, held);
+                  DETAIL = format('Budget set %s uses the workflow one; member %s cast an anonymous ballot in budget %s, which cannot be retracted.',
+                                  s.set_id, member_id, held);
     END IF;
     UPDATE enspiral.budget_set_voters v SET proposal_id = budget_workflow_check.proposal_id
      WHERE v.group_id = s.group_id AND v.set_id = s.set_id AND v.member_id = budget_workflow_check.member_id;

@@ -35,7 +35,7 @@ CREATE FUNCTION enspiral.proposal_required(group_id bigint, action text) RETURNS
 AS $$
 BEGIN
     IF enspiral.acting_proposal(proposal_required.group_id) IS NULL THEN
-        RAISE EXCEPTION 'action % needs a passed proposal', action
+        RAISE EXCEPTION 'action needs a passed proposal'
             USING ERRCODE = 'NS620',
                   DETAIL = format('Group %s gives may_%s the right proposal: no member, admin or application can do it alone.',
                                   group_id, action),
@@ -96,7 +96,7 @@ BEGIN
         SELECT p.state INTO st FROM enspiral.proposals p
          WHERE p.group_id = r.group_id AND p.proposal_id = r.proposal_id FOR SHARE;
         IF st IS DISTINCT FROM 'draft' THEN
-            RAISE EXCEPTION 'the effects of proposal % are frozen', r.proposal_id
+            RAISE EXCEPTION 'proposal effects are frozen'
                 USING ERRCODE = 'NS621',
                       DETAIL = format('Proposal %s is %s; effects change only while it is a draft.',
                                       r.proposal_id, coalesce(st::text, 'gone')),
@@ -133,8 +133,10 @@ DECLARE
 BEGIN
     IF v IS NULL OR v = 'null' THEN
         IF required THEN
-            RAISE EXCEPTION 'effect % needs the argument %', effect ->> 'kind', key
-                USING ERRCODE = 'NS622', DETAIL = format('The effect is %s.', effect);
+            RAISE EXCEPTION 'effect lacks a required argument'
+                USING ERRCODE = 'NS622',
+                      DETAIL = format('Effect %s needs the argument %s; the effect is %s.',
+                                      effect ->> 'kind', key, effect);
         END IF;
         RETURN NULL;
     END IF;
@@ -162,12 +164,14 @@ BEGIN
         END;
     END IF;
     IF NOT ok THEN
-        RAISE EXCEPTION 'argument % of effect % must be %', key, effect ->> 'kind',
-            CASE type WHEN 'id' THEN 'an id' WHEN 'integer' THEN 'a whole number'
-                      WHEN 'number' THEN 'a number' WHEN 'text' THEN 'a non-empty text'
-                      WHEN 'object' THEN 'an object' WHEN 'ids' THEN 'a non-empty array of ids'
-                      WHEN 'date' THEN 'a date (YYYY-MM-DD)' ELSE 'a timestamp' END
-            USING ERRCODE = 'NS622', DETAIL = format('The value is %s.', v);
+        RAISE EXCEPTION 'effect argument has an invalid value'
+            USING ERRCODE = 'NS622',
+                  DETAIL = format('Argument %s of effect %s must be %s; the value is %s.', key, effect ->> 'kind',
+                                  CASE type WHEN 'id' THEN 'an id' WHEN 'integer' THEN 'a whole number'
+                                            WHEN 'number' THEN 'a number' WHEN 'text' THEN 'a non-empty text'
+                                            WHEN 'object' THEN 'an object' WHEN 'ids' THEN 'a non-empty array of ids'
+                                            WHEN 'date' THEN 'a date (YYYY-MM-DD)' ELSE 'a timestamp' END,
+                                  v);
     END IF;
     RETURN v #>> '{}';
 END
@@ -210,20 +214,19 @@ BEGIN
     IF effect ? 'term_id' AND NOT EXISTS (
            SELECT 1 FROM enspiral.catalyst_terms t
             WHERE t.group_id = require_effect_object.group_id AND t.term_id = (effect ->> 'term_id')::bigint) THEN
-        RAISE EXCEPTION 'catalyst term % does not exist', effect -> 'term_id'
-            USING ERRCODE = 'NS301', DETAIL = format('Group %s has no catalyst term %s.', group_id, effect -> 'term_id');
+        RAISE EXCEPTION 'catalyst term does not exist'
+            USING ERRCODE = 'NS301',
+                  DETAIL = format('Group %s has no catalyst term with id %s.', group_id, effect -> 'term_id');
     END IF;
     IF effect ? 'round_id' AND NOT EXISTS (
            SELECT 1 FROM enspiral.rounds r
             WHERE r.group_id = require_effect_object.group_id AND r.round_id = (effect ->> 'round_id')::bigint) THEN
-        RAISE EXCEPTION 'round % does not exist', effect -> 'round_id'
-            USING ERRCODE = 'NS201', DETAIL = format('Group %s has no round %s.', group_id, effect -> 'round_id');
+        PERFORM enspiral.raise_not_found(group_id, 'round', (effect ->> 'round_id')::bigint);
     END IF;
     IF effect ? 'bucket_id' AND NOT EXISTS (
            SELECT 1 FROM enspiral.buckets b
             WHERE b.group_id = require_effect_object.group_id AND b.bucket_id = (effect ->> 'bucket_id')::bigint) THEN
-        RAISE EXCEPTION 'bucket % does not exist', effect -> 'bucket_id'
-            USING ERRCODE = 'NS202', DETAIL = format('Group %s has no bucket %s.', group_id, effect -> 'bucket_id');
+        PERFORM enspiral.raise_not_found(group_id, 'bucket', (effect ->> 'bucket_id')::bigint);
     END IF;
 END
 $$;
@@ -257,8 +260,9 @@ BEGIN
       FROM jsonb_object_keys(effect) k
      WHERE k <> 'kind' AND k <> ALL (args.required || args.optional);
     IF extra IS NOT NULL THEN
-        RAISE EXCEPTION 'effect % takes no argument %', kind, extra
+        RAISE EXCEPTION 'effect has an unknown argument'
             USING ERRCODE = 'NS622',
+                  DETAIL = format('Effect %s does not take: %s.', kind, extra),
                   HINT = format('Effect %s takes: %s.', kind,
                                 array_to_string(args.required || args.optional, ', '));
     END IF;
@@ -314,16 +318,19 @@ BEGIN
         IF EXISTS (SELECT 1 FROM enspiral.proposal_effects e
                     WHERE e.group_id = check_effect.group_id AND e.proposal_id = p.proposal_id
                       AND e.effect ->> 'kind' = 'elect_catalysts') THEN
-            RAISE EXCEPTION 'proposal % is an election already', p.proposal_id
-                USING ERRCODE = 'NS623', HINT = 'An election has one elect_catalysts effect.';
+            RAISE EXCEPTION 'proposal is an election already'
+                USING ERRCODE = 'NS623',
+                      DETAIL = format('Proposal %s has an elect_catalysts effect.', p.proposal_id),
+                      HINT = 'An election has one elect_catalysts effect.';
         END IF;
         RETURN effect;
     END CASE;
     PERFORM enspiral.require_effect_object(group_id, effect);
     IF NOT passes THEN
-        RAISE EXCEPTION 'proposal % cannot pass', p.proposal_id
+        RAISE EXCEPTION 'proposal cannot pass'
             USING ERRCODE = 'NS623',
-                  DETAIL = format('Its method %s decides no "passed", so the effect %s would never apply.', p.method, kind),
+                  DETAIL = format('Proposal %s uses the method %s, which decides no "passed", so the effect %s would never apply.',
+                                  p.proposal_id, p.method, kind),
                   HINT = 'Effects other than elect_catalysts need the method consent or count, or the setting pass_share.';
     END IF;
     RETURN effect;
@@ -484,7 +491,7 @@ BEGIN
     END IF;
     p := enspiral.lock_group_proposal(group_id, proposal_id);
     IF p.state <> 'draft' THEN
-        RAISE EXCEPTION 'the effects of proposal % are frozen', proposal_id
+        RAISE EXCEPTION 'proposal effects are frozen'
             USING ERRCODE = 'NS621',
                   DETAIL = format('Proposal %s is %s; effects change only while it is a draft.',
                                   proposal_id, enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at)),
@@ -533,8 +540,9 @@ BEGIN
      WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id AND x.position = remove_effect.position
     RETURNING x.effect INTO e;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'proposal % has no effect at position %', proposal_id, remove_effect.position
-            USING ERRCODE = 'NS624';
+        RAISE EXCEPTION 'proposal has no effect at this position'
+            USING ERRCODE = 'NS624',
+                  DETAIL = format('Proposal %s has no effect at position %s.', proposal_id, remove_effect.position);
     END IF;
     PERFORM enspiral.emit_event(p.group_id, 'effect_removed', enspiral.actor(), proposal_id => p.proposal_id,
                                 payload => jsonb_build_object('position', remove_effect.position, 'effect', e));
@@ -759,7 +767,7 @@ BEGIN
     SELECT greatest(1, (g.settings ->> 'catalyst_min_days_per_week')::numeric) INTO dpw
       FROM enspiral.groups g WHERE g.group_id = draft_elections.group_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'group % does not exist', group_id USING ERRCODE = 'NS002';
+        PERFORM enspiral.raise_not_found(group_id, 'group');
     END IF;
     FOR gap IN SELECT r.starts_on, r.months, count(*)::integer AS seats,
                       array_agg(r.member_id ORDER BY r.member_id) AS planned
