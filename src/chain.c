@@ -411,8 +411,6 @@ enspiral_chain_stamp(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(td->tg_relation);
 	group_id = chain_int_column(td->tg_trigtuple, desc, "group_id");
 	cols[0] = enspiral_attnum(desc, "outcome");
-	if (cols[0] <= 0)
-		elog(ERROR, "column \"outcome\" not found");
 	vals[0] = SPI_getbinval(td->tg_trigtuple, desc, cols[0], &isnull);
 	if (isnull)
 		return PointerGetDatum(td->tg_trigtuple);	/* NOT NULL refuses it */
