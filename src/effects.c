@@ -84,7 +84,11 @@ enspiral_act_as_proposal(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 	if (acting_proposal != 0 && acting_proposal != PG_GETARG_INT64(1))
-		elog(ERROR, "proposal " INT64_FORMAT " is acting already", acting_proposal);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("another proposal is acting already"),
+				 errdetail("Proposal " INT64_FORMAT " is acting in this transaction; proposal " INT64_FORMAT " cannot act until it is done.",
+						   acting_proposal, PG_GETARG_INT64(1))));
 	acting_group = PG_GETARG_INT64(0);
 	acting_proposal = PG_GETARG_INT64(1);
 	acting_level = GetCurrentTransactionNestLevel();
