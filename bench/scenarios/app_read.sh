@@ -52,6 +52,10 @@ SELECT 1, p.proposal_id, m, '["a"]', now() - interval '1 hour'
   FROM enspiral.proposals p, generate_series(1, :votes) m
  WHERE p.state = 'open';
 RESET session_replication_role;
+-- what the trigger vote_counts would have counted
+INSERT INTO enspiral.vote_counts (group_id, proposal_id, shard, counted)
+SELECT group_id, proposal_id, 0, count(*) FROM enspiral.votes WHERE history_key = 0
+ GROUP BY group_id, proposal_id;
 VACUUM ANALYZE;
 SQL
 }

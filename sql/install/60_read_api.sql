@@ -20,6 +20,63 @@ CREATE INDEX rounds_due ON enspiral.rounds (closes_at) WHERE closed_at IS NULL;
 COMMENT ON INDEX enspiral.rounds_due IS
     'Rounds not closed yet by deadline: what record_due_closings() scans';
 
+-- The number of current votes (history_key 0) of each proposal, kept by a
+-- trigger on votes so that enspiral.proposals() reads it instead of
+-- counting the votes of every listed proposal (bench app_read).  Spread
+-- over 16 rows per proposal, chosen by the writing backend's pid, so that
+-- concurrent vote() calls on one proposal do not wait for each other's
+-- commit on one counter row; a row may go negative (a vote superseded by
+-- another backend), only the sum means anything and it is exact: every
+-- change is made by the transaction that writes the vote.  Not dumped: a
+-- restore loads votes with COPY, which fires the trigger and rebuilds it.
+CREATE TABLE enspiral.vote_counts (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 15),
+    counted      bigint NOT NULL,
+    PRIMARY KEY (group_id, proposal_id, shard)
+);
+COMMENT ON TABLE enspiral.vote_counts IS
+    'Current votes (history_key 0) of each proposal, in up to 16 rows per proposal whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+
+-- vote_counts: a current vote added (+1) or ended (-1), in this backend's row
+CREATE FUNCTION enspiral.vote_counts_apply() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    delta integer := CASE WHEN TG_OP <> 'DELETE' AND NEW.history_key = 0 THEN 1 ELSE 0 END
+                     - CASE WHEN TG_OP <> 'INSERT' AND OLD.history_key = 0 THEN 1 ELSE 0 END;
+    r enspiral.votes := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+BEGIN
+    IF delta = 0 AND TG_OP = 'UPDATE' AND OLD.history_key <> 0 THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND (NEW.group_id, NEW.proposal_id) IS DISTINCT FROM (OLD.group_id, OLD.proposal_id)
+       AND OLD.history_key = 0 THEN
+        -- a vote moved to another proposal (never done by enspiral): count it there
+        INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)
+        VALUES (OLD.group_id, OLD.proposal_id, pg_catalog.pg_backend_pid() % 16, -1)
+        ON CONFLICT (group_id, proposal_id, shard) DO UPDATE SET counted = c.counted - 1;
+        delta := delta + 1;
+    END IF;
+    IF delta <> 0 THEN
+        INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)
+        VALUES (r.group_id, r.proposal_id, pg_catalog.pg_backend_pid() % 16, delta)
+        ON CONFLICT (group_id, proposal_id, shard) DO UPDATE SET counted = c.counted + delta;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION enspiral.vote_counts_apply() IS
+    'Trigger: keeps enspiral.vote_counts equal to the number of current votes (history_key 0) of each proposal';
+-- no column list: vote() supersedes through relaccess.c, whose update does
+-- not name its columns to column-specific triggers
+CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
+    ON enspiral.votes FOR EACH ROW EXECUTE FUNCTION enspiral.vote_counts_apply();
+COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
+    'Counts current votes per proposal in enspiral.vote_counts (what enspiral.proposals() reports as voted)';
+
 ------------------------------------------------------------------------------
 -- Internal helpers
 ------------------------------------------------------------------------------
@@ -186,8 +243,8 @@ BEGIN
         --   members at ref = current members - those who joined after ref
         --                    and are members now + those who were members at
         --                    ref and left after it;
-        --   votes in force now = current votes (history_key 0) of members
-        --                    who have not departed.
+        --   votes in force now = current votes (history_key 0, the sum of
+        --                    vote_counts) - those of members who departed.
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
@@ -195,9 +252,11 @@ BEGIN
                     (SELECT count(*) FROM enspiral.anonymous_ballots b
                       WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
                     WHEN e.t = now THEN
-                    (SELECT count(*) FROM enspiral.votes v
-                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                        AND v.history_key = 0 AND v.member_id <> ALL (departed_now))
+                    coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
+                               WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
+                    - (SELECT count(*) FROM enspiral.votes v
+                        WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                          AND v.member_id = ANY (departed_now) AND v.history_key = 0)
                ELSE (SELECT count(*) FROM enspiral.votes v
                       WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
                         AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
@@ -490,3 +549,4 @@ REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.pro
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.departed_at(bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.vote_counts_apply() FROM PUBLIC;

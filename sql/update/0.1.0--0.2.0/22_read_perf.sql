@@ -1,0 +1,27 @@
+-- Read API performance (issue #13, doc/application.md#performance): the
+-- per-proposal count of current votes that enspiral.proposals() reads,
+-- kept by a trigger on votes, filled here from the votes written by 0.1.0.
+CREATE TABLE enspiral.vote_counts (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 15),
+    counted      bigint NOT NULL,
+    PRIMARY KEY (group_id, proposal_id, shard)
+);
+COMMENT ON TABLE enspiral.vote_counts IS
+    'Current votes (history_key 0) of each proposal, in up to 16 rows per proposal whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+
+-- @function enspiral.vote_counts_apply()
+CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
+    ON enspiral.votes FOR EACH ROW EXECUTE FUNCTION enspiral.vote_counts_apply();
+COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
+    'Counts current votes per proposal in enspiral.vote_counts (what enspiral.proposals() reports as voted)';
+
+-- the votes of 0.1.0: one row per proposal (shard 0); the update holds the
+-- extension's lock, no vote() runs meanwhile
+LOCK TABLE enspiral.votes IN SHARE MODE;
+INSERT INTO enspiral.vote_counts (group_id, proposal_id, shard, counted)
+SELECT v.group_id, v.proposal_id, 0, count(*)
+  FROM enspiral.votes v
+ WHERE v.history_key = 0
+ GROUP BY v.group_id, v.proposal_id;
