@@ -54,8 +54,8 @@ SELECT 1, p.proposal_id, m, '["a"]', now() - interval '1 hour'
 RESET session_replication_role;
 -- what the trigger vote_counts would have counted
 INSERT INTO enspiral.vote_counts (group_id, proposal_id, shard, counted)
-SELECT group_id, proposal_id, 0, count(*) FROM enspiral.votes WHERE history_key = 0
- GROUP BY group_id, proposal_id;
+SELECT group_id, proposal_id, (member_id % 32)::integer, count(*) FROM enspiral.votes
+ WHERE history_key = 0 GROUP BY group_id, proposal_id, member_id % 32;
 VACUUM ANALYZE;
 SQL
 }

@@ -23,23 +23,23 @@ COMMENT ON INDEX enspiral.rounds_due IS
 -- The number of current votes (history_key 0) of each proposal, kept by a
 -- trigger on votes so that enspiral.proposals() reads it instead of
 -- counting the votes of every listed proposal (bench app_read).  Spread
--- over 16 rows per proposal, chosen by the writing backend's pid, so that
--- concurrent vote() calls on one proposal do not wait for each other's
--- commit on one counter row; a row may go negative (a vote superseded by
--- another backend), only the sum means anything and it is exact: every
--- change is made by the transaction that writes the vote.  Not dumped: a
--- restore loads votes with COPY, which fires the trigger and rebuilds it.
+-- over 32 rows per proposal by member_id % 32, so that concurrent vote()
+-- calls of different members on one proposal seldom wait for each other's
+-- commit on one counter row (the votes of one member are serialized by
+-- vote() already); the sum is exact: every change is made by the
+-- transaction that writes the vote.  Not dumped: a restore loads votes
+-- with COPY, which fires the trigger and rebuilds it.
 CREATE TABLE enspiral.vote_counts (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
-    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 15),
+    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 31),
     counted      bigint NOT NULL,
     PRIMARY KEY (group_id, proposal_id, shard)
 );
 COMMENT ON TABLE enspiral.vote_counts IS
-    'Current votes (history_key 0) of each proposal, in up to 16 rows per proposal whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+    'Current votes (history_key 0) of each proposal, in up to 32 rows per proposal (by member_id % 32) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
 
--- vote_counts: a current vote added (+1) or ended (-1), in this backend's row
+-- vote_counts: a current vote added (+1) or ended (-1), in its member's row
 CREATE FUNCTION enspiral.vote_counts_apply() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -56,13 +56,13 @@ BEGIN
        AND OLD.history_key = 0 THEN
         -- a vote moved to another proposal (never done by enspiral): count it there
         INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)
-        VALUES (OLD.group_id, OLD.proposal_id, pg_catalog.pg_backend_pid() % 16, -1)
+        VALUES (OLD.group_id, OLD.proposal_id, OLD.member_id % 32, -1)
         ON CONFLICT (group_id, proposal_id, shard) DO UPDATE SET counted = c.counted - 1;
         delta := delta + 1;
     END IF;
     IF delta <> 0 THEN
         INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)
-        VALUES (r.group_id, r.proposal_id, pg_catalog.pg_backend_pid() % 16, delta)
+        VALUES (r.group_id, r.proposal_id, r.member_id % 32, delta)
         ON CONFLICT (group_id, proposal_id, shard) DO UPDATE SET counted = c.counted + delta;
     END IF;
     RETURN NULL;

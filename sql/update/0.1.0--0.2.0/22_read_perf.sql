@@ -4,12 +4,12 @@
 CREATE TABLE enspiral.vote_counts (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
-    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 15),
+    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 31),
     counted      bigint NOT NULL,
     PRIMARY KEY (group_id, proposal_id, shard)
 );
 COMMENT ON TABLE enspiral.vote_counts IS
-    'Current votes (history_key 0) of each proposal, in up to 16 rows per proposal whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+    'Current votes (history_key 0) of each proposal, in up to 32 rows per proposal (by member_id % 32) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
 
 -- @function enspiral.vote_counts_apply()
 CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
@@ -17,11 +17,10 @@ CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
 COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
     'Counts current votes per proposal in enspiral.vote_counts (what enspiral.proposals() reports as voted)';
 
--- the votes of 0.1.0: one row per proposal (shard 0); the update holds the
--- extension's lock, no vote() runs meanwhile
+-- the votes of 0.1.0 (no vote() writes meanwhile: SHARE blocks them until commit)
 LOCK TABLE enspiral.votes IN SHARE MODE;
 INSERT INTO enspiral.vote_counts (group_id, proposal_id, shard, counted)
-SELECT v.group_id, v.proposal_id, 0, count(*)
+SELECT v.group_id, v.proposal_id, (v.member_id % 32)::integer, count(*)
   FROM enspiral.votes v
  WHERE v.history_key = 0
- GROUP BY v.group_id, v.proposal_id;
+ GROUP BY v.group_id, v.proposal_id, v.member_id % 32;
