@@ -22,56 +22,32 @@ COMMENT ON INDEX enspiral.rounds_due IS
 
 -- The number of current votes (history_key 0) of each proposal, kept by a
 -- trigger on votes so that enspiral.proposals() reads it instead of
--- counting the votes of every listed proposal (bench app_read).  Spread
--- over 32 rows per proposal by member_id % 32, so that concurrent vote()
--- calls of different members on one proposal seldom wait for each other's
--- commit on one counter row (the votes of one member are serialized by
--- vote() already); the sum is exact: every change is made by the
--- transaction that writes the vote.  Not dumped: a restore loads votes
--- with COPY, which fires the trigger and rebuilds it.
+-- counting the votes of every listed proposal (bench app_read).  One row
+-- per proposal and backend (src/vote_counts.c), so that concurrent vote()
+-- calls never wait for each other on a counter row; the sum is exact:
+-- every change is made by the transaction that writes the vote.  Dumped with the votes; the trigger
+-- leaves the vote rows a restore loads to the restored counts.
 CREATE TABLE enspiral.vote_counts (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
-    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 31),
+    shard        integer NOT NULL CHECK (shard >= 0),
     counted      bigint NOT NULL,
     PRIMARY KEY (group_id, proposal_id, shard)
 );
 COMMENT ON TABLE enspiral.vote_counts IS
-    'Current votes (history_key 0) of each proposal, in up to 32 rows per proposal (by member_id % 32) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+    'Current votes (history_key 0) of each proposal, in one row per backend that changed it (shard: the backend id; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
 
--- vote_counts: a current vote added (+1) or ended (-1), in its member's row
+-- vote_counts: a current vote added (+1) or ended (-1), in this backend's
+-- row (src/vote_counts.c: it runs in every vote())
 CREATE FUNCTION enspiral.vote_counts_apply() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE c
     SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    delta integer := CASE WHEN TG_OP <> 'DELETE' AND NEW.history_key = 0 THEN 1 ELSE 0 END
-                     - CASE WHEN TG_OP <> 'INSERT' AND OLD.history_key = 0 THEN 1 ELSE 0 END;
-    r enspiral.votes := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-BEGIN
-    IF delta = 0 AND TG_OP = 'UPDATE' AND OLD.history_key <> 0 THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' AND (NEW.group_id, NEW.proposal_id) IS DISTINCT FROM (OLD.group_id, OLD.proposal_id)
-       AND OLD.history_key = 0 THEN
-        -- a vote moved to another proposal (never done by enspiral): count it there
-        INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)
-        VALUES (OLD.group_id, OLD.proposal_id, OLD.member_id % 32, -1)
-        ON CONFLICT (group_id, proposal_id, shard) DO UPDATE SET counted = c.counted - 1;
-        delta := delta + 1;
-    END IF;
-    IF delta <> 0 THEN
-        INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)
-        VALUES (r.group_id, r.proposal_id, r.member_id % 32, delta)
-        ON CONFLICT (group_id, proposal_id, shard) DO UPDATE SET counted = c.counted + delta;
-    END IF;
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'enspiral_vote_counts_apply';
 COMMENT ON FUNCTION enspiral.vote_counts_apply() IS
     'Trigger: keeps enspiral.vote_counts equal to the number of current votes (history_key 0) of each proposal';
--- no column list: vote() supersedes through relaccess.c, whose update does
--- not name its columns to column-specific triggers
+-- no column list: vote() supersedes through relaccess.c, whose update
+-- does not name its columns to column-specific triggers
 CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
     ON enspiral.votes FOR EACH ROW EXECUTE FUNCTION enspiral.vote_counts_apply();
 COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
@@ -380,14 +356,15 @@ DECLARE
     t timestamptz := enspiral.evaluation_time(p, st, now);
     anon boolean := (p.settings ->> 'anonymous')::boolean;
 BEGIN
+    -- who voted: one pass over the proposal's votes (or participations),
+    -- hashed, instead of a lookup per member of the electorate
     RETURN QUERY
         SELECT e.m,
-               CASE WHEN anon THEN EXISTS (SELECT 1 FROM enspiral.participations x
-                                            WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
-                                              AND x.member_id = e.m)
-                    ELSE EXISTS (SELECT 1 FROM enspiral.votes v
+               CASE WHEN anon THEN e.m IN (SELECT x.member_id FROM enspiral.participations x
+                                            WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id)
+                    ELSE e.m IN (SELECT v.member_id FROM enspiral.votes v
                                   WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
-                                    AND v.member_id = e.m AND v.cast_at <= t
+                                    AND v.cast_at <= t
                                     AND (v.superseded_at IS NULL OR v.superseded_at > t)) END
           FROM enspiral.electorate_members(p, least(coalesce(p.opens_at, t), t), t) e(m)
          ORDER BY e.m;

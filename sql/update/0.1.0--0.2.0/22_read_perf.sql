@@ -4,12 +4,13 @@
 CREATE TABLE enspiral.vote_counts (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
-    shard        integer NOT NULL CHECK (shard BETWEEN 0 AND 31),
+    shard        integer NOT NULL CHECK (shard >= 0),
     counted      bigint NOT NULL,
     PRIMARY KEY (group_id, proposal_id, shard)
 );
 COMMENT ON TABLE enspiral.vote_counts IS
-    'Current votes (history_key 0) of each proposal, in up to 32 rows per proposal (by member_id % 32) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+    'Current votes (history_key 0) of each proposal, in one row per backend that changed it (shard: the backend id; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
 
 -- @function enspiral.vote_counts_apply()
 CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
@@ -20,7 +21,7 @@ COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
 -- the votes of 0.1.0 (no vote() writes meanwhile: SHARE blocks them until commit)
 LOCK TABLE enspiral.votes IN SHARE MODE;
 INSERT INTO enspiral.vote_counts (group_id, proposal_id, shard, counted)
-SELECT v.group_id, v.proposal_id, (v.member_id % 32)::integer, count(*)
+SELECT v.group_id, v.proposal_id, 0, count(*)
   FROM enspiral.votes v
  WHERE v.history_key = 0
- GROUP BY v.group_id, v.proposal_id, v.member_id % 32;
+ GROUP BY v.group_id, v.proposal_id;
