@@ -11,6 +11,8 @@ CREATE TABLE enspiral.vote_counts (
 COMMENT ON TABLE enspiral.vote_counts IS
     'Current votes (history_key 0) of each proposal, in one row per backend that changed it (shard: the backend id; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
 SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
+-- as 90_privileges.sql leaves every table of a fresh install
+REVOKE ALL ON enspiral.vote_counts FROM PUBLIC;
 
 -- @function enspiral.vote_counts_apply()
 CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
