@@ -6,15 +6,19 @@
  *	  (enspiral.proposals(), sql/install/60_read_api.sql) reads a count
  *	  instead of counting the votes of every listed proposal.
  *
- * A proposal's count is spread over one row per backend that changed it
- * (shard: the backend id, 0 for the counts an update or a bulk load wrote):
+ * A proposal's count is spread over rows keyed by shard: the backend id
+ * (0 for the counts an update or a bulk load wrote), plus MAX_BACKENDS + 1
+ * times the number of VOTES_PER_ROW changes this transaction made before:
  * two transactions in flight never run in one backend, so concurrent votes
  * never wait for each other on a counter row, and under REPEATABLE READ the
  * row a vote changes was last changed by a transaction that committed
  * before its snapshot (a PREPAREd transaction is the exception: the next
- * vote of its backend on the proposal waits for it).  A row may be
- * negative (a vote superseded from another backend); every change is made
- * by the transaction that writes the vote, so the sum is exact.
+ * vote of its backend on the proposal waits for it).  A transaction that
+ * casts many votes moves to a new row every VOTES_PER_ROW changes, so that
+ * no row gets a chain of thousands of versions its own transaction cannot
+ * prune (each upsert would walk it).  A row may be negative (a vote
+ * superseded from another backend); every change is made by the
+ * transaction that writes the vote, so the sum is exact.
  *
  * Restores: vote_counts is dumped with the votes; a vote row loaded by a
  * restore (enspiral_in_restore_copy) is already counted in the dumped rows.
@@ -28,22 +32,45 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "storage/backendid.h"
+#include "storage/proc.h"
 #include "utils/rel.h"
 
 #include "enspiral.h"
 
 PG_FUNCTION_INFO_V1(enspiral_vote_counts_apply);
 
-/* The counter row of this backend: its id, from 1 (proc number + 1 on 17) */
-static int32
+/* Changes a transaction makes to one counter row before it takes another */
+#define VOTES_PER_ROW	64
+
+/* Shards per batch of VOTES_PER_ROW changes: above every backend id */
+#define SHARD_STRIDE	((int64) MAX_BACKENDS + 1)
+
+/* The counter row of this backend for its next change */
+static int64
 my_shard(void)
 {
+	static LocalTransactionId xact = InvalidLocalTransactionId;
+	static int64 changes = 0;
+	int64		backend;
+
 #if PG_VERSION_NUM >= 170000
-	return (int32) MyProcNumber + 1;
+	backend = (int64) MyProcNumber + 1;
+	if (MyProc->vxid.lxid != xact)
+	{
+		xact = MyProc->vxid.lxid;
+		changes = 0;
+	}
 #else
-	return (int32) MyBackendId;
+	backend = (int64) MyBackendId;
+	if (MyProc->lxid != xact)
+	{
+		xact = MyProc->lxid;
+		changes = 0;
+	}
 #endif
+	return backend + SHARD_STRIDE * (changes++ / VOTES_PER_ROW);
 }
 
 /* Whether a votes row is a current vote (history_key 0) */
@@ -58,12 +85,12 @@ static void
 add_count(int64 group_id, int64 proposal_id, int64 delta)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT8OID};
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, INT8OID};
 	Datum		args[4];
 
 	args[0] = Int64GetDatum(group_id);
 	args[1] = Int64GetDatum(proposal_id);
-	args[2] = Int32GetDatum(my_shard());
+	args[2] = Int64GetDatum(my_shard());
 	args[3] = Int64GetDatum(delta);
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)"

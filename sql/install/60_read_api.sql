@@ -23,19 +23,20 @@ COMMENT ON INDEX enspiral.rounds_due IS
 -- The number of current votes (history_key 0) of each proposal, kept by a
 -- trigger on votes so that enspiral.proposals() reads it instead of
 -- counting the votes of every listed proposal (bench app_read).  One row
--- per proposal and backend (src/vote_counts.c), so that concurrent vote()
--- calls never wait for each other on a counter row; the sum is exact:
--- every change is made by the transaction that writes the vote.  Dumped with the votes; the trigger
+-- per proposal and backend (src/vote_counts.c; a transaction casting many
+-- votes takes a new row every 64), so that concurrent vote() calls never
+-- wait for each other on a counter row; the sum is exact: every change is
+-- made by the transaction that writes the vote.  Dumped with the votes; the trigger
 -- leaves the vote rows a restore loads to the restored counts.
 CREATE TABLE enspiral.vote_counts (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
-    shard        integer NOT NULL CHECK (shard >= 0),
+    shard        bigint NOT NULL CHECK (shard >= 0),
     counted      bigint NOT NULL,
     PRIMARY KEY (group_id, proposal_id, shard)
 );
 COMMENT ON TABLE enspiral.vote_counts IS
-    'Current votes (history_key 0) of each proposal, in one row per backend that changed it (shard: the backend id; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+    'Current votes (history_key 0) of each proposal, in rows per backend that changed it (shard: the backend id, a new row every 64 changes of one transaction; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
 SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
 
 -- vote_counts: a current vote added (+1) or ended (-1), in this backend's

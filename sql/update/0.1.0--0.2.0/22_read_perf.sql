@@ -4,12 +4,12 @@
 CREATE TABLE enspiral.vote_counts (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
-    shard        integer NOT NULL CHECK (shard >= 0),
+    shard        bigint NOT NULL CHECK (shard >= 0),
     counted      bigint NOT NULL,
     PRIMARY KEY (group_id, proposal_id, shard)
 );
 COMMENT ON TABLE enspiral.vote_counts IS
-    'Current votes (history_key 0) of each proposal, in one row per backend that changed it (shard: the backend id; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+    'Current votes (history_key 0) of each proposal, in rows per backend that changed it (shard: the backend id, a new row every 64 changes of one transaction; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
 SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
 -- as 90_privileges.sql leaves every table of a fresh install
 REVOKE ALL ON enspiral.vote_counts FROM PUBLIC;
