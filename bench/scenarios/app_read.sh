@@ -6,7 +6,9 @@
 # proposals with the latest deadlines (effective state, counted votes,
 # electorate), and enspiral.ballot() of one member, against the
 # hand-written queries over the tables (the same rows, without the counts
-# and the rule checks).  Median of 50 calls each, measured in the server.
+# and the rule checks); then, without a baseline, 20 closed proposals,
+# members(), voters() and stances() of an open proposal, whose answers
+# grow with the group.  Median of 50 calls each, measured in the server.
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke or full; APP_READ_MEMBERS overrides the sizes.
@@ -52,6 +54,10 @@ SELECT 1, p.proposal_id, m, '["a"]', now() - interval '1 hour'
   FROM enspiral.proposals p, generate_series(1, :votes) m
  WHERE p.state = 'open';
 RESET session_replication_role;
+-- what the trigger vote_counts would have counted
+INSERT INTO enspiral.vote_counts (group_id, proposal_id, shard, counted)
+SELECT group_id, proposal_id, 0, count(*) FROM enspiral.votes
+ WHERE history_key = 0 GROUP BY group_id, proposal_id;
 VACUUM ANALYZE;
 SQL
 }
@@ -91,6 +97,12 @@ SELECT pg_temp.median_ms($q$SELECT enspiral.ballot(1, 10000, 7)$q$) || '|' ||
        pg_temp.median_ms($q$SELECT ballot, reason, cast_at FROM enspiral.votes
                             WHERE group_id = 1 AND proposal_id = 10000 AND member_id = 7
                               AND history_key = 0$q$);
+-- the other read functions, one call each (no hand-written baseline):
+-- their answers grow with the group (a row per member or per vote)
+SELECT 'proposals(1, ''closed'', 20): 20 closed|' || pg_temp.median_ms($q$SELECT * FROM enspiral.proposals(1, 'closed', 20)$q$);
+SELECT 'members(1): every member|' || pg_temp.median_ms($q$SELECT * FROM enspiral.members(1)$q$);
+SELECT 'voters(1, p): electorate of an open proposal|' || pg_temp.median_ms($q$SELECT * FROM enspiral.voters(1, 10000)$q$);
+SELECT 'stances(1, p): votes of an open proposal|' || pg_temp.median_ms($q$SELECT * FROM enspiral.stances(1, 10000)$q$);
 SQL
 ) || die "app_read benchmark failed"
 	echo "$out" | head -1
@@ -99,6 +111,9 @@ SQL
 	ballot=$(echo "$out" | sed -n 3p)
 	echo "RESULT|proposals(): 20 open of 10,000, $n members, median|${list%%|*}|${list##*|}|ms"
 	echo "RESULT|ballot(): one member's vote, $n members, median|${ballot%%|*}|${ballot##*|}|ms"
+	echo "$out" | sed -n '4,$p' | while IFS='|' read -r label ms; do
+		echo "RESULT|$label, $n members, median|$ms|-|ms"
+	done
 }
 
 for n in $SIZES; do

@@ -94,7 +94,7 @@ CREATE TRIGGER proposals_guard BEFORE INSERT OR UPDATE OR DELETE ON enspiral.pro
 -- Vote tables have no foreign keys on purpose: a foreign key check would
 -- lock the proposal row of every vote; vote() checks the same things.
 -- @triggers (tools/triggers.pl): votes_guard (30_decisions),
---   votes_events (70_events)
+--   vote_counts (60_read_api), votes_events (70_events)
 CREATE TABLE enspiral.votes (
     group_id       bigint NOT NULL,
     proposal_id    bigint NOT NULL,

@@ -20,6 +20,40 @@ CREATE INDEX rounds_due ON enspiral.rounds (closes_at) WHERE closed_at IS NULL;
 COMMENT ON INDEX enspiral.rounds_due IS
     'Rounds not closed yet by deadline: what record_due_closings() scans';
 
+-- The number of current votes (history_key 0) of each proposal, kept by a
+-- trigger on votes so that enspiral.proposals() reads it instead of
+-- counting the votes of every listed proposal (bench app_read).  One row
+-- per proposal and backend (src/vote_counts.c; a transaction casting many
+-- votes takes a new row every 64), so that concurrent vote() calls never
+-- wait for each other on a counter row; the sum is exact: every change is
+-- made by the transaction that writes the vote.  Dumped with the votes; the trigger
+-- leaves the vote rows a restore loads to the restored counts.
+CREATE TABLE enspiral.vote_counts (
+    group_id     bigint NOT NULL,
+    proposal_id  bigint NOT NULL,
+    shard        bigint NOT NULL CHECK (shard >= 0),
+    counted      bigint NOT NULL,
+    PRIMARY KEY (group_id, proposal_id, shard)
+);
+COMMENT ON TABLE enspiral.vote_counts IS
+    'Current votes (history_key 0) of each proposal, in rows per backend that changed it (shard: the backend id, a new row every 64 changes of one transaction; 0: counted by an update) whose sum is exact; kept by the trigger vote_counts on votes, read by enspiral.proposals()';
+SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
+
+-- vote_counts: a current vote added (+1) or ended (-1), in this backend's
+-- row (src/vote_counts.c: it runs in every vote())
+CREATE FUNCTION enspiral.vote_counts_apply() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote_counts_apply';
+COMMENT ON FUNCTION enspiral.vote_counts_apply() IS
+    'Trigger: keeps enspiral.vote_counts equal to the number of current votes (history_key 0) of each proposal';
+-- no column list: vote() supersedes through relaccess.c, whose update
+-- does not name its columns to column-specific triggers
+CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
+    ON enspiral.votes FOR EACH ROW EXECUTE FUNCTION enspiral.vote_counts_apply();
+COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
+    'Counts current votes per proposal in enspiral.vote_counts (what enspiral.proposals() reports as voted)';
+
 ------------------------------------------------------------------------------
 -- Internal helpers
 ------------------------------------------------------------------------------
@@ -186,8 +220,8 @@ BEGIN
         --   members at ref = current members - those who joined after ref
         --                    and are members now + those who were members at
         --                    ref and left after it;
-        --   votes in force now = current votes (history_key 0) of members
-        --                    who have not departed.
+        --   votes in force now = current votes (history_key 0, the sum of
+        --                    vote_counts) - those of members who departed.
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
@@ -195,9 +229,11 @@ BEGIN
                     (SELECT count(*) FROM enspiral.anonymous_ballots b
                       WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
                     WHEN e.t = now THEN
-                    (SELECT count(*) FROM enspiral.votes v
-                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                        AND v.history_key = 0 AND v.member_id <> ALL (departed_now))
+                    coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
+                               WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
+                    - (SELECT count(*) FROM enspiral.votes v
+                        WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                          AND v.member_id = ANY (departed_now) AND v.history_key = 0)
                ELSE (SELECT count(*) FROM enspiral.votes v
                       WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
                         AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
@@ -321,14 +357,15 @@ DECLARE
     t timestamptz := enspiral.evaluation_time(p, st, now);
     anon boolean := (p.settings ->> 'anonymous')::boolean;
 BEGIN
+    -- who voted: one pass over the proposal's votes (or participations),
+    -- hashed, instead of a lookup per member of the electorate
     RETURN QUERY
         SELECT e.m,
-               CASE WHEN anon THEN EXISTS (SELECT 1 FROM enspiral.participations x
-                                            WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id
-                                              AND x.member_id = e.m)
-                    ELSE EXISTS (SELECT 1 FROM enspiral.votes v
+               CASE WHEN anon THEN e.m IN (SELECT x.member_id FROM enspiral.participations x
+                                            WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id)
+                    ELSE e.m IN (SELECT v.member_id FROM enspiral.votes v
                                   WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
-                                    AND v.member_id = e.m AND v.cast_at <= t
+                                    AND v.cast_at <= t
                                     AND (v.superseded_at IS NULL OR v.superseded_at > t)) END
           FROM enspiral.electorate_members(p, least(coalesce(p.opens_at, t), t), t) e(m)
          ORDER BY e.m;
@@ -490,3 +527,4 @@ REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.pro
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.departed_at(bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.vote_counts_apply() FROM PUBLIC;
