@@ -346,8 +346,9 @@ row_delegation(TallyGraph *g, TupleTableSlot *slot)
 	(void) node_of(g, n->to_member);
 }
 
-static void
-row_voter(TallyGraph *g, TupleTableSlot *slot)
+/* A counted vote (columns: member, own weight): its node, or NULL */
+static DelegNode *
+count_voter(TallyGraph *g, TupleTableSlot *slot)
 {
 	DelegNode  *n = node_find(g, slot, 1);
 	bool		isnull;
@@ -356,6 +357,13 @@ row_voter(TallyGraph *g, TupleTableSlot *slot)
 	weight_add(&g->direct, DatumGetInt64(slot_getattr(slot, 2, &isnull)));
 	if (n != NULL)
 		n->voted = true;
+	return n;
+}
+
+static void
+row_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	(void) count_voter(g, slot);
 }
 
 /*
@@ -366,9 +374,8 @@ row_voter(TallyGraph *g, TupleTableSlot *slot)
 static void
 row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g, slot, 1);
+	DelegNode  *n = count_voter(g, slot);
 	bool		isnull;
-	int64		weight = DatumGetInt64(slot_getattr(slot, 2, &isnull));
 	Datum		ballot = slot_getattr(slot, 3, &isnull);
 	Jsonb	   *jb = DatumGetJsonbP(ballot);
 	int			pos = consent_position(jb);
@@ -376,18 +383,12 @@ row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
 	/* a short ballot is copied to be read: not kept for every vote */
 	if ((Pointer) jb != DatumGetPointer(ballot))
 		pfree(jb);
-	g->voted++;
-	weight_add(&g->direct, weight);
-	if (pos >= 0)
-	{
-		weight_add(&g->weights[pos], weight);
-		g->ballots[pos]++;
-	}
+	if (pos < 0)
+		return;
+	weight_add(&g->weights[pos], DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+	g->ballots[pos]++;
 	if (n != NULL)
-	{
-		n->voted = true;
 		n->position = (int8) pos;
-	}
 }
 
 static void
@@ -493,6 +494,15 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
 		elog(ERROR, "reading the delegation graph failed");
 }
 
+/* The counted votes at t: those of enspiral.tally_ballots() */
+#define GRAPH_VOTES \
+	" FROM enspiral.votes v" \
+	" WHERE v.group_id OPERATOR(pg_catalog.=) $1" \
+	"   AND v.proposal_id OPERATOR(pg_catalog.=) $2" \
+	"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)" \
+	"   AND v.cast_at OPERATOR(pg_catalog.<=) $4" \
+	"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)"
+
 /*
  * Read the graph of a tally (args: group_id, proposal_id, ref, t,
  * weighted, delegation): the counted votes at t with their own weights
@@ -528,21 +538,11 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 	/* the votes of enspiral.tally_ballots(); a consent tally counts them too */
 	if (g->consent)
 		graph_query(&pc,
-					"SELECT v.member_id, COALESCE(v.weight, 1), v.ballot FROM enspiral.votes v"
-					" WHERE v.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND v.proposal_id OPERATOR(pg_catalog.=) $2"
-					"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)"
-					"   AND v.cast_at OPERATOR(pg_catalog.<=) $4"
-					"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)",
+					"SELECT v.member_id, COALESCE(v.weight, 1), v.ballot" GRAPH_VOTES,
 					args, g, row_consent_voter);
 	else
 		graph_query(&pv,
-					"SELECT v.member_id, COALESCE(v.weight, 1) FROM enspiral.votes v"
-					" WHERE v.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND v.proposal_id OPERATOR(pg_catalog.=) $2"
-					"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)"
-					"   AND v.cast_at OPERATOR(pg_catalog.<=) $4"
-					"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)",
+					"SELECT v.member_id, COALESCE(v.weight, 1)" GRAPH_VOTES,
 					args, g, row_voter);
 	if (g->nodes->members == 0)
 		return;
