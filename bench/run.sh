@@ -22,7 +22,7 @@ BENCH_MODE=${BENCH_MODE:-full}
 BENCH_ONLY=${BENCH_ONLY:-.}
 OUT=$TOP/build/bench
 # per-scenario time limit, seconds (a hung scenario fails instead of hanging)
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-$([ "$BENCH_MODE" = smoke ] && echo 60 || echo 1800)}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-$([ "$BENCH_MODE" = smoke ] && echo 120 || echo 1800)}
 export BENCH_MODE
 
 case $BENCH_MODE in full | smoke) ;; *) die "BENCH_MODE must be full or smoke" ;; esac

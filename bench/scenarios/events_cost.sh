@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../tools/common.sh"
 
 MODE=${BENCH_MODE:-smoke}
 case $MODE in
-smoke) SECS=2 MEMBERS=20000 ;;
+smoke) SECS=2 MEMBERS=5000 ;;
 full) SECS=60 MEMBERS=100000 ;;
 *) die "BENCH_MODE must be smoke or full" ;;
 esac

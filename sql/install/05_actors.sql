@@ -40,6 +40,8 @@ COMMENT ON FUNCTION enspiral.actor() IS
 -- Roles per group, with history
 ------------------------------------------------------------------------------
 
+-- @triggers (tools/triggers.pl): role_grants_guard (05_actors),
+--   role_grants_no_truncate (05_actors), role_grants_events (70_events)
 CREATE TABLE enspiral.role_grants (
     group_id    bigint NOT NULL,
     member_id   bigint NOT NULL,

@@ -43,6 +43,8 @@ COMMENT ON FUNCTION enspiral.effective_proposal_state(enspiral.proposal_state, t
 -- Tables
 ------------------------------------------------------------------------------
 
+-- @triggers (tools/triggers.pl): proposals_guard (30_decisions),
+--   proposals_events (70_events)
 CREATE TABLE enspiral.proposals (
     group_id      bigint NOT NULL REFERENCES enspiral.groups,
     proposal_id   bigint GENERATED ALWAYS AS IDENTITY,
@@ -58,11 +60,15 @@ CREATE TABLE enspiral.proposals (
     closes_at     timestamptz,
     reopen_count  integer NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (group_id, proposal_id),
-    UNIQUE (proposal_id)
+    PRIMARY KEY (group_id, proposal_id)
 );
 COMMENT ON TABLE enspiral.proposals IS
     'Proposals: the stored state plus opens_at/closes_at give the effective state; the trigger proposals_guard enforces the lifecycle and freezes method, options and settings once scheduled';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX proposals_proposal_id_idx ON enspiral.proposals (proposal_id);
+COMMENT ON INDEX enspiral.proposals_proposal_id_idx IS
+    'Lookups by proposal_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.proposals.settings IS
     'Normalized settings of the method (anonymous, hide_results, quorum and thresholds, ballot limits), defaults filled in';
 COMMENT ON COLUMN enspiral.proposals.author_id IS
@@ -87,6 +93,8 @@ CREATE TRIGGER proposals_guard BEFORE INSERT OR UPDATE OR DELETE ON enspiral.pro
 
 -- Vote tables have no foreign keys on purpose: a foreign key check would
 -- lock the proposal row of every vote; vote() checks the same things.
+-- @triggers (tools/triggers.pl): votes_guard (30_decisions),
+--   votes_events (70_events)
 CREATE TABLE enspiral.votes (
     group_id       bigint NOT NULL,
     proposal_id    bigint NOT NULL,
@@ -115,6 +123,8 @@ COMMENT ON COLUMN enspiral.votes.cast_by IS
 COMMENT ON COLUMN enspiral.votes.history_key IS
     '0 for the counted vote of a member, the vote''s own id once superseded: the primary key allows one counted vote per member and proposal';
 
+-- @triggers (tools/triggers.pl): participations_guard (30_decisions),
+--   participations_events (70_events)
 CREATE TABLE enspiral.participations (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
@@ -124,6 +134,7 @@ CREATE TABLE enspiral.participations (
 COMMENT ON TABLE enspiral.participations IS
     'Who voted on anonymous proposals (no time, no link to the ballot): one ballot per member';
 
+-- @triggers (tools/triggers.pl): anonymous_ballots_guard (30_decisions)
 CREATE TABLE enspiral.anonymous_ballots (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
@@ -135,6 +146,7 @@ CREATE TABLE enspiral.anonymous_ballots (
 COMMENT ON TABLE enspiral.anonymous_ballots IS
     'Ballots of anonymous proposals: no voter, no time, a random key; see doc/decisions.md for what the physical row order and xmin reveal to a superuser';
 
+-- @triggers (tools/triggers.pl): electorate_additions_guard (30_decisions)
 CREATE TABLE enspiral.electorate_additions (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
@@ -145,6 +157,7 @@ CREATE TABLE enspiral.electorate_additions (
 COMMENT ON TABLE enspiral.electorate_additions IS
     'Members added explicitly to the electorate of a named proposal (later joiners)';
 
+-- @triggers (tools/triggers.pl): electorate_removals_guard (30_decisions)
 CREATE TABLE enspiral.electorate_removals (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,
@@ -161,6 +174,7 @@ CREATE UNIQUE INDEX electorate_removals_current
 COMMENT ON INDEX enspiral.electorate_removals_current IS
     'At most one removal in effect per member and proposal: what vote() looks up';
 
+-- @triggers (tools/triggers.pl): vote_weights_history (30_decisions)
 CREATE TABLE enspiral.vote_weights (
     group_id    bigint NOT NULL REFERENCES enspiral.groups,
     member_id   bigint NOT NULL,
@@ -177,6 +191,7 @@ CREATE UNIQUE INDEX vote_weights_current ON enspiral.vote_weights (group_id, mem
 COMMENT ON INDEX enspiral.vote_weights_current IS
     'One current weight per member';
 
+-- @triggers (tools/triggers.pl): delegations_history (30_decisions)
 CREATE TABLE enspiral.delegations (
     group_id     bigint NOT NULL REFERENCES enspiral.groups,
     from_member  bigint NOT NULL,
@@ -224,6 +239,9 @@ CREATE TRIGGER delegations_history BEFORE UPDATE OR DELETE ON enspiral.delegatio
 COMMENT ON TRIGGER delegations_history ON enspiral.delegations IS
     'Delegation periods are history: only the open one is ended';
 
+-- @triggers (tools/triggers.pl): outcomes_guard (30_decisions),
+--   outcomes_close_time (30_decisions), outcomes_effects (65_outcomes),
+--   outcomes_events (70_events), outcomes_chain_stamp (75_chain)
 CREATE TABLE enspiral.outcomes (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,

@@ -11,6 +11,8 @@ CREATE FUNCTION enspiral.normalize_round_settings(settings jsonb) RETURNS jsonb
 COMMENT ON FUNCTION enspiral.normalize_round_settings(jsonb) IS
     'Validates round settings against the settings registry (doc/settings.md: max_per_member_per_bucket, currency, underfunded = refund|keep, bucket_creation_closes_at, accept_funding_at_min, allow_withdraw, hide_totals, allow_reopen_funding) and returns them with defaults filled in; NS006 names the key in COLUMN';
 
+-- @triggers (tools/triggers.pl): rounds_guard (40_cobudget),
+--   rounds_no_truncate (40_cobudget), rounds_events (70_events)
 CREATE TABLE enspiral.rounds (
     group_id      bigint NOT NULL REFERENCES enspiral.groups,
     round_id      bigint GENERATED ALWAYS AS IDENTITY,
@@ -28,13 +30,17 @@ CREATE TABLE enspiral.rounds (
     matching_pool bigint CHECK (matching_pool >= 0),
     topped_up     bigint NOT NULL DEFAULT 0 CHECK (topped_up >= 0),
     PRIMARY KEY (group_id, round_id),
-    UNIQUE (round_id),
     CHECK (opens_at < closes_at),
     CHECK ((matched_at IS NULL) = (matching_pool IS NULL)),
     CHECK (matched_at IS NULL OR closed_at IS NOT NULL)
 );
 COMMENT ON TABLE enspiral.rounds IS
     'Co-budgeting rounds: a pool of money (minor units) split among members and given to buckets between opens_at and closes_at';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX rounds_round_id_idx ON enspiral.rounds (round_id);
+COMMENT ON INDEX enspiral.rounds_round_id_idx IS
+    'Lookups by round_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.rounds.pool IS
     'The pool funded into the round at creation (a transfer from the round''s source account)';
 COMMENT ON COLUMN enspiral.rounds.settings IS
@@ -51,6 +57,8 @@ CREATE TYPE enspiral.transfer_kind AS ENUM ('fund', 'allocate', 'contribute', 'r
 COMMENT ON TYPE enspiral.transfer_kind IS
     'Kinds of ledger transfers: fund (source->pool), allocate (pool->member), contribute (member->bucket), refund (a reversal), match_fund (source->matching), match (matching->bucket), deallocate (member->pool, a SET allocation below the balance)';
 
+-- @triggers (tools/triggers.pl): accounts_guard (40_cobudget),
+--   accounts_no_truncate (40_cobudget)
 CREATE TABLE enspiral.accounts (
     group_id    bigint NOT NULL,
     account_id  bigint GENERATED ALWAYS AS IDENTITY,
@@ -69,6 +77,9 @@ COMMENT ON TABLE enspiral.accounts IS
     'Ledger accounts of a round: source (outside money, balance <= 0), pool, member, bucket, matching; no balance but the source''s is negative (accounts_no_overdraft); balance is maintained by the ledger trigger and always equals the sum of the account''s transfers';
 COMMENT ON COLUMN enspiral.accounts.owner_id IS 'member_id of a member account, bucket_id of a bucket account, NULL otherwise';
 
+-- @triggers (tools/triggers.pl): ledger_apply (40_cobudget),
+--   transfers_append_only (40_cobudget), transfers_no_truncate (40_cobudget),
+--   transfers_events (70_events)
 CREATE TABLE enspiral.transfers (
     group_id        bigint NOT NULL,
     transfer_id     bigint GENERATED ALWAYS AS IDENTITY,
@@ -100,6 +111,8 @@ COMMENT ON INDEX enspiral.transfers_reversal IS 'A transfer is reversed (refunde
 CREATE INDEX transfers_to_from ON enspiral.transfers (group_id, to_account, from_account);
 COMMENT ON INDEX enspiral.transfers_to_from IS 'What entered an account, by origin (bucket totals per member, refunds)';
 
+-- @triggers (tools/triggers.pl): buckets_guard (40_cobudget),
+--   buckets_no_truncate (40_cobudget), buckets_events (70_events)
 CREATE TABLE enspiral.buckets (
     group_id    bigint NOT NULL,
     bucket_id   bigint GENERATED ALWAYS AS IDENTITY,
@@ -112,12 +125,16 @@ CREATE TABLE enspiral.buckets (
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     state_changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (group_id, bucket_id),
-    UNIQUE (bucket_id),
     FOREIGN KEY (group_id, round_id) REFERENCES enspiral.rounds (group_id, round_id),
     CHECK (min_goal <= max_goal)
 );
 COMMENT ON TABLE enspiral.buckets IS
     'Buckets (projects) of a round with a minimum and maximum goal; their money is the balance of their ledger account';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX buckets_bucket_id_idx ON enspiral.buckets (bucket_id);
+COMMENT ON INDEX enspiral.buckets_bucket_id_idx IS
+    'Lookups by bucket_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.buckets.author_id IS
     'The member who proposed the bucket (checked to be a current member by create_bucket; members are never deleted)';
 COMMENT ON COLUMN enspiral.buckets.state IS

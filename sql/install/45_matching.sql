@@ -6,6 +6,8 @@
 -- doc/matching.md.
 ------------------------------------------------------------------------------
 
+-- @triggers (tools/triggers.pl): round_matches_append_only (45_matching),
+--   round_matches_no_truncate (45_matching)
 CREATE TABLE enspiral.round_matches (
     group_id      bigint NOT NULL,
     round_id      bigint NOT NULL,

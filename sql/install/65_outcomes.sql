@@ -50,6 +50,8 @@ COMMENT ON FUNCTION enspiral.proposal_required(bigint, text) IS
 -- Declared effects
 ------------------------------------------------------------------------------
 
+-- @triggers (tools/triggers.pl): proposal_effects_guard (65_outcomes),
+--   proposal_effects_no_truncate (65_outcomes)
 CREATE TABLE enspiral.proposal_effects (
     group_id     bigint NOT NULL,
     proposal_id  bigint NOT NULL,

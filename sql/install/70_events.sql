@@ -25,6 +25,8 @@ CREATE FUNCTION enspiral.restoring(rel regclass) RETURNS boolean
 COMMENT ON FUNCTION enspiral.restoring(regclass) IS
     'Internal: true while the owner restores the table with a top-level COPY FROM (restored rows bring their events along)';
 
+-- @triggers (tools/triggers.pl): events_append_only (70_events),
+--   events_no_truncate (70_events)
 CREATE TABLE enspiral.events (
     group_id     bigint NOT NULL,
     event_id     bigint NOT NULL,

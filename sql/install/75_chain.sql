@@ -17,6 +17,8 @@
 -- chain_entries view.
 ------------------------------------------------------------------------------
 
+-- @triggers (tools/triggers.pl): chain_links_append_only (75_chain),
+--   chain_links_no_truncate (75_chain)
 CREATE TABLE enspiral.chain_links (
     group_id  bigint NOT NULL,
     position  bigint NOT NULL CHECK (position > 0),
