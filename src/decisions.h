@@ -146,6 +146,9 @@ extern BudgetBallot *budget_ballot_load(Jsonb *settings, int noptions);
 extern void budget_ballot_check(const BudgetBallot *b, const bool *chosen, int64 pid);
 extern void budget_workflow_check(int64 group_id, int64 pid, int64 member_id);
 
+/* tally.c */
+extern int	consent_position(Jsonb *ballot);
+
 /* delegation.c */
 extern int64 delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at);
 extern bool delegation_may_cast(int64 group_id, int64 member_id, int64 delegate_id,

@@ -24,9 +24,13 @@
  * with one query per table (delegations, counted votes, memberships at
  * ref, additions, removals, departures, weights), each row streamed into
  * an open-addressing hash keyed by member (no join, no materialized
- * result); enspiral.tally_weights() gives the sums of the same resolution,
- * so a weighted tally needs no extra pass over its ballots.  Sums are
- * int64 with overflow checks (22003).
+ * result), kept between tallies so that its memory is reused, and indexed
+ * by id when the ids are dense; enspiral.tally_weights() gives the sums
+ * of the same resolution, so a weighted tally needs no extra pass over its
+ * ballots, and enspiral.consent_tally() counts consent ballots by position
+ * in the pass that reads the votes into the graph, so a weighted consent
+ * tally reads its votes once.  Sums are int64 with overflow checks
+ * (22003).
  *
  * delegation_may_cast() decides who may cast a vote for whom
  * (enspiral.vote_as_delegate(), src/votes.c) on the same chains.
@@ -57,6 +61,7 @@
 
 PG_FUNCTION_INFO_V1(enspiral_delegated_weights);
 PG_FUNCTION_INFO_V1(enspiral_tally_weights);
+PG_FUNCTION_INFO_V1(enspiral_consent_tally);
 PG_FUNCTION_INFO_V1(enspiral_lock_group_rules);
 
 /* A member in the delegation graph of one tally */
@@ -71,6 +76,7 @@ typedef struct DelegNode
 	bool		member_at_ref;	/* a member of the group at ref */
 	bool		added;			/* added to the electorate (add_voter) */
 	bool		out;			/* removed from the electorate, or departed at t */
+	int8		position;		/* consent tally: the slot of its ballot, -1 none */
 	int8		state;			/* 0 unresolved, 1 on the current path, 2 resolved */
 	char		status;			/* simplehash */
 } DelegNode;
@@ -101,8 +107,15 @@ typedef struct DelegNode
 typedef struct TallyGraph
 {
 	deleg_hash *nodes;			/* DelegNode by member_id */
+	uint64	   *filter;			/* or NULL: GRAPH_FILTER_BITS, bits of the members */
+	uint32	   *dense;			/* or NULL: 1 + entry in nodes of member dense_min + i */
+	int64		dense_min;
+	uint64		dense_span;
 	int64		voted;			/* counted votes at t */
 	int64		direct;			/* their own weights */
+	bool		consent;		/* count consent positions in the votes pass */
+	int64		weights[4];		/* consent: own weight by position */
+	int64		ballots[4];		/* consent: ballots by position */
 } TallyGraph;
 
 typedef struct GraphReceiver
@@ -145,6 +158,67 @@ typedef struct CarrierCache
 
 static CarrierCache carrier_cache = {0};
 
+/*
+ * The graph's hash is kept between tallies, emptied before each: its
+ * memory is then already mapped, where a new hash would grow step by step
+ * into fresh pages (more than half the cost of reading the delegations).
+ * A hash grown beyond GRAPH_KEEP_MAX entries is given back after its tally.
+ */
+#define GRAPH_KEEP_MAX	(1 << 18)
+static MemoryContext graph_cxt = NULL;
+static deleg_hash *graph_nodes = NULL;
+
+/*
+ * Most rows read (votes, memberships, weights) are of members outside the
+ * graph: a bit per member id modulo GRAPH_FILTER_BITS, set for the
+ * members in the graph, answers most lookups without touching the hash.
+ */
+#define GRAPH_FILTER_BITS	(1 << 20)
+#define FILTER_BIT(m)		((uint64) (m) & (GRAPH_FILTER_BITS - 1))
+static uint64 *graph_filter = NULL;
+
+/*
+ * When the members of the graph have ids close together (their span at
+ * most GRAPH_DENSE_RATIO times their number, and at most GRAPH_DENSE_MAX),
+ * lookups go through an array indexed by id instead: the rows of the
+ * group's tables come in id order, so consecutive lookups read
+ * consecutive memory, where the hash sends each to a random place.
+ */
+#define GRAPH_DENSE_RATIO	8
+#define GRAPH_DENSE_MAX		(1 << 22)
+static uint32 *graph_dense = NULL;
+static uint64 graph_dense_cap = 0;
+
+/* The graph's hash, empty */
+static deleg_hash *
+graph_hash(void)
+{
+	if (graph_nodes == NULL)
+	{
+		if (graph_cxt == NULL)
+			graph_cxt = AllocSetContextCreate(TopMemoryContext, "enspiral delegation graph",
+											  ALLOCSET_DEFAULT_SIZES);
+		graph_nodes = deleg_create(graph_cxt, 1024, NULL);
+	}
+	else
+		deleg_reset(graph_nodes);
+	return graph_nodes;
+}
+
+/* Give back the graph's hash when it grew too large to keep */
+static void
+graph_release(void)
+{
+	if (graph_nodes != NULL &&
+		(graph_nodes->size > GRAPH_KEEP_MAX || graph_dense_cap > GRAPH_KEEP_MAX))
+	{
+		MemoryContextReset(graph_cxt);
+		graph_nodes = NULL;
+		graph_dense = NULL;
+		graph_dense_cap = 0;
+	}
+}
+
 /* Add b to *a, 22003 on overflow */
 static void
 weight_add(int64 *a, int64 b)
@@ -159,10 +233,10 @@ weight_add(int64 *a, int64 b)
 
 /* The node of a member, created empty when new */
 static DelegNode *
-node_of(deleg_hash *nodes, int64 member_id)
+node_of(TallyGraph *g, int64 member_id)
 {
 	bool		found;
-	DelegNode  *n = deleg_insert(nodes, member_id, &found);
+	DelegNode  *n = deleg_insert(g->nodes, member_id, &found);
 
 	if (!found)
 	{
@@ -174,19 +248,91 @@ node_of(deleg_hash *nodes, int64 member_id)
 		n->member_at_ref = false;
 		n->added = false;
 		n->out = false;
+		n->position = -1;
 		n->state = 0;
 	}
 	return n;
 }
 
+/* The node of a member, or NULL when not in the graph */
+static DelegNode *
+node_lookup(TallyGraph *g, int64 m)
+{
+	if (g->dense != NULL)
+	{
+		uint64		i = (uint64) m - (uint64) g->dense_min;
+
+		if (i >= g->dense_span || g->dense[i] == 0)
+			return NULL;
+		return &g->nodes->data[g->dense[i] - 1];
+	}
+	if (g->filter == NULL ||
+		(g->filter[FILTER_BIT(m) / 64] & (UINT64CONST(1) << (FILTER_BIT(m) % 64))) == 0)
+		return NULL;
+	return deleg_lookup(g->nodes, m);
+}
+
+/*
+ * Index the graph once every member is in it (entries do not move after
+ * that): by id when its ids are dense enough (see graph_dense), else with
+ * the filter in front of the hash
+ */
+static void
+graph_index(TallyGraph *g)
+{
+	deleg_iterator it;
+	DelegNode  *n;
+	int64		lo = PG_INT64_MAX,
+				hi = PG_INT64_MIN;
+	uint64		span;
+
+	g->dense = NULL;
+	g->filter = NULL;
+	if (g->nodes->members == 0)
+		return;
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	{
+		lo = Min(lo, n->member_id);
+		hi = Max(hi, n->member_id);
+	}
+	span = (uint64) hi - (uint64) lo + 1;
+	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > g->nodes->members)
+	{
+		if (graph_filter == NULL)
+			graph_filter = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
+		memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
+		deleg_start_iterate(g->nodes, &it);
+		while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+			graph_filter[FILTER_BIT(n->member_id) / 64] |=
+				UINT64CONST(1) << (FILTER_BIT(n->member_id) % 64);
+		g->filter = graph_filter;
+		return;
+	}
+	if (graph_dense_cap < span)
+	{
+		if (graph_dense != NULL)
+			pfree(graph_dense);
+		graph_dense = MemoryContextAllocHuge(graph_cxt, sizeof(uint32) * span);
+		graph_dense_cap = span;
+	}
+	memset(graph_dense, 0, sizeof(uint32) * span);
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+		graph_dense[(uint64) n->member_id - (uint64) lo] = (uint32) (n - g->nodes->data) + 1;
+	g->dense = graph_dense;
+	g->dense_min = lo;
+	g->dense_span = span;
+}
+
 /* The node of a member already in the graph, or NULL */
 static DelegNode *
-node_find(deleg_hash *nodes, TupleTableSlot *slot, int attnum)
+node_find(TallyGraph *g, TupleTableSlot *slot, int attnum)
 {
 	bool		isnull;
 	int64		m = DatumGetInt64(slot_getattr(slot, attnum, &isnull));
 
-	return isnull ? NULL : deleg_lookup(nodes, m);
+	return isnull ? NULL : node_lookup(g, m);
 }
 
 /* Row handlers of the graph queries (see read_graph) */
@@ -194,28 +340,61 @@ static void
 row_delegation(TallyGraph *g, TupleTableSlot *slot)
 {
 	bool		isnull;
-	DelegNode  *n = node_of(g->nodes, DatumGetInt64(slot_getattr(slot, 1, &isnull)));
+	DelegNode  *n = node_of(g, DatumGetInt64(slot_getattr(slot, 1, &isnull)));
 
 	n->to_member = DatumGetInt64(slot_getattr(slot, 2, &isnull));
-	(void) node_of(g->nodes, n->to_member);
+	(void) node_of(g, n->to_member);
 }
 
-static void
-row_voter(TallyGraph *g, TupleTableSlot *slot)
+/* A counted vote (columns: member, own weight): its node, or NULL */
+static DelegNode *
+count_voter(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g->nodes, slot, 1);
+	DelegNode  *n = node_find(g, slot, 1);
 	bool		isnull;
 
 	g->voted++;
 	weight_add(&g->direct, DatumGetInt64(slot_getattr(slot, 2, &isnull)));
 	if (n != NULL)
 		n->voted = true;
+	return n;
+}
+
+static void
+row_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	(void) count_voter(g, slot);
+}
+
+/*
+ * A counted vote of a consent tally: as row_voter, and its ballot (column
+ * 3) counted with its own weight by position; the weight delegated to it
+ * is added once the graph is resolved (consent_sums)
+ */
+static void
+row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = count_voter(g, slot);
+	bool		isnull;
+	Datum		ballot = slot_getattr(slot, 3, &isnull);
+	Jsonb	   *jb = DatumGetJsonbP(ballot);
+	int			pos = consent_position(jb);
+
+	/* a short ballot is copied to be read: not kept for every vote */
+	if ((Pointer) jb != DatumGetPointer(ballot))
+		pfree(jb);
+	if (pos < 0)
+		return;
+	weight_add(&g->weights[pos], DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+	g->ballots[pos]++;
+	if (n != NULL)
+		n->position = (int8) pos;
 }
 
 static void
 row_member_at_ref(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g->nodes, slot, 1);
+	DelegNode  *n = node_find(g, slot, 1);
 
 	if (n != NULL)
 		n->member_at_ref = true;
@@ -224,7 +403,7 @@ row_member_at_ref(TallyGraph *g, TupleTableSlot *slot)
 static void
 row_added(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g->nodes, slot, 1);
+	DelegNode  *n = node_find(g, slot, 1);
 
 	if (n != NULL)
 		n->added = true;
@@ -233,7 +412,7 @@ row_added(TallyGraph *g, TupleTableSlot *slot)
 static void
 row_out(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g->nodes, slot, 1);
+	DelegNode  *n = node_find(g, slot, 1);
 
 	if (n != NULL)
 		n->out = true;
@@ -242,7 +421,7 @@ row_out(TallyGraph *g, TupleTableSlot *slot)
 static void
 row_weight(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g->nodes, slot, 1);
+	DelegNode  *n = node_find(g, slot, 1);
 	bool		isnull;
 
 	if (n != NULL)
@@ -315,6 +494,15 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
 		elog(ERROR, "reading the delegation graph failed");
 }
 
+/* The counted votes at t: those of enspiral.tally_ballots() */
+#define GRAPH_VOTES \
+	" FROM enspiral.votes v" \
+	" WHERE v.group_id OPERATOR(pg_catalog.=) $1" \
+	"   AND v.proposal_id OPERATOR(pg_catalog.=) $2" \
+	"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)" \
+	"   AND v.cast_at OPERATOR(pg_catalog.<=) $4" \
+	"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)"
+
 /*
  * Read the graph of a tally (args: group_id, proposal_id, ref, t,
  * weighted, delegation): the counted votes at t with their own weights
@@ -330,6 +518,7 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 {
 	static SPIPlanPtr pd = NULL,
 				pv = NULL,
+				pc = NULL,
 				pm = NULL,
 				pa = NULL,
 				pr = NULL,
@@ -345,15 +534,16 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 					"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
 					"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
 					args, g, row_delegation);
-	/* the votes of enspiral.tally_ballots() */
-	graph_query(&pv,
-				"SELECT v.member_id, COALESCE(v.weight, 1) FROM enspiral.votes v"
-				" WHERE v.group_id OPERATOR(pg_catalog.=) $1"
-				"   AND v.proposal_id OPERATOR(pg_catalog.=) $2"
-				"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)"
-				"   AND v.cast_at OPERATOR(pg_catalog.<=) $4"
-				"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)",
-				args, g, row_voter);
+	graph_index(g);
+	/* the votes of enspiral.tally_ballots(); a consent tally counts them too */
+	if (g->consent)
+		graph_query(&pc,
+					"SELECT v.member_id, COALESCE(v.weight, 1), v.ballot" GRAPH_VOTES,
+					args, g, row_consent_voter);
+	else
+		graph_query(&pv,
+					"SELECT v.member_id, COALESCE(v.weight, 1)" GRAPH_VOTES,
+					args, g, row_voter);
 	if (g->nodes->members == 0)
 		return;
 	if (!invited)
@@ -421,7 +611,7 @@ proposal_invited(const Datum *args)
  * path gets the same result.
  */
 static void
-resolve(deleg_hash *nodes, DelegNode *start, DelegNode **path)
+resolve(TallyGraph *g, DelegNode *start, DelegNode **path)
 {
 	int			len = 0;
 	int64		carrier = 0;
@@ -444,7 +634,7 @@ resolve(deleg_hash *nodes, DelegNode *start, DelegNode **path)
 			break;				/* cycle, or the chain ends without a vote */
 		x->state = 1;
 		path[len++] = x;
-		x = deleg_lookup(nodes, x->to_member);
+		x = node_lookup(g, x->to_member);
 	}
 	for (int i = 0; i < len; i++)
 	{
@@ -460,8 +650,9 @@ resolve(deleg_hash *nodes, DelegNode *start, DelegNode **path)
  * outside it has no delegation and no counted vote, so the chain ends.
  */
 static void
-resolve_all(deleg_hash *nodes)
+resolve_all(TallyGraph *g)
 {
+	deleg_hash *nodes = g->nodes;
 	uint64		n = nodes->members;
 	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
 	deleg_iterator it;
@@ -470,13 +661,13 @@ resolve_all(deleg_hash *nodes)
 	deleg_start_iterate(nodes, &it);
 	while ((d = deleg_iterate(nodes, &it)) != NULL)
 		if (!d->voted && d->to_member != 0 && d->state == 0)
-			resolve(nodes, d, path);
+			resolve(g, d, path);
 	deleg_start_iterate(nodes, &it);
 	while ((d = deleg_iterate(nodes, &it)) != NULL)
 	{
 		if (!d->voted && d->to_member != 0 && d->carrier != 0)
 		{
-			DelegNode  *c = deleg_lookup(nodes, d->carrier);
+			DelegNode  *c = node_lookup(g, d->carrier);
 
 			weight_add(&c->delegated, d->weight);
 		}
@@ -543,25 +734,48 @@ cache_store(TallyGraph *g)
 }
 
 /*
- * Resolve the graph of a tally (args: group_id, proposal_id, ref, t,
- * weighted, delegation) and keep the result in the cache
+ * Add to a consent tally's weights by position the weight delegated to
+ * each carrier, once the cache holds the resolved sums
  */
 static void
-build_carriers(const Datum *args, Snapshot snap)
+consent_sums(TallyGraph *g)
+{
+	deleg_iterator it;
+	DelegNode  *d;
+
+	deleg_start_iterate(g->nodes, &it);
+	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+		if (d->voted && d->delegated > 0 && d->position >= 0)
+			weight_add(&g->weights[d->position], d->delegated);
+}
+
+/*
+ * Resolve the graph of a tally (args: group_id, proposal_id, ref, t,
+ * weighted, delegation) and keep the result in the cache; with consent,
+ * the same pass over the votes counts them by position into *consent
+ */
+static void
+build_carriers(const Datum *args, Snapshot snap, TallyGraph *consent)
 {
 	CarrierCache *c = &carrier_cache;
 	TallyGraph	g;
 
 	c->valid = false;
-	g.nodes = deleg_create(CurrentMemoryContext, 1024, NULL);
-	g.voted = 0;
-	g.direct = 0;
+	memset(&g, 0, sizeof(g));
+	g.nodes = graph_hash();
+	g.consent = consent != NULL;
 	enspiral_spi_connect();
 	read_graph(&g, args, proposal_invited(args));
-	resolve_all(g.nodes);
+	resolve_all(&g);
 	enspiral_spi_finish();
 	cache_store(&g);
-	deleg_destroy(g.nodes);
+	if (consent != NULL)
+	{
+		consent_sums(&g);
+		*consent = g;
+		consent->nodes = NULL;
+	}
+	graph_release();
 	c->proposal_id = DatumGetInt64(args[1]);
 	c->ref = DatumGetTimestampTz(args[2]);
 	c->t = DatumGetTimestampTz(args[3]);
@@ -584,7 +798,7 @@ tally_graph(const Datum *args)
 	Snapshot	snap = GetActiveSnapshot();
 
 	if (!cache_matches(args, snap))
-		build_carriers(args, snap);
+		build_carriers(args, snap, NULL);
 	return &carrier_cache;
 }
 
@@ -637,6 +851,40 @@ enspiral_tally_weights(PG_FUNCTION_ARGS)
 		", \"direct\": " INT64_FORMAT ", \"delegated\": " INT64_FORMAT
 		", \"carriers\": %d}}",
 		c->voted, cast, c->direct, c->delegated_total, c->n))));
+}
+
+/*
+ * enspiral.consent_tally(group_id, proposal_id, ref, t, weighted, delegation)
+ *	  RETURNS jsonb
+ *	  Internal: the weighted consent tally at t, {"voted", "totals",
+ *	  "ballots", "weights"}: totals are weights by position (own weight
+ *	  plus the weight delegated to the vote), ballots the votes by position,
+ *	  weights as enspiral.tally_weights() gives them.  One pass over the
+ *	  votes both counts them and reads them into the delegation graph.
+ */
+Datum
+enspiral_consent_tally(PG_FUNCTION_ARGS)
+{
+	Datum		args[6] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5)};
+	TallyGraph	g;
+	const CarrierCache *c = &carrier_cache;
+	int64		cast;
+
+	build_carriers(args, GetActiveSnapshot(), &g);
+	cast = c->direct;
+	weight_add(&cast, c->delegated_total);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf(
+		"{\"voted\": " INT64_FORMAT
+		", \"totals\": {\"agree\": " INT64_FORMAT ", \"abstain\": " INT64_FORMAT
+		", \"disagree\": " INT64_FORMAT ", \"block\": " INT64_FORMAT "}"
+		", \"ballots\": {\"agree\": " INT64_FORMAT ", \"abstain\": " INT64_FORMAT
+		", \"disagree\": " INT64_FORMAT ", \"block\": " INT64_FORMAT "}"
+		", \"weights\": {\"cast\": " INT64_FORMAT ", \"direct\": " INT64_FORMAT
+		", \"delegated\": " INT64_FORMAT ", \"carriers\": %d}}",
+		c->voted, g.weights[0], g.weights[1], g.weights[2], g.weights[3],
+		g.ballots[0], g.ballots[1], g.ballots[2], g.ballots[3],
+		cast, c->direct, c->delegated_total, c->n))));
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "utils/jsonb.h"
 
 #include "enspiral.h"
+#include "decisions.h"
 
 PG_FUNCTION_INFO_V1(enspiral_consent_accum);
 PG_FUNCTION_INFO_V1(enspiral_consent_combine);
@@ -62,7 +63,7 @@ consent_state(FunctionCallInfo fcinfo, int argno)
 }
 
 /* Slot of a consent position, -1 for anything else */
-static int
+int
 consent_position(Jsonb *ballot)
 {
 	JsonbValue	v;

@@ -12,7 +12,12 @@
 # and transaction.  The governed figure is the weighted tally, the baseline
 # the unweighted one (ratio = the cost of weights and delegation).
 # BENCH_METHODS (a regex) limits the methods measured.  The figures of
-# doc/decision-rules.md are with BENCH_MEMBERS=50000.
+# doc/decision-rules.md are with BENCH_MEMBERS=50000.  BENCH_CPU=1 adds,
+# per method, the backend's CPU time per tally (utime + stime of
+# /proc/<pid>/stat, which needs the server on this machine): 5 tallies of
+# each proposal, each in its own transaction, in one session, alternating
+# weighted and unweighted, best of 3 rounds; steadier than wall-clock time
+# on a loaded machine.
 #
 # Needs PGHOST/PGPORT/PGUSER of a live throwaway cluster with enspiral
 # installed.  BENCH_MODE=smoke or full.
@@ -108,4 +113,46 @@ for m in choice ranked consent score stv schulze copeland; do
 	u=$(psql_q -c "SELECT proposal_id FROM enspiral.proposals WHERE title = 'unweighted $m'")
 	echo "RESULT|weighted+delegated $m tally vs unweighted, $N members|$(best_ms "SELECT enspiral.tally($w)")|$(best_ms "SELECT enspiral.tally($u)")|ms"
 done
+
+# cpu_ms W U: backend CPU ms per tally of proposals W and U (BENCH_CPU)
+cpu_ms() {
+	local pid line w u best_w= best_u= tck
+	tck=$(getconf CLK_TCK)
+	coproc PSQL { "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d "$DB" 2>&1; }
+	echo "SELECT pg_backend_pid();" >&"${PSQL[1]}"
+	read -r pid <&"${PSQL[0]}"
+	# run QUERY 5 times in its own transactions; print the CPU ticks used
+	ticks() {
+		local before after
+		before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+		for _ in 1 2 3 4 5; do
+			echo "BEGIN; SELECT length(enspiral.tally($1)::text) >= 0; COMMIT;" >&"${PSQL[1]}"
+		done
+		echo "SELECT 'done';" >&"${PSQL[1]}"
+		while read -r line <&"${PSQL[0]}"; do
+			case $line in done) break ;; t) ;; *) die "tally $1 failed: $line" ;; esac
+		done
+		after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+		echo $((after - before))
+	}
+	ticks "$1" >/dev/null
+	ticks "$2" >/dev/null
+	for _ in 1 2 3; do
+		w=$(ticks "$1")
+		u=$(ticks "$2")
+		[ -z "$best_w" ] || [ "$w" -lt "$best_w" ] && best_w=$w
+		[ -z "$best_u" ] || [ "$u" -lt "$best_u" ] && best_u=$u
+	done
+	echo "\\q" >&"${PSQL[1]}"
+	wait "$PSQL_PID" 2>/dev/null || true
+	awk -v w="$best_w" -v u="$best_u" -v t="$tck" 'BEGIN { printf "%.1f|%.1f", w * 1000 / t / 5, u * 1000 / t / 5 }'
+}
+if [ -n "${BENCH_CPU:-}" ]; then
+	for m in choice ranked consent score stv schulze copeland; do
+		[[ $m =~ ${BENCH_METHODS:-.} ]] || continue
+		w=$(psql_q -c "SELECT proposal_id FROM enspiral.proposals WHERE title = 'weighted $m'")
+		u=$(psql_q -c "SELECT proposal_id FROM enspiral.proposals WHERE title = 'unweighted $m'")
+		echo "RESULT|backend CPU per tally, weighted+delegated $m vs unweighted, $N members|$(cpu_ms "$w" "$u")|ms"
+	done
+fi
 [ -n "${BENCH_KEEP:-}" ] || "$BIN/dropdb" "$DB"

@@ -918,6 +918,15 @@ BEGIN
         -- the implicit option is counted like the others
         p.options := p.options || 'none_of_the_above'::text;
     END IF;
+    IF weighing AND p.method = 'consent' THEN
+        -- one pass over the votes counts them and resolves the delegations:
+        -- weights by position (a block blocks and an objection objects
+        -- whatever its weight, so ballots are counted too), and the direct
+        -- and delegated weight
+        RETURN enspiral.consent_tally(p.group_id, p.proposal_id, ref, t,
+                                      coalesce((p.settings ->> 'weighted')::boolean, false),
+                                      coalesce((p.settings ->> 'delegation')::boolean, false));
+    END IF;
     IF weighing THEN
         -- direct and delegated weight, and how many votes carry delegated
         -- weight: the sums of tally_ballots(), from the same resolution
@@ -929,17 +938,7 @@ BEGIN
     ELSE
         SELECT count(*) INTO voted FROM enspiral.counted_ballots(p, t);
     END IF;
-    IF p.method = 'consent' THEN
-        -- one pass, adding weights by position in C; a block blocks and an
-        -- objection objects whatever its weight, so ballots are counted too
-        SELECT jsonb_build_object('agree', n[1], 'abstain', n[2], 'disagree', n[3], 'block', n[4]),
-               jsonb_build_object('ballots', jsonb_build_object('agree', c[1], 'abstain', c[2],
-                                                                'disagree', c[3], 'block', c[4]))
-          INTO totals, extra
-          FROM (SELECT enspiral.consent_counts(b.ballot, b.weight) AS n,
-                       enspiral.consent_counts(b.ballot) AS c
-                  FROM enspiral.tally_ballots(p, t, ref, weighing) b) x;
-    ELSIF p.method = 'choice' THEN
+    IF p.method = 'choice' THEN
         SELECT jsonb_object_agg(o.name, coalesce(c.n, 0)) INTO totals
           FROM unnest(p.options) o(name)
           LEFT JOIN (SELECT e AS name, sum(b.weight)::bigint AS n

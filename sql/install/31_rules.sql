@@ -99,6 +99,15 @@ CREATE FUNCTION enspiral.tally_weights(group_id bigint, proposal_id bigint, ref 
 COMMENT ON FUNCTION enspiral.tally_weights(bigint, bigint, timestamptz, timestamptz, boolean, boolean) IS
     'Internal: {"voted", "weights": {"cast", "direct", "delegated", "carriers"}} of a weighted tally at t, resolved with the ballots'' delegated weights (tally_ballots) in one pass over the votes';
 
+CREATE FUNCTION enspiral.consent_tally(group_id bigint, proposal_id bigint, ref timestamptz,
+                                       t timestamptz, weighted boolean, delegation boolean)
+    RETURNS jsonb
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_consent_tally';
+COMMENT ON FUNCTION enspiral.consent_tally(bigint, bigint, timestamptz, timestamptz, boolean, boolean) IS
+    'Internal: the weighted consent tally at t, {"voted", "totals", "ballots", "weights"}: weights (own plus delegated along the delegations in effect at the opening ref) and ballots by position, counted in the same pass over the votes that resolves the delegations';
+
 CREATE FUNCTION enspiral.weights_in_effect(p enspiral.proposals, ref timestamptz) RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -531,6 +540,7 @@ REVOKE ALL ON FUNCTION enspiral.require_results_visible(bigint, bigint, bigint) 
 REVOKE ALL ON FUNCTION enspiral.hide_mode(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.delegated_weights(bigint, bigint, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_weights(bigint, bigint, timestamptz, timestamptz, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.consent_tally(bigint, bigint, timestamptz, timestamptz, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.electorate_weight(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
