@@ -101,12 +101,18 @@ INSERT INTO plain_transfers (group_id, round_id, kind, from_account, to_account,
 EOF2
 
 # the postmaster, whose reaped children's CPU times measure the backends
-POSTMASTER=$(awk '{print $4}' "/proc/$(psql_q -c 'SELECT pg_backend_pid()')/stat" 2>/dev/null || true)
-[ -r "/proc/$POSTMASTER/stat" ] || die "cannot read the postmaster's /proc stat (the cluster must run on this machine)"
+POSTMASTER=$(head -n 1 "$(psql_q -c 'SHOW data_directory')/postmaster.pid" 2>/dev/null || true)
+[[ $POSTMASTER =~ ^[0-9]+$ ]] && [ -r "/proc/$POSTMASTER/stat" ] ||
+	die "cannot read the postmaster's /proc stat (the cluster must run on this machine)"
 HZ=$(getconf CLK_TCK)
 
 # reaped_ticks: CPU ticks (user + system) of the postmaster's reaped children
-reaped_ticks() { sed 's/^.*) //' "/proc/$POSTMASTER/stat" | awk '{print $14 + $15}'; }
+reaped_ticks() {
+	local t
+	t=$(sed 's/^.*) //' "/proc/$POSTMASTER/stat" | awk '{print $14 + $15}')
+	[[ $t =~ ^[0-9]+$ ]] || die "cannot read the postmaster's CPU times"
+	echo "$t"
+}
 
 # config on|off: events and permission checks as shipped, or both off
 config() {
