@@ -305,7 +305,7 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 
-	relaccess_open(&bk, "buckets", "buckets_bucket_id_key", RowShareLock);
+	relaccess_open(&bk, "buckets", "buckets_bucket_id_idx", RowShareLock);
 	keys[0] = Int64GetDatum(bucket_id);
 	if (!relaccess_fetch(&bk, snap, 1, keys, procs))
 		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);

@@ -403,7 +403,8 @@ catalyst_load_settings(int64 group_id, CatalystSettings *s)
  * of its row in enspiral.catalyst_groups.  Under READ COMMITTED the next
  * query (with a new snapshot) sees every change committed before; under
  * REPEATABLE READ and SERIALIZABLE a change committed since the snapshot
- * makes the upsert fail with a serialization error.
+ * makes the upsert fail with a serialization error.  The time is the
+ * inserted value (EXCLUDED): Citus refuses now() in DO UPDATE SET.
  */
 void
 catalyst_lock_group(int64 group_id)
@@ -420,7 +421,7 @@ catalyst_lock_group(int64 group_id)
 				  " VALUES ($1, 1, pg_catalog.now())"
 				  " ON CONFLICT (group_id) DO UPDATE"
 				  " SET changes = c.changes OPERATOR(pg_catalog.+) 1,"
-				  " changed_at = pg_catalog.now()",
+				  " changed_at = EXCLUDED.changed_at",
 				  1, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "catalyst group lock failed");

@@ -106,6 +106,11 @@ typedef enum EnspiralObject
 extern void enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
 			pg_attribute_noreturn();
 
+/* citus.c: shards of enspiral's tables and distributed tables on Citus */
+extern bool enspiral_is_shard_of(Oid relid, Oid of);
+extern bool enspiral_citus_present(void);
+extern bool enspiral_table_is_distributed(Oid relid);
+
 /* numeric_util.c: the one numeric and int64 comparison */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
 extern void enspiral_sort_int64(int64 *values, size_t n);

@@ -409,7 +409,8 @@ check_reversal(int64 group_id, int64 transfer_id, int64 round_id,
  * Move amount from one account of the round to another, in one UPDATE:
  * the only path that changes balances.  Overflow raises 22003 and an
  * overdraft the CHECK constraint accounts_no_overdraft.  Returns the kinds
- * of both accounts in *from_kind and *to_kind.
+ * of both accounts in *from_kind and *to_kind (read with SPI_getvalue: a
+ * cast in RETURNING is not immutable, which Citus refuses on shards).
  */
 static void
 apply_transfer(int64 group_id, int64 round_id, int64 from_account,
@@ -428,7 +429,7 @@ apply_transfer(int64 group_id, int64 round_id, int64 from_account,
 				  "   SET balance = CASE WHEN account_id = $3 THEN balance - $5"
 				  "                      ELSE balance + $5 END"
 				  " WHERE group_id = $1 AND account_id IN ($3, $4) AND round_id = $2"
-				  " RETURNING account_id, kind::text",
+				  " RETURNING account_id, kind",
 				  5, argtypes);
 	enspiral_write_begin(ENSPIRAL_WRITE_BALANCES);
 	rc = execute_balance_update(plan, args, from_account, to_account, amount);

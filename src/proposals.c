@@ -466,21 +466,28 @@ fetch_proposal(int64 proposal_id, bool for_update, ProposalRow *row, int64 *grou
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr plan_lock = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(proposal_id)};
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(proposal_id), 0};
 	const char *sql = "SELECT proposal_id, state, opens_at, closes_at, reopen_count, settings, group_id"
 		" FROM enspiral.proposals WHERE proposal_id = $1";
-	SPIPlanPtr	p;
 	bool		isnull;
 
-	if (for_update)
-		p = enspiral_plan(&plan_lock, psprintf("%s FOR NO KEY UPDATE", sql), 1, argtypes);
-	else
-		p = enspiral_plan(&plan, sql, 1, argtypes);
-	if (SPI_execute_plan(p, args, NULL, !for_update, 1) < 0)
+	if (SPI_execute_plan(enspiral_plan(&plan, sql, 1, argtypes), args, NULL, true, 1) < 0)
 		elog(ERROR, "proposal lookup failed");
 	if (SPI_processed == 0)
 		return false;
+	if (for_update)
+	{
+		/* locked by its key, group first: Citus locks rows only so (doc/scaling.md) */
+		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull);
+		if (SPI_execute_plan(enspiral_plan(&plan_lock,
+										   psprintf("%s AND group_id = $2 FOR NO KEY UPDATE", sql),
+										   2, argtypes),
+							 args, NULL, false, 1) < 0)
+			elog(ERROR, "proposal lookup failed");
+		if (SPI_processed == 0)
+			return false;
+	}
 	read_proposal_row(SPI_tuptable->tupdesc, SPI_tuptable->vals[0], row);
 	*group_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull));
 	return true;

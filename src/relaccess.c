@@ -47,6 +47,22 @@
  * counterpart (ExecSimpleRelationUpdate), for a row the caller has locked
  * against other writers.  Deletes stay in SQL.
  *
+ * Citus.  On a table distributed by Citus (doc/scaling.md) the rows live in
+ * shards, and the heap of the table itself is empty.  This file alone
+ * decides which form runs: relaccess_distributed() asks once per relation
+ * (cached with its OID, forgotten with it), and for a distributed table the
+ * fetches, inserts and updates above run their SQL form (citus.c), which
+ * Citus routes to the group's shard.  A row fetched that way has no tuple
+ * id of its own: it gets a handle that looks like one (an index into the
+ * transaction's list of the primary keys of the rows read in SQL), so the
+ * callers keep passing tuple ids to relaccess_lock() and
+ * relaccess_writer_fetch(), which find the row again by its primary key
+ * (SELECT ... FOR NO KEY UPDATE for a lock), and an update names the row by
+ * its primary key.  Callers do not know which form ran.  The list lives
+ * until the end of the transaction: a few dozen bytes per row read.
+ * relaccess_written_here() answers false for such a row (the caller then
+ * takes a lock it could have skipped).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -81,6 +97,7 @@ typedef struct RelaccessEntry
 {
 	char		name[NAMEDATALEN];
 	Oid			relid;
+	int8		distributed;	/* a Citus table: 1, not: 0, not asked yet: -1 */
 } RelaccessEntry;
 
 static RelaccessEntry relid_cache[RELACCESS_CACHE_SIZE];
@@ -161,6 +178,7 @@ relaccess_relid_if_exists(const char *name)
 	{
 		strlcpy(relid_cache[relid_cache_n].name, name, NAMEDATALEN);
 		relid_cache[relid_cache_n].relid = relid;
+		relid_cache[relid_cache_n].distributed = -1;
 		relid_cache_n++;
 	}
 	return relid;
@@ -175,6 +193,132 @@ relaccess_relid(const char *name)
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation enspiral.%s does not exist", name);
 	return relid;
+}
+
+/*
+ * Whether enspiral.<relid> is a Citus distributed table, whose rows live in
+ * shards rather than in its own heap: every access then goes through SQL
+ * that Citus routes (citus.c).  Asked once per relation and cached with its
+ * OID, so the relcache invalidation that create_distributed_table sends
+ * forgets the answer; on a single node the answer is a catalog lookup.
+ */
+bool
+relaccess_distributed(Oid relid)
+{
+	bool		answer;
+
+	for (int i = 0; i < relid_cache_n; i++)
+		if (relid_cache[i].relid == relid && relid_cache[i].distributed >= 0)
+			return relid_cache[i].distributed == 1;
+	answer = enspiral_table_is_distributed(relid);
+	/* asking may have processed invalidations: look for the entry again */
+	for (int i = 0; i < relid_cache_n; i++)
+		if (relid_cache[i].relid == relid)
+			relid_cache[i].distributed = answer ? 1 : 0;
+	return answer;
+}
+
+/*
+ * A row of a distributed table read in SQL, named by its primary key; its
+ * handle is its index in sql_rows, dressed as a tuple id.
+ */
+typedef struct SqlRow
+{
+	Oid			relid;
+	int			nkeys;
+	Datum		keys[INDEX_MAX_KEYS];	/* the primary key (by-value columns) */
+} SqlRow;
+
+static SqlRow *sql_rows = NULL;		/* in TopTransactionContext */
+static int	sql_rows_n = 0;
+static int	sql_rows_max = 0;
+static bool sql_rows_callback_registered = false;
+
+/* End of transaction: the handles die with the list */
+static void
+sql_rows_xact_callback(XactEvent event, void *arg)
+{
+	sql_rows = NULL;
+	sql_rows_n = sql_rows_max = 0;
+}
+
+/* The primary key index of rel, opened */
+static Relation
+primary_key_open(Relation rel)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+
+	if (!OidIsValid(pk))
+		elog(ERROR, "table %s has no primary key", RelationGetRelationName(rel));
+	return index_open(pk, AccessShareLock);
+}
+
+/* Remember the primary key of tuple, a row of rel read in SQL; set its handle */
+static void
+sql_row_register(Relation rel, HeapTuple tuple)
+{
+	Relation	pk = primary_key_open(rel);
+	SqlRow	   *r;
+
+	if (!sql_rows_callback_registered)
+	{
+		RegisterXactCallback(sql_rows_xact_callback, NULL);
+		sql_rows_callback_registered = true;
+	}
+	if (sql_rows_n == sql_rows_max)
+	{
+		sql_rows_max = Max(16, sql_rows_max * 2);
+		sql_rows = sql_rows == NULL ?
+			MemoryContextAlloc(TopTransactionContext, sql_rows_max * sizeof(SqlRow)) :
+			repalloc(sql_rows, sql_rows_max * sizeof(SqlRow));
+	}
+	r = &sql_rows[sql_rows_n];
+	r->relid = RelationGetRelid(rel);
+	r->nkeys = pk->rd_index->indnkeyatts;
+	for (int i = 0; i < r->nkeys; i++)
+	{
+		AttrNumber	attnum = pk->rd_index->indkey.values[i];
+		bool		isnull;
+
+		if (!TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attbyval)
+			elog(ERROR, "primary key of %s is not by value", RelationGetRelationName(rel));
+		r->keys[i] = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+	}
+	index_close(pk, AccessShareLock);
+	ItemPointerSet(&tuple->t_self, sql_rows_n / 65535, sql_rows_n % 65535 + 1);
+	sql_rows_n++;
+}
+
+/* The row of distributed table rel whose handle is tid */
+static SqlRow *
+sql_row_of(Relation rel, ItemPointer tid)
+{
+	int64		i = (int64) ItemPointerGetBlockNumber(tid) * 65535 +
+		ItemPointerGetOffsetNumber(tid) - 1;
+
+	if (i < 0 || i >= sql_rows_n || sql_rows[i].relid != RelationGetRelid(rel))
+		elog(ERROR, "invalid row handle of distributed table %s", RelationGetRelationName(rel));
+	return &sql_rows[i];
+}
+
+/*
+ * Read again the row of distributed table rel whose handle is tid (lock:
+ * its latest version, locked FOR NO KEY UPDATE) into slot, keeping the
+ * handle; false when it is gone
+ */
+static bool
+sql_row_fetch(Relation rel, ItemPointer tid, Snapshot snap, bool lock, TupleTableSlot *slot)
+{
+	SqlRow	   *r = sql_row_of(rel, tid);
+	Relation	pk = primary_key_open(rel);
+	HeapTuple	tuple = enspiral_fetch_sql(rel, pk, r->nkeys, r->keys, snap, lock);
+
+	index_close(pk, AccessShareLock);
+	if (tuple == NULL)
+		return false;
+	tuple->t_self = *tid;
+	ExecForceStoreHeapTuple(tuple, slot, true);
+	return true;
 }
 
 /* OID of a label of an enum type of the enspiral schema (syscache lookups) */
@@ -199,6 +343,7 @@ relaccess_open(RelScan *rs, const char *table, const char *index, LOCKMODE mode)
 	rs->heap = table_open(relaccess_relid(table), mode);
 	rs->index = index_open(relaccess_relid(index), AccessShareLock);
 	rs->slot = table_slot_create(rs->heap, NULL);
+	rs->distributed = relaccess_distributed(RelationGetRelid(rs->heap));
 }
 
 /* Close what relaccess_open opened, keeping the relation locks */
@@ -213,6 +358,7 @@ relaccess_close(RelScan *rs)
 /*
  * Fetch into rs->slot the first row visible to snap whose leading index
  * columns equal keys[] (compared with the functions procs[]); false if none.
+ * On a distributed table, the same fetch in SQL (no tuple id).
  */
 bool
 relaccess_fetch(RelScan *rs, Snapshot snap, int nkeys, const Datum *keys,
@@ -223,6 +369,16 @@ relaccess_fetch(RelScan *rs, Snapshot snap, int nkeys, const Datum *keys,
 	bool		found;
 
 	Assert(nkeys > 0 && nkeys <= INDEX_MAX_KEYS);
+	if (rs->distributed)
+	{
+		HeapTuple	tuple = enspiral_fetch_sql(rs->heap, rs->index, nkeys, keys, snap, false);
+
+		if (tuple == NULL)
+			return false;
+		sql_row_register(rs->heap, tuple);
+		ExecForceStoreHeapTuple(tuple, rs->slot, true);
+		return true;
+	}
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, procs[i], keys[i]);
 	scan = index_beginscan(rs->heap, rs->index, snap, nkeys, 0);
@@ -261,6 +417,8 @@ relaccess_lock(RelScan *rs, ItemPointer row, Snapshot snap)
 	TM_Result	res;
 	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
+	if (rs->distributed)
+		return sql_row_fetch(rs->heap, row, snap, true, rs->slot);
 	res = table_tuple_lock(rs->heap, &tid, snap, rs->slot, GetCurrentCommandId(true),
 						   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
 	switch (res)
@@ -363,6 +521,16 @@ relaccess_writer_open(RelWriter *w, const char *table)
 
 	w->rel = table_open(relaccess_relid(table), RowExclusiveLock);
 	desc = RelationGetDescr(w->rel);
+	w->distributed = relaccess_distributed(RelationGetRelid(w->rel));
+	if (w->distributed)
+	{
+		/* writes run as SQL (citus.c): only a slot for the fetched row */
+		w->rri = NULL;
+		w->estate = NULL;
+		w->oldslot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		w->newslot = NULL;
+		return;
+	}
 	w->rri = makeNode(ResultRelInfo);
 	w->estate = writer_estate(w->rel, w->rri);
 #if PG_VERSION_NUM >= 160000
@@ -379,6 +547,13 @@ relaccess_writer_open(RelWriter *w, const char *table)
 void
 relaccess_writer_close(RelWriter *w)
 {
+	if (w->distributed)
+	{
+		ExecDropSingleTupleTableSlot(w->oldslot);
+		table_close(w->rel, NoLock);
+		CommandCounterIncrement();
+		return;
+	}
 	AfterTriggerEndQuery(w->estate);
 	EvalPlanQualEnd(&w->epqstate);
 	/* AFTER row triggers may have opened the relation again: close it */
@@ -440,9 +615,16 @@ void
 relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 {
 	TupleTableSlot *slot = w->newslot;
-	int			natts = slot->tts_tupleDescriptor->natts;
-	bool	   *named = palloc0(natts * sizeof(bool));
+	int			natts;
+	bool	   *named;
 
+	if (w->distributed)
+	{
+		enspiral_insert_sql(w->rel, cols, ncols);
+		return;
+	}
+	natts = slot->tts_tupleDescriptor->natts;
+	named = palloc0(natts * sizeof(bool));
 	for (int i = 0; i < ncols; i++)
 		named[enspiral_attnum(slot->tts_tupleDescriptor, cols[i].name) - 1] = true;
 	ExecClearTuple(slot);
@@ -461,6 +643,8 @@ relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 bool
 relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 {
+	if (w->distributed)
+		return sql_row_fetch(w->rel, tid, snap, false, w->oldslot);
 	return table_tuple_fetch_row_version(w->rel, tid, snap, w->oldslot);
 }
 
@@ -473,8 +657,14 @@ void
 relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols)
 {
 	TupleTableSlot *slot = w->newslot;
-	int			natts = slot->tts_tupleDescriptor->natts;
+	int			natts;
 
+	if (w->distributed)
+	{
+		enspiral_update_sql(w->rel, w->oldslot, cols, ncols);
+		return;
+	}
+	natts = slot->tts_tupleDescriptor->natts;
 	ExecClearTuple(slot);
 	slot_getallattrs(w->oldslot);
 	memcpy(slot->tts_values, w->oldslot->tts_values, natts * sizeof(Datum));

@@ -23,6 +23,7 @@ extern Oid	relaccess_namespace(void);
 extern Oid	relaccess_relid(const char *name);
 extern Oid	relaccess_relid_if_exists(const char *name);
 extern Oid	relaccess_enum_label(const char *type, const char *label);
+extern bool relaccess_distributed(Oid relid);
 
 /* An open table, one of its indexes, and a slot for its rows */
 typedef struct RelScan
@@ -30,6 +31,7 @@ typedef struct RelScan
 	Relation	heap;
 	Relation	index;
 	TupleTableSlot *slot;
+	bool		distributed;	/* a Citus table: fetches run as SQL */
 } RelScan;
 
 extern void relaccess_open(RelScan *rs, const char *table, const char *index,
@@ -65,6 +67,7 @@ typedef struct RelWriter
 	EPQState	epqstate;
 	TupleTableSlot *oldslot;
 	TupleTableSlot *newslot;
+	bool		distributed;	/* a Citus table: writes run as SQL */
 } RelWriter;
 
 extern void relaccess_writer_open(RelWriter *w, const char *table);
@@ -73,5 +76,12 @@ extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int nco
 extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols);
+
+/* citus.c: the SQL forms of the accesses above, for a distributed table */
+extern HeapTuple enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys,
+									Snapshot snap, bool lock);
+extern void enspiral_insert_sql(Relation rel, const RelColumn *cols, int ncols);
+extern void enspiral_update_sql(Relation rel, TupleTableSlot *old, const RelColumn *cols,
+								int ncols);
 
 #endif							/* ENSPIRAL_RELACCESS_H */

@@ -26,13 +26,14 @@
 #include "enspiral.h"
 #include "relaccess.h"
 
-/* True if rel is the table enspiral.<relname> */
+/* True if rel is the table enspiral.<relname>, or a Citus shard of it (citus.c) */
 bool
 enspiral_relation_is(Relation rel, const char *relname)
 {
 	Oid			relid = relaccess_relid_if_exists(relname);
 
-	return OidIsValid(relid) && RelationGetRelid(rel) == relid;
+	return OidIsValid(relid) &&
+		(RelationGetRelid(rel) == relid || enspiral_is_shard_of(RelationGetRelid(rel), relid));
 }
 
 /*

@@ -7,7 +7,11 @@
  * Saved plans are generic from the first call (CURSOR_OPT_GENERIC_PLAN):
  * every query enspiral keeps is keyed by group and row ids, whose best plan
  * does not depend on the parameter values, so planning again for each of
- * the first calls, as the plan cache would by default, is waste.
+ * the first calls, as the plan cache would by default, is waste.  Not in
+ * a database with Citus (citus.c): Citus plans a query that reads more than
+ * one distributed table only with the values of its parameters known, and
+ * gives its generic plans a prohibitive cost so that the plan cache keeps
+ * custom plans.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,7 +24,7 @@
 
 #include "enspiral.h"
 
-/* Prepare sql once per backend and keep the (generic) plan in *cache */
+/* Prepare sql once per backend and keep the plan (generic, without Citus) in *cache */
 SPIPlanPtr
 enspiral_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
 {
@@ -28,7 +32,8 @@ enspiral_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes
 
 	if (*cache != NULL)
 		return *cache;
-	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes,
+							  enspiral_citus_present() ? 0 : CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));

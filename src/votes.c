@@ -57,6 +57,7 @@ PG_FUNCTION_INFO_V1(enspiral_retract_vote);
 PG_FUNCTION_INFO_V1(enspiral_remove_voter);
 PG_FUNCTION_INFO_V1(enspiral_add_voter_in_group);
 PG_FUNCTION_INFO_V1(enspiral_vote_as_delegate);
+PG_FUNCTION_INFO_V1(enspiral_vote_in_group);
 
 /* What vote() needs to know about a proposal and a voter */
 typedef struct VoteContext
@@ -246,16 +247,24 @@ voter_removed(int64 group_id, int64 pid, int64 member_id)
 	return found;
 }
 
-/* Read the proposal row into vc; false when missing */
+/*
+ * Read the proposal row into vc; false when missing.  A group-first call
+ * (group_id not 0) looks it up by its primary key, which Citus routes to
+ * the group's shard.
+ */
 static bool
-lookup_proposal(int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
+lookup_proposal(int64 group_id, int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 {
 	static const char *const cols[] = {"group_id", "state", "opens_at", "closes_at",
 	"method", "options", "settings"};
 	Datum		v[lengthof(cols)];
 	bool		n[lengthof(cols)];
+	int64		keys[2] = {group_id, pid};
 
-	if (!relaccess_lookup("proposals", "proposals_proposal_id_key", 1, &pid, snap,
+	if (group_id != 0 ?
+		!relaccess_lookup("proposals", "proposals_pkey", 2, keys, snap,
+						  lengthof(cols), cols, v, n, NULL) :
+		!relaccess_lookup("proposals", "proposals_proposal_id_idx", 1, &pid, snap,
 					  lengthof(cols), cols, v, n, NULL))
 		return false;
 	vc->group_id = DatumGetInt64(v[0]);
@@ -305,13 +314,13 @@ lookup_voter(int64 pid, int64 member_id, Snapshot snap, TimestampTz now, VoteCon
  * the whole membership history.
  */
 static bool
-vote_context(int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
+vote_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
 {
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	bool		found;
 
 	memset(vc, 0, sizeof(*vc));
-	found = lookup_proposal(pid, snap, now, vc);
+	found = lookup_proposal(group_id, pid, snap, now, vc);
 	if (found)
 		lookup_voter(pid, member_id, snap, now, vc);
 	UnregisterSnapshot(snap);
@@ -504,7 +513,6 @@ store_anonymous_ballot(int64 pid, int64 member_id, const VoteContext *vc, Jsonb 
 						   (long long) member_id, (long long) pid)));
 }
 
-static void check_group(int64 group_id, int64 pid, const VoteContext *vc);
 static void refuse_anonymous(int64 pid, const VoteContext *vc, const char *what);
 
 /*
@@ -539,9 +547,21 @@ check_delegate_vote(int64 pid, int64 member_id, int64 cast_by, const VoteContext
 }
 
 /*
+ * vote_context; NS101 when the proposal is missing (from the group, for a
+ * group-first call: group_id not 0)
+ */
+static void
+require_vote_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now,
+					 VoteContext *vc)
+{
+	if (!vote_context(group_id, pid, member_id, now, vc))
+		enspiral_not_found(ENSPIRAL_PROPOSAL, group_id, pid);
+}
+
+/*
  * Cast (or replace) a member's vote: the member itself (cast_by 0) or a
- * delegate for it in the group group_id; returns the vote id, 0 for an
- * anonymous ballot.
+ * delegate for it; group_id 0 for the 0.1.0 call that names no group.
+ * Returns the vote id, 0 for an anonymous ballot.
  */
 static int64
 cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *raw, text *reason,
@@ -556,13 +576,9 @@ cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *raw, text *reason,
 	/* lock order: proposal (shared), then the member's slot */
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
-	if (!vote_context(pid, member_id, now, &vc))
-		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
+	require_vote_context(group_id, pid, member_id, now, &vc);
 	if (cast_by != 0)
-	{
-		check_group(group_id, pid, &vc);
 		refuse_anonymous(pid, &vc, "vote_as_delegate");
-	}
 	if (vc.invited)
 		vc.in_electorate = vc.member_now && explicitly_added(vc.group_id, pid, member_id);
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
@@ -596,7 +612,7 @@ cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *raw, text *reason,
 /*
  * enspiral.vote(proposal_id, member_id, ballot jsonb, reason text) RETURNS bigint
  *	  Cast (or replace) a member's vote; returns the vote id, or NULL for an
- *	  anonymous ballot (which has no id that could identify it).
+ *	  anonymous ballot.
  */
 Datum
 enspiral_vote(PG_FUNCTION_ARGS)
@@ -610,6 +626,28 @@ enspiral_vote(PG_FUNCTION_ARGS)
 				 errmsg("proposal_id, member_id and ballot must not be NULL")));
 	vote_id = cast_vote(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2),
 						PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), 0, &anonymous);
+	if (anonymous)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(vote_id);
+}
+
+/*
+ * enspiral.vote(group_id, proposal_id, member_id, ballot jsonb, reason text)
+ *	  RETURNS bigint: group-first vote(); on Citus it runs on the group's node
+ */
+Datum
+enspiral_vote_in_group(PG_FUNCTION_ARGS)
+{
+	bool		anonymous;
+	int64		vote_id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("group_id, proposal_id, member_id and ballot must not be NULL")));
+	vote_id = cast_vote(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2),
+						PG_GETARG_JSONB_P(3), PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4),
+						0, &anonymous);
 	if (anonymous)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(vote_id);
@@ -645,24 +683,13 @@ enspiral_vote_as_delegate(PG_FUNCTION_ARGS)
 							  PG_GETARG_INT64(2), &anonymous));
 }
 
-/* Refuse a proposal that is not in the group named by a group-first call */
-static void
-check_group(int64 group_id, int64 pid, const VoteContext *vc)
-{
-	if (vc->group_id != group_id)
-		enspiral_not_found(ENSPIRAL_PROPOSAL, group_id, pid);
-}
-
 /* Read the proposal and voter under the locks of vote(); NS101 when missing */
 static void
 locked_context(int64 group_id, int64 pid, int64 member_id, TimestampTz now, VoteContext *vc)
 {
 	proposal_lock(pid, ShareLock);
 	proposal_member_lock(pid, member_id);
-	if (!vote_context(pid, member_id, now, vc))
-		enspiral_not_found(ENSPIRAL_PROPOSAL, 0, pid);
-	if (group_id != 0)
-		check_group(group_id, pid, vc);
+	require_vote_context(group_id, pid, member_id, now, vc);
 }
 
 /* Run one statement of the vote tables with the vote-table guard open */
@@ -882,12 +909,18 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 	/* a restore loads the dumped rows; verify_outcome() checks them */
 	if (!enspiral_writing(ENSPIRAL_WRITE_VOTES) &&
 		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) && enspiral_in_restore_copy(td->tg_relation)))
+	{
+		int			t = 0;
+
+		/* the table's name, also when it fired on a Citus shard of it */
+		while (t < (int) lengthof(tables) - 1 && !enspiral_relation_is(td->tg_relation, tables[t]))
+			t++;
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_DIRECT_WRITE),
 				 errmsg("vote tables cannot be written directly"),
-				 errdetail("The statement writes table enspiral.%s.",
-						   RelationGetRelationName(td->tg_relation)),
+				 errdetail("The statement writes table enspiral.%s.", tables[t]),
 				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
+	}
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		return (Datum) 0;
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))

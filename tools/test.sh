@@ -6,13 +6,14 @@
 # Ends with one line: "N passed, N failed".
 #
 #   ONLY=regex   run only the tests whose name matches (all kinds)
-#   KIND=list    comma list of kinds to run: lint,regress,isolation,pgtap,smoke
+#   KIND=list    comma list of kinds to run: lint,regress,isolation,pgtap,smoke,citus
 #   KEEP_RESULTS=1 keep build/test (diffs and outputs) even when green
 #   ENSPIRAL_ASSERT=1 build with enspiral's Assert()s compiled in (Makefile)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/citus.sh"
 
 ONLY=${ONLY:-.}
-KIND=${KIND:-lint,regress,isolation,pgtap,smoke}
+KIND=${KIND:-lint,regress,isolation,pgtap,smoke,citus}
 OUT=$TOP/build/test
 passed=0
 failed=0
@@ -148,6 +149,48 @@ run_smoke() {
 	done
 }
 
+# run_citus: the Citus regression files (test/citus/sql, expected outputs in
+# test/citus/expected) on a coordinator and two workers on 127.0.0.1, each
+# file in a fresh database with citus on every node (doc/scaling.md).
+# Skipped, with the reason, only when Citus is missing and cannot be built.
+run_citus() {
+	local names=() n f rc
+	for f in "$TOP"/test/citus/sql/*.sql; do
+		[ -e "$f" ] || continue
+		n=$(basename "$f" .sql)
+		[[ $n =~ $ONLY ]] && names+=("$n")
+	done
+	[ ${#names[@]} -gt 0 ] || return 0
+	if ! citus_available; then
+		say "citus: SKIPPED: Citus is not installed and cannot be built here (needs root and $CITUS_VENDOR/build.sh)"
+		skipped=$((skipped + ${#names[@]}))
+		return 0
+	fi
+	citus_ensure
+	say "citus: a coordinator and two workers, ${#names[@]} files"
+	mkdir -p "$OUT/citus"
+	(
+		rc=0
+		citus_start
+		for n in "${names[@]}"; do
+			citus_createdb "$n"
+			(cd "$TOP" && "$(pgxs_dir)/src/test/regress/pg_regress" \
+				--inputdir=test/citus --outputdir="$OUT/citus/$n" \
+				--bindir="$(pg_bindir)" --host=127.0.0.1 --port="$CITUS_PORT" \
+				--user=postgres --dbname="$n" --use-existing "$n") || rc=1
+		done
+		if citus_crashed; then
+			say "a Citus node's log shows a crashed backend:"
+			grep -aE -B5 'terminated by signal' "$CITUS_DIR"/*.log >&2 || true
+			rc=1
+		fi
+		exit "$rc"
+	) >"$OUT/citus.log" 2>&1 && rc=0 || rc=$?
+	cat "$OUT/citus.log"
+	tally_regress "$OUT/citus.log" "$rc"
+	cat "$OUT"/citus/*/regression.diffs 2>/dev/null || true
+}
+
 main() {
 	ensure_deps test
 	build_install
@@ -159,6 +202,7 @@ main() {
 	kind_on isolation && run_isolation
 	kind_on pgtap && run_pgtap
 	kind_on smoke && run_smoke
+	kind_on citus && run_citus
 	if grep -aE 'terminated by signal|server process .* was terminated' "$CLUSTER_DIR/server.log" >/dev/null; then
 		say "the server log shows a crashed backend:"
 		grep -aE -B5 'terminated by signal' "$CLUSTER_DIR/server.log" >&2 || true

@@ -210,6 +210,16 @@ COMMENT ON FUNCTION enspiral.secure_installation() IS
 -- this script before anything is made in it.
 SELECT enspiral.secure_installation();
 
+-- is_shard_of(): on Citus (part 80_citus, doc/scaling.md) triggers fire on
+-- the shards of a table; require_trigger_table accepts those
+CREATE FUNCTION enspiral.is_shard_of(relation oid, of regclass)
+    RETURNS boolean
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_is_shard_of_sql';
+COMMENT ON FUNCTION enspiral.is_shard_of(oid, regclass) IS
+    'True when the relation is a Citus shard of the table: same schema, named <table>_<shard id>, listed for that table in pg_dist_shard';
+
 -- require_trigger_table(): the check every PL/pgSQL trigger function of
 -- enspiral's own tables makes first (relcheck.c makes it for the C ones):
 -- attached to another table, it would act on rows it was not written for
@@ -220,7 +230,8 @@ CREATE FUNCTION enspiral.require_trigger_table(fired_on oid, trigger_name name, 
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF fired_on IS DISTINCT FROM expected::pg_catalog.oid THEN
+    IF fired_on IS DISTINCT FROM expected::pg_catalog.oid
+       AND NOT enspiral.is_shard_of(fired_on, expected) THEN
         RAISE EXCEPTION 'trigger function fired on a table it does not guard'
             USING ERRCODE = 'trigger_protocol_violated',
                   DETAIL = pg_catalog.format('Trigger "%s" fired enspiral.%s() on table %s; the function guards %s.',
@@ -398,11 +409,15 @@ CREATE TABLE enspiral.members (
     member_key  text NOT NULL CHECK (member_key <> ''),
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (group_id, member_id),
-    UNIQUE (group_id, member_key),
-    UNIQUE (member_id)
+    UNIQUE (group_id, member_key)
 );
 COMMENT ON TABLE enspiral.members IS
     'One identity per person and group (member_key is the application''s own id for the person); rows are never updated or deleted';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX members_member_id_idx ON enspiral.members (member_id);
+COMMENT ON INDEX enspiral.members_member_id_idx IS
+    'Lookups by member_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 
 -- @triggers (tools/triggers.pl): memberships_guard (00_base),
 --   memberships_outcome_guard (30_decisions),

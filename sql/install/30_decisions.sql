@@ -60,11 +60,15 @@ CREATE TABLE enspiral.proposals (
     closes_at     timestamptz,
     reopen_count  integer NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (group_id, proposal_id),
-    UNIQUE (proposal_id)
+    PRIMARY KEY (group_id, proposal_id)
 );
 COMMENT ON TABLE enspiral.proposals IS
     'Proposals: the stored state plus opens_at/closes_at give the effective state; the trigger proposals_guard enforces the lifecycle and freezes method, options and settings once scheduled';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX proposals_proposal_id_idx ON enspiral.proposals (proposal_id);
+COMMENT ON INDEX enspiral.proposals_proposal_id_idx IS
+    'Lookups by proposal_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.proposals.settings IS
     'Normalized settings of the method (anonymous, hide_results, quorum and thresholds, ballot limits), defaults filled in';
 COMMENT ON COLUMN enspiral.proposals.author_id IS

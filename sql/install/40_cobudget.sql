@@ -30,13 +30,17 @@ CREATE TABLE enspiral.rounds (
     matching_pool bigint CHECK (matching_pool >= 0),
     topped_up     bigint NOT NULL DEFAULT 0 CHECK (topped_up >= 0),
     PRIMARY KEY (group_id, round_id),
-    UNIQUE (round_id),
     CHECK (opens_at < closes_at),
     CHECK ((matched_at IS NULL) = (matching_pool IS NULL)),
     CHECK (matched_at IS NULL OR closed_at IS NOT NULL)
 );
 COMMENT ON TABLE enspiral.rounds IS
     'Co-budgeting rounds: a pool of money (minor units) split among members and given to buckets between opens_at and closes_at';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX rounds_round_id_idx ON enspiral.rounds (round_id);
+COMMENT ON INDEX enspiral.rounds_round_id_idx IS
+    'Lookups by round_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.rounds.pool IS
     'The pool funded into the round at creation (a transfer from the round''s source account)';
 COMMENT ON COLUMN enspiral.rounds.settings IS
@@ -121,12 +125,16 @@ CREATE TABLE enspiral.buckets (
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     state_changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (group_id, bucket_id),
-    UNIQUE (bucket_id),
     FOREIGN KEY (group_id, round_id) REFERENCES enspiral.rounds (group_id, round_id),
     CHECK (min_goal <= max_goal)
 );
 COMMENT ON TABLE enspiral.buckets IS
     'Buckets (projects) of a round with a minimum and maximum goal; their money is the balance of their ledger account';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX buckets_bucket_id_idx ON enspiral.buckets (bucket_id);
+COMMENT ON INDEX enspiral.buckets_bucket_id_idx IS
+    'Lookups by bucket_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.buckets.author_id IS
     'The member who proposed the bucket (checked to be a current member by create_bucket; members are never deleted)';
 COMMENT ON COLUMN enspiral.buckets.state IS

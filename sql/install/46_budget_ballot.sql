@@ -96,8 +96,7 @@ CREATE TABLE enspiral.budget_sets (
     name        text NOT NULL CHECK (btrim(name) <> ''),
     workflow    text NOT NULL CHECK (workflow IN ('all', 'one', 'random')),
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (group_id, set_id),
-    UNIQUE (set_id)
+    PRIMARY KEY (group_id, set_id)
 );
 COMMENT ON TABLE enspiral.budget_sets IS
     'Sets of budget proposals voted under one of Decidim''s workflows: all (a ballot in every budget), one (a ballot in one budget of the member''s choice), random (a ballot only in the budget enspiral.budget_random_pick gives the member)';

@@ -47,7 +47,6 @@ CREATE TABLE enspiral.catalyst_terms (
                         COALESCE(ended_on, enspiral.catalyst_term_end(starts_on, months)))) STORED,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (group_id, term_id),
-    UNIQUE (term_id),
     FOREIGN KEY (group_id, member_id) REFERENCES enspiral.members,
     CHECK (ended_on IS NULL OR ended_on > starts_on),
     CHECK (ended_on IS NULL OR ended_on < enspiral.catalyst_term_end(starts_on, months)),
@@ -57,6 +56,11 @@ CREATE TABLE enspiral.catalyst_terms (
 );
 COMMENT ON TABLE enspiral.catalyst_terms IS
     'Catalyst terms: member_id serves from starts_on for months whole months, or until ended_on when ended early; period is the coverage [starts_on, ended_on or planned_ends_on)';
+-- part 80_citus: a plain index instead of UNIQUE (id), so the table can be
+-- distributed by group_id (doc/scaling.md)
+CREATE INDEX catalyst_terms_term_id_idx ON enspiral.catalyst_terms (term_id);
+COMMENT ON INDEX enspiral.catalyst_terms_term_id_idx IS
+    'Lookups by term_id alone (0.1.0 calls that name no group); ids are unique through the identity sequence';
 COMMENT ON COLUMN enspiral.catalyst_terms.months IS
     'Planned length in whole months (1 .. catalyst_term_months)';
 COMMENT ON COLUMN enspiral.catalyst_terms.ended_on IS
@@ -211,12 +215,17 @@ CREATE FUNCTION enspiral.catalyst_term_for_update(term_id bigint)
 AS $$
 DECLARE
     t enspiral.catalyst_terms;
+    gid bigint;
 BEGIN
     IF term_id IS NULL THEN
         RAISE EXCEPTION 'term_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- the group first, then the row locked by its key (part 80_citus: Citus
+    -- locks rows only by the distribution column)
+    SELECT c.group_id INTO gid FROM enspiral.catalyst_terms c
+     WHERE c.term_id = catalyst_term_for_update.term_id;
     SELECT * INTO t FROM enspiral.catalyst_terms c
-     WHERE c.term_id = catalyst_term_for_update.term_id FOR UPDATE;
+     WHERE c.group_id = gid AND c.term_id = catalyst_term_for_update.term_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'catalyst term does not exist'
             USING ERRCODE = 'NS301',

@@ -66,10 +66,11 @@ SELECT pg_temp.err(format('SELECT enspiral.vote(%s, %s, %L)', 999, :ben, '"agree
 SELECT enspiral.check_ballot('consent', NULL, '{}', '"block"', 'no') AS checked_untyped;
 SELECT enspiral.check_ballot('consent', NULL, '{}', '"block"'::jsonb, 'no') AS checked_jsonb;
 SELECT pg_temp.err($$SELECT enspiral.check_ballot('consent', NULL, '{}', 'block', 'no')$$);
--- the two overloads and nothing else
+-- the two overloads and nothing else (and the group-first vote(group_id, ...),
+-- doc/scaling.md)
 SELECT p.oid::regprocedure AS overload FROM pg_proc p
  WHERE p.pronamespace = 'enspiral'::regnamespace AND p.proname IN ('vote', 'check_ballot')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 ------------------------------------------------------------------------------
 -- allocate, allocate_members, apportion, quadratic funding: own codes, argument named

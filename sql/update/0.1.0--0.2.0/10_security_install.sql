@@ -30,6 +30,8 @@ SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 -- require_trigger_table(): the check every PL/pgSQL trigger function of
 -- enspiral's own tables makes first (relcheck.c makes it for the C ones):
 -- attached to another table, it would act on rows it was not written for
+-- (it accepts Citus shards of the table: part 80_citus, doc/scaling.md)
+-- @function enspiral.is_shard_of(relation oid, of regclass)
 -- @function enspiral.require_trigger_table(fired_on oid, trigger_name name, fname text, expected regclass)
 
 -- the PL/pgSQL trigger functions of the extension's tables check their table

@@ -1,0 +1,223 @@
+------------------------------------------------------------------------------
+-- Part 80: running sharded by group on Citus (doc/scaling.md).
+-- Nothing here runs on a single node: enspiral.distribute() is called by the
+-- administrator after CREATE EXTENSION on a Citus coordinator.
+------------------------------------------------------------------------------
+
+-- Group-first forms of the 0.1.0 calls that name no group (doc/scaling.md):
+-- the same rules and messages, plus "does not exist in group" when the
+-- object is in another group.  On Citus enspiral.distribute() delegates them
+-- to the node of the group.  (The last argument has no default, so 0.1.0
+-- calls with untyped literals still resolve to the 0.1.0 function.)
+
+CREATE FUNCTION enspiral.vote(group_id bigint, proposal_id bigint, member_id bigint,
+                              ballot jsonb, reason text)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_vote_in_group';
+COMMENT ON FUNCTION enspiral.vote(bigint, bigint, bigint, jsonb, text) IS
+    'Group-first vote(): casts a member''s vote on an open proposal of the group (reason may be NULL); returns the vote id, NULL for anonymous ballots';
+
+CREATE FUNCTION enspiral.close_proposal(group_id bigint, proposal_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_proposal(close_proposal.group_id, close_proposal.proposal_id);
+    PERFORM enspiral.close_proposal(close_proposal.proposal_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.close_proposal(bigint, bigint) IS
+    'Group-first close_proposal(): closes an open proposal of the group now and records its outcome';
+
+CREATE FUNCTION enspiral.open_proposal(group_id bigint, proposal_id bigint, closes_at timestamptz,
+                                       opens_at timestamptz) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_proposal(open_proposal.group_id, open_proposal.proposal_id);
+    PERFORM enspiral.open_proposal(open_proposal.proposal_id, open_proposal.closes_at,
+                                   open_proposal.opens_at);
+END
+$$;
+COMMENT ON FUNCTION enspiral.open_proposal(bigint, bigint, timestamptz, timestamptz) IS
+    'Group-first open_proposal(): opens (opens_at NULL: now) or schedules a draft proposal of the group until closes_at';
+
+-- catalyst_term_in_group(): NS002 for an unknown group, NS301 for a term
+-- that is not one of the group's
+CREATE FUNCTION enspiral.catalyst_term_in_group(group_id bigint, term_id bigint)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.require_group(catalyst_term_in_group.group_id);
+    IF NOT EXISTS (SELECT 1 FROM enspiral.catalyst_terms c
+                    WHERE c.group_id = catalyst_term_in_group.group_id
+                      AND c.term_id = catalyst_term_in_group.term_id) THEN
+        RAISE EXCEPTION 'catalyst term does not exist'
+            USING ERRCODE = 'NS301',
+                  DETAIL = pg_catalog.format('Group %s has no catalyst term %s.', group_id, term_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.catalyst_term_in_group(bigint, bigint) IS
+    'Internal: NS002 for an unknown group, NS301 when the catalyst term is not one of the group''s';
+
+CREATE FUNCTION enspiral.end_catalyst_term(group_id bigint, term_id bigint, ends_on date)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.catalyst_term_in_group(end_catalyst_term.group_id, end_catalyst_term.term_id);
+    PERFORM enspiral.end_catalyst_term(end_catalyst_term.term_id, end_catalyst_term.ends_on);
+END
+$$;
+COMMENT ON FUNCTION enspiral.end_catalyst_term(bigint, bigint, date) IS
+    'Group-first end_catalyst_term(): ends a catalyst term of the group early; coverage is checked at commit';
+
+CREATE FUNCTION enspiral.cancel_catalyst_term(group_id bigint, term_id bigint)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.catalyst_term_in_group(cancel_catalyst_term.group_id, cancel_catalyst_term.term_id);
+    PERFORM enspiral.cancel_catalyst_term(cancel_catalyst_term.term_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.cancel_catalyst_term(bigint, bigint) IS
+    'Group-first cancel_catalyst_term(): cancels a catalyst term of the group that has not begun; coverage is checked at commit';
+
+-- distribution_order(): the extension's tables, each after the tables its
+-- foreign keys reference (groups first); every one is distributed by group_id
+CREATE FUNCTION enspiral.distribution_order()
+    RETURNS TABLE (table_name regclass, depth integer)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE t AS (
+        SELECT c.oid
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_depend d
+            ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+           AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+          JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'enspiral'
+         WHERE c.relkind IN ('r', 'p')
+    ), walk (oid, depth) AS (
+        SELECT t.oid, 0 FROM t
+        UNION ALL
+        SELECT f.conrelid, w.depth + 1
+          FROM walk w
+          JOIN pg_catalog.pg_constraint f ON f.contype = 'f' AND f.confrelid = w.oid
+         WHERE f.conrelid <> w.oid AND w.depth < 100
+    )
+    SELECT w.oid::pg_catalog.regclass, pg_catalog.max(w.depth)::integer
+      FROM walk w
+     GROUP BY w.oid
+     ORDER BY w.oid::pg_catalog.regclass <> 'enspiral.groups'::pg_catalog.regclass, 2,
+              1::pg_catalog.regclass::text
+$$;
+COMMENT ON FUNCTION enspiral.distribution_order() IS
+    'The extension''s tables in the order enspiral.distribute() distributes them: each after every table its foreign keys reference';
+
+-- distribute(): make every table a Citus table distributed by group_id,
+-- co-located with enspiral.groups, give each worker its own id range and
+-- delegate every group-first function to the node of its group
+CREATE FUNCTION enspiral.distribute(shard_count integer DEFAULT NULL)
+    RETURNS TABLE (object text, action text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    f record;
+    done boolean;
+BEGIN
+    PERFORM enspiral.require_admin();
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'extension citus is not installed'
+            USING ERRCODE = 'NS701',
+                  DETAIL = 'enspiral.distribute() distributes the tables of enspiral on a Citus coordinator.',
+                  HINT = 'Run CREATE EXTENSION citus in this database on a Citus coordinator first; on a single server nothing needs to be done.';
+    END IF;
+    IF shard_count IS NOT NULL AND (shard_count < 1 OR shard_count > 64000) THEN
+        RAISE EXCEPTION 'shard count must be between 1 and 64000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('The shard count given was %s.', shard_count);
+    END IF;
+    -- trigger functions on a shard read rows of their group through the
+    -- distributed tables (always the co-located shard of the same node)
+    IF pg_catalog.current_setting('citus.allow_nested_distributed_execution') <> 'on'
+       OR EXISTS (SELECT 1 FROM pg_catalog.run_command_on_workers(
+                      'SHOW citus.allow_nested_distributed_execution') w
+                   WHERE NOT w.success OR w.result <> 'on') THEN
+        RAISE EXCEPTION 'citus.allow_nested_distributed_execution must be on on every node'
+            USING ERRCODE = 'NS702',
+                  DETAIL = 'The rules of enspiral run as triggers on the shards and read rows of the same group through the distributed tables.',
+                  HINT = 'Set citus.allow_nested_distributed_execution = on in postgresql.conf of the coordinator and of every worker, reload, and run enspiral.distribute() again.';
+    END IF;
+    -- the guard, history and event triggers are the rules: they must be
+    -- carried to the shards (they read rows of their own group only)
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                               WHERE p.logicalrelid = t.table_name);
+        IF t.table_name = 'enspiral.groups'::pg_catalog.regclass THEN
+            IF shard_count IS NULL THEN
+                PERFORM pg_catalog.create_distributed_table(t.table_name, 'group_id',
+                                                            colocate_with => 'none');
+            ELSE
+                PERFORM pg_catalog.create_distributed_table(t.table_name, 'group_id',
+                                                            colocate_with => 'none',
+                                                            shard_count => shard_count);
+            END IF;
+        ELSE
+            PERFORM pg_catalog.create_distributed_table(t.table_name, 'group_id',
+                                                        colocate_with => 'enspiral.groups');
+        END IF;
+        object := t.table_name::text;
+        action := 'distributed by group_id';
+        RETURN NEXT;
+    END LOOP;
+    -- ids drawn on a worker (delegated calls) come from that worker's own
+    -- copy of the extension's sequences: each node draws from its own range
+    -- ((node group << 48) + 1 onwards), as Citus does for bigint sequences
+    FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o
+              WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = o.table_name AND a.attidentity <> ''
+                               AND NOT a.attisdropped) LOOP
+        PERFORM pg_catalog.run_command_on_workers(pg_catalog.format(
+            'SELECT pg_catalog.worker_adjust_identity_column_seq_ranges(%L::pg_catalog.regclass)',
+            t.table_name::text));
+        object := t.table_name::text;
+        action := 'id range per node';
+        RETURN NEXT;
+    END LOOP;
+    -- every function whose first argument is the group runs on the node of
+    -- the group when called on its own (SELECT f(...) outside a transaction)
+    FOR f IN SELECT p.oid::pg_catalog.regprocedure AS fn
+               FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'enspiral'::pg_catalog.regnamespace
+                AND p.prokind = 'f'
+                AND p.pronargs >= 1
+                AND p.proargtypes[0] = 'pg_catalog.int8'::pg_catalog.regtype
+                AND p.proargnames[1] = 'group_id'
+                AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_object o
+                                 WHERE o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                   AND o.objid = p.oid AND o.colocationid IS NOT NULL)
+              ORDER BY 1::text LOOP
+        PERFORM pg_catalog.create_distributed_function(f.fn, 'group_id',
+                                                       colocate_with => 'enspiral.groups');
+        object := f.fn::text;
+        action := 'delegated by group_id';
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION enspiral.distribute(integer) IS
+    'On a Citus coordinator: distributes every enspiral table by group_id (co-located with enspiral.groups; shard_count defaults to citus.shard_count), gives each worker its own id range and delegates every group-first function to the node of its group; idempotent, run again after adding a worker';
