@@ -17,7 +17,8 @@
 # The overhead is on / off - 1.  Because the machine may be shared and tps
 # is noisy, each load also reports the backends' CPU per call: the
 # postmaster's cutime + cstime (/proc/<pid>/stat, the CPU of the backends
-# it reaped) around each pgbench run, divided by the calls made.  Autovacuum
+# it reaped) around each pgbench run, once no other backend of this
+# database is left to be reaped, divided by the calls made.  Autovacuum
 # is off on this database's tables so that only the measured backends are
 # counted.  The on and off slices alternate in order (on first, then off
 # first) so that a drift in background load falls on both.
@@ -133,17 +134,29 @@ counts() {
 	    (SELECT count(*) FROM enspiral.events WHERE kind = 'contribution')"
 }
 
+# settle: wait until every backend of the benchmark database has exited and
+# been reaped, so that a window counts only the backends of its own load
+settle() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		pgrep -P "$POSTMASTER" -f "postgres: .* $DB " >/dev/null || return 0
+		sleep 0.05
+	done
+	die "backends of $DB did not exit"
+}
+
 declare -A n cpu
 # run LOAD FILE SECS: one pgbench run; adds its calls to n[LOAD] and its
 # backends' CPU ticks to cpu[LOAD]
 run() {
 	local t0 t1 done
+	settle
 	t0=$(reaped_ticks)
 	# every session names an acting member (the group's admin), as an application would
 	PGOPTIONS="-c enspiral.actor=1" "$BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$3" \
 		-f "$2" "$DB" >"$WORK/out" 2>&1 ||
 		{ cat "$WORK/out" >&2; die "pgbench failed on $(basename "$2")"; }
-	sleep 0.2 # the postmaster reaps the exited backends
+	settle
 	t1=$(reaped_ticks)
 	if grep -qiE 'deadlock|aborted' "$WORK/out"; then
 		cat "$WORK/out" >&2
