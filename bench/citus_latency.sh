@@ -21,13 +21,17 @@ psql_on() { "$(pg_bindir)/psql" -qAtX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$CITUS
 # setup DB: a group, $MEMBERS members, an open consent proposal; prints
 # "group proposal first_member"
 setup() {
-	local db=$1 g p m
+	local db=$1 g p m r b
 	g=$(psql_on "$db" "SELECT enspiral.create_group('bench')")
 	m=$(psql_on "$db" "SELECT enspiral.add_member($g, 'm0')")
 	for i in $(seq 1 $((MEMBERS - 1))); do psql_on "$db" "SELECT enspiral.add_member($g, 'm$i')" >/dev/null; done
 	p=$(psql_on "$db" "SELECT enspiral.propose($g, $m, 'bench', 'consent')")
 	psql_on "$db" "SELECT enspiral.open_proposal($g, $p, now() + interval '1 day', NULL)" >/dev/null
-	echo "$g $p $m"
+	r=$(psql_on "$db" "SELECT enspiral.create_round($g, 'bench', 1000000000000, now(), now() + interval '1 day')")
+	b=$(psql_on "$db" "SELECT enspiral.create_bucket($r, $m, 'bench', 1, 1000000000000)")
+	psql_on "$db" "SELECT enspiral.allocate($g, $r, NULL, NULL)" >/dev/null
+	psql_on "$db" "SELECT enspiral.open_bucket($g, $b)" >/dev/null
+	echo "$g $p $m $b"
 }
 
 # latency DB NAME SQL...: average latency in ms of one client running the script
@@ -37,7 +41,7 @@ latency() {
 	f=$(mktemp)
 	printf '%s\n' "\\set i random(0, $((MEMBERS - 1)))" "$@" >"$f"
 	"$(pg_bindir)/pgbench" -n -h 127.0.0.1 -p "$CITUS_PORT" -U postgres -c 1 -T "$SECS" \
-		-D g="$G" -D p="$P" -D m="$M" -f "$f" "$db" 2>&1 |
+		-D g="$G" -D p="$P" -D m="$M" -D b="$B" -f "$f" "$db" 2>&1 |
 		sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p'
 	rm -f "$f"
 }
@@ -53,14 +57,16 @@ psql_on sharded "SELECT count(*) FROM enspiral.distribute()" >/dev/null
 
 declare -A res
 for db in single sharded; do
-	read -r G P M <<<"$(setup "$db")"
+	read -r G P M B <<<"$(setup "$db")"
 	res[$db,vote]=$(latency "$db" vote "SELECT enspiral.vote(:g, :p, :m + :i, '\"agree\"', NULL);")
 	res[$db,is_member]=$(latency "$db" is_member "SELECT enspiral.is_member(:g, :m + :i, now());")
 	res[$db,member_id]=$(latency "$db" member_id "SELECT enspiral.member_id(:g, 'm' || :i);")
 	res[$db,add_member]=$(latency "$db" add_member "\\set k random(1, 1000000000)" \
 		"SELECT enspiral.add_member(:g, 'x' || :k);")
+	res[$db,contribute]=$(latency "$db" contribute \
+		"SELECT enspiral.contribute(:g, :b, :m + :i, 1, NULL);")
 	res[$db,select1]=$(latency "$db" select1 "SELECT 1;")
 done
-for call in select1 member_id is_member add_member vote; do
+for call in select1 member_id is_member add_member vote contribute; do
 	echo "RESULT|$call|${res[sharded,$call]}|${res[single,$call]}|ms"
 done

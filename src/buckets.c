@@ -45,6 +45,8 @@
 
 PG_FUNCTION_INFO_V1(enspiral_contribute);
 PG_FUNCTION_INFO_V1(enspiral_try_contribute);
+PG_FUNCTION_INFO_V1(enspiral_contribute_in_group);
+PG_FUNCTION_INFO_V1(enspiral_try_contribute_in_group);
 PG_FUNCTION_INFO_V1(enspiral_cancel_bucket);
 PG_FUNCTION_INFO_V1(enspiral_bucket_reopen);
 PG_FUNCTION_INFO_V1(enspiral_open_bucket);
@@ -123,8 +125,8 @@ read_bucket_row(int64 bucket_id, BucketRow *b)
 	b->member_account = isnull ? 0 : DatumGetInt64(d);
 }
 
-/* The bucket query of lock_bucket() and read_bucket(), with a row lock or not */
-#define BUCKET_QUERY(lock) \
+/* The bucket query of lock_bucket() and read_bucket() */
+#define BUCKET_QUERY \
 	"SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal," \
 	"       r.opens_at, r.closes_at, r.closed_at IS NOT NULL," \
 	"       r.max_per_member_per_bucket," \
@@ -136,28 +138,39 @@ read_bucket_row(int64 bucket_id, BucketRow *b)
 	"           AND a.kind = 'member' AND a.owner_id = $2)" \
 	"  FROM enspiral.buckets b" \
 	"  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id" \
-	" WHERE b.bucket_id = $1" lock
+	" WHERE b.group_id = $3 AND b.bucket_id = $1"
 
 /*
  * Read a bucket with its round and accounts (member_id may be 0: no member
  * account wanted), locking the bucket row FOR NO KEY UPDATE when lock is
- * true.  Raises NS202 when the bucket does not exist.  Inside SPI.
+ * true.  Raises NS202 when the bucket does not exist.  Inside SPI.  The
+ * row is locked by its key, group first, in a statement of its own (Citus
+ * locks rows only so, and only in a query without subqueries); the read
+ * that follows sees the version locked.
  */
 static void
 fetch_bucket(int64 bucket_id, int64 member_id, bool lock, BucketRow *b)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr read_plan = NULL;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		args[2] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id)};
-	SPIPlanPtr	plan;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(bucket_id), Int64GetDatum(member_id),
+		Int64GetDatum(relaccess_group_of("buckets", "buckets_bucket_id_idx", bucket_id))};
 
 	if (lock)
-		plan = enspiral_plan(&lock_plan, BUCKET_QUERY(" FOR NO KEY UPDATE OF b"),
-							 2, argtypes);
-	else
-		plan = enspiral_plan(&read_plan, BUCKET_QUERY(""), 2, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+	{
+		enspiral_plan(&lock_plan,
+					  "SELECT 1 FROM enspiral.buckets b"
+					  " WHERE b.group_id = $3 AND b.bucket_id = $1 AND $2 = $2"
+					  "   FOR NO KEY UPDATE",
+					  3, argtypes);
+		if (SPI_execute_plan(lock_plan, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "bucket lock failed");
+		if (SPI_processed == 0)
+			enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
+	}
+	enspiral_plan(&read_plan, BUCKET_QUERY, 3, argtypes);
+	if (SPI_execute_plan(read_plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "bucket lookup failed");
 	if (SPI_processed == 0)
 		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
@@ -286,7 +299,7 @@ direct_read_round(Snapshot snap, BucketRow *b)
  * the bucket's state on its latest version, and no executor start-up.
  */
 static bool
-lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
+lock_contribution(int64 group_id, int64 bucket_id, int64 member_id, BucketRow *b)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Snapshot	snap;
@@ -305,10 +318,13 @@ lock_contribution(int64 bucket_id, int64 member_id, BucketRow *b)
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 
-	relaccess_open(&bk, "buckets", "buckets_bucket_id_idx", RowShareLock);
-	keys[0] = Int64GetDatum(bucket_id);
-	if (!relaccess_fetch(&bk, snap, 1, keys, procs))
-		enspiral_not_found(ENSPIRAL_BUCKET, 0, bucket_id);
+	/* group-first (group_id not 0): by the primary key, which Citus routes */
+	relaccess_open(&bk, "buckets", group_id != 0 ? "buckets_pkey" : "buckets_bucket_id_idx",
+				   RowShareLock);
+	keys[0] = Int64GetDatum(group_id != 0 ? group_id : bucket_id);
+	keys[1] = Int64GetDatum(bucket_id);
+	if (!relaccess_fetch(&bk, snap, group_id != 0 ? 2 : 1, keys, procs))
+		enspiral_not_found(ENSPIRAL_BUCKET, group_id, bucket_id);
 	bucket_row = bk.slot->tts_tid;
 	b->bucket_id = bucket_id;
 	b->group_id = enspiral_slot_int64(bk.slot, "group_id");
@@ -619,9 +635,11 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
  * reused idempotency key always raise.
  */
 static int64
-contribute_internal(FunctionCallInfo fcinfo, int elevel)
+contribute_internal(FunctionCallInfo fcinfo, bool group_first, int elevel)
 {
-	int64		bucket_id,
+	int			a = group_first ? 1 : 0;	/* the argument bucket_id */
+	int64		group_id = 0,
+				bucket_id,
 				member_id,
 				amount,
 				transfer_id;
@@ -630,15 +648,23 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 	int64		total;
 	bool		inserted;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (group_first && PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("group_id, bucket_id, member_id and amount must not be NULL")));
+	if (PG_ARGISNULL(a) || PG_ARGISNULL(a + 1) || PG_ARGISNULL(a + 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 group_first ?
+				 errmsg("group_id, bucket_id, member_id and amount must not be NULL") :
 				 errmsg("bucket_id, member_id and amount must not be NULL")));
-	bucket_id = PG_GETARG_INT64(0);
-	member_id = PG_GETARG_INT64(1);
-	amount = PG_GETARG_INT64(2);
-	if (!PG_ARGISNULL(3))
-		key = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (group_first)
+		group_id = PG_GETARG_INT64(0);
+	bucket_id = PG_GETARG_INT64(a);
+	member_id = PG_GETARG_INT64(a + 1);
+	amount = PG_GETARG_INT64(a + 2);
+	if (!PG_ARGISNULL(a + 3))
+		key = text_to_cstring(PG_GETARG_TEXT_PP(a + 3));
 	if (key != NULL && key[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_EMPTY_TEXT),
@@ -655,7 +681,7 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 	enspiral_spi_connect();
 	for (int attempt = 0;; attempt++)
 	{
-		bool		locked = lock_contribution(bucket_id, member_id, &b);
+		bool		locked = lock_contribution(group_id, bucket_id, member_id, &b);
 
 		if (key != NULL && (transfer_id = find_replay(&b, member_id, amount, key)) != 0)
 		{
@@ -719,7 +745,7 @@ contribute_internal(FunctionCallInfo fcinfo, int elevel)
 Datum
 enspiral_contribute(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(contribute_internal(fcinfo, ERROR));
+	PG_RETURN_INT64(contribute_internal(fcinfo, false, ERROR));
 }
 
 /*
@@ -731,7 +757,32 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 Datum
 enspiral_try_contribute(PG_FUNCTION_ARGS)
 {
-	int64		transfer_id = contribute_internal(fcinfo, DEBUG1);
+	int64		transfer_id = contribute_internal(fcinfo, false, DEBUG1);
+
+	if (transfer_id == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(transfer_id);
+}
+
+/*
+ * enspiral.contribute(group_id, bucket_id, member_id, amount,
+ *					   idempotency_key): group-first contribute(); on Citus it
+ *	  runs on the group's node
+ */
+Datum
+enspiral_contribute_in_group(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(contribute_internal(fcinfo, true, ERROR));
+}
+
+/*
+ * enspiral.try_contribute(group_id, bucket_id, member_id, amount,
+ *						   idempotency_key): group-first try_contribute()
+ */
+Datum
+enspiral_try_contribute_in_group(PG_FUNCTION_ARGS)
+{
+	int64		transfer_id = contribute_internal(fcinfo, true, DEBUG1);
 
 	if (transfer_id == 0)
 		PG_RETURN_NULL();

@@ -63,10 +63,16 @@ enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
 							   (long long) group_id, (long long) id)));
 			break;
 		case ENSPIRAL_BUCKET:
+			if (group_id == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
+						 errmsg("bucket does not exist"),
+						 errdetail("No bucket has id %lld.", (long long) id)));
 			ereport(ERROR,
 					(errcode(ERRCODE_ENSPIRAL_UNKNOWN_BUCKET),
 					 errmsg("bucket does not exist"),
-					 errdetail("No bucket has id %lld.", (long long) id)));
+					 errdetail("Group %lld has no bucket with id %lld.",
+							   (long long) group_id, (long long) id)));
 			break;
 	}
 	pg_unreachable();

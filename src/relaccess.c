@@ -86,6 +86,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "enspiral.h"
@@ -485,6 +486,25 @@ relaccess_lookup(const char *table, const char *index, int nkeys, const int64 *k
 	}
 	relaccess_close(&rs);
 	return found;
+}
+
+/*
+ * The group_id of the row of enspiral.<table> whose id (the leading column
+ * of <index>) is id, read under the latest snapshot; 0 when there is none.
+ * The first step of locking a row known by its id alone: the lock is then
+ * taken by its key, group first, which is how Citus locks rows.
+ */
+int64
+relaccess_group_of(const char *table, const char *index, int64 id)
+{
+	static const char *const cols[] = {"group_id"};
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Datum		v[1];
+	bool		n[1];
+	bool		found = relaccess_lookup(table, index, 1, &id, snap, 1, cols, v, n, NULL);
+
+	UnregisterSnapshot(snap);
+	return found && !n[0] ? DatumGetInt64(v[0]) : 0;
 }
 
 /* A minimal executor state with rel as its one result relation */

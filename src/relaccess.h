@@ -50,6 +50,8 @@ extern bool relaccess_lookup(const char *table, const char *index, int nkeys,
 							 const char *const *cols, Datum *values, bool *nulls,
 							 ItemPointer tid);
 
+extern int64 relaccess_group_of(const char *table, const char *index, int64 id);
+
 /* A column value of a row to insert */
 typedef struct RelColumn
 {

@@ -21,6 +21,7 @@
 #include "lifecycle.h"
 #include "alloc.h"
 #include "cobudget.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_allocate);
 PG_FUNCTION_INFO_V1(enspiral_close_round);
@@ -38,16 +39,33 @@ typedef struct RoundRow
 	int64		pool_account;
 } RoundRow;
 
-/* Lock a round row FOR NO KEY UPDATE (rank 1); NS201 when unknown */
+/*
+ * Lock a round row FOR NO KEY UPDATE (rank 1); NS201 when unknown.  The
+ * row is locked by its key, group first, in a statement of its own (Citus
+ * locks rows only so, and only in a query without subqueries); the read
+ * that follows sees the version locked.
+ */
 static void
 lock_round(int64 round_id, RoundRow *r)
 {
+	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(round_id)};
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(round_id), 0};
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
+
+	args[1] = Int64GetDatum(relaccess_group_of("rounds", "rounds_round_id_idx", round_id));
+	enspiral_plan(&lock_plan,
+				  "SELECT 1 FROM enspiral.rounds r"
+				  " WHERE r.group_id OPERATOR(pg_catalog.=) $2 AND r.round_id = $1"
+				  "   FOR NO KEY UPDATE",
+				  2, argtypes);
+	if (SPI_execute_plan(lock_plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "round lock failed");
+	if (SPI_processed == 0)
+		enspiral_not_found(ENSPIRAL_ROUND, 0, round_id);
 
 	enspiral_plan(&plan,
 				  "SELECT r.group_id, r.closed_at IS NOT NULL, r.matched_at IS NOT NULL,"
@@ -56,9 +74,9 @@ lock_round(int64 round_id, RoundRow *r)
 				  "         WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'source'),"
 				  "       (SELECT a.account_id FROM enspiral.accounts a"
 				  "         WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'pool')"
-				  "  FROM enspiral.rounds r WHERE r.round_id = $1"
-				  "   FOR NO KEY UPDATE OF r",
-				  1, argtypes);
+				  "  FROM enspiral.rounds r"
+				  " WHERE r.group_id OPERATOR(pg_catalog.=) $2 AND r.round_id = $1",
+				  2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "round lookup failed");
 	if (SPI_processed == 0)

@@ -785,23 +785,28 @@ COMMENT ON FUNCTION enspiral.add_voter(bigint, bigint) IS
 -- their current votes stop counting.
 CREATE FUNCTION enspiral.departed_members(group_id bigint, t timestamptz)
     RETURNS SETOF bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT m.member_id FROM enspiral.memberships m
      WHERE m.group_id = $1 AND m.left_at IS NOT NULL AND m.left_at <= $2
        AND NOT EXISTS (SELECT 1 FROM enspiral.memberships c
                         WHERE c.group_id = m.group_id AND c.member_id = m.member_id
-                          AND c.joined_at <= $2 AND (c.left_at IS NULL OR c.left_at > $2))
+                          AND c.joined_at <= $2 AND (c.left_at IS NULL OR c.left_at > $2));
+END
 $$;
 COMMENT ON FUNCTION enspiral.departed_members(bigint, timestamptz) IS
     'Internal: members who left a group at or before t and are not members at t';
 
 CREATE FUNCTION enspiral.counted_ballots(p enspiral.proposals, t timestamptz)
     RETURNS SETOF jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT v.ballot FROM enspiral.votes v
      WHERE NOT (($1).settings ->> 'anonymous')::boolean
        AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
@@ -810,7 +815,8 @@ AS $$
     UNION ALL
     SELECT b.ballot FROM enspiral.anonymous_ballots b
      WHERE (($1).settings ->> 'anonymous')::boolean
-       AND b.group_id = ($1).group_id AND b.proposal_id = ($1).proposal_id
+       AND b.group_id = ($1).group_id AND b.proposal_id = ($1).proposal_id;
+END
 $$;
 COMMENT ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) IS
     'Internal: the ballots that count at time t: the votes in force at t of members still in the group, or every anonymous ballot';
@@ -818,13 +824,15 @@ COMMENT ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) IS
 CREATE FUNCTION enspiral.electorate_members(group_id bigint, proposal_id bigint,
                                             ref timestamptz, t timestamptz)
     RETURNS SETOF bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     -- frozen at the opening ref: the members then (none with voters =
     -- invited) plus explicit additions; nobody leaves it by leaving the
     -- group, so leaving never makes a quorum easier; remove_voter removals
     -- in effect at t are left out
+    RETURN QUERY
     SELECT e.member_id FROM (
         SELECT m.member_id FROM enspiral.memberships m
          WHERE m.group_id = $1 AND m.joined_at <= $3 AND (m.left_at IS NULL OR m.left_at > $3)
@@ -836,17 +844,21 @@ AS $$
          WHERE a.group_id = $1 AND a.proposal_id = $2) e
      WHERE NOT EXISTS (SELECT 1 FROM enspiral.electorate_removals r
                         WHERE r.group_id = $1 AND r.proposal_id = $2 AND r.member_id = e.member_id
-                          AND r.removed_at <= $4 AND (r.restored_at IS NULL OR r.restored_at > $4))
+                          AND r.removed_at <= $4 AND (r.restored_at IS NULL OR r.restored_at > $4));
+END
 $$;
 COMMENT ON FUNCTION enspiral.electorate_members(bigint, bigint, timestamptz, timestamptz) IS
     'Internal: the electorate of a proposal, frozen at its opening time ref: the members then (none with voters = invited) plus explicit additions, whether or not they are still members, minus remove_voter removals in effect at t';
 
 CREATE FUNCTION enspiral.electorate_size(p enspiral.proposals, ref timestamptz, t timestamptz)
     RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT count(*) FROM enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3)
+BEGIN
+    RETURN (
+    SELECT count(*) FROM enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3));
+END
 $$;
 COMMENT ON FUNCTION enspiral.electorate_size(enspiral.proposals, timestamptz, timestamptz) IS
     'Internal: the size of enspiral.electorate_members(): the electorate frozen at the opening time ref';

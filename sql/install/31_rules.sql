@@ -109,9 +109,11 @@ COMMENT ON FUNCTION enspiral.consent_tally(bigint, bigint, timestamptz, timestam
     'Internal: the weighted consent tally at t, {"voted", "totals", "ballots", "weights"}: weights (own plus delegated along the delegations in effect at the opening ref) and ballots by position, counted in the same pass over the votes that resolves the delegations';
 
 CREATE FUNCTION enspiral.weights_in_effect(p enspiral.proposals, ref timestamptz) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN (
     SELECT (coalesce((($1).settings ->> 'weighted')::boolean, false)
             AND EXISTS (SELECT 1 FROM enspiral.vote_weights w
                          WHERE w.group_id = ($1).group_id AND w.weight <> 1
@@ -119,7 +121,8 @@ AS $$
         OR (coalesce((($1).settings ->> 'delegation')::boolean, false)
             AND EXISTS (SELECT 1 FROM enspiral.delegations d
                          WHERE d.group_id = ($1).group_id
-                           AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to > $2)))
+                           AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to > $2))));
+END
 $$;
 COMMENT ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) IS
     'Internal: whether a weight other than 1 or a delegation of the group was in effect at the opening ref and the proposal applies it';
@@ -127,9 +130,11 @@ COMMENT ON FUNCTION enspiral.weights_in_effect(enspiral.proposals, timestamptz) 
 CREATE FUNCTION enspiral.tally_ballots(p enspiral.proposals, t timestamptz, ref timestamptz,
                                        weighing boolean)
     RETURNS TABLE (ballot jsonb, weight bigint, direct bigint, delegated bigint, member_id bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT v.ballot, coalesce(v.weight, 1) + coalesce(c.delegated, 0), coalesce(v.weight, 1),
            coalesce(c.delegated, 0), v.member_id
       FROM enspiral.votes v
@@ -144,22 +149,26 @@ AS $$
     UNION ALL
     SELECT b, 1::bigint, 1::bigint, 0::bigint, NULL::bigint
       FROM enspiral.counted_ballots($1, $2) b
-     WHERE NOT $4
+     WHERE NOT $4;
+END
 $$;
 COMMENT ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, timestamptz, boolean) IS
     'Internal: the ballots a tally counts at t with the weight each carries (weighing: the weight stored with the vote plus the weight delegated to it; otherwise 1 each); what every method sums';
 
 CREATE FUNCTION enspiral.electorate_weight(p enspiral.proposals, ref timestamptz, t timestamptz)
     RETURNS bigint
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN (
     SELECT coalesce(sum(CASE WHEN coalesce((($1).settings ->> 'weighted')::boolean, false)
                              THEN coalesce(w.weight, 1) ELSE 1 END), 0)::bigint
       FROM enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3) e(member_id)
       LEFT JOIN enspiral.vote_weights w
         ON w.group_id = ($1).group_id AND w.member_id = e.member_id
-       AND w.valid_from <= $2 AND (w.valid_to IS NULL OR w.valid_to > $2)
+       AND w.valid_from <= $2 AND (w.valid_to IS NULL OR w.valid_to > $2));
+END
 $$;
 COMMENT ON FUNCTION enspiral.electorate_weight(enspiral.proposals, timestamptz, timestamptz) IS
     'Internal: the total weight at the opening ref of the electorate counted at t';

@@ -196,15 +196,18 @@ COMMENT ON AGGREGATE enspiral.copeland(bigint[], bigint, text[]) IS
 -- are in effect for the proposal).
 CREATE FUNCTION enspiral.method_ballots(p enspiral.proposals, t timestamptz)
     RETURNS TABLE (ballot jsonb, weight bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     -- the weights frozen at the opening ref, as every method counts them
+    RETURN QUERY
     SELECT b.ballot, b.weight
       FROM (SELECT least(coalesce(($1).opens_at, $2), $2) AS ref) r,
            enspiral.tally_ballots($1, $2, r.ref,
                                   NOT coalesce((($1).settings ->> 'anonymous')::boolean, false)
-                                  AND enspiral.weights_in_effect($1, r.ref)) b
+                                  AND enspiral.weights_in_effect($1, r.ref)) b;
+END
 $$;
 COMMENT ON FUNCTION enspiral.method_ballots(enspiral.proposals, timestamptz) IS
     'Internal: the counted ballots of a stv, schulze or copeland proposal at time t with the weight each counts for (vote weights and delegation, as tally_ballots gives them)';

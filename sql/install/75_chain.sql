@@ -140,16 +140,19 @@ $$;
 COMMENT ON FUNCTION enspiral.chain_hash(bytea, bigint, text) IS
     'The hash of a link: sha256(previous hash (32 bytes; none for position 1) || position (8 bytes, big-endian) || content (UTF-8)); the linker computes the same in C';
 
+-- each row is passed to chain_content as ROW(x.*) of its table's type, not
+-- as the whole-row x: on Citus the query runs on a shard, whose whole row
+-- has the shard's type (doc/scaling.md)
 CREATE VIEW enspiral.chain_entries AS
     SELECT t.group_id, 'transfers'::text AS source, ARRAY[t.transfer_id] AS row_key,
-           t.created_at AS written_at, enspiral.chain_content(t) AS content, t.chain_key
+           t.created_at AS written_at, enspiral.chain_content(ROW(t.*)::enspiral.transfers) AS content, t.chain_key
       FROM enspiral.transfers t
     UNION ALL
     SELECT o.group_id, 'outcomes'::text, ARRAY[o.proposal_id, o.opening::bigint],
-           o.recorded_at, enspiral.chain_content(o), o.chain_key
+           o.recorded_at, enspiral.chain_content(ROW(o.*)::enspiral.outcomes), o.chain_key
       FROM enspiral.outcomes o
     UNION ALL
-    SELECT e.group_id, 'events'::text, ARRAY[e.event_id], e.at, enspiral.chain_content(e), e.event_id
+    SELECT e.group_id, 'events'::text, ARRAY[e.event_id], e.at, enspiral.chain_content(ROW(e.*)::enspiral.events), e.event_id
       FROM enspiral.events e;
 COMMENT ON VIEW enspiral.chain_entries IS
     'Every chained row with its key, the time it was written, its canonical content and its chain key: what the chain must cover';
@@ -242,9 +245,13 @@ COMMENT ON FUNCTION enspiral.chain_link_if_writable(bigint) IS
 
 CREATE FUNCTION enspiral.chain_problems(group_id bigint)
     RETURNS TABLE ("position" bigint, source text, row_key bigint[], problem text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    -- PL/pgSQL, not SQL: Citus plans a query over several distributed
+    -- tables only with the value of group_id known (doc/scaling.md)
+    RETURN QUERY
     WITH s AS (
         SELECT s.linked_below, s.head_position FROM enspiral.chain_state s
          WHERE s.group_id = chain_problems.group_id
@@ -275,7 +282,8 @@ AS $$
     SELECT coalesce(pg_catalog.max(l.position), 0) + 1, NULL, NULL, 'links missing at the end'
       FROM enspiral.chain_links l
      WHERE l.group_id = chain_problems.group_id
-    HAVING coalesce(pg_catalog.max(l.position), 0) < (SELECT s.head_position FROM s)
+    HAVING coalesce(pg_catalog.max(l.position), 0) < (SELECT s.head_position FROM s);
+END
 $$;
 COMMENT ON FUNCTION enspiral.chain_problems(bigint) IS
     'Internal: every link of a group''s chain that does not verify, every chained row without a link (pending when the linker has not reached it yet) and links missing at the end';

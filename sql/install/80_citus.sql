@@ -19,6 +19,80 @@ CREATE FUNCTION enspiral.vote(group_id bigint, proposal_id bigint, member_id big
 COMMENT ON FUNCTION enspiral.vote(bigint, bigint, bigint, jsonb, text) IS
     'Group-first vote(): casts a member''s vote on an open proposal of the group (reason may be NULL); returns the vote id, NULL for anonymous ballots';
 
+CREATE FUNCTION enspiral.contribute(group_id bigint, bucket_id bigint, member_id bigint,
+                                    amount bigint, idempotency_key text)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_contribute_in_group';
+COMMENT ON FUNCTION enspiral.contribute(bigint, bigint, bigint, bigint, text) IS
+    'Group-first contribute(): moves amount from the member''s account to an open bucket of the group (idempotency_key may be NULL); returns the transfer id; a refusal raises';
+
+CREATE FUNCTION enspiral.try_contribute(group_id bigint, bucket_id bigint, member_id bigint,
+                                        amount bigint, idempotency_key text)
+    RETURNS bigint
+    LANGUAGE c SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_try_contribute_in_group';
+COMMENT ON FUNCTION enspiral.try_contribute(bigint, bigint, bigint, bigint, text) IS
+    'Group-first try_contribute(): like contribute(group_id, ...), but a refusal by a contribution rule returns NULL instead of raising';
+
+CREATE FUNCTION enspiral.allocate(group_id bigint, round_id bigint, member_ids bigint[],
+                                  weights numeric[])
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_round(allocate.group_id, allocate.round_id);
+    RETURN enspiral.allocate(allocate.round_id, allocate.member_ids, allocate.weights);
+END
+$$;
+COMMENT ON FUNCTION enspiral.allocate(bigint, bigint, bigint[], numeric[]) IS
+    'Group-first allocate(): moves the whole undistributed pool of a round of the group to members (member_ids NULL: all current members equally; weights NULL: equal); returns the amount moved';
+
+CREATE FUNCTION enspiral.close_round(group_id bigint, round_id bigint) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_round(close_round.group_id, close_round.round_id);
+    RETURN enspiral.close_round(close_round.round_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.close_round(bigint, bigint) IS
+    'Group-first close_round(): closes a round of the group, deciding every open bucket; returns the number of refunds';
+
+-- group_bucket_exists(): NS002 for an unknown group, NS202 for a bucket
+-- that is not one of the group's
+CREATE FUNCTION enspiral.group_bucket_exists(group_id bigint, bucket_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM enspiral.buckets b
+                    WHERE b.group_id = group_bucket_exists.group_id
+                      AND b.bucket_id = group_bucket_exists.bucket_id) THEN
+        PERFORM enspiral.require_group(group_id);
+        PERFORM enspiral.raise_not_found(group_id, 'bucket', bucket_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.group_bucket_exists(bigint, bigint) IS
+    'Internal: NS002 for an unknown group, NS202 when the bucket is not one of the group''s';
+
+CREATE FUNCTION enspiral.open_bucket(group_id bigint, bucket_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM enspiral.group_bucket_exists(open_bucket.group_id, open_bucket.bucket_id);
+    PERFORM enspiral.open_bucket(open_bucket.bucket_id);
+END
+$$;
+COMMENT ON FUNCTION enspiral.open_bucket(bigint, bigint) IS
+    'Group-first open_bucket(): idea -> open for a bucket of the group';
+
 CREATE FUNCTION enspiral.close_proposal(group_id bigint, proposal_id bigint) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp

@@ -57,16 +57,19 @@ COMMENT ON INDEX enspiral.outcomes_chain_key IS
 
 -- @function enspiral.chain_content(e enspiral.events)
 
+-- each row is passed to chain_content as ROW(x.*) of its table's type, not
+-- as the whole-row x: on Citus the query runs on a shard, whose whole row
+-- has the shard's type (doc/scaling.md)
 CREATE OR REPLACE VIEW enspiral.chain_entries AS
     SELECT t.group_id, 'transfers'::text AS source, ARRAY[t.transfer_id] AS row_key,
-           t.created_at AS written_at, enspiral.chain_content(t) AS content, t.chain_key
+           t.created_at AS written_at, enspiral.chain_content(ROW(t.*)::enspiral.transfers) AS content, t.chain_key
       FROM enspiral.transfers t
     UNION ALL
     SELECT o.group_id, 'outcomes'::text, ARRAY[o.proposal_id, o.opening::bigint],
-           o.recorded_at, enspiral.chain_content(o), o.chain_key
+           o.recorded_at, enspiral.chain_content(ROW(o.*)::enspiral.outcomes), o.chain_key
       FROM enspiral.outcomes o
     UNION ALL
-    SELECT e.group_id, 'events'::text, ARRAY[e.event_id], e.at, enspiral.chain_content(e), e.event_id
+    SELECT e.group_id, 'events'::text, ARRAY[e.event_id], e.at, enspiral.chain_content(ROW(e.*)::enspiral.events), e.event_id
       FROM enspiral.events e;
 COMMENT ON VIEW enspiral.chain_entries IS
     'Every chained row with its key, the time it was written, its canonical content and its chain key: what the chain must cover';
