@@ -54,7 +54,7 @@ typedef struct EnspiralMatchOptions
 	double		trust_weight_at_threshold;
 } EnspiralMatchOptions;
 
-/* apportion.c */
+/* alloc_apportion.c */
 extern void enspiral_apportion_int64(int64 total, const int64 *weights, int n,
 									 int64 *shares);
 extern void enspiral_apportion_numeric(int64 total, Numeric *weights, int n,
@@ -64,7 +64,7 @@ extern void enspiral_apportion_numeric(int64 total, Numeric *weights, int n,
 extern void enspiral_format_long_double(char *buf, size_t len, int digits,
 										long double v);
 
-/* quadratic.c */
+/* alloc_quadratic.c */
 extern int	enspiral_quadratic_match(int64 pool, const int64 *projects,
 									 const int64 *contributors,
 									 const int64 *amounts, int n,

@@ -318,7 +318,7 @@ cm_filter(CmRound *r, const EnspiralMatchOptions *opt)
 /*
  * Standard QF ideal, 2 * sum_{i<j} sqrt(c_i) sqrt(c_j) per project, with
  * c = amount * trust: sqrt(c) = sqrt(amount) * sqrt(trust), which is
- * exactly quadratic.c's sqrt(amount) when the trust is 1.
+ * exactly alloc_quadratic.c's sqrt(amount) when the trust is 1.
  */
 static void
 cm_ideal_qf(const CmRound *r, long double *ideal)
@@ -667,7 +667,7 @@ cm_check_options(EnspiralQfMethod method, const EnspiralMatchOptions *opt)
 				 errhint("Use method \"standard\", or leave these options out.")));
 }
 
-/* Run the integer path of quadratic.c over the counted entries */
+/* Run the integer path of alloc_quadratic.c over the counted entries */
 static void
 cm_plain(const CmRound *r, int64 pool, bool has_cap, int64 cap,
 		 EnspiralQfMethod method, double threshold, int64 *match)

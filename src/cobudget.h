@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * cobudget.h
- *	  Declarations shared by the co-budgeting files: ledger.c (accounts and
- *	  transfers), rounds.c (rounds, allocation, close and matching) and
- *	  buckets.c (buckets and contributions).
+ *	  Declarations shared by the co-budgeting files: cobudget_ledger.c (accounts and
+ *	  transfers), cobudget_rounds.c (rounds, allocation, close and matching) and
+ *	  cobudget_buckets.c (buckets and contributions).
  *
  * Lock order (doc/cobudgeting.md, Concurrency and the lock order): every function that writes takes row locks
  * in this order and never goes back to an earlier rank:
@@ -43,7 +43,7 @@ typedef struct LedgerAccount
 	int64		balance;
 } LedgerAccount;
 
-/* ledger.c */
+/* cobudget_ledger.c */
 extern int64 ledger_insert(int64 group_id, int64 round_id, const char *kind,
 						   int64 from_account, int64 to_account, int64 amount,
 						   const char *idempotency_key, int64 reverses,
@@ -69,7 +69,7 @@ extern int	ledger_refund_buckets(int64 group_id, int64 round_id,
 								  int64 *bucket_accounts, int n);
 extern int64 ledger_add(int64 a, int64 b, const char *what);
 
-/* match_round.c */
+/* cobudget_match.c */
 extern int	match_compute(int64 group_id, int64 round_id, int64 pool,
 						  const char *method, bool has_cap, int64 cap,
 						  Datum threshold, bool threshold_null, Datum options,
@@ -80,7 +80,7 @@ extern void match_record(int64 group_id, int64 round_id, int64 pool,
 						 Datum threshold, bool threshold_null, Datum options,
 						 bool options_null);
 
-/* buckets.c */
+/* cobudget_buckets.c */
 extern void bucket_set_state(int64 group_id, int64 bucket_id, int state);
 
 #endif							/* ENSPIRAL_COBUDGET_H */

@@ -2,8 +2,8 @@
  *
  * decisions.h
  *	  Declarations shared by the decisions part of enspiral: proposal
- *	  settings and ballot rules (ballots.c), proposal state and locks
- *	  (proposals.c), votes (votes.c), outcomes (tally.c).
+ *	  settings and ballot rules (decisions_ballots.c), proposal state and locks
+ *	  (decisions_proposals.c), votes (decisions_votes.c), outcomes (decisions_tally.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +44,7 @@ typedef enum DecisionMethod
 /* The implicit option of the none_of_the_above setting */
 #define NONE_OF_THE_ABOVE "none_of_the_above"
 
-/* budget_ballot.c: the projects and voting rule of a budget proposal */
+/* decisions_budget.c: the projects and voting rule of a budget proposal */
 typedef struct BudgetBallot BudgetBallot;
 
 /* Everything needed to check a ballot of one proposal */
@@ -67,12 +67,12 @@ typedef struct BallotRules
 	bool		block_needs_reason;
 	bool		none_of_the_above;	/* the last option is the implicit one */
 	bool		allow_maybe;
-	int			reason_required;	/* ReasonRule (rules.c) */
+	int			reason_required;	/* ReasonRule (decisions_rules.c) */
 	int32		reason_max_length;	/* 0: no limit */
 	BudgetBallot *budget;		/* METHOD_BUDGET: costs, budget, rule */
 } BallotRules;
 
-/* rules.c: reason_required values */
+/* decisions_rules.c: reason_required values */
 typedef enum ReasonRule
 {
 	REASON_NEVER = 0,
@@ -81,7 +81,7 @@ typedef enum ReasonRule
 	REASON_BLOCK
 } ReasonRule;
 
-/* rules.c: hide_results and voters values */
+/* decisions_rules.c: hide_results and voters values */
 #define HIDE_OFF 0
 #define HIDE_UNTIL_VOTE 1
 #define HIDE_UNTIL_CLOSED 2
@@ -99,7 +99,7 @@ typedef enum BallotPosition
 	POSITION_BLOCK
 } BallotPosition;
 
-/* rules.c: rule settings being normalized (-1: not given) */
+/* decisions_rules.c: rule settings being normalized (-1: not given) */
 typedef struct RuleSettings
 {
 	int			hide_results;
@@ -117,7 +117,7 @@ typedef struct RuleSettings
 	int			delegation;
 } RuleSettings;
 
-/* ballots.c */
+/* decisions_ballots.c */
 extern int	decision_parse_method(const char *name, bool missing_ok);
 extern void ballot_rules_load(BallotRules *rules, const char *method,
 							  ArrayType *options, Jsonb *settings);
@@ -125,7 +125,7 @@ extern Jsonb *ballot_normalize(const BallotRules *rules, Jsonb *ballot,
 							   const char *reason, int64 proposal_id);
 extern bool jsonb_get_bool_key(Jsonb *obj, const char *key, bool dflt);
 
-/* rules.c */
+/* decisions_rules.c */
 extern void rule_settings_init(RuleSettings *rs, int method);
 extern bool rule_setting_accept(RuleSettings *rs, int method, const char *key,
 								int len, JsonbValue *v);
@@ -138,7 +138,7 @@ extern void rules_load_reasons(BallotRules *rules, Jsonb *settings);
 extern const char *rules_reason_problem(const BallotRules *rules,
 										BallotPosition pos, const char *reason);
 
-/* budget_ballot.c */
+/* decisions_budget.c */
 extern bool budget_setting_key(const char *key, int len);
 extern const char *budget_setting_keys(void);
 extern void budget_settings_push(Jsonb *given, int noptions, JsonbParseState **ps);
@@ -146,15 +146,15 @@ extern BudgetBallot *budget_ballot_load(Jsonb *settings, int noptions);
 extern void budget_ballot_check(const BudgetBallot *b, const bool *chosen, int64 pid);
 extern void budget_workflow_check(int64 group_id, int64 pid, int64 member_id);
 
-/* tally.c */
+/* decisions_tally.c */
 extern int	consent_position(Jsonb *ballot);
 
-/* delegation.c */
+/* decisions_delegation.c */
 extern int64 delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at);
 extern bool delegation_may_cast(int64 group_id, int64 member_id, int64 delegate_id,
 								TimestampTz ref);
 
-/* proposals.c */
+/* decisions_proposals.c */
 extern int	proposal_effective_state(int stored, TimestampTz opens_at,
 									 bool opens_null, TimestampTz closes_at,
 									 bool closes_null, TimestampTz at);
@@ -163,6 +163,6 @@ extern void proposal_member_lock(int64 proposal_id, int64 member_id);
 extern TimestampTz decisions_now(void);
 extern void decisions_rules_lock(int64 group_id, LOCKMODE mode);
 
-/* votes.c: true while enspiral.vote() writes its own tables */
+/* decisions_votes.c: true while enspiral.vote() writes its own tables */
 
 #endif							/* ENSPIRAL_DECISIONS_H */

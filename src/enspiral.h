@@ -40,7 +40,7 @@
  */
 #define enspiral_write_clock() GetCurrentTimestamp()
 
-/* spi_util.c: the one saved-plan helper and the one column-by-name reader */
+/* core_spi.c: the one saved-plan helper and the one column-by-name reader */
 extern SPIPlanPtr enspiral_plan(SPIPlanPtr *cache, const char *sql,
 								int nargs, const Oid *argtypes);
 extern void enspiral_spi_connect(void);
@@ -57,7 +57,7 @@ extern Datum enspiral_slot_column(struct TupleTableSlot *slot, const char *name,
 extern int64 enspiral_slot_int64(struct TupleTableSlot *slot, const char *name);
 
 /*
- * api_write.c: guard triggers let a write through only while the API makes
+ * core_api_write.c: guard triggers let a write through only while the API makes
  * it (see the file header).  One kind per guarded write.
  */
 typedef enum EnspiralWrite
@@ -74,13 +74,13 @@ extern bool enspiral_writing(EnspiralWrite what);
 extern void enspiral_write_init(void);
 
 /*
- * restore.c: true while the owner restores rel with a top-level COPY FROM
+ * core_restore.c: true while the owner restores rel with a top-level COPY FROM
  * (the one restore test: guards accept dumped rows only when it holds)
  */
 extern bool enspiral_in_restore_copy(Relation rel);
 extern void enspiral_restore_init(void);
 
-/* relcheck.c: trigger functions check how they were called and on what */
+/* core_relcheck.c: trigger functions check how they were called and on what */
 struct TriggerData;
 #define ENSPIRAL_TRIGGER_BEFORE	0x01
 #define ENSPIRAL_TRIGGER_AFTER	0x02
@@ -94,7 +94,7 @@ extern void enspiral_require_trigger_table(struct TriggerData *td, const char *f
 extern void enspiral_require_trigger_table_in(struct TriggerData *td, const char *fname,
 											  const char *const *relnames, int nrels);
 
-/* errors.c: the one "does not exist" error of each object */
+/* core_errors.c: the one "does not exist" error of each object */
 typedef enum EnspiralObject
 {
 	ENSPIRAL_GROUP,
@@ -106,12 +106,12 @@ typedef enum EnspiralObject
 extern void enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
 			pg_attribute_noreturn();
 
-/* citus.c: shards of enspiral's tables and distributed tables on Citus */
+/* core_citus.c: shards of enspiral's tables and distributed tables on Citus */
 extern bool enspiral_is_shard_of(Oid relid, Oid of);
 extern bool enspiral_citus_present(void);
 extern bool enspiral_table_is_distributed(Oid relid);
 
-/* numeric_util.c: the one numeric and int64 comparison */
+/* core_numeric.c: the one numeric and int64 comparison */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
 extern void enspiral_sort_int64(int64 *values, size_t n);
 
@@ -122,11 +122,11 @@ enspiral_int64_cmp(int64 a, int64 b)
 	return (a > b) - (a < b);
 }
 
-/* groups.c */
+/* base_groups.c */
 extern void enspiral_require_group(int64 group_id);
 extern int64 enspiral_group_setting_int(int64 group_id, const char *key);
 
-/* members.c */
+/* base_members.c */
 extern bool enspiral_is_member_at(int64 group_id, int64 member_id,
 								  TimestampTz at);
 extern void enspiral_require_current_member(int64 group_id, int64 member_id);

@@ -3,7 +3,7 @@
  * lifecycle.h
  *	  The two lifecycles of enspiral (proposals and buckets) as C types.
  *
- * Each lifecycle has one transition table, in lifecycle.c, shared by the SQL
+ * Each lifecycle has one transition table, in lifecycle_types.c, shared by the SQL
  * types enspiral.proposal_state and enspiral.bucket_state, the built-in
  * tables, the functions that move proposals and buckets, and the trigger
  * function enspiral.guard_lifecycle() that applications attach to their own

@@ -2,9 +2,9 @@
  *
  * rankings.h
  *	  Rankings kept by the ranked-ballot aggregates: the compact state of
- *	  irv.c (dense option indexes, flat entries), shared by instant runoff
- *	  (irv.c), single transferable vote (stv.c) and the Condorcet methods
- *	  (condorcet.c).
+ *	  decisions_irv.c (dense option indexes, flat entries), shared by instant runoff
+ *	  (decisions_irv.c), single transferable vote (decisions_stv.c) and the Condorcet methods
+ *	  (decisions_condorcet.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -40,13 +40,13 @@ typedef struct IrvState
 	int64		total_weight;
 } IrvState;
 
-/* irv.c */
+/* decisions_irv.c */
 extern IrvState *irv_new(MemoryContext ctx);
 extern int32 irv_index(IrvState *st, int64 id);
 extern void irv_check_duplicates(const int64 *v, int n, const char *aggname);
 extern void irv_append(IrvState *st, const int64 *v, int n);
 
-/* rankings.c: helpers of the ranked aggregates */
+/* decisions_rankings.c: helpers of the ranked aggregates */
 extern ArrayType *ranking_arg(FunctionCallInfo fcinfo, int argno, const char *aggname);
 extern bool ranking_weight_arg(FunctionCallInfo fcinfo, int argno, const char *aggname,
 							   int64 *w);

@@ -2,7 +2,7 @@
  *
  * relaccess.h
  *	  Direct access to enspiral's own tables: cached relation OIDs, unique
- *	  index lookups, row locks and single-row inserts (relaccess.c).
+ *	  index lookups, row locks and single-row inserts (core_relaccess.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -60,7 +60,7 @@ typedef struct RelColumn
 	bool		isnull;
 } RelColumn;
 
-/* Writing rows through one executor state; see relaccess.c */
+/* Writing rows through one executor state; see core_relaccess.c */
 typedef struct RelWriter
 {
 	Relation	rel;
@@ -79,7 +79,7 @@ extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols);
 
-/* citus.c: the SQL forms of the accesses above, for a distributed table */
+/* core_citus.c: the SQL forms of the accesses above, for a distributed table */
 extern HeapTuple enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys,
 									Snapshot snap, bool lock);
 extern void enspiral_insert_sql(Relation rel, const RelColumn *cols, int ncols);

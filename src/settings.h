@@ -12,7 +12,7 @@
 
 #include "utils/jsonb.h"
 
-/* Whose setting it is; rule settings are proposal settings read by rules.c */
+/* Whose setting it is; rule settings are proposal settings read by decisions_rules.c */
 typedef enum SettingsScope
 {
 	SETTINGS_GROUP,

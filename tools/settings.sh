@@ -5,7 +5,7 @@
 #
 #   bash tools/settings.sh header   print the C registry (the Makefile writes
 #                                   it to src/enspiral_settings.h, included by
-#                                   src/settings.c only)
+#                                   src/core_settings.c only)
 #   bash tools/settings.sh doc      rewrite the tables of doc/settings.md
 #                                   between its SETTINGS markers
 #   bash tools/settings.sh check    fail (exit 1, one line per problem) when

@@ -221,7 +221,7 @@ COMMENT ON FUNCTION enspiral.is_shard_of(oid, regclass) IS
     'True when the relation is a Citus shard of the table: same schema, named <table>_<shard id>, listed for that table in pg_dist_shard';
 
 -- require_trigger_table(): the check every PL/pgSQL trigger function of
--- enspiral's own tables makes first (relcheck.c makes it for the C ones):
+-- enspiral's own tables makes first (core_relcheck.c makes it for the C ones):
 -- attached to another table, it would act on rows it was not written for
 CREATE FUNCTION enspiral.require_trigger_table(fired_on oid, trigger_name name, fname text,
                                                expected regclass)
@@ -362,7 +362,7 @@ CREATE FUNCTION enspiral.raise_not_found(group_id bigint, object text, id bigint
     SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'enspiral_raise_not_found';
 COMMENT ON FUNCTION enspiral.raise_not_found(bigint, text, bigint) IS
-    'Internal: raises the one "does not exist" error of an object (group NS002, member NS003, proposal NS101, round NS201, bucket NS202), the same words as from C (src/errors.c)';
+    'Internal: raises the one "does not exist" error of an object (group NS002, member NS003, proposal NS101, round NS201, bucket NS202), the same words as from C (src/core_errors.c)';
 
 CREATE FUNCTION enspiral.require_group(group_id bigint) RETURNS void
     LANGUAGE plpgsql STABLE

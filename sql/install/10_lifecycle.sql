@@ -2,7 +2,7 @@
 --
 -- enspiral.proposal_state and enspiral.bucket_state are C base types of one
 -- byte (the position of the state in its lifecycle, which is also the sort
--- order).  The transition table of each lifecycle lives in src/lifecycle.c
+-- order).  The transition table of each lifecycle lives in src/lifecycle_types.c
 -- and nowhere else: enspiral.can_transition(), enspiral.next_states(), the
 -- guard trigger enspiral.guard_lifecycle() and the built-in tables all use it.
 --

@@ -1,7 +1,7 @@
 ------------------------------------------------------------------------------
 -- Allocation math (part 20): exact apportionment, quadratic funding and
--- quadratic voting costs.  Pure functions in C (src/apportion.c,
--- src/quadratic.c); see doc/allocation.md.
+-- quadratic voting costs.  Pure functions in C (src/alloc_apportion.c,
+-- src/alloc_quadratic.c); see doc/allocation.md.
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION enspiral.apportion(total bigint, weights numeric[])

@@ -1,7 +1,7 @@
 -- enspiral install script, part 30: decisions (proposals, votes, outcomes).
 -- doc/decisions.md is the reference.  The state machine, ballot checks,
--- vote casting and instant runoff are in C (src/proposals.c, ballots.c,
--- votes.c, irv.c); outcome arithmetic is SQL over the stored ballots.
+-- vote casting and instant runoff are in C (src/decisions_proposals.c, decisions_ballots.c,
+-- decisions_votes.c, decisions_irv.c); outcome arithmetic is SQL over the stored ballots.
 
 ------------------------------------------------------------------------------
 -- Settings, ballots and effective state (C)

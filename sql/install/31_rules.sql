@@ -1,8 +1,8 @@
 -- enspiral install script, part 31: decision rules, vote weights and
 -- delegation.  doc/decision-rules.md is the reference.  Settings are checked
--- in C (src/rules.c); weights and delegations are resolved per tally in C
--- (src/delegation.c); retract_vote, remove_voter and add_voter are in
--- src/votes.c next to vote().
+-- in C (src/decisions_rules.c); weights and delegations are resolved per tally in C
+-- (src/decisions_delegation.c); retract_vote, remove_voter and add_voter are in
+-- src/decisions_votes.c next to vote().
 
 ------------------------------------------------------------------------------
 -- Who sees results (one decision for every reader)

@@ -2,8 +2,8 @@
 -- (doc/voting-methods.md): single transferable vote (Scottish and Meek
 -- rules), Schulze and Copeland as C aggregates over rankings, and the
 -- tallies of the methods stv, schulze, copeland, count, time, question and
--- check.  Ballots are checked in C (src/ballots.c); counting is in
--- src/stv.c and src/condorcet.c.
+-- check.  Ballots are checked in C (src/decisions_ballots.c); counting is in
+-- src/decisions_stv.c and src/decisions_condorcet.c.
 
 ------------------------------------------------------------------------------
 -- Single transferable vote (C aggregate)

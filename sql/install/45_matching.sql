@@ -2,7 +2,7 @@
 -- Matching that resists fake accounts (part 45): the recorded parameters of
 -- each round's match and enspiral.verify_match(), which recomputes a match
 -- from the ledger.  The math (COCM, blend, trust, filters) is in C
--- (src/alloc_cocm.c, src/alloc_options.c, src/match_round.c); see
+-- (src/alloc_cocm.c, src/alloc_options.c, src/cobudget_match.c); see
 -- doc/matching.md.
 ------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ COMMENT ON INDEX enspiral.rounds_due IS
 -- The number of current votes (history_key 0) of each proposal, kept by a
 -- trigger on votes so that enspiral.proposals() reads it instead of
 -- counting the votes of every listed proposal (bench app_read).  One row
--- per proposal and backend (src/vote_counts.c; a transaction casting many
+-- per proposal and backend (src/decisions_vote_counts.c; a transaction casting many
 -- votes takes a new row every 64), so that concurrent vote() calls never
 -- wait for each other on a counter row; the sum is exact: every change is
 -- made by the transaction that writes the vote.  Dumped with the votes; the trigger
@@ -40,14 +40,14 @@ COMMENT ON TABLE enspiral.vote_counts IS
 SELECT pg_catalog.pg_extension_config_dump('enspiral.vote_counts', '');
 
 -- vote_counts: a current vote added (+1) or ended (-1), in this backend's
--- row (src/vote_counts.c: it runs in every vote())
+-- row (src/decisions_vote_counts.c: it runs in every vote())
 CREATE FUNCTION enspiral.vote_counts_apply() RETURNS trigger
     LANGUAGE c
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_vote_counts_apply';
 COMMENT ON FUNCTION enspiral.vote_counts_apply() IS
     'Trigger: keeps enspiral.vote_counts equal to the number of current votes (history_key 0) of each proposal';
--- no column list: vote() supersedes through relaccess.c, whose update
+-- no column list: vote() supersedes through core_relaccess.c, whose update
 -- does not name its columns to column-specific triggers
 CREATE TRIGGER vote_counts AFTER INSERT OR UPDATE OR DELETE
     ON enspiral.votes FOR EACH ROW EXECUTE FUNCTION enspiral.vote_counts_apply();

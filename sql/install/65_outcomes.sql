@@ -12,7 +12,7 @@
 ------------------------------------------------------------------------------
 
 ------------------------------------------------------------------------------
--- The acting proposal (src/effects.c)
+-- The acting proposal (src/outcomes_effects.c)
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION enspiral.act_as_proposal(group_id bigint, proposal_id bigint) RETURNS void

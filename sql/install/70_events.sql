@@ -91,7 +91,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.emit_event(bigint, text, bigint, bigint, bigint, bigint, bigint, bigint, jsonb) IS
-    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only); while a passed proposal''s effects apply, the payload names it (acting_proposal_id); votes and contributions are recorded in C (src/events.c)';
+    'Internal: appends an event and queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only); while a passed proposal''s effects apply, the payload names it (acting_proposal_id); votes and contributions are recorded in C (src/actors_events.c)';
 
 CREATE FUNCTION enspiral.events_since(group_id bigint, after_event_id bigint,
                                       max_rows integer DEFAULT 1000)

@@ -6,7 +6,7 @@
 --    so a rewrite is found by verify_chain(), and a consistent rewrite of the
 --    whole chain by the heads that recorded outcomes carry (chain_head).
 --  * Links are made in batches by a linker (enspiral.chain_link_pending,
---    src/chain.c), never by the writers: a write only takes a chain key (the
+--    src/audit_chain.c), never by the writers: a write only takes a chain key (the
 --    id of its transaction, as event ids do), so writers never wait for each
 --    other's commits.  The linker runs from outcome recording, verify_chain,
 --    chain_head, record_due_closings and enspiral.link_chain() (pg_cron).

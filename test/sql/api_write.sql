@@ -1,6 +1,6 @@
 -- The one mechanism that lets guard triggers tell the API's own writes from
--- direct ones (src/api_write.c), and the one check of how a trigger
--- function was called (src/relcheck.c).
+-- direct ones (src/core_api_write.c), and the one check of how a trigger
+-- function was called (src/core_relcheck.c).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS enspiral CASCADE;
 CREATE EXTENSION enspiral CASCADE;

@@ -1,5 +1,5 @@
 -- The weighted consent tally counts its ballots in the pass that reads the
--- votes into the delegation graph (enspiral.consent_tally(), src/delegation.c).
+-- votes into the delegation graph (enspiral.consent_tally(), src/decisions_delegation.c).
 -- It must give what its definition gives: the ballots of tally_ballots()
 -- summed by position with consent_counts(), and the sums of tally_weights()
 -- (doc/decision-rules.md, "Weights and delegation").  Chains, a cycle, a

@@ -1,4 +1,4 @@
--- The hot paths written directly (src/relaccess.c): vote() and
+-- The hot paths written directly (src/core_relaccess.c): vote() and
 -- try_contribute() write the same rows and events as through SQL, NOTIFY
 -- for votes and contributions is opt-in per group and transactional, and
 -- the cached relation OIDs follow a dropped and re-created extension.

@@ -121,7 +121,7 @@ SELECT p.oid::regprocedure AS public_trigger_function
  ORDER BY 1;
 
 -- PL/pgSQL trigger functions check their table first (the C ones call
--- enspiral_require_trigger_table(), src/relcheck.c)
+-- enspiral_require_trigger_table(), src/core_relcheck.c)
 SELECT p.oid::regprocedure AS plpgsql_trigger_without_table_check
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'enspiral'::regnamespace AND p.prorettype = 'trigger'::regtype

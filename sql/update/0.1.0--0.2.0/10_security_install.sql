@@ -28,7 +28,7 @@ SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 -- @function enspiral.secure_installation()
 
 -- require_trigger_table(): the check every PL/pgSQL trigger function of
--- enspiral's own tables makes first (relcheck.c makes it for the C ones):
+-- enspiral's own tables makes first (core_relcheck.c makes it for the C ones):
 -- attached to another table, it would act on rows it was not written for
 -- (it accepts Citus shards of the table: part 80_citus, doc/scaling.md)
 -- @function enspiral.is_shard_of(relation oid, of regclass)

@@ -1,7 +1,7 @@
 -- The ledger on Citus: group-first allocate(), open_bucket(), contribute(),
 -- try_contribute() and close_round() run on the group's node (delegated),
 -- through the same direct data-access layer as on a single server
--- (src/relaccess.c switches each access to SQL that Citus routes).
+-- (src/core_relaccess.c switches each access to SQL that Citus routes).
 SET client_min_messages = warning;
 CREATE EXTENSION enspiral CASCADE;
 SELECT count(*) > 0 AS distributed FROM enspiral.distribute();

@@ -1,0 +1,472 @@
+/*-------------------------------------------------------------------------
+ *
+ * actors_events.c
+ *	  Event ids that a consumer can follow in commit-safe order.
+ *
+ *	  An event id is the writing transaction's full transaction id shifted
+ *	  left by EVENT_SEQ_BITS, plus a counter of the events that transaction
+ *	  wrote.  Every transaction still running has a full transaction id at
+ *	  or above the snapshot xmin, so every event id below
+ *	  (xmin << EVENT_SEQ_BITS) belongs to a finished transaction: a reader
+ *	  that returns only such ids never returns an id below one a later
+ *	  commit adds (doc/actors-and-events.md, "Reading the feed").
+ *
+ *	  The events of the hot paths, vote_cast (vote()) and contribution
+ *	  (contribute()), are written here by C row triggers directly through
+ *	  core_relaccess.c: no SPI, no plan, the payload built as a JsonbValue, and
+ *	  NOTIFY queued with Async_Notify() only where the group sets
+ *	  notify_votes_and_contributions (a notifying commit takes a
+ *	  cluster-wide lock, doc/actors-and-events.md, "NOTIFY").  Refunds and
+ *	  allocations, and every other event, go through SQL (emit_event).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/numeric.h"
+#include "utils/snapmgr.h"
+
+#include "enspiral.h"
+#include "decisions.h"
+#include "relaccess.h"
+
+/* Low bits of an event id: the event's number inside its transaction */
+#define EVENT_SEQ_BITS	22
+#define EVENT_SEQ_MAX	((UINT64CONST(1) << EVENT_SEQ_BITS) - 1)
+
+PG_FUNCTION_INFO_V1(enspiral_next_event_id);
+PG_FUNCTION_INFO_V1(enspiral_event_horizon);
+PG_FUNCTION_INFO_V1(enspiral_restoring);
+PG_FUNCTION_INFO_V1(enspiral_votes_events);
+PG_FUNCTION_INFO_V1(enspiral_transfers_events);
+
+/* Transaction of the last event id handed out, and its counter */
+static FullTransactionId event_fxid = {0};
+static uint64 event_seq = 0;
+
+/* The next event id of the current transaction (assigns its xid) */
+static int64
+event_next_id(void)
+{
+	FullTransactionId fxid = GetTopFullTransactionId();
+	uint64		xid64 = U64FromFullTransactionId(fxid);
+
+	if (!FullTransactionIdEquals(fxid, event_fxid))
+	{
+		event_fxid = fxid;
+		event_seq = 0;
+	}
+	if (event_seq >= EVENT_SEQ_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_TOO_MANY_EVENTS),
+				 errmsg("too many events in one transaction"),
+				 errdetail("A transaction can record at most %llu events.",
+						   (unsigned long long) EVENT_SEQ_MAX),
+				 errhint("Split the change into several transactions.")));
+	if (xid64 >= (UINT64CONST(1) << (63 - EVENT_SEQ_BITS)))
+		elog(ERROR, "transaction id %llu too large for an event id",
+			 (unsigned long long) xid64);
+	event_seq++;
+	return (int64) ((xid64 << EVENT_SEQ_BITS) | event_seq);
+}
+
+/*
+ * enspiral.next_event_id() RETURNS bigint
+ *	  The next event id of the current transaction (assigns its xid).
+ */
+Datum
+enspiral_next_event_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(event_next_id());
+}
+
+/* The full transaction id of xid, a recent xid not after next (as xid8funcs.c) */
+static FullTransactionId
+widen_xid(TransactionId xid, FullTransactionId next)
+{
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (!TransactionIdIsNormal(xid))
+		return FullTransactionIdFromEpochAndXid(0, xid);
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+/*
+ * enspiral.event_horizon() RETURNS bigint
+ *	  The first event id a running or future transaction may still commit:
+ *	  the active snapshot's xmin shifted like an event id.
+ */
+Datum
+enspiral_event_horizon(PG_FUNCTION_ARGS)
+{
+	Snapshot	snap = GetActiveSnapshot();
+	FullTransactionId xmin;
+
+	if (snap == NULL)
+		elog(ERROR, "no active snapshot");
+	xmin = widen_xid(snap->xmin, ReadNextFullTransactionId());
+	PG_RETURN_INT64((int64) (U64FromFullTransactionId(xmin) << EVENT_SEQ_BITS));
+}
+
+/*
+ * enspiral.restoring(rel regclass) RETURNS boolean
+ *	  True while the owner restores rel with a top-level COPY FROM: restored
+ *	  rows carry their events in the restored events table already.
+ */
+Datum
+enspiral_restoring(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	bool		res;
+
+	if (rel == NULL)
+		PG_RETURN_BOOL(false);
+	res = enspiral_in_restore_copy(rel);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(res);
+}
+
+/* A bigint column of the trigger's new row, by name */
+static int64
+new_int8(TriggerData *td, const char *col)
+{
+	return enspiral_column_int64(td->tg_trigtuple, RelationGetDescr(td->tg_relation), col);
+}
+
+/*
+ * The hot events (vote_cast, contribution) are appended directly
+ * (relaccess_insert: no SPI, no plan), with their payload built as a
+ * JsonbValue rather than parsed from text.  An event row of the hot path.
+ */
+typedef struct HotEvent
+{
+	int64		group_id;
+	const char *kind;
+	int64		actor;			/* 0: NULL */
+	int64		member_id;		/* 0: NULL */
+	int64		proposal_id;	/* 0: NULL */
+	int64		round_id;		/* 0: NULL */
+	int64		bucket_id;		/* 0: NULL */
+	int			npairs;			/* payload: keys and bigint values */
+	const char *keys[2];
+	int64		values[2];
+	bool		payload_true;	/* payload {keys[0]: true} instead */
+} HotEvent;
+
+/* A string JsonbValue */
+static void
+jsonb_string(JsonbValue *v, const char *s)
+{
+	v->type = jbvString;
+	v->val.string.val = (char *) s;
+	v->val.string.len = strlen(s);
+}
+
+/* The payload of a hot event: an object of bigint values (or one true) */
+static Jsonb *
+hot_payload(const HotEvent *ev)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k,
+				v;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ev->npairs; i++)
+	{
+		jsonb_string(&k, ev->keys[i]);
+		pushJsonbValue(&state, WJB_KEY, &k);
+		if (ev->payload_true)
+		{
+			v.type = jbvBool;
+			v.val.boolean = true;
+		}
+		else
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(ev->values[i]);
+		}
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/* Whether the group sets notify_votes_and_contributions (latest committed state) */
+static bool
+group_notifies_hot_events(int64 group_id)
+{
+	static const char *const cols[] = {"settings"};
+	Datum		v[1];
+	bool		n[1];
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found = relaccess_lookup("groups", "groups_pkey", 1, &group_id, snap,
+										 1, cols, v, n, NULL);
+
+	UnregisterSnapshot(snap);
+	return found && !n[0] &&
+		jsonb_get_bool_key(DatumGetJsonbP(v[0]), "notify_votes_and_contributions", false);
+}
+
+/* Queue NOTIFY enspiral_events {"group_id", "event_id"} (sent on commit only) */
+static void
+event_notify(int64 group_id, int64 event_id)
+{
+	char		payload[96];
+
+	snprintf(payload, sizeof(payload),
+			 "{\"group_id\": " INT64_FORMAT ", \"event_id\": " INT64_FORMAT "}",
+			 group_id, event_id);
+	PreventCommandDuringRecovery("NOTIFY");
+	Async_Notify("enspiral_events", payload);
+}
+
+/* A nullable bigint column of a hot event (0 stands for NULL) */
+#define HOT_COLUMN(name, x) {name, Int64GetDatum(x), (x) == 0}
+
+/* Append a hot event; NOTIFY where the group sets notify_votes_and_contributions */
+static void
+hot_event_append(const HotEvent *ev)
+{
+	int64		event_id = event_next_id();
+	RelColumn	cols[] = {
+		{"group_id", Int64GetDatum(ev->group_id), false},
+		{"event_id", Int64GetDatum(event_id), false},
+		{"at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
+		{"kind", CStringGetTextDatum(ev->kind), false},
+		HOT_COLUMN("actor", ev->actor),
+		HOT_COLUMN("member_id", ev->member_id),
+		HOT_COLUMN("proposal_id", ev->proposal_id),
+		HOT_COLUMN("round_id", ev->round_id),
+		HOT_COLUMN("bucket_id", ev->bucket_id),
+		{"payload", JsonbPGetDatum(hot_payload(ev)), false},
+	};
+
+	relaccess_insert("events", cols, lengthof(cols));
+	if (group_notifies_hot_events(ev->group_id))
+		event_notify(ev->group_id, event_id);
+}
+
+/*
+ * enspiral.votes_events(): AFTER INSERT row trigger on enspiral.votes and
+ * enspiral.participations (the hot path of vote(), hence C).  Records
+ * vote_cast: for a named vote the voter acts and is the subject (a vote
+ * cast by a delegate: the delegate acts, and the payload names it); for an
+ * anonymous one (a participations row) neither voter nor ballot is
+ * recorded.  NOTIFY only where the group sets notify_votes_and_contributions.
+ */
+Datum
+enspiral_votes_events(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HotEvent	ev = {0};
+
+	static const char *const tables[] = {"votes", "participations"};
+
+	(void) enspiral_trigger_call(fcinfo, "votes_events", ENSPIRAL_TRIGGER_AFTER |
+								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
+	enspiral_require_trigger_table_in(td, "votes_events", tables, lengthof(tables));
+	if (enspiral_in_restore_copy(td->tg_relation))
+		return PointerGetDatum(NULL);
+
+	ev.group_id = new_int8(td, "group_id");
+	ev.kind = "vote_cast";
+	ev.proposal_id = new_int8(td, "proposal_id");
+	ev.npairs = 1;
+	if (enspiral_relation_is(td->tg_relation, "votes"))
+	{
+		bool		direct;
+		Datum		cast_by = enspiral_column(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
+											  "cast_by", &direct);
+
+		/* a vote cast by a delegate: the delegate acts, the member is the subject */
+		ev.member_id = new_int8(td, "member_id");
+		ev.actor = direct ? ev.member_id : DatumGetInt64(cast_by);
+		ev.keys[0] = "vote_id";
+		ev.values[0] = new_int8(td, "vote_id");
+		if (!direct)
+		{
+			ev.npairs = 2;
+			ev.keys[1] = "cast_by";
+			ev.values[1] = DatumGetInt64(cast_by);
+		}
+	}
+	else
+	{
+		ev.keys[0] = "anonymous";
+		ev.payload_true = true;
+	}
+	hot_event_append(&ev);
+	return PointerGetDatum(NULL);
+}
+
+/* Check that a permission-checking event trigger is an AFTER INSERT row trigger on enspiral.<table> */
+static TriggerData *
+event_trigger_data(FunctionCallInfo fcinfo, const char *fn, const char *table)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	(void) enspiral_trigger_call(fcinfo, fn, ENSPIRAL_TRIGGER_AFTER |
+								 ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
+	enspiral_require_trigger_table(td, fn, table);
+	return td;
+}
+
+/* The owners of two ledger accounts of a group (0 for an account without one) */
+static void
+account_owners(int64 group_id, const int64 *accounts, int64 *owners)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	RelScan		rs;
+
+	relaccess_open(&rs, "accounts", "accounts_pkey", AccessShareLock);
+	for (int i = 0; i < 2; i++)
+	{
+		int64		keys[2] = {group_id, accounts[i]};
+		bool		isnull;
+		Datum		d;
+
+		if (!relaccess_fetch_int8(&rs, snap, 2, keys))
+			elog(ERROR, "account " INT64_FORMAT " of group " INT64_FORMAT " not found",
+				 accounts[i], group_id);
+		d = enspiral_slot_column(rs.slot, "owner_id", &isnull);
+		owners[i] = isnull ? 0 : DatumGetInt64(d);
+	}
+	relaccess_close(&rs);
+	UnregisterSnapshot(snap);
+}
+
+/*
+ * Record the contribution event of a new transfer row of kind contribute
+ * (the contributing member acts; the hot path of contribute()); false,
+ * recording nothing, for every other kind.
+ */
+static bool
+contribution_event(TriggerData *td)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	bool		isnull;
+	Datum		kind = heap_getattr(td->tg_trigtuple, enspiral_attnum(desc, "kind"), desc, &isnull);
+	HotEvent	ev = {0};
+	int64		accounts[2],
+				owners[2];
+
+	if (isnull || DatumGetObjectId(kind) != relaccess_enum_label("transfer_kind", "contribute"))
+		return false;
+	ev.group_id = new_int8(td, "group_id");
+	accounts[0] = new_int8(td, "from_account");
+	accounts[1] = new_int8(td, "to_account");
+	account_owners(ev.group_id, accounts, owners);
+	ev.kind = "contribution";
+	ev.actor = ev.member_id = owners[0];
+	ev.round_id = new_int8(td, "round_id");
+	ev.bucket_id = owners[1];
+	ev.npairs = 2;
+	ev.keys[0] = "transfer_id";
+	ev.values[0] = new_int8(td, "transfer_id");
+	ev.keys[1] = "amount";
+	ev.values[1] = new_int8(td, "amount");
+	hot_event_append(&ev);
+	return true;
+}
+
+/*
+ * enspiral.transfers_events(): AFTER INSERT row trigger on
+ * enspiral.transfers (the hot path of contribute(), hence C).  Checks
+ * may_allocate for allocations and records contribution (the contributing
+ * member acts; appended directly, see HotEvent), refund and
+ * round_allocated (one per member share, through SQL); while a passed
+ * proposal's effects apply, refunds and allocations name it
+ * (acting_proposal_id).  NOTIFY for contributions only where the group sets
+ * notify_votes_and_contributions.
+ */
+Datum
+enspiral_transfers_events(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr auth_plan = NULL;
+	TriggerData *td = event_trigger_data(fcinfo, "transfers_events", "transfers");
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	Oid			argtypes[8] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID,
+	INT8OID, INT8OID};
+	Datum		args[8];
+	char		nulls[8] = "        ";
+	bool		isnull;
+	char	   *kind;
+
+	if (enspiral_in_restore_copy(td->tg_relation))
+		return PointerGetDatum(NULL);
+	if (contribution_event(td))
+		return PointerGetDatum(NULL);
+	kind = SPI_getvalue(td->tg_trigtuple, desc, enspiral_attnum(desc, "kind"));
+	if (strcmp(kind, "refund") != 0 && strcmp(kind, "allocate") != 0)
+		return PointerGetDatum(NULL);
+
+	args[0] = Int64GetDatum(new_int8(td, "group_id"));
+	args[1] = Int64GetDatum(new_int8(td, "from_account"));
+	args[2] = Int64GetDatum(new_int8(td, "to_account"));
+	args[3] = CStringGetTextDatum(kind);
+	args[4] = Int64GetDatum(new_int8(td, "round_id"));
+	args[5] = Int64GetDatum(new_int8(td, "transfer_id"));
+	args[6] = Int64GetDatum(new_int8(td, "amount"));
+	args[7] = enspiral_column(td->tg_trigtuple, desc, "reverses", &isnull);
+	if (isnull)
+		nulls[7] = 'n';
+
+	enspiral_spi_connect();
+	if (strcmp(kind, "allocate") == 0)
+	{
+		enspiral_plan(&auth_plan, "SELECT enspiral.authorize($1, 'allocate', NULL)", 1, argtypes);
+		if (SPI_execute_plan(auth_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "permission check failed");
+	}
+	enspiral_plan(&plan,
+				  "WITH a AS ("
+				  "  SELECT fa.kind::text AS fk, fa.owner_id AS fo, ta.kind::text AS tk, ta.owner_id AS tw"
+				  "    FROM enspiral.accounts fa, enspiral.accounts ta"
+				  "   WHERE fa.group_id = $1 AND fa.account_id = $2"
+				  "     AND ta.group_id = $1 AND ta.account_id = $3),"
+				  " e AS ("
+				  "  INSERT INTO enspiral.events"
+				  "   (group_id, event_id, kind, actor, member_id, round_id, bucket_id, payload)"
+				  "  SELECT $1, enspiral.next_event_id(),"
+				  "         CASE $4 WHEN 'refund' THEN 'refund' ELSE 'round_allocated' END,"
+				  "         enspiral.actor(),"
+				  "         CASE WHEN a.tk = 'member' THEN a.tw END,"
+				  "         $5,"
+				  "         CASE WHEN $4 = 'refund' AND a.fk = 'bucket' THEN a.fo END,"
+				  "         CASE WHEN $4 = 'refund'"
+				  "              THEN pg_catalog.jsonb_build_object('transfer_id', $6, 'amount', $7, 'reverses', $8)"
+				  "              ELSE pg_catalog.jsonb_build_object('transfer_id', $6, 'amount', $7) END"
+				  "         OPERATOR(pg_catalog.||) CASE WHEN $4 OPERATOR(pg_catalog.<>) 'contribute'"
+				  "              AND enspiral.acting_proposal($1) IS NOT NULL"
+				  "              THEN pg_catalog.jsonb_build_object('acting_proposal_id', enspiral.acting_proposal($1))"
+				  "              ELSE '{}'::pg_catalog.jsonb END"
+				  "    FROM a"
+				  "  RETURNING group_id, event_id)"
+				  " SELECT pg_catalog.pg_notify('enspiral_events',"
+				  "          '{\"group_id\": ' || e.group_id || ', \"event_id\": ' || e.event_id || '}')"
+				  "   FROM e",
+				  8, argtypes);
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "recording the transfer event failed");
+	enspiral_spi_finish();
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,1015 @@
+/*-------------------------------------------------------------------------
+ *
+ * decisions_delegation.c
+ *	  Vote weights and transitive delegation for tallies
+ *	  (doc/decision-rules.md, "Weights and delegation").
+ *
+ * vote() stores with each named vote its voter's own weight at the
+ * opening (ref).  enspiral.delegated_weights(group_id, proposal_id, ref, t,
+ * weighted) gives the weight delegated to voters: the delegations in
+ * effect at ref are read once; each delegating electorate member who did
+ * not vote follows its chain:
+ *
+ *	 - a member who voted is the carrier: the weight goes to its vote (a
+ *	   member who votes suspends its own delegation for this proposal);
+ *	 - a member in the chain who did not vote and delegates passes it on;
+ *	 - a member who did not vote and does not delegate (or is not in the
+ *	   electorate: departed, never eligible, removed) ends the chain, and a
+ *	   chain that comes back to a member already on it is a cycle: in both
+ *	   cases the weight is not counted (LiquidFeedback's rule: a cycle in
+ *	   which nobody votes casts nothing; a vote anywhere on it breaks it).
+ *
+ * Each member is resolved once (the result of a chain is shared by every
+ * member on it), so resolving costs O(delegations).  The graph is read
+ * with one query per table (delegations, counted votes, memberships at
+ * ref, additions, removals, departures, weights), each row streamed into
+ * an open-addressing hash keyed by member (no join, no materialized
+ * result), kept between tallies so that its memory is reused, and indexed
+ * by id when the ids are dense; enspiral.tally_weights() gives the sums
+ * of the same resolution, so a weighted tally needs no extra pass over its
+ * ballots, and enspiral.consent_tally() counts consent ballots by position
+ * in the pass that reads the votes into the graph, so a weighted consent
+ * tally reads its votes once.  Sums are int64 with overflow checks
+ * (22003).
+ *
+ * delegation_may_cast() decides who may cast a vote for whom
+ * (enspiral.vote_as_delegate(), src/decisions_votes.c) on the same chains.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/snapmgr.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "common/hashfn.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/memutils.h"
+
+#include "enspiral.h"
+#include "decisions.h"
+
+PG_FUNCTION_INFO_V1(enspiral_delegated_weights);
+PG_FUNCTION_INFO_V1(enspiral_tally_weights);
+PG_FUNCTION_INFO_V1(enspiral_consent_tally);
+PG_FUNCTION_INFO_V1(enspiral_lock_group_rules);
+
+/* A member in the delegation graph of one tally */
+typedef struct DelegNode
+{
+	int64		member_id;		/* hash key */
+	int64		to_member;		/* delegate at ref; 0: none */
+	int64		weight;			/* own weight at ref (delegators) */
+	int64		delegated;		/* weight delegated to this voter */
+	int64		carrier;		/* resolved: voter carrying the weight, 0: lost */
+	bool		voted;			/* has a counted vote */
+	bool		member_at_ref;	/* a member of the group at ref */
+	bool		added;			/* added to the electorate (add_voter) */
+	bool		out;			/* removed from the electorate, or departed at t */
+	int8		position;		/* consent tally: the slot of its ballot, -1 none */
+	int8		state;			/* 0 unresolved, 1 on the current path, 2 resolved */
+	char		status;			/* simplehash */
+} DelegNode;
+
+/*
+ * The graph, keyed by member_id: an open-addressing hash (simplehash),
+ * since every row of the group's tables is looked up in it.  Inserting
+ * may move entries: pointers to nodes are only kept while nothing is
+ * inserted.
+ */
+#define SH_PREFIX		deleg
+#define SH_ELEMENT_TYPE DelegNode
+#define SH_KEY_TYPE		int64
+#define SH_KEY			member_id
+#define SH_HASH_KEY(tb, key) \
+	hash_combine(murmurhash32((uint32) (key)), murmurhash32((uint32) ((uint64) (key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * A DestReceiver that hands each row of a query to a function with the
+ * graph, without materializing the result: the graph reads tables of the
+ * size of the group, and copying their rows would cost more than the rest.
+ */
+typedef struct TallyGraph
+{
+	deleg_hash *nodes;			/* DelegNode by member_id */
+	uint64	   *filter;			/* or NULL: GRAPH_FILTER_BITS, bits of the members */
+	uint32	   *dense;			/* or NULL: 1 + entry in nodes of member dense_min + i */
+	int64		dense_min;
+	uint64		dense_span;
+	int64		voted;			/* counted votes at t */
+	int64		direct;			/* their own weights */
+	bool		consent;		/* count consent positions in the votes pass */
+	int64		weights[4];		/* consent: own weight by position */
+	int64		ballots[4];		/* consent: ballots by position */
+} TallyGraph;
+
+typedef struct GraphReceiver
+{
+	DestReceiver pub;
+	TallyGraph *graph;
+	void		(*row) (TallyGraph *graph, TupleTableSlot *slot);
+} GraphReceiver;
+
+/*
+ * The carriers of the last tally, kept for the other queries of the same
+ * tally: a tally reads its ballots several times under one snapshot, and
+ * the delegations resolve the same way each time.  The key is everything
+ * that decides the result: the proposal, ref, t, whether weights apply,
+ * the transaction and the snapshot's contents.
+ */
+typedef struct CarrierCache
+{
+	bool		valid;
+	int64		proposal_id;
+	TimestampTz ref;
+	TimestampTz t;
+	bool		weighted;
+	bool		delegation;
+	LocalTransactionId lxid;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
+	uint32		xcnt;
+	int32		subxcnt;
+	uint32		xiphash;
+	int			n;				/* carriers */
+	int64	   *members;
+	int64	   *delegated;
+	int64		voted;			/* counted votes */
+	int64		direct;			/* their own weights */
+	int64		delegated_total;	/* weight delegated to them */
+	MemoryContext cxt;
+} CarrierCache;
+
+static CarrierCache carrier_cache = {0};
+
+/*
+ * The graph's hash is kept between tallies, emptied before each: its
+ * memory is then already mapped, where a new hash would grow step by step
+ * into fresh pages (more than half the cost of reading the delegations).
+ * A hash grown beyond GRAPH_KEEP_MAX entries is given back after its tally.
+ */
+#define GRAPH_KEEP_MAX	(1 << 18)
+static MemoryContext graph_cxt = NULL;
+static deleg_hash *graph_nodes = NULL;
+
+/*
+ * Most rows read (votes, memberships, weights) are of members outside the
+ * graph: a bit per member id modulo GRAPH_FILTER_BITS, set for the
+ * members in the graph, answers most lookups without touching the hash.
+ */
+#define GRAPH_FILTER_BITS	(1 << 20)
+#define FILTER_BIT(m)		((uint64) (m) & (GRAPH_FILTER_BITS - 1))
+static uint64 *graph_filter = NULL;
+
+/*
+ * When the members of the graph have ids close together (their span at
+ * most GRAPH_DENSE_RATIO times their number, and at most GRAPH_DENSE_MAX),
+ * lookups go through an array indexed by id instead: the rows of the
+ * group's tables come in id order, so consecutive lookups read
+ * consecutive memory, where the hash sends each to a random place.
+ */
+#define GRAPH_DENSE_RATIO	8
+#define GRAPH_DENSE_MAX		(1 << 22)
+static uint32 *graph_dense = NULL;
+static uint64 graph_dense_cap = 0;
+
+/* The graph's hash, empty */
+static deleg_hash *
+graph_hash(void)
+{
+	if (graph_nodes == NULL)
+	{
+		if (graph_cxt == NULL)
+			graph_cxt = AllocSetContextCreate(TopMemoryContext, "enspiral delegation graph",
+											  ALLOCSET_DEFAULT_SIZES);
+		graph_nodes = deleg_create(graph_cxt, 1024, NULL);
+	}
+	else
+		deleg_reset(graph_nodes);
+	return graph_nodes;
+}
+
+/* Give back the graph's hash when it grew too large to keep */
+static void
+graph_release(void)
+{
+	if (graph_nodes != NULL &&
+		(graph_nodes->size > GRAPH_KEEP_MAX || graph_dense_cap > GRAPH_KEEP_MAX))
+	{
+		MemoryContextReset(graph_cxt);
+		graph_nodes = NULL;
+		graph_dense = NULL;
+		graph_dense_cap = 0;
+	}
+}
+
+/* Add b to *a, 22003 on overflow */
+static void
+weight_add(int64 *a, int64 b)
+{
+	if (pg_add_s64_overflow(*a, b, a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("vote weight out of range"),
+				 errdetail("The weights of one tally must add up to at most %lld.",
+						   (long long) PG_INT64_MAX)));
+}
+
+/* The node of a member, created empty when new */
+static DelegNode *
+node_of(TallyGraph *g, int64 member_id)
+{
+	bool		found;
+	DelegNode  *n = deleg_insert(g->nodes, member_id, &found);
+
+	if (!found)
+	{
+		n->to_member = 0;
+		n->weight = 1;
+		n->delegated = 0;
+		n->carrier = 0;
+		n->voted = false;
+		n->member_at_ref = false;
+		n->added = false;
+		n->out = false;
+		n->position = -1;
+		n->state = 0;
+	}
+	return n;
+}
+
+/* The node of a member, or NULL when not in the graph */
+static DelegNode *
+node_lookup(TallyGraph *g, int64 m)
+{
+	if (g->dense != NULL)
+	{
+		uint64		i = (uint64) m - (uint64) g->dense_min;
+
+		if (i >= g->dense_span || g->dense[i] == 0)
+			return NULL;
+		return &g->nodes->data[g->dense[i] - 1];
+	}
+	if (g->filter == NULL ||
+		(g->filter[FILTER_BIT(m) / 64] & (UINT64CONST(1) << (FILTER_BIT(m) % 64))) == 0)
+		return NULL;
+	return deleg_lookup(g->nodes, m);
+}
+
+/*
+ * Index the graph once every member is in it (entries do not move after
+ * that): by id when its ids are dense enough (see graph_dense), else with
+ * the filter in front of the hash
+ */
+static void
+graph_index(TallyGraph *g)
+{
+	deleg_iterator it;
+	DelegNode  *n;
+	int64		lo = PG_INT64_MAX,
+				hi = PG_INT64_MIN;
+	uint64		span;
+
+	g->dense = NULL;
+	g->filter = NULL;
+	if (g->nodes->members == 0)
+		return;
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	{
+		lo = Min(lo, n->member_id);
+		hi = Max(hi, n->member_id);
+	}
+	span = (uint64) hi - (uint64) lo + 1;
+	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > g->nodes->members)
+	{
+		if (graph_filter == NULL)
+			graph_filter = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
+		memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
+		deleg_start_iterate(g->nodes, &it);
+		while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+			graph_filter[FILTER_BIT(n->member_id) / 64] |=
+				UINT64CONST(1) << (FILTER_BIT(n->member_id) % 64);
+		g->filter = graph_filter;
+		return;
+	}
+	if (graph_dense_cap < span)
+	{
+		if (graph_dense != NULL)
+			pfree(graph_dense);
+		graph_dense = MemoryContextAllocHuge(graph_cxt, sizeof(uint32) * span);
+		graph_dense_cap = span;
+	}
+	memset(graph_dense, 0, sizeof(uint32) * span);
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+		graph_dense[(uint64) n->member_id - (uint64) lo] = (uint32) (n - g->nodes->data) + 1;
+	g->dense = graph_dense;
+	g->dense_min = lo;
+	g->dense_span = span;
+}
+
+/* The node of a member already in the graph, or NULL */
+static DelegNode *
+node_find(TallyGraph *g, TupleTableSlot *slot, int attnum)
+{
+	bool		isnull;
+	int64		m = DatumGetInt64(slot_getattr(slot, attnum, &isnull));
+
+	return isnull ? NULL : node_lookup(g, m);
+}
+
+/* Row handlers of the graph queries (see read_graph) */
+static void
+row_delegation(TallyGraph *g, TupleTableSlot *slot)
+{
+	bool		isnull;
+	DelegNode  *n = node_of(g, DatumGetInt64(slot_getattr(slot, 1, &isnull)));
+
+	n->to_member = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	(void) node_of(g, n->to_member);
+}
+
+/* A counted vote (columns: member, own weight): its node, or NULL */
+static DelegNode *
+count_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g, slot, 1);
+	bool		isnull;
+
+	g->voted++;
+	weight_add(&g->direct, DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+	if (n != NULL)
+		n->voted = true;
+	return n;
+}
+
+static void
+row_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	(void) count_voter(g, slot);
+}
+
+/*
+ * A counted vote of a consent tally: as row_voter, and its ballot (column
+ * 3) counted with its own weight by position; the weight delegated to it
+ * is added once the graph is resolved (consent_sums)
+ */
+static void
+row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = count_voter(g, slot);
+	bool		isnull;
+	Datum		ballot = slot_getattr(slot, 3, &isnull);
+	Jsonb	   *jb = DatumGetJsonbP(ballot);
+	int			pos = consent_position(jb);
+
+	/* a short ballot is copied to be read: not kept for every vote */
+	if ((Pointer) jb != DatumGetPointer(ballot))
+		pfree(jb);
+	if (pos < 0)
+		return;
+	weight_add(&g->weights[pos], DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+	g->ballots[pos]++;
+	if (n != NULL)
+		n->position = (int8) pos;
+}
+
+static void
+row_member_at_ref(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g, slot, 1);
+
+	if (n != NULL)
+		n->member_at_ref = true;
+}
+
+static void
+row_added(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g, slot, 1);
+
+	if (n != NULL)
+		n->added = true;
+}
+
+static void
+row_out(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g, slot, 1);
+
+	if (n != NULL)
+		n->out = true;
+}
+
+static void
+row_weight(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g, slot, 1);
+	bool		isnull;
+
+	if (n != NULL)
+		n->weight = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+}
+
+/* GraphReceiver callbacks */
+static bool
+graph_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	GraphReceiver *r = (GraphReceiver *) self;
+
+	CHECK_FOR_INTERRUPTS();
+	r->row(r->graph, slot);
+	return true;
+}
+
+static void
+graph_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+graph_shutdown(DestReceiver *self)
+{
+}
+
+static void
+graph_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * Run one graph query with the tally's arguments ($1 group_id, $2
+ * proposal_id, $3 ref, $4 t; a query may leave some unused) and hand each
+ * row to row().  Call connected to SPI.
+ */
+static void
+graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
+			TallyGraph *graph, void (*row) (TallyGraph *, TupleTableSlot *))
+{
+	static const Oid argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	const int	nargs = lengthof(argtypes);
+	ParamListInfo params = makeParamList(nargs);
+	SPIExecuteOptions options;
+	GraphReceiver recv;
+
+	enspiral_plan(plan, sql, nargs, argtypes);
+	for (int i = 0; i < nargs; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
+	memset(&recv, 0, sizeof(recv));
+	recv.pub.receiveSlot = graph_receive;
+	recv.pub.rStartup = graph_startup;
+	recv.pub.rShutdown = graph_shutdown;
+	recv.pub.rDestroy = graph_destroy;
+	recv.pub.mydest = DestNone;
+	recv.graph = graph;
+	recv.row = row;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = &recv.pub;
+	/* SPI reports a SELECT into a DestNone receiver as SPI_OK_UTILITY */
+	if (SPI_execute_plan_extended(*plan, &options) < 0)
+		elog(ERROR, "reading the delegation graph failed");
+}
+
+/* The counted votes at t: those of enspiral.tally_ballots() */
+#define GRAPH_VOTES \
+	" FROM enspiral.votes v" \
+	" WHERE v.group_id OPERATOR(pg_catalog.=) $1" \
+	"   AND v.proposal_id OPERATOR(pg_catalog.=) $2" \
+	"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)" \
+	"   AND v.cast_at OPERATOR(pg_catalog.<=) $4" \
+	"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)"
+
+/*
+ * Read the graph of a tally (args: group_id, proposal_id, ref, t,
+ * weighted, delegation): the counted votes at t with their own weights
+ * and, when delegation applies, the delegations in effect at ref and, for
+ * the members in them, who is in the electorate (a member at ref, none
+ * with voters = invited, or added; not removed at t; not departed at t:
+ * the electorate of enspiral.electorate_members() of the members still in
+ * the group, whose votes count) and, when weights apply, the weights at
+ * ref.  Each table is read once, in one pass, never per member.
+ */
+static void
+read_graph(TallyGraph *g, const Datum *args, bool invited)
+{
+	static SPIPlanPtr pd = NULL,
+				pv = NULL,
+				pc = NULL,
+				pm = NULL,
+				pa = NULL,
+				pr = NULL,
+				pl = NULL,
+				pw = NULL;
+	deleg_iterator it;
+	DelegNode  *n;
+
+	if (DatumGetBool(args[5]))
+		graph_query(&pd,
+					"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
+					" WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+					"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+					"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
+					args, g, row_delegation);
+	graph_index(g);
+	/* the votes of enspiral.tally_ballots(); a consent tally counts them too */
+	if (g->consent)
+		graph_query(&pc,
+					"SELECT v.member_id, COALESCE(v.weight, 1), v.ballot" GRAPH_VOTES,
+					args, g, row_consent_voter);
+	else
+		graph_query(&pv,
+					"SELECT v.member_id, COALESCE(v.weight, 1)" GRAPH_VOTES,
+					args, g, row_voter);
+	if (g->nodes->members == 0)
+		return;
+	if (!invited)
+		graph_query(&pm,
+					"SELECT m.member_id FROM enspiral.memberships m"
+					" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+					"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
+					"   AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)",
+					args, g, row_member_at_ref);
+	graph_query(&pa,
+				"SELECT a.member_id FROM enspiral.electorate_additions a"
+				" WHERE a.group_id OPERATOR(pg_catalog.=) $1"
+				"   AND a.proposal_id OPERATOR(pg_catalog.=) $2",
+				args, g, row_added);
+	graph_query(&pr,
+				"SELECT r.member_id FROM enspiral.electorate_removals r"
+				" WHERE r.group_id OPERATOR(pg_catalog.=) $1"
+				"   AND r.proposal_id OPERATOR(pg_catalog.=) $2"
+				"   AND r.removed_at OPERATOR(pg_catalog.<=) $4"
+				"   AND (r.restored_at IS NULL OR r.restored_at OPERATOR(pg_catalog.>) $4)",
+				args, g, row_out);
+	/* departed at t: no counted vote, no delegation (the votes of a tally) */
+	graph_query(&pl,
+				"SELECT d FROM enspiral.departed_members($1, $4) d",
+				args, g, row_out);
+	if (DatumGetBool(args[4]))
+		graph_query(&pw,
+					"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
+					" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
+					"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
+					"   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
+					args, g, row_weight);
+	/* a member outside the electorate has no counted vote and no delegation */
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	{
+		if (n->out)
+			n->voted = false;
+		if (n->out || !(n->member_at_ref || n->added))
+			n->to_member = 0;
+	}
+}
+
+/* Whether the proposal admits only invited voters (voters = invited) */
+static bool
+proposal_invited(const Datum *args)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.proposals x"
+				  " WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND x.proposal_id OPERATOR(pg_catalog.=) $2"
+				  "   AND x.settings OPERATOR(pg_catalog.->>) 'voters' OPERATOR(pg_catalog.=) 'invited'",
+				  2, argtypes);
+	if (SPI_execute_plan(plan, unconstify(Datum *, args), NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading the proposal failed");
+	return SPI_processed > 0;
+}
+
+/*
+ * Resolve the carrier of a delegating member: walk its chain until a voter,
+ * a resolved member, the end of the chain or a cycle; every member on the
+ * path gets the same result.
+ */
+static void
+resolve(TallyGraph *g, DelegNode *start, DelegNode **path)
+{
+	int			len = 0;
+	int64		carrier = 0;
+	DelegNode  *x = start;
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (x->voted)
+		{
+			carrier = x->member_id;
+			break;
+		}
+		if (x->state == 2)
+		{
+			carrier = x->carrier;
+			break;
+		}
+		if (x->state == 1 || x->to_member == 0)
+			break;				/* cycle, or the chain ends without a vote */
+		x->state = 1;
+		path[len++] = x;
+		x = node_lookup(g, x->to_member);
+	}
+	for (int i = 0; i < len; i++)
+	{
+		path[i]->state = 2;
+		path[i]->carrier = carrier;
+	}
+}
+
+/*
+ * Give every delegator's weight to its carrier.  A delegator who voted
+ * keeps its own weight (its delegation is suspended for this proposal); a
+ * delegator outside the electorate is not in the graph at all; a delegate
+ * outside it has no delegation and no counted vote, so the chain ends.
+ */
+static void
+resolve_all(TallyGraph *g)
+{
+	deleg_hash *nodes = g->nodes;
+	uint64		n = nodes->members;
+	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
+	deleg_iterator it;
+	DelegNode  *d;
+
+	deleg_start_iterate(nodes, &it);
+	while ((d = deleg_iterate(nodes, &it)) != NULL)
+		if (!d->voted && d->to_member != 0 && d->state == 0)
+			resolve(g, d, path);
+	deleg_start_iterate(nodes, &it);
+	while ((d = deleg_iterate(nodes, &it)) != NULL)
+	{
+		if (!d->voted && d->to_member != 0 && d->carrier != 0)
+		{
+			DelegNode  *c = node_lookup(g, d->carrier);
+
+			weight_add(&c->delegated, d->weight);
+		}
+	}
+	pfree(path);
+}
+
+/* Hash of the transaction ids a snapshot sees as in progress */
+static uint32
+snapshot_xip_hash(Snapshot snap)
+{
+	uint32		h = hash_bytes((const unsigned char *) snap->xip, sizeof(TransactionId) * snap->xcnt);
+
+	if (snap->subxcnt > 0)
+		h ^= hash_bytes((const unsigned char *) snap->subxip,
+						sizeof(TransactionId) * snap->subxcnt);
+	return h;
+}
+
+/* Whether the cache holds the carriers of this tally under this snapshot */
+static bool
+cache_matches(const Datum *args, Snapshot snap)
+{
+	CarrierCache *c = &carrier_cache;
+
+	return c->valid && c->proposal_id == DatumGetInt64(args[1]) &&
+		c->ref == DatumGetTimestampTz(args[2]) && c->t == DatumGetTimestampTz(args[3]) &&
+		c->weighted == DatumGetBool(args[4]) && c->delegation == DatumGetBool(args[5]) &&
+		c->lxid == MyProc->lxid &&
+		c->xmin == snap->xmin && c->xmax == snap->xmax && c->curcid == snap->curcid &&
+		c->xcnt == snap->xcnt && c->subxcnt == snap->subxcnt &&
+		!snap->suboverflowed && c->xiphash == snapshot_xip_hash(snap);
+}
+
+/* Keep the carriers and sums of a resolved graph in the cache */
+static void
+cache_store(TallyGraph *g)
+{
+	CarrierCache *c = &carrier_cache;
+	uint64		n = Max(g->nodes->members, 1);
+	deleg_iterator it;
+	DelegNode  *d;
+	int			k = 0;
+
+	if (c->cxt == NULL)
+		c->cxt = AllocSetContextCreate(TopMemoryContext, "enspiral carriers",
+									   ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(c->cxt);
+	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
+	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
+	c->delegated_total = 0;
+	deleg_start_iterate(g->nodes, &it);
+	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+		if (d->voted && d->delegated > 0)
+		{
+			c->members[k] = d->member_id;
+			c->delegated[k++] = d->delegated;
+			weight_add(&c->delegated_total, d->delegated);
+		}
+	c->n = k;
+	c->voted = g->voted;
+	c->direct = g->direct;
+}
+
+/*
+ * Add to a consent tally's weights by position the weight delegated to
+ * each carrier, once the cache holds the resolved sums
+ */
+static void
+consent_sums(TallyGraph *g)
+{
+	deleg_iterator it;
+	DelegNode  *d;
+
+	deleg_start_iterate(g->nodes, &it);
+	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+		if (d->voted && d->delegated > 0 && d->position >= 0)
+			weight_add(&g->weights[d->position], d->delegated);
+}
+
+/*
+ * Resolve the graph of a tally (args: group_id, proposal_id, ref, t,
+ * weighted, delegation) and keep the result in the cache; with consent,
+ * the same pass over the votes counts them by position into *consent
+ */
+static void
+build_carriers(const Datum *args, Snapshot snap, TallyGraph *consent)
+{
+	CarrierCache *c = &carrier_cache;
+	TallyGraph	g;
+
+	c->valid = false;
+	memset(&g, 0, sizeof(g));
+	g.nodes = graph_hash();
+	g.consent = consent != NULL;
+	enspiral_spi_connect();
+	read_graph(&g, args, proposal_invited(args));
+	resolve_all(&g);
+	enspiral_spi_finish();
+	cache_store(&g);
+	if (consent != NULL)
+	{
+		consent_sums(&g);
+		*consent = g;
+		consent->nodes = NULL;
+	}
+	graph_release();
+	c->proposal_id = DatumGetInt64(args[1]);
+	c->ref = DatumGetTimestampTz(args[2]);
+	c->t = DatumGetTimestampTz(args[3]);
+	c->weighted = DatumGetBool(args[4]);
+	c->delegation = DatumGetBool(args[5]);
+	c->lxid = MyProc->lxid;
+	c->xmin = snap->xmin;
+	c->xmax = snap->xmax;
+	c->curcid = snap->curcid;
+	c->xcnt = snap->xcnt;
+	c->subxcnt = snap->subxcnt;
+	c->xiphash = snapshot_xip_hash(snap);
+	c->valid = !snap->suboverflowed;
+}
+
+/* The cache for the tally of these arguments, resolved when missing */
+static const CarrierCache *
+tally_graph(const Datum *args)
+{
+	Snapshot	snap = GetActiveSnapshot();
+
+	if (!cache_matches(args, snap))
+		build_carriers(args, snap, NULL);
+	return &carrier_cache;
+}
+
+/*
+ * enspiral.delegated_weights(group_id, proposal_id, ref, t, weighted)
+ *	  RETURNS TABLE (member_id, delegated)
+ *	  Internal: the members with a counted vote at t who carry delegated
+ *	  weight along the delegations in effect at ref, and how much.
+ */
+Datum
+enspiral_delegated_weights(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		args[6] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), BoolGetDatum(true)};
+	const CarrierCache *c;
+
+	InitMaterializedSRF(fcinfo, 0);
+	c = tally_graph(args);
+	for (int i = 0; i < c->n; i++)
+	{
+		Datum		values[2] = {Int64GetDatum(c->members[i]), Int64GetDatum(c->delegated[i])};
+		bool		nulls[2] = {false, false};
+
+		CHECK_FOR_INTERRUPTS();
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * enspiral.tally_weights(group_id, proposal_id, ref, t, weighted, delegation)
+ *	  RETURNS jsonb
+ *	  Internal: {"voted", "weights": {"cast", "direct", "delegated",
+ *	  "carriers"}} of a weighted tally, from the same resolution as the
+ *	  ballots' weights (enspiral.tally_ballots()), without another pass
+ *	  over the ballots.
+ */
+Datum
+enspiral_tally_weights(PG_FUNCTION_ARGS)
+{
+	Datum		args[6] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5)};
+	const CarrierCache *c = tally_graph(args);
+	int64		cast = c->direct;
+
+	weight_add(&cast, c->delegated_total);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf(
+		"{\"voted\": " INT64_FORMAT ", \"weights\": {\"cast\": " INT64_FORMAT
+		", \"direct\": " INT64_FORMAT ", \"delegated\": " INT64_FORMAT
+		", \"carriers\": %d}}",
+		c->voted, cast, c->direct, c->delegated_total, c->n))));
+}
+
+/*
+ * enspiral.consent_tally(group_id, proposal_id, ref, t, weighted, delegation)
+ *	  RETURNS jsonb
+ *	  Internal: the weighted consent tally at t, {"voted", "totals",
+ *	  "ballots", "weights"}: totals are weights by position (own weight
+ *	  plus the weight delegated to the vote), ballots the votes by position,
+ *	  weights as enspiral.tally_weights() gives them.  One pass over the
+ *	  votes both counts them and reads them into the delegation graph.
+ */
+Datum
+enspiral_consent_tally(PG_FUNCTION_ARGS)
+{
+	Datum		args[6] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5)};
+	TallyGraph	g;
+	const CarrierCache *c = &carrier_cache;
+	int64		cast;
+
+	build_carriers(args, GetActiveSnapshot(), &g);
+	cast = c->direct;
+	weight_add(&cast, c->delegated_total);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf(
+		"{\"voted\": " INT64_FORMAT
+		", \"totals\": {\"agree\": " INT64_FORMAT ", \"abstain\": " INT64_FORMAT
+		", \"disagree\": " INT64_FORMAT ", \"block\": " INT64_FORMAT "}"
+		", \"ballots\": {\"agree\": " INT64_FORMAT ", \"abstain\": " INT64_FORMAT
+		", \"disagree\": " INT64_FORMAT ", \"block\": " INT64_FORMAT "}"
+		", \"weights\": {\"cast\": " INT64_FORMAT ", \"direct\": " INT64_FORMAT
+		", \"delegated\": " INT64_FORMAT ", \"carriers\": %d}}",
+		c->voted, g.weights[0], g.weights[1], g.weights[2], g.weights[3],
+		g.ballots[0], g.ballots[1], g.ballots[2], g.ballots[3],
+		cast, c->direct, c->delegated_total, c->n))));
+}
+
+/*
+ * A member's vote weight at a time (latest snapshot), 1 without one: what
+ * vote() stores with a ballot (the weight at the opening).  Call connected
+ * to SPI.
+ */
+int64
+delegation_own_weight(int64 group_id, int64 member_id, TimestampTz at)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[3] = {Int64GetDatum(group_id), Int64GetDatum(member_id),
+	TimestampTzGetDatum(at)};
+	bool		isnull;
+	int64		w;
+
+	enspiral_plan(&plan,
+				  "SELECT w.weight FROM enspiral.vote_weights w"
+				  " WHERE w.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND w.member_id OPERATOR(pg_catalog.=) $2"
+				  "   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
+				  3, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "weight lookup failed");
+	if (SPI_processed == 0)
+		return 1;
+	w = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return isnull ? 1 : w;
+}
+
+/*
+ * Whether a proposal of the group opens (or opened) at or after t, under
+ * the latest snapshot: an opening that committed while we waited for the
+ * lock is seen even in a REPEATABLE READ transaction.
+ */
+static bool
+opening_at_or_after(int64 group_id, TimestampTz t)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		args[2] = {Int64GetDatum(group_id), TimestampTzGetDatum(t)};
+	bool		found;
+
+	enspiral_spi_connect();
+	enspiral_plan(&plan,
+				  "SELECT 1 FROM enspiral.proposals p"
+				  " WHERE p.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND p.opens_at OPERATOR(pg_catalog.>=) $2",
+				  2, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "opening lookup failed");
+	found = SPI_processed > 0;
+	enspiral_spi_finish();
+	return found;
+}
+
+/*
+ * enspiral.lock_group_rules(group_id) RETURNS timestamptz
+ *	  Internal: wait for openings and outcome recordings in flight in the
+ *	  group and keep them waiting until the end of the transaction; returns
+ *	  the time a weight or delegation change takes effect: the statement
+ *	  time, or the current clock when a proposal of the group opens at or
+ *	  after the statement time (an opening that this change waited for, or
+ *	  a scheduled one), so that a change is never stamped before an opening
+ *	  that committed before it.
+ */
+Datum
+enspiral_lock_group_rules(PG_FUNCTION_ARGS)
+{
+	int64		group_id = PG_GETARG_INT64(0);
+	TimestampTz t = GetCurrentStatementStartTimestamp();
+
+	decisions_rules_lock(group_id, ExclusiveLock);
+	if (opening_at_or_after(group_id, t))
+		t = GetCurrentTimestamp();
+	PG_RETURN_TIMESTAMPTZ(t);
+}
+
+/*
+ * Whether delegate_id may cast member_id's vote on a proposal that opened
+ * at ref: following the delegations in effect at ref from the member, the
+ * chain reaches the delegate through current members of the group (a
+ * departed member ends the chain, as in a tally), and the delegate is a
+ * current member.  Read under the latest snapshot, like the rest of vote().
+ * Call connected to SPI.
+ */
+bool
+delegation_may_cast(int64 group_id, int64 member_id, int64 delegate_id, TimestampTz ref)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		args[4] = {Int64GetDatum(group_id), Int64GetDatum(member_id),
+	TimestampTzGetDatum(ref), Int64GetDatum(delegate_id)};
+
+	enspiral_plan(&plan,
+				  "WITH RECURSIVE chain(m) AS ("
+				  "  SELECT d.to_member FROM enspiral.delegations d"
+				  "   WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+				  "     AND d.from_member OPERATOR(pg_catalog.=) $2"
+				  "     AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "     AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
+				  "  UNION"
+				  "  SELECT d.to_member FROM chain c JOIN enspiral.delegations d"
+				  "    ON d.group_id OPERATOR(pg_catalog.=) $1"
+				  "   AND d.from_member OPERATOR(pg_catalog.=) c.m"
+				  "   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+				  "   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)"
+				  "   WHERE c.m OPERATOR(pg_catalog.<>) $4 AND c.m OPERATOR(pg_catalog.<>) $2"
+				  "     AND EXISTS (SELECT 1 FROM enspiral.memberships x"
+				  "                  WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "                    AND x.member_id OPERATOR(pg_catalog.=) c.m"
+				  "                    AND x.left_at IS NULL))"
+				  " SELECT 1 FROM chain c"
+				  "  WHERE c.m OPERATOR(pg_catalog.=) $4"
+				  "    AND EXISTS (SELECT 1 FROM enspiral.memberships x"
+				  "                 WHERE x.group_id OPERATOR(pg_catalog.=) $1"
+				  "                   AND x.member_id OPERATOR(pg_catalog.=) $4"
+				  "                   AND x.left_at IS NULL)",
+				  4, argtypes);
+	if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "delegation chain lookup failed");
+	return SPI_processed > 0;
+}

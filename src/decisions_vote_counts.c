@@ -1,0 +1,159 @@
+/*-------------------------------------------------------------------------
+ *
+ * decisions_vote_counts.c
+ *	  The trigger that keeps enspiral.vote_counts equal to the number of
+ *	  current votes (history_key 0) of each proposal, so that the read API
+ *	  (enspiral.proposals(), sql/install/60_read_api.sql) reads a count
+ *	  instead of counting the votes of every listed proposal.
+ *
+ * A proposal's count is spread over rows keyed by shard: the backend id
+ * (0 for the counts an update or a bulk load wrote), plus MAX_BACKENDS + 1
+ * times the number of VOTES_PER_ROW changes this transaction made before:
+ * two transactions in flight never run in one backend, so concurrent votes
+ * never wait for each other on a counter row, and under REPEATABLE READ the
+ * row a vote changes was last changed by a transaction that committed
+ * before its snapshot (a PREPAREd transaction is the exception: the next
+ * vote of its backend on the proposal waits for it).  A transaction that
+ * casts many votes moves to a new row every VOTES_PER_ROW changes, so that
+ * no row gets a chain of thousands of versions its own transaction cannot
+ * prune (each upsert would walk it).  A row may be negative (a vote
+ * superseded from another backend); every change is made by the
+ * transaction that writes the vote, so the sum is exact.
+ *
+ * Restores: vote_counts is dumped with the votes; a vote row loaded by a
+ * restore (enspiral_in_restore_copy) is already counted in the dumped rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "storage/backendid.h"
+#include "storage/proc.h"
+#include "utils/rel.h"
+
+#include "enspiral.h"
+
+PG_FUNCTION_INFO_V1(enspiral_vote_counts_apply);
+
+/* Changes a transaction makes to one counter row before it takes another */
+#define VOTES_PER_ROW	64
+
+/* Shards per batch of VOTES_PER_ROW changes: above every backend id */
+#define SHARD_STRIDE	((int64) MAX_BACKENDS + 1)
+
+/* The counter row of this backend for its next change */
+static int64
+my_shard(void)
+{
+	static LocalTransactionId xact = InvalidLocalTransactionId;
+	static int64 changes = 0;
+	int64		backend;
+
+#if PG_VERSION_NUM >= 170000
+	backend = (int64) MyProcNumber + 1;
+	if (MyProc->vxid.lxid != xact)
+	{
+		xact = MyProc->vxid.lxid;
+		changes = 0;
+	}
+#else
+	backend = (int64) MyBackendId;
+	if (MyProc->lxid != xact)
+	{
+		xact = MyProc->lxid;
+		changes = 0;
+	}
+#endif
+	return backend + SHARD_STRIDE * (changes++ / VOTES_PER_ROW);
+}
+
+/* Whether a votes row is a current vote (history_key 0) */
+static bool
+is_current(HeapTuple tup, TupleDesc desc)
+{
+	return enspiral_column_int64(tup, desc, "history_key") == 0;
+}
+
+/* Add delta to the count of a proposal, in this backend's row */
+static void
+add_count(int64 group_id, int64 proposal_id, int64 delta)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[4];
+
+	args[0] = Int64GetDatum(group_id);
+	args[1] = Int64GetDatum(proposal_id);
+	args[2] = Int64GetDatum(my_shard());
+	args[3] = Int64GetDatum(delta);
+	enspiral_plan(&plan,
+				  "INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)"
+				  " VALUES ($1, $2, $3, $4)"
+				  " ON CONFLICT (group_id, proposal_id, shard)"
+				  " DO UPDATE SET counted = c.counted OPERATOR(pg_catalog.+) $4",
+				  4, argtypes);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed on vote_counts");
+}
+
+/* Add delta for the vote in tup (its proposal) */
+static void
+count_row(HeapTuple tup, TupleDesc desc, int64 delta)
+{
+	add_count(enspiral_column_int64(tup, desc, "group_id"),
+			  enspiral_column_int64(tup, desc, "proposal_id"), delta);
+}
+
+/*
+ * enspiral.vote_counts_apply(): AFTER ROW trigger on enspiral.votes.
+ *	  +1 for a current vote inserted, -1 for one superseded or deleted; an
+ *	  update that moves a current vote counts it out of its old row and into
+ *	  its new one.
+ */
+Datum
+enspiral_vote_counts_apply(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig;
+	TupleDesc	desc;
+	HeapTuple	old_tup = NULL,
+				new_tup = NULL;
+
+	trig = enspiral_trigger_call(fcinfo, "vote_counts_apply",
+								 ENSPIRAL_TRIGGER_AFTER | ENSPIRAL_TRIGGER_ROW);
+	enspiral_require_trigger_table(trig, "vote_counts_apply", "votes");
+	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event) && enspiral_in_restore_copy(trig->tg_relation))
+		return PointerGetDatum(NULL);	/* counted in the restored vote_counts */
+	desc = RelationGetDescr(trig->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event))
+		new_tup = trig->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))
+		old_tup = trig->tg_trigtuple;
+	else
+	{
+		old_tup = trig->tg_trigtuple;
+		new_tup = trig->tg_newtuple;
+	}
+	if (old_tup != NULL && !is_current(old_tup, desc))
+		old_tup = NULL;
+	if (new_tup != NULL && !is_current(new_tup, desc))
+		new_tup = NULL;
+	if (old_tup != NULL && new_tup != NULL &&
+		enspiral_column_unchanged(desc, old_tup, new_tup, "group_id") &&
+		enspiral_column_unchanged(desc, old_tup, new_tup, "proposal_id"))
+		return PointerGetDatum(NULL);	/* still the same current vote */
+	if (old_tup == NULL && new_tup == NULL)
+		return PointerGetDatum(NULL);
+	enspiral_spi_connect();
+	if (old_tup != NULL)
+		count_row(old_tup, desc, -1);
+	if (new_tup != NULL)
+		count_row(new_tup, desc, 1);
+	enspiral_spi_finish();
+	return PointerGetDatum(NULL);
+}
