@@ -11,6 +11,7 @@
 #   ENSPIRAL_ASSERT=1 build with enspiral's Assert()s compiled in (Makefile)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/citus.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/citus_backup.sh"
 
 ONLY=${ONLY:-.}
 KIND=${KIND:-lint,regress,isolation,pgtap,smoke,citus}
@@ -149,26 +150,82 @@ run_smoke() {
 	done
 }
 
-# run_citus: the Citus regression files (test/citus/sql, expected outputs in
-# test/citus/expected) on a coordinator and two workers on 127.0.0.1, each
-# file in a fresh database with citus on every node (doc/scaling.md).
+# citus_schedule: the names of test/citus/schedule (regression files of
+# test/sql and specs of test/specs that run sharded) matching ONLY
+citus_schedule() {
+	local n
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' "$TOP/test/citus/schedule" | while read -r n; do
+		[ -n "$n" ] && [[ $n =~ $ONLY ]] && echo "$n"
+	done
+	return 0
+}
+
+# citus_compare NAME RESULT: compare what a single-server test printed on
+# Citus, normalized by tools/citus_normalize.pl, with its single-server
+# expected output; prints pg_regress's verdict line and writes the diff to
+# $OUT/citus/single/NAME.diffs
+citus_compare() {
+	local out=$OUT/citus/single/$1
+	if [ ! -f "$2" ]; then
+		echo "test $1 ... FAILED (no output: $out.log)"
+		return 1
+	fi
+	perl "$TOP/tools/citus_normalize.pl" <"$2" >"$out.normalized.out"
+	if diff -U3 "$TOP/expected/$1.out" "$out.normalized.out" >"$out.diffs"; then
+		rm -f "$out.diffs"
+		echo "test $1 ... ok (sharded, as on a single server)"
+	else
+		echo "test $1 ... FAILED (sharded: $out.diffs)"
+		return 1
+	fi
+}
+
+# citus_single NAME: run one regression file (test/sql) or isolation spec
+# (test/specs) written for a single server on the cluster, in a fresh
+# database where CREATE EXTENSION enspiral also distributes it, and compare
+# its output with the single-server expected output
+citus_single() {
+	local n=$1 db=contrib_regression tool=regress/pg_regress
+	# the database names of run_regress and run_isolation (a file may print
+	# current_database()); one file at a time, dropped after it
+	if [ -f "$TOP/test/specs/$n.spec" ]; then
+		tool=isolation/pg_isolation_regress
+		db=isolation_regression
+	fi
+	citus_createdb "$db"
+	citus_autodistribute "$db"
+	# pg_regress's own comparison fails on what the normalization removes
+	(cd "$TOP" && "$(pgxs_dir)/src/test/$tool" \
+		--inputdir=test --outputdir="$OUT/citus/single/$n" \
+		--bindir="$(pg_bindir)" --host=127.0.0.1 --port="$CITUS_PORT" \
+		--user=postgres --dbname="$db" --use-existing "$n") >"$OUT/citus/single/$n.log" 2>&1 || true
+	citus_dropdb "$db"
+	citus_compare "$n" "$OUT/citus/single/$n/results/$n.out"
+}
+
+# run_citus: on a coordinator and two workers on 127.0.0.1 (doc/scaling.md),
+# each file in a fresh database with citus on every node: the Citus
+# regression files (test/citus/sql, expected outputs in test/citus/expected),
+# then the single-server regression files and specs named in
+# test/citus/schedule, with their single-server expected outputs.
 # Skipped, with the reason, only when Citus is missing and cannot be built.
 run_citus() {
-	local names=() n f rc
+	local names=() single=() n f rc
 	for f in "$TOP"/test/citus/sql/*.sql; do
 		[ -e "$f" ] || continue
 		n=$(basename "$f" .sql)
 		[[ $n =~ $ONLY ]] && names+=("$n")
 	done
-	[ ${#names[@]} -gt 0 ] || return 0
+	mapfile -t single < <(citus_schedule)
+	[ $((${#names[@]} + ${#single[@]})) -gt 0 ] || return 0
 	if ! citus_available; then
 		say "citus: SKIPPED: Citus is not installed and cannot be built here (needs root and $CITUS_VENDOR/build.sh)"
-		skipped=$((skipped + ${#names[@]}))
+		skipped=$((skipped + ${#names[@]} + ${#single[@]}))
 		return 0
 	fi
 	citus_ensure
-	say "citus: a coordinator and two workers, ${#names[@]} files"
-	mkdir -p "$OUT/citus"
+	say "citus: a coordinator and two workers, ${#names[@]} Citus files, ${#single[@]} single-server files and specs"
+	mkdir -p "$OUT/citus/single"
 	(
 		rc=0
 		citus_start
@@ -179,6 +236,15 @@ run_citus() {
 				--bindir="$(pg_bindir)" --host=127.0.0.1 --port="$CITUS_PORT" \
 				--user=postgres --dbname="$n" --use-existing "$n") || rc=1
 		done
+		for n in "${single[@]}"; do
+			citus_single "$n" || rc=1
+		done
+		if [[ citus_backup =~ $ONLY ]]; then
+			(citus_backup_test) || rc=1
+		fi
+		if [[ citus_upgrade =~ $ONLY ]]; then
+			(citus_upgrade_test) || rc=1
+		fi
 		if citus_crashed; then
 			say "a Citus node's log shows a crashed backend:"
 			grep -aE -B5 'terminated by signal' "$CITUS_DIR"/*.log >&2 || true
@@ -188,7 +254,7 @@ run_citus() {
 	) >"$OUT/citus.log" 2>&1 && rc=0 || rc=$?
 	cat "$OUT/citus.log"
 	tally_regress "$OUT/citus.log" "$rc"
-	cat "$OUT"/citus/*/regression.diffs 2>/dev/null || true
+	cat "$OUT"/citus/*/regression.diffs "$OUT"/citus/single/*.diffs 2>/dev/null || true
 }
 
 main() {

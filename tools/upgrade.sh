@@ -71,8 +71,10 @@ use_library() {
 	local v=$1 lib commit dir
 	lib=$(pg_root)$("$SYS_PG_CONFIG" --pkglibdir)/enspiral.so
 	[ -f "$OUT/enspiral-current.so" ] || cp "$lib" "$OUT/enspiral-current.so"
+	# a new file renamed over the old one: a running backend keeps the
+	# library it mapped (cp over it would crash it)
 	if [ "$v" = current ]; then
-		cp "$OUT/enspiral-current.so" "$lib"
+		cp "$OUT/enspiral-current.so" "$lib.new" && mv -f "$lib.new" "$lib"
 		return 0
 	fi
 	commit=$(release_commit "$v") || return 1
@@ -84,7 +86,7 @@ use_library() {
 		make -C "$dir" -s PG_CONFIG="$SYS_PG_CONFIG" enspiral.so >"$dir/build.log" 2>&1 ||
 			{ cat "$dir/build.log"; die "could not build the $v library"; }
 	fi
-	cp "$dir/enspiral.so" "$lib"
+	cp "$dir/enspiral.so" "$lib.new" && mv -f "$lib.new" "$lib"
 }
 
 # check_from VERSION: install VERSION, populate with its own library,
@@ -194,4 +196,7 @@ main() {
 	return "$rc"
 }
 
-main "$@"
+# sourced (tools/citus_backup.sh uses use_library), it only defines functions
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi

@@ -237,6 +237,11 @@ BEGIN
     -- the guard, history and event triggers are the rules: they must be
     -- carried to the shards (they read rows of their own group only)
     PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    -- a table that already has rows (restored, or written before an
+    -- update) is copied into its shards while the workers' metadata of the
+    -- new shards is not committed: over one connection per node, the copy
+    -- sees it, and the guards on the shards recognize their own shards
+    PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
     FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o LOOP
         CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
                                WHERE p.logicalrelid = t.table_name);
@@ -271,6 +276,36 @@ BEGIN
         action := 'id range per node';
         RETURN NEXT;
     END LOOP;
+    -- rows already in a table (loaded by a restore, or written before):
+    -- each node's sequence goes past the ids of its own range, so that the
+    -- ids it draws next never collide with them
+    DECLARE
+        done_ids jsonb;
+        command text;
+    BEGIN
+        FOR t IN SELECT o.table_name, a.attname,
+                        pg_catalog.pg_get_serial_sequence(o.table_name::text, a.attname) AS seq
+                   FROM enspiral.distribution_order() o
+                   JOIN pg_catalog.pg_attribute a
+                     ON a.attrelid = o.table_name AND a.attidentity <> '' AND NOT a.attisdropped LOOP
+            EXECUTE pg_catalog.format(
+                'SELECT pg_catalog.jsonb_object_agg(s.node_group, s.max_id)
+                   FROM (SELECT %1$I >> 48 AS node_group, pg_catalog.max(%1$I) AS max_id
+                           FROM %2$s GROUP BY 1) s', t.attname, t.table_name) INTO done_ids;
+            CONTINUE WHEN done_ids IS NULL;
+            command := pg_catalog.format(
+                'SELECT pg_catalog.setval(%1$L, (%2$L::jsonb ->> l.groupid::text)::bigint)
+                   FROM pg_catalog.pg_dist_local_group l, %1$s s
+                  WHERE (%2$L::jsonb ->> l.groupid::text)::bigint
+                        >= CASE WHEN s.is_called THEN s.last_value + 1 ELSE s.last_value END',
+                t.seq, done_ids);
+            EXECUTE command;
+            PERFORM pg_catalog.run_command_on_workers(command);
+            object := t.table_name::text;
+            action := 'ids drawn after the rows present';
+            RETURN NEXT;
+        END LOOP;
+    END;
     -- every function whose first argument is the group runs on the node of
     -- the group when called on its own (SELECT f(...) outside a transaction)
     FOR f IN SELECT p.oid::pg_catalog.regprocedure AS fn
@@ -294,4 +329,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.distribute(integer) IS
-    'On a Citus coordinator: distributes every enspiral table by group_id (co-located with enspiral.groups; shard_count defaults to citus.shard_count), gives each worker its own id range and delegates every group-first function to the node of its group; idempotent, run again after adding a worker';
+    'On a Citus coordinator: distributes every enspiral table by group_id (co-located with enspiral.groups; shard_count defaults to citus.shard_count), gives each worker its own id range (past the ids already in the tables, as after a restore) and delegates every group-first function to the node of its group; idempotent, run again after adding a worker or restoring data';
