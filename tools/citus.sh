@@ -186,10 +186,10 @@ citus_createdb() {
 		# the maintenance daemon may still be leaving the template
 		for try in 1 2 3 4 5; do
 			citus_psql "$port" postgres "CREATE DATABASE $1 TEMPLATE $CITUS_TEMPLATE" \
-				>/dev/null 2>"$CITUS_DIR/createdb.err" && break
-			grep -q 'is being accessed by other users' "$CITUS_DIR/createdb.err" ||
-				{ cat "$CITUS_DIR/createdb.err" >&2; die "could not create database $1"; }
-			[ "$try" -lt 5 ] || { cat "$CITUS_DIR/createdb.err" >&2; die "could not create database $1"; }
+				>/dev/null 2>"$CITUS_DIR/createdb-$1.err" && break
+			grep -q 'is being accessed by other users' "$CITUS_DIR/createdb-$1.err" ||
+				{ cat "$CITUS_DIR/createdb-$1.err" >&2; die "could not create database $1"; }
+			[ "$try" -lt 5 ] || { cat "$CITUS_DIR/createdb-$1.err" >&2; die "could not create database $1"; }
 			sleep 1
 		done
 	done

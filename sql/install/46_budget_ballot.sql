@@ -224,11 +224,17 @@ COMMENT ON FUNCTION enspiral.add_budget_to_set(bigint, bigint, bigint) IS
 
 CREATE FUNCTION enspiral.budget_set_pick(group_id bigint, set_id bigint, member_id bigint)
     RETURNS bigint
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT enspiral.budget_random_pick($3, ARRAY(SELECT m.proposal_id FROM enspiral.budget_set_budgets m
-                                                 WHERE m.group_id = $1 AND m.set_id = $2))
+BEGIN
+    -- PL/pgSQL, not LANGUAGE sql: Citus cannot plan the subquery over a
+    -- distributed table with the parameters of a SQL function
+    RETURN enspiral.budget_random_pick(budget_set_pick.member_id,
+               ARRAY(SELECT m.proposal_id FROM enspiral.budget_set_budgets m
+                      WHERE m.group_id = budget_set_pick.group_id
+                        AND m.set_id = budget_set_pick.set_id));
+END
 $$;
 COMMENT ON FUNCTION enspiral.budget_set_pick(bigint, bigint, bigint) IS
     'The budget of a set that the random workflow gives a member (enspiral.budget_random_pick over the set''s budgets); NULL for a set without budgets';
