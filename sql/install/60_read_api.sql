@@ -73,12 +73,17 @@ COMMENT ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz,
 -- membership at a time: a primary-key lookup of the member's periods
 CREATE FUNCTION enspiral.member_at(group_id bigint, member_id bigint, at timestamptz)
     RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM enspiral.memberships c
-                    WHERE c.group_id = $1 AND c.member_id = $2
-                      AND c.joined_at <= $3 AND (c.left_at IS NULL OR c.left_at > $3))
+BEGIN
+    -- PL/pgSQL, not LANGUAGE sql: Citus plans the query with the values
+    -- (doc/scaling.md)
+    RETURN EXISTS (SELECT 1 FROM enspiral.memberships c
+                    WHERE c.group_id = member_at.group_id AND c.member_id = member_at.member_id
+                      AND c.joined_at <= member_at.at
+                      AND (c.left_at IS NULL OR c.left_at > member_at.at));
+END
 $$;
 COMMENT ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) IS
     'Internal: whether the member of the group was a member at the time (a membership period covers it)';
@@ -86,12 +91,16 @@ COMMENT ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) IS
 -- departed_members(group, t): left at or before t, not members at t
 CREATE FUNCTION enspiral.departed_at(group_id bigint, t timestamptz)
     RETURNS bigint[]
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT ARRAY(SELECT d.member_id FROM enspiral.memberships d
-                  WHERE d.group_id = $1 AND d.left_at IS NOT NULL AND d.left_at <= $2
-                    AND NOT enspiral.member_at($1, d.member_id, $2))
+BEGIN
+    -- PL/pgSQL, not LANGUAGE sql: Citus plans the query with the values
+    RETURN ARRAY(SELECT d.member_id FROM enspiral.memberships d
+                  WHERE d.group_id = departed_at.group_id AND d.left_at IS NOT NULL
+                    AND d.left_at <= departed_at.t
+                    AND NOT enspiral.member_at(departed_at.group_id, d.member_id, departed_at.t));
+END
 $$;
 COMMENT ON FUNCTION enspiral.departed_at(bigint, timestamptz) IS
     'Internal: the members of the group who left at or before t and were not members at t (their votes stop counting)';
@@ -204,14 +213,28 @@ BEGIN
                                               WHERE c.group_id = d.group_id AND c.member_id = d.member_id
                                                 AND c.left_at IS NULL));
     RETURN QUERY
-        WITH page AS (
+        WITH listed AS (
             SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
               FROM enspiral.proposals x
              WHERE x.group_id = proposals.group_id
                AND (only_state IS NULL
                     OR enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now)::text = only_state)
              ORDER BY x.closes_at DESC NULLS LAST, x.proposal_id DESC
-             LIMIT max_rows)
+             LIMIT max_rows),
+        -- the evaluation time t, the opening time ref and whether the
+        -- members vote, as columns of the page (Citus plans no join with a
+        -- LATERAL subquery that reads no table)
+        timed AS (
+            SELECT l.p, l.st,
+                   CASE WHEN l.st = 'closed' THEN least((l.p).closes_at, now) ELSE now END AS t
+              FROM listed l),
+        page AS (
+            SELECT m.p, m.st, m.t, least(coalesce((m.p).opens_at, m.t), m.t) AS ref,
+                   (m.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
+              FROM timed m)
+        -- every table is read with group_id = the group given (not a
+        -- column of the page), so Citus routes the whole query to the
+        -- group's shards (doc/scaling.md)
         -- voted and electorate follow counted_ballots() and electorate_size()
         -- (written out: calls of those SQL functions are planned per row);
         -- test/sql/app_api.sql checks that they agree on every state.  Both
@@ -227,47 +250,45 @@ BEGIN
                (g.p).created_at,
                CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
                     (SELECT count(*) FROM enspiral.anonymous_ballots b
-                      WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
-                    WHEN e.t = now THEN
+                      WHERE b.group_id = proposals.group_id AND b.proposal_id = (g.p).proposal_id)
+                    WHEN g.t = now THEN
                     coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
-                               WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
+                               WHERE c.group_id = proposals.group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
                     - (SELECT count(*) FROM enspiral.votes v
-                        WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                        WHERE v.group_id = proposals.group_id AND v.proposal_id = (g.p).proposal_id
                           AND v.member_id = ANY (departed_now) AND v.history_key = 0)
                ELSE (SELECT count(*) FROM enspiral.votes v
-                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                        AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                        AND v.member_id <> ALL (enspiral.departed_at((g.p).group_id, e.t))) END,
+                      WHERE v.group_id = proposals.group_id AND v.proposal_id = (g.p).proposal_id
+                        AND (v.superseded_at IS NULL OR v.superseded_at > g.t) AND v.cast_at <= g.t
+                        AND v.member_id <> ALL (enspiral.departed_at(proposals.group_id, g.t))) END,
                -- |members at ref (unless invited) UNION additions| - removals in effect at t
-               CASE WHEN e.members THEN
+               CASE WHEN g.members THEN
                     current_count
                     - (SELECT count(*) FROM enspiral.memberships m
-                        WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
+                        WHERE m.group_id = proposals.group_id AND m.joined_at > g.ref AND m.left_at IS NULL)
                     + (SELECT count(*) FROM enspiral.memberships m
-                        WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
+                        WHERE m.group_id = proposals.group_id AND m.left_at > g.ref AND m.joined_at <= g.ref)
                ELSE 0 END
                + (SELECT count(*) FROM enspiral.electorate_additions a
-                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
-                     AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
+                   WHERE a.group_id = proposals.group_id AND a.proposal_id = (g.p).proposal_id
+                     AND NOT (g.members AND enspiral.member_at(proposals.group_id, a.member_id, g.ref)))
+               -- (a join, not EXISTS: Citus plans no correlated EXISTS under OR here)
                - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
-                   WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
-                     AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
-                     AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
-                          OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
-                                      WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
-                                        AND a.member_id = r.member_id))),
+                   LEFT JOIN enspiral.electorate_additions a
+                     ON a.group_id = r.group_id AND a.proposal_id = r.proposal_id
+                    AND a.member_id = r.member_id
+                   WHERE r.group_id = proposals.group_id AND r.proposal_id = (g.p).proposal_id
+                     AND r.removed_at <= g.t AND (r.restored_at IS NULL OR r.restored_at > g.t)
+                     AND ((g.members AND enspiral.member_at(proposals.group_id, r.member_id, g.ref))
+                          OR a.member_id IS NOT NULL)),
                CASE WHEN g.st = 'closed'
                          AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
-                                  AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
+                                  AND enspiral.proposal_written_here(proposals.group_id, (g.p).proposal_id)) THEN
                     coalesce((SELECT o.outcome FROM enspiral.outcomes o
-                               WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
+                               WHERE o.group_id = proposals.group_id AND o.proposal_id = (g.p).proposal_id
                                  AND o.opening = (g.p).reopen_count),
                              enspiral.compute_outcome((g.p).proposal_id)) END
           FROM page g
-         CROSS JOIN LATERAL (
-             SELECT x.t, least(coalesce((g.p).opens_at, x.t), x.t) AS ref,
-                    (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
-               FROM (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) x) e
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
