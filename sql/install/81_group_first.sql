@@ -1,7 +1,7 @@
 ------------------------------------------------------------------------------
 -- Part 81: group-first forms of the last 0.1.0 writes that name no group
 -- (doc/scaling.md, "Calling the API").  Same rules and messages as the
--- 0.1.0 forms, plus "does not exist" (NS101, NS202, NS205) with the detail
+-- 0.1.0 forms, plus "does not exist" (NS101, NS201, NS202) with the detail
 -- "Group N has no ... with id M." when the object is in another group.  On
 -- Citus enspiral.distribute() delegates them to the node of the group.  No
 -- argument has a default, so a 0.1.0 call still resolves to the 0.1.0 form.
