@@ -70,17 +70,15 @@ notify_now(const char *payload)
 static void
 flush_prepared(void)
 {
-	ListCell   *lc;
-
-	foreach(lc, prepared)
+	for (int i = list_length(prepared) - 1; i >= 0; i--)
 	{
-		PendingNotify *p = lfirst(lc);
+		PendingNotify *p = list_nth(prepared, i);
 
 		if (TransactionIdDidCommit(p->xid))
 			notify_now(p->payload);
 		else if (!TransactionIdDidAbort(p->xid))
 			continue;
-		prepared = foreach_delete_current(prepared, lc);
+		prepared = list_delete_nth_cell(prepared, i);
 		pfree(p);
 	}
 }
@@ -91,16 +89,15 @@ keep_prepared(void)
 {
 	TransactionId xid = GetTopTransactionIdIfAny();
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-	ListCell   *lc;
 
-	foreach(lc, pending)
+	for (int i = 0; i < list_length(pending); i++)
 	{
 		PendingNotify *p;
 
 		if (list_length(prepared) >= MAX_PREPARED_NOTIFIES)
 			break;
 		p = palloc(sizeof(PendingNotify));
-		memcpy(p, lfirst(lc), sizeof(PendingNotify));
+		memcpy(p, list_nth(pending, i), sizeof(PendingNotify));
 		p->xid = xid;
 		prepared = lappend(prepared, p);
 	}
@@ -111,13 +108,11 @@ keep_prepared(void)
 static void
 notify_xact_callback(XactEvent event, void *arg)
 {
-	ListCell   *lc;
-
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			foreach(lc, pending)
-				notify_now(((PendingNotify *) lfirst(lc))->payload);
+			for (int i = 0; i < list_length(pending); i++)
+				notify_now(((PendingNotify *) list_nth(pending, i))->payload);
 			if (prepared != NIL)
 				flush_prepared();
 			break;
@@ -143,16 +138,14 @@ static void
 notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
-	ListCell   *lc;
-
-	foreach(lc, pending)
+	for (int i = list_length(pending) - 1; i >= 0; i--)
 	{
-		PendingNotify *p = lfirst(lc);
+		PendingNotify *p = list_nth(pending, i);
 
 		if (p->subid != mySubid)
 			continue;
 		if (event == SUBXACT_EVENT_ABORT_SUB)
-			pending = foreach_delete_current(pending, lc);
+			pending = list_delete_nth_cell(pending, i);
 		else if (event == SUBXACT_EVENT_COMMIT_SUB)
 			p->subid = parentSubid;
 	}
