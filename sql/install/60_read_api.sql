@@ -151,14 +151,24 @@ CREATE FUNCTION enspiral.members(group_id bigint, at timestamptz DEFAULT NULL)
 AS $$
 BEGIN
     PERFORM enspiral.require_group(members.group_id);
+    -- two queries, not one with a CASE on at: a cached generic plan of the
+    -- CASE could not use the index of current memberships (bench app_read)
+    IF members.at IS NULL THEN
+        RETURN QUERY
+            SELECT m.member_id, m.member_key, ms.joined_at, ms.left_at
+              FROM enspiral.memberships ms
+              JOIN enspiral.members m ON m.group_id = ms.group_id AND m.member_id = ms.member_id
+             WHERE ms.group_id = members.group_id AND ms.left_at IS NULL
+             ORDER BY ms.member_id;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT m.member_id, m.member_key, ms.joined_at, ms.left_at
           FROM enspiral.memberships ms
           JOIN enspiral.members m ON m.group_id = ms.group_id AND m.member_id = ms.member_id
          WHERE ms.group_id = members.group_id
-           AND CASE WHEN members.at IS NULL THEN ms.left_at IS NULL
-                    ELSE ms.joined_at <= members.at AND (ms.left_at IS NULL OR ms.left_at > members.at) END
-         ORDER BY m.member_id;
+           AND ms.joined_at <= members.at AND (ms.left_at IS NULL OR ms.left_at > members.at)
+         ORDER BY ms.member_id;
 END
 $$;
 COMMENT ON FUNCTION enspiral.members(bigint, timestamptz) IS
@@ -225,49 +235,54 @@ BEGIN
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
-               CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
-                    (SELECT count(*) FROM enspiral.anonymous_ballots b
-                      WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
-                    WHEN e.t = now THEN
-                    coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
-                               WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
-                    - (SELECT count(*) FROM enspiral.votes v
-                        WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                          AND v.member_id = ANY (departed_now) AND v.history_key = 0)
-               ELSE (SELECT count(*) FROM enspiral.votes v
-                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                        AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                        AND v.member_id <> ALL (enspiral.departed_at((g.p).group_id, e.t))) END,
-               -- |members at ref (unless invited) UNION additions| - removals in effect at t
-               CASE WHEN e.members THEN
-                    current_count
-                    - (SELECT count(*) FROM enspiral.memberships m
-                        WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
-                    + (SELECT count(*) FROM enspiral.memberships m
-                        WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
-               ELSE 0 END
-               + (SELECT count(*) FROM enspiral.electorate_additions a
-                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
-                     AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
-               - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
-                   WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
-                     AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
-                     AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
-                          OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
-                                      WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
-                                        AND a.member_id = r.member_id))),
+               n.voted, n.electorate,
                CASE WHEN g.st = 'closed'
                          AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
                                   AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
                     coalesce((SELECT o.outcome FROM enspiral.outcomes o
                                WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
                                  AND o.opening = (g.p).reopen_count),
-                             enspiral.compute_outcome((g.p).proposal_id)) END
+                             enspiral.compute_outcome_at(g.p, (g.p).reopen_count, g.st, e.t, n.electorate)) END
           FROM page g
          CROSS JOIN LATERAL (
              SELECT x.t, least(coalesce((g.p).opens_at, x.t), x.t) AS ref,
                     (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
                FROM (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) x) e
+         -- counted once for both the columns and an outcome computed here
+         -- (OFFSET 0 keeps the planner from copying the expressions)
+         CROSS JOIN LATERAL (
+             SELECT CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
+                           (SELECT count(*) FROM enspiral.anonymous_ballots b
+                             WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
+                           WHEN e.t = now THEN
+                           coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
+                                      WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
+                           - (SELECT count(*) FROM enspiral.votes v
+                               WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                                 AND v.member_id = ANY (departed_now) AND v.history_key = 0)
+                      ELSE (SELECT count(*) FROM enspiral.votes v
+                             WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                               AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
+                               AND v.member_id <> ALL (enspiral.departed_at((g.p).group_id, e.t))) END AS voted,
+                      -- |members at ref (unless invited) UNION additions| - removals in effect at t
+                      CASE WHEN e.members THEN
+                           current_count
+                           - (SELECT count(*) FROM enspiral.memberships m
+                               WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
+                           + (SELECT count(*) FROM enspiral.memberships m
+                               WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
+                      ELSE 0 END
+                      + (SELECT count(*) FROM enspiral.electorate_additions a
+                          WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
+                            AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
+                      - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
+                          WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
+                            AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
+                            AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
+                                 OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
+                                             WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
+                                               AND a.member_id = r.member_id))) AS electorate
+             OFFSET 0) n
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
@@ -367,7 +382,7 @@ BEGIN
                                   WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
                                     AND v.cast_at <= t
                                     AND (v.superseded_at IS NULL OR v.superseded_at > t)) END
-          FROM enspiral.electorate_members(p, least(coalesce(p.opens_at, t), t), t) e(m)
+          FROM enspiral.electorate_members(p.group_id, p.proposal_id, least(coalesce(p.opens_at, t), t), t) e(m)
          ORDER BY e.m;
 END
 $$;
