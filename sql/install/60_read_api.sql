@@ -239,19 +239,27 @@ BEGIN
                CASE WHEN g.st = 'closed'
                          AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
                                   AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
-                    coalesce((SELECT o.outcome FROM enspiral.outcomes o
-                               WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
-                                 AND o.opening = (g.p).reopen_count),
+                    coalesce(rec.outcome,
                              enspiral.compute_outcome_at(g.p, (g.p).reopen_count, g.st, e.t, n.electorate)) END
           FROM page g
          CROSS JOIN LATERAL (
              SELECT x.t, least(coalesce((g.p).opens_at, x.t), x.t) AS ref,
                     (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
                FROM (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) x) e
+         -- the outcome recorded at the close of this opening, if any
+         LEFT JOIN LATERAL (
+             SELECT o.outcome FROM enspiral.outcomes o
+              WHERE g.st = 'closed' AND o.group_id = (g.p).group_id
+                AND o.proposal_id = (g.p).proposal_id AND o.opening = (g.p).reopen_count) rec ON true
          -- counted once for both the columns and an outcome computed here
-         -- (OFFSET 0 keeps the planner from copying the expressions)
+         -- (OFFSET 0 keeps the planner from copying the expressions); once
+         -- recorded, the outcome's own counts (the ballots and memberships
+         -- at the close can no longer change: vote() refuses a closed
+         -- proposal, memberships_outcome_guard a membership change before a
+         -- recorded close), so a page of decisions reads no votes
          CROSS JOIN LATERAL (
-             SELECT CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
+             SELECT CASE WHEN rec.outcome IS NOT NULL THEN (rec.outcome ->> 'voted')::bigint
+                           WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
                            (SELECT count(*) FROM enspiral.anonymous_ballots b
                              WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
                            WHEN e.t = now THEN
@@ -263,8 +271,11 @@ BEGIN
                       ELSE (SELECT count(*) FROM enspiral.votes v
                              WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
                                AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                               AND v.member_id <> ALL (enspiral.departed_at((g.p).group_id, e.t))) END AS voted,
+                               -- a sub-select: read once per proposal, not per vote
+                               AND v.member_id <> ALL ((SELECT enspiral.departed_at((g.p).group_id, e.t))::bigint[])) END AS voted,
                       -- |members at ref (unless invited) UNION additions| - removals in effect at t
+                      CASE WHEN rec.outcome IS NOT NULL THEN (rec.outcome ->> 'electorate')::bigint
+                      ELSE
                       CASE WHEN e.members THEN
                            current_count
                            - (SELECT count(*) FROM enspiral.memberships m
@@ -281,7 +292,7 @@ BEGIN
                             AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
                                  OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
                                              WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
-                                               AND a.member_id = r.member_id))) AS electorate
+                                               AND a.member_id = r.member_id))) END AS electorate
              OFFSET 0) n
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
@@ -373,11 +384,17 @@ DECLARE
     anon boolean := (p.settings ->> 'anonymous')::boolean;
 BEGIN
     -- who voted: one pass over the proposal's votes (or participations),
-    -- hashed, instead of a lookup per member of the electorate
+    -- hashed, instead of a lookup per member of the electorate; before the
+    -- close the votes in force are the current ones (history_key 0, what
+    -- proposals() counts as voted), read from the primary key alone
     RETURN QUERY
         SELECT e.m,
                CASE WHEN anon THEN e.m IN (SELECT x.member_id FROM enspiral.participations x
                                             WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id)
+                    WHEN st <> 'closed' THEN e.m IN (SELECT v.member_id FROM enspiral.votes v
+                                                      WHERE v.group_id = p.group_id
+                                                        AND v.proposal_id = p.proposal_id
+                                                        AND v.history_key = 0)
                     ELSE e.m IN (SELECT v.member_id FROM enspiral.votes v
                                   WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
                                     AND v.cast_at <= t
