@@ -83,19 +83,6 @@ $$;
 COMMENT ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) IS
     'Internal: whether the member of the group was a member at the time (a membership period covers it)';
 
--- departed_members(group, t): left at or before t, not members at t
-CREATE FUNCTION enspiral.departed_at(group_id bigint, t timestamptz)
-    RETURNS bigint[]
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT ARRAY(SELECT d.member_id FROM enspiral.memberships d
-                  WHERE d.group_id = $1 AND d.left_at IS NOT NULL AND d.left_at <= $2
-                    AND NOT enspiral.member_at($1, d.member_id, $2))
-$$;
-COMMENT ON FUNCTION enspiral.departed_at(bigint, timestamptz) IS
-    'Internal: the members of the group who left at or before t and were not members at t (their votes stop counting)';
-
 -- the time a proposal is evaluated at now: its close once closed, else now
 CREATE FUNCTION enspiral.evaluation_time(p enspiral.proposals, st enspiral.proposal_state, now timestamptz)
     RETURNS timestamptz
@@ -222,25 +209,41 @@ BEGIN
                     OR enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now)::text = only_state)
              ORDER BY x.closes_at DESC NULLS LAST, x.proposal_id DESC
              LIMIT max_rows)
-        -- voted and electorate follow counted_ballots() and electorate_size()
+        -- electorate follows electorate_size() and voted counted_ballots()
         -- (written out: calls of those SQL functions are planned per row);
-        -- test/sql/app_api.sql checks that they agree on every state.  Both
-        -- are counted from what changed since the evaluation time, so the
-        -- cost does not grow with the size of the group (bench app_read):
-        --   members at ref = current members - those who joined after ref
-        --                    and are members now + those who were members at
-        --                    ref and left after it;
-        --   votes in force now = current votes (history_key 0, the sum of
-        --                    vote_counts) - those of members who departed.
+        -- test/sql/app_api.sql and app_read_scale.sql check that they agree
+        -- on every state.  Neither grows with the size of the group (bench
+        -- app_read):
+        --   closed: the outcome gives both: the one recorded at the close
+        --     (the ballots and memberships at the close can no longer
+        --     change: vote() refuses a closed proposal,
+        --     memberships_outcome_guard a membership change before a
+        --     recorded close), or, when nothing recorded it yet, the one
+        --     computed as outcome() would record it, from the electorate
+        --     counted here;
+        --   otherwise, counted from what changed since the evaluation time:
+        --     members at ref = current members - those who joined after ref
+        --                      and are members now + those who were members
+        --                      at ref and left after it;
+        --     votes in force now = current votes (history_key 0, the sum of
+        --                      vote_counts) - those of members who departed.
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
-               n.voted, n.electorate,
-               CASE WHEN g.st = 'closed'
-                         AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
-                                  AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
-                    coalesce(rec.outcome,
-                             enspiral.compute_outcome_at(g.p, (g.p).reopen_count, g.st, e.t, n.electorate)) END
+               CASE WHEN oc.outcome IS NOT NULL THEN (oc.outcome ->> 'voted')::bigint
+                    WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
+                    (SELECT count(*) FROM enspiral.anonymous_ballots b
+                      WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
+               ELSE coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
+                               WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
+                    - (SELECT count(*) FROM enspiral.votes v
+                        WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
+                          AND v.member_id = ANY (departed_now) AND v.history_key = 0) END,
+               n.electorate,
+               -- hidden results: not in the transaction that closed it
+               CASE WHEN NOT (enspiral.hide_mode((g.p).settings) <> 'off'
+                              AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id))
+                    THEN oc.outcome END
           FROM page g
          CROSS JOIN LATERAL (
              SELECT x.t, least(coalesce((g.p).opens_at, x.t), x.t) AS ref,
@@ -251,49 +254,36 @@ BEGIN
              SELECT o.outcome FROM enspiral.outcomes o
               WHERE g.st = 'closed' AND o.group_id = (g.p).group_id
                 AND o.proposal_id = (g.p).proposal_id AND o.opening = (g.p).reopen_count) rec ON true
-         -- counted once for both the columns and an outcome computed here
-         -- (OFFSET 0 keeps the planner from copying the expressions); once
-         -- recorded, the outcome's own counts (the ballots and memberships
-         -- at the close can no longer change: vote() refuses a closed
-         -- proposal, memberships_outcome_guard a membership change before a
-         -- recorded close), so a page of decisions reads no votes
+         -- (OFFSET 0 keeps the planner from copying the expressions into
+         -- every place that uses them)
          CROSS JOIN LATERAL (
-             SELECT CASE WHEN rec.outcome IS NOT NULL THEN (rec.outcome ->> 'voted')::bigint
-                           WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
-                           (SELECT count(*) FROM enspiral.anonymous_ballots b
-                             WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
-                           WHEN e.t = now THEN
-                           coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
-                                      WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
-                           - (SELECT count(*) FROM enspiral.votes v
-                               WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                                 AND v.member_id = ANY (departed_now) AND v.history_key = 0)
-                      ELSE (SELECT count(*) FROM enspiral.votes v
-                             WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                               AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                               -- a sub-select: read once per proposal, not per vote
-                               AND v.member_id <> ALL ((SELECT enspiral.departed_at((g.p).group_id, e.t))::bigint[])) END AS voted,
-                      -- |members at ref (unless invited) UNION additions| - removals in effect at t
-                      CASE WHEN rec.outcome IS NOT NULL THEN (rec.outcome ->> 'electorate')::bigint
-                      ELSE
-                      CASE WHEN e.members THEN
-                           current_count
-                           - (SELECT count(*) FROM enspiral.memberships m
-                               WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
-                           + (SELECT count(*) FROM enspiral.memberships m
-                               WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
-                      ELSE 0 END
-                      + (SELECT count(*) FROM enspiral.electorate_additions a
-                          WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
-                            AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
-                      - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
-                          WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
-                            AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
-                            AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
-                                 OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
-                                             WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
-                                               AND a.member_id = r.member_id))) END AS electorate
+             SELECT CASE WHEN rec.outcome IS NOT NULL THEN (rec.outcome ->> 'electorate')::bigint
+                    ELSE
+                    -- |members at ref (unless invited) UNION additions| - removals in effect at t
+                    CASE WHEN e.members THEN
+                         current_count
+                         - (SELECT count(*) FROM enspiral.memberships m
+                             WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
+                         + (SELECT count(*) FROM enspiral.memberships m
+                             WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
+                    ELSE 0 END
+                    + (SELECT count(*) FROM enspiral.electorate_additions a
+                        WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
+                          AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
+                    - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
+                        WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
+                          AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
+                          AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
+                               OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
+                                           WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
+                                             AND a.member_id = r.member_id))) END AS electorate
              OFFSET 0) n
+         CROSS JOIN LATERAL (
+             SELECT CASE WHEN g.st = 'closed' THEN
+                         coalesce(rec.outcome,
+                                  enspiral.compute_outcome_at(g.p, (g.p).reopen_count, g.st, e.t, n.electorate))
+                    END AS outcome
+             OFFSET 0) oc
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
@@ -558,5 +548,4 @@ REVOKE ALL ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamp
 REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.departed_at(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.vote_counts_apply() FROM PUBLIC;
