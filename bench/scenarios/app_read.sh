@@ -103,7 +103,8 @@ SELECT pg_temp.median_ms($q$SELECT enspiral.ballot(1, 10000, 7)$q$) || '|' ||
                             WHERE group_id = 1 AND proposal_id = 10000 AND member_id = 7
                               AND history_key = 0$q$);
 -- the functions whose answers grow with the group (a row per member or per
--- vote), each against the hand-written query of the same rows
+-- vote), each against the hand-written query of the same rows (voters():
+-- the members at the opening, and whether each has a current vote)
 SELECT 'members(1): every member|' || pg_temp.median_ms($q$SELECT * FROM enspiral.members(1)$q$) || '|' ||
        pg_temp.median_ms($q$SELECT m.member_id, m.member_key, ms.joined_at, ms.left_at
                             FROM enspiral.memberships ms
@@ -114,8 +115,11 @@ SELECT 'voters(1, p): electorate of an open proposal|' || pg_temp.median_ms($q$S
                                    ms.member_id IN (SELECT v.member_id FROM enspiral.votes v
                                                      WHERE v.group_id = 1 AND v.proposal_id = 10000
                                                        AND v.history_key = 0)
-                              FROM enspiral.memberships ms
-                             WHERE ms.group_id = 1 AND ms.left_at IS NULL ORDER BY ms.member_id$q$);
+                              FROM enspiral.memberships ms, enspiral.proposals p
+                             WHERE p.group_id = 1 AND p.proposal_id = 10000
+                               AND ms.group_id = 1 AND ms.joined_at <= p.opens_at
+                               AND (ms.left_at IS NULL OR ms.left_at > p.opens_at)
+                             ORDER BY ms.member_id$q$);
 SELECT 'stances(1, p): votes of an open proposal|' || pg_temp.median_ms($q$SELECT * FROM enspiral.stances(1, 10000)$q$) || '|' ||
        pg_temp.median_ms($q$SELECT member_id, ballot, reason, cast_at, cast_by FROM enspiral.votes
                             WHERE group_id = 1 AND proposal_id = 10000 AND history_key = 0
