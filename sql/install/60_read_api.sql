@@ -58,18 +58,6 @@ COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
 -- Internal helpers
 ------------------------------------------------------------------------------
 
--- the members who may vote on a proposal evaluated at t (opening time ref):
--- the same rule as electorate_size(), member by member
-CREATE FUNCTION enspiral.electorate_members(p enspiral.proposals, ref timestamptz, t timestamptz)
-    RETURNS SETOF bigint
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3)
-$$;
-COMMENT ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) IS
-    'Internal: the member ids electorate_size() counts (enspiral.electorate_members(group_id, proposal_id, ref, t) of the proposal)';
-
 -- membership at a time: a primary-key lookup of the member's periods
 CREATE FUNCTION enspiral.member_at(group_id bigint, member_id bigint, at timestamptz)
     RETURNS boolean
@@ -544,7 +532,6 @@ $$;
 COMMENT ON FUNCTION enspiral.catalyst_terms(bigint) IS
     'The catalyst terms of a group: who serves from starts_on until ends_on (exclusive: the first day not served), days a week, and whether the term was ended early';
 
-REVOKE ALL ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) FROM PUBLIC;
