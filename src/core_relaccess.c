@@ -526,6 +526,8 @@ writer_estate(Relation rel, ResultRelInfo *rri)
 	estate->es_output_cid = GetCurrentCommandId(true);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
+	/* the CHECKs and partial-index predicates, compiled once per backend */
+	exprcache_apply(rri);
 	return estate;
 }
 
@@ -612,18 +614,25 @@ fill_defaults(RelWriter *w, TupleTableSlot *slot, const bool *named)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Node	   *expr;
+		ExprState  *state;
+		bool		per_row;
 
 		slot->tts_values[i] = (Datum) 0;
 		slot->tts_isnull[i] = true;
 		if (named[i] || att->attisdropped || att->attgenerated ||
 			!(att->atthasdef || att->attidentity))
 			continue;
-		expr = build_column_default(w->rel, i + 1);
-		if (expr != NULL)
-			slot->tts_values[i] =
-				ExecEvalExprSwitchContext(ExecPrepareExpr((Expr *) expr, w->estate),
-										  econtext, &slot->tts_isnull[i]);
+		/* compiled once per backend (core_exprcache.c), or prepared here */
+		state = exprcache_default(w->rel, i + 1, &per_row);
+		if (per_row)
+		{
+			Node	   *expr = build_column_default(w->rel, i + 1);
+
+			state = expr != NULL ? ExecPrepareExpr((Expr *) expr, w->estate) : NULL;
+		}
+		if (state != NULL)
+			slot->tts_values[i] = ExecEvalExprSwitchContext(state, econtext,
+															&slot->tts_isnull[i]);
 	}
 }
 
