@@ -214,7 +214,20 @@ insert_applied_locked(const LedgerMove *mv)
 			{"created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
 		};
 
-		relaccess_insert("transfers", cols, lengthof(cols));
+		int64		accounts[2] = {mv->from_account, mv->to_account};
+		int64		owners[2] = {mv->from_owner, mv->to_owner};
+
+		/* the contribution event names both owners: read above, not again */
+		hot_event_set_owners(mv->group_id, accounts, owners);
+		PG_TRY();
+		{
+			relaccess_insert("transfers", cols, lengthof(cols));
+		}
+		PG_FINALLY();
+		{
+			hot_event_set_owners(0, NULL, NULL);
+		}
+		PG_END_TRY();
 	}
 	return transfer_id;
 }
