@@ -20,6 +20,14 @@
  * superseded from another backend); every change is made by the
  * transaction that writes the vote, so the sum is exact.
  *
+ * Cost (it runs in every vote()): a vote that replaces the member's
+ * counted vote supersedes one current vote and inserts another on the same
+ * proposal, -1 and +1 in the same row, so vote() marks that write
+ * (ENSPIRAL_WRITE_REVOTE) and the trigger skips both rows; a counter row
+ * that exists (after the backend's first vote on the proposal) is updated
+ * directly (core_relaccess.c: found by its key, locked as DO UPDATE would
+ * lock it); only a missing row takes the SQL upsert.
+ *
  * Restores: vote_counts is dumped with the votes; a vote row loaded by a
  * restore (enspiral_in_restore_copy) is already counted in the dumped rows.
  *
