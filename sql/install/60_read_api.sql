@@ -195,7 +195,10 @@ BEGIN
                                                 AND c.left_at IS NULL));
     RETURN QUERY
         WITH listed AS (
-            SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
+            -- ROW(x.*) of the table's type: on Citus x is a row of the shard
+            -- (a type of its own), which compute_outcome_at() does not take
+            SELECT ROW(x.*)::enspiral.proposals AS p,
+                   enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
               FROM enspiral.proposals x
              WHERE x.group_id = proposals.group_id
                AND (only_state IS NULL
