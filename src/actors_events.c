@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 
 #include "enspiral.h"
+#include "cobudget.h"
 #include "decisions.h"
 #include "relaccess.h"
 
@@ -316,13 +317,49 @@ event_trigger_data(FunctionCallInfo fcinfo, const char *fn, const char *table)
 	return td;
 }
 
+/*
+ * The owners of the two accounts of the transfer row being inserted, as
+ * its writer knows them (contribute() has read and locked both accounts);
+ * group_id 0 when none is set.  An account's owner never changes.
+ */
+static struct
+{
+	int64		group_id;
+	int64		accounts[2];
+	int64		owners[2];
+}			owners_hint;
+
+/*
+ * Hand the owners of the accounts of the transfer row about to be inserted
+ * to its contribution event; group_id 0 (and NULLs) clears them
+ */
+void
+hot_event_set_owners(int64 group_id, const int64 *accounts, const int64 *owners)
+{
+	owners_hint.group_id = group_id;
+	for (int i = 0; i < 2; i++)
+	{
+		owners_hint.accounts[i] = accounts != NULL ? accounts[i] : 0;
+		owners_hint.owners[i] = owners != NULL ? owners[i] : 0;
+	}
+}
+
 /* The owners of two ledger accounts of a group (0 for an account without one) */
 static void
 account_owners(int64 group_id, const int64 *accounts, int64 *owners)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot	snap;
 	RelScan		rs;
 
+	if (owners_hint.group_id == group_id && group_id != 0 &&
+		owners_hint.accounts[0] == accounts[0] && owners_hint.accounts[1] == accounts[1] &&
+		owners_hint.owners[0] != 0 && owners_hint.owners[1] != 0)
+	{
+		owners[0] = owners_hint.owners[0];
+		owners[1] = owners_hint.owners[1];
+		return;
+	}
+	snap = RegisterSnapshot(GetLatestSnapshot());
 	relaccess_open(&rs, "accounts", "accounts_pkey", AccessShareLock);
 	for (int i = 0; i < 2; i++)
 	{

@@ -59,7 +59,12 @@ typedef struct LedgerMove
 	int64		to_account;
 	ItemPointerData to_tid;		/* the locked version of to_account's row */
 	int64		amount;
+	int64		from_owner;		/* the owners of both accounts (the member, */
+	int64		to_owner;		/* the bucket), handed to the event trigger */
 } LedgerMove;
+
+/* actors_events.c: the owners of the accounts of the transfer row being inserted */
+extern void hot_event_set_owners(int64 group_id, const int64 *accounts, const int64 *owners);
 
 extern int64 ledger_insert_applied(const LedgerMove *mv);
 extern int	ledger_lock_accounts(int64 group_id, int64 *ids, int n,

@@ -740,7 +740,8 @@ contribute_internal(FunctionCallInfo fcinfo, bool group_first, int elevel)
 	if (key == NULL)
 	{
 		LedgerMove	mv = {b.group_id, b.round_id, XFER_CONTRIBUTE, b.member_account,
-		b.member_account_tid, b.account_id, b.account_tid, amount};
+			b.member_account_tid, b.account_id, b.account_tid, amount,
+		member_id, bucket_id};
 
 		transfer_id = ledger_insert_applied(&mv);
 		inserted = true;

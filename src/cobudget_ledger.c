@@ -190,32 +190,49 @@ apply_to_locked_account(RelWriter *w, ItemPointer tid, const LedgerMove *mv,
 	relaccess_writer_update(w, &col, 1);
 }
 
+/* Insert the transfer row of mv, with id transfer_id, through a writer of its own */
+static void
+insert_transfer_row(const LedgerMove *mv, int64 transfer_id)
+{
+	RelColumn	cols[] = {
+		{"group_id", Int64GetDatum(mv->group_id), false},
+		{"transfer_id", Int64GetDatum(transfer_id), false},
+		{"round_id", Int64GetDatum(mv->round_id), false},
+		{"kind", ObjectIdGetDatum(relaccess_enum_label("transfer_kind", mv->kind)), false},
+		{"from_account", Int64GetDatum(mv->from_account), false},
+		{"to_account", Int64GetDatum(mv->to_account), false},
+		{"amount", Int64GetDatum(mv->amount), false},
+		{"created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
+	};
+
+	relaccess_insert("transfers", cols, lengthof(cols));
+}
+
 /* Move the balances and insert the transfer of mv (flags set by the caller) */
 static int64
 insert_applied_locked(const LedgerMove *mv)
 {
 	RelWriter	w;
 	int64		transfer_id;
+	int64		accounts[2] = {mv->from_account, mv->to_account};
+	int64		owners[2] = {mv->from_owner, mv->to_owner};
 
 	relaccess_writer_open(&w, "accounts");
 	apply_to_locked_account(&w, (ItemPointer) &mv->from_tid, mv, mv->from_account, -mv->amount);
 	apply_to_locked_account(&w, (ItemPointer) &mv->to_tid, mv, mv->to_account, mv->amount);
 	relaccess_writer_close(&w);
 	transfer_id = nextval_internal(relaccess_relid("transfers_transfer_id_seq"), false);
+	/* the contribution event names both owners: read above, not again */
+	hot_event_set_owners(mv->group_id, accounts, owners);
+	PG_TRY();
 	{
-		RelColumn	cols[] = {
-			{"group_id", Int64GetDatum(mv->group_id), false},
-			{"transfer_id", Int64GetDatum(transfer_id), false},
-			{"round_id", Int64GetDatum(mv->round_id), false},
-			{"kind", ObjectIdGetDatum(relaccess_enum_label("transfer_kind", mv->kind)), false},
-			{"from_account", Int64GetDatum(mv->from_account), false},
-			{"to_account", Int64GetDatum(mv->to_account), false},
-			{"amount", Int64GetDatum(mv->amount), false},
-			{"created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
-		};
-
-		relaccess_insert("transfers", cols, lengthof(cols));
+		insert_transfer_row(mv, transfer_id);
 	}
+	PG_FINALLY();
+	{
+		hot_event_set_owners(0, NULL, NULL);
+	}
+	PG_END_TRY();
 	return transfer_id;
 }
 

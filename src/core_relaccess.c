@@ -322,18 +322,63 @@ sql_row_fetch(Relation rel, ItemPointer tid, Snapshot snap, bool lock, TupleTabl
 	return true;
 }
 
+/*
+ * Enum labels looked up, per backend (the hot paths name a few, several
+ * times per call), keyed by type and label name.  A label's OID never changes while its type
+ * exists; a renamed label, a dropped type or schema empty the cache (their
+ * invalidations: ENUMOID, TYPEOID, NAMESPACEOID).
+ */
+#define ENUM_LABEL_CACHE_SIZE 16
+
+typedef struct EnumLabelEntry
+{
+	char		type[NAMEDATALEN];
+	char		label[NAMEDATALEN];
+	Oid			oid;
+} EnumLabelEntry;
+
+static EnumLabelEntry enum_label_cache[ENUM_LABEL_CACHE_SIZE];
+static int	enum_label_cache_n = 0;
+static bool enum_callback_registered = false;
+
+/* Syscache invalidation of a type or schema: forget every label */
+static void
+relaccess_enum_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	enum_label_cache_n = 0;
+}
+
 /* OID of a label of an enum type of the enspiral schema (syscache lookups) */
 Oid
 relaccess_enum_label(const char *type, const char *label)
 {
-	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-										CStringGetDatum(type),
-										ObjectIdGetDatum(relaccess_namespace()));
-	Oid			result = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
-										 ObjectIdGetDatum(typid), CStringGetDatum(label));
+	Oid			typid;
+	Oid			result;
 
+	for (int i = 0; i < enum_label_cache_n; i++)
+		if (strcmp(enum_label_cache[i].type, type) == 0 &&
+			strcmp(enum_label_cache[i].label, label) == 0)
+			return enum_label_cache[i].oid;
+	if (!enum_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(TYPEOID, relaccess_enum_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(ENUMOID, relaccess_enum_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, relaccess_enum_callback, (Datum) 0);
+		enum_callback_registered = true;
+	}
+	typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(type),
+							ObjectIdGetDatum(relaccess_namespace()));
+	result = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
+							 ObjectIdGetDatum(typid), CStringGetDatum(label));
 	if (!OidIsValid(result))
 		elog(ERROR, "enspiral.%s has no label \"%s\"", type, label);
+	if (enum_label_cache_n < ENUM_LABEL_CACHE_SIZE)
+	{
+		strlcpy(enum_label_cache[enum_label_cache_n].type, type, NAMEDATALEN);
+		strlcpy(enum_label_cache[enum_label_cache_n].label, label, NAMEDATALEN);
+		enum_label_cache[enum_label_cache_n].oid = result;
+		enum_label_cache_n++;
+	}
 	return result;
 }
 
@@ -526,6 +571,8 @@ writer_estate(Relation rel, ResultRelInfo *rri)
 	estate->es_output_cid = GetCurrentCommandId(true);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
+	/* the CHECKs and partial-index predicates, compiled once per backend */
+	exprcache_apply(rri);
 	return estate;
 }
 
@@ -612,18 +659,25 @@ fill_defaults(RelWriter *w, TupleTableSlot *slot, const bool *named)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Node	   *expr;
+		ExprState  *state;
+		bool		per_row;
 
 		slot->tts_values[i] = (Datum) 0;
 		slot->tts_isnull[i] = true;
 		if (named[i] || att->attisdropped || att->attgenerated ||
 			!(att->atthasdef || att->attidentity))
 			continue;
-		expr = build_column_default(w->rel, i + 1);
-		if (expr != NULL)
-			slot->tts_values[i] =
-				ExecEvalExprSwitchContext(ExecPrepareExpr((Expr *) expr, w->estate),
-										  econtext, &slot->tts_isnull[i]);
+		/* compiled once per backend (core_exprcache.c), or prepared here */
+		state = exprcache_default(w->rel, i + 1, &per_row);
+		if (per_row)
+		{
+			Node	   *expr = build_column_default(w->rel, i + 1);
+
+			state = expr != NULL ? ExecPrepareExpr((Expr *) expr, w->estate) : NULL;
+		}
+		if (state != NULL)
+			slot->tts_values[i] = ExecEvalExprSwitchContext(state, econtext,
+															&slot->tts_isnull[i]);
 	}
 }
 

@@ -18,8 +18,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
 
 #include "enspiral.h"
@@ -59,14 +61,46 @@ enspiral_spi_finish(void)
 		elog(ERROR, "SPI_finish failed");
 }
 
+/*
+ * Where a column name was found last: the hot paths name columns by string
+ * constants, several times per row, and SPI_fnumber compares the name with
+ * every column before it.  A hint is keyed by the name's address and the
+ * row type of the descriptor, and only trusted after comparing the name at
+ * the position it gives, so it is never wrong, only sometimes missing.
+ */
+#define ATTNUM_HINTS 256
+
+typedef struct AttnumHint
+{
+	const char *name;
+	Oid			typid;
+	AttrNumber	attnum;
+} AttnumHint;
+
+static AttnumHint attnum_hints[ATTNUM_HINTS];
+
 /* Attribute number of the user column name of desc; can't-happen if none */
 AttrNumber
 enspiral_attnum(TupleDesc desc, const char *name)
 {
-	int			attnum = SPI_fnumber(desc, name);
+	AttnumHint *hint = &attnum_hints[(((uintptr_t) name >> 3) ^ desc->tdtypeid) % ATTNUM_HINTS];
+	int			attnum;
 
+	/* a row type of a table (not RECORD, whose columns may repeat a name) */
+	if (desc->tdtypeid != RECORDOID && hint->name == name && hint->typid == desc->tdtypeid &&
+		hint->attnum <= desc->natts)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, hint->attnum - 1);
+
+		if (!att->attisdropped && namestrcmp(&att->attname, name) == 0)
+			return hint->attnum;
+	}
+	attnum = SPI_fnumber(desc, name);
 	if (attnum <= 0)
 		elog(ERROR, "column \"%s\" not found", name);
+	hint->name = name;
+	hint->typid = desc->tdtypeid;
+	hint->attnum = (AttrNumber) attnum;
 	return (AttrNumber) attnum;
 }
 

@@ -20,6 +20,14 @@
  * superseded from another backend); every change is made by the
  * transaction that writes the vote, so the sum is exact.
  *
+ * Cost (it runs in every vote()): a vote that replaces the member's
+ * counted vote supersedes one current vote and inserts another on the same
+ * proposal, -1 and +1 in the same row, so vote() marks that write
+ * (ENSPIRAL_WRITE_REVOTE) and the trigger skips both rows; a counter row
+ * that exists (after the backend's first vote on the proposal) is updated
+ * directly (core_relaccess.c: found by its key, locked as DO UPDATE would
+ * lock it); only a missing row takes the SQL upsert.
+ *
  * Restores: vote_counts is dumped with the votes; a vote row loaded by a
  * restore (enspiral_in_restore_copy) is already counted in the dumped rows.
  *
@@ -28,6 +36,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -36,8 +45,10 @@
 #include "storage/backendid.h"
 #include "storage/proc.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "enspiral.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_vote_counts_apply);
 
@@ -80,9 +91,53 @@ is_current(HeapTuple tup, TupleDesc desc)
 	return enspiral_column_int64(tup, desc, "history_key") == 0;
 }
 
-/* Add delta to the count of a proposal, in this backend's row */
+/*
+ * Add delta to counter row shard of a proposal if it exists, directly
+ * (core_relaccess.c): found by its primary key under the latest snapshot,
+ * locked as the upsert's DO UPDATE locks it, updated; false, changing
+ * nothing, when the row does not exist yet.
+ */
+static bool
+add_count_direct(int64 group_id, int64 proposal_id, int64 shard, int64 delta)
+{
+	int64		keys[3] = {group_id, proposal_id, shard};
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	RelScan		rs;
+	RelWriter	w;
+	ItemPointerData tid;
+	bool		found;
+	int64		counted;
+	RelColumn	col = {"counted", (Datum) 0, false};
+
+	relaccess_open(&rs, "vote_counts", "vote_counts_pkey", RowExclusiveLock);
+	found = relaccess_fetch_int8(&rs, snap, 3, keys);
+	if (found)
+	{
+		tid = rs.slot->tts_tid;
+		found = relaccess_lock(&rs, &tid, snap);
+		tid = rs.slot->tts_tid;
+	}
+	relaccess_close(&rs);
+	UnregisterSnapshot(snap);
+	if (!found)
+		return false;
+	/* the version locked, committed before the lock was granted */
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	relaccess_writer_open(&w, "vote_counts");
+	if (!relaccess_writer_fetch(&w, &tid, snap))
+		elog(ERROR, "vote_counts row of proposal " INT64_FORMAT " vanished", proposal_id);
+	UnregisterSnapshot(snap);
+	if (pg_add_s64_overflow(enspiral_slot_int64(w.oldslot, "counted"), delta, &counted))
+		elog(ERROR, "vote_counts of proposal " INT64_FORMAT " overflowed", proposal_id);
+	col.value = Int64GetDatum(counted);
+	relaccess_writer_update(&w, &col, 1);
+	relaccess_writer_close(&w);
+	return true;
+}
+
+/* Add delta to counter row shard of a proposal, creating it (SPI upsert) */
 static void
-add_count(int64 group_id, int64 proposal_id, int64 delta)
+add_count_sql(int64 group_id, int64 proposal_id, int64 shard, int64 delta)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, INT8OID};
@@ -90,8 +145,9 @@ add_count(int64 group_id, int64 proposal_id, int64 delta)
 
 	args[0] = Int64GetDatum(group_id);
 	args[1] = Int64GetDatum(proposal_id);
-	args[2] = Int64GetDatum(my_shard());
+	args[2] = Int64GetDatum(shard);
 	args[3] = Int64GetDatum(delta);
+	enspiral_spi_connect();
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.vote_counts AS c (group_id, proposal_id, shard, counted)"
 				  " VALUES ($1, $2, $3, $4)"
@@ -100,6 +156,21 @@ add_count(int64 group_id, int64 proposal_id, int64 delta)
 				  4, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "SPI_execute_plan failed on vote_counts");
+	enspiral_spi_finish();
+}
+
+/*
+ * Add delta to the count of a proposal, in this backend's row: directly
+ * when the row exists (the common case: it is created by the backend's
+ * first vote on the proposal), else by the upsert
+ */
+static void
+add_count(int64 group_id, int64 proposal_id, int64 delta)
+{
+	int64		shard = my_shard();
+
+	if (!add_count_direct(group_id, proposal_id, shard, delta))
+		add_count_sql(group_id, proposal_id, shard, delta);
 }
 
 /* Add delta for the vote in tup (its proposal) */
@@ -129,6 +200,9 @@ enspiral_vote_counts_apply(PG_FUNCTION_ARGS)
 	enspiral_require_trigger_table(trig, "vote_counts_apply", "votes");
 	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event) && enspiral_in_restore_copy(trig->tg_relation))
 		return PointerGetDatum(NULL);	/* counted in the restored vote_counts */
+	/* vote() superseding the counted vote and inserting its successor: -1 + 1 */
+	if (enspiral_writing(ENSPIRAL_WRITE_REVOTE))
+		return PointerGetDatum(NULL);
 	desc = RelationGetDescr(trig->tg_relation);
 	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event))
 		new_tup = trig->tg_trigtuple;
@@ -149,11 +223,9 @@ enspiral_vote_counts_apply(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);	/* still the same current vote */
 	if (old_tup == NULL && new_tup == NULL)
 		return PointerGetDatum(NULL);
-	enspiral_spi_connect();
 	if (old_tup != NULL)
 		count_row(old_tup, desc, -1);
 	if (new_tup != NULL)
 		count_row(new_tup, desc, 1);
-	enspiral_spi_finish();
 	return PointerGetDatum(NULL);
 }

@@ -475,12 +475,21 @@ store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballo
 	RelWriter	w;
 	int64		vote_id;
 
-	/* one executor state for both rows: the CHECKs are prepared once */
+	/*
+	 * One executor state for both rows.  Superseding the counted vote and
+	 * inserting its successor leave the proposal's count as it was: the
+	 * vote_counts trigger skips the pair (its AFTER triggers fire in
+	 * relaccess_writer_close).
+	 */
+	if (vc->has_current)
+		enspiral_write_begin(ENSPIRAL_WRITE_REVOTE);
 	relaccess_writer_open(&w, "votes");
 	if (vc->has_current)
 		supersede_row(&w, vc, pid, member_id, now);
 	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now, cast_by);
 	relaccess_writer_close(&w);
+	if (vc->has_current)
+		enspiral_write_end(ENSPIRAL_WRITE_REVOTE);
 	return vote_id;
 }
 

@@ -66,7 +66,9 @@ typedef enum EnspiralWrite
 	ENSPIRAL_WRITE_PREAPPLIED,	/* a transfer row whose balances are applied */
 	ENSPIRAL_WRITE_VOTES,		/* the vote and electorate tables */
 	ENSPIRAL_WRITE_DEPARTURE,	/* the terms of a departing catalyst */
-	ENSPIRAL_WRITE_REOPEN		/* a funded bucket back to open */
+	ENSPIRAL_WRITE_REOPEN,		/* a funded bucket back to open */
+	ENSPIRAL_WRITE_REVOTE		/* a vote replacing the member's counted vote:
+								 * the proposal's count does not change */
 } EnspiralWrite;
 extern void enspiral_write_begin(EnspiralWrite what);
 extern void enspiral_write_end(EnspiralWrite what);

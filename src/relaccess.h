@@ -79,6 +79,10 @@ extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols);
 
+/* core_exprcache.c: compiled CHECKs, index predicates and defaults, per backend */
+extern void exprcache_apply(struct ResultRelInfo *rri);
+extern struct ExprState *exprcache_default(Relation rel, AttrNumber attnum, bool *per_row);
+
 /* core_citus.c: the SQL forms of the accesses above, for a distributed table */
 extern HeapTuple enspiral_fetch_sql(Relation heap, Relation idx, int nkeys, const Datum *keys,
 									Snapshot snap, bool lock);

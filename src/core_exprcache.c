@@ -1,0 +1,310 @@
+/*-------------------------------------------------------------------------
+ *
+ * core_exprcache.c
+ *	  A per-backend cache of the compiled expressions that writing a row of
+ *	  one of enspiral's tables evaluates: its CHECK constraints, the
+ *	  predicates of its partial indexes and its column defaults, for the
+ *	  direct writers of core_relaccess.c.
+ *
+ * The executor compiles these per executor state: ExecRelCheck() parses
+ * each CHECK constraint from its catalog text and prepares it the first
+ * time a result relation is checked, ExecInsertIndexTuples() prepares a
+ * partial index's predicate, and an INSERT plans its defaults.  The hot
+ * paths write two to four rows per call, each through an executor state of
+ * its own, so that preparation was redone for every call (5 % of the CPU
+ * of try_contribute).  Here it is done once per backend and table, and the
+ * writer hands the prepared states to the executor, which then skips its
+ * own preparation (ri_ConstraintExprs and ii_PredicateState set).
+ *
+ * Only expressions that call built-in functions alone are cached (every
+ * CHECK and partial-index predicate of enspiral's tables does): a user
+ * function could be replaced, and a SQL function keeps per-query state in
+ * its call info.  A table with any other CHECK or predicate is not cached
+ * at all (the executor prepares it as before); a default calling another
+ * function (transfers.chain_key calls enspiral.next_event_id()) is
+ * prepared per row by the caller, as before.
+ *
+ * Invalidation: a relcache invalidation of the table or of one of its
+ * indexes (ALTER TABLE, CREATE or DROP INDEX, a changed constraint, and the
+ * full resets of a cache overflow) retires the table's entry; the compiled
+ * states of a retired entry are freed at the end of the transaction, since
+ * a writer of the current transaction may still use them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "enspiral.h"
+#include "relaccess.h"
+
+#define EXPRCACHE_SIZE 16
+
+/* What the cache knows about the default of a column */
+typedef enum DefaultState
+{
+	DEFAULT_NONE,				/* no default: NULL */
+	DEFAULT_CACHED,				/* compiled here */
+	DEFAULT_PER_ROW				/* calls a non built-in function: per row */
+} DefaultState;
+
+/* The compiled expressions of one table */
+typedef struct ExprCacheEntry
+{
+	Oid			relid;
+	bool		valid;			/* false once retired */
+	MemoryContext cxt;
+	int			ncheck;
+	ExprState **checks;			/* NULL: the executor prepares them */
+	int			nindexes;
+	Oid		   *index_oids;
+	ExprState **predicates;		/* per index; NULL for a full index */
+	bool		indexes_cached;
+	int			natts;
+	DefaultState *default_state;
+	ExprState **defaults;
+} ExprCacheEntry;
+
+static ExprCacheEntry entries[EXPRCACHE_SIZE];
+static int	nentries = 0;
+static bool callbacks_registered = false;
+
+/* Relcache invalidation: retire the entries of the table or index */
+static void
+exprcache_relcache_callback(Datum arg, Oid relid)
+{
+	for (int i = 0; i < nentries; i++)
+	{
+		ExprCacheEntry *e = &entries[i];
+		bool		hit = !OidIsValid(relid) || e->relid == relid;
+
+		for (int j = 0; !hit && j < e->nindexes; j++)
+			hit = e->index_oids[j] == relid;
+		if (hit)
+			e->valid = false;
+	}
+}
+
+/* End of transaction: free the retired entries, which nothing uses now */
+static void
+exprcache_xact_callback(XactEvent event, void *arg)
+{
+	int			kept = 0;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	for (int i = 0; i < nentries; i++)
+	{
+		if (entries[i].valid)
+			entries[kept++] = entries[i];
+		else
+			MemoryContextDelete(entries[i].cxt);
+	}
+	nentries = kept;
+}
+
+/* Register the invalidation and end-of-transaction callbacks once */
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	CacheRegisterRelcacheCallback(exprcache_relcache_callback, (Datum) 0);
+	RegisterXactCallback(exprcache_xact_callback, NULL);
+	callbacks_registered = true;
+}
+
+/* True for a function that is not built in (a check_functions_in_node checker) */
+static bool
+not_builtin(Oid func_id, void *context)
+{
+	return func_id >= FirstGenbkiObjectId;
+}
+
+/* Whether an expression calls a function that is not built in, anywhere */
+static bool
+calls_non_builtin(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, not_builtin, context))
+		return true;
+	return expression_tree_walker(node, calls_non_builtin, context);
+}
+
+/* Compile an expression into the current memory context, as ExecPrepareExpr does */
+static ExprState *
+compile(Expr *expr)
+{
+	return ExecInitExpr(expression_planner(expr), NULL);
+}
+
+/* Compile the CHECK constraints of rel, as ExecRelCheck would; false if not cacheable */
+static bool
+compile_checks(ExprCacheEntry *e, Relation rel)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	Node	  **trees;
+
+	e->ncheck = constr != NULL ? constr->num_check : 0;
+	if (e->ncheck == 0)
+		return true;
+	trees = palloc(e->ncheck * sizeof(Node *));
+	for (int i = 0; i < e->ncheck; i++)
+	{
+		trees[i] = stringToNode(constr->check[i].ccbin);
+		if (calls_non_builtin(trees[i], NULL))
+			return false;
+	}
+	e->checks = palloc(e->ncheck * sizeof(ExprState *));
+	for (int i = 0; i < e->ncheck; i++)
+		e->checks[i] = compile((Expr *) trees[i]);
+	return true;
+}
+
+/* Compile the predicates of rel's partial indexes; false if not cacheable */
+static bool
+compile_predicates(ExprCacheEntry *e, Relation rel)
+{
+	List	   *oids = RelationGetIndexList(rel);
+	ListCell   *lc;
+	int			i = 0;
+
+	e->nindexes = list_length(oids);
+	e->index_oids = palloc(Max(e->nindexes, 1) * sizeof(Oid));
+	e->predicates = palloc0(Max(e->nindexes, 1) * sizeof(ExprState *));
+	foreach(lc, oids)
+	{
+		Oid			oid = lfirst_oid(lc);
+		Relation	idx = index_open(oid, AccessShareLock);
+		List	   *pred = RelationGetIndexPredicate(idx);
+
+		index_close(idx, AccessShareLock);
+		e->index_oids[i] = oid;
+		if (pred != NIL)
+		{
+			if (calls_non_builtin((Node *) pred, NULL))
+				return false;
+			e->predicates[i] = ExecInitQual((List *) expression_planner((Expr *) pred), NULL);
+		}
+		i++;
+	}
+	return true;
+}
+
+/* Compile the column defaults of rel that call built-in functions only */
+static void
+compile_defaults(ExprCacheEntry *e, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	e->natts = desc->natts;
+	e->default_state = palloc0(e->natts * sizeof(DefaultState));
+	e->defaults = palloc0(e->natts * sizeof(ExprState *));
+	for (int i = 0; i < e->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Node	   *expr;
+
+		if (att->attisdropped || att->attgenerated || !(att->atthasdef || att->attidentity))
+			continue;
+		expr = build_column_default(rel, i + 1);
+		if (expr == NULL)
+			continue;
+		if (calls_non_builtin(expr, NULL))
+			e->default_state[i] = DEFAULT_PER_ROW;
+		else
+		{
+			e->default_state[i] = DEFAULT_CACHED;
+			e->defaults[i] = compile((Expr *) expr);
+		}
+	}
+}
+
+/*
+ * The entry of rel, compiled on first use.  It is built in a context of
+ * its own under the current one and moved under CacheMemoryContext once
+ * complete, so an error half-way leaks nothing.  NULL when the cache is
+ * full.
+ */
+static ExprCacheEntry *
+entry_for(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	ExprCacheEntry e = {0};
+	MemoryContext old;
+
+	register_callbacks();
+	for (int i = 0; i < nentries; i++)
+		if (entries[i].valid && entries[i].relid == relid)
+			return &entries[i];
+	if (nentries >= EXPRCACHE_SIZE)
+		return NULL;
+	e.relid = relid;
+	e.cxt = AllocSetContextCreate(CurrentMemoryContext, "enspiral compiled expressions",
+								  ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(e.cxt);
+	if (!compile_checks(&e, rel))
+		e.checks = NULL;
+	e.indexes_cached = compile_predicates(&e, rel);
+	compile_defaults(&e, rel);
+	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(e.cxt, CacheMemoryContext);
+	/* compiling may have processed invalidations: the entry is still current */
+	e.valid = true;
+	entries[nentries] = e;
+	return &entries[nentries++];
+}
+
+/*
+ * Hand the compiled CHECK constraints and partial-index predicates of the
+ * writer's table to its result relation (opened with its indexes), so the
+ * executor does not prepare them again.
+ */
+void
+exprcache_apply(ResultRelInfo *rri)
+{
+	ExprCacheEntry *e = entry_for(rri->ri_RelationDesc);
+
+	if (e == NULL)
+		return;
+	if (e->checks != NULL && e->ncheck > 0)
+		rri->ri_ConstraintExprs = e->checks;
+	if (!e->indexes_cached)
+		return;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Oid			oid = RelationGetRelid(rri->ri_IndexRelationDescs[i]);
+
+		for (int j = 0; j < e->nindexes; j++)
+			if (e->index_oids[j] == oid && rri->ri_IndexRelationInfo[i]->ii_Predicate != NIL)
+				rri->ri_IndexRelationInfo[i]->ii_PredicateState = e->predicates[j];
+	}
+}
+
+/*
+ * The compiled default of column attnum of rel: *state says whether there
+ * is none (NULL), a compiled one, or one the caller must prepare per row.
+ */
+ExprState *
+exprcache_default(Relation rel, AttrNumber attnum, bool *per_row)
+{
+	ExprCacheEntry *e = entry_for(rel);
+
+	*per_row = e == NULL || attnum > e->natts ||
+		e->default_state[attnum - 1] == DEFAULT_PER_ROW;
+	return e == NULL || attnum > e->natts ? NULL : e->defaults[attnum - 1];
+}
