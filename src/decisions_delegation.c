@@ -39,6 +39,8 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
@@ -52,12 +54,14 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "common/hashfn.h"
+#include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 
 #include "enspiral.h"
 #include "decisions.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_delegated_weights);
 PG_FUNCTION_INFO_V1(enspiral_tally_weights);
@@ -108,7 +112,10 @@ typedef struct TallyGraph
 {
 	deleg_hash *nodes;			/* DelegNode by member_id */
 	uint64	   *filter;			/* or NULL: GRAPH_FILTER_BITS, bits of the members */
-	uint32	   *dense;			/* or NULL: 1 + entry in nodes of member dense_min + i */
+	uint64	   *delegators;		/* GRAPH_FILTER_BITS, bits of the delegators */
+	uint32	   *dense;			/* or NULL: 1 + entry in ordered of member dense_min + i */
+	DelegNode  *ordered;		/* with dense: the nodes, in member order */
+	uint64		count;			/* their number */
 	int64		dense_min;
 	uint64		dense_span;
 	int64		voted;			/* counted votes at t */
@@ -116,6 +123,7 @@ typedef struct TallyGraph
 	bool		consent;		/* count consent positions in the votes pass */
 	int64		weights[4];		/* consent: own weight by position */
 	int64		ballots[4];		/* consent: ballots by position */
+	const struct PeriodTable *period;	/* the table read by row_period */
 } TallyGraph;
 
 typedef struct GraphReceiver
@@ -178,6 +186,18 @@ static deleg_hash *graph_nodes = NULL;
 static uint64 *graph_filter = NULL;
 
 /*
+ * The same bits for the delegators alone: the tables of periods
+ * (PeriodTable) are read for them, and a bit answers for a row where its
+ * node, at a random place in the graph's memory, would cost a cache miss.
+ */
+static uint64 *graph_delegators = NULL;
+
+#define FILTER_HAS(bits, m) \
+	(((bits)[FILTER_BIT(m) / 64] & (UINT64CONST(1) << (FILTER_BIT(m) % 64))) != 0)
+#define FILTER_SET(bits, m) \
+	((bits)[FILTER_BIT(m) / 64] |= UINT64CONST(1) << (FILTER_BIT(m) % 64))
+
+/*
  * When the members of the graph have ids close together (their span at
  * most GRAPH_DENSE_RATIO times their number, and at most GRAPH_DENSE_MAX),
  * lookups go through an array indexed by id instead: the rows of the
@@ -188,6 +208,15 @@ static uint64 *graph_filter = NULL;
 #define GRAPH_DENSE_MAX		(1 << 22)
 static uint32 *graph_dense = NULL;
 static uint64 graph_dense_cap = 0;
+
+/*
+ * With the array, the nodes themselves are copied in member order (the
+ * hash places them at random): the rows of every later pass, read in id
+ * order, then touch the nodes in memory order, where a random place cost
+ * a cache miss per row that has a node.
+ */
+static DelegNode *graph_ordered = NULL;
+static uint64 graph_ordered_cap = 0;
 
 /* The graph's hash, empty */
 static deleg_hash *
@@ -210,12 +239,15 @@ static void
 graph_release(void)
 {
 	if (graph_nodes != NULL &&
-		(graph_nodes->size > GRAPH_KEEP_MAX || graph_dense_cap > GRAPH_KEEP_MAX))
+		(graph_nodes->size > GRAPH_KEEP_MAX || graph_dense_cap > GRAPH_KEEP_MAX ||
+		 graph_ordered_cap > GRAPH_KEEP_MAX))
 	{
 		MemoryContextReset(graph_cxt);
 		graph_nodes = NULL;
 		graph_dense = NULL;
 		graph_dense_cap = 0;
+		graph_ordered = NULL;
+		graph_ordered_cap = 0;
 	}
 }
 
@@ -264,10 +296,9 @@ node_lookup(TallyGraph *g, int64 m)
 
 		if (i >= g->dense_span || g->dense[i] == 0)
 			return NULL;
-		return &g->nodes->data[g->dense[i] - 1];
+		return &g->ordered[g->dense[i] - 1];
 	}
-	if (g->filter == NULL ||
-		(g->filter[FILTER_BIT(m) / 64] & (UINT64CONST(1) << (FILTER_BIT(m) % 64))) == 0)
+	if (g->filter == NULL || !FILTER_HAS(g->filter, m))
 		return NULL;
 	return deleg_lookup(g->nodes, m);
 }
@@ -287,15 +318,24 @@ graph_index(TallyGraph *g)
 	uint64		span;
 
 	g->dense = NULL;
+	g->ordered = NULL;
+	g->count = 0;
 	g->filter = NULL;
+	g->delegators = NULL;
 	if (g->nodes->members == 0)
 		return;
+	if (graph_delegators == NULL)
+		graph_delegators = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
+	memset(graph_delegators, 0, GRAPH_FILTER_BITS / 8);
 	deleg_start_iterate(g->nodes, &it);
 	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
 	{
 		lo = Min(lo, n->member_id);
 		hi = Max(hi, n->member_id);
+		if (n->to_member != 0)
+			FILTER_SET(graph_delegators, n->member_id);
 	}
+	g->delegators = graph_delegators;
 	span = (uint64) hi - (uint64) lo + 1;
 	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > g->nodes->members)
 	{
@@ -304,8 +344,7 @@ graph_index(TallyGraph *g)
 		memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
 		deleg_start_iterate(g->nodes, &it);
 		while ((n = deleg_iterate(g->nodes, &it)) != NULL)
-			graph_filter[FILTER_BIT(n->member_id) / 64] |=
-				UINT64CONST(1) << (FILTER_BIT(n->member_id) % 64);
+			FILTER_SET(graph_filter, n->member_id);
 		g->filter = graph_filter;
 		return;
 	}
@@ -316,13 +355,56 @@ graph_index(TallyGraph *g)
 		graph_dense = MemoryContextAllocHuge(graph_cxt, sizeof(uint32) * span);
 		graph_dense_cap = span;
 	}
+	if (graph_ordered_cap < g->nodes->members)
+	{
+		if (graph_ordered != NULL)
+			pfree(graph_ordered);
+		graph_ordered = MemoryContextAllocHuge(graph_cxt, sizeof(DelegNode) * g->nodes->members);
+		graph_ordered_cap = g->nodes->members;
+	}
 	memset(graph_dense, 0, sizeof(uint32) * span);
 	deleg_start_iterate(g->nodes, &it);
 	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
 		graph_dense[(uint64) n->member_id - (uint64) lo] = (uint32) (n - g->nodes->data) + 1;
+	/* copy the nodes in member order; the array then points into the copy */
+	g->count = 0;
+	for (uint64 i = 0; i < span; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (graph_dense[i] != 0)
+		{
+			graph_ordered[g->count] = g->nodes->data[graph_dense[i] - 1];
+			graph_dense[i] = (uint32) ++g->count;
+		}
+	}
+	g->ordered = graph_ordered;
 	g->dense = graph_dense;
 	g->dense_min = lo;
 	g->dense_span = span;
+}
+
+/* Iterating the nodes of an indexed graph: the ordered copy, or the hash */
+typedef struct GraphIter
+{
+	deleg_iterator it;
+	uint64		i;
+} GraphIter;
+
+static void
+graph_start(TallyGraph *g, GraphIter *it)
+{
+	it->i = 0;
+	if (g->ordered == NULL)
+		deleg_start_iterate(g->nodes, &it->it);
+}
+
+static DelegNode *
+graph_next(TallyGraph *g, GraphIter *it)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (g->ordered != NULL)
+		return it->i < g->count ? &g->ordered[it->i++] : NULL;
+	return deleg_iterate(g->nodes, &it->it);
 }
 
 /* The node of a member already in the graph, or NULL */
@@ -391,13 +473,11 @@ row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
 		n->position = (int8) pos;
 }
 
+/* A delegator in the electorate at ref (delegators only: see period_row) */
 static void
-row_member_at_ref(TallyGraph *g, TupleTableSlot *slot)
+member_at_ref(TallyGraph *g, DelegNode *n, int64 value)
 {
-	DelegNode  *n = node_find(g, slot, 1);
-
-	if (n != NULL)
-		n->member_at_ref = true;
+	n->member_at_ref = true;
 }
 
 static void
@@ -418,14 +498,11 @@ row_out(TallyGraph *g, TupleTableSlot *slot)
 		n->out = true;
 }
 
+/* A delegator's own weight at ref */
 static void
-row_weight(TallyGraph *g, TupleTableSlot *slot)
+weight_at_ref(TallyGraph *g, DelegNode *n, int64 value)
 {
-	DelegNode  *n = node_find(g, slot, 1);
-	bool		isnull;
-
-	if (n != NULL)
-		n->weight = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	n->weight = value;
 }
 
 /* GraphReceiver callbacks */
@@ -494,6 +571,144 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
 		elog(ERROR, "reading the delegation graph failed");
 }
 
+/*
+ * A table of periods per member of the group (memberships, vote_weights),
+ * of which a tally needs the rows in effect at ref of the delegators in
+ * the graph (only a delegator's membership and weight decide anything).
+ * Such a table has about a row per member of the group: read by the
+ * executor, each row costs a qualification, a slot and a receiver call,
+ * more than the rest of the graph together.  So when the table is a
+ * plain heap holding mostly this group's rows, it is read directly
+ * (period_scan): one heap scan under the tally's snapshot, as a
+ * sequential scan reads it, where a row's member is looked up first and
+ * the other columns are read only for the delegators.  Otherwise (a
+ * table mostly of other groups, read through its index; a Citus table,
+ * whose rows live in shards) the SQL form runs, with the same rows and
+ * the same result.
+ */
+typedef struct PeriodTable
+{
+	const char *table;
+	const char *member;			/* columns: the member, */
+	const char *from;			/* the period [from, to), to NULL: open */
+	const char *to;
+	const char *value;			/* a bigint value, or NULL */
+	const char *sql;			/* the same rows in SQL: member (, value) */
+	void		(*row) (TallyGraph *g, DelegNode *n, int64 value);
+} PeriodTable;
+
+/*
+ * Read directly when the table has at most GRAPH_SCAN_BLOCKS blocks, or at
+ * least GRAPH_SCAN_DENSITY members of the graph or voters per block (an
+ * index scan of the group's rows then costs more than scanning them all)
+ */
+#define GRAPH_SCAN_BLOCKS	8
+#define GRAPH_SCAN_DENSITY	32
+
+/* A row of a period table read in SQL (columns: member, value) */
+static void
+row_period(TallyGraph *g, TupleTableSlot *slot)
+{
+	DelegNode  *n = node_find(g, slot, 1);
+	bool		isnull;
+
+	if (n != NULL && n->to_member != 0)
+		g->period->row(g, n, g->period->value == NULL ? 0 :
+					   DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+}
+
+/* Whether reading the whole table directly costs less than the SQL form */
+static bool
+period_scan_pays(TallyGraph *g, Relation rel)
+{
+	BlockNumber blocks;
+
+	if (rel->rd_tableam != GetHeapamTableAmRoutine() ||
+		relaccess_distributed(RelationGetRelid(rel)))
+		return false;
+	blocks = RelationGetNumberOfBlocks(rel);
+	return blocks <= GRAPH_SCAN_BLOCKS ||
+		(uint64) blocks * GRAPH_SCAN_DENSITY <= (uint64) g->voted + g->nodes->members;
+}
+
+/*
+ * Read a period table directly (see PeriodTable), or return false when its
+ * SQL form must run.  args: $1 group_id, $3 ref.
+ */
+static bool
+period_scan(TallyGraph *g, const PeriodTable *t, const Datum *args)
+{
+	int64		group_id = DatumGetInt64(args[0]);
+	TimestampTz ref = DatumGetTimestampTz(args[2]);
+	Relation	rel = table_open(relaccess_relid(t->table), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	a_group,
+				a_member,
+				a_from,
+				a_to,
+				a_value;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	if (!period_scan_pays(g, rel))
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	a_group = enspiral_attnum(desc, "group_id");
+	a_member = enspiral_attnum(desc, t->member);
+	a_from = enspiral_attnum(desc, t->from);
+	a_to = enspiral_attnum(desc, t->to);
+	a_value = t->value == NULL ? InvalidAttrNumber : enspiral_attnum(desc, t->value);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d;
+		DelegNode  *n;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the member first: most rows are of members outside the graph */
+		d = heap_getattr(tup, a_member, desc, &isnull);
+		if (isnull || !FILTER_HAS(g->delegators, DatumGetInt64(d)))
+			continue;
+		n = node_lookup(g, DatumGetInt64(d));
+		if (n == NULL || n->to_member == 0)
+			continue;
+		d = heap_getattr(tup, a_group, desc, &isnull);
+		if (isnull || DatumGetInt64(d) != group_id)
+			continue;
+		d = heap_getattr(tup, a_from, desc, &isnull);
+		if (isnull || DatumGetTimestampTz(d) > ref)
+			continue;
+		d = heap_getattr(tup, a_to, desc, &isnull);
+		if (!isnull && DatumGetTimestampTz(d) <= ref)
+			continue;
+		if (a_value == InvalidAttrNumber)
+			t->row(g, n, 0);
+		else
+		{
+			d = heap_getattr(tup, a_value, desc, &isnull);
+			if (!isnull)
+				t->row(g, n, DatumGetInt64(d));
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+/* Read the rows of a period table in effect at ref for the delegators */
+static void
+period_read(TallyGraph *g, SPIPlanPtr *plan, const PeriodTable *t, const Datum *args)
+{
+	if (period_scan(g, t, args))
+		return;
+	g->period = t;
+	graph_query(plan, t->sql, args, g, row_period);
+	g->period = NULL;
+}
+
 /* The counted votes at t: those of enspiral.tally_ballots() */
 #define GRAPH_VOTES \
 	" FROM enspiral.votes v" \
@@ -513,6 +728,24 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
  * the group, whose votes count) and, when weights apply, the weights at
  * ref.  Each table is read once, in one pass, never per member.
  */
+static const PeriodTable memberships_at_ref = {
+	"memberships", "member_id", "joined_at", "left_at", NULL,
+	"SELECT m.member_id FROM enspiral.memberships m"
+	" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+	"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
+	"   AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)",
+	member_at_ref
+};
+
+static const PeriodTable weights_at_ref = {
+	"vote_weights", "member_id", "valid_from", "valid_to", "weight",
+	"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
+	" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
+	"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
+	"   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
+	weight_at_ref
+};
+
 static void
 read_graph(TallyGraph *g, const Datum *args, bool invited)
 {
@@ -524,7 +757,7 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 				pr = NULL,
 				pl = NULL,
 				pw = NULL;
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *n;
 
 	if (DatumGetBool(args[5]))
@@ -547,12 +780,7 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 	if (g->nodes->members == 0)
 		return;
 	if (!invited)
-		graph_query(&pm,
-					"SELECT m.member_id FROM enspiral.memberships m"
-					" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
-					"   AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)",
-					args, g, row_member_at_ref);
+		period_read(g, &pm, &memberships_at_ref, args);
 	graph_query(&pa,
 				"SELECT a.member_id FROM enspiral.electorate_additions a"
 				" WHERE a.group_id OPERATOR(pg_catalog.=) $1"
@@ -570,15 +798,10 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 				"SELECT d FROM enspiral.departed_members($1, $4) d",
 				args, g, row_out);
 	if (DatumGetBool(args[4]))
-		graph_query(&pw,
-					"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
-					" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
-					"   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
-					args, g, row_weight);
+		period_read(g, &pw, &weights_at_ref, args);
 	/* a member outside the electorate has no counted vote and no delegation */
-	deleg_start_iterate(g->nodes, &it);
-	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((n = graph_next(g, &it)) != NULL)
 	{
 		if (n->out)
 			n->voted = false;
@@ -655,15 +878,15 @@ resolve_all(TallyGraph *g)
 	deleg_hash *nodes = g->nodes;
 	uint64		n = nodes->members;
 	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *d;
 
-	deleg_start_iterate(nodes, &it);
-	while ((d = deleg_iterate(nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 		if (!d->voted && d->to_member != 0 && d->state == 0)
 			resolve(g, d, path);
-	deleg_start_iterate(nodes, &it);
-	while ((d = deleg_iterate(nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 	{
 		if (!d->voted && d->to_member != 0 && d->carrier != 0)
 		{
@@ -708,7 +931,7 @@ cache_store(TallyGraph *g)
 {
 	CarrierCache *c = &carrier_cache;
 	uint64		n = Max(g->nodes->members, 1);
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *d;
 	int			k = 0;
 
@@ -720,8 +943,8 @@ cache_store(TallyGraph *g)
 	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
 	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
 	c->delegated_total = 0;
-	deleg_start_iterate(g->nodes, &it);
-	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 		if (d->voted && d->delegated > 0)
 		{
 			c->members[k] = d->member_id;
@@ -740,11 +963,11 @@ cache_store(TallyGraph *g)
 static void
 consent_sums(TallyGraph *g)
 {
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *d;
 
-	deleg_start_iterate(g->nodes, &it);
-	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 		if (d->voted && d->delegated > 0 && d->position >= 0)
 			weight_add(&g->weights[d->position], d->delegated);
 }
