@@ -418,14 +418,15 @@ node_find(TallyGraph *g, TupleTableSlot *slot, int attnum)
 }
 
 /* Row handlers of the graph queries (see read_graph) */
-static void
-row_delegation(TallyGraph *g, TupleTableSlot *slot)
-{
-	bool		isnull;
-	DelegNode  *n = node_of(g, DatumGetInt64(slot_getattr(slot, 1, &isnull)));
 
-	n->to_member = DatumGetInt64(slot_getattr(slot, 2, &isnull));
-	(void) node_of(g, n->to_member);
+/* A delegation in effect at ref: the delegator and its delegate join the graph */
+static void
+delegation_at_ref(TallyGraph *g, int64 member, DelegNode *unused, int64 to_member)
+{
+	DelegNode  *n = node_of(g, member);
+
+	n->to_member = to_member;
+	(void) node_of(g, to_member);
 }
 
 /* A counted vote (columns: member, own weight): its node, or NULL */
@@ -473,9 +474,9 @@ row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
 		n->position = (int8) pos;
 }
 
-/* A delegator in the electorate at ref (delegators only: see period_row) */
+/* A delegator in the electorate at ref */
 static void
-member_at_ref(TallyGraph *g, DelegNode *n, int64 value)
+member_at_ref(TallyGraph *g, int64 member, DelegNode *n, int64 value)
 {
 	n->member_at_ref = true;
 }
@@ -500,7 +501,7 @@ row_out(TallyGraph *g, TupleTableSlot *slot)
 
 /* A delegator's own weight at ref */
 static void
-weight_at_ref(TallyGraph *g, DelegNode *n, int64 value)
+weight_at_ref(TallyGraph *g, int64 member, DelegNode *n, int64 value)
 {
 	n->weight = value;
 }
@@ -572,49 +573,60 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
 }
 
 /*
- * A table of periods per member of the group (memberships, vote_weights),
- * of which a tally needs the rows in effect at ref of the delegators in
- * the graph (only a delegator's membership and weight decide anything).
- * Such a table has about a row per member of the group: read by the
- * executor, each row costs a qualification, a slot and a receiver call,
- * more than the rest of the graph together.  So when the table is a
- * plain heap holding mostly this group's rows, it is read directly
+ * A table of periods per member of the group (delegations, memberships,
+ * vote_weights), of which a tally needs the rows in effect at ref: every
+ * delegation, and the memberships and weights of the delegators in the
+ * graph (only a delegator's membership and weight decide anything).  Such
+ * a table has up to a row per member of the group: read by the executor,
+ * each row costs a qualification, a slot and a receiver call, more than
+ * the rest of the graph together.  So when the table is a plain heap that
+ * is small or holds mostly this group's rows, it is read directly
  * (period_scan): one heap scan under the tally's snapshot, as a
- * sequential scan reads it, where a row's member is looked up first and
- * the other columns are read only for the delegators.  Otherwise (a
+ * sequential scan reads it, where a row's member is looked at first and
+ * the other columns are read only for the rows wanted.  Otherwise (a large
  * table mostly of other groups, read through its index; a Citus table,
- * whose rows live in shards) the SQL form runs, with the same rows and
- * the same result.
+ * whose rows live in shards) the SQL form runs, with the same rows and the
+ * same result.
  */
 typedef struct PeriodTable
 {
 	const char *table;
 	const char *member;			/* columns: the member, */
-	const char *from;			/* the period [from, to), to NULL: open */
+	const char *from;			/* the period [from, to), to NULL: open, */
 	const char *to;
-	const char *value;			/* a bigint value, or NULL */
+	const char *value;			/* and a bigint value, or NULL */
+	bool		delegators;		/* only the rows of the graph's delegators */
 	const char *sql;			/* the same rows in SQL: member (, value) */
-	void		(*row) (TallyGraph *g, DelegNode *n, int64 value);
+	/* what a row does; n: the delegator's node (delegators only) */
+	void		(*row) (TallyGraph *g, int64 member, DelegNode *n, int64 value);
 } PeriodTable;
 
 /*
- * Read directly when the table has at most GRAPH_SCAN_BLOCKS blocks, or at
- * least GRAPH_SCAN_DENSITY members of the graph or voters per block (an
- * index scan of the group's rows then costs more than scanning them all)
+ * Read directly when the table has at most GRAPH_SCAN_BLOCKS blocks (its
+ * scan costs well under a millisecond whatever it holds), or at least
+ * GRAPH_SCAN_DENSITY members of the graph or voters per block (an index
+ * scan of the group's rows then costs more than scanning them all)
  */
-#define GRAPH_SCAN_BLOCKS	8
+#define GRAPH_SCAN_BLOCKS	128
 #define GRAPH_SCAN_DENSITY	32
 
 /* A row of a period table read in SQL (columns: member, value) */
 static void
 row_period(TallyGraph *g, TupleTableSlot *slot)
 {
-	DelegNode  *n = node_find(g, slot, 1);
+	const PeriodTable *t = g->period;
 	bool		isnull;
+	int64		member = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+	int64		value = t->value == NULL ? 0 : DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	DelegNode  *n = NULL;
 
-	if (n != NULL && n->to_member != 0)
-		g->period->row(g, n, g->period->value == NULL ? 0 :
-					   DatumGetInt64(slot_getattr(slot, 2, &isnull)));
+	if (t->delegators)
+	{
+		n = node_lookup(g, member);
+		if (n == NULL || n->to_member == 0)
+			return;
+	}
+	t->row(g, member, n, value);
 }
 
 /* Whether reading the whole table directly costs less than the SQL form */
@@ -665,16 +677,22 @@ period_scan(TallyGraph *g, const PeriodTable *t, const Datum *args)
 	{
 		bool		isnull;
 		Datum		d;
-		DelegNode  *n;
+		int64		member;
+		int64		value = 0;
+		DelegNode  *n = NULL;
 
 		CHECK_FOR_INTERRUPTS();
-		/* the member first: most rows are of members outside the graph */
+		/* the member first: most rows of most tables are not wanted */
 		d = heap_getattr(tup, a_member, desc, &isnull);
-		if (isnull || !FILTER_HAS(g->delegators, DatumGetInt64(d)))
+		if (isnull)
 			continue;
-		n = node_lookup(g, DatumGetInt64(d));
-		if (n == NULL || n->to_member == 0)
-			continue;
+		member = DatumGetInt64(d);
+		if (t->delegators)
+		{
+			if (!FILTER_HAS(g->delegators, member) ||
+				(n = node_lookup(g, member)) == NULL || n->to_member == 0)
+				continue;
+		}
 		d = heap_getattr(tup, a_group, desc, &isnull);
 		if (isnull || DatumGetInt64(d) != group_id)
 			continue;
@@ -684,21 +702,21 @@ period_scan(TallyGraph *g, const PeriodTable *t, const Datum *args)
 		d = heap_getattr(tup, a_to, desc, &isnull);
 		if (!isnull && DatumGetTimestampTz(d) <= ref)
 			continue;
-		if (a_value == InvalidAttrNumber)
-			t->row(g, n, 0);
-		else
+		if (a_value != InvalidAttrNumber)
 		{
 			d = heap_getattr(tup, a_value, desc, &isnull);
-			if (!isnull)
-				t->row(g, n, DatumGetInt64(d));
+			if (isnull)
+				continue;
+			value = DatumGetInt64(d);
 		}
+		t->row(g, member, n, value);
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return true;
 }
 
-/* Read the rows of a period table in effect at ref for the delegators */
+/* Read the rows of a period table in effect at ref */
 static void
 period_read(TallyGraph *g, SPIPlanPtr *plan, const PeriodTable *t, const Datum *args)
 {
@@ -728,8 +746,17 @@ period_read(TallyGraph *g, SPIPlanPtr *plan, const PeriodTable *t, const Datum *
  * the group, whose votes count) and, when weights apply, the weights at
  * ref.  Each table is read once, in one pass, never per member.
  */
+static const PeriodTable delegations_at_ref = {
+	"delegations", "from_member", "valid_from", "valid_to", "to_member", false,
+	"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
+	" WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+	"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+	"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
+	delegation_at_ref
+};
+
 static const PeriodTable memberships_at_ref = {
-	"memberships", "member_id", "joined_at", "left_at", NULL,
+	"memberships", "member_id", "joined_at", "left_at", NULL, true,
 	"SELECT m.member_id FROM enspiral.memberships m"
 	" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
 	"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
@@ -738,7 +765,7 @@ static const PeriodTable memberships_at_ref = {
 };
 
 static const PeriodTable weights_at_ref = {
-	"vote_weights", "member_id", "valid_from", "valid_to", "weight",
+	"vote_weights", "member_id", "valid_from", "valid_to", "weight", true,
 	"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
 	" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
 	"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
@@ -761,12 +788,7 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 	DelegNode  *n;
 
 	if (DatumGetBool(args[5]))
-		graph_query(&pd,
-					"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
-					" WHERE d.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
-					"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
-					args, g, row_delegation);
+		period_read(g, &pd, &delegations_at_ref, args);
 	graph_index(g);
 	/* the votes of enspiral.tally_ballots(); a consent tally counts them too */
 	if (g->consent)
@@ -930,7 +952,7 @@ static void
 cache_store(TallyGraph *g)
 {
 	CarrierCache *c = &carrier_cache;
-	uint64		n = Max(g->nodes->members, 1);
+	uint64		n = 0;
 	GraphIter	it;
 	DelegNode  *d;
 	int			k = 0;
@@ -940,8 +962,12 @@ cache_store(TallyGraph *g)
 									   ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(c->cxt);
-	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
-	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
+		if (d->voted && d->delegated > 0)
+			n++;
+	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * Max(n, 1));
+	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * Max(n, 1));
 	c->delegated_total = 0;
 	graph_start(g, &it);
 	while ((d = graph_next(g, &it)) != NULL)
