@@ -108,14 +108,23 @@ typedef struct DelegNode
  * graph, without materializing the result: the graph reads tables of the
  * size of the group, and copying their rows would cost more than the rest.
  */
+/* A delegation in effect at ref, as read */
+typedef struct DelegPair
+{
+	int64		from;
+	int64		to;
+} DelegPair;
+
 typedef struct TallyGraph
 {
-	deleg_hash *nodes;			/* DelegNode by member_id */
+	DelegPair  *pairs;			/* the delegations read, before the graph is built */
+	uint64		npairs;
+	deleg_hash *nodes;			/* or NULL: DelegNode by member_id, when not dense */
 	uint64	   *filter;			/* or NULL: GRAPH_FILTER_BITS, bits of the members */
 	uint64	   *delegators;		/* GRAPH_FILTER_BITS, bits of the delegators */
 	uint32	   *dense;			/* or NULL: 1 + entry in ordered of member dense_min + i */
 	DelegNode  *ordered;		/* with dense: the nodes, in member order */
-	uint64		count;			/* their number */
+	uint64		count;			/* the number of nodes */
 	int64		dense_min;
 	uint64		dense_span;
 	int64		voted;			/* counted votes at t */
@@ -175,6 +184,8 @@ static CarrierCache carrier_cache = {0};
 #define GRAPH_KEEP_MAX	(1 << 18)
 static MemoryContext graph_cxt = NULL;
 static deleg_hash *graph_nodes = NULL;
+static DelegPair *graph_pairs = NULL;
+static uint64 graph_pairs_cap = 0;
 
 /*
  * Most rows read (votes, memberships, weights) are of members outside the
@@ -218,29 +229,34 @@ static uint64 graph_dense_cap = 0;
 static DelegNode *graph_ordered = NULL;
 static uint64 graph_ordered_cap = 0;
 
+/* The memory kept between tallies */
+static MemoryContext
+graph_memory(void)
+{
+	if (graph_cxt == NULL)
+		graph_cxt = AllocSetContextCreate(TopMemoryContext, "enspiral delegation graph",
+										  ALLOCSET_DEFAULT_SIZES);
+	return graph_cxt;
+}
+
 /* The graph's hash, empty */
 static deleg_hash *
 graph_hash(void)
 {
 	if (graph_nodes == NULL)
-	{
-		if (graph_cxt == NULL)
-			graph_cxt = AllocSetContextCreate(TopMemoryContext, "enspiral delegation graph",
-											  ALLOCSET_DEFAULT_SIZES);
-		graph_nodes = deleg_create(graph_cxt, 1024, NULL);
-	}
+		graph_nodes = deleg_create(graph_memory(), 1024, NULL);
 	else
 		deleg_reset(graph_nodes);
 	return graph_nodes;
 }
 
-/* Give back the graph's hash when it grew too large to keep */
+/* Give back the graph's memory when it grew too large to keep */
 static void
 graph_release(void)
 {
-	if (graph_nodes != NULL &&
-		(graph_nodes->size > GRAPH_KEEP_MAX || graph_dense_cap > GRAPH_KEEP_MAX ||
-		 graph_ordered_cap > GRAPH_KEEP_MAX))
+	if ((graph_nodes != NULL && graph_nodes->size > GRAPH_KEEP_MAX) ||
+		graph_dense_cap > GRAPH_KEEP_MAX || graph_ordered_cap > GRAPH_KEEP_MAX ||
+		graph_pairs_cap > GRAPH_KEEP_MAX)
 	{
 		MemoryContextReset(graph_cxt);
 		graph_nodes = NULL;
@@ -248,7 +264,33 @@ graph_release(void)
 		graph_dense_cap = 0;
 		graph_ordered = NULL;
 		graph_ordered_cap = 0;
+		graph_pairs = NULL;
+		graph_pairs_cap = 0;
 	}
+}
+
+/* An array kept in the graph's memory, grown to at least n elements */
+static void *
+graph_array(void *array, uint64 *cap, uint64 n, Size elem)
+{
+	if (*cap >= n)
+		return array;
+	if (array != NULL)
+		pfree(array);
+	*cap = Max(n, 2 * *cap);
+	return MemoryContextAllocHuge(graph_memory(), elem * *cap);
+}
+
+/* The same, keeping its contents */
+static void *
+graph_array_grow(void *array, uint64 *cap, uint64 n, Size elem)
+{
+	if (*cap >= n)
+		return array;
+	*cap = Max(n, Max(2 * *cap, 1024));
+	if (array == NULL)
+		return MemoryContextAllocHuge(graph_memory(), elem * *cap);
+	return repalloc_huge(array, elem * *cap);
 }
 
 /* Add b to *a, 22003 on overflow */
@@ -263,7 +305,24 @@ weight_add(int64 *a, int64 b)
 						   (long long) PG_INT64_MAX)));
 }
 
-/* The node of a member, created empty when new */
+/* A member's node, empty */
+static void
+node_init(DelegNode *n, int64 member_id)
+{
+	n->member_id = member_id;
+	n->to_member = 0;
+	n->weight = 1;
+	n->delegated = 0;
+	n->carrier = 0;
+	n->voted = false;
+	n->member_at_ref = false;
+	n->added = false;
+	n->out = false;
+	n->position = -1;
+	n->state = 0;
+}
+
+/* The node of a member in the hash, created empty when new */
 static DelegNode *
 node_of(TallyGraph *g, int64 member_id)
 {
@@ -271,18 +330,7 @@ node_of(TallyGraph *g, int64 member_id)
 	DelegNode  *n = deleg_insert(g->nodes, member_id, &found);
 
 	if (!found)
-	{
-		n->to_member = 0;
-		n->weight = 1;
-		n->delegated = 0;
-		n->carrier = 0;
-		n->voted = false;
-		n->member_at_ref = false;
-		n->added = false;
-		n->out = false;
-		n->position = -1;
-		n->state = 0;
-	}
+		node_init(n, member_id);
 	return n;
 }
 
@@ -304,15 +352,86 @@ node_lookup(TallyGraph *g, int64 m)
 }
 
 /*
- * Index the graph once every member is in it (entries do not move after
- * that): by id when its ids are dense enough (see graph_dense), else with
- * the filter in front of the hash
+ * The array form of the graph: mark the members, lay their nodes out in
+ * member order, then link the delegations.  False, having built nothing,
+ * when the members turn out too few for their span.
  */
+static bool
+graph_dense_build(TallyGraph *g, int64 lo, uint64 span)
+{
+	uint64		count = 0;
+
+	graph_dense = graph_array(graph_dense, &graph_dense_cap, span, sizeof(uint32));
+	memset(graph_dense, 0, sizeof(uint32) * span);
+	for (uint64 i = 0; i < g->npairs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		graph_dense[(uint64) g->pairs[i].from - (uint64) lo] = 1;
+		graph_dense[(uint64) g->pairs[i].to - (uint64) lo] = 1;
+	}
+	for (uint64 i = 0; i < span; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (graph_dense[i] != 0)
+			graph_dense[i] = (uint32) ++count;
+	}
+	if (span / GRAPH_DENSE_RATIO > count)
+		return false;
+	graph_ordered = graph_array(graph_ordered, &graph_ordered_cap, count, sizeof(DelegNode));
+	for (uint64 i = 0; i < span; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (graph_dense[i] != 0)
+			node_init(&graph_ordered[graph_dense[i] - 1], lo + (int64) i);
+	}
+	g->ordered = graph_ordered;
+	g->count = count;
+	g->dense = graph_dense;
+	g->dense_min = lo;
+	g->dense_span = span;
+	for (uint64 i = 0; i < g->npairs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		node_lookup(g, g->pairs[i].from)->to_member = g->pairs[i].to;
+	}
+	return true;
+}
+
+/* The hash form of the graph, with the filter of its members */
 static void
-graph_index(TallyGraph *g)
+graph_hash_build(TallyGraph *g)
 {
 	deleg_iterator it;
 	DelegNode  *n;
+
+	g->nodes = graph_hash();
+	for (uint64 i = 0; i < g->npairs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		node_of(g, g->pairs[i].from)->to_member = g->pairs[i].to;
+		(void) node_of(g, g->pairs[i].to);
+	}
+	if (graph_filter == NULL)
+		graph_filter = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
+	memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		FILTER_SET(graph_filter, n->member_id);
+	}
+	g->filter = graph_filter;
+	g->count = g->nodes->members;
+}
+
+/*
+ * Build the graph from the delegations read: by id when its ids are dense
+ * enough (see graph_dense: the nodes are then laid out in member order,
+ * without a hash), else in the hash with the filter in front of it
+ */
+static void
+graph_build(TallyGraph *g)
+{
 	int64		lo = PG_INT64_MAX,
 				hi = PG_INT64_MIN;
 	uint64		span;
@@ -322,65 +441,24 @@ graph_index(TallyGraph *g)
 	g->count = 0;
 	g->filter = NULL;
 	g->delegators = NULL;
-	if (g->nodes->members == 0)
+	if (g->npairs == 0)
 		return;
 	if (graph_delegators == NULL)
 		graph_delegators = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
 	memset(graph_delegators, 0, GRAPH_FILTER_BITS / 8);
-	deleg_start_iterate(g->nodes, &it);
-	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	for (uint64 i = 0; i < g->npairs; i++)
 	{
-		lo = Min(lo, n->member_id);
-		hi = Max(hi, n->member_id);
-		if (n->to_member != 0)
-			FILTER_SET(graph_delegators, n->member_id);
+		CHECK_FOR_INTERRUPTS();
+		lo = Min(lo, Min(g->pairs[i].from, g->pairs[i].to));
+		hi = Max(hi, Max(g->pairs[i].from, g->pairs[i].to));
+		FILTER_SET(graph_delegators, g->pairs[i].from);
 	}
 	g->delegators = graph_delegators;
 	span = (uint64) hi - (uint64) lo + 1;
-	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > g->nodes->members)
-	{
-		if (graph_filter == NULL)
-			graph_filter = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
-		memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
-		deleg_start_iterate(g->nodes, &it);
-		while ((n = deleg_iterate(g->nodes, &it)) != NULL)
-			FILTER_SET(graph_filter, n->member_id);
-		g->filter = graph_filter;
-		return;
-	}
-	if (graph_dense_cap < span)
-	{
-		if (graph_dense != NULL)
-			pfree(graph_dense);
-		graph_dense = MemoryContextAllocHuge(graph_cxt, sizeof(uint32) * span);
-		graph_dense_cap = span;
-	}
-	if (graph_ordered_cap < g->nodes->members)
-	{
-		if (graph_ordered != NULL)
-			pfree(graph_ordered);
-		graph_ordered = MemoryContextAllocHuge(graph_cxt, sizeof(DelegNode) * g->nodes->members);
-		graph_ordered_cap = g->nodes->members;
-	}
-	memset(graph_dense, 0, sizeof(uint32) * span);
-	deleg_start_iterate(g->nodes, &it);
-	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
-		graph_dense[(uint64) n->member_id - (uint64) lo] = (uint32) (n - g->nodes->data) + 1;
-	/* copy the nodes in member order; the array then points into the copy */
-	g->count = 0;
-	for (uint64 i = 0; i < span; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (graph_dense[i] != 0)
-		{
-			graph_ordered[g->count] = g->nodes->data[graph_dense[i] - 1];
-			graph_dense[i] = (uint32) ++g->count;
-		}
-	}
-	g->ordered = graph_ordered;
-	g->dense = graph_dense;
-	g->dense_min = lo;
-	g->dense_span = span;
+	/* at most 2 * npairs members: too sparse for the array whatever they are */
+	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > 2 * g->npairs ||
+		!graph_dense_build(g, lo, span))
+		graph_hash_build(g);
 }
 
 /* Iterating the nodes of an indexed graph: the ordered copy, or the hash */
@@ -394,7 +472,7 @@ static void
 graph_start(TallyGraph *g, GraphIter *it)
 {
 	it->i = 0;
-	if (g->ordered == NULL)
+	if (g->ordered == NULL && g->nodes != NULL)
 		deleg_start_iterate(g->nodes, &it->it);
 }
 
@@ -404,7 +482,7 @@ graph_next(TallyGraph *g, GraphIter *it)
 	CHECK_FOR_INTERRUPTS();
 	if (g->ordered != NULL)
 		return it->i < g->count ? &g->ordered[it->i++] : NULL;
-	return deleg_iterate(g->nodes, &it->it);
+	return g->nodes == NULL ? NULL : deleg_iterate(g->nodes, &it->it);
 }
 
 /* The node of a member already in the graph, or NULL */
@@ -423,10 +501,12 @@ node_find(TallyGraph *g, TupleTableSlot *slot, int attnum)
 static void
 delegation_at_ref(TallyGraph *g, int64 member, DelegNode *unused, int64 to_member)
 {
-	DelegNode  *n = node_of(g, member);
-
-	n->to_member = to_member;
-	(void) node_of(g, to_member);
+	if (g->npairs == graph_pairs_cap)
+		graph_pairs = graph_array_grow(graph_pairs, &graph_pairs_cap, g->npairs + 1,
+									   sizeof(DelegPair));
+	g->pairs = graph_pairs;
+	g->pairs[g->npairs].from = member;
+	g->pairs[g->npairs++].to = to_member;
 }
 
 /* A counted vote (columns: member, own weight): its node, or NULL */
@@ -640,7 +720,7 @@ period_scan_pays(TallyGraph *g, Relation rel)
 		return false;
 	blocks = RelationGetNumberOfBlocks(rel);
 	return blocks <= GRAPH_SCAN_BLOCKS ||
-		(uint64) blocks * GRAPH_SCAN_DENSITY <= (uint64) g->voted + g->nodes->members;
+		(uint64) blocks * GRAPH_SCAN_DENSITY <= (uint64) g->voted + g->count;
 }
 
 /*
@@ -789,7 +869,7 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 
 	if (DatumGetBool(args[5]))
 		period_read(g, &pd, &delegations_at_ref, args);
-	graph_index(g);
+	graph_build(g);
 	/* the votes of enspiral.tally_ballots(); a consent tally counts them too */
 	if (g->consent)
 		graph_query(&pc,
@@ -799,7 +879,7 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 		graph_query(&pv,
 					"SELECT v.member_id, COALESCE(v.weight, 1)" GRAPH_VOTES,
 					args, g, row_voter);
-	if (g->nodes->members == 0)
+	if (g->count == 0)
 		return;
 	if (!invited)
 		period_read(g, &pm, &memberships_at_ref, args);
@@ -897,8 +977,7 @@ resolve(TallyGraph *g, DelegNode *start, DelegNode **path)
 static void
 resolve_all(TallyGraph *g)
 {
-	deleg_hash *nodes = g->nodes;
-	uint64		n = nodes->members;
+	uint64		n = g->count;
 	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
 	GraphIter	it;
 	DelegNode  *d;
@@ -1011,7 +1090,7 @@ build_carriers(const Datum *args, Snapshot snap, TallyGraph *consent)
 
 	c->valid = false;
 	memset(&g, 0, sizeof(g));
-	g.nodes = graph_hash();
+	g.nodes = NULL;
 	g.consent = consent != NULL;
 	enspiral_spi_connect();
 	read_graph(&g, args, proposal_invited(args));
