@@ -21,11 +21,14 @@
  *
  * Each member is resolved once (the result of a chain is shared by every
  * member on it), so resolving costs O(delegations).  The graph is read
- * with one query per table (delegations, counted votes, memberships at
- * ref, additions, removals, departures, weights), each row streamed into
- * an open-addressing hash keyed by member (no join, no materialized
- * result), kept between tallies so that its memory is reused, and indexed
- * by id when the ids are dense; enspiral.tally_weights() gives the sums
+ * with one pass per table (delegations, counted votes, memberships at
+ * ref, additions, removals, departures, weights), no join, nothing
+ * materialized: the delegations, memberships and weights by a direct heap
+ * scan when the table is small or mostly the group's (PeriodTable), every
+ * table otherwise by a query whose rows are streamed to the graph.  The
+ * graph is an array of nodes in member order indexed by id when the ids
+ * are dense, an open-addressing hash keyed by member otherwise, its
+ * memory kept between tallies; enspiral.tally_weights() gives the sums
  * of the same resolution, so a weighted tally needs no extra pass over its
  * ballots, and enspiral.consent_tally() counts consent ballots by position
  * in the pass that reads the votes into the graph, so a weighted consent
@@ -103,17 +106,18 @@ typedef struct DelegNode
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/*
- * A DestReceiver that hands each row of a query to a function with the
- * graph, without materializing the result: the graph reads tables of the
- * size of the group, and copying their rows would cost more than the rest.
- */
 /* A delegation in effect at ref, as read */
 typedef struct DelegPair
 {
 	int64		from;
 	int64		to;
 } DelegPair;
+
+/*
+ * A DestReceiver that hands each row of a query to a function with the
+ * graph, without materializing the result: the graph reads tables of the
+ * size of the group, and copying their rows would cost more than the rest.
+ */
 
 typedef struct TallyGraph
 {
@@ -685,7 +689,9 @@ typedef struct PeriodTable
  * Read directly when the table has at most GRAPH_SCAN_BLOCKS blocks (its
  * scan costs well under a millisecond whatever it holds), or at least
  * GRAPH_SCAN_DENSITY members of the graph or voters per block (an index
- * scan of the group's rows then costs more than scanning them all)
+ * scan of the group's rows then costs more than scanning them all).  The
+ * delegations, read first, when nothing is known of the group yet, are
+ * read directly by the first rule only.
  */
 #define GRAPH_SCAN_BLOCKS	128
 #define GRAPH_SCAN_DENSITY	32
@@ -816,16 +822,7 @@ period_read(TallyGraph *g, SPIPlanPtr *plan, const PeriodTable *t, const Datum *
 	"   AND v.cast_at OPERATOR(pg_catalog.<=) $4" \
 	"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)"
 
-/*
- * Read the graph of a tally (args: group_id, proposal_id, ref, t,
- * weighted, delegation): the counted votes at t with their own weights
- * and, when delegation applies, the delegations in effect at ref and, for
- * the members in them, who is in the electorate (a member at ref, none
- * with voters = invited, or added; not removed at t; not departed at t:
- * the electorate of enspiral.electorate_members() of the members still in
- * the group, whose votes count) and, when weights apply, the weights at
- * ref.  Each table is read once, in one pass, never per member.
- */
+/* The period tables of a graph */
 static const PeriodTable delegations_at_ref = {
 	"delegations", "from_member", "valid_from", "valid_to", "to_member", false,
 	"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
@@ -853,6 +850,16 @@ static const PeriodTable weights_at_ref = {
 	weight_at_ref
 };
 
+/*
+ * Read the graph of a tally (args: group_id, proposal_id, ref, t,
+ * weighted, delegation): the counted votes at t with their own weights
+ * and, when delegation applies, the delegations in effect at ref and, for
+ * the members in them, who is in the electorate (a member at ref, none
+ * with voters = invited, or added; not removed at t; not departed at t:
+ * the electorate of enspiral.electorate_members() of the members still in
+ * the group, whose votes count) and, when weights apply, the weights at
+ * ref.  Each table is read once, in one pass, never per member.
+ */
 static void
 read_graph(TallyGraph *g, const Datum *args, bool invited)
 {
