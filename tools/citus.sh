@@ -95,8 +95,26 @@ citus_node() {
 	cat "$d/pg_hba.conf" >>"$d/pg_hba.conf.new"
 	mv "$d/pg_hba.conf.new" "$d/pg_hba.conf"
 	[ "$(id -u)" -ne 0 ] || chown postgres: "$d/pg_hba.conf"
-	as_pg "$(pg_bindir)/pg_ctl" -D "$d" -l "$CITUS_DIR/$1.log" -w -t 60 start >/dev/null ||
-		{ cat "$CITUS_DIR/$1.log" >&2; die "citus node $1 did not start"; }
+	citus_node_start "$1" "$2"
+}
+
+# citus_node_start NAME PORT: start one node; when another process took the
+# port between the check and the bind, move to another free port (up to 5
+# times) and print the port the node listens on
+citus_node_start() {
+	local d=$CITUS_DIR/$1 port=$2 try
+	for try in 1 2 3 4 5; do
+		if as_pg "$(pg_bindir)/pg_ctl" -D "$d" -l "$CITUS_DIR/$1.log" -w -t 60 start >/dev/null; then
+			echo "$port" >"$CITUS_DIR/$1.port"
+			return 0
+		fi
+		grep -q "Address already in use" "$CITUS_DIR/$1.log" 2>/dev/null || break
+		port=$(citus_free_port)
+		echo "port = $port" >>"$d/postgresql.conf"
+		: >"$CITUS_DIR/$1.log"
+	done
+	cat "$CITUS_DIR/$1.log" >&2
+	die "citus node $1 did not start"
 }
 
 # citus_start: a coordinator and two workers; stopped by citus_stop on exit
@@ -106,17 +124,18 @@ citus_start() {
 	chmod 755 "$CITUS_DIR"
 	[ "$(id -u)" -ne 0 ] || chown postgres: "$CITUS_DIR"
 	trap citus_stop EXIT
-	CITUS_PORT=$(citus_free_port)
+	# each port is checked free just before its node starts, and a node
+	# whose port was taken meanwhile moves on (citus_node_start)
+	citus_node coordinator "$(citus_free_port)"
+	CITUS_PORT=$(cat "$CITUS_DIR/coordinator.port")
+	CITUS_USED_PORTS="$CITUS_PORT"
+	for p in 1 2; do
+		citus_node "worker$p" "$(citus_free_port)"
+		CITUS_USED_PORTS="$CITUS_USED_PORTS $(cat "$CITUS_DIR/worker$p.port")"
+	done
 	# in ascending order: shards are placed in node order, so a test sees
 	# the same placement (and the same ids drawn on the workers) every run
-	CITUS_WORKER_PORTS="$(citus_free_port) $(citus_free_port)"
-	CITUS_WORKER_PORTS=$(printf '%s\n' $CITUS_WORKER_PORTS | sort -n | tr '\n' ' ')
-	citus_node coordinator "$CITUS_PORT"
-	p=1
-	for port in $CITUS_WORKER_PORTS; do
-		citus_node "worker$p" "$port"
-		p=$((p + 1))
-	done
+	CITUS_WORKER_PORTS=$(cat "$CITUS_DIR"/worker*.port | sort -n | tr '\n' ' ')
 	export PGHOST=127.0.0.1 PGPORT=$CITUS_PORT PGUSER=postgres PGDATABASE=postgres
 }
 
