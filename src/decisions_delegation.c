@@ -233,6 +233,10 @@ static uint64 graph_dense_cap = 0;
 static DelegNode *graph_ordered = NULL;
 static uint64 graph_ordered_cap = 0;
 
+/* The path of the chain being resolved (resolve_all) */
+static DelegNode **graph_path = NULL;
+static uint64 graph_path_cap = 0;
+
 /* The memory kept between tallies */
 static MemoryContext
 graph_memory(void)
@@ -260,7 +264,7 @@ graph_release(void)
 {
 	if ((graph_nodes != NULL && graph_nodes->size > GRAPH_KEEP_MAX) ||
 		graph_dense_cap > GRAPH_KEEP_MAX || graph_ordered_cap > GRAPH_KEEP_MAX ||
-		graph_pairs_cap > GRAPH_KEEP_MAX)
+		graph_pairs_cap > GRAPH_KEEP_MAX || graph_path_cap > GRAPH_KEEP_MAX)
 	{
 		MemoryContextReset(graph_cxt);
 		graph_nodes = NULL;
@@ -270,6 +274,8 @@ graph_release(void)
 		graph_ordered_cap = 0;
 		graph_pairs = NULL;
 		graph_pairs_cap = 0;
+		graph_path = NULL;
+		graph_path_cap = 0;
 	}
 }
 
@@ -984,10 +990,14 @@ resolve(TallyGraph *g, DelegNode *start, DelegNode **path)
 static void
 resolve_all(TallyGraph *g)
 {
-	uint64		n = g->count;
-	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
 	GraphIter	it;
 	DelegNode  *d;
+	DelegNode **path;
+
+	/* kept with the graph: a transient array of its size at the top of the heap
+	 * would be given back to the system after each tally (see cache_store) */
+	graph_path = graph_array(graph_path, &graph_path_cap, Max(g->count, 1), sizeof(DelegNode *));
+	path = graph_path;
 
 	graph_start(g, &it);
 	while ((d = graph_next(g, &it)) != NULL)
@@ -1003,7 +1013,6 @@ resolve_all(TallyGraph *g)
 			weight_add(&c->delegated, d->weight);
 		}
 	}
-	pfree(path);
 }
 
 /* Hash of the transaction ids a snapshot sees as in progress */
