@@ -14,7 +14,7 @@
  *	  The events of the hot paths, vote_cast (vote()) and contribution
  *	  (contribute()), are written here by C row triggers directly through
  *	  core_relaccess.c: no SPI, no plan, the payload built as a JsonbValue, and
- *	  NOTIFY queued with Async_Notify() only where the group sets
+ *	  NOTIFY queued (core_notify.c) only where the group sets
  *	  notify_votes_and_contributions (a notifying commit takes a
  *	  cluster-wide lock, doc/actors-and-events.md, "NOTIFY").  Refunds and
  *	  allocations, and every other event, go through SQL (emit_event).
@@ -225,19 +225,6 @@ group_notifies_hot_events(int64 group_id)
 		jsonb_get_bool_key(DatumGetJsonbP(v[0]), "notify_votes_and_contributions", false);
 }
 
-/* Queue NOTIFY enspiral_events {"group_id", "event_id"} (sent on commit only) */
-static void
-event_notify(int64 group_id, int64 event_id)
-{
-	char		payload[96];
-
-	snprintf(payload, sizeof(payload),
-			 "{\"group_id\": " INT64_FORMAT ", \"event_id\": " INT64_FORMAT "}",
-			 group_id, event_id);
-	PreventCommandDuringRecovery("NOTIFY");
-	Async_Notify("enspiral_events", payload);
-}
-
 /* A nullable bigint column of a hot event (0 stands for NULL) */
 #define HOT_COLUMN(name, x) {name, Int64GetDatum(x), (x) == 0}
 
@@ -261,7 +248,7 @@ hot_event_append(const HotEvent *ev)
 
 	relaccess_insert("events", cols, lengthof(cols));
 	if (group_notifies_hot_events(ev->group_id))
-		event_notify(ev->group_id, event_id);
+		enspiral_event_notify(ev->group_id, event_id);
 }
 
 /*
@@ -461,9 +448,7 @@ enspiral_transfers_events(PG_FUNCTION_ARGS)
 				  "              ELSE '{}'::pg_catalog.jsonb END"
 				  "    FROM a"
 				  "  RETURNING group_id, event_id)"
-				  " SELECT pg_catalog.pg_notify('enspiral_events',"
-				  "          '{\"group_id\": ' || e.group_id || ', \"event_id\": ' || e.event_id || '}')"
-				  "   FROM e",
+				  " SELECT enspiral.notify_event(e.group_id, e.event_id) FROM e",
 				  8, argtypes);
 	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "recording the transfer event failed");

@@ -625,6 +625,31 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 }
 
 /*
+ * On Citus: a 0.1.0 contribute(bucket_id, ...) runs as the group-first form
+ * named by signature on the bucket's node (core_forward.c); true with its
+ * result (fcinfo->isnull set)
+ */
+static bool
+forward_contribute(FunctionCallInfo fcinfo, const char *signature, Datum *result)
+{
+	Datum		args[5];
+	bool		nulls[5];
+
+	if (PG_ARGISNULL(0) || !relaccess_distributed(relaccess_relid("buckets")))
+		return false;
+	args[0] = Int64GetDatum(relaccess_group_of("buckets", "buckets_bucket_id_idx",
+											   PG_GETARG_INT64(0)));
+	nulls[0] = false;
+	for (int i = 0; i < 4; i++)
+	{
+		nulls[i + 1] = PG_ARGISNULL(i);
+		args[i + 1] = nulls[i + 1] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	return enspiral_forward_to(signature, DatumGetInt64(args[0]), 5, args, nulls, result,
+							   &fcinfo->isnull);
+}
+
+/*
  * The body of contribute() and try_contribute(): move amount from the
  * member's account to the bucket's account after checking every rule, and
  * return the transfer id.  A refusal by a contribution rule is reported at
@@ -745,6 +770,11 @@ contribute_internal(FunctionCallInfo fcinfo, bool group_first, int elevel)
 Datum
 enspiral_contribute(PG_FUNCTION_ARGS)
 {
+	Datum		forwarded;
+
+	if (forward_contribute(fcinfo, "enspiral.contribute(bigint,bigint,bigint,bigint,text)",
+						   &forwarded))
+		return forwarded;
 	PG_RETURN_INT64(contribute_internal(fcinfo, false, ERROR));
 }
 
@@ -757,7 +787,13 @@ enspiral_contribute(PG_FUNCTION_ARGS)
 Datum
 enspiral_try_contribute(PG_FUNCTION_ARGS)
 {
-	int64		transfer_id = contribute_internal(fcinfo, false, DEBUG1);
+	Datum		forwarded;
+	int64		transfer_id;
+
+	if (forward_contribute(fcinfo, "enspiral.try_contribute(bigint,bigint,bigint,bigint,text)",
+						   &forwarded))
+		return forwarded;
+	transfer_id = contribute_internal(fcinfo, false, DEBUG1);
 
 	if (transfer_id == 0)
 		PG_RETURN_NULL();
@@ -772,6 +808,8 @@ enspiral_try_contribute(PG_FUNCTION_ARGS)
 Datum
 enspiral_contribute_in_group(PG_FUNCTION_ARGS)
 {
+	if (!PG_ARGISNULL(0))
+		ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
 	PG_RETURN_INT64(contribute_internal(fcinfo, true, ERROR));
 }
 
@@ -782,7 +820,11 @@ enspiral_contribute_in_group(PG_FUNCTION_ARGS)
 Datum
 enspiral_try_contribute_in_group(PG_FUNCTION_ARGS)
 {
-	int64		transfer_id = contribute_internal(fcinfo, true, DEBUG1);
+	int64		transfer_id;
+
+	if (!PG_ARGISNULL(0))
+		ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
+	transfer_id = contribute_internal(fcinfo, true, DEBUG1);
 
 	if (transfer_id == 0)
 		PG_RETURN_NULL();
@@ -990,6 +1032,8 @@ enspiral_bucket_reopen(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
 	int			rc;
+
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
 
 	enspiral_spi_connect();
 	enspiral_plan(&plan,

@@ -624,6 +624,25 @@ enspiral_vote(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("proposal_id, member_id and ballot must not be NULL")));
+	/* on Citus: the group-first vote() on the group's node (core_forward.c) */
+	if (relaccess_distributed(relaccess_relid("proposals")))
+	{
+		Datum		args[5] = {0, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+		PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)};
+		bool		nulls[5] = {false, false, false, false, PG_ARGISNULL(3)};
+		Datum		result;
+		bool		isnull;
+
+		args[0] = Int64GetDatum(relaccess_group_of("proposals", "proposals_proposal_id_idx",
+												   PG_GETARG_INT64(0)));
+		if (enspiral_forward_to("enspiral.vote(bigint,bigint,bigint,jsonb,text)",
+								DatumGetInt64(args[0]), 5, args, nulls, &result, &isnull))
+		{
+			if (isnull)
+				PG_RETURN_NULL();
+			PG_RETURN_DATUM(result);
+		}
+	}
 	vote_id = cast_vote(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2),
 						PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), 0, &anonymous);
 	if (anonymous)
@@ -645,6 +664,7 @@ enspiral_vote_in_group(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("group_id, proposal_id, member_id and ballot must not be NULL")));
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
 	vote_id = cast_vote(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2),
 						PG_GETARG_JSONB_P(3), PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4),
 						0, &anonymous);
@@ -670,6 +690,7 @@ enspiral_vote_as_delegate(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("group_id, proposal_id, delegate_id, member_id and ballot must not be NULL")));
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
 	if (PG_GETARG_INT64(2) == PG_GETARG_INT64(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -782,6 +803,7 @@ enspiral_add_voter(PG_FUNCTION_ARGS)
 Datum
 enspiral_add_voter_in_group(PG_FUNCTION_ARGS)
 {
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
 	add_voter(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
@@ -821,6 +843,7 @@ enspiral_retract_vote(PG_FUNCTION_ARGS)
 	TimestampTz now = decisions_now();
 	VoteContext vc;
 
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, group_id);
 	enspiral_spi_connect();
 	locked_context(group_id, pid, member_id, now, &vc);
 	refuse_anonymous(pid, &vc, "retract_vote");
@@ -870,6 +893,7 @@ enspiral_remove_voter(PG_FUNCTION_ARGS)
 	Int64GetDatum(member_id), TimestampTzGetDatum(now)};
 	VoteContext vc;
 
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, group_id);
 	enspiral_spi_connect();
 	locked_context(group_id, pid, member_id, now, &vc);
 	refuse_anonymous(pid, &vc, "remove_voter");

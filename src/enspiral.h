@@ -111,6 +111,26 @@ extern bool enspiral_is_shard_of(Oid relid, Oid of);
 extern bool enspiral_citus_present(void);
 extern bool enspiral_table_is_distributed(Oid relid);
 
+/* core_forward.c: a call Citus did not delegate runs on the group's node */
+extern bool enspiral_forward_call(FunctionCallInfo fcinfo, int64 group_id, Datum *result);
+extern bool enspiral_forward_to(const char *signature, int64 group_id, int nargs,
+								const Datum *args, const bool *nulls, Datum *result,
+								bool *isnull);
+
+/*
+ * Return the result of this call run on the group's node when Citus holds
+ * the group elsewhere (core_forward.c); nothing on a single server
+ */
+#define ENSPIRAL_FORWARD_TO_GROUP(fcinfo, group_id) \
+	do { \
+		Datum		forwarded_; \
+		if (enspiral_forward_call((fcinfo), (group_id), &forwarded_)) \
+			return forwarded_; \
+	} while (0)
+
+/* core_notify.c: NOTIFY enspiral_events, deferred to commit on Citus */
+extern void enspiral_event_notify(int64 group_id, int64 event_id);
+
 /* core_numeric.c: the one numeric and int64 comparison */
 extern int	enspiral_numeric_cmp(Numeric a, Numeric b);
 extern void enspiral_sort_int64(int64 *values, size_t n);

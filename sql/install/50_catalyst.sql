@@ -282,14 +282,23 @@ COMMENT ON FUNCTION enspiral.catalyst_coverage(bigint, date, date) IS
 
 CREATE FUNCTION enspiral.catalyst_gaps(group_id bigint, from_date date, to_date date)
     RETURNS TABLE (period daterange, catalysts integer)
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- PL/pgSQL, not LANGUAGE sql: Citus plans the queries with the values
+    -- (doc/scaling.md)
+    min_catalysts integer;
+BEGIN
+    SELECT (g.settings ->> 'min_catalysts')::integer INTO min_catalysts
+      FROM enspiral.groups g WHERE g.group_id = catalyst_gaps.group_id;
+    RETURN QUERY
     SELECT c.period, c.catalysts
-      FROM enspiral.catalyst_coverage($1, $2, $3) c
-     WHERE c.catalysts < (SELECT (g.settings ->> 'min_catalysts')::integer
-                            FROM enspiral.groups g WHERE g.group_id = $1)
-     ORDER BY c.period
+      FROM enspiral.catalyst_coverage(catalyst_gaps.group_id, catalyst_gaps.from_date,
+                                      catalyst_gaps.to_date) c
+     WHERE c.catalysts < min_catalysts
+     ORDER BY c.period;
+END
 $$;
 COMMENT ON FUNCTION enspiral.catalyst_gaps(bigint, date, date) IS
     'The periods of [from_date, to_date) with fewer than min_catalysts serving catalysts';

@@ -58,43 +58,23 @@ COMMENT ON TRIGGER vote_counts ON enspiral.votes IS
 -- Internal helpers
 ------------------------------------------------------------------------------
 
--- the members who may vote on a proposal evaluated at t (opening time ref):
--- the same rule as electorate_size(), member by member
-CREATE FUNCTION enspiral.electorate_members(p enspiral.proposals, ref timestamptz, t timestamptz)
-    RETURNS SETOF bigint
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3)
-$$;
-COMMENT ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) IS
-    'Internal: the member ids electorate_size() counts (enspiral.electorate_members(group_id, proposal_id, ref, t) of the proposal)';
-
 -- membership at a time: a primary-key lookup of the member's periods
 CREATE FUNCTION enspiral.member_at(group_id bigint, member_id bigint, at timestamptz)
     RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM enspiral.memberships c
-                    WHERE c.group_id = $1 AND c.member_id = $2
-                      AND c.joined_at <= $3 AND (c.left_at IS NULL OR c.left_at > $3))
+BEGIN
+    -- PL/pgSQL, not LANGUAGE sql: Citus plans the query with the values
+    -- (doc/scaling.md)
+    RETURN EXISTS (SELECT 1 FROM enspiral.memberships c
+                    WHERE c.group_id = member_at.group_id AND c.member_id = member_at.member_id
+                      AND c.joined_at <= member_at.at
+                      AND (c.left_at IS NULL OR c.left_at > member_at.at));
+END
 $$;
 COMMENT ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) IS
     'Internal: whether the member of the group was a member at the time (a membership period covers it)';
-
--- departed_members(group, t): left at or before t, not members at t
-CREATE FUNCTION enspiral.departed_at(group_id bigint, t timestamptz)
-    RETURNS bigint[]
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT ARRAY(SELECT d.member_id FROM enspiral.memberships d
-                  WHERE d.group_id = $1 AND d.left_at IS NOT NULL AND d.left_at <= $2
-                    AND NOT enspiral.member_at($1, d.member_id, $2))
-$$;
-COMMENT ON FUNCTION enspiral.departed_at(bigint, timestamptz) IS
-    'Internal: the members of the group who left at or before t and were not members at t (their votes stop counting)';
 
 -- the time a proposal is evaluated at now: its close once closed, else now
 CREATE FUNCTION enspiral.evaluation_time(p enspiral.proposals, st enspiral.proposal_state, now timestamptz)
@@ -151,14 +131,24 @@ CREATE FUNCTION enspiral.members(group_id bigint, at timestamptz DEFAULT NULL)
 AS $$
 BEGIN
     PERFORM enspiral.require_group(members.group_id);
+    -- two queries, not one with a CASE on at: a cached generic plan of the
+    -- CASE could not use the index of current memberships (bench app_read)
+    IF members.at IS NULL THEN
+        RETURN QUERY
+            SELECT m.member_id, m.member_key, ms.joined_at, ms.left_at
+              FROM enspiral.memberships ms
+              JOIN enspiral.members m ON m.group_id = ms.group_id AND m.member_id = ms.member_id
+             WHERE ms.group_id = members.group_id AND ms.left_at IS NULL
+             ORDER BY ms.member_id;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT m.member_id, m.member_key, ms.joined_at, ms.left_at
           FROM enspiral.memberships ms
           JOIN enspiral.members m ON m.group_id = ms.group_id AND m.member_id = ms.member_id
          WHERE ms.group_id = members.group_id
-           AND CASE WHEN members.at IS NULL THEN ms.left_at IS NULL
-                    ELSE ms.joined_at <= members.at AND (ms.left_at IS NULL OR ms.left_at > members.at) END
-         ORDER BY m.member_id;
+           AND ms.joined_at <= members.at AND (ms.left_at IS NULL OR ms.left_at > members.at)
+         ORDER BY ms.member_id;
 END
 $$;
 COMMENT ON FUNCTION enspiral.members(bigint, timestamptz) IS
@@ -204,70 +194,104 @@ BEGIN
                                               WHERE c.group_id = d.group_id AND c.member_id = d.member_id
                                                 AND c.left_at IS NULL));
     RETURN QUERY
-        WITH page AS (
-            SELECT x AS p, enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
+        WITH listed AS (
+            -- ROW(x.*) of the table's type: on Citus x is a row of the shard
+            -- (a type of its own), which compute_outcome_at() does not take
+            SELECT ROW(x.*)::enspiral.proposals AS p,
+                   enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now) AS st
               FROM enspiral.proposals x
              WHERE x.group_id = proposals.group_id
                AND (only_state IS NULL
                     OR enspiral.effective_proposal_state(x.state, x.opens_at, x.closes_at, now)::text = only_state)
              ORDER BY x.closes_at DESC NULLS LAST, x.proposal_id DESC
-             LIMIT max_rows)
-        -- voted and electorate follow counted_ballots() and electorate_size()
+             LIMIT max_rows),
+        -- the evaluation time t, the opening time ref and whether the
+        -- members vote, as columns of the page (Citus plans no join with a
+        -- LATERAL subquery that reads no table)
+        timed AS (
+            SELECT l.p, l.st,
+                   CASE WHEN l.st = 'closed' THEN least((l.p).closes_at, now) ELSE now END AS t
+              FROM listed l),
+        page AS (
+            SELECT m.p, m.st, m.t, least(coalesce((m.p).opens_at, m.t), m.t) AS ref,
+                   (m.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
+              FROM timed m),
+        -- the outcome recorded at the close of this opening, if any, and
+        -- the electorate (MATERIALIZED: computed once, used twice below)
+        counted AS MATERIALIZED (
+            SELECT g.p, g.st, g.t, rec.outcome AS recorded,
+                   CASE WHEN rec.outcome IS NOT NULL THEN (rec.outcome ->> 'electorate')::bigint
+                   ELSE
+                   -- |members at ref (unless invited) UNION additions| - removals in effect at t
+                   CASE WHEN g.members THEN
+                        current_count
+                        - (SELECT count(*) FROM enspiral.memberships m
+                            WHERE m.group_id = proposals.group_id AND m.joined_at > g.ref AND m.left_at IS NULL)
+                        + (SELECT count(*) FROM enspiral.memberships m
+                            WHERE m.group_id = proposals.group_id AND m.left_at > g.ref AND m.joined_at <= g.ref)
+                   ELSE 0 END
+                   + (SELECT count(*) FROM enspiral.electorate_additions a
+                       WHERE a.group_id = proposals.group_id AND a.proposal_id = (g.p).proposal_id
+                         AND NOT (g.members AND enspiral.member_at(proposals.group_id, a.member_id, g.ref)))
+                   -- (a join, not EXISTS: Citus plans no correlated EXISTS under OR here)
+                   - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
+                       LEFT JOIN enspiral.electorate_additions a
+                         ON a.group_id = r.group_id AND a.proposal_id = r.proposal_id
+                        AND a.member_id = r.member_id
+                       WHERE r.group_id = proposals.group_id AND r.proposal_id = (g.p).proposal_id
+                         AND r.removed_at <= g.t AND (r.restored_at IS NULL OR r.restored_at > g.t)
+                         AND ((g.members AND enspiral.member_at(proposals.group_id, r.member_id, g.ref))
+                              OR a.member_id IS NOT NULL)) END AS electorate
+              FROM page g
+              LEFT JOIN enspiral.outcomes rec
+                ON g.st = 'closed' AND rec.group_id = proposals.group_id
+               AND rec.proposal_id = (g.p).proposal_id AND rec.opening = (g.p).reopen_count),
+        decided AS MATERIALIZED (
+            SELECT c.p, c.st, c.electorate,
+                   CASE WHEN c.st = 'closed' THEN
+                        coalesce(c.recorded,
+                                 enspiral.compute_outcome_at(c.p, (c.p).reopen_count, c.st, c.t, c.electorate))
+                   END AS outcome
+              FROM counted c)
+        -- every table is read with group_id = the group given (not a
+        -- column of the page), so Citus routes the whole query to the
+        -- group's shards (doc/scaling.md)
+        -- electorate follows electorate_size() and voted counted_ballots()
         -- (written out: calls of those SQL functions are planned per row);
-        -- test/sql/app_api.sql checks that they agree on every state.  Both
-        -- are counted from what changed since the evaluation time, so the
-        -- cost does not grow with the size of the group (bench app_read):
-        --   members at ref = current members - those who joined after ref
-        --                    and are members now + those who were members at
-        --                    ref and left after it;
-        --   votes in force now = current votes (history_key 0, the sum of
-        --                    vote_counts) - those of members who departed.
+        -- test/sql/app_api.sql and app_read_scale.sql check that they agree
+        -- on every state.  Neither grows with the size of the group (bench
+        -- app_read):
+        --   closed: the outcome gives both: the one recorded at the close
+        --     (the ballots and memberships at the close can no longer
+        --     change: vote() refuses a closed proposal,
+        --     memberships_outcome_guard a membership change before a
+        --     recorded close), or, when nothing recorded it yet, the one
+        --     computed as outcome() would record it, from the electorate
+        --     counted here;
+        --   otherwise, counted from what changed since the evaluation time:
+        --     members at ref = current members - those who joined after ref
+        --                      and are members now + those who were members
+        --                      at ref and left after it;
+        --     votes in force now = current votes (history_key 0, the sum of
+        --                      vote_counts) - those of members who departed.
         SELECT (g.p).proposal_id, (g.p).author_id, (g.p).title, (g.p).details, (g.p).method,
                (g.p).options, (g.p).settings, g.st::text, (g.p).opens_at, (g.p).closes_at,
                (g.p).created_at,
-               CASE WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
+               CASE WHEN g.outcome IS NOT NULL THEN (g.outcome ->> 'voted')::bigint
+                    WHEN ((g.p).settings ->> 'anonymous')::boolean THEN
                     (SELECT count(*) FROM enspiral.anonymous_ballots b
-                      WHERE b.group_id = (g.p).group_id AND b.proposal_id = (g.p).proposal_id)
-                    WHEN e.t = now THEN
-                    coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
-                               WHERE c.group_id = (g.p).group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
+                      WHERE b.group_id = proposals.group_id AND b.proposal_id = (g.p).proposal_id)
+               ELSE coalesce((SELECT sum(c.counted) FROM enspiral.vote_counts c
+                               WHERE c.group_id = proposals.group_id AND c.proposal_id = (g.p).proposal_id), 0)::bigint
                     - (SELECT count(*) FROM enspiral.votes v
-                        WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                          AND v.member_id = ANY (departed_now) AND v.history_key = 0)
-               ELSE (SELECT count(*) FROM enspiral.votes v
-                      WHERE v.group_id = (g.p).group_id AND v.proposal_id = (g.p).proposal_id
-                        AND (v.superseded_at IS NULL OR v.superseded_at > e.t) AND v.cast_at <= e.t
-                        AND v.member_id <> ALL (enspiral.departed_at((g.p).group_id, e.t))) END,
-               -- |members at ref (unless invited) UNION additions| - removals in effect at t
-               CASE WHEN e.members THEN
-                    current_count
-                    - (SELECT count(*) FROM enspiral.memberships m
-                        WHERE m.group_id = (g.p).group_id AND m.joined_at > e.ref AND m.left_at IS NULL)
-                    + (SELECT count(*) FROM enspiral.memberships m
-                        WHERE m.group_id = (g.p).group_id AND m.left_at > e.ref AND m.joined_at <= e.ref)
-               ELSE 0 END
-               + (SELECT count(*) FROM enspiral.electorate_additions a
-                   WHERE a.group_id = (g.p).group_id AND a.proposal_id = (g.p).proposal_id
-                     AND NOT (e.members AND enspiral.member_at((g.p).group_id, a.member_id, e.ref)))
-               - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
-                   WHERE r.group_id = (g.p).group_id AND r.proposal_id = (g.p).proposal_id
-                     AND r.removed_at <= e.t AND (r.restored_at IS NULL OR r.restored_at > e.t)
-                     AND ((e.members AND enspiral.member_at((g.p).group_id, r.member_id, e.ref))
-                          OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
-                                      WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
-                                        AND a.member_id = r.member_id))),
-               CASE WHEN g.st = 'closed'
-                         AND NOT (enspiral.hide_mode((g.p).settings) <> 'off'
-                                  AND enspiral.proposal_written_here((g.p).group_id, (g.p).proposal_id)) THEN
-                    coalesce((SELECT o.outcome FROM enspiral.outcomes o
-                               WHERE o.group_id = (g.p).group_id AND o.proposal_id = (g.p).proposal_id
-                                 AND o.opening = (g.p).reopen_count),
-                             enspiral.compute_outcome((g.p).proposal_id)) END
-          FROM page g
-         CROSS JOIN LATERAL (
-             SELECT x.t, least(coalesce((g.p).opens_at, x.t), x.t) AS ref,
-                    (g.p).settings ->> 'voters' IS DISTINCT FROM 'invited' AS members
-               FROM (SELECT CASE WHEN g.st = 'closed' THEN least((g.p).closes_at, now) ELSE now END AS t) x) e
+                        WHERE v.group_id = proposals.group_id AND v.proposal_id = (g.p).proposal_id
+                          AND v.member_id = ANY (departed_now) AND v.history_key = 0) END,
+               g.electorate,
+               -- hidden results: not in the transaction that closed it
+               CASE WHEN NOT (enspiral.hide_mode((g.p).settings) <> 'off'
+                              AND enspiral.proposal_written_here(proposals.group_id, (g.p).proposal_id))
+                    THEN g.outcome END
+          FROM decided g
          ORDER BY (g.p).closes_at DESC NULLS LAST, (g.p).proposal_id DESC;
 END
 $$;
@@ -358,16 +382,22 @@ DECLARE
     anon boolean := (p.settings ->> 'anonymous')::boolean;
 BEGIN
     -- who voted: one pass over the proposal's votes (or participations),
-    -- hashed, instead of a lookup per member of the electorate
+    -- hashed, instead of a lookup per member of the electorate; before the
+    -- close the votes in force are the current ones (history_key 0, what
+    -- proposals() counts as voted), read from the primary key alone
     RETURN QUERY
         SELECT e.m,
                CASE WHEN anon THEN e.m IN (SELECT x.member_id FROM enspiral.participations x
                                             WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id)
+                    WHEN st <> 'closed' THEN e.m IN (SELECT v.member_id FROM enspiral.votes v
+                                                      WHERE v.group_id = p.group_id
+                                                        AND v.proposal_id = p.proposal_id
+                                                        AND v.history_key = 0)
                     ELSE e.m IN (SELECT v.member_id FROM enspiral.votes v
                                   WHERE v.group_id = p.group_id AND v.proposal_id = p.proposal_id
                                     AND v.cast_at <= t
                                     AND (v.superseded_at IS NULL OR v.superseded_at > t)) END
-          FROM enspiral.electorate_members(p, least(coalesce(p.opens_at, t), t), t) e(m)
+          FROM enspiral.electorate_members(p.group_id, p.proposal_id, least(coalesce(p.opens_at, t), t), t) e(m)
          ORDER BY e.m;
 END
 $$;
@@ -522,9 +552,7 @@ $$;
 COMMENT ON FUNCTION enspiral.catalyst_terms(bigint) IS
     'The catalyst terms of a group: who serves from starts_on until ends_on (exclusive: the first day not served), days a week, and whether the term was ended early';
 
-REVOKE ALL ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.member_at(bigint, bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION enspiral.departed_at(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.vote_counts_apply() FROM PUBLIC;

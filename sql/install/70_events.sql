@@ -68,6 +68,18 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON enspiral.events
 COMMENT ON TRIGGER events_no_truncate ON enspiral.events IS
     'Events are never truncated (NS011)';
 
+-- notify_event(): the one way an event queues NOTIFY enspiral_events
+-- (src/core_notify.c): at once on a single server, deferred to commit when
+-- enspiral.events is distributed by Citus (a transaction that Citus prepares
+-- for two-phase commit cannot have a NOTIFY queued)
+CREATE FUNCTION enspiral.notify_event(group_id bigint, event_id bigint) RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_notify_event_sql';
+COMMENT ON FUNCTION enspiral.notify_event(bigint, bigint) IS
+    'Internal: queues NOTIFY enspiral_events {"group_id", "event_id"} (delivered on commit only; on Citus deferred to the commit, also of a prepared transaction)';
+REVOKE ALL ON FUNCTION enspiral.notify_event(bigint, bigint) FROM PUBLIC;
+
 CREATE FUNCTION enspiral.emit_event(group_id bigint, kind text, actor bigint,
                                     member_id bigint DEFAULT NULL, proposal_id bigint DEFAULT NULL,
                                     round_id bigint DEFAULT NULL, bucket_id bigint DEFAULT NULL,
@@ -85,8 +97,7 @@ BEGIN
             -- a passed proposal's effects: the proposal is the actor
             CASE WHEN enspiral.acting_proposal($1) IS NULL THEN coalesce($9, '{}')
                  ELSE coalesce($9, '{}') || jsonb_build_object('acting_proposal_id', enspiral.acting_proposal($1)) END);
-    PERFORM pg_catalog.pg_notify('enspiral_events',
-                                 '{"group_id": ' || $1 || ', "event_id": ' || eid || '}');
+    PERFORM enspiral.notify_event($1, eid);
     RETURN eid;
 END
 $$;

@@ -179,7 +179,10 @@ SELECT enspiral.ballot(:g, :anon, :ana) AS anonymous_ballot;
 -- back: it reads nothing of the results before the close commits
 BEGIN;
 SELECT enspiral.close_proposal(:h2);
-SELECT state, outcome IS NULL AS outcome_hidden FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
+-- (the counts come from the outcome the closing recorded: the same numbers
+-- as before it, and still no outcome)
+SELECT state, voted, electorate, outcome IS NULL AS outcome_hidden
+  FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
 SELECT enspiral.ballot(:g, :h2, :ben) - 'cast_at' AS still_hidden;
 SAVEPOINT before_stances;
 SELECT * FROM enspiral.stances(:g, :h2);
@@ -190,6 +193,24 @@ SELECT member_id, ballot, reason FROM enspiral.stances(:g, :h2);
 SELECT outcome -> 'totals' AS totals FROM enspiral.proposals(:g) WHERE proposal_id = :h2;
 SELECT enspiral.close_proposal(:a2);
 SELECT member_id, ballot, reason, cast_at FROM enspiral.stances(:g, :a2);
+-- hidden results whose deadline passed with nothing recording the outcome:
+-- proposals() computes it (the counts it passes on are the electorate's
+-- size, never a ballot), shown once closed by time and never before
+SELECT enspiral.propose(:g, :ana, 'Lapsed map', 'choice', '{north,south}', '{"hide_results": true}') AS h3 \gset
+SELECT enspiral.open_proposal(:h3, now() + interval '1 day');
+SELECT enspiral.vote(:h3, :ben, '["south"]') IS NOT NULL AS voted;
+SELECT state, voted, electorate, outcome FROM enspiral.proposals(:g) WHERE proposal_id = :h3;
+RESET ROLE;
+SET session_replication_role = replica;
+UPDATE enspiral.proposals SET opens_at = opens_at - interval '2 days', closes_at = now() - interval '1 hour'
+ WHERE proposal_id = :h3;
+UPDATE enspiral.votes SET cast_at = cast_at - interval '2 days' WHERE proposal_id = :h3;
+UPDATE enspiral.memberships SET joined_at = joined_at - interval '3 days' WHERE group_id = :g;
+RESET session_replication_role;
+SELECT count(*) AS recorded FROM enspiral.outcomes WHERE proposal_id = :h3;
+SET ROLE regress_enspiral_app3;
+SELECT state, voted, electorate, outcome -> 'totals' AS totals
+  FROM enspiral.proposals(:g) WHERE proposal_id = :h3;
 
 -- a round with hidden totals (hide_totals): buckets() lists the buckets
 -- without what they hold or how many fund them, contributions() refuses

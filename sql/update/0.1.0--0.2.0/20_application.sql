@@ -67,10 +67,6 @@ COMMENT ON INDEX enspiral.rounds_due IS
 -- Internal helpers
 ------------------------------------------------------------------------------
 
--- the members who may vote on a proposal evaluated at t (opening time ref):
--- the same rule as electorate_size(), member by member
--- @function enspiral.electorate_members(p enspiral.proposals, ref timestamptz, t timestamptz)
-
 -- the time a proposal is evaluated at now: its close once closed, else now
 -- @function enspiral.evaluation_time(p enspiral.proposals, st enspiral.proposal_state, now timestamptz)
 
@@ -117,7 +113,6 @@ COMMENT ON INDEX enspiral.rounds_due IS
 
 -- @function enspiral.catalyst_terms(group_id bigint)
 
-REVOKE ALL ON FUNCTION enspiral.electorate_members(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.evaluation_time(enspiral.proposals, enspiral.proposal_state, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.group_round(bigint, bigint) FROM PUBLIC;
 

@@ -58,12 +58,12 @@ SELECT count(*) AS counted FROM enspiral.votes
  WHERE group_id = :g AND proposal_id = :p AND superseded_at IS NULL;
 -- each vote recorded its event on the group's node
 SELECT count(*) AS vote_events FROM enspiral.events_since(:g, 0, 100) WHERE kind = 'vote_cast';
--- the 0.1.0 forms that name no group run on the coordinator: the vote
--- tables refuse writes that do not come from vote() on the group's node
-SELECT enspiral.vote(:p, :ben, '"agree"');
+-- the 0.1.0 form that names no group finds the group and runs on its node
+-- (the vote tables refuse writes that do not come from vote() there)
+SELECT enspiral.vote(:p, :ben, '"agree"') >= (1::bigint << 48) AS drawn_on_a_worker;
 -- so does a group-first call inside a transaction block (not delegated)
 BEGIN;
-SELECT enspiral.vote(:g, :p, :ben, '"agree"', NULL);
+SELECT enspiral.vote(:g, :p, :ben, '"agree"', NULL) >= (1::bigint << 48) AS drawn_on_a_worker;
 ROLLBACK;
 
 -- rounds and buckets

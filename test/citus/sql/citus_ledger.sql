@@ -66,8 +66,9 @@ SELECT enspiral.link_chain(:g) AS linked_again;
 SELECT count(*) = :linked AS links FROM enspiral.chain_links WHERE group_id = :g;
 SELECT enspiral.link_chain(12345);                                -- refused: no such group
 
--- the 0.1.0 forms that name no group run on the coordinator, which writes
--- on the worker with two-phase commit; the events they record queue a
--- NOTIFY there, which PREPARE TRANSACTION refuses (doc/scaling.md)
+-- the 0.1.0 forms that name no group run on the coordinator, which may
+-- write on the worker with two-phase commit; the events recorded there
+-- defer their NOTIFY to the commit (doc/scaling.md)
 SELECT enspiral.create_round(:g, 'Autumn', 1000, now(), now() + interval '7 days') AS r2 \gset
-SELECT enspiral.allocate(:r2);
+SELECT enspiral.allocate(:r2) AS allocated;
+SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);

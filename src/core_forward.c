@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * core_forward.c
+ *	  A call that Citus did not delegate runs on the group's node anyway.
+ *
+ * Citus delegates a call of a group-first function to the node that holds
+ * the group's shards only when the call is a statement of its own outside
+ * a transaction block (doc/scaling.md).  Any other call runs on the node
+ * that received it, usually the coordinator, and its statements reach the
+ * group's shards one by one, in other backends.  The guards of the tables
+ * that only the API writes (vote tables, account balances, a funded bucket
+ * reopened: core_api_write.c) run in those backends, which know nothing of
+ * the bracket the API opened here, and refused the API's own writes.
+ *
+ * So the API functions that open such a bracket first ask
+ * enspiral_forward_call(): when the tables are distributed and the group's
+ * shards are on another node, it runs the same call there, inside the
+ * caller's transaction, as one query that Citus routes to the group's shard:
+ *
+ *		SELECT enspiral.vote(g.group_id, $2, ...) FROM enspiral.groups g
+ *		 WHERE g.group_id = $1
+ *
+ * The call takes a column of the shard, so Citus cannot evaluate it on the
+ * coordinator: the whole query runs on the group's node, where the function
+ * finds the shards local, and its bracket and the guards are in the same
+ * backend.  The guards stay as they are on every node: a write that does
+ * not come from an API function running in the same backend is refused,
+ * whoever sends it.  An error raised there reaches the client with its own
+ * SQLSTATE, message, detail and hint (Citus re-raises it).
+ *
+ * No group row: nothing is forwarded and the call runs here, where it
+ * raises the same "does not exist" as on a single server.
+ *
+ * Why not create_distributed_function(..., force_delegation => true):
+ * Citus then delegates the call inside a transaction block, but every
+ * later statement of the transaction must be routed by the same group to
+ * the same node, or it fails; a transaction that votes in two groups, or
+ * reads across groups after a vote, would fail.  Forwarding keeps Citus's
+ * ordinary distributed transaction.
+ *
+ * On a single server the test is the cached answer "enspiral.groups is not
+ * distributed" (core_relaccess.c): nothing else runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+
+#include "enspiral.h"
+#include "relaccess.h"
+
+/* True when enspiral.groups is distributed and group_id's shard is on another node */
+static bool
+group_elsewhere(int64 group_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(group_id)};
+	bool		isnull;
+	bool		local;
+
+	if (!relaccess_distributed(relaccess_relid("groups")))
+		return false;
+	enspiral_spi_connect();
+	enspiral_plan(&plan,
+				  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement p"
+				  " WHERE p.shardid OPERATOR(pg_catalog.=) pg_catalog.get_shard_id_for_distribution_column("
+				  "         'enspiral.groups'::pg_catalog.regclass, $1)"
+				  "   AND p.groupid OPERATOR(pg_catalog.=)"
+				  "       (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l))",
+				  1, types);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the placement of group %lld", (long long) group_id);
+	local = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	enspiral_spi_finish();
+	return !local;
+}
+
+/*
+ * Run fn(args...) (args[0] is group_id) on the group's node through a query
+ * that Citus routes there; true with *result and *isnull set (copied into the
+ * caller's memory), false when the group has no row (nothing ran)
+ */
+static bool
+forward(Oid fn, int nargs, const Datum *args, const bool *argnulls, Datum *result, bool *isnull)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			rettype;
+	Oid		   *argtypes;
+	int			n;
+	StringInfoData sql;
+	char	   *nulls = palloc(nargs * sizeof(char));
+	bool		found;
+
+	rettype = get_func_signature(fn, &argtypes, &n);
+	if (n != nargs || argtypes[0] != INT8OID)
+		elog(ERROR, "function %u cannot be forwarded", fn);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s.%s(g.group_id",
+					 quote_identifier(get_namespace_name(get_func_namespace(fn))),
+					 quote_identifier(get_func_name(fn)));
+	for (int i = 1; i < nargs; i++)
+		appendStringInfo(&sql, ", $%d", i + 1);
+	appendStringInfoString(&sql, ") FROM enspiral.groups g"
+						   " WHERE g.group_id OPERATOR(pg_catalog.=) $1");
+	for (int i = 0; i < nargs; i++)
+		nulls[i] = argnulls[i] ? 'n' : ' ';
+	enspiral_spi_connect();
+	if (SPI_execute_with_args(sql.data, nargs, argtypes, (Datum *) args, nulls, false, 2) !=
+		SPI_OK_SELECT || SPI_processed > 1)
+		elog(ERROR, "forwarding failed: %s", sql.data);
+	found = SPI_processed == 1;
+	if (found)
+	{
+		Datum		v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+		int16		len;
+		bool		byval;
+
+		*result = (Datum) 0;
+		if (!*isnull && rettype != VOIDOID)
+		{
+			MemoryContext spi = MemoryContextSwitchTo(caller);
+
+			get_typlenbyval(rettype, &len, &byval);
+			*result = datumCopy(v, byval, len);
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	enspiral_spi_finish();
+	return found;
+}
+
+/*
+ * enspiral_forward_call(fcinfo, group_id, &result): when the group's shards
+ * are on another node (Citus), run this same call there, in this
+ * transaction; true with the result (fcinfo->isnull set), false when the
+ * call must run here (a single server, a local group, no such group)
+ */
+bool
+enspiral_forward_call(FunctionCallInfo fcinfo, int64 group_id, Datum *result)
+{
+	Datum	   *args;
+	bool	   *nulls;
+
+	if (!group_elsewhere(group_id))
+		return false;
+	args = palloc(fcinfo->nargs * sizeof(Datum));
+	nulls = palloc(fcinfo->nargs * sizeof(bool));
+	for (int i = 0; i < fcinfo->nargs; i++)
+	{
+		args[i] = fcinfo->args[i].value;
+		nulls[i] = fcinfo->args[i].isnull;
+	}
+	return forward(fcinfo->flinfo->fn_oid, fcinfo->nargs, args, nulls, result, &fcinfo->isnull);
+}
+
+/*
+ * enspiral_forward_to(signature, group_id, ...): for a 0.1.0 call that names
+ * no group, once its group is known (group_id 0: unknown): when the group's
+ * shards are on another node, run the group-first function named by
+ * signature with args (args[0] the group) there; as enspiral_forward_call
+ */
+bool
+enspiral_forward_to(const char *signature, int64 group_id, int nargs, const Datum *args,
+					const bool *nulls, Datum *result, bool *isnull)
+{
+	if (group_id == 0 || !group_elsewhere(group_id))
+		return false;
+	return forward(DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+														CStringGetDatum(signature))),
+				   nargs, args, nulls, result, isnull);
+}
