@@ -21,11 +21,14 @@
  *
  * Each member is resolved once (the result of a chain is shared by every
  * member on it), so resolving costs O(delegations).  The graph is read
- * with one query per table (delegations, counted votes, memberships at
- * ref, additions, removals, departures, weights), each row streamed into
- * an open-addressing hash keyed by member (no join, no materialized
- * result), kept between tallies so that its memory is reused, and indexed
- * by id when the ids are dense; enspiral.tally_weights() gives the sums
+ * with one pass per table (delegations, counted votes, memberships at
+ * ref, additions, removals, departures, weights), no join, nothing
+ * materialized: the delegations, memberships and weights by a direct heap
+ * scan when the table is small or mostly the group's (PeriodTable), every
+ * table otherwise by a query whose rows are streamed to the graph.  The
+ * graph is an array of nodes in member order indexed by id when the ids
+ * are dense, an open-addressing hash keyed by member otherwise, its
+ * memory kept between tallies; enspiral.tally_weights() gives the sums
  * of the same resolution, so a weighted tally needs no extra pass over its
  * ballots, and enspiral.consent_tally() counts consent ballots by position
  * in the pass that reads the votes into the graph, so a weighted consent
@@ -39,6 +42,8 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
@@ -52,12 +57,14 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "common/hashfn.h"
+#include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 
 #include "enspiral.h"
 #include "decisions.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_delegated_weights);
 PG_FUNCTION_INFO_V1(enspiral_tally_weights);
@@ -99,16 +106,29 @@ typedef struct DelegNode
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/* A delegation in effect at ref, as read */
+typedef struct DelegPair
+{
+	int64		from;
+	int64		to;
+} DelegPair;
+
 /*
  * A DestReceiver that hands each row of a query to a function with the
  * graph, without materializing the result: the graph reads tables of the
  * size of the group, and copying their rows would cost more than the rest.
  */
+
 typedef struct TallyGraph
 {
-	deleg_hash *nodes;			/* DelegNode by member_id */
+	DelegPair  *pairs;			/* the delegations read, before the graph is built */
+	uint64		npairs;
+	deleg_hash *nodes;			/* or NULL: DelegNode by member_id, when not dense */
 	uint64	   *filter;			/* or NULL: GRAPH_FILTER_BITS, bits of the members */
-	uint32	   *dense;			/* or NULL: 1 + entry in nodes of member dense_min + i */
+	uint64	   *delegators;		/* GRAPH_FILTER_BITS, bits of the delegators */
+	uint32	   *dense;			/* or NULL: 1 + entry in ordered of member dense_min + i */
+	DelegNode  *ordered;		/* with dense: the nodes, in member order */
+	uint64		count;			/* the number of nodes */
 	int64		dense_min;
 	uint64		dense_span;
 	int64		voted;			/* counted votes at t */
@@ -116,6 +136,7 @@ typedef struct TallyGraph
 	bool		consent;		/* count consent positions in the votes pass */
 	int64		weights[4];		/* consent: own weight by position */
 	int64		ballots[4];		/* consent: ballots by position */
+	const struct PeriodTable *period;	/* the table read by row_period */
 } TallyGraph;
 
 typedef struct GraphReceiver
@@ -167,6 +188,8 @@ static CarrierCache carrier_cache = {0};
 #define GRAPH_KEEP_MAX	(1 << 18)
 static MemoryContext graph_cxt = NULL;
 static deleg_hash *graph_nodes = NULL;
+static DelegPair *graph_pairs = NULL;
+static uint64 graph_pairs_cap = 0;
 
 /*
  * Most rows read (votes, memberships, weights) are of members outside the
@@ -176,6 +199,18 @@ static deleg_hash *graph_nodes = NULL;
 #define GRAPH_FILTER_BITS	(1 << 20)
 #define FILTER_BIT(m)		((uint64) (m) & (GRAPH_FILTER_BITS - 1))
 static uint64 *graph_filter = NULL;
+
+/*
+ * The same bits for the delegators alone: the tables of periods
+ * (PeriodTable) are read for them, and a bit answers for a row where its
+ * node, at a random place in the graph's memory, would cost a cache miss.
+ */
+static uint64 *graph_delegators = NULL;
+
+#define FILTER_HAS(bits, m) \
+	(((bits)[FILTER_BIT(m) / 64] & (UINT64CONST(1) << (FILTER_BIT(m) % 64))) != 0)
+#define FILTER_SET(bits, m) \
+	((bits)[FILTER_BIT(m) / 64] |= UINT64CONST(1) << (FILTER_BIT(m) % 64))
 
 /*
  * When the members of the graph have ids close together (their span at
@@ -189,34 +224,83 @@ static uint64 *graph_filter = NULL;
 static uint32 *graph_dense = NULL;
 static uint64 graph_dense_cap = 0;
 
+/*
+ * With the array, the nodes themselves are copied in member order (the
+ * hash places them at random): the rows of every later pass, read in id
+ * order, then touch the nodes in memory order, where a random place cost
+ * a cache miss per row that has a node.
+ */
+static DelegNode *graph_ordered = NULL;
+static uint64 graph_ordered_cap = 0;
+
+/* The path of the chain being resolved (resolve_all) */
+static DelegNode **graph_path = NULL;
+static uint64 graph_path_cap = 0;
+
+/* The memory kept between tallies */
+static MemoryContext
+graph_memory(void)
+{
+	if (graph_cxt == NULL)
+		graph_cxt = AllocSetContextCreate(TopMemoryContext, "enspiral delegation graph",
+										  ALLOCSET_DEFAULT_SIZES);
+	return graph_cxt;
+}
+
 /* The graph's hash, empty */
 static deleg_hash *
 graph_hash(void)
 {
 	if (graph_nodes == NULL)
-	{
-		if (graph_cxt == NULL)
-			graph_cxt = AllocSetContextCreate(TopMemoryContext, "enspiral delegation graph",
-											  ALLOCSET_DEFAULT_SIZES);
-		graph_nodes = deleg_create(graph_cxt, 1024, NULL);
-	}
+		graph_nodes = deleg_create(graph_memory(), 1024, NULL);
 	else
 		deleg_reset(graph_nodes);
 	return graph_nodes;
 }
 
-/* Give back the graph's hash when it grew too large to keep */
+/* Give back the graph's memory when it grew too large to keep */
 static void
 graph_release(void)
 {
-	if (graph_nodes != NULL &&
-		(graph_nodes->size > GRAPH_KEEP_MAX || graph_dense_cap > GRAPH_KEEP_MAX))
+	if ((graph_nodes != NULL && graph_nodes->size > GRAPH_KEEP_MAX) ||
+		graph_dense_cap > GRAPH_KEEP_MAX || graph_ordered_cap > GRAPH_KEEP_MAX ||
+		graph_pairs_cap > GRAPH_KEEP_MAX || graph_path_cap > GRAPH_KEEP_MAX)
 	{
 		MemoryContextReset(graph_cxt);
 		graph_nodes = NULL;
 		graph_dense = NULL;
 		graph_dense_cap = 0;
+		graph_ordered = NULL;
+		graph_ordered_cap = 0;
+		graph_pairs = NULL;
+		graph_pairs_cap = 0;
+		graph_path = NULL;
+		graph_path_cap = 0;
 	}
+}
+
+/* An array kept in the graph's memory, grown to at least n elements */
+static void *
+graph_array(void *array, uint64 *cap, uint64 n, Size elem)
+{
+	if (*cap >= n)
+		return array;
+	if (array != NULL)
+		pfree(array);
+	*cap = Max(n, 2 * *cap);
+	return MemoryContextAllocHuge(graph_memory(), elem * *cap);
+}
+
+/* The same, keeping its contents */
+static void *
+graph_array_grow(void *array, uint64 *cap, uint64 n, Size elem)
+{
+	if (*cap >= n)
+		return array;
+	*cap = Max(n, Max(2 * *cap, 1024));
+	if (array == NULL)
+		return MemoryContextAllocHuge(graph_memory(), elem * *cap);
+	return repalloc_huge(array, elem * *cap);
 }
 
 /* Add b to *a, 22003 on overflow */
@@ -231,7 +315,24 @@ weight_add(int64 *a, int64 b)
 						   (long long) PG_INT64_MAX)));
 }
 
-/* The node of a member, created empty when new */
+/* A member's node, empty */
+static void
+node_init(DelegNode *n, int64 member_id)
+{
+	n->member_id = member_id;
+	n->to_member = 0;
+	n->weight = 1;
+	n->delegated = 0;
+	n->carrier = 0;
+	n->voted = false;
+	n->member_at_ref = false;
+	n->added = false;
+	n->out = false;
+	n->position = -1;
+	n->state = 0;
+}
+
+/* The node of a member in the hash, created empty when new */
 static DelegNode *
 node_of(TallyGraph *g, int64 member_id)
 {
@@ -239,18 +340,7 @@ node_of(TallyGraph *g, int64 member_id)
 	DelegNode  *n = deleg_insert(g->nodes, member_id, &found);
 
 	if (!found)
-	{
-		n->to_member = 0;
-		n->weight = 1;
-		n->delegated = 0;
-		n->carrier = 0;
-		n->voted = false;
-		n->member_at_ref = false;
-		n->added = false;
-		n->out = false;
-		n->position = -1;
-		n->state = 0;
-	}
+		node_init(n, member_id);
 	return n;
 }
 
@@ -264,65 +354,145 @@ node_lookup(TallyGraph *g, int64 m)
 
 		if (i >= g->dense_span || g->dense[i] == 0)
 			return NULL;
-		return &g->nodes->data[g->dense[i] - 1];
+		return &g->ordered[g->dense[i] - 1];
 	}
-	if (g->filter == NULL ||
-		(g->filter[FILTER_BIT(m) / 64] & (UINT64CONST(1) << (FILTER_BIT(m) % 64))) == 0)
+	if (g->filter == NULL || !FILTER_HAS(g->filter, m))
 		return NULL;
 	return deleg_lookup(g->nodes, m);
 }
 
 /*
- * Index the graph once every member is in it (entries do not move after
- * that): by id when its ids are dense enough (see graph_dense), else with
- * the filter in front of the hash
+ * The array form of the graph: mark the members, lay their nodes out in
+ * member order, then link the delegations.  False, having built nothing,
+ * when the members turn out too few for their span.
  */
+static bool
+graph_dense_build(TallyGraph *g, int64 lo, uint64 span)
+{
+	uint64		count = 0;
+
+	graph_dense = graph_array(graph_dense, &graph_dense_cap, span, sizeof(uint32));
+	memset(graph_dense, 0, sizeof(uint32) * span);
+	for (uint64 i = 0; i < g->npairs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		graph_dense[(uint64) g->pairs[i].from - (uint64) lo] = 1;
+		graph_dense[(uint64) g->pairs[i].to - (uint64) lo] = 1;
+	}
+	for (uint64 i = 0; i < span; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (graph_dense[i] != 0)
+			graph_dense[i] = (uint32) ++count;
+	}
+	if (span / GRAPH_DENSE_RATIO > count)
+		return false;
+	graph_ordered = graph_array(graph_ordered, &graph_ordered_cap, count, sizeof(DelegNode));
+	for (uint64 i = 0; i < span; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (graph_dense[i] != 0)
+			node_init(&graph_ordered[graph_dense[i] - 1], lo + (int64) i);
+	}
+	g->ordered = graph_ordered;
+	g->count = count;
+	g->dense = graph_dense;
+	g->dense_min = lo;
+	g->dense_span = span;
+	for (uint64 i = 0; i < g->npairs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		node_lookup(g, g->pairs[i].from)->to_member = g->pairs[i].to;
+	}
+	return true;
+}
+
+/* The hash form of the graph, with the filter of its members */
 static void
-graph_index(TallyGraph *g)
+graph_hash_build(TallyGraph *g)
 {
 	deleg_iterator it;
 	DelegNode  *n;
+
+	g->nodes = graph_hash();
+	for (uint64 i = 0; i < g->npairs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		node_of(g, g->pairs[i].from)->to_member = g->pairs[i].to;
+		(void) node_of(g, g->pairs[i].to);
+	}
+	if (graph_filter == NULL)
+		graph_filter = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
+	memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
+	deleg_start_iterate(g->nodes, &it);
+	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		FILTER_SET(graph_filter, n->member_id);
+	}
+	g->filter = graph_filter;
+	g->count = g->nodes->members;
+}
+
+/*
+ * Build the graph from the delegations read: by id when its ids are dense
+ * enough (see graph_dense: the nodes are then laid out in member order,
+ * without a hash), else in the hash with the filter in front of it
+ */
+static void
+graph_build(TallyGraph *g)
+{
 	int64		lo = PG_INT64_MAX,
 				hi = PG_INT64_MIN;
 	uint64		span;
 
 	g->dense = NULL;
+	g->ordered = NULL;
+	g->count = 0;
 	g->filter = NULL;
-	if (g->nodes->members == 0)
+	g->delegators = NULL;
+	if (g->npairs == 0)
 		return;
-	deleg_start_iterate(g->nodes, &it);
-	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	if (graph_delegators == NULL)
+		graph_delegators = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
+	memset(graph_delegators, 0, GRAPH_FILTER_BITS / 8);
+	for (uint64 i = 0; i < g->npairs; i++)
 	{
-		lo = Min(lo, n->member_id);
-		hi = Max(hi, n->member_id);
+		CHECK_FOR_INTERRUPTS();
+		lo = Min(lo, Min(g->pairs[i].from, g->pairs[i].to));
+		hi = Max(hi, Max(g->pairs[i].from, g->pairs[i].to));
+		FILTER_SET(graph_delegators, g->pairs[i].from);
 	}
+	g->delegators = graph_delegators;
 	span = (uint64) hi - (uint64) lo + 1;
-	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > g->nodes->members)
-	{
-		if (graph_filter == NULL)
-			graph_filter = MemoryContextAlloc(TopMemoryContext, GRAPH_FILTER_BITS / 8);
-		memset(graph_filter, 0, GRAPH_FILTER_BITS / 8);
-		deleg_start_iterate(g->nodes, &it);
-		while ((n = deleg_iterate(g->nodes, &it)) != NULL)
-			graph_filter[FILTER_BIT(n->member_id) / 64] |=
-				UINT64CONST(1) << (FILTER_BIT(n->member_id) % 64);
-		g->filter = graph_filter;
-		return;
-	}
-	if (graph_dense_cap < span)
-	{
-		if (graph_dense != NULL)
-			pfree(graph_dense);
-		graph_dense = MemoryContextAllocHuge(graph_cxt, sizeof(uint32) * span);
-		graph_dense_cap = span;
-	}
-	memset(graph_dense, 0, sizeof(uint32) * span);
-	deleg_start_iterate(g->nodes, &it);
-	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
-		graph_dense[(uint64) n->member_id - (uint64) lo] = (uint32) (n - g->nodes->data) + 1;
-	g->dense = graph_dense;
-	g->dense_min = lo;
-	g->dense_span = span;
+	/* at most 2 * npairs members: too sparse for the array whatever they are */
+	if (span == 0 || span > GRAPH_DENSE_MAX || span / GRAPH_DENSE_RATIO > 2 * g->npairs ||
+		!graph_dense_build(g, lo, span))
+		graph_hash_build(g);
+}
+
+/* Iterating the nodes of an indexed graph: the ordered copy, or the hash */
+typedef struct GraphIter
+{
+	deleg_iterator it;
+	uint64		i;
+} GraphIter;
+
+static void
+graph_start(TallyGraph *g, GraphIter *it)
+{
+	it->i = 0;
+	if (g->ordered == NULL && g->nodes != NULL)
+		deleg_start_iterate(g->nodes, &it->it);
+}
+
+static DelegNode *
+graph_next(TallyGraph *g, GraphIter *it)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (g->ordered != NULL)
+		return it->i < g->count ? &g->ordered[it->i++] : NULL;
+	return g->nodes == NULL ? NULL : deleg_iterate(g->nodes, &it->it);
 }
 
 /* The node of a member already in the graph, or NULL */
@@ -336,14 +506,17 @@ node_find(TallyGraph *g, TupleTableSlot *slot, int attnum)
 }
 
 /* Row handlers of the graph queries (see read_graph) */
-static void
-row_delegation(TallyGraph *g, TupleTableSlot *slot)
-{
-	bool		isnull;
-	DelegNode  *n = node_of(g, DatumGetInt64(slot_getattr(slot, 1, &isnull)));
 
-	n->to_member = DatumGetInt64(slot_getattr(slot, 2, &isnull));
-	(void) node_of(g, n->to_member);
+/* A delegation in effect at ref: the delegator and its delegate join the graph */
+static void
+delegation_at_ref(TallyGraph *g, int64 member, DelegNode *unused, int64 to_member)
+{
+	if (g->npairs == graph_pairs_cap)
+		graph_pairs = graph_array_grow(graph_pairs, &graph_pairs_cap, g->npairs + 1,
+									   sizeof(DelegPair));
+	g->pairs = graph_pairs;
+	g->pairs[g->npairs].from = member;
+	g->pairs[g->npairs++].to = to_member;
 }
 
 /* A counted vote (columns: member, own weight): its node, or NULL */
@@ -391,13 +564,11 @@ row_consent_voter(TallyGraph *g, TupleTableSlot *slot)
 		n->position = (int8) pos;
 }
 
+/* A delegator in the electorate at ref */
 static void
-row_member_at_ref(TallyGraph *g, TupleTableSlot *slot)
+member_at_ref(TallyGraph *g, int64 member, DelegNode *n, int64 value)
 {
-	DelegNode  *n = node_find(g, slot, 1);
-
-	if (n != NULL)
-		n->member_at_ref = true;
+	n->member_at_ref = true;
 }
 
 static void
@@ -418,14 +589,11 @@ row_out(TallyGraph *g, TupleTableSlot *slot)
 		n->out = true;
 }
 
+/* A delegator's own weight at ref */
 static void
-row_weight(TallyGraph *g, TupleTableSlot *slot)
+weight_at_ref(TallyGraph *g, int64 member, DelegNode *n, int64 value)
 {
-	DelegNode  *n = node_find(g, slot, 1);
-	bool		isnull;
-
-	if (n != NULL)
-		n->weight = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	n->weight = value;
 }
 
 /* GraphReceiver callbacks */
@@ -494,6 +662,163 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
 		elog(ERROR, "reading the delegation graph failed");
 }
 
+/*
+ * A table of periods per member of the group (delegations, memberships,
+ * vote_weights), of which a tally needs the rows in effect at ref: every
+ * delegation, and the memberships and weights of the delegators in the
+ * graph (only a delegator's membership and weight decide anything).  Such
+ * a table has up to a row per member of the group: read by the executor,
+ * each row costs a qualification, a slot and a receiver call, more than
+ * the rest of the graph together.  So when the table is a plain heap that
+ * is small or holds mostly this group's rows, it is read directly
+ * (period_scan): one heap scan under the tally's snapshot, as a
+ * sequential scan reads it, where a row's member is looked at first and
+ * the other columns are read only for the rows wanted.  Otherwise (a large
+ * table mostly of other groups, read through its index; a Citus table,
+ * whose rows live in shards) the SQL form runs, with the same rows and the
+ * same result.
+ */
+typedef struct PeriodTable
+{
+	const char *table;
+	const char *member;			/* columns: the member, */
+	const char *from;			/* the period [from, to), to NULL: open, */
+	const char *to;
+	const char *value;			/* and a bigint value, or NULL */
+	bool		delegators;		/* only the rows of the graph's delegators */
+	const char *sql;			/* the same rows in SQL: member (, value) */
+	/* what a row does; n: the delegator's node (delegators only) */
+	void		(*row) (TallyGraph *g, int64 member, DelegNode *n, int64 value);
+} PeriodTable;
+
+/*
+ * Read directly when the table has at most GRAPH_SCAN_BLOCKS blocks (its
+ * scan costs well under a millisecond whatever it holds), or at least
+ * GRAPH_SCAN_DENSITY members of the graph or voters per block (an index
+ * scan of the group's rows then costs more than scanning them all).  The
+ * delegations, read first, when nothing is known of the group yet, are
+ * read directly by the first rule only.
+ */
+#define GRAPH_SCAN_BLOCKS	128
+#define GRAPH_SCAN_DENSITY	32
+
+/* A row of a period table read in SQL (columns: member, value) */
+static void
+row_period(TallyGraph *g, TupleTableSlot *slot)
+{
+	const PeriodTable *t = g->period;
+	bool		isnull;
+	int64		member = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+	int64		value = t->value == NULL ? 0 : DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	DelegNode  *n = NULL;
+
+	if (t->delegators)
+	{
+		n = node_lookup(g, member);
+		if (n == NULL || n->to_member == 0)
+			return;
+	}
+	t->row(g, member, n, value);
+}
+
+/* Whether reading the whole table directly costs less than the SQL form */
+static bool
+period_scan_pays(TallyGraph *g, Relation rel)
+{
+	BlockNumber blocks;
+
+	if (rel->rd_tableam != GetHeapamTableAmRoutine() ||
+		relaccess_distributed(RelationGetRelid(rel)))
+		return false;
+	blocks = RelationGetNumberOfBlocks(rel);
+	return blocks <= GRAPH_SCAN_BLOCKS ||
+		(uint64) blocks * GRAPH_SCAN_DENSITY <= (uint64) g->voted + g->count;
+}
+
+/*
+ * Read a period table directly (see PeriodTable), or return false when its
+ * SQL form must run.  args: $1 group_id, $3 ref.
+ */
+static bool
+period_scan(TallyGraph *g, const PeriodTable *t, const Datum *args)
+{
+	int64		group_id = DatumGetInt64(args[0]);
+	TimestampTz ref = DatumGetTimestampTz(args[2]);
+	Relation	rel = table_open(relaccess_relid(t->table), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	a_group,
+				a_member,
+				a_from,
+				a_to,
+				a_value;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	if (!period_scan_pays(g, rel))
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	a_group = enspiral_attnum(desc, "group_id");
+	a_member = enspiral_attnum(desc, t->member);
+	a_from = enspiral_attnum(desc, t->from);
+	a_to = enspiral_attnum(desc, t->to);
+	a_value = t->value == NULL ? InvalidAttrNumber : enspiral_attnum(desc, t->value);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d;
+		int64		member;
+		int64		value = 0;
+		DelegNode  *n = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the member first: most rows of most tables are not wanted */
+		d = heap_getattr(tup, a_member, desc, &isnull);
+		if (isnull)
+			continue;
+		member = DatumGetInt64(d);
+		if (t->delegators)
+		{
+			if (!FILTER_HAS(g->delegators, member) ||
+				(n = node_lookup(g, member)) == NULL || n->to_member == 0)
+				continue;
+		}
+		d = heap_getattr(tup, a_group, desc, &isnull);
+		if (isnull || DatumGetInt64(d) != group_id)
+			continue;
+		d = heap_getattr(tup, a_from, desc, &isnull);
+		if (isnull || DatumGetTimestampTz(d) > ref)
+			continue;
+		d = heap_getattr(tup, a_to, desc, &isnull);
+		if (!isnull && DatumGetTimestampTz(d) <= ref)
+			continue;
+		if (a_value != InvalidAttrNumber)
+		{
+			d = heap_getattr(tup, a_value, desc, &isnull);
+			if (isnull)
+				continue;
+			value = DatumGetInt64(d);
+		}
+		t->row(g, member, n, value);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+/* Read the rows of a period table in effect at ref */
+static void
+period_read(TallyGraph *g, SPIPlanPtr *plan, const PeriodTable *t, const Datum *args)
+{
+	if (period_scan(g, t, args))
+		return;
+	g->period = t;
+	graph_query(plan, t->sql, args, g, row_period);
+	g->period = NULL;
+}
+
 /* The counted votes at t: those of enspiral.tally_ballots() */
 #define GRAPH_VOTES \
 	" FROM enspiral.votes v" \
@@ -502,6 +827,34 @@ graph_query(SPIPlanPtr *plan, const char *sql, const Datum *args,
 	"   AND (v.superseded_at IS NULL OR v.superseded_at OPERATOR(pg_catalog.>) $4)" \
 	"   AND v.cast_at OPERATOR(pg_catalog.<=) $4" \
 	"   AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members($1, $4) d)"
+
+/* The period tables of a graph */
+static const PeriodTable delegations_at_ref = {
+	"delegations", "from_member", "valid_from", "valid_to", "to_member", false,
+	"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
+	" WHERE d.group_id OPERATOR(pg_catalog.=) $1"
+	"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
+	"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
+	delegation_at_ref
+};
+
+static const PeriodTable memberships_at_ref = {
+	"memberships", "member_id", "joined_at", "left_at", NULL, true,
+	"SELECT m.member_id FROM enspiral.memberships m"
+	" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
+	"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
+	"   AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)",
+	member_at_ref
+};
+
+static const PeriodTable weights_at_ref = {
+	"vote_weights", "member_id", "valid_from", "valid_to", "weight", true,
+	"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
+	" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
+	"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
+	"   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
+	weight_at_ref
+};
 
 /*
  * Read the graph of a tally (args: group_id, proposal_id, ref, t,
@@ -524,17 +877,12 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 				pr = NULL,
 				pl = NULL,
 				pw = NULL;
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *n;
 
 	if (DatumGetBool(args[5]))
-		graph_query(&pd,
-					"SELECT d.from_member, d.to_member FROM enspiral.delegations d"
-					" WHERE d.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND d.valid_from OPERATOR(pg_catalog.<=) $3"
-					"   AND (d.valid_to IS NULL OR d.valid_to OPERATOR(pg_catalog.>) $3)",
-					args, g, row_delegation);
-	graph_index(g);
+		period_read(g, &pd, &delegations_at_ref, args);
+	graph_build(g);
 	/* the votes of enspiral.tally_ballots(); a consent tally counts them too */
 	if (g->consent)
 		graph_query(&pc,
@@ -544,15 +892,10 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 		graph_query(&pv,
 					"SELECT v.member_id, COALESCE(v.weight, 1)" GRAPH_VOTES,
 					args, g, row_voter);
-	if (g->nodes->members == 0)
+	if (g->count == 0)
 		return;
 	if (!invited)
-		graph_query(&pm,
-					"SELECT m.member_id FROM enspiral.memberships m"
-					" WHERE m.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND m.joined_at OPERATOR(pg_catalog.<=) $3"
-					"   AND (m.left_at IS NULL OR m.left_at OPERATOR(pg_catalog.>) $3)",
-					args, g, row_member_at_ref);
+		period_read(g, &pm, &memberships_at_ref, args);
 	graph_query(&pa,
 				"SELECT a.member_id FROM enspiral.electorate_additions a"
 				" WHERE a.group_id OPERATOR(pg_catalog.=) $1"
@@ -570,15 +913,10 @@ read_graph(TallyGraph *g, const Datum *args, bool invited)
 				"SELECT d FROM enspiral.departed_members($1, $4) d",
 				args, g, row_out);
 	if (DatumGetBool(args[4]))
-		graph_query(&pw,
-					"SELECT w.member_id, w.weight FROM enspiral.vote_weights w"
-					" WHERE w.group_id OPERATOR(pg_catalog.=) $1"
-					"   AND w.valid_from OPERATOR(pg_catalog.<=) $3"
-					"   AND (w.valid_to IS NULL OR w.valid_to OPERATOR(pg_catalog.>) $3)",
-					args, g, row_weight);
+		period_read(g, &pw, &weights_at_ref, args);
 	/* a member outside the electorate has no counted vote and no delegation */
-	deleg_start_iterate(g->nodes, &it);
-	while ((n = deleg_iterate(g->nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((n = graph_next(g, &it)) != NULL)
 	{
 		if (n->out)
 			n->voted = false;
@@ -652,18 +990,21 @@ resolve(TallyGraph *g, DelegNode *start, DelegNode **path)
 static void
 resolve_all(TallyGraph *g)
 {
-	deleg_hash *nodes = g->nodes;
-	uint64		n = nodes->members;
-	DelegNode **path = palloc(sizeof(DelegNode *) * Max(n, 1));
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *d;
+	DelegNode **path;
 
-	deleg_start_iterate(nodes, &it);
-	while ((d = deleg_iterate(nodes, &it)) != NULL)
+	/* kept with the graph: a transient array of its size at the top of the heap
+	 * would be given back to the system after each tally (see cache_store) */
+	graph_path = graph_array(graph_path, &graph_path_cap, Max(g->count, 1), sizeof(DelegNode *));
+	path = graph_path;
+
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 		if (!d->voted && d->to_member != 0 && d->state == 0)
 			resolve(g, d, path);
-	deleg_start_iterate(nodes, &it);
-	while ((d = deleg_iterate(nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 	{
 		if (!d->voted && d->to_member != 0 && d->carrier != 0)
 		{
@@ -672,7 +1013,6 @@ resolve_all(TallyGraph *g)
 			weight_add(&c->delegated, d->weight);
 		}
 	}
-	pfree(path);
 }
 
 /* Hash of the transaction ids a snapshot sees as in progress */
@@ -707,8 +1047,8 @@ static void
 cache_store(TallyGraph *g)
 {
 	CarrierCache *c = &carrier_cache;
-	uint64		n = Max(g->nodes->members, 1);
-	deleg_iterator it;
+	uint64		n = 0;
+	GraphIter	it;
 	DelegNode  *d;
 	int			k = 0;
 
@@ -717,11 +1057,15 @@ cache_store(TallyGraph *g)
 									   ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(c->cxt);
-	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
-	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * n);
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
+		if (d->voted && d->delegated > 0)
+			n++;
+	c->members = MemoryContextAllocHuge(c->cxt, sizeof(int64) * Max(n, 1));
+	c->delegated = MemoryContextAllocHuge(c->cxt, sizeof(int64) * Max(n, 1));
 	c->delegated_total = 0;
-	deleg_start_iterate(g->nodes, &it);
-	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 		if (d->voted && d->delegated > 0)
 		{
 			c->members[k] = d->member_id;
@@ -740,11 +1084,11 @@ cache_store(TallyGraph *g)
 static void
 consent_sums(TallyGraph *g)
 {
-	deleg_iterator it;
+	GraphIter	it;
 	DelegNode  *d;
 
-	deleg_start_iterate(g->nodes, &it);
-	while ((d = deleg_iterate(g->nodes, &it)) != NULL)
+	graph_start(g, &it);
+	while ((d = graph_next(g, &it)) != NULL)
 		if (d->voted && d->delegated > 0 && d->position >= 0)
 			weight_add(&g->weights[d->position], d->delegated);
 }
@@ -762,7 +1106,7 @@ build_carriers(const Datum *args, Snapshot snap, TallyGraph *consent)
 
 	c->valid = false;
 	memset(&g, 0, sizeof(g));
-	g.nodes = graph_hash();
+	g.nodes = NULL;
 	g.consent = consent != NULL;
 	enspiral_spi_connect();
 	read_graph(&g, args, proposal_invited(args));
