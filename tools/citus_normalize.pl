@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # Rewrite an output of a regression file or isolation spec run on Citus
 # (tools/test.sh, the citus kind) into what the same run prints on a single
-# server, for the two differences that are not behaviour (doc/scaling.md):
+# server, for the differences that are not behaviour (doc/scaling.md):
 #
 #   - Citus adds "while executing command on HOST:PORT" to the CONTEXT of
 #     an error raised on a worker: the line (or a CONTEXT made of it alone)
@@ -12,6 +12,10 @@
 #   - a rule that fires on a shard names the shard (enspiral.members_102064,
 #     a constraint memberships_..._excl_102112): the shard id suffix (Citus
 #     numbers shards from 102008) is removed;
+#   - a group-first call that is not delegated (inside a transaction block)
+#     is forwarded to the group's node (src/core_forward.c) as one SQL
+#     statement: an error raised there carries that statement as an extra
+#     CONTEXT line, which is removed;
 #   - Citus warns that a helper object the test creates for itself (a
 #     function in pg_temp, a view over a local table) is created only on the
 #     coordinator: the WARNING and its DETAIL and HINT are removed.
@@ -32,6 +36,7 @@ sub worker_id {
 my $local_only = 0;
 while (my $line = <STDIN>) {
 	next if $line =~ /^(?:CONTEXT:  )?while executing command on [0-9.]+:[0-9]+$/;
+	next if $line =~ /^(?:CONTEXT:  )?SQL statement "SELECT enspiral\.[a-z_]+\(g\.group_id, .*\) FROM enspiral\.groups g WHERE g\.group_id OPERATOR\(pg_catalog\.=\) \$1"$/;
 	if ($line =~ /^WARNING:  ".*" has dependency (?:on unsupported object ".*"|to ".*" that is not in Citus' metadata)$/) {
 		$local_only = 1;
 		next;
