@@ -1,0 +1,279 @@
+/*-------------------------------------------------------------------------
+ *
+ * actors_event_ids.c
+ *	  Event ids that a consumer can follow in commit-safe order, on one
+ *	  server and on every node of a Citus cluster.
+ *
+ *	  An event id is (the writing transaction's full transaction id + the
+ *	  node's offset) shifted left by EVENT_SEQ_BITS, plus a counter of the
+ *	  events that transaction wrote.  Every transaction still running has a
+ *	  full transaction id at or above the snapshot xmin, so every event id
+ *	  below ((xmin + offset) << EVENT_SEQ_BITS), the horizon, belongs to a
+ *	  finished transaction: a reader that returns only such ids never
+ *	  returns an id below one a later commit adds
+ *	  (doc/actors-and-events.md, "Reading the feed").
+ *
+ *	  The offset (the sequence enspiral.event_id_offset, 0 until raised) is
+ *	  the node's own: each Citus node has its copy of the extension, and
+ *	  its own transaction ids.  A group whose shard moves to a node with
+ *	  lower transaction ids, or a dump restored into a new cluster, brings
+ *	  ids above what that node would number next: enspiral_event_raise()
+ *	  raises the offset past them (enspiral.raise_event_ids(), run by
+ *	  enspiral.distribute() on every node, and by a restore of the events
+ *	  table itself).  Raising is safe for readers because it first waits for
+ *	  every transaction that numbered events with the old offset: the first
+ *	  id of a transaction takes ROW EXCLUSIVE on enspiral.events, held to its
+ *	  end, and the raise takes SHARE, which waits for them and holds back new
+ *	  ones until it ends; the offset is read without a snapshot (as a
+ *	  sequence is), so a transaction that numbers after the raise uses the
+ *	  new offset, whatever its snapshot.  A reader that read the old offset
+ *	  computes a lower horizon: it may return less, never a wrong event.
+ *
+ *	  On Citus the id must come from the node that holds the group's shard,
+ *	  in the transaction that writes the row there: only that node's
+ *	  horizon covers it.  A function that Citus does not delegate (a call in
+ *	  a transaction block) runs on the coordinator, numbers an event with the
+ *	  coordinator's transaction id and sends the INSERT to the shard.  So
+ *	  the BEFORE INSERT trigger events_id on enspiral.events (which Citus
+ *	  runs on the shard) keeps an id only when this backend numbered it in
+ *	  this transaction and has not stored it yet (the id emit_event and the
+ *	  hot path just took), and the rows of a restore; any other row gets a
+ *	  new id here.  On a single server the trigger keeps every id the
+ *	  extension writes (a comparison), and numbers anew what a direct INSERT
+ *	  gives.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/fmgrprotos.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "enspiral.h"
+#include "relaccess.h"
+
+/* Low bits of an event id: the event's number inside its transaction */
+#define EVENT_SEQ_BITS	22
+#define EVENT_SEQ_MAX	((UINT64CONST(1) << EVENT_SEQ_BITS) - 1)
+/* Largest (transaction id + offset) an event id can hold */
+#define EVENT_BASE_MAX	((UINT64CONST(1) << (63 - EVENT_SEQ_BITS)) - 1)
+
+PG_FUNCTION_INFO_V1(enspiral_next_event_id);
+PG_FUNCTION_INFO_V1(enspiral_event_horizon);
+PG_FUNCTION_INFO_V1(enspiral_events_id);
+PG_FUNCTION_INFO_V1(enspiral_raise_event_ids);
+
+/* Transaction of the last event id handed out, its base and counter */
+static FullTransactionId event_fxid = {0};
+static uint64 event_base = 0;
+static uint64 event_seq = 0;
+
+/* The last id handed out in event_fxid and not stored in events yet (0: none) */
+static int64 event_unstored = 0;
+
+/* The node's offset: enspiral.event_id_offset's value, read as sequence.c reads it */
+static int64
+event_offset(void)
+{
+	Oid			seqid = relaccess_relid_if_exists("event_id_offset");
+	Relation	seq;
+	Buffer		buf;
+	Page		page;
+	ItemId		lp;
+	HeapTupleData tuple;
+	int64		value;
+
+	/* during the update from 0.1.0, before the sequence exists: 0 */
+	if (!OidIsValid(seqid))
+		return 0;
+	seq = relation_open(seqid, AccessShareLock);
+	buf = ReadBuffer(seq, 0);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	lp = PageGetItemId(page, FirstOffsetNumber);
+	tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple.t_len = ItemIdGetLength(lp);
+	value = ((Form_pg_sequence_data) GETSTRUCT(&tuple))->last_value;
+	UnlockReleaseBuffer(buf);
+	relation_close(seq, AccessShareLock);
+	return value;
+}
+
+/* base << EVENT_SEQ_BITS, or an error when base is out of range */
+static int64
+event_shift(uint64 base)
+{
+	if (base > EVENT_BASE_MAX)
+		elog(ERROR, "event id base %llu too large", (unsigned long long) base);
+	return (int64) (base << EVENT_SEQ_BITS);
+}
+
+/* The next event id of the current transaction (assigns its xid) */
+int64
+enspiral_event_next_id(void)
+{
+	FullTransactionId fxid = GetTopFullTransactionId();
+
+	if (!FullTransactionIdEquals(fxid, event_fxid))
+	{
+		/* held to the end: a raise of the offset waits for this transaction */
+		LockRelationOid(relaccess_relid("events"), RowExclusiveLock);
+		event_base = U64FromFullTransactionId(fxid) + (uint64) event_offset();
+		(void) event_shift(event_base);
+		event_fxid = fxid;
+		event_seq = 0;
+	}
+	if (event_seq >= EVENT_SEQ_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_TOO_MANY_EVENTS),
+				 errmsg("too many events in one transaction"),
+				 errdetail("A transaction can record at most %llu events.",
+						   (unsigned long long) EVENT_SEQ_MAX),
+				 errhint("Split the change into several transactions.")));
+	event_seq++;
+	event_unstored = event_shift(event_base) | (int64) event_seq;
+	return event_unstored;
+}
+
+/*
+ * enspiral.next_event_id() RETURNS bigint
+ *	  The next event id of the current transaction (assigns its xid).
+ */
+Datum
+enspiral_next_event_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(enspiral_event_next_id());
+}
+
+/* The full transaction id of xid, a recent xid not after next (as xid8funcs.c) */
+static FullTransactionId
+widen_xid(TransactionId xid, FullTransactionId next)
+{
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (!TransactionIdIsNormal(xid))
+		return FullTransactionIdFromEpochAndXid(0, xid);
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+/* The first event id that a transaction running under snap, or later, may number */
+static int64
+event_floor(Snapshot snap)
+{
+	FullTransactionId xmin = widen_xid(snap->xmin, ReadNextFullTransactionId());
+
+	return event_shift(U64FromFullTransactionId(xmin) + (uint64) event_offset());
+}
+
+/*
+ * enspiral.event_horizon() RETURNS bigint
+ *	  The first event id a running or future transaction may still commit:
+ *	  the active snapshot's xmin plus the node's offset, shifted like an
+ *	  event id.
+ */
+Datum
+enspiral_event_horizon(PG_FUNCTION_ARGS)
+{
+	Snapshot	snap = GetActiveSnapshot();
+
+	if (snap == NULL)
+		elog(ERROR, "no active snapshot");
+	PG_RETURN_INT64(event_floor(snap));
+}
+
+/*
+ * Raise this node's offset so that every event id numbered from now on is
+ * above `above`; returns the offset.  Waits for the transactions that
+ * numbered ids with the present offset (see the file header).
+ */
+static int64
+event_raise(int64 above)
+{
+	Oid			seqid = relaccess_relid("event_id_offset");
+	int64		offset;
+	int64		floor;
+	uint64		need;
+
+	LockRelationOid(relaccess_relid("events"), ShareLock);
+	offset = event_offset();
+	/* every transaction that numbers after this has an xid at or above xmin */
+	floor = event_floor(GetLatestSnapshot());
+	if (above < floor)
+		return offset;
+	need = (uint64) offset + ((uint64) above >> EVENT_SEQ_BITS) + 1 -
+		((uint64) floor >> EVENT_SEQ_BITS);
+	(void) event_shift(need);
+	DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(seqid), Int64GetDatum((int64) need),
+						BoolGetDatum(true));
+	return (int64) need;
+}
+
+/*
+ * enspiral.raise_event_ids(above bigint) RETURNS bigint
+ *	  Internal (enspiral.distribute() runs it on every node): this node
+ *	  numbers every new event above `above`; returns the node's offset.
+ */
+Datum
+enspiral_raise_event_ids(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("above must not be NULL")));
+	PG_RETURN_INT64(event_raise(PG_GETARG_INT64(0)));
+}
+
+/*
+ * enspiral.events_id(): BEFORE INSERT row trigger on enspiral.events (on
+ * Citus, on the shard).  Keeps the id that this backend has just numbered
+ * in this transaction, and the ids of a restore (raising the offset past
+ * them); numbers every other row here, in the transaction that stores it.
+ */
+Datum
+enspiral_events_id(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = enspiral_trigger_call(fcinfo, "events_id", ENSPIRAL_TRIGGER_BEFORE |
+											ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
+	TupleDesc	desc;
+	int			attnum;
+	bool		isnull;
+	int64		id;
+	Datum		value;
+
+	enspiral_require_trigger_table(td, "events_id", "events");
+	desc = RelationGetDescr(td->tg_relation);
+	attnum = enspiral_attnum(desc, "event_id");
+	id = DatumGetInt64(heap_getattr(td->tg_trigtuple, attnum, desc, &isnull));
+	if (!isnull && id != 0 && id == event_unstored &&
+		FullTransactionIdEquals(GetTopFullTransactionIdIfAny(), event_fxid))
+	{
+		event_unstored = 0;
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+	if (enspiral_in_restore_copy(td->tg_relation))
+	{
+		Snapshot	snap = GetActiveSnapshot();
+
+		/* restored ids stay; ids numbered here from now on go past them */
+		if (!isnull && (snap == NULL || id >= event_floor(snap)))
+			(void) event_raise(id);
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+	value = Int64GetDatum(enspiral_event_next_id());
+	event_unstored = 0;
+	isnull = false;
+	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 1, &attnum,
+													 &value, &isnull));
+}
