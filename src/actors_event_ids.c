@@ -17,17 +17,22 @@
  *	  the node's own: each Citus node has its copy of the extension, and
  *	  its own transaction ids.  A group whose shard moves to a node with
  *	  lower transaction ids, or a dump restored into a new cluster, brings
- *	  ids above what that node would number next: enspiral_event_raise()
- *	  raises the offset past them (enspiral.raise_event_ids(), run by
- *	  enspiral.distribute() on every node, and by a restore of the events
- *	  table itself).  Raising is safe for readers because it first waits for
+ *	  ids above what that node would number next: event_raise() raises the
+ *	  offset past them (enspiral.raise_event_ids(), run by
+ *	  enspiral.distribute() on every node; and after a restore of the events
+ *	  table: at the end of the owner's COPY on a single server, core_restore.c,
+ *	  and row by row in the trigger below on a Citus shard).  Raising is safe for readers because it first waits for
  *	  every transaction that numbered events with the old offset: the first
  *	  id of a transaction takes ROW EXCLUSIVE on enspiral.events, held to its
- *	  end, and the raise takes SHARE, which waits for them and holds back new
- *	  ones until it ends; the offset is read without a snapshot (as a
- *	  sequence is), so a transaction that numbers after the raise uses the
- *	  new offset, whatever its snapshot.  A reader that read the old offset
- *	  computes a lower horizon: it may return less, never a wrong event.
+ *	  end, and the raise takes SHARE ROW EXCLUSIVE, which waits for them (and
+ *	  for another raise) and holds back new ones until it ends.  The offset is
+ *	  not read through a snapshot: each backend caches the sequence's value
+ *	  and forgets it on a relcache invalidation of the sequence, which the
+ *	  raise sends at once, before the lock that holds back new numbering is
+ *	  released; that lock, once granted, processes the invalidation, so a
+ *	  transaction that numbers after the raise uses the new offset.  A reader
+ *	  that still has the old offset computes a lower horizon: it may return
+ *	  less, never a wrong event.
  *
  *	  On Citus the id must come from the node that holds the group's shard,
  *	  in the transaction that writes the row there: only that node's
@@ -38,9 +43,9 @@
  *	  runs on the shard) keeps an id only when this backend numbered it in
  *	  this transaction and has not stored it yet (the id emit_event and the
  *	  hot path just took), and the rows of a restore; any other row gets a
- *	  new id here.  On a single server the trigger keeps every id the
- *	  extension writes (a comparison), and numbers anew what a direct INSERT
- *	  gives.
+ *	  new id here.  On a single server every id is numbered by the storing
+ *	  transaction already, so the trigger is disabled there (it would only
+ *	  cost the hot paths); enspiral.distribute() enables it.
  *
  *-------------------------------------------------------------------------
  */
@@ -52,9 +57,13 @@
 #include "access/xact.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/sinval.h"
+#include "utils/inval.h"
 #include "utils/fmgrprotos.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -81,11 +90,28 @@ static uint64 event_seq = 0;
 /* The last id handed out in event_fxid and not stored in events yet (0: none) */
 static int64 event_unstored = 0;
 
+/*
+ * The offset as this backend last read it, for offset_seqid; forgotten on a
+ * relcache invalidation of the sequence, which a raise sends at once
+ * (event_raise), so a transaction that takes its lock on enspiral.events
+ * after a raise reads the new offset (the lock processes invalidations).
+ */
+static Oid	offset_seqid = InvalidOid;
+static int64 offset_cached = 0;
+static bool offset_callback = false;
+
+/* Relcache invalidation: forget the cached offset */
+static void
+event_offset_invalidate(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == offset_seqid)
+		offset_seqid = InvalidOid;
+}
+
 /* The node's offset: enspiral.event_id_offset's value, read as sequence.c reads it */
 static int64
-event_offset(void)
+event_offset_read(Oid seqid)
 {
-	Oid			seqid = relaccess_relid_if_exists("event_id_offset");
 	Relation	seq;
 	Buffer		buf;
 	Page		page;
@@ -93,9 +119,6 @@ event_offset(void)
 	HeapTupleData tuple;
 	int64		value;
 
-	/* during the update from 0.1.0, before the sequence exists: 0 */
-	if (!OidIsValid(seqid))
-		return 0;
 	seq = relation_open(seqid, AccessShareLock);
 	buf = ReadBuffer(seq, 0);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -107,6 +130,44 @@ event_offset(void)
 	UnlockReleaseBuffer(buf);
 	relation_close(seq, AccessShareLock);
 	return value;
+}
+
+/* The node's offset, cached until a raise (see offset_seqid) */
+static int64
+event_offset(void)
+{
+	Oid			seqid = relaccess_relid_if_exists("event_id_offset");
+
+	/* during the update from 0.1.0, before the sequence exists: 0 */
+	if (!OidIsValid(seqid))
+		return 0;
+	if (seqid != offset_seqid)
+	{
+		if (!offset_callback)
+		{
+			CacheRegisterRelcacheCallback(event_offset_invalidate, (Datum) 0);
+			offset_callback = true;
+		}
+		offset_cached = event_offset_read(seqid);
+		offset_seqid = seqid;
+	}
+	return offset_cached;
+}
+
+/*
+ * Tell every backend at once (not at commit: the sequence's new value is
+ * not transactional either) to read the offset again
+ */
+static void
+event_offset_changed(Oid seqid)
+{
+	SharedInvalidationMessage msg;
+
+	msg.rc.id = SHAREDINVALRELCACHE_ID;
+	msg.rc.dbId = MyDatabaseId;
+	msg.rc.relId = seqid;
+	SendSharedInvalidMessages(&msg, 1);
+	offset_seqid = InvalidOid;
 }
 
 /* base << EVENT_SEQ_BITS, or an error when base is out of range */
@@ -170,11 +231,11 @@ widen_xid(TransactionId xid, FullTransactionId next)
 
 /* The first event id that a transaction running under snap, or later, may number */
 static int64
-event_floor(Snapshot snap)
+event_floor(Snapshot snap, int64 offset)
 {
 	FullTransactionId xmin = widen_xid(snap->xmin, ReadNextFullTransactionId());
 
-	return event_shift(U64FromFullTransactionId(xmin) + (uint64) event_offset());
+	return event_shift(U64FromFullTransactionId(xmin) + (uint64) offset);
 }
 
 /*
@@ -190,7 +251,7 @@ enspiral_event_horizon(PG_FUNCTION_ARGS)
 
 	if (snap == NULL)
 		elog(ERROR, "no active snapshot");
-	PG_RETURN_INT64(event_floor(snap));
+	PG_RETURN_INT64(event_floor(snap, event_offset()));
 }
 
 /*
@@ -206,10 +267,11 @@ event_raise(int64 above)
 	int64		floor;
 	uint64		need;
 
-	LockRelationOid(relaccess_relid("events"), ShareLock);
-	offset = event_offset();
+	/* one raise at a time, after every transaction numbering with the old offset */
+	LockRelationOid(relaccess_relid("events"), ShareRowExclusiveLock);
+	offset = event_offset_read(seqid);
 	/* every transaction that numbers after this has an xid at or above xmin */
-	floor = event_floor(GetLatestSnapshot());
+	floor = event_floor(GetLatestSnapshot(), offset);
 	if (above < floor)
 		return offset;
 	need = (uint64) offset + ((uint64) above >> EVENT_SEQ_BITS) + 1 -
@@ -217,6 +279,7 @@ event_raise(int64 above)
 	(void) event_shift(need);
 	DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(seqid), Int64GetDatum((int64) need),
 						BoolGetDatum(true));
+	event_offset_changed(seqid);
 	return (int64) need;
 }
 
@@ -267,7 +330,7 @@ enspiral_events_id(PG_FUNCTION_ARGS)
 		Snapshot	snap = GetActiveSnapshot();
 
 		/* restored ids stay; ids numbered here from now on go past them */
-		if (!isnull && (snap == NULL || id >= event_floor(snap)))
+		if (!isnull && (snap == NULL || id >= event_floor(snap, event_offset())))
 			(void) event_raise(id);
 		return PointerGetDatum(td->tg_trigtuple);
 	}
@@ -276,4 +339,25 @@ enspiral_events_id(PG_FUNCTION_ARGS)
 	isnull = false;
 	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 1, &attnum,
 													 &value, &isnull));
+}
+
+/*
+ * After the owner restored enspiral.events on a single server (a COPY,
+ * core_restore.c): this node numbers new events above every restored one
+ */
+void
+enspiral_events_restored(void)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		top;
+
+	enspiral_spi_connect();
+	enspiral_plan(&plan, "SELECT pg_catalog.max(e.event_id) FROM enspiral.events e", 0, NULL);
+	if (SPI_execute_plan(plan, NULL, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the largest event id");
+	top = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	enspiral_spi_finish();
+	if (!isnull)
+		(void) event_raise(DatumGetInt64(top));
 }

@@ -13,7 +13,7 @@
 -- its own, read without a snapshot; never dumped (it belongs to the node).
 CREATE SEQUENCE enspiral.event_id_offset AS bigint MINVALUE 0 START 0 NO CYCLE;
 COMMENT ON SEQUENCE enspiral.event_id_offset IS
-    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by enspiral.raise_event_ids() (enspiral.distribute()) and by a restore of enspiral.events';
+    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by a restore of enspiral.events and by enspiral.distribute() (enspiral.raise_event_ids())';
 
 CREATE FUNCTION enspiral.next_event_id() RETURNS bigint
     LANGUAGE c VOLATILE
@@ -68,7 +68,10 @@ COMMENT ON COLUMN enspiral.events.payload IS
     'Details of the change by kind (never a ballot)';
 
 -- events_id: on Citus the id must be numbered on the node of the group's
--- shard, in the transaction that stores it (src/actors_event_ids.c)
+-- shard, in the transaction that stores it (src/actors_event_ids.c).
+-- Disabled on a single server, where every id is numbered in the storing
+-- transaction already (the trigger would only cost the hot paths);
+-- enspiral.distribute() enables it before it distributes the table.
 CREATE FUNCTION enspiral.events_id() RETURNS trigger
     LANGUAGE c
     SET search_path = pg_catalog, pg_temp
@@ -77,8 +80,9 @@ COMMENT ON FUNCTION enspiral.events_id() IS
     'Trigger: keeps the event id this session has just numbered in this transaction, and restored ids (raising the node''s offset past them); numbers every other new event here';
 CREATE TRIGGER events_id BEFORE INSERT ON enspiral.events
     FOR EACH ROW EXECUTE FUNCTION enspiral.events_id();
+ALTER TABLE enspiral.events DISABLE TRIGGER events_id;
 COMMENT ON TRIGGER events_id ON enspiral.events IS
-    'Event ids are numbered on the node and in the transaction that stores the event (on Citus, the shard''s node)';
+    'On Citus (enabled by enspiral.distribute(); disabled on a single server): event ids are numbered on the shard''s node, in the transaction that stores the event';
 
 CREATE INDEX events_reminders ON enspiral.events (group_id, kind, proposal_id, round_id)
     WHERE kind IN ('proposal_closing_soon', 'round_deadline_passed', 'catalyst_gap_ahead');

@@ -242,6 +242,12 @@ BEGIN
     -- new shards is not committed: over one connection per node, the copy
     -- sees it, and the guards on the shards recognize their own shards
     PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- event ids are numbered on the shard's node (src/actors_event_ids.c):
+    -- the trigger, disabled on a single server, goes to the shards enabled
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = 'enspiral.events'::pg_catalog.regclass) THEN
+        ALTER TABLE enspiral.events ENABLE TRIGGER events_id;
+    END IF;
     FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o LOOP
         CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
                                WHERE p.logicalrelid = t.table_name);

@@ -352,16 +352,17 @@ COMMIT;
 SELECT kind, actor = :fin AS by_fin FROM pg_temp.feed(:g2) WHERE kind = 'proposal_withdrawn';
 
 ------------------------------------------------------------------------------
--- Ids are numbered where the event is stored (src/actors_event_ids.c)
+-- The node's event id offset (src/actors_event_ids.c)
 ------------------------------------------------------------------------------
--- a direct INSERT by the owner: the id given is replaced by one of the
--- inserting transaction (the node's offset is 0 here)
-SELECT max(event_id) AS before_insert FROM enspiral.events \gset
+-- every id is numbered by the transaction that stores it: (its transaction
+-- id + the offset, 0 here) * 2^22 + n; the trigger that numbers ids on a
+-- Citus shard is disabled on a single server
 BEGIN;
-INSERT INTO enspiral.events (group_id, event_id, kind) VALUES (:g2, 1, 'by_hand')
-RETURNING event_id > :before_insert AS renumbered,
-          event_id >> 22 = txid_current() AS of_this_transaction;
+SELECT enspiral.add_member(:g2, 'fox') IS NOT NULL AS fox_added;
+SELECT event_id >> 22 = txid_current() AS of_this_transaction
+  FROM enspiral.events WHERE group_id = :g2 ORDER BY event_id DESC LIMIT 1;
 COMMIT;
+SELECT tgenabled FROM pg_trigger WHERE tgname = 'events_id';
 -- a restore (the owner's COPY) keeps its ids and raises the node's offset
 -- past them: the restored event is readable, new ones are numbered above it
 SELECT last_value AS offset_before FROM enspiral.event_id_offset;

@@ -4,11 +4,12 @@
 -- transaction) that stores it.
 CREATE SEQUENCE enspiral.event_id_offset AS bigint MINVALUE 0 START 0 NO CYCLE;
 COMMENT ON SEQUENCE enspiral.event_id_offset IS
-    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by enspiral.raise_event_ids() (enspiral.distribute()) and by a restore of enspiral.events';
+    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by a restore of enspiral.events and by enspiral.distribute() (enspiral.raise_event_ids())';
 REVOKE ALL ON SEQUENCE enspiral.event_id_offset FROM PUBLIC;
 -- @function enspiral.events_id()
 REVOKE ALL ON FUNCTION enspiral.events_id() FROM PUBLIC;
 CREATE TRIGGER events_id BEFORE INSERT ON enspiral.events
     FOR EACH ROW EXECUTE FUNCTION enspiral.events_id();
+ALTER TABLE enspiral.events DISABLE TRIGGER events_id;
 COMMENT ON TRIGGER events_id ON enspiral.events IS
-    'Event ids are numbered on the node and in the transaction that stores the event (on Citus, the shard''s node)';
+    'On Citus (enabled by enspiral.distribute(); disabled on a single server): event ids are numbered on the shard''s node, in the transaction that stores the event';
