@@ -19,9 +19,9 @@
  *	  lower transaction ids, or a dump restored into a new cluster, brings
  *	  ids above what that node would number next: event_raise() raises the
  *	  offset past them (enspiral.raise_event_ids(), run by
- *	  enspiral.distribute() on every node; and after a restore of the events
- *	  table: at the end of the owner's COPY on a single server, core_restore.c,
- *	  and row by row in the trigger below on a Citus shard).  Raising is safe for readers because it first waits for
+ *	  enspiral.distribute() on every node, also after a restore on Citus;
+ *	  and at the end of the owner's COPY into enspiral.events on a single
+ *	  server, core_restore.c).  Raising is safe for readers because it first waits for
  *	  every transaction that numbered events with the old offset: the first
  *	  id of a transaction takes ROW EXCLUSIVE on enspiral.events, held to its
  *	  end, and the raise takes SHARE ROW EXCLUSIVE, which waits for them (and
@@ -267,10 +267,13 @@ event_raise(int64 above)
 	int64		floor;
 	uint64		need;
 
+	/* every transaction that numbers after this has an xid at or above xmin */
+	offset = event_offset_read(seqid);
+	if (above < event_floor(GetLatestSnapshot(), offset))
+		return offset;
 	/* one raise at a time, after every transaction numbering with the old offset */
 	LockRelationOid(relaccess_relid("events"), ShareRowExclusiveLock);
 	offset = event_offset_read(seqid);
-	/* every transaction that numbers after this has an xid at or above xmin */
 	floor = event_floor(GetLatestSnapshot(), offset);
 	if (above < floor)
 		return offset;
@@ -299,10 +302,10 @@ enspiral_raise_event_ids(PG_FUNCTION_ARGS)
 }
 
 /*
- * enspiral.events_id(): BEFORE INSERT row trigger on enspiral.events (on
- * Citus, on the shard).  Keeps the id that this backend has just numbered
- * in this transaction, and the ids of a restore (raising the offset past
- * them); numbers every other row here, in the transaction that stores it.
+ * enspiral.events_id(): BEFORE INSERT row trigger on enspiral.events, on
+ * the shards (disabled on a single server).  Keeps the id that this backend
+ * has just numbered in this transaction, and the ids of a restore; numbers
+ * every other row here, in the transaction that stores it.
  */
 Datum
 enspiral_events_id(PG_FUNCTION_ARGS)
@@ -325,15 +328,15 @@ enspiral_events_id(PG_FUNCTION_ARGS)
 		event_unstored = 0;
 		return PointerGetDatum(td->tg_trigtuple);
 	}
+	/*
+	 * Restored ids stay.  The offset is not raised here: Citus copies the
+	 * shards of one table over several connections per node in one
+	 * distributed transaction, and two of them raising on one node would
+	 * wait for each other until that transaction ends; enspiral.distribute()
+	 * raises it after the restore (doc/scaling.md).
+	 */
 	if (enspiral_in_restore_copy(td->tg_relation))
-	{
-		Snapshot	snap = GetActiveSnapshot();
-
-		/* restored ids stay; ids numbered here from now on go past them */
-		if (!isnull && (snap == NULL || id >= event_floor(snap, event_offset())))
-			(void) event_raise(id);
 		return PointerGetDatum(td->tg_trigtuple);
-	}
 	value = Int64GetDatum(enspiral_event_next_id());
 	event_unstored = 0;
 	isnull = false;

@@ -13,7 +13,7 @@
 -- its own, read without a snapshot; never dumped (it belongs to the node).
 CREATE SEQUENCE enspiral.event_id_offset AS bigint MINVALUE 0 START 0 NO CYCLE;
 COMMENT ON SEQUENCE enspiral.event_id_offset IS
-    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by a restore of enspiral.events and by enspiral.distribute() (enspiral.raise_event_ids())';
+    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by enspiral.distribute() (enspiral.raise_event_ids()) and, on a single server, by a restore of enspiral.events';
 
 CREATE FUNCTION enspiral.next_event_id() RETURNS bigint
     LANGUAGE c VOLATILE
@@ -77,7 +77,7 @@ CREATE FUNCTION enspiral.events_id() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'enspiral_events_id';
 COMMENT ON FUNCTION enspiral.events_id() IS
-    'Trigger: keeps the event id this session has just numbered in this transaction, and restored ids (raising the node''s offset past them); numbers every other new event here';
+    'Trigger (on the shards on Citus; disabled on a single server): keeps the event id this session has just numbered in this transaction, and restored ids; numbers every other new event here';
 CREATE TRIGGER events_id BEFORE INSERT ON enspiral.events
     FOR EACH ROW EXECUTE FUNCTION enspiral.events_id();
 ALTER TABLE enspiral.events DISABLE TRIGGER events_id;

@@ -4,7 +4,7 @@
 -- transaction) that stores it.
 CREATE SEQUENCE enspiral.event_id_offset AS bigint MINVALUE 0 START 0 NO CYCLE;
 COMMENT ON SEQUENCE enspiral.event_id_offset IS
-    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by a restore of enspiral.events and by enspiral.distribute() (enspiral.raise_event_ids())';
+    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by enspiral.distribute() (enspiral.raise_event_ids()) and, on a single server, by a restore of enspiral.events';
 REVOKE ALL ON SEQUENCE enspiral.event_id_offset FROM PUBLIC;
 -- @function enspiral.events_id()
 REVOKE ALL ON FUNCTION enspiral.events_id() FROM PUBLIC;

@@ -1,11 +1,12 @@
 -- The event feed on Citus (doc/actors-and-events.md, "Reading the feed";
 -- doc/scaling.md, "The event feed"): every event of a group is numbered on
 -- the node that holds the group's shard, in the transaction that stores it,
--- whether a delegated call wrote it, a call in a transaction block (run on
--- the coordinator) or a restore; after the group's shard moves to the other
--- worker, whose transaction ids are far lower, and enspiral.distribute()
--- runs again, new events are numbered above the old ones; a consumer that
--- reads from the last id it processed misses nothing and sees nothing twice.
+-- whether a delegated call wrote it or a call in a transaction block (run
+-- on the coordinator); after a restore of ids far above the node's, or a
+-- move of the group's shard to the other worker, whose transaction ids are
+-- far lower, and enspiral.distribute() run again, new events are numbered
+-- above the old ones; a consumer that reads from the last id it processed
+-- misses nothing and sees nothing twice.
 SET client_min_messages = warning;
 CREATE EXTENSION enspiral CASCADE;
 SELECT count(*) > 0 AS distributed FROM enspiral.distribute();
@@ -63,11 +64,13 @@ SELECT pg_temp.poll(:g) AS polled;
 SELECT kind FROM consumed ORDER BY n;
 
 -- a restore (the owner's COPY through the coordinator) brings an event
--- numbered far above this node's transaction ids: the node's offset rises
--- past it, and the events written next are numbered above it
+-- numbered far above this node's transaction ids, and keeps its id; then
+-- what an operator runs after a restore: enspiral.distribute() raises every
+-- node's offset past it, and the events written next are numbered above it
 COPY enspiral.events (group_id, event_id, kind) FROM STDIN;
 1	4194304000001	restored
 \.
+SELECT object, action FROM enspiral.distribute() WHERE object = 'enspiral.events';
 SELECT enspiral.add_member(:g, 'eli') IS NOT NULL AS eli_added;
 SELECT kind, event_id > 4194304000001 AS above_restored
   FROM enspiral.events WHERE group_id = :g AND event_id >= 4194304000001 ORDER BY event_id;
