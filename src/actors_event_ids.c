@@ -23,9 +23,12 @@
  *	  and at the end of the owner's COPY into enspiral.events on a single
  *	  server, core_restore.c).  Raising is safe for readers because it first waits for
  *	  every transaction that numbered events with the old offset: the first
- *	  id of a transaction takes ROW EXCLUSIVE on enspiral.events, held to its
- *	  end, and the raise takes SHARE ROW EXCLUSIVE, which waits for them (and
- *	  for another raise) and holds back new ones until it ends.  The offset is
+ *	  id of a transaction takes ROW EXCLUSIVE on the sequence, held to its
+ *	  end, and the raise takes SHARE ROW EXCLUSIVE on it, which waits for
+ *	  them (and for another raise) and holds back new ones until it ends.
+ *	  (The sequence, not enspiral.events: on a Citus worker the connections
+ *	  of enspiral.distribute()'s own transaction hold locks on the events
+ *	  table, and its raise would wait for them.)  The offset is
  *	  not read through a snapshot: each backend caches the sequence's value
  *	  and forgets it on a relcache invalidation of the sequence, which the
  *	  raise sends at once, before the lock that holds back new numbering is
@@ -187,8 +190,11 @@ enspiral_event_next_id(void)
 
 	if (!FullTransactionIdEquals(fxid, event_fxid))
 	{
+		Oid			seqid = relaccess_relid_if_exists("event_id_offset");
+
 		/* held to the end: a raise of the offset waits for this transaction */
-		LockRelationOid(relaccess_relid("events"), RowExclusiveLock);
+		if (OidIsValid(seqid))
+			LockRelationOid(seqid, RowExclusiveLock);
 		event_base = U64FromFullTransactionId(fxid) + (uint64) event_offset();
 		(void) event_shift(event_base);
 		event_fxid = fxid;
@@ -272,7 +278,7 @@ event_raise(int64 above)
 	if (above < event_floor(GetLatestSnapshot(), offset))
 		return offset;
 	/* one raise at a time, after every transaction numbering with the old offset */
-	LockRelationOid(relaccess_relid("events"), ShareRowExclusiveLock);
+	LockRelationOid(seqid, ShareRowExclusiveLock);
 	offset = event_offset_read(seqid);
 	floor = event_floor(GetLatestSnapshot(), offset);
 	if (above < floor)
