@@ -247,7 +247,7 @@ hot_event_append(const HotEvent *ev)
 		{"payload", JsonbPGetDatum(hot_payload(ev)), false},
 	};
 
-	relaccess_insert("events", cols, lengthof(cols));
+	relaccess_insert("events", cols, lengthof(cols), false);
 	if (group_notifies_hot_events(ev->group_id))
 		enspiral_event_notify(ev->group_id, event_id);
 }

@@ -402,7 +402,7 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 {
 	RelWriter	w;
 
-	relaccess_writer_open(&w, "votes");
+	relaccess_writer_open(&w, "votes", TRIGGER_TYPE_UPDATE);
 	supersede_row(&w, vc, pid, member_id, now);
 	relaccess_writer_close(&w);
 }
@@ -483,7 +483,7 @@ store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballo
 	 */
 	if (vc->has_current)
 		enspiral_write_begin(ENSPIRAL_WRITE_REVOTE);
-	relaccess_writer_open(&w, "votes");
+	relaccess_writer_open(&w, "votes", TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE);
 	if (vc->has_current)
 		supersede_row(&w, vc, pid, member_id, now);
 	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now, cast_by);
