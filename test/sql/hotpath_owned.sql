@@ -3,9 +3,12 @@
 -- enspiral's own (and foreign keys); a trigger added by someone else, a
 -- disabled own trigger or session_replication_role = replica hand every
 -- row back to the trigger manager, with the same rows, counts and events.
+-- And the group's notify_votes_and_contributions, remembered per backend
+-- (src/actors_events.c), follows a change another session commits.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS enspiral CASCADE;
 CREATE EXTENSION enspiral CASCADE;
+CREATE EXTENSION IF NOT EXISTS dblink;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
 
@@ -93,3 +96,46 @@ SELECT * FROM pg_temp.state(:g, :p, :r, :b);
 UPDATE enspiral.accounts SET balance = balance + 1 WHERE round_id = :r;
 UPDATE enspiral.votes SET ballot = '"agree"' WHERE proposal_id = :p;
 SELECT * FROM pg_temp.state(:g, :p, :r, :b);
+
+------------------------------------------------------------------------------
+-- notify_votes_and_contributions remembered per backend, changed elsewhere
+------------------------------------------------------------------------------
+SELECT format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+              split_part(current_setting('unix_socket_directories'), ',', 1)) AS conn \gset
+SELECT dblink_connect('listener', :'conn') AS connected;
+SELECT dblink_connect('admin', :'conn') AS connected;
+SELECT dblink_exec('listener', 'LISTEN enspiral_events') AS listening;
+CREATE FUNCTION pg_temp.heard() RETURNS bigint LANGUAGE sql AS $$
+    SELECT x FROM dblink('listener', 'SELECT 1') AS t(x int);  -- let the listener read
+    SELECT count(*) FROM dblink_get_notify('listener')
+$$;
+CREATE FUNCTION pg_temp.set_notify(g bigint, v boolean) RETURNS text LANGUAGE sql AS $$
+    SELECT x FROM dblink('admin', format(
+        'SELECT enspiral.update_group_settings(%s, %L) ->> %L', g,
+        jsonb_build_object('notify_votes_and_contributions', v), 'notify_votes_and_contributions'))
+        AS t(x text)
+$$;
+-- off: remembered by this backend with its first vote
+SELECT enspiral.vote(:p, :ana, '"agree"') IS NOT NULL AS voted;
+SELECT enspiral.try_contribute(:b, :ana, 1) IS NOT NULL AS contributed;
+SELECT pg_temp.heard() AS notified_while_off;
+-- switched on by another session: this backend notifies from then on
+SELECT pg_temp.set_notify(:g, true) AS notify;
+SELECT pg_temp.heard() AS notified_for_settings;
+SELECT enspiral.vote(:p, :ana, '"disagree"') IS NOT NULL AS voted;
+SELECT enspiral.try_contribute(:b, :ana, 1) IS NOT NULL AS contributed;
+SELECT pg_temp.heard() AS notified_while_on;
+-- and off again
+SELECT pg_temp.set_notify(:g, false) AS notify;
+SELECT pg_temp.heard() AS notified_for_settings;
+SELECT enspiral.vote(:p, :ana, '"agree"') IS NOT NULL AS voted;
+SELECT pg_temp.heard() AS notified_while_off;
+-- a change rolled back in this session: the setting in force is read again
+BEGIN;
+SELECT enspiral.update_group_settings(:g, '{"notify_votes_and_contributions": true}')
+       ->> 'notify_votes_and_contributions' AS notify;
+SELECT enspiral.vote(:p, :ana, '"disagree"') IS NOT NULL AS voted;
+ROLLBACK;
+SELECT enspiral.vote(:p, :ana, '"agree"') IS NOT NULL AS voted;
+SELECT pg_temp.heard() AS notified_after_rollback;
+SELECT dblink_disconnect('listener'), dblink_disconnect('admin');
