@@ -614,6 +614,20 @@ relaccess_writer_open(RelWriter *w, const char *table, int events)
 	AfterTriggerBeginQuery();
 }
 
+/*
+ * Close the indexes ExecOpenIndices opened, keeping their locks to the end
+ * of the transaction as the table's (ExecCloseIndices releases them, and
+ * the next call of the transaction would take them again)
+ */
+static void
+close_indices(ResultRelInfo *rri)
+{
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		if (rri->ri_IndexRelationDescs[i] != NULL)
+			index_close(rri->ri_IndexRelationDescs[i], NoLock);
+	rri->ri_NumIndices = 0;
+}
+
 /* Fire the AFTER row triggers of the rows written and close the writer */
 void
 relaccess_writer_close(RelWriter *w)
@@ -629,7 +643,7 @@ relaccess_writer_close(RelWriter *w)
 	EvalPlanQualEnd(&w->epqstate);
 	/* AFTER row triggers may have opened the relation again: close it */
 	ExecCloseResultRelations(w->estate);
-	ExecCloseIndices(w->rri);
+	close_indices(w->rri);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
 	table_close(w->rel, NoLock);
