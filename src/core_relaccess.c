@@ -34,7 +34,10 @@
  * constraints, stored generated columns, index insertion with the unique
  * check that waits for a concurrent duplicate and fails it) without a plan,
  * a portal or an SPI connection per row, which was a third of the cost of
- * a vote.  What it skips: statement-level triggers (the only ones on these
+ * a vote.  A writer opened for the API's own writes (events not 0) runs
+ * enspiral's own row triggers itself when nothing else is attached to the
+ * table (core_owntriggers.c, where the conditions are); every other
+ * trigger still goes through the trigger manager.  What it skips: statement-level triggers (the only ones on these
  * tables are the BEFORE guards that reject writers other than the API,
  * which is the writer here) and privilege and row security checks (the
  * callers run as the extension owner, SECURITY DEFINER).  Column defaults

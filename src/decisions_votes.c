@@ -21,7 +21,9 @@
  * logical-replication apply path, on purpose: it applies the CHECK
  * constraints, the unique index and the row triggers (the event feed) of an
  * INSERT without a plan or portal per vote; it skips statement-level
- * triggers (only the votes_guard, which exempts vote() anyway).  It depends on executor internals that
+ * triggers (only the votes_guard, which exempts vote() anyway).  The
+ * table's own row triggers (vote_counts, votes_events) are run by the
+ * writer itself while no other trigger is attached (core_owntriggers.c).  It depends on executor internals that
  * move between major versions; core_relaccess.c keeps that in one place behind
  * PG_VERSION_NUM.  The superseding UPDATE goes the same way
  * (ExecSimpleRelationUpdate, through the same executor state as the
