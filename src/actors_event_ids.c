@@ -28,13 +28,10 @@
  *	  them (and for another raise) and holds back new ones until it ends.
  *	  (The sequence, not enspiral.events: on a Citus worker the connections
  *	  of enspiral.distribute()'s own transaction hold locks on the events
- *	  table, and its raise would wait for them.)  The offset is
- *	  not read through a snapshot: each backend caches the sequence's value
- *	  and forgets it on a relcache invalidation of the sequence, which the
- *	  raise sends at once, before the lock that holds back new numbering is
- *	  released; that lock, once granted, processes the invalidation, so a
- *	  transaction that numbers after the raise uses the new offset.  A reader
- *	  that still has the old offset computes a lower horizon: it may return
+ *	  table, and its raise would wait for them.)  The offset is read from the
+ *	  sequence (not through a snapshot), once per transaction for numbering:
+ *	  a transaction that numbers after a raise reads the new offset.  A
+ *	  reader that read the old one computes a lower horizon: it may return
  *	  less, never a wrong event.
  *
  *	  On Citus the id must come from the node that holds the group's shard,
@@ -65,8 +62,6 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "storage/sinval.h"
-#include "utils/inval.h"
 #include "utils/fmgrprotos.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -93,24 +88,6 @@ static uint64 event_seq = 0;
 /* The last id handed out in event_fxid and not stored in events yet (0: none) */
 static int64 event_unstored = 0;
 
-/*
- * The offset as this backend last read it, for offset_seqid; forgotten on a
- * relcache invalidation of the sequence, which a raise sends at once
- * (event_raise), so a transaction that takes its lock on enspiral.events
- * after a raise reads the new offset (the lock processes invalidations).
- */
-static Oid	offset_seqid = InvalidOid;
-static int64 offset_cached = 0;
-static bool offset_callback = false;
-
-/* Relcache invalidation: forget the cached offset */
-static void
-event_offset_invalidate(Datum arg, Oid relid)
-{
-	if (!OidIsValid(relid) || relid == offset_seqid)
-		offset_seqid = InvalidOid;
-}
-
 /* The node's offset: enspiral.event_id_offset's value, read as sequence.c reads it */
 static int64
 event_offset_read(Oid seqid)
@@ -135,42 +112,13 @@ event_offset_read(Oid seqid)
 	return value;
 }
 
-/* The node's offset, cached until a raise (see offset_seqid) */
+/* The node's offset (0 before the sequence exists: during the update from 0.1.0) */
 static int64
 event_offset(void)
 {
 	Oid			seqid = relaccess_relid_if_exists("event_id_offset");
 
-	/* during the update from 0.1.0, before the sequence exists: 0 */
-	if (!OidIsValid(seqid))
-		return 0;
-	if (seqid != offset_seqid)
-	{
-		if (!offset_callback)
-		{
-			CacheRegisterRelcacheCallback(event_offset_invalidate, (Datum) 0);
-			offset_callback = true;
-		}
-		offset_cached = event_offset_read(seqid);
-		offset_seqid = seqid;
-	}
-	return offset_cached;
-}
-
-/*
- * Tell every backend at once (not at commit: the sequence's new value is
- * not transactional either) to read the offset again
- */
-static void
-event_offset_changed(Oid seqid)
-{
-	SharedInvalidationMessage msg;
-
-	msg.rc.id = SHAREDINVALRELCACHE_ID;
-	msg.rc.dbId = MyDatabaseId;
-	msg.rc.relId = seqid;
-	SendSharedInvalidMessages(&msg, 1);
-	offset_seqid = InvalidOid;
+	return OidIsValid(seqid) ? event_offset_read(seqid) : 0;
 }
 
 /* base << EVENT_SEQ_BITS, or an error when base is out of range */
@@ -288,7 +236,6 @@ event_raise(int64 above)
 	(void) event_shift(need);
 	DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(seqid), Int64GetDatum((int64) need),
 						BoolGetDatum(true));
-	event_offset_changed(seqid);
 	return (int64) need;
 }
 
