@@ -205,7 +205,7 @@ group_notifies_hot_events(int64 group_id)
 
 	if (!notify_callback_registered)
 	{
-		CacheRegisterRelcacheCallback(notify_cache_callback, (Datum) 0);
+		enspiral_relcache_callback(notify_cache_callback);
 		notify_callback_registered = true;
 	}
 	if (groups != notify_cache_relid)

@@ -108,6 +108,9 @@ typedef enum EnspiralObject
 extern void enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
 			pg_attribute_noreturn();
 
+/* core_inval.c: one relcache invalidation callback shared by every cache */
+extern void enspiral_relcache_callback(void (*func) (Datum arg, Oid relid));
+
 /* core_citus.c: shards of enspiral's tables and distributed tables on Citus */
 extern bool enspiral_is_shard_of(Oid relid, Oid of);
 extern bool enspiral_citus_present(void);
