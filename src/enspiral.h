@@ -130,6 +130,10 @@ extern bool enspiral_forward_to(const char *signature, int64 group_id, int nargs
 			return forwarded_; \
 	} while (0)
 
+/* actors_event_ids.c: the next event id of this transaction */
+extern int64 enspiral_event_next_id(void);
+extern void enspiral_events_restored(void);
+
 /* core_notify.c: NOTIFY enspiral_events, deferred to commit on Citus */
 extern void enspiral_event_notify(int64 group_id, int64 event_id);
 

@@ -460,9 +460,7 @@ CREATE FUNCTION enspiral.add_member(group_id bigint, member_key text)
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    mid bigint;
-    next_period integer;
-    joins timestamptz;
+    mid bigint; next_period integer; joins timestamptz;  -- one line: error CONTEXT line numbers as in 0.1.0
 BEGIN
     IF group_id IS NULL THEN
         RAISE EXCEPTION 'group_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
