@@ -499,10 +499,14 @@ BEGIN
     -- (a transaction block), Citus sends the rows of an INSERT ... SELECT as
     -- a COPY, which the shard's triggers take for the owner's restore (no
     -- event, doc/scaling.md)
-    SELECT coalesce(max(ms.period), 0) + 1, greatest(pg_catalog.now(), max(ms.left_at))
+    -- (now() of the node running this function, not of the node holding
+    -- the group's shard: on Citus a call that is not delegated checks
+    -- membership against the coordinator's now())
+    SELECT coalesce(max(ms.period), 0) + 1, max(ms.left_at)
       INTO next_period, joins
       FROM enspiral.memberships ms
      WHERE ms.group_id = add_member.group_id AND ms.member_id = mid;
+    joins := greatest(pg_catalog.now(), joins);
     INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
     VALUES (add_member.group_id, mid, next_period, joins);
     RETURN mid;
