@@ -97,7 +97,7 @@ DECLARE
     r enspiral.rounds%ROWTYPE;
     pool_acct bigint;
     pool_bal numeric;
-    bad bigint;
+    bad bigint; m_id bigint; m_delta numeric;
     accts bigint[];
     deltas numeric[];
     need numeric := 0;
@@ -154,9 +154,9 @@ BEGIN
                   DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
                                              bad, r.group_id);
     END IF;
-    INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id)
-    SELECT r.group_id, r.round_id, 'member', u.id FROM unnest(member_ids) u(id) ORDER BY u.id
-        ON CONFLICT DO NOTHING;
+    FOR m_id IN SELECT u.id FROM unnest(member_ids) u(id) ORDER BY u.id LOOP  -- row by row: see below
+        INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id) VALUES (r.group_id, r.round_id, 'member', m_id) ON CONFLICT DO NOTHING;
+    END LOOP;
     SELECT a.account_id INTO pool_acct FROM enspiral.accounts a
      WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'pool';
     -- accounts ascending (the pool and the members'), then read balances
@@ -182,13 +182,13 @@ BEGIN
                                   need, round_id, pool_bal),
                   HINT = 'Top the round up with enspiral.top_up_round() first.';
     END IF;
-    -- give back first (SET below a balance), then give
-    INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount)
-    SELECT r.group_id, r.round_id, 'deallocate', x.acct, pool_acct, (-x.d)::bigint
-      FROM unnest(accts, deltas) x(acct, d) WHERE x.d < 0 ORDER BY x.acct;
-    INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount)
-    SELECT r.group_id, r.round_id, 'allocate', pool_acct, x.acct, x.d::bigint
-      FROM unnest(accts, deltas) x(acct, d) WHERE x.d > 0 ORDER BY x.acct;
+    -- give back first (SET below a balance), then give; row by row (INSERT ... VALUES): on Citus an INSERT ... SELECT not delegated reaches the shard as a COPY, which the guards take for the owner's restore
+    FOR m_id, m_delta IN SELECT x.acct, x.d FROM unnest(accts, deltas) x(acct, d) WHERE x.d < 0 ORDER BY x.acct LOOP
+        INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount) VALUES (r.group_id, r.round_id, 'deallocate', m_id, pool_acct, (-m_delta)::bigint);
+    END LOOP;
+    FOR m_id, m_delta IN SELECT x.acct, x.d FROM unnest(accts, deltas) x(acct, d) WHERE x.d > 0 ORDER BY x.acct LOOP
+        INSERT INTO enspiral.transfers (group_id, round_id, kind, from_account, to_account, amount) VALUES (r.group_id, r.round_id, 'allocate', pool_acct, m_id, m_delta::bigint);
+    END LOOP;
     RETURN need::bigint;
 END
 $$;
