@@ -635,7 +635,9 @@ forward_contribute(FunctionCallInfo fcinfo, const char *signature, Datum *result
 	Datum		args[5];
 	bool		nulls[5];
 
-	if (PG_ARGISNULL(0) || !relaccess_distributed(relaccess_relid("buckets")))
+	/* a NULL argument is refused here, with the 0.1.0 form's own message */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
+		!relaccess_distributed(relaccess_relid("buckets")))
 		return false;
 	args[0] = Int64GetDatum(relaccess_group_of("buckets", "buckets_bucket_id_idx",
 											   PG_GETARG_INT64(0)));

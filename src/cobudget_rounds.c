@@ -284,6 +284,31 @@ member_accounts(const RoundRow *r, int64 *members, int n, int64 *acct)
 }
 
 /*
+ * On Citus: allocate(round_id, ...) runs as the group-first form on the
+ * round's node (core_forward.c), so that its transfers draw their ids there,
+ * with the group's other transfers; true with its result (fcinfo->isnull set)
+ */
+static bool
+forward_allocate(FunctionCallInfo fcinfo, Datum *result)
+{
+	Datum		args[4];
+	bool		nulls[4];
+
+	if (!relaccess_distributed(relaccess_relid("rounds")))
+		return false;
+	args[0] = Int64GetDatum(relaccess_group_of("rounds", "rounds_round_id_idx",
+											   PG_GETARG_INT64(0)));
+	nulls[0] = false;
+	for (int i = 0; i < 3; i++)
+	{
+		nulls[i + 1] = PG_ARGISNULL(i);
+		args[i + 1] = nulls[i + 1] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	return enspiral_forward_to("enspiral.allocate(bigint,bigint,bigint[],numeric[])",
+							   DatumGetInt64(args[0]), 4, args, nulls, result, &fcinfo->isnull);
+}
+
+/*
  * enspiral.allocate(round_id, member_ids, weights) RETURNS bigint
  *	  Move the whole undistributed pool to members, split exactly by
  *	  enspiral.apportion (largest remainder); returns the amount moved.
@@ -305,6 +330,12 @@ enspiral_allocate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("round_id must not be NULL"),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "round_id")));
+	{
+		Datum		forwarded;
+
+		if (forward_allocate(fcinfo, &forwarded))
+			return forwarded;
+	}
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.closed)

@@ -57,6 +57,8 @@
 #include "enspiral.h"
 #include "relaccess.h"
 
+PG_FUNCTION_INFO_V1(enspiral_group_elsewhere);
+
 /* True when enspiral.groups is distributed and group_id's shard is on another node */
 static bool
 group_elsewhere(int64 group_id)
@@ -177,4 +179,18 @@ enspiral_forward_to(const char *signature, int64 group_id, int nargs, const Datu
 	return forward(DatumGetObjectId(DirectFunctionCall1(regprocedurein,
 														CStringGetDatum(signature))),
 				   nargs, args, nulls, result, isnull);
+}
+
+/*
+ * enspiral.group_elsewhere(group_id bigint) RETURNS boolean
+ *	  True when the tables are distributed and the group's shards are on
+ *	  another node: a PL/pgSQL API function then runs its group-first form
+ *	  there, as enspiral_forward_call() does for C (close_proposal()).
+ */
+Datum
+enspiral_group_elsewhere(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(group_elsewhere(PG_GETARG_INT64(0)));
 }

@@ -757,10 +757,10 @@ static void
 add_voter(int64 group_id, int64 pid, int64 member_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
 	TimestampTz now = decisions_now();
-	Datum		args[3] = {Int64GetDatum(pid), Int64GetDatum(member_id),
-	TimestampTzGetDatum(now)};
+	Datum		args[4] = {Int64GetDatum(pid), Int64GetDatum(member_id),
+	TimestampTzGetDatum(now), (Datum) 0};
 	VoteContext vc;
 
 	enspiral_spi_connect();
@@ -785,11 +785,16 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 				 errdetail("Member %lld is not a current member of group %lld.",
 						   (long long) member_id, (long long) vc.group_id)));
 	}
+	/*
+	 * the proposal is locked above; one row by its group, which on Citus
+	 * stays on the group's shard in this backend (an INSERT ... SELECT ran
+	 * over Citus's own connections, where the guard refused it)
+	 */
+	args[3] = Int64GetDatum(vc.group_id);
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
-				  " SELECT p.group_id, p.proposal_id, $2, $3 FROM enspiral.proposals p"
-				  "  WHERE p.proposal_id = $1 ON CONFLICT DO NOTHING",
-				  3, argtypes);
+				  " VALUES ($4, $1, $2, $3) ON CONFLICT DO NOTHING",
+				  4, argtypes);
 	write_votes(plan, args, -1);
 	restore_voter(vc.group_id, pid, member_id, now);
 	enspiral_spi_finish();
@@ -804,6 +809,20 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 Datum
 enspiral_add_voter(PG_FUNCTION_ARGS)
 {
+	/* on Citus: the group-first add_voter() on the group's node (core_forward.c) */
+	if (relaccess_distributed(relaccess_relid("proposals")))
+	{
+		Datum		args[3] = {0, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+		bool		nulls[3] = {false, false, false};
+		Datum		result;
+		bool		isnull;
+
+		args[0] = Int64GetDatum(relaccess_group_of("proposals", "proposals_proposal_id_idx",
+												   PG_GETARG_INT64(0)));
+		if (enspiral_forward_to("enspiral.add_voter(bigint,bigint,bigint)",
+								DatumGetInt64(args[0]), 3, args, nulls, &result, &isnull))
+			PG_RETURN_VOID();
+	}
 	add_voter(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	PG_RETURN_VOID();
 }

@@ -75,6 +75,9 @@ extern void enspiral_write_end(EnspiralWrite what);
 extern bool enspiral_writing(EnspiralWrite what);
 extern void enspiral_write_init(void);
 
+/* core_commit_rules.c: commit-time rules checked on the workers before Citus commits */
+extern void enspiral_commit_rules_init(void);
+
 /*
  * core_restore.c: true while the owner restores rel with a top-level COPY FROM
  * (the one restore test: guards accept dumped rows only when it holds)
