@@ -33,6 +33,12 @@
  * SQLSTATE, message, detail and hint, and the COMMIT fails with it, as on a
  * single server.
  *
+ * Citus opens its connections per role, and the rules fire in the worker
+ * backend of the connection that wrote: the query runs as the owner of the
+ * extension (the API functions are SECURITY DEFINER and write as it), and
+ * again as the current user when that is another role that may read
+ * enspiral.groups (a direct write).
+ *
  * Only a transaction that this node started as a Citus distributed
  * transaction asks (pg_catalog.get_current_transaction_id()); on a single
  * server, or in a database without distributed enspiral tables, the callback
@@ -117,27 +123,44 @@ enspiral_check_commit_rules(PG_FUNCTION_ARGS)
 }
 
 /*
- * True when this node started the current transaction as a Citus
- * distributed transaction (so it is the one that commits it on the workers)
+ * The roles whose connections to the workers may hold deferred rules, when
+ * this node started the current transaction as a Citus distributed
+ * transaction (so it is the one that commits it on the workers): the owner
+ * of the extension, as whom the API functions (SECURITY DEFINER) write, and
+ * the current user when another role that may read enspiral.groups (a
+ * direct write).  Citus opens its connections per role, and the rules fire
+ * in the worker backend of the connection that wrote.  0 roles otherwise.
  */
-static bool
-started_distributed_transaction(void)
+static int
+roles_to_check(Oid *roles)
 {
 	static SPIPlanPtr plan = NULL;
-	bool		answer;
 	bool		isnull;
+	int			n = 0;
+	HeapTuple	tup;
+	TupleDesc	desc;
 
 	enspiral_plan(&plan,
-				  "SELECT t.transaction_number OPERATOR(pg_catalog.<>) 0"
+				  "SELECT e.extowner,"
+				  "       e.extowner OPERATOR(pg_catalog.<>) u.oid"
+				  "       AND pg_catalog.has_table_privilege(u.oid, 'enspiral.groups', 'SELECT')"
+				  "  FROM pg_catalog.get_current_transaction_id() t, pg_catalog.pg_dist_local_group l,"
+				  "       pg_catalog.pg_extension e,"
+				  "       (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) u"
+				  " WHERE t.transaction_number OPERATOR(pg_catalog.<>) 0"
 				  "   AND t.initiator_node_identifier OPERATOR(pg_catalog.=) l.groupid"
-				  "  FROM pg_catalog.get_current_transaction_id() t, pg_catalog.pg_dist_local_group l",
+				  "   AND e.extname OPERATOR(pg_catalog.=) 'enspiral'",
 				  0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the distributed transaction");
-	answer = SPI_processed == 1 &&
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
-		!isnull;
-	return answer;
+	if (SPI_processed != 1)
+		return 0;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	roles[n++] = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	if (DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)) && !isnull)
+		roles[n++] = GetUserId();
+	return n;
 }
 
 /*
@@ -217,8 +240,8 @@ static void
 commit_rules_xact_callback(XactEvent event, void *arg)
 {
 	Oid			groups;
-	int64	   *values;
-	int			n;
+	int64	   *values = NULL;
+	int			n = 0;
 
 	if (event != XACT_EVENT_PRE_COMMIT || !IsTransactionState() || IsInParallelMode())
 		return;
@@ -231,13 +254,25 @@ commit_rules_xact_callback(XactEvent event, void *arg)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (relaccess_distributed(groups))
 	{
+		Oid			roles[2];
+		int			nroles;
+		Oid			save_userid;
+		int			save_sec;
+
 		enspiral_spi_connect();
-		if (started_distributed_transaction())
+		nroles = roles_to_check(roles);
+		/* an error on the way aborts the transaction, which restores the user */
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		for (int r = 0; r < nroles; r++)
 		{
-			values = node_probes(&n);
+			SetUserIdAndSecContext(roles[r], save_sec | SECURITY_LOCAL_USERID_CHANGE);
+			/* as the owner (Citus asks for the right to read enspiral.groups) */
+			if (r == 0)
+				values = node_probes(&n);
 			for (int i = 0; i < n; i++)
 				check_node(values[i]);
 		}
+		SetUserIdAndSecContext(save_userid, save_sec);
 		enspiral_spi_finish();
 	}
 	PopActiveSnapshot();

@@ -102,8 +102,9 @@ SELECT enspiral.add_member(:h, 'hana') IS NOT NULL AS added_in_h;
 SELECT enspiral.cancel_catalyst_term(:g, :ben_term);
 COMMIT;
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
--- the same for an application role: the nodes check the rules as the
--- session's user, who may run enspiral.check_commit_rules()
+-- the same for an application role: the API writes as the extension's
+-- owner (SECURITY DEFINER), so the nodes check the rules over the owner's
+-- connections, whatever role the session has
 CREATE ROLE citus_api_app LOGIN;
 SELECT count(*) > 0 AS granted FROM enspiral.grant_application('citus_api_app');
 SET ROLE citus_api_app;
