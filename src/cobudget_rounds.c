@@ -291,21 +291,8 @@ member_accounts(const RoundRow *r, int64 *members, int n, int64 *acct)
 static bool
 forward_allocate(FunctionCallInfo fcinfo, Datum *result)
 {
-	Datum		args[4];
-	bool		nulls[4];
-
-	if (!relaccess_distributed(relaccess_relid("rounds")))
-		return false;
-	args[0] = Int64GetDatum(relaccess_group_of("rounds", "rounds_round_id_idx",
-											   PG_GETARG_INT64(0)));
-	nulls[0] = false;
-	for (int i = 0; i < 3; i++)
-	{
-		nulls[i + 1] = PG_ARGISNULL(i);
-		args[i + 1] = nulls[i + 1] ? (Datum) 0 : PG_GETARG_DATUM(i);
-	}
-	return enspiral_forward_to("enspiral.allocate(bigint,bigint,bigint[],numeric[])",
-							   DatumGetInt64(args[0]), 4, args, nulls, result, &fcinfo->isnull);
+	return enspiral_forward_by_id(fcinfo, "rounds", "rounds_round_id_idx",
+								  "enspiral.allocate(bigint,bigint,bigint[],numeric[])", result);
 }
 
 /*

@@ -628,30 +628,16 @@ enspiral_vote(PG_FUNCTION_ARGS)
 {
 	bool		anonymous;
 	int64		vote_id;
+	Datum		forwarded;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("proposal_id, member_id and ballot must not be NULL")));
 	/* on Citus: the group-first vote() on the group's node (core_forward.c) */
-	if (relaccess_distributed(relaccess_relid("proposals")))
-	{
-		Datum		args[5] = {0, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-		PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)};
-		bool		nulls[5] = {false, false, false, false, PG_ARGISNULL(3)};
-		Datum		result;
-		bool		isnull;
-
-		args[0] = Int64GetDatum(relaccess_group_of("proposals", "proposals_proposal_id_idx",
-												   PG_GETARG_INT64(0)));
-		if (enspiral_forward_to("enspiral.vote(bigint,bigint,bigint,jsonb,text)",
-								DatumGetInt64(args[0]), 5, args, nulls, &result, &isnull))
-		{
-			if (isnull)
-				PG_RETURN_NULL();
-			PG_RETURN_DATUM(result);
-		}
-	}
+	if (enspiral_forward_by_id(fcinfo, "proposals", "proposals_proposal_id_idx",
+							   "enspiral.vote(bigint,bigint,bigint,jsonb,text)", &forwarded))
+		return forwarded;		/* fcinfo->isnull set */
 	vote_id = cast_vote(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2),
 						PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), 0, &anonymous);
 	if (anonymous)
@@ -809,20 +795,12 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 Datum
 enspiral_add_voter(PG_FUNCTION_ARGS)
 {
-	/* on Citus: the group-first add_voter() on the group's node (core_forward.c) */
-	if (relaccess_distributed(relaccess_relid("proposals")))
-	{
-		Datum		args[3] = {0, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
-		bool		nulls[3] = {false, false, false};
-		Datum		result;
-		bool		isnull;
+	Datum		forwarded;
 
-		args[0] = Int64GetDatum(relaccess_group_of("proposals", "proposals_proposal_id_idx",
-												   PG_GETARG_INT64(0)));
-		if (enspiral_forward_to("enspiral.add_voter(bigint,bigint,bigint)",
-								DatumGetInt64(args[0]), 3, args, nulls, &result, &isnull))
-			PG_RETURN_VOID();
-	}
+	/* on Citus: the group-first add_voter() on the group's node (core_forward.c) */
+	if (enspiral_forward_by_id(fcinfo, "proposals", "proposals_proposal_id_idx",
+							   "enspiral.add_voter(bigint,bigint,bigint)", &forwarded))
+		PG_RETURN_VOID();
 	add_voter(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	PG_RETURN_VOID();
 }

@@ -121,6 +121,8 @@ extern bool enspiral_forward_call(FunctionCallInfo fcinfo, int64 group_id, Datum
 extern bool enspiral_forward_to(const char *signature, int64 group_id, int nargs,
 								const Datum *args, const bool *nulls, Datum *result,
 								bool *isnull);
+extern bool enspiral_forward_by_id(FunctionCallInfo fcinfo, const char *table,
+								   const char *index, const char *signature, Datum *result);
 
 /*
  * Return the result of this call run on the group's node when Citus holds
