@@ -18,7 +18,7 @@
 # The first calls of a backend also fill its caches; CALLS spreads that.
 #
 #   ENSPIRAL_PGROOT=/tmp/pgroot-x bash bench/hotpath_instructions.sh
-#   CALLS=600 MEMBERS=20000 LOADS="vote_high try_high plain_vote plain_try" ...
+#   KEEP=/tmp/cg CALLS=600 MEMBERS=20000 LOADS="vote_high try_high plain_vote plain_try" ...
 #
 # Needs valgrind.  Builds and installs enspiral, makes a throwaway cluster,
 # stops it, and runs each load in `postgres --single` on its data directory.
@@ -37,7 +37,8 @@ BIN=$(pg_bindir)
 WORK=$(mktemp -d /tmp/enspiral-instr.XXXXXX)
 chmod 755 "$WORK"
 [ "$(id -u)" -ne 0 ] || chown postgres: "$WORK"
-trap 'cluster_stop; rm -rf "$WORK"' EXIT
+# KEEP=dir keeps the callgrind files there (callgrind_annotate them)
+trap 'cluster_stop; [ -z "${KEEP:-}" ] || { mkdir -p "$KEEP"; cp "$WORK"/*.cg "$KEEP"/; }; rm -rf "$WORK"' EXIT
 
 say "hotpath_instructions: $MEMBERS + 1,000 members, two proposals, 1,000 + 100 buckets"
 "$BIN/createdb" hp

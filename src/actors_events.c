@@ -36,6 +36,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -56,6 +57,7 @@ PG_FUNCTION_INFO_V1(enspiral_event_horizon);
 PG_FUNCTION_INFO_V1(enspiral_restoring);
 PG_FUNCTION_INFO_V1(enspiral_votes_events);
 PG_FUNCTION_INFO_V1(enspiral_transfers_events);
+PG_FUNCTION_INFO_V1(enspiral_group_settings_changed);
 
 /* Transaction of the last event id handed out, and its counter */
 static FullTransactionId event_fxid = {0};
@@ -210,20 +212,119 @@ hot_payload(const HotEvent *ev)
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
+/*
+ * The groups' notify_votes_and_contributions, remembered per backend.  A
+ * change of a group's settings goes through the groups_events trigger,
+ * which calls enspiral.group_settings_changed(): a relcache invalidation of
+ * enspiral.groups, sent to every backend when the change commits (and
+ * processed by the changing backend itself at its next command, and again
+ * if it aborts), empties the cache; so does the DROP of the table.  Only
+ * rows committed before the reading transaction are remembered, and none
+ * of a table distributed by Citus (its invalidations stay on one node).
+ * As with the catalog caches, a vote in the instant between a settings
+ * change becoming visible and its invalidation being sent may still use
+ * the old setting: NOTIFY is a wake-up, the events themselves are always
+ * written.
+ */
+#define NOTIFY_CACHE_SIZE 256
+
+static struct
+{
+	int64		group_id;
+	bool		notify;
+}			notify_cache[NOTIFY_CACHE_SIZE];
+static int	notify_cache_n = 0;
+static Oid	notify_cache_relid = InvalidOid;
+static bool notify_callback_registered = false;
+
+/* Relcache invalidation of enspiral.groups (or of everything): forget */
+static void
+notify_cache_callback(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == notify_cache_relid)
+		notify_cache_n = 0;
+}
+
+/* Whether the group sets notify_votes_and_contributions, read from its row */
+static bool
+group_notify_read(int64 group_id, bool *cacheable)
+{
+	RelScan		rs;
+	Snapshot	snap;
+	bool		found;
+	bool		isnull = true;
+	bool		notify = false;
+
+	/* locking first processes the invalidations of commits the snapshot sees */
+	relaccess_open(&rs, "groups", "groups_pkey", AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	found = relaccess_fetch_int8(&rs, snap, 1, &group_id);
+	*cacheable = found && !rs.distributed;
+	if (found)
+	{
+		Datum		settings = enspiral_slot_column(rs.slot, "settings", &isnull);
+
+		notify = !isnull &&
+			jsonb_get_bool_key(DatumGetJsonbP(settings), "notify_votes_and_contributions", false);
+	}
+	if (*cacheable)
+	{
+		Datum		xmin = slot_getsysattr(rs.slot, MinTransactionIdAttributeNumber, &isnull);
+
+		/* a row this transaction wrote may yet roll back */
+		*cacheable = !TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+	}
+	relaccess_close(&rs);
+	UnregisterSnapshot(snap);
+	return notify;
+}
+
 /* Whether the group sets notify_votes_and_contributions (latest committed state) */
 static bool
 group_notifies_hot_events(int64 group_id)
 {
-	static const char *const cols[] = {"settings"};
-	Datum		v[1];
-	bool		n[1];
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = relaccess_lookup("groups", "groups_pkey", 1, &group_id, snap,
-										 1, cols, v, n, NULL);
+	Oid			groups = relaccess_relid("groups");
+	bool		cacheable;
+	bool		notify;
 
-	UnregisterSnapshot(snap);
-	return found && !n[0] &&
-		jsonb_get_bool_key(DatumGetJsonbP(v[0]), "notify_votes_and_contributions", false);
+	if (!notify_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(notify_cache_callback, (Datum) 0);
+		notify_callback_registered = true;
+	}
+	if (groups != notify_cache_relid)
+	{
+		notify_cache_n = 0;
+		notify_cache_relid = groups;
+	}
+	for (int i = 0; i < notify_cache_n; i++)
+		if (notify_cache[i].group_id == group_id)
+			return notify_cache[i].notify;
+	notify = group_notify_read(group_id, &cacheable);
+	/* the read may have processed invalidations: check the relation again */
+	if (cacheable && groups == notify_cache_relid && notify_cache_n < NOTIFY_CACHE_SIZE)
+	{
+		notify_cache[notify_cache_n].group_id = group_id;
+		notify_cache[notify_cache_n].notify = notify;
+		notify_cache_n++;
+	}
+	return notify;
+}
+
+/*
+ * enspiral.group_settings_changed(group_id bigint) RETURNS void
+ *	  Internal, called by the groups_events trigger when a group's settings
+ *	  change: every backend forgets what it remembered of groups' settings
+ *	  (a relcache invalidation of enspiral.groups, sent at commit).
+ */
+Datum
+enspiral_group_settings_changed(PG_FUNCTION_ARGS)
+{
+	Oid			groups = relaccess_relid_if_exists("groups");
+
+	if (OidIsValid(groups))
+		CacheInvalidateRelcacheByRelid(groups);
+	PG_RETURN_VOID();
 }
 
 /* A nullable bigint column of a hot event (0 stands for NULL) */
@@ -247,7 +348,7 @@ hot_event_append(const HotEvent *ev)
 		{"payload", JsonbPGetDatum(hot_payload(ev)), false},
 	};
 
-	relaccess_insert("events", cols, lengthof(cols));
+	relaccess_insert("events", cols, lengthof(cols), false);
 	if (group_notifies_hot_events(ev->group_id))
 		enspiral_event_notify(ev->group_id, event_id);
 }

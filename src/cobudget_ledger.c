@@ -205,7 +205,7 @@ insert_transfer_row(const LedgerMove *mv, int64 transfer_id)
 		{"created_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
 	};
 
-	relaccess_insert("transfers", cols, lengthof(cols));
+	relaccess_insert("transfers", cols, lengthof(cols), true);
 }
 
 /* Move the balances and insert the transfer of mv (flags set by the caller) */
@@ -217,7 +217,7 @@ insert_applied_locked(const LedgerMove *mv)
 	int64		accounts[2] = {mv->from_account, mv->to_account};
 	int64		owners[2] = {mv->from_owner, mv->to_owner};
 
-	relaccess_writer_open(&w, "accounts");
+	relaccess_writer_open(&w, "accounts", TRIGGER_TYPE_UPDATE);
 	apply_to_locked_account(&w, (ItemPointer) &mv->from_tid, mv, mv->from_account, -mv->amount);
 	apply_to_locked_account(&w, (ItemPointer) &mv->to_tid, mv, mv->to_account, mv->amount);
 	relaccess_writer_close(&w);

@@ -16,19 +16,22 @@
  * writer hands the prepared states to the executor, which then skips its
  * own preparation (ri_ConstraintExprs and ii_PredicateState set).
  *
- * Only expressions that call built-in functions alone are cached (every
- * CHECK and partial-index predicate of enspiral's tables does): a user
- * function could be replaced, and a SQL function keeps per-query state in
- * its call info.  A table with any other CHECK or predicate is not cached
- * at all (the executor prepares it as before); a default calling another
- * function (transfers.chain_key calls enspiral.next_event_id()) is
- * prepared per row by the caller, as before.
+ * Only expressions that call built-in functions and enspiral's own C
+ * functions alone are cached (every CHECK and partial-index predicate of
+ * enspiral's tables does, and the default of transfers.chain_key, which
+ * calls enspiral.next_event_id()): a SQL or PL function keeps per-query
+ * state in its call info.  A table with any other CHECK or predicate is
+ * not cached at all (the executor prepares it as before); a default
+ * calling another function is prepared per row by the caller, as before.
+ * A volatile default is compiled once and still evaluated for every row.
  *
  * Invalidation: a relcache invalidation of the table or of one of its
  * indexes (ALTER TABLE, CREATE or DROP INDEX, a changed constraint, and the
- * full resets of a cache overflow) retires the table's entry; the compiled
- * states of a retired entry are freed at the end of the transaction, since
- * a writer of the current transaction may still use them.
+ * full resets of a cache overflow) retires the table's entry, and any
+ * change of a function or schema (syscache PROCOID, NAMESPACEOID: a
+ * replaced or dropped function) every entry; the compiled states of a
+ * retired entry are freed at the end of the transaction, since a writer of
+ * the current transaction may still use them.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,6 +40,8 @@
 #include "access/genam.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -45,6 +50,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "enspiral.h"
 #include "relaccess.h"
@@ -96,6 +102,14 @@ exprcache_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
+/* Syscache invalidation of a function or schema: retire every entry */
+static void
+exprcache_function_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	for (int i = 0; i < nentries; i++)
+		entries[i].valid = false;
+}
+
 /* End of transaction: free the retired entries, which nothing uses now */
 static void
 exprcache_xact_callback(XactEvent event, void *arg)
@@ -123,15 +137,31 @@ register_callbacks(void)
 	if (callbacks_registered)
 		return;
 	CacheRegisterRelcacheCallback(exprcache_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, exprcache_function_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, exprcache_function_callback, (Datum) 0);
 	RegisterXactCallback(exprcache_xact_callback, NULL);
 	callbacks_registered = true;
 }
 
-/* True for a function that is not built in (a check_functions_in_node checker) */
+/*
+ * True for a function that is neither built in nor one of enspiral's own C
+ * functions (a check_functions_in_node checker)
+ */
 static bool
 not_builtin(Oid func_id, void *context)
 {
-	return func_id >= FirstGenbkiObjectId;
+	HeapTuple	tup;
+	bool		own;
+
+	if (func_id < FirstGenbkiObjectId)
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(func_id));
+	if (!HeapTupleIsValid(tup))
+		return true;
+	own = ((Form_pg_proc) GETSTRUCT(tup))->prolang == ClanguageId &&
+		((Form_pg_proc) GETSTRUCT(tup))->pronamespace == relaccess_namespace();
+	ReleaseSysCache(tup);
+	return !own;
 }
 
 /* Whether an expression calls a function that is not built in, anywhere */

@@ -34,7 +34,10 @@
  * constraints, stored generated columns, index insertion with the unique
  * check that waits for a concurrent duplicate and fails it) without a plan,
  * a portal or an SPI connection per row, which was a third of the cost of
- * a vote.  What it skips: statement-level triggers (the only ones on these
+ * a vote.  A writer opened for the API's own writes (events not 0) runs
+ * enspiral's own row triggers itself when nothing else is attached to the
+ * table (core_owntriggers.c, where the conditions are); every other
+ * trigger still goes through the trigger manager.  What it skips: statement-level triggers (the only ones on these
  * tables are the BEFORE guards that reject writers other than the API,
  * which is the writer here) and privilege and row security checks (the
  * callers run as the extension owner, SECURITY DEFINER).  Column defaults
@@ -582,13 +585,15 @@ writer_estate(Relation rel, ResultRelInfo *rri)
  * through it) and one query level of AFTER triggers, fired at close.
  */
 void
-relaccess_writer_open(RelWriter *w, const char *table)
+relaccess_writer_open(RelWriter *w, const char *table, int events)
 {
 	TupleDesc	desc;
 
 	w->rel = table_open(relaccess_relid(table), RowExclusiveLock);
 	desc = RelationGetDescr(w->rel);
 	w->distributed = relaccess_distributed(RelationGetRelid(w->rel));
+	w->owned_events = 0;
+	w->nowned = 0;
 	if (w->distributed)
 	{
 		/* writes run as SQL (core_citus.c): only a slot for the fetched row */
@@ -600,6 +605,8 @@ relaccess_writer_open(RelWriter *w, const char *table)
 	}
 	w->rri = makeNode(ResultRelInfo);
 	w->estate = writer_estate(w->rel, w->rri);
+	/* enspiral's own row triggers run by the writer, when it may */
+	ownedtriggers_plan(w, table, events);
 #if PG_VERSION_NUM >= 160000
 	EvalPlanQualInit(&w->epqstate, w->estate, NULL, NIL, -1, NIL);
 #else
@@ -608,6 +615,20 @@ relaccess_writer_open(RelWriter *w, const char *table)
 	w->oldslot = ExecInitExtraTupleSlot(w->estate, desc, table_slot_callbacks(w->rel));
 	w->newslot = ExecInitExtraTupleSlot(w->estate, desc, &TTSOpsVirtual);
 	AfterTriggerBeginQuery();
+}
+
+/*
+ * Close the indexes ExecOpenIndices opened, keeping their locks to the end
+ * of the transaction as the table's (ExecCloseIndices releases them, and
+ * the next call of the transaction would take them again)
+ */
+static void
+close_indices(ResultRelInfo *rri)
+{
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		if (rri->ri_IndexRelationDescs[i] != NULL)
+			index_close(rri->ri_IndexRelationDescs[i], NoLock);
+	rri->ri_NumIndices = 0;
 }
 
 /* Fire the AFTER row triggers of the rows written and close the writer */
@@ -625,7 +646,7 @@ relaccess_writer_close(RelWriter *w)
 	EvalPlanQualEnd(&w->epqstate);
 	/* AFTER row triggers may have opened the relation again: close it */
 	ExecCloseResultRelations(w->estate);
-	ExecCloseIndices(w->rri);
+	close_indices(w->rri);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
 	table_close(w->rel, NoLock);
@@ -681,6 +702,17 @@ fill_defaults(RelWriter *w, TupleTableSlot *slot, const bool *named)
 	}
 }
 
+/* The row version in slot, as a heap tuple with its tuple id (for triggers) */
+static HeapTuple
+written_tuple(TupleTableSlot *slot)
+{
+	HeapTuple	tup = ExecCopySlotHeapTuple(slot);
+
+	tup->t_self = slot->tts_tid;
+	tup->t_tableOid = slot->tts_tableOid;
+	return tup;
+}
+
 /*
  * Insert one row: the named columns get the values given, the others their
  * defaults, as INSERT does.  See the file header for what runs.
@@ -706,7 +738,20 @@ relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 	set_columns(slot, cols, ncols);
 	pfree(named);
 	ExecStoreVirtualTuple(slot);
+	if (w->owned_events == 0)
+	{
+		ExecSimpleRelationInsert(w->rri, w->estate, slot);
+		return;
+	}
+	ownedtriggers_before(w, TRIGGER_EVENT_INSERT);
 	ExecSimpleRelationInsert(w->rri, w->estate, slot);
+	if (ownedtriggers_inline(w, TRIGGER_EVENT_INSERT))
+	{
+		HeapTuple	tup = written_tuple(slot);
+
+		ownedtriggers_after(w, TRIGGER_EVENT_INSERT, tup, NULL);
+		heap_freetuple(tup);
+	}
 }
 
 /*
@@ -745,16 +790,34 @@ relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols)
 	memcpy(slot->tts_isnull, w->oldslot->tts_isnull, natts * sizeof(bool));
 	set_columns(slot, cols, ncols);
 	ExecStoreVirtualTuple(slot);
+	if (w->owned_events == 0)
+	{
+		ExecSimpleRelationUpdate(w->rri, w->estate, &w->epqstate, w->oldslot, slot);
+		return;
+	}
+	ownedtriggers_before(w, TRIGGER_EVENT_UPDATE);
 	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epqstate, w->oldslot, slot);
+	if (ownedtriggers_inline(w, TRIGGER_EVENT_UPDATE))
+	{
+		HeapTuple	oldtup = written_tuple(w->oldslot);
+		HeapTuple	newtup = written_tuple(slot);
+
+		ownedtriggers_after(w, TRIGGER_EVENT_UPDATE, oldtup, newtup);
+		heap_freetuple(oldtup);
+		heap_freetuple(newtup);
+	}
 }
 
-/* Insert one row into enspiral.<table> through a writer of its own */
+/*
+ * Insert one row into enspiral.<table> through a writer of its own; api:
+ * enspiral's API writes it (its own row triggers may run inline)
+ */
 void
-relaccess_insert(const char *table, const RelColumn *cols, int ncols)
+relaccess_insert(const char *table, const RelColumn *cols, int ncols, bool api)
 {
 	RelWriter	w;
 
-	relaccess_writer_open(&w, table);
+	relaccess_writer_open(&w, table, api ? TRIGGER_TYPE_INSERT : 0);
 	relaccess_writer_insert(&w, cols, ncols);
 	relaccess_writer_close(&w);
 }

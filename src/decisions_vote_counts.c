@@ -123,7 +123,7 @@ add_count_direct(int64 group_id, int64 proposal_id, int64 shard, int64 delta)
 		return false;
 	/* the version locked, committed before the lock was granted */
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	relaccess_writer_open(&w, "vote_counts");
+	relaccess_writer_open(&w, "vote_counts", 0);
 	if (!relaccess_writer_fetch(&w, &tid, snap))
 		elog(ERROR, "vote_counts row of proposal " INT64_FORMAT " vanished", proposal_id);
 	UnregisterSnapshot(snap);

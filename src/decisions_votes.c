@@ -21,7 +21,9 @@
  * logical-replication apply path, on purpose: it applies the CHECK
  * constraints, the unique index and the row triggers (the event feed) of an
  * INSERT without a plan or portal per vote; it skips statement-level
- * triggers (only the votes_guard, which exempts vote() anyway).  It depends on executor internals that
+ * triggers (only the votes_guard, which exempts vote() anyway).  The
+ * table's own row triggers (vote_counts, votes_events) are run by the
+ * writer itself while no other trigger is attached (core_owntriggers.c).  It depends on executor internals that
  * move between major versions; core_relaccess.c keeps that in one place behind
  * PG_VERSION_NUM.  The superseding UPDATE goes the same way
  * (ExecSimpleRelationUpdate, through the same executor state as the
@@ -402,7 +404,7 @@ supersede_vote(const VoteContext *vc, int64 pid, int64 member_id, TimestampTz no
 {
 	RelWriter	w;
 
-	relaccess_writer_open(&w, "votes");
+	relaccess_writer_open(&w, "votes", TRIGGER_TYPE_UPDATE);
 	supersede_row(&w, vc, pid, member_id, now);
 	relaccess_writer_close(&w);
 }
@@ -483,7 +485,7 @@ store_named_vote(int64 pid, int64 member_id, const VoteContext *vc, Jsonb *ballo
 	 */
 	if (vc->has_current)
 		enspiral_write_begin(ENSPIRAL_WRITE_REVOTE);
-	relaccess_writer_open(&w, "votes");
+	relaccess_writer_open(&w, "votes", TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE);
 	if (vc->has_current)
 		supersede_row(&w, vc, pid, member_id, now);
 	vote_id = insert_vote_row(&w, vc, pid, member_id, ballot, reason, now, cast_by);

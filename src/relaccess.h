@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_trigger.h"
 #include "nodes/execnodes.h"
 #include "executor/tuptable.h"
 #include "storage/itemptr.h"
@@ -61,6 +62,8 @@ typedef struct RelColumn
 } RelColumn;
 
 /* Writing rows through one executor state; see core_relaccess.c */
+#define RELACCESS_MAX_OWNED 8
+
 typedef struct RelWriter
 {
 	Relation	rel;
@@ -70,16 +73,29 @@ typedef struct RelWriter
 	TupleTableSlot *oldslot;
 	TupleTableSlot *newslot;
 	bool		distributed;	/* a Citus table: writes run as SQL */
+	/* enspiral's own row triggers run by the writer (core_owntriggers.c) */
+	int			owned_events;	/* TRIGGER_TYPE_* it may write; 0: none run */
+	int			nowned;
+	struct Trigger *owned_trig[RELACCESS_MAX_OWNED];
+	const struct OwnedTrigger *owned[RELACCESS_MAX_OWNED];
+	bool		owned_noop[RELACCESS_MAX_OWNED];	/* left out as a no-op */
 } RelWriter;
 
-extern void relaccess_writer_open(RelWriter *w, const char *table);
+/* events: the TRIGGER_TYPE_INSERT / _UPDATE rows it writes as enspiral's API, or 0 */
+extern void relaccess_writer_open(RelWriter *w, const char *table, int events);
 extern void relaccess_writer_close(RelWriter *w);
 extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols);
 extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
-extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols);
+extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols, bool api);
 
 /* core_exprcache.c: compiled CHECKs, index predicates and defaults, per backend */
+extern void ownedtriggers_plan(RelWriter *w, const char *relname, int events);
+extern void ownedtriggers_before(RelWriter *w, uint32 event);
+extern bool ownedtriggers_inline(RelWriter *w, uint32 event);
+extern void ownedtriggers_after(RelWriter *w, uint32 event, HeapTuple trigtuple,
+								HeapTuple newtuple);
+
 extern void exprcache_apply(struct ResultRelInfo *rri);
 extern struct ExprState *exprcache_default(Relation rel, AttrNumber attnum, bool *per_row);
 

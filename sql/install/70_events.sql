@@ -142,6 +142,14 @@ COMMENT ON FUNCTION enspiral.events_since(bigint, bigint, integer) IS
 -- Triggers: permission checks and events, one function per table
 ------------------------------------------------------------------------------
 
+CREATE FUNCTION enspiral.group_settings_changed(group_id bigint) RETURNS void
+    LANGUAGE c STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_group_settings_changed';
+COMMENT ON FUNCTION enspiral.group_settings_changed(bigint) IS
+    'Internal: called by groups_events when a group''s settings change; every backend forgets the settings it remembered (notify_votes_and_contributions of the hot paths)';
+REVOKE EXECUTE ON FUNCTION enspiral.group_settings_changed(bigint) FROM PUBLIC;
+
 CREATE FUNCTION enspiral.groups_events() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -157,6 +165,7 @@ BEGIN
         -- checked under the new settings: switching enforcement on with an
         -- actor named needs that actor to be an admin
         PERFORM enspiral.authorize(NEW.group_id, 'change_settings', NULL);
+        PERFORM enspiral.group_settings_changed(NEW.group_id);
         PERFORM enspiral.emit_event(NEW.group_id, 'settings_changed', enspiral.actor(),
                                     payload => (SELECT jsonb_object_agg(n.key, n.value)
                                                   FROM jsonb_each(NEW.settings) n
