@@ -1,15 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * actors_events.c
- *	  Event ids that a consumer can follow in commit-safe order.
- *
- *	  An event id is the writing transaction's full transaction id shifted
- *	  left by EVENT_SEQ_BITS, plus a counter of the events that transaction
- *	  wrote.  Every transaction still running has a full transaction id at
- *	  or above the snapshot xmin, so every event id below
- *	  (xmin << EVENT_SEQ_BITS) belongs to a finished transaction: a reader
- *	  that returns only such ids never returns an id below one a later
- *	  commit adds (doc/actors-and-events.md, "Reading the feed").
+ *	  The events of the hot paths (their ids: actors_event_ids.c).
  *
  *	  The events of the hot paths, vote_cast (vote()) and contribution
  *	  (contribute()), are written here by C row triggers directly through
@@ -48,86 +40,10 @@
 #include "decisions.h"
 #include "relaccess.h"
 
-/* Low bits of an event id: the event's number inside its transaction */
-#define EVENT_SEQ_BITS	22
-#define EVENT_SEQ_MAX	((UINT64CONST(1) << EVENT_SEQ_BITS) - 1)
-
-PG_FUNCTION_INFO_V1(enspiral_next_event_id);
-PG_FUNCTION_INFO_V1(enspiral_event_horizon);
 PG_FUNCTION_INFO_V1(enspiral_restoring);
 PG_FUNCTION_INFO_V1(enspiral_votes_events);
 PG_FUNCTION_INFO_V1(enspiral_transfers_events);
 PG_FUNCTION_INFO_V1(enspiral_group_settings_changed);
-
-/* Transaction of the last event id handed out, and its counter */
-static FullTransactionId event_fxid = {0};
-static uint64 event_seq = 0;
-
-/* The next event id of the current transaction (assigns its xid) */
-static int64
-event_next_id(void)
-{
-	FullTransactionId fxid = GetTopFullTransactionId();
-	uint64		xid64 = U64FromFullTransactionId(fxid);
-
-	if (!FullTransactionIdEquals(fxid, event_fxid))
-	{
-		event_fxid = fxid;
-		event_seq = 0;
-	}
-	if (event_seq >= EVENT_SEQ_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_ENSPIRAL_TOO_MANY_EVENTS),
-				 errmsg("too many events in one transaction"),
-				 errdetail("A transaction can record at most %llu events.",
-						   (unsigned long long) EVENT_SEQ_MAX),
-				 errhint("Split the change into several transactions.")));
-	if (xid64 >= (UINT64CONST(1) << (63 - EVENT_SEQ_BITS)))
-		elog(ERROR, "transaction id %llu too large for an event id",
-			 (unsigned long long) xid64);
-	event_seq++;
-	return (int64) ((xid64 << EVENT_SEQ_BITS) | event_seq);
-}
-
-/*
- * enspiral.next_event_id() RETURNS bigint
- *	  The next event id of the current transaction (assigns its xid).
- */
-Datum
-enspiral_next_event_id(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT64(event_next_id());
-}
-
-/* The full transaction id of xid, a recent xid not after next (as xid8funcs.c) */
-static FullTransactionId
-widen_xid(TransactionId xid, FullTransactionId next)
-{
-	uint32		epoch = EpochFromFullTransactionId(next);
-
-	if (!TransactionIdIsNormal(xid))
-		return FullTransactionIdFromEpochAndXid(0, xid);
-	if (xid > XidFromFullTransactionId(next))
-		epoch--;
-	return FullTransactionIdFromEpochAndXid(epoch, xid);
-}
-
-/*
- * enspiral.event_horizon() RETURNS bigint
- *	  The first event id a running or future transaction may still commit:
- *	  the active snapshot's xmin shifted like an event id.
- */
-Datum
-enspiral_event_horizon(PG_FUNCTION_ARGS)
-{
-	Snapshot	snap = GetActiveSnapshot();
-	FullTransactionId xmin;
-
-	if (snap == NULL)
-		elog(ERROR, "no active snapshot");
-	xmin = widen_xid(snap->xmin, ReadNextFullTransactionId());
-	PG_RETURN_INT64((int64) (U64FromFullTransactionId(xmin) << EVENT_SEQ_BITS));
-}
 
 /*
  * enspiral.restoring(rel regclass) RETURNS boolean
@@ -289,7 +205,7 @@ group_notifies_hot_events(int64 group_id)
 
 	if (!notify_callback_registered)
 	{
-		CacheRegisterRelcacheCallback(notify_cache_callback, (Datum) 0);
+		enspiral_relcache_callback(notify_cache_callback);
 		notify_callback_registered = true;
 	}
 	if (groups != notify_cache_relid)
@@ -334,7 +250,7 @@ enspiral_group_settings_changed(PG_FUNCTION_ARGS)
 static void
 hot_event_append(const HotEvent *ev)
 {
-	int64		event_id = event_next_id();
+	int64		event_id = enspiral_event_next_id();
 	RelColumn	cols[] = {
 		{"group_id", Int64GetDatum(ev->group_id), false},
 		{"event_id", Int64GetDatum(event_id), false},

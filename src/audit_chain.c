@@ -8,7 +8,7 @@
  *	  (enspiral.chain_hash).
  *
  *	  Writers do not link: a chained row only carries a chain key, an event
- *	  id of its transaction (events_since's technique, src/actors_events.c), so a
+ *	  id of its transaction (events_since's technique, src/actors_event_ids.c), so a
  *	  write neither waits for another commit nor hashes anything.  The
  *	  linker (chain_link_pending) links a group's rows in batches, under the
  *	  group's chain lock, reading with the latest snapshot:

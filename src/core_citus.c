@@ -97,7 +97,7 @@ citus_cache_put(Oid relid, Oid of, bool answer)
 {
 	if (!citus_callback_registered)
 	{
-		CacheRegisterRelcacheCallback(citus_cache_invalidate, (Datum) 0);
+		enspiral_relcache_callback(citus_cache_invalidate);
 		citus_callback_registered = true;
 	}
 	if (citus_cache_count >= CITUS_CACHE_SIZE)

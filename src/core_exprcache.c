@@ -136,7 +136,7 @@ register_callbacks(void)
 {
 	if (callbacks_registered)
 		return;
-	CacheRegisterRelcacheCallback(exprcache_relcache_callback, (Datum) 0);
+	enspiral_relcache_callback(exprcache_relcache_callback);
 	CacheRegisterSyscacheCallback(PROCOID, exprcache_function_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, exprcache_function_callback, (Datum) 0);
 	RegisterXactCallback(exprcache_xact_callback, NULL);

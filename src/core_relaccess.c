@@ -140,7 +140,7 @@ register_callbacks(void)
 {
 	if (callbacks_registered)
 		return;
-	CacheRegisterRelcacheCallback(relaccess_relcache_callback, (Datum) 0);
+	enspiral_relcache_callback(relaccess_relcache_callback);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, relaccess_namespace_callback, (Datum) 0);
 	callbacks_registered = true;
 }

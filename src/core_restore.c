@@ -23,6 +23,8 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
+
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
@@ -36,6 +38,7 @@
 #include "utils/rel.h"
 
 #include "enspiral.h"
+#include "relaccess.h"
 
 /* Statements (executor runs, nested utility commands) running now */
 static int	nested_depth = 0;
@@ -95,6 +98,37 @@ restore_ExecutorFinish(QueryDesc *queryDesc)
 	PG_END_TRY();
 }
 
+static bool restore_owner(Relation rel);
+
+/*
+ * After a top-level COPY FROM into enspiral.events by its owner on a single
+ * server: new events are numbered above the restored ones (on Citus the
+ * trigger events_id does it on each shard's node, src/actors_event_ids.c)
+ */
+static void
+restore_events_copied(PlannedStmt *pstmt)
+{
+	CopyStmt   *cs;
+	Oid			events;
+	Relation	rel;
+	bool		owner;
+
+	if (!IsA(pstmt->utilityStmt, CopyStmt))
+		return;
+	cs = (CopyStmt *) pstmt->utilityStmt;
+	if (!cs->is_from || cs->relation == NULL || cs->relation->schemaname == NULL)
+		return;
+	events = relaccess_relid_if_exists("events");
+	if (!OidIsValid(events) || RangeVarGetRelid(cs->relation, NoLock, true) != events ||
+		relaccess_distributed(events))
+		return;
+	rel = relation_open(events, AccessShareLock);
+	owner = restore_owner(rel);
+	relation_close(rel, AccessShareLock);
+	if (owner)
+		enspiral_events_restored();
+}
+
 /* ProcessUtility hook: a utility statement below the top level is nested */
 static void
 restore_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -121,6 +155,8 @@ restore_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			nested_depth--;
 	}
 	PG_END_TRY();
+	if (!nested)
+		restore_events_copied(pstmt);
 }
 
 /* Install the hooks that track nested statements; called by _PG_init */

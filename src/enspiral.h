@@ -111,6 +111,9 @@ typedef enum EnspiralObject
 extern void enspiral_not_found(EnspiralObject object, int64 group_id, int64 id)
 			pg_attribute_noreturn();
 
+/* core_inval.c: one relcache invalidation callback shared by every cache */
+extern void enspiral_relcache_callback(void (*func) (Datum arg, Oid relid));
+
 /* core_citus.c: shards of enspiral's tables and distributed tables on Citus */
 extern bool enspiral_is_shard_of(Oid relid, Oid of);
 extern bool enspiral_citus_present(void);
@@ -134,6 +137,10 @@ extern bool enspiral_forward_by_id(FunctionCallInfo fcinfo, const char *table,
 		if (enspiral_forward_call((fcinfo), (group_id), &forwarded_)) \
 			return forwarded_; \
 	} while (0)
+
+/* actors_event_ids.c: the next event id of this transaction */
+extern int64 enspiral_event_next_id(void);
+extern void enspiral_events_restored(void);
 
 /* core_notify.c: NOTIFY enspiral_events, deferred to commit on Citus */
 extern void enspiral_event_notify(int64 group_id, int64 event_id);

@@ -463,7 +463,7 @@ CREATE FUNCTION enspiral.add_member(group_id bigint, member_key text)
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    mid bigint;
+    mid bigint; next_period integer; joins timestamptz;  -- one line: error CONTEXT line numbers as in 0.1.0
 BEGIN
     IF group_id IS NULL THEN
         RAISE EXCEPTION 'group_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -498,11 +498,16 @@ BEGIN
     -- the member row is locked (new row, or FOR UPDATE above): period is safe
     -- A concurrent removal that started after this transaction may have
     -- closed the last period later than our now(): never start before it.
-    INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
-    SELECT add_member.group_id, mid, coalesce(max(ms.period), 0) + 1,
-           greatest(pg_catalog.now(), max(ms.left_at))
+    -- INSERT ... VALUES, not INSERT ... SELECT: run on a Citus coordinator
+    -- (a transaction block), Citus sends the rows of an INSERT ... SELECT as
+    -- a COPY, which the shard's triggers take for the owner's restore (no
+    -- event, doc/scaling.md)
+    SELECT coalesce(max(ms.period), 0) + 1, greatest(pg_catalog.now(), max(ms.left_at))
+      INTO next_period, joins
       FROM enspiral.memberships ms
      WHERE ms.group_id = add_member.group_id AND ms.member_id = mid;
+    INSERT INTO enspiral.memberships (group_id, member_id, period, joined_at)
+    VALUES (add_member.group_id, mid, next_period, joins);
     RETURN mid;
 END
 $$;

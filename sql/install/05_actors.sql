@@ -122,6 +122,8 @@ CREATE FUNCTION enspiral.grant_role(group_id bigint, member_id bigint, role text
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+    next_period integer;
 BEGIN
     IF grant_role.group_id IS NULL OR grant_role.member_id IS NULL THEN
         RAISE EXCEPTION 'group_id and member_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -140,12 +142,14 @@ BEGIN
                   DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
                                              grant_role.member_id, grant_role.group_id);
     END IF;
-    INSERT INTO enspiral.role_grants AS r (group_id, member_id, role, period, granted_by)
-    SELECT grant_role.group_id, grant_role.member_id, grant_role.role,
-           coalesce(max(x.period), 0) + 1, enspiral.actor()
+    -- VALUES, not INSERT ... SELECT: Citus would send the row as a COPY,
+    -- taken on the shard for the owner's restore (add_member, doc/scaling.md)
+    SELECT coalesce(max(x.period), 0) + 1 INTO next_period
       FROM enspiral.role_grants x
      WHERE x.group_id = grant_role.group_id AND x.member_id = grant_role.member_id
-       AND x.role = grant_role.role
+       AND x.role = grant_role.role;
+    INSERT INTO enspiral.role_grants AS r (group_id, member_id, role, period, granted_by)
+    VALUES (grant_role.group_id, grant_role.member_id, grant_role.role, next_period, enspiral.actor())
     ON CONFLICT (group_id, member_id, role) WHERE revoked_at IS NULL DO NOTHING;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'member already holds the role'

@@ -7,17 +7,32 @@
 -- permissions of part 05.
 ------------------------------------------------------------------------------
 
+-- The node's event id offset (src/actors_event_ids.c): event ids are
+-- (transaction id + offset) * 2^22 + n; 0 until a shard move or a restore
+-- brings higher ids (raise_event_ids).  A sequence: each Citus node keeps
+-- its own, read without a snapshot; never dumped (it belongs to the node).
+CREATE SEQUENCE enspiral.event_id_offset AS bigint MINVALUE 0 START 0 NO CYCLE;
+COMMENT ON SEQUENCE enspiral.event_id_offset IS
+    'This node''s event id offset: event ids are (transaction id + offset) * 2^22 + n; raised by enspiral.distribute() (enspiral.raise_event_ids()) and, on a single server, by a restore of enspiral.events';
+
 CREATE FUNCTION enspiral.next_event_id() RETURNS bigint
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'enspiral_next_event_id';
 COMMENT ON FUNCTION enspiral.next_event_id() IS
-    'Internal: the next event id of this transaction: its full transaction id times 2^22 plus the number of the event in the transaction';
+    'Internal: the next event id of this transaction: (its full transaction id + the node''s offset) times 2^22 plus the number of the event in the transaction';
 
 CREATE FUNCTION enspiral.event_horizon() RETURNS bigint
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'enspiral_event_horizon';
 COMMENT ON FUNCTION enspiral.event_horizon() IS
-    'The lowest event id a running or future transaction may still commit (the snapshot xmin as an event id): events below it are final';
+    'The lowest event id a running or future transaction may still commit (the snapshot xmin plus the node''s offset, as an event id): events below it are final';
+
+CREATE FUNCTION enspiral.raise_event_ids(above bigint) RETURNS bigint
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_raise_event_ids';
+COMMENT ON FUNCTION enspiral.raise_event_ids(bigint) IS
+    'Internal (enspiral.distribute() runs it on every node): this node numbers every new event above the given id (raises enspiral.event_id_offset, after the transactions numbering with the old offset end); returns the offset';
 
 CREATE FUNCTION enspiral.restoring(rel regclass) RETURNS boolean
     LANGUAGE c STABLE STRICT
@@ -25,8 +40,8 @@ CREATE FUNCTION enspiral.restoring(rel regclass) RETURNS boolean
 COMMENT ON FUNCTION enspiral.restoring(regclass) IS
     'Internal: true while the owner restores the table with a top-level COPY FROM (restored rows bring their events along)';
 
--- @triggers (tools/triggers.pl): events_append_only (70_events),
---   events_no_truncate (70_events)
+-- @triggers (tools/triggers.pl): events_id (70_events),
+--   events_append_only (70_events), events_no_truncate (70_events)
 CREATE TABLE enspiral.events (
     group_id     bigint NOT NULL,
     event_id     bigint NOT NULL,
@@ -51,6 +66,23 @@ COMMENT ON COLUMN enspiral.events.actor IS
     'The acting member; NULL when the application (no enspiral.actor) or the clock acted, and always for votes on anonymous proposals';
 COMMENT ON COLUMN enspiral.events.payload IS
     'Details of the change by kind (never a ballot)';
+
+-- events_id: on Citus the id must be numbered on the node of the group's
+-- shard, in the transaction that stores it (src/actors_event_ids.c).
+-- Disabled on a single server, where every id is numbered in the storing
+-- transaction already (the trigger would only cost the hot paths);
+-- enspiral.distribute() enables it before it distributes the table.
+CREATE FUNCTION enspiral.events_id() RETURNS trigger
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_events_id';
+COMMENT ON FUNCTION enspiral.events_id() IS
+    'Trigger (on the shards on Citus; disabled on a single server): keeps the event id this session has just numbered in this transaction, and restored ids; numbers every other new event here';
+CREATE TRIGGER events_id BEFORE INSERT ON enspiral.events
+    FOR EACH ROW EXECUTE FUNCTION enspiral.events_id();
+ALTER TABLE enspiral.events DISABLE TRIGGER events_id;
+COMMENT ON TRIGGER events_id ON enspiral.events IS
+    'On Citus (enabled by enspiral.distribute(); disabled on a single server): event ids are numbered on the shard''s node, in the transaction that stores the event';
 
 CREATE INDEX events_reminders ON enspiral.events (group_id, kind, proposal_id, round_id)
     WHERE kind IN ('proposal_closing_soon', 'round_deadline_passed', 'catalyst_gap_ahead');
@@ -96,7 +128,9 @@ BEGIN
     VALUES ($1, eid, $2, $3, $4, $5, $6, $7, $8,
             -- a passed proposal's effects: the proposal is the actor
             CASE WHEN enspiral.acting_proposal($1) IS NULL THEN coalesce($9, '{}')
-                 ELSE coalesce($9, '{}') || jsonb_build_object('acting_proposal_id', enspiral.acting_proposal($1)) END);
+                 ELSE coalesce($9, '{}') || jsonb_build_object('acting_proposal_id', enspiral.acting_proposal($1)) END)
+    -- the id stored: on Citus, numbered on the shard's node (events_id)
+    RETURNING event_id INTO eid;
     PERFORM enspiral.notify_event($1, eid);
     RETURN eid;
 END
@@ -609,6 +643,7 @@ DECLARE
     f text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['enspiral.next_event_id()', 'enspiral.restoring(regclass)',
+                             'enspiral.raise_event_ids(bigint)', 'enspiral.events_id()',
                              'enspiral.emit_event(bigint,text,bigint,bigint,bigint,bigint,bigint,bigint,jsonb)',
                              'enspiral.groups_events()',
                              'enspiral.memberships_events()',

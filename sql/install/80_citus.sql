@@ -268,6 +268,12 @@ BEGIN
     -- new shards is not committed: over one connection per node, the copy
     -- sees it, and the guards on the shards recognize their own shards
     PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- event ids are numbered on the shard's node (src/actors_event_ids.c):
+    -- the trigger, disabled on a single server, goes to the shards enabled
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = 'enspiral.events'::pg_catalog.regclass) THEN
+        ALTER TABLE enspiral.events ENABLE TRIGGER events_id;
+    END IF;
     FOR t IN SELECT o.table_name FROM enspiral.distribution_order() o LOOP
         CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
                                WHERE p.logicalrelid = t.table_name);
@@ -332,6 +338,37 @@ BEGIN
             RETURN NEXT;
         END LOOP;
     END;
+    -- event ids (and chain keys, numbered the same way) already in the
+    -- tables, moved in with a shard from a node with higher transaction ids
+    -- or restored: every node numbers its next ones above them
+    -- (enspiral.raise_event_ids(), src/actors_event_ids.c)
+    DECLARE
+        top bigint;
+        keys bigint;
+        failure text;
+    BEGIN
+        SELECT pg_catalog.max(ev.event_id) INTO top FROM enspiral.events ev;
+        SELECT pg_catalog.max(tr.chain_key) INTO keys FROM enspiral.transfers tr;
+        top := greatest(top, keys);
+        SELECT pg_catalog.max(oc.chain_key) INTO keys FROM enspiral.outcomes oc;
+        top := greatest(top, keys);
+        IF top IS NOT NULL THEN
+            PERFORM enspiral.raise_event_ids(top);
+            SELECT w.nodename || ':' || w.nodeport || ': ' || w.result INTO failure
+              FROM pg_catalog.run_command_on_workers(pg_catalog.format(
+                       'SELECT enspiral.raise_event_ids(%s)', top)) w
+             WHERE NOT w.success
+             LIMIT 1;
+            IF failure IS NOT NULL THEN
+                RAISE EXCEPTION 'could not raise the event ids of a worker'
+                    USING ERRCODE = 'internal_error',
+                          DETAIL = pg_catalog.format('The worker answered %s.', failure);
+            END IF;
+            object := 'enspiral.events';
+            action := 'event ids numbered after the ids present';
+            RETURN NEXT;
+        END IF;
+    END;
     -- every function whose first argument is the group runs on the node of
     -- the group when called on its own (SELECT f(...) outside a transaction)
     FOR f IN SELECT p.oid::pg_catalog.regprocedure AS fn
@@ -355,4 +392,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION enspiral.distribute(integer) IS
-    'On a Citus coordinator: distributes every enspiral table by group_id (co-located with enspiral.groups; shard_count defaults to citus.shard_count), gives each worker its own id range (past the ids already in the tables, as after a restore) and delegates every group-first function to the node of its group; idempotent, run again after adding a worker or restoring data';
+    'On a Citus coordinator: distributes every enspiral table by group_id (co-located with enspiral.groups; shard_count defaults to citus.shard_count), gives each worker its own id range (past the ids already in the tables, as after a restore), makes every node number new event ids above those present (after a shard move or a restore) and delegates every group-first function to the node of its group; idempotent, run again after adding a worker, moving shards or restoring data';

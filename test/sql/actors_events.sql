@@ -351,6 +351,41 @@ SELECT enspiral.withdraw_proposal(:po);
 COMMIT;
 SELECT kind, actor = :fin AS by_fin FROM pg_temp.feed(:g2) WHERE kind = 'proposal_withdrawn';
 
+------------------------------------------------------------------------------
+-- The node's event id offset (src/actors_event_ids.c)
+------------------------------------------------------------------------------
+-- every id is numbered by the transaction that stores it: (its transaction
+-- id + the offset, 0 here) * 2^22 + n; the trigger that numbers ids on a
+-- Citus shard is disabled on a single server
+BEGIN;
+SELECT enspiral.add_member(:g2, 'fox') IS NOT NULL AS fox_added;
+SELECT event_id >> 22 = txid_current() AS of_this_transaction
+  FROM enspiral.events WHERE group_id = :g2 ORDER BY event_id DESC LIMIT 1;
+COMMIT;
+SELECT tgenabled FROM pg_trigger WHERE tgname = 'events_id';
+-- a restore (the owner's COPY) keeps its ids and raises the node's offset
+-- past them: the restored event is readable, new ones are numbered above it
+SELECT last_value AS offset_before FROM enspiral.event_id_offset;
+COPY enspiral.events (group_id, event_id, kind) FROM STDIN;
+2	4194304000001	restored
+\.
+SELECT last_value > 0 AS offset_raised FROM enspiral.event_id_offset;
+SELECT enspiral.add_member(:g2, 'gus') IS NOT NULL AS gus_added;
+SELECT kind, event_id > 4194304000001 AS above_restored
+  FROM enspiral.events WHERE group_id = :g2 AND event_id >= 4194304000001 ORDER BY event_id;
+SELECT kind FROM enspiral.events_since(:g2, 4194304000000) ORDER BY event_id;
+-- raise_event_ids() (what enspiral.distribute() runs on every Citus node):
+-- the offset rises past the id given and never falls
+SELECT last_value AS offset_now FROM enspiral.event_id_offset \gset
+SELECT enspiral.raise_event_ids(0) = :offset_now AS never_falls;
+SELECT enspiral.raise_event_ids(8388608000001) > :offset_now AS raised;
+SELECT enspiral.next_event_id() > 8388608000001 AS numbered_above,
+       enspiral.event_horizon() > 8388608000001 AS horizon_above;
+SELECT enspiral.raise_event_ids(NULL);
+SET ROLE regress_enspiral_events_app;
+SELECT enspiral.raise_event_ids(1);
+RESET ROLE;
+
 SET client_min_messages = warning;
 SELECT count(*) >= 0 FROM enspiral.revoke_application('regress_enspiral_events_app');
 DROP OWNED BY regress_enspiral_events_app;

@@ -1,0 +1,319 @@
+/*-------------------------------------------------------------------------
+ *
+ * actors_event_ids.c
+ *	  Event ids that a consumer can follow in commit-safe order, on one
+ *	  server and on every node of a Citus cluster.
+ *
+ *	  An event id is (the writing transaction's full transaction id + the
+ *	  node's offset) shifted left by EVENT_SEQ_BITS, plus a counter of the
+ *	  events that transaction wrote.  Every transaction still running has a
+ *	  full transaction id at or above the snapshot xmin, so every event id
+ *	  below ((xmin + offset) << EVENT_SEQ_BITS), the horizon, belongs to a
+ *	  finished transaction: a reader that returns only such ids never
+ *	  returns an id below one a later commit adds
+ *	  (doc/actors-and-events.md, "Reading the feed").
+ *
+ *	  The offset (the sequence enspiral.event_id_offset, 0 until raised) is
+ *	  the node's own: each Citus node has its copy of the extension, and
+ *	  its own transaction ids.  A group whose shard moves to a node with
+ *	  lower transaction ids, or a dump restored into a new cluster, brings
+ *	  ids above what that node would number next: event_raise() raises the
+ *	  offset past them (enspiral.raise_event_ids(), run by
+ *	  enspiral.distribute() on every node, also after a restore on Citus;
+ *	  and at the end of the owner's COPY into enspiral.events on a single
+ *	  server, core_restore.c).  Raising is safe for readers because it first waits for
+ *	  every transaction that numbered events with the old offset: the first
+ *	  id of a transaction takes ROW EXCLUSIVE on the sequence, held to its
+ *	  end, and the raise takes SHARE ROW EXCLUSIVE on it, which waits for
+ *	  them (and for another raise) and holds back new ones until it ends.
+ *	  (The sequence, not enspiral.events: on a Citus worker the connections
+ *	  of enspiral.distribute()'s own transaction hold locks on the events
+ *	  table, and its raise would wait for them.)  The offset is read from the
+ *	  sequence (not through a snapshot), once per transaction for numbering:
+ *	  a transaction that numbers after a raise reads the new offset.  A
+ *	  reader that read the old one computes a lower horizon: it may return
+ *	  less, never a wrong event.
+ *
+ *	  On Citus the id must come from the node that holds the group's shard,
+ *	  in the transaction that writes the row there: only that node's
+ *	  horizon covers it.  A function that Citus does not delegate (a call in
+ *	  a transaction block) runs on the coordinator, numbers an event with the
+ *	  coordinator's transaction id and sends the INSERT to the shard.  So
+ *	  the BEFORE INSERT trigger events_id on enspiral.events (which Citus
+ *	  runs on the shard) keeps an id only when this backend numbered it in
+ *	  this transaction and has not stored it yet (the id emit_event and the
+ *	  hot path just took), and the rows of a restore; any other row gets a
+ *	  new id here.  On a single server every id is numbered by the storing
+ *	  transaction already, so the trigger is disabled there (it would only
+ *	  cost the hot paths); enspiral.distribute() enables it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/fmgrprotos.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "enspiral.h"
+#include "relaccess.h"
+
+/* Low bits of an event id: the event's number inside its transaction */
+#define EVENT_SEQ_BITS	22
+#define EVENT_SEQ_MAX	((UINT64CONST(1) << EVENT_SEQ_BITS) - 1)
+/* Largest (transaction id + offset) an event id can hold */
+#define EVENT_BASE_MAX	((UINT64CONST(1) << (63 - EVENT_SEQ_BITS)) - 1)
+
+PG_FUNCTION_INFO_V1(enspiral_next_event_id);
+PG_FUNCTION_INFO_V1(enspiral_event_horizon);
+PG_FUNCTION_INFO_V1(enspiral_events_id);
+PG_FUNCTION_INFO_V1(enspiral_raise_event_ids);
+
+/* Transaction of the last event id handed out, its base and counter */
+static FullTransactionId event_fxid = {0};
+static uint64 event_base = 0;
+static uint64 event_seq = 0;
+
+/* The last id handed out in event_fxid and not stored in events yet (0: none) */
+static int64 event_unstored = 0;
+
+/* The node's offset: enspiral.event_id_offset's value, read as sequence.c reads it */
+static int64
+event_offset_read(Oid seqid)
+{
+	Relation	seq;
+	Buffer		buf;
+	Page		page;
+	ItemId		lp;
+	HeapTupleData tuple;
+	int64		value;
+
+	seq = relation_open(seqid, AccessShareLock);
+	buf = ReadBuffer(seq, 0);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	lp = PageGetItemId(page, FirstOffsetNumber);
+	tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple.t_len = ItemIdGetLength(lp);
+	value = ((Form_pg_sequence_data) GETSTRUCT(&tuple))->last_value;
+	UnlockReleaseBuffer(buf);
+	relation_close(seq, AccessShareLock);
+	return value;
+}
+
+/* The node's offset (0 before the sequence exists: during the update from 0.1.0) */
+static int64
+event_offset(void)
+{
+	Oid			seqid = relaccess_relid_if_exists("event_id_offset");
+
+	return OidIsValid(seqid) ? event_offset_read(seqid) : 0;
+}
+
+/* base << EVENT_SEQ_BITS, or an error when base is out of range */
+static int64
+event_shift(uint64 base)
+{
+	if (base > EVENT_BASE_MAX)
+		elog(ERROR, "event id base %llu too large", (unsigned long long) base);
+	return (int64) (base << EVENT_SEQ_BITS);
+}
+
+/* The next event id of the current transaction (assigns its xid) */
+int64
+enspiral_event_next_id(void)
+{
+	FullTransactionId fxid = GetTopFullTransactionId();
+
+	if (!FullTransactionIdEquals(fxid, event_fxid))
+	{
+		Oid			seqid = relaccess_relid_if_exists("event_id_offset");
+
+		/* held to the end: a raise of the offset waits for this transaction */
+		if (OidIsValid(seqid))
+			LockRelationOid(seqid, RowExclusiveLock);
+		event_base = U64FromFullTransactionId(fxid) + (uint64) event_offset();
+		(void) event_shift(event_base);
+		event_fxid = fxid;
+		event_seq = 0;
+	}
+	if (event_seq >= EVENT_SEQ_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_ENSPIRAL_TOO_MANY_EVENTS),
+				 errmsg("too many events in one transaction"),
+				 errdetail("A transaction can record at most %llu events.",
+						   (unsigned long long) EVENT_SEQ_MAX),
+				 errhint("Split the change into several transactions.")));
+	event_seq++;
+	event_unstored = event_shift(event_base) | (int64) event_seq;
+	return event_unstored;
+}
+
+/*
+ * enspiral.next_event_id() RETURNS bigint
+ *	  The next event id of the current transaction (assigns its xid).
+ */
+Datum
+enspiral_next_event_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(enspiral_event_next_id());
+}
+
+/* The full transaction id of xid, a recent xid not after next (as xid8funcs.c) */
+static FullTransactionId
+widen_xid(TransactionId xid, FullTransactionId next)
+{
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (!TransactionIdIsNormal(xid))
+		return FullTransactionIdFromEpochAndXid(0, xid);
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+/* The first event id that a transaction running under snap, or later, may number */
+static int64
+event_floor(Snapshot snap, int64 offset)
+{
+	FullTransactionId xmin = widen_xid(snap->xmin, ReadNextFullTransactionId());
+
+	return event_shift(U64FromFullTransactionId(xmin) + (uint64) offset);
+}
+
+/*
+ * enspiral.event_horizon() RETURNS bigint
+ *	  The first event id a running or future transaction may still commit:
+ *	  the active snapshot's xmin plus the node's offset, shifted like an
+ *	  event id.
+ */
+Datum
+enspiral_event_horizon(PG_FUNCTION_ARGS)
+{
+	Snapshot	snap = GetActiveSnapshot();
+
+	if (snap == NULL)
+		elog(ERROR, "no active snapshot");
+	PG_RETURN_INT64(event_floor(snap, event_offset()));
+}
+
+/*
+ * Raise this node's offset so that every event id numbered from now on is
+ * above `above`; returns the offset.  Waits for the transactions that
+ * numbered ids with the present offset (see the file header).
+ */
+static int64
+event_raise(int64 above)
+{
+	Oid			seqid = relaccess_relid("event_id_offset");
+	int64		offset;
+	int64		floor;
+	uint64		need;
+
+	/* every transaction that numbers after this has an xid at or above xmin */
+	offset = event_offset_read(seqid);
+	if (above < event_floor(GetLatestSnapshot(), offset))
+		return offset;
+	/* one raise at a time, after every transaction numbering with the old offset */
+	LockRelationOid(seqid, ShareRowExclusiveLock);
+	offset = event_offset_read(seqid);
+	floor = event_floor(GetLatestSnapshot(), offset);
+	if (above < floor)
+		return offset;
+	need = (uint64) offset + ((uint64) above >> EVENT_SEQ_BITS) + 1 -
+		((uint64) floor >> EVENT_SEQ_BITS);
+	(void) event_shift(need);
+	DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(seqid), Int64GetDatum((int64) need),
+						BoolGetDatum(true));
+	return (int64) need;
+}
+
+/*
+ * enspiral.raise_event_ids(above bigint) RETURNS bigint
+ *	  Internal (enspiral.distribute() runs it on every node): this node
+ *	  numbers every new event above `above`; returns the node's offset.
+ */
+Datum
+enspiral_raise_event_ids(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("above must not be NULL")));
+	PG_RETURN_INT64(event_raise(PG_GETARG_INT64(0)));
+}
+
+/*
+ * enspiral.events_id(): BEFORE INSERT row trigger on enspiral.events, on
+ * the shards (disabled on a single server).  Keeps the id that this backend
+ * has just numbered in this transaction, and the ids of a restore; numbers
+ * every other row here, in the transaction that stores it.
+ */
+Datum
+enspiral_events_id(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = enspiral_trigger_call(fcinfo, "events_id", ENSPIRAL_TRIGGER_BEFORE |
+											ENSPIRAL_TRIGGER_ROW | ENSPIRAL_TRIGGER_INSERT);
+	TupleDesc	desc;
+	int			attnum;
+	bool		isnull;
+	int64		id;
+	Datum		value;
+
+	enspiral_require_trigger_table(td, "events_id", "events");
+	desc = RelationGetDescr(td->tg_relation);
+	attnum = enspiral_attnum(desc, "event_id");
+	id = DatumGetInt64(heap_getattr(td->tg_trigtuple, attnum, desc, &isnull));
+	if (!isnull && id != 0 && id == event_unstored &&
+		FullTransactionIdEquals(GetTopFullTransactionIdIfAny(), event_fxid))
+	{
+		event_unstored = 0;
+		return PointerGetDatum(td->tg_trigtuple);
+	}
+	/*
+	 * Restored ids stay.  The offset is not raised here: Citus copies the
+	 * shards of one table over several connections per node in one
+	 * distributed transaction, and two of them raising on one node would
+	 * wait for each other until that transaction ends; enspiral.distribute()
+	 * raises it after the restore (doc/scaling.md).
+	 */
+	if (enspiral_in_restore_copy(td->tg_relation))
+		return PointerGetDatum(td->tg_trigtuple);
+	value = Int64GetDatum(enspiral_event_next_id());
+	event_unstored = 0;
+	isnull = false;
+	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 1, &attnum,
+													 &value, &isnull));
+}
+
+/*
+ * After the owner restored enspiral.events on a single server (a COPY,
+ * core_restore.c): this node numbers new events above every restored one
+ */
+void
+enspiral_events_restored(void)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		top;
+
+	enspiral_spi_connect();
+	enspiral_plan(&plan, "SELECT pg_catalog.max(e.event_id) FROM enspiral.events e", 0, NULL);
+	if (SPI_execute_plan(plan, NULL, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the largest event id");
+	top = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	enspiral_spi_finish();
+	if (!isnull)
+		(void) event_raise(DatumGetInt64(top));
+}
