@@ -632,21 +632,10 @@ check_acceptable(const BucketRow *b, int64 member_id, int64 amount, int elevel)
 static bool
 forward_contribute(FunctionCallInfo fcinfo, const char *signature, Datum *result)
 {
-	Datum		args[5];
-	bool		nulls[5];
-
-	if (PG_ARGISNULL(0) || !relaccess_distributed(relaccess_relid("buckets")))
+	/* a NULL argument is refused here, with the 0.1.0 form's own message */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		return false;
-	args[0] = Int64GetDatum(relaccess_group_of("buckets", "buckets_bucket_id_idx",
-											   PG_GETARG_INT64(0)));
-	nulls[0] = false;
-	for (int i = 0; i < 4; i++)
-	{
-		nulls[i + 1] = PG_ARGISNULL(i);
-		args[i + 1] = nulls[i + 1] ? (Datum) 0 : PG_GETARG_DATUM(i);
-	}
-	return enspiral_forward_to(signature, DatumGetInt64(args[0]), 5, args, nulls, result,
-							   &fcinfo->isnull);
+	return enspiral_forward_by_id(fcinfo, "buckets", "buckets_bucket_id_idx", signature, result);
 }
 
 /*

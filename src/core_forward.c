@@ -57,6 +57,8 @@
 #include "enspiral.h"
 #include "relaccess.h"
 
+PG_FUNCTION_INFO_V1(enspiral_group_elsewhere);
+
 /* True when enspiral.groups is distributed and group_id's shard is on another node */
 static bool
 group_elsewhere(int64 group_id)
@@ -177,4 +179,49 @@ enspiral_forward_to(const char *signature, int64 group_id, int nargs, const Datu
 	return forward(DatumGetObjectId(DirectFunctionCall1(regprocedurein,
 														CStringGetDatum(signature))),
 				   nargs, args, nulls, result, isnull);
+}
+
+/*
+ * enspiral_forward_by_id(fcinfo, table, index, signature, &result): for a
+ * 0.1.0 call whose first argument is the id of a row of enspiral.<table>
+ * (the leading column of <index>): when the tables are distributed and the
+ * row's group is on another node, run the group-first function named by
+ * signature there with (group_id, the call's arguments); as
+ * enspiral_forward_to (false: the call runs here)
+ */
+bool
+enspiral_forward_by_id(FunctionCallInfo fcinfo, const char *table, const char *index,
+					   const char *signature, Datum *result)
+{
+	int			nargs = fcinfo->nargs + 1;
+	Datum	   *args;
+	bool	   *nulls;
+
+	if (PG_ARGISNULL(0) || !relaccess_distributed(relaccess_relid(table)))
+		return false;
+	args = palloc(nargs * sizeof(Datum));
+	nulls = palloc(nargs * sizeof(bool));
+	args[0] = Int64GetDatum(relaccess_group_of(table, index, PG_GETARG_INT64(0)));
+	nulls[0] = false;
+	for (int i = 0; i < fcinfo->nargs; i++)
+	{
+		nulls[i + 1] = PG_ARGISNULL(i);
+		args[i + 1] = nulls[i + 1] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	return enspiral_forward_to(signature, DatumGetInt64(args[0]), nargs, args, nulls, result,
+							   &fcinfo->isnull);
+}
+
+/*
+ * enspiral.group_elsewhere(group_id bigint) RETURNS boolean
+ *	  True when the tables are distributed and the group's shards are on
+ *	  another node: a PL/pgSQL API function then runs its group-first form
+ *	  there, as enspiral_forward_call() does for C (close_proposal()).
+ */
+Datum
+enspiral_group_elsewhere(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(group_elsewhere(PG_GETARG_INT64(0)));
 }

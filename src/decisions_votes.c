@@ -630,30 +630,16 @@ enspiral_vote(PG_FUNCTION_ARGS)
 {
 	bool		anonymous;
 	int64		vote_id;
+	Datum		forwarded;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("proposal_id, member_id and ballot must not be NULL")));
 	/* on Citus: the group-first vote() on the group's node (core_forward.c) */
-	if (relaccess_distributed(relaccess_relid("proposals")))
-	{
-		Datum		args[5] = {0, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-		PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3)};
-		bool		nulls[5] = {false, false, false, false, PG_ARGISNULL(3)};
-		Datum		result;
-		bool		isnull;
-
-		args[0] = Int64GetDatum(relaccess_group_of("proposals", "proposals_proposal_id_idx",
-												   PG_GETARG_INT64(0)));
-		if (enspiral_forward_to("enspiral.vote(bigint,bigint,bigint,jsonb,text)",
-								DatumGetInt64(args[0]), 5, args, nulls, &result, &isnull))
-		{
-			if (isnull)
-				PG_RETURN_NULL();
-			PG_RETURN_DATUM(result);
-		}
-	}
+	if (enspiral_forward_by_id(fcinfo, "proposals", "proposals_proposal_id_idx",
+							   "enspiral.vote(bigint,bigint,bigint,jsonb,text)", &forwarded))
+		return forwarded;		/* fcinfo->isnull set */
 	vote_id = cast_vote(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2),
 						PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), 0, &anonymous);
 	if (anonymous)
@@ -759,10 +745,10 @@ static void
 add_voter(int64 group_id, int64 pid, int64 member_id)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
 	TimestampTz now = decisions_now();
-	Datum		args[3] = {Int64GetDatum(pid), Int64GetDatum(member_id),
-	TimestampTzGetDatum(now)};
+	Datum		args[4] = {Int64GetDatum(pid), Int64GetDatum(member_id),
+	TimestampTzGetDatum(now), (Datum) 0};
 	VoteContext vc;
 
 	enspiral_spi_connect();
@@ -787,11 +773,16 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 				 errdetail("Member %lld is not a current member of group %lld.",
 						   (long long) member_id, (long long) vc.group_id)));
 	}
+	/*
+	 * the proposal is locked above; one row by its group, which on Citus
+	 * stays on the group's shard in this backend (an INSERT ... SELECT ran
+	 * over Citus's own connections, where the guard refused it)
+	 */
+	args[3] = Int64GetDatum(vc.group_id);
 	enspiral_plan(&plan,
 				  "INSERT INTO enspiral.electorate_additions (group_id, proposal_id, member_id, added_at)"
-				  " SELECT p.group_id, p.proposal_id, $2, $3 FROM enspiral.proposals p"
-				  "  WHERE p.proposal_id = $1 ON CONFLICT DO NOTHING",
-				  3, argtypes);
+				  " VALUES ($4, $1, $2, $3) ON CONFLICT DO NOTHING",
+				  4, argtypes);
 	write_votes(plan, args, -1);
 	restore_voter(vc.group_id, pid, member_id, now);
 	enspiral_spi_finish();
@@ -806,6 +797,12 @@ add_voter(int64 group_id, int64 pid, int64 member_id)
 Datum
 enspiral_add_voter(PG_FUNCTION_ARGS)
 {
+	Datum		forwarded;
+
+	/* on Citus: the group-first add_voter() on the group's node (core_forward.c) */
+	if (enspiral_forward_by_id(fcinfo, "proposals", "proposals_proposal_id_idx",
+							   "enspiral.add_voter(bigint,bigint,bigint)", &forwarded))
+		PG_RETURN_VOID();
 	add_voter(0, PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	PG_RETURN_VOID();
 }

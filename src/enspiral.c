@@ -27,12 +27,13 @@ void		_PG_init(void);
 PG_FUNCTION_INFO_V1(enspiral_library_version);
 PG_FUNCTION_INFO_V1(enspiral_version);
 
-/* Module load: hooks that tell restores from nested writes; API write state */
+/* Module load: hooks that tell restores from nested writes; API write state; commit-time rules on Citus */
 void
 _PG_init(void)
 {
 	enspiral_restore_init();
 	enspiral_write_init();
+	enspiral_commit_rules_init();
 }
 
 /* Version of the installed SQL objects (pg_extension.extversion), or NULL */

@@ -75,6 +75,9 @@ extern void enspiral_write_end(EnspiralWrite what);
 extern bool enspiral_writing(EnspiralWrite what);
 extern void enspiral_write_init(void);
 
+/* core_commit_rules.c: commit-time rules checked on the workers before Citus commits */
+extern void enspiral_commit_rules_init(void);
+
 /*
  * core_restore.c: true while the owner restores rel with a top-level COPY FROM
  * (the one restore test: guards accept dumped rows only when it holds)
@@ -121,6 +124,8 @@ extern bool enspiral_forward_call(FunctionCallInfo fcinfo, int64 group_id, Datum
 extern bool enspiral_forward_to(const char *signature, int64 group_id, int nargs,
 								const Datum *args, const bool *nulls, Datum *result,
 								bool *isnull);
+extern bool enspiral_forward_by_id(FunctionCallInfo fcinfo, const char *table,
+								   const char *index, const char *signature, Datum *result);
 
 /*
  * Return the result of this call run on the group's node when Citus holds

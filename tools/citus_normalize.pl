@@ -33,10 +33,21 @@ sub worker_id {
 	return ($group >= 1 && $group <= 15 && $id >= 1 && $id < 2**40) ? $id : $n;
 }
 
+# the lines of the output, each as [what Citus printed, normalized]
+my @lines;
 my $local_only = 0;
+my $context = 0;	# a CONTEXT line that opened the context was removed
 while (my $line = <STDIN>) {
-	next if $line =~ /^(?:CONTEXT:  )?while executing command on [0-9.]+:[0-9]+$/;
-	next if $line =~ /^(?:CONTEXT:  )?SQL statement "SELECT enspiral\.[a-z_]+\(g\.group_id, .*\) FROM enspiral\.groups g WHERE g\.group_id OPERATOR\(pg_catalog\.=\) \$1"$/;
+	if ($line =~ /^(CONTEXT:  )?while executing command on [0-9.]+:[0-9]+$/
+		|| $line =~ /^(CONTEXT:  )?SQL statement "SELECT enspiral\.[a-z_]+\((?:pg_catalog\.max\()?g\.group_id[,)].*FROM enspiral\.groups g WHERE g\.group_id OPERATOR\(pg_catalog\.=\) \$1"$/) {
+		$context ||= defined $1;
+		next;
+	}
+	# the next line of the context opens it instead
+	if ($context && $line =~ /^(?:SQL statement "|PL\/pgSQL function |SQL function "|PL\/pgSQL expression )/) {
+		$line = "CONTEXT:  $line";
+	}
+	$context = 0;
 	if ($line =~ /^WARNING:  ".*" has dependency (?:on unsupported object ".*"|to ".*" that is not in Citus' metadata)$/) {
 		$local_only = 1;
 		next;
@@ -45,7 +56,86 @@ while (my $line = <STDIN>) {
 		next;
 	}
 	$local_only = 0;
+	my $orig = $line;
 	$line =~ s/(?<![0-9])(?<![0-9]\.)([0-9]{15,19})(?![0-9]|\.[0-9])/worker_id($1)/ge;
 	$line =~ s/\b([a-z][a-z0-9_]*)_1[0-9]{5}\b/$1/g;
-	print $line;
+	push @lines, [$orig, $line];
 }
+
+# split_row LINE NCOLS: the cells of a row of psql's aligned table, or ()
+# when the line does not split into NCOLS cells
+sub split_row {
+	my ($line, $ncols) = @_;
+	chomp(my $l = $line);
+	return () unless $l =~ s/^ //;
+	my @cells = split / \| /, $l, -1;
+	# an empty last cell leaves the row ending in " |"
+	push @cells, '' if @cells == $ncols - 1 && $cells[-1] =~ s/ \|$//;
+	return @cells == $ncols ? @cells : ();
+}
+
+# realign FIRST LAST: rewrite the aligned table of lines FIRST (header) to
+# LAST (last row) with the column widths of its normalized values, as psql
+# prints it: headers centred, a column right-aligned when its cells were
+# (numbers), the last column's left-aligned cells not padded.  A table
+# whose cells hold "|", line breaks or other than ASCII is left as it is.
+sub realign {
+	my ($first, $last) = @_;
+	my @block = @lines[$first .. $last];
+	return if grep { $_->[0] =~ /[^\x00-\x7f]|\+$|\+\|/ || $_->[1] =~ /[^\x00-\x7f]/ } @block;
+	my $ncols = () = $block[1][0] =~ /\+/g;
+	$ncols++;
+	my (@rows, @padded_left, @padded_right, @text);
+	for my $i (0, 2 .. $#block) {
+		my @cells = split_row($block[$i][1], $ncols);
+		my @orig = split_row($block[$i][0], $ncols);
+		return unless @cells && @orig;
+		if ($i > 0) {
+			for my $c (0 .. $ncols - 1) {
+				$padded_left[$c] = 1 if $orig[$c] =~ /^ +\S/;
+				$padded_right[$c] = 1 if $orig[$c] =~ /\S +$/;
+				$text[$c] = 1 if $orig[$c] =~ /\S/ && $orig[$c] !~ /^ *-?[0-9.]+$/;
+			}
+		}
+		s/^ +| +$//g for @cells;
+		push @rows, \@cells;
+	}
+	my @w = (0) x $ncols;
+	for my $r (@rows) {
+		for my $c (0 .. $ncols - 1) {
+			$w[$c] = length($r->[$c]) if length($r->[$c]) > $w[$c];
+		}
+	}
+	# right-aligned: padded on the left, or (every cell as wide as the
+	# column) numbers only
+	my @right = map { !$padded_right[$_] && ($padded_left[$_] || !$text[$_]) } 0 .. $ncols - 1;
+	my $header = shift @rows;
+	my @h = map {
+		my $pad = $w[$_] - length($header->[$_]);
+		(' ' x int($pad / 2)) . $header->[$_] . (' ' x ($pad - int($pad / 2)))
+	} 0 .. $ncols - 1;
+	$lines[$first][1] = ' ' . join(' | ', @h) . " \n";
+	$lines[$first + 1][1] = join('+', map { '-' x ($_ + 2) } @w) . "\n";
+	for my $i (0 .. $#rows) {
+		my $r = $rows[$i];
+		my @out = map {
+			my $pad = ' ' x ($w[$_] - length($r->[$_]));
+			$right[$_] ? $pad . $r->[$_] : ($_ == $ncols - 1 ? $r->[$_] : $r->[$_] . $pad)
+		} 0 .. $ncols - 1;
+		$lines[$first + 2 + $i][1] = ' ' . join(' | ', @out) . "\n";
+	}
+}
+
+# psql's aligned tables whose values the normalization changed are aligned
+# again: the width of an id drawn on a worker (15 digits and more) or of a
+# shard name is not the width a single server prints
+for (my $i = 0; $i + 1 < @lines; $i++) {
+	next unless $lines[$i + 1][0] =~ /^-+(?:\+-+)*\n$/ && $lines[$i][0] =~ /^ /;
+	my $j = $i + 2;
+	$j++ while $j < @lines && $lines[$j][0] !~ /^\([0-9]+ rows?\)\n$/;
+	last if $j >= @lines;
+	realign($i, $j - 1) if grep { $_->[0] ne $_->[1] } @lines[$i .. $j - 1];
+	$i = $j;
+}
+
+print $_->[1] for @lines;

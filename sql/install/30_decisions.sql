@@ -209,14 +209,16 @@ CREATE UNIQUE INDEX delegations_current ON enspiral.delegations (group_id, from_
 COMMENT ON INDEX enspiral.delegations_current IS
     'One current delegation per member';
 
+-- (on Citus the trigger fires on a shard, enspiral.delegations_102040:
+-- is_shard_of() tells which table it guards)
 CREATE FUNCTION enspiral.rules_history_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM enspiral.require_trigger_table(TG_RELID, TG_NAME, 'rules_history_guard',
-        CASE TG_TABLE_NAME WHEN 'delegations' THEN 'enspiral.delegations'
-                           ELSE 'enspiral.vote_weights' END::regclass);
+        CASE WHEN TG_TABLE_NAME = 'delegations' OR enspiral.is_shard_of(TG_RELID, 'enspiral.delegations')
+             THEN 'enspiral.delegations' ELSE 'enspiral.vote_weights' END::regclass);
     IF TG_OP = 'UPDATE' AND OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL
        AND (to_jsonb(NEW) - 'valid_to') = (to_jsonb(OLD) - 'valid_to') THEN
         RETURN NEW;
@@ -542,11 +544,18 @@ AS $$
 DECLARE
     p enspiral.proposals := enspiral.proposal_row(proposal_id);
 BEGIN
-    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' THEN
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) <> 'closed' AND NOT enspiral.group_elsewhere(p.group_id) THEN
         UPDATE enspiral.proposals x
            SET state = 'closed',
                closes_at = least(x.closes_at, pg_catalog.statement_timestamp())
          WHERE x.group_id = p.group_id AND x.proposal_id = p.proposal_id;
+    ELSIF enspiral.group_elsewhere(p.group_id) THEN
+        -- Citus: closed on the group's node, where the new closes_at and the
+        -- guard's now come from one clock (doc/scaling.md); the group-first
+        -- form runs this function there
+        PERFORM enspiral.close_proposal(g.group_id, p.proposal_id)
+           FROM enspiral.groups g WHERE g.group_id = p.group_id;
+        RETURN;
     END IF;
     PERFORM enspiral.record_outcome(p.proposal_id);
 END

@@ -350,14 +350,18 @@ COMMENT ON FUNCTION enspiral.set_vote_weight(bigint, bigint, bigint) IS
 
 CREATE FUNCTION enspiral.vote_weight(group_id bigint, member_id bigint, at timestamptz DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT w.weight FROM enspiral.vote_weights w
+BEGIN
+    -- PL/pgSQL, not LANGUAGE sql: Citus plans the query with the values
+    -- (doc/scaling.md)
+    RETURN coalesce((SELECT w.weight FROM enspiral.vote_weights w
                       WHERE w.group_id = $1 AND w.member_id = $2
                         AND w.valid_from <= coalesce($3, pg_catalog.statement_timestamp())
                         AND (w.valid_to IS NULL OR w.valid_to > coalesce($3, pg_catalog.statement_timestamp()))),
-                    1)
+                    1);
+END
 $$;
 COMMENT ON FUNCTION enspiral.vote_weight(bigint, bigint, timestamptz) IS
     'The vote weight of a member at a time (default: now); 1 when none was set';
@@ -427,13 +431,16 @@ COMMENT ON FUNCTION enspiral.undelegate(bigint, bigint) IS
 
 CREATE FUNCTION enspiral.delegation_of(group_id bigint, member_id bigint, at timestamptz DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT d.to_member FROM enspiral.delegations d
-     WHERE d.group_id = $1 AND d.from_member = $2
-       AND d.valid_from <= coalesce($3, pg_catalog.statement_timestamp())
-       AND (d.valid_to IS NULL OR d.valid_to > coalesce($3, pg_catalog.statement_timestamp()))
+BEGIN
+    -- PL/pgSQL, not LANGUAGE sql: Citus plans the query with the values
+    RETURN (SELECT d.to_member FROM enspiral.delegations d
+             WHERE d.group_id = $1 AND d.from_member = $2
+               AND d.valid_from <= coalesce($3, pg_catalog.statement_timestamp())
+               AND (d.valid_to IS NULL OR d.valid_to > coalesce($3, pg_catalog.statement_timestamp())));
+END
 $$;
 COMMENT ON FUNCTION enspiral.delegation_of(bigint, bigint, timestamptz) IS
     'The member a member delegates to at a time (default: now), NULL when none';

@@ -198,6 +198,32 @@ $$;
 COMMENT ON FUNCTION enspiral.distribution_order() IS
     'The extension''s tables in the order enspiral.distribute() distributes them: each after every table its foreign keys reference';
 
+-- group_elsewhere(): whether the group's shards are on another node (a
+-- PL/pgSQL API function then runs its group-first form there:
+-- close_proposal(proposal_id)); false on a single server
+CREATE FUNCTION enspiral.group_elsewhere(group_id bigint) RETURNS boolean
+    LANGUAGE c STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_group_elsewhere';
+COMMENT ON FUNCTION enspiral.group_elsewhere(bigint) IS
+    'True when enspiral''s tables are distributed (Citus) and the shards of the group are on another node; internal';
+REVOKE EXECUTE ON FUNCTION enspiral.group_elsewhere(bigint) FROM PUBLIC;
+
+-- check_commit_rules(): the commit-time rules of the transaction, checked
+-- now on this node.  Before Citus commits a transaction that the coordinator
+-- ran (a transaction block, a call not delegated), the coordinator runs it on
+-- every other node holding shards, routed by a group_id of that node, so a
+-- refusal reaches the client with its own SQLSTATE (src/core_commit_rules.c).
+-- It runs with the caller's rights (the coordinator calls it as the session's
+-- user) and does nothing the caller could not do with SET CONSTRAINTS, so it
+-- stays executable by PUBLIC.
+CREATE FUNCTION enspiral.check_commit_rules(group_id bigint) RETURNS void
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_check_commit_rules';
+COMMENT ON FUNCTION enspiral.check_commit_rules(bigint) IS
+    'Checks the commit-time rules (deferred constraint triggers) of the transaction on this node now, then defers them again; the coordinator runs it on the node of each shard group_id before Citus commits';
+
 -- distribute(): make every table a Citus table distributed by group_id,
 -- co-located with enspiral.groups, give each worker its own id range and
 -- delegate every group-first function to the node of its group
