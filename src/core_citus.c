@@ -375,9 +375,16 @@ enspiral_update_sql(Relation rel, TupleTableSlot *old, const RelColumn *cols, in
 	}
 	index_close(pk, AccessShareLock);
 	enspiral_spi_connect();
-	if (SPI_execute_with_args(sql.data, n, types, values, nulls, false, 0) != SPI_OK_UPDATE ||
-		SPI_processed != 1)
+	if (SPI_execute_with_args(sql.data, n, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "update failed: %s", sql.data);
+	/* the row was read, so another transaction changed or removed it since */
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update"),
+				 errdetail("A row of table \"%s\" was changed or removed by another transaction after this one read it.",
+						   RelationGetRelationName(rel)),
+				 errhint("Retry the transaction.")));
 	enspiral_spi_finish();
 }
 
