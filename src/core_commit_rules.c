@@ -39,7 +39,12 @@
  * again as the current user when that is another role that may read
  * enspiral.groups (a direct write).
  *
- * Only a transaction that this node started as a Citus distributed
+ * Only a transaction block (explicit or a multi-statement string) or a
+ * transaction that forwarded a call (core_forward.c) asks: a statement that
+ * Citus delegated commits on the group's node, where a refusal reaches the
+ * client as it is, and asking would cost every delegated call a round trip
+ * to every node (about 120 ms per vote when measured, bench/citus_latency.sh).
+ * And only a transaction that this node started as a Citus distributed
  * transaction asks (pg_catalog.get_current_transaction_id()); on a single
  * server, or in a database without distributed enspiral tables, the callback
  * returns after cached catalog lookups.  Limits (doc/scaling.md): Citus
@@ -235,6 +240,16 @@ check_node(int64 value)
 	PG_END_TRY();
 }
 
+/* This transaction forwarded a call to a group's node (core_forward.c) */
+static bool forwarded_in_xact = false;
+
+/* Note that a call was forwarded: its rules are checked before the commit */
+void
+enspiral_commit_rules_forwarded(void)
+{
+	forwarded_in_xact = true;
+}
+
 /* Before Citus commits: every other node checks its commit-time rules */
 static void
 commit_rules_xact_callback(XactEvent event, void *arg)
@@ -243,7 +258,16 @@ commit_rules_xact_callback(XactEvent event, void *arg)
 	int64	   *values = NULL;
 	int			n = 0;
 
-	if (event != XACT_EVENT_PRE_COMMIT || !IsTransactionState() || IsInParallelMode())
+	if (event != XACT_EVENT_PRE_COMMIT)
+	{
+		if (event != XACT_EVENT_PARALLEL_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+			forwarded_in_xact = false;
+		return;
+	}
+	if (!IsTransactionState() || IsInParallelMode())
+		return;
+	/* a call Citus delegated commits on its node, where its rules fire */
+	if (!IsTransactionBlock() && !forwarded_in_xact)
 		return;
 	if (!enspiral_citus_present())
 		return;
