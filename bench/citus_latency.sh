@@ -65,8 +65,10 @@ for db in single sharded; do
 		"SELECT enspiral.add_member(:g, 'x' || :k);")
 	res[$db,contribute]=$(latency "$db" contribute \
 		"SELECT enspiral.contribute(:g, :b, :m + :i, 1, NULL);")
+	res[$db,vote_block]=$(latency "$db" vote_block "BEGIN;" \
+		"SELECT enspiral.vote(:g, :p, :m + :i, '\"agree\"', NULL);" "COMMIT;")
 	res[$db,select1]=$(latency "$db" select1 "SELECT 1;")
 done
-for call in select1 member_id is_member add_member vote contribute; do
+for call in select1 member_id is_member add_member vote vote_block contribute; do
 	echo "RESULT|$call|${res[sharded,$call]}|${res[single,$call]}|ms"
 done
