@@ -118,7 +118,9 @@ lint_step() {
 # the settings registry and doc/settings.md agree (tools/settings.sh check);
 # every table shows its triggers where it is created (tools/triggers.pl check);
 # every relative link in the docs points at a file (tools/doclinks.sh);
-# META.json follows PGXN's meta spec and the tree (tools/check_meta.pl)
+# META.json follows PGXN's meta spec and the tree (tools/check_meta.pl);
+# no install script inserts into enspiral's tables with INSERT ... SELECT
+# (tools/no_insert_select.pl)
 run_lint() {
 	lint_step cppcheck make -C "$TOP" -s cppcheck
 	lint_step errcodes bash "$TOP/tools/errcodes.sh" check
@@ -126,6 +128,7 @@ run_lint() {
 	lint_step triggers perl "$TOP/tools/triggers.pl" check
 	lint_step doclinks bash "$TOP/tools/doclinks.sh"
 	lint_step meta perl "$TOP/tools/check_meta.pl" "$TOP"
+	lint_step insert_select perl "$TOP/tools/no_insert_select.pl" "$TOP"
 }
 
 # run_smoke: short runs of the proof harness (doc/proof-and-benchmarks.md): benchmarks,
