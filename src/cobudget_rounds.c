@@ -284,18 +284,6 @@ member_accounts(const RoundRow *r, int64 *members, int n, int64 *acct)
 }
 
 /*
- * On Citus: allocate(round_id, ...) runs as the group-first form on the
- * round's node (core_forward.c), so that its transfers draw their ids there,
- * with the group's other transfers; true with its result (fcinfo->isnull set)
- */
-static bool
-forward_allocate(FunctionCallInfo fcinfo, Datum *result)
-{
-	return enspiral_forward_by_id(fcinfo, "rounds", "rounds_round_id_idx",
-								  "enspiral.allocate(bigint,bigint,bigint[],numeric[])", result);
-}
-
-/*
  * enspiral.allocate(round_id, member_ids, weights) RETURNS bigint
  *	  Move the whole undistributed pool to members, split exactly by
  *	  enspiral.apportion (largest remainder); returns the amount moved.
@@ -311,18 +299,17 @@ enspiral_allocate(PG_FUNCTION_ARGS)
 			   *acct,
 			   *shares;
 	Datum	   *weights;
+	Datum		forwarded;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("round_id must not be NULL"),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "round_id")));
-	{
-		Datum		forwarded;
-
-		if (forward_allocate(fcinfo, &forwarded))
-			return forwarded;
-	}
+	/* on Citus: the group-first allocate() on the round's node (core_forward.c) */
+	if (enspiral_forward_by_id(fcinfo, "rounds", "rounds_round_id_idx",
+							   "enspiral.allocate(bigint,bigint,bigint[],numeric[])", &forwarded))
+		return forwarded;		/* fcinfo->isnull set */
 	enspiral_spi_connect();
 	lock_round(PG_GETARG_INT64(0), &r);
 	if (r.closed)
