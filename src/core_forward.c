@@ -105,7 +105,7 @@ forward(Oid fn, int nargs, const Datum *args, const bool *argnulls, Datum *resul
 	rettype = get_func_signature(fn, &argtypes, &n);
 	if (n != nargs || argtypes[0] != INT8OID)
 		elog(ERROR, "function %u cannot be forwarded", fn);
-	enspiral_commit_rules_forwarded();
+	enspiral_commit_rules_forwarded(DatumGetInt64(args[0]));
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s.%s(g.group_id",
 					 quote_identifier(get_namespace_name(get_func_namespace(fn))),
