@@ -14,44 +14,60 @@
  * as a WARNING and the client gets XX000 "could not commit transaction for
  * shard ...".
  *
- * So before Citus commits, the coordinator asks every other node that holds
- * enspiral's shards to check its commit-time rules now, inside the same
- * distributed transaction: an XactCallback at XACT_EVENT_PRE_COMMIT (ours
- * runs before Citus's: PostgreSQL calls the callbacks last registered first,
- * and Citus is always loaded first) runs, for each such node, one query that
- * Citus routes to a shard of enspiral.groups there, over the connection the
- * transaction already holds to that node:
+ * So before Citus commits, the coordinator asks the shards the transaction
+ * wrote to check their commit-time rules now, inside the same distributed
+ * transaction: an XactCallback at XACT_EVENT_PRE_COMMIT (ours runs before
+ * Citus's: PostgreSQL calls the callbacks last registered first, and Citus
+ * is always loaded first) runs, for each such shard, one query that Citus
+ * routes to the shard of enspiral.groups:
  *
  *		SELECT enspiral.check_commit_rules(max(g.group_id))
  *		  FROM enspiral.groups g WHERE g.group_id OPERATOR(pg_catalog.=) $1
  *
- * ($1 a value whose shard is on the node; the group need not exist).  On the
- * node, enspiral.check_commit_rules() fires the pending events of enspiral's
- * deferred rules (SET CONSTRAINTS ... IMMEDIATE on the constraint triggers of
- * the tables and their shards, then DEFERRED again): a refusal is an ordinary
- * statement error, which Citus re-raises on the coordinator with its
- * SQLSTATE, message, detail and hint, and the COMMIT fails with it, as on a
- * single server.
+ * ($1 a value routed to the shard; the group need not exist).  Citus sends
+ * a query on a shard over the connection that already accessed the shard's
+ * co-located placements in the transaction, so the query reaches the worker
+ * backend that wrote the rows.  On the node, enspiral.check_commit_rules()
+ * fires the pending events of enspiral's deferred rules (SET CONSTRAINTS ...
+ * IMMEDIATE on the constraint triggers of the tables and their shards, then
+ * DEFERRED again): a refusal is an ordinary statement error, which Citus
+ * re-raises on the coordinator with its SQLSTATE, message, detail and hint,
+ * and the COMMIT fails with it, as on a single server.
+ *
+ * Which shards: when the transaction wrote only through forwarded calls
+ * (core_forward.c notes each call's group), the shards of those groups;
+ * when a statement that writes ran on this node (an ExecutorStart hook
+ * notes it: a PL/pgSQL call that Citus did not delegate, a direct write,
+ * a COPY FROM), its rows may be on any node, and every shard on another
+ * node is asked; when nothing was written, none (a vote in a transaction
+ * block asked both workers before, which made both take part in a
+ * two-phase commit: 79 ms against 2.4 ms for the delegated vote,
+ * bench/citus_latency.sh).
  *
  * Citus opens its connections per role, and the rules fire in the worker
- * backend of the connection that wrote: the query runs as the owner of the
- * extension (the API functions are SECURITY DEFINER and write as it), and
- * again as the current user when that is another role that may read
- * enspiral.groups (a direct write).
+ * backend of the connection that wrote: the query runs as the roles the
+ * forwarded calls ran as (the owner of the extension, as whom the API
+ * functions write: they are SECURITY DEFINER) and, after a write on this
+ * node, as the owner and the current user when that is another role that
+ * may read enspiral.groups (a direct write).
  *
- * Only a transaction block (explicit or a multi-statement string) or a
- * transaction that forwarded a call (core_forward.c) asks: a statement that
- * Citus delegated commits on the group's node, where a refusal reaches the
- * client as it is, and asking would cost every delegated call a round trip
- * to every node (about 120 ms per vote when measured, bench/citus_latency.sh).
- * And only a transaction that this node started as a Citus distributed
- * transaction asks (pg_catalog.get_current_transaction_id()); on a single
- * server, or in a database without distributed enspiral tables, the callback
- * returns after cached catalog lookups.  Limits (doc/scaling.md): Citus
- * reuses one connection per node in a transaction of router statements;
- * after a statement that Citus ran over several connections to one node,
- * the rules of the rows written over the other connections still fail in
- * Citus's commit.
+ * A call that Citus delegated commits on the group's node, where a refusal
+ * reaches the client as it is: outside a transaction block, a worker asks
+ * nothing unless it forwarded a call.  And only a transaction that this
+ * node started as a Citus distributed transaction asks
+ * (pg_catalog.get_current_transaction_id()); on a single server, or in a
+ * database without distributed enspiral tables, the callback returns after
+ * cached catalog lookups.  The library must be loaded before the session's
+ * first write (session_preload_libraries on Citus, doc/scaling.md): a
+ * write through the coordinator may call no C function of enspiral there.
+ * Limit (doc/scaling.md): rows written by a function that a client's own
+ * query pushed down to the workers are neither forwarded nor written here.
+ *
+ * A client's SET CONSTRAINTS, which Citus does not send to the workers,
+ * is sent by a ProcessUtility hook after it ran here: for every shard on
+ * another node, enspiral.set_commit_rules(group_id, names, deferred) sets
+ * enspiral's deferrable constraints named (NULL: ALL) on that node, so an
+ * IMMEDIATE fires the pending events of the rows written there now.
  *
  *-------------------------------------------------------------------------
  */
@@ -549,32 +565,107 @@ commit_rules_xact_callback(XactEvent event, void *arg)
 }
 
 /*
+ * The names of enspiral's deferrable constraints that a SET CONSTRAINTS
+ * names, as a text[] in *names, or *null 'n' for ALL; false when it names
+ * none of enspiral's (nothing to send).  Needs an active snapshot.
+ */
+static bool
+set_constraints_names(ConstraintsSetStmt *stmt, Datum *names, char *null)
+{
+	List	   *rules;
+	Datum	   *elems;
+	int			k = 0;
+	ListCell   *lc;
+
+	*null = ' ';
+	if (stmt->constraints == NIL)
+	{
+		*null = 'n';
+		return true;
+	}
+	elems = palloc(sizeof(Datum) * list_length(stmt->constraints));
+	foreach(lc, stmt->constraints)
+	{
+		RangeVar   *rv = lfirst_node(RangeVar, lc);
+
+		if (rv->schemaname == NULL || strcmp(rv->schemaname, "enspiral") == 0)
+			elems[k++] = PointerGetDatum(cstring_to_text(rv->relname));
+	}
+	rules = k == 0 ? NIL :
+		deferrable_rules(PointerGetDatum(construct_array(elems, k, TEXTOID, -1, false, TYPALIGN_INT)),
+						 false, false);
+	if (rules == NIL)
+		return false;
+	k = 0;
+	foreach(lc, rules)
+		elems[k++] = PointerGetDatum(cstring_to_text(lfirst_node(RangeVar, lc)->relname));
+	*names = PointerGetDatum(construct_array(elems, k, TEXTOID, -1, false, TYPALIGN_INT));
+	return true;
+}
+
+/*
+ * Send SET CONSTRAINTS (names as set_constraints_names() gives them) to
+ * every shard on another node, as every role whose connections may hold
+ * enspiral's deferred rules; inside SPI, with an active snapshot
+ */
+static void
+send_set_constraints_to_shards(Datum names, char names_null, bool deferred)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8OID, TEXTARRAYOID, BOOLOID};
+	Datum		args[3] = {0, names, BoolGetDatum(deferred)};
+	char		nulls[3] = {' ', names_null, ' '};
+	Oid			owner_roles[2];
+	Oid			roles[8];
+	int			nroles = 0;
+	int			nowner = roles_to_check(owner_roles, IsTransactionBlock());
+	int64	   *values;
+	int			n;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (nowner == 0)
+		return;
+	for (int i = 0; i < nowner; i++)
+		(void) add_role(roles, &nroles, lengthof(roles), owner_roles[i]);
+	for (int i = 0; i < nforwarded_roles; i++)
+		(void) add_role(roles, &nroles, lengthof(roles), forwarded_roles[i]);
+	if (!deferred)
+		(void) set_config_option("citus.multi_shard_modify_mode", "sequential",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
+	/* an error on the way aborts the transaction, which restores the user */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner_roles[0], save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	values = shard_probes(&n);
+	for (int r = 0; r < nroles; r++)
+	{
+		SetUserIdAndSecContext(roles[r], save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		for (int i = 0; i < n; i++)
+		{
+			args[0] = Int64GetDatum(values[i]);
+			run_on_node(&plan, SET_SQL, 3, types, args, nulls);
+		}
+	}
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
  * After a client's SET CONSTRAINTS on the node that runs a distributed
- * transaction: the same on every other node holding shards, as every role
- * whose connections may hold enspiral's deferred rules (roles_to_check and
- * the forwarded calls'), so that IMMEDIATE checks the rules of rows written
- * there now, as on a single server.  Citus runs a multi-shard statement
- * over several connections per node, which would not have the setting: an
- * IMMEDIATE keeps the rest of the transaction on one connection per node
- * (citus.multi_shard_modify_mode = sequential, SET LOCAL).
+ * transaction (or a transaction block that has not reached another node
+ * yet): the same on every other node holding shards, so that IMMEDIATE
+ * checks the rules of rows written there now, as on a single server.
+ * Citus runs a multi-shard statement over several connections per node,
+ * which would not have the setting: an IMMEDIATE keeps the rest of the
+ * transaction on one connection per node (citus.multi_shard_modify_mode =
+ * sequential, SET LOCAL).
  */
 static void
 send_set_constraints(ConstraintsSetStmt *stmt)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[3] = {INT8OID, TEXTARRAYOID, BOOLOID};
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	Oid			owner_roles[2];
-	Oid			roles[8];
-	int			nroles = 0;
-	int			nowner;
-	int64	   *values;
-	int			n;
 	Oid			groups;
-	Oid			save_userid;
-	int			save_sec;
-	ListCell   *lc;
+	Datum		names = (Datum) 0;
+	char		names_null;
 
 	if (!IsTransactionState() || !enspiral_citus_present())
 		return;
@@ -583,63 +674,12 @@ send_set_constraints(ConstraintsSetStmt *stmt)
 		return;
 	/* SET CONSTRAINTS runs without a snapshot: the queries below need one */
 	PushActiveSnapshot(GetTransactionSnapshot());
-	/* enspiral's deferrable constraints the statement names, or ALL (NULL) */
-	if (stmt->constraints != NIL)
+	if (set_constraints_names(stmt, &names, &names_null))
 	{
-		List	   *rules;
-		Datum	   *elems = palloc(sizeof(Datum) * list_length(stmt->constraints));
-		int			k = 0;
-
-		foreach(lc, stmt->constraints)
-		{
-			RangeVar   *rv = lfirst_node(RangeVar, lc);
-
-			if (rv->schemaname == NULL || strcmp(rv->schemaname, "enspiral") == 0)
-				elems[k++] = PointerGetDatum(cstring_to_text(rv->relname));
-		}
-		rules = k == 0 ? NIL :
-			deferrable_rules(PointerGetDatum(construct_array(elems, k, TEXTOID, -1, false, TYPALIGN_INT)),
-							 false, false);
-		if (rules == NIL)
-		{
-			PopActiveSnapshot();
-			return;
-		}
-		k = 0;
-		foreach(lc, rules)
-			elems[k++] = PointerGetDatum(cstring_to_text(lfirst_node(RangeVar, lc)->relname));
-		args[1] = PointerGetDatum(construct_array(elems, k, TEXTOID, -1, false, TYPALIGN_INT));
+		enspiral_spi_connect();
+		send_set_constraints_to_shards(names, names_null, stmt->deferred);
+		enspiral_spi_finish();
 	}
-	else
-		nulls[1] = 'n';
-	enspiral_spi_connect();
-	nowner = roles_to_check(owner_roles, IsTransactionBlock());
-	if (nowner > 0)
-	{
-		for (int i = 0; i < nowner; i++)
-			(void) add_role(roles, &nroles, lengthof(roles), owner_roles[i]);
-		for (int i = 0; i < nforwarded_roles; i++)
-			(void) add_role(roles, &nroles, lengthof(roles), forwarded_roles[i]);
-		if (!stmt->deferred)
-			(void) set_config_option("citus.multi_shard_modify_mode", "sequential",
-									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
-									 true, 0, false);
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(owner_roles[0], save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		values = shard_probes(&n);
-		args[2] = BoolGetDatum(stmt->deferred);
-		for (int r = 0; r < nroles; r++)
-		{
-			SetUserIdAndSecContext(roles[r], save_sec | SECURITY_LOCAL_USERID_CHANGE);
-			for (int i = 0; i < n; i++)
-			{
-				args[0] = Int64GetDatum(values[i]);
-				run_on_node(&plan, SET_SQL, 3, types, args, nulls);
-			}
-		}
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	enspiral_spi_finish();
 	PopActiveSnapshot();
 }
 
