@@ -163,6 +163,10 @@ extern void proposal_member_lock(int64 proposal_id, int64 member_id);
 extern TimestampTz decisions_now(void);
 extern void decisions_rules_lock(int64 group_id, LOCKMODE mode);
 
+/* decisions_removals.c */
+extern bool decisions_voter_removed(int64 group_id, int64 pid, int64 member_id);
+extern void decisions_removals_changed(Relation rel);
+
 /* decisions_votes.c: true while enspiral.vote() writes its own tables */
 
 #endif							/* ENSPIRAL_DECISIONS_H */

@@ -236,19 +236,6 @@ settings_is(Jsonb *settings, const char *key, const char *value)
 		memcmp(v->val.string.val, value, v->val.string.len) == 0;
 }
 
-/* Whether the member is removed from the electorate now (latest snapshot) */
-static bool
-voter_removed(int64 group_id, int64 pid, int64 member_id)
-{
-	int64		keys[3] = {group_id, pid, member_id};
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = relaccess_lookup("electorate_removals", "electorate_removals_current",
-									 3, keys, snap, 0, NULL, NULL, NULL, NULL);
-
-	UnregisterSnapshot(snap);
-	return found;
-}
-
 /*
  * Read the proposal row into vc; false when missing.  A group-first call
  * (group_id not 0) looks it up by its primary key, which Citus routes to
@@ -642,7 +629,7 @@ cast_vote(int64 group_id, int64 pid, int64 member_id, Jsonb *raw, text *reason,
 	else if (!vc.in_electorate && !vc.anonymous && vc.member_now)
 		vc.in_electorate = explicitly_added(vc.group_id, pid, member_id);
 	check_vote_allowed(pid, member_id, &vc);
-	if (!vc.anonymous && voter_removed(vc.group_id, pid, member_id))
+	if (!vc.anonymous && decisions_voter_removed(vc.group_id, pid, member_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_ELIGIBLE),
 				 errmsg("member was removed from the electorate of the proposal"),
@@ -958,7 +945,7 @@ enspiral_remove_voter(PG_FUNCTION_ARGS)
 				 errmsg("electorate of a finished proposal cannot change"),
 				 errdetail("Proposal %lld is %s.", (long long) pid,
 						   lifecycle_state_name(LIFECYCLE_PROPOSAL, vc.state))));
-	if (!in_electorate_now(pid, member_id, &vc) || voter_removed(group_id, pid, member_id))
+	if (!in_electorate_now(pid, member_id, &vc) || decisions_voter_removed(group_id, pid, member_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_NOT_A_VOTER),
 				 errmsg("member is not in the electorate of the proposal"),
@@ -1001,7 +988,13 @@ enspiral_votes_guard(PG_FUNCTION_ARGS)
 				 errhint("Votes are cast with enspiral.vote(); electorates are extended with enspiral.add_voter(); nothing is deleted.")));
 	}
 	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+	{
+		/* removals change: the memo of decisions_removals.c is forgotten */
+		if (!TRIGGER_FIRED_BY_DELETE(td->tg_event) && !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&
+			enspiral_relation_is(td->tg_relation, "electorate_removals"))
+			decisions_removals_changed(td->tg_relation);
 		return (Datum) 0;
+	}
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		return PointerGetDatum(td->tg_newtuple);
 	return PointerGetDatum(td->tg_trigtuple);
