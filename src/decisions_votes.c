@@ -27,7 +27,11 @@
  * move between major versions; core_relaccess.c keeps that in one place behind
  * PG_VERSION_NUM.  The superseding UPDATE goes the same way
  * (ExecSimpleRelationUpdate, through the same executor state as the
- * insert), on the row the member lock keeps every other writer off.
+ * insert), on the row the member lock keeps every other writer off.  A
+ * re-vote through a writer that runs every row trigger itself rewrites
+ * the counted row in place instead and inserts the former vote as history
+ * (store_named_vote: same rows, one index entry fewer); whether the voter
+ * was removed is remembered per proposal (decisions_removals.c).
  *
  *-------------------------------------------------------------------------
  */
