@@ -243,22 +243,17 @@ settings_is(Jsonb *settings, const char *key, const char *value)
 /*
  * Read the proposal row into vc; false when missing.  A group-first call
  * (group_id not 0) looks it up by its primary key, which Citus routes to
- * the group's shard.
+ * the group's shard; the row is remembered per backend and checked again
+ * by its tuple id (decisions_proposal_memo.c).
  */
 static bool
 lookup_proposal(int64 group_id, int64 pid, Snapshot snap, TimestampTz now, VoteContext *vc)
 {
-	static const char *const cols[] = {"group_id", "state", "opens_at", "closes_at",
-	"method", "options", "settings"};
-	Datum		v[lengthof(cols)];
-	bool		n[lengthof(cols)];
-	int64		keys[2] = {group_id, pid};
+	Datum		v[PROPOSAL_MEMO_COLS];
+	bool		n[PROPOSAL_MEMO_COLS];
 
-	if (group_id != 0 ?
-		!relaccess_lookup("proposals", "proposals_pkey", 2, keys, snap,
-						  lengthof(cols), cols, v, n, NULL) :
-		!relaccess_lookup("proposals", "proposals_proposal_id_idx", 1, &pid, snap,
-					  lengthof(cols), cols, v, n, NULL))
+	/* group_id, state, opens_at, closes_at, method, options, settings */
+	if (!decisions_proposal_row(group_id, pid, snap, v, n))
 		return false;
 	vc->group_id = DatumGetInt64(v[0]);
 	vc->opens_at = DatumGetTimestampTz(v[2]);
