@@ -200,16 +200,32 @@ relaccess_namespace(void)
 	return nsp;
 }
 
+/*
+ * Where a name was found in relid_cache last, keyed by the name's address
+ * (the callers name relations by string constants, about fifteen times per
+ * vote, and the cache holds dozens): only trusted after comparing the name
+ * at the position it gives, so it is never wrong, only sometimes missing.
+ */
+#define RELID_HINTS 64
+
+static int	relid_hints[RELID_HINTS];
+
 /* OID of relation enspiral.<name>, or InvalidOid when there is none */
 Oid
 relaccess_relid_if_exists(const char *name)
 {
+	int		   *hint = &relid_hints[((uintptr_t) name >> 3) % RELID_HINTS];
 	Oid			nsp;
 	Oid			relid;
 
+	if (*hint < relid_cache_n && strcmp(relid_cache[*hint].name, name) == 0)
+		return relid_cache[*hint].relid;
 	for (int i = 0; i < relid_cache_n; i++)
 		if (strcmp(relid_cache[i].name, name) == 0)
+		{
+			*hint = i;
 			return relid_cache[i].relid;
+		}
 	nsp = namespace_if_exists();
 	relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 	if (OidIsValid(relid) && relid_cache_n < RELACCESS_CACHE_SIZE)
@@ -828,6 +844,78 @@ relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols)
 	}
 }
 
+/* Fill w->newslot with the row in w->oldslot, the named columns changed */
+static void
+old_row_changed(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	TupleTableSlot *slot = w->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	slot_getallattrs(w->oldslot);
+	memcpy(slot->tts_values, w->oldslot->tts_values, natts * sizeof(Datum));
+	memcpy(slot->tts_isnull, w->oldslot->tts_isnull, natts * sizeof(bool));
+	set_columns(slot, cols, ncols);
+	ExecStoreVirtualTuple(slot);
+}
+
+/* True when writer w runs every row trigger of events itself (core_owntriggers.c) */
+bool
+relaccess_writer_owns(const RelWriter *w, int events)
+{
+	return !w->distributed && events != 0 && (w->owned_events & events) == events;
+}
+
+/*
+ * Insert a copy of the row fetched into w->oldslot, the named columns
+ * changed, without running the writer's inline AFTER INSERT triggers: the
+ * former version of a row the caller then rewrites in place with
+ * relaccess_writer_replace(), whose triggers stand for both.  Only for a
+ * writer that runs every row trigger of INSERT itself; the others, no-ops
+ * while their flag is set, are checked as for any row.
+ */
+void
+relaccess_writer_insert_copy(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	if (!relaccess_writer_owns(w, TRIGGER_TYPE_INSERT))
+		elog(ERROR, "writer of %s does not run its insert triggers itself",
+			 RelationGetRelationName(w->rel));
+	old_row_changed(w, cols, ncols);
+	ownedtriggers_before(w, TRIGGER_EVENT_INSERT);
+	ExecSimpleRelationInsert(w->rri, w->estate, w->newslot);
+}
+
+/*
+ * Update the row fetched into w->oldslot in place (the named columns get
+ * the values given) as a replacement: the writer's inline AFTER INSERT
+ * triggers run for the new version, as if it had been inserted.  For a row
+ * that stands for a new one under the same key (vote(): the counted vote
+ * replaced, the former version kept by relaccess_writer_insert_copy), so
+ * that the key's index entry stays and the update can be HOT.  Only for a
+ * writer that runs every row trigger of INSERT and UPDATE itself and has
+ * none to run after an UPDATE.
+ */
+void
+relaccess_writer_replace(RelWriter *w, const RelColumn *cols, int ncols)
+{
+	TupleTableSlot *slot = w->newslot;
+
+	if (!relaccess_writer_owns(w, TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE) ||
+		ownedtriggers_inline(w, TRIGGER_EVENT_UPDATE))
+		elog(ERROR, "writer of %s cannot replace rows", RelationGetRelationName(w->rel));
+	old_row_changed(w, cols, ncols);
+	ownedtriggers_before(w, TRIGGER_EVENT_UPDATE);
+	ownedtriggers_before(w, TRIGGER_EVENT_INSERT);
+	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epqstate, w->oldslot, slot);
+	if (ownedtriggers_inline(w, TRIGGER_EVENT_INSERT))
+	{
+		HeapTuple	tup = written_tuple(slot);
+
+		ownedtriggers_after(w, TRIGGER_EVENT_INSERT, tup, NULL);
+		heap_freetuple(tup);
+	}
+}
+
 /*
  * Fetch the row version at tid into w->oldslot if snap sees it; false when
  * it does not.  The caller holds a lock that keeps other writers off the
@@ -850,20 +938,13 @@ void
 relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols)
 {
 	TupleTableSlot *slot = w->newslot;
-	int			natts;
 
 	if (w->distributed)
 	{
 		enspiral_update_sql(w->rel, w->oldslot, cols, ncols);
 		return;
 	}
-	natts = slot->tts_tupleDescriptor->natts;
-	ExecClearTuple(slot);
-	slot_getallattrs(w->oldslot);
-	memcpy(slot->tts_values, w->oldslot->tts_values, natts * sizeof(Datum));
-	memcpy(slot->tts_isnull, w->oldslot->tts_isnull, natts * sizeof(bool));
-	set_columns(slot, cols, ncols);
-	ExecStoreVirtualTuple(slot);
+	old_row_changed(w, cols, ncols);
 	if (w->owned_events == 0)
 	{
 		ExecSimpleRelationUpdate(w->rri, w->estate, &w->epqstate, w->oldslot, slot);

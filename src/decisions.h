@@ -163,6 +163,16 @@ extern void proposal_member_lock(int64 proposal_id, int64 member_id);
 extern TimestampTz decisions_now(void);
 extern void decisions_rules_lock(int64 group_id, LOCKMODE mode);
 
+/* decisions_proposal_memo.c: the proposal row vote() reads */
+#define PROPOSAL_MEMO_COLS 7
+extern const char *const proposal_memo_cols[PROPOSAL_MEMO_COLS];
+extern bool decisions_proposal_row(int64 group_id, int64 pid, Snapshot snap, Datum *values,
+								   bool *nulls);
+
+/* decisions_removals.c */
+extern bool decisions_voter_removed(int64 group_id, int64 pid, int64 member_id);
+extern void decisions_removals_changed(Relation rel);
+
 /* decisions_votes.c: true while enspiral.vote() writes its own tables */
 
 #endif							/* ENSPIRAL_DECISIONS_H */

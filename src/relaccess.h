@@ -88,6 +88,9 @@ extern void relaccess_writer_close(RelWriter *w);
 extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols);
 extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
+extern bool relaccess_writer_owns(const RelWriter *w, int events);
+extern void relaccess_writer_insert_copy(RelWriter *w, const RelColumn *cols, int ncols);
+extern void relaccess_writer_replace(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols, bool api);
 
 /* core_exprcache.c: compiled CHECKs, index predicates and defaults, per backend */

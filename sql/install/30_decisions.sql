@@ -113,7 +113,7 @@ CREATE TABLE enspiral.votes (
     -- own id); one expression: every INSERT prepares each CHECK anew
     CONSTRAINT votes_history_key CHECK (CASE WHEN history_key = 0 THEN superseded_at IS NULL
                                              ELSE superseded_at IS NOT NULL AND history_key = vote_id END)
-);
+) WITH (fillfactor = 75);
 COMMENT ON TABLE enspiral.votes IS
     'Votes of named proposals, normalized ballots; a new vote of a member supersedes the previous one, which stays as history and is never counted';
 COMMENT ON COLUMN enspiral.votes.weight IS

@@ -36,8 +36,29 @@ LANGUAGE sql AS $$
            (SELECT count(*) FROM enspiral.verify_ledger(g))
 $$;
 
+-- a member's vote rows: ballot, counted or history (keyed by its own id),
+-- the vote_cast events naming it, whether vote() returned its id
+CREATE FUNCTION pg_temp.rows(p bigint, m bigint, ids bigint[])
+RETURNS TABLE (ballot jsonb, counted boolean, own_key boolean, superseded boolean,
+               events bigint, returned boolean) LANGUAGE sql AS
+$$
+    SELECT v.ballot, v.history_key = 0, v.history_key = v.vote_id, v.superseded_at IS NOT NULL,
+           (SELECT count(*) FROM enspiral.events e
+             WHERE e.kind = 'vote_cast' AND e.member_id = m AND e.actor = m
+               AND (e.payload->>'vote_id')::bigint = v.vote_id),
+           v.vote_id = ANY (ids)
+      FROM enspiral.votes v WHERE v.proposal_id = p AND v.member_id = m ORDER BY v.vote_id
+$$;
+
 -- enspiral's own triggers only: first vote, re-vote, retraction, contribution
-SELECT enspiral.vote(:p, :ana, '"agree"') IS NOT NULL AS voted;
+SELECT enspiral.vote(:p, :ana, '"agree"') AS ana1 \gset
+SELECT enspiral.vote(:p, :ana, '"disagree"') AS ana2 \gset
+SELECT enspiral.vote(:p, :ana, '"block"', 'second thoughts') AS ana3 \gset
+SELECT :ana1 < :ana2 AND :ana2 < :ana3 AS ids_increase;
+-- the re-votes rewrote the counted row in place and kept the former ones
+-- as history: the same rows as a supersede and an insert (cy, below)
+SELECT * FROM pg_temp.rows(:p, :ana, ARRAY[:ana1, :ana2, :ana3]::bigint[]);
+SELECT reason FROM enspiral.votes WHERE vote_id = :ana3 AND history_key = 0;
 SELECT enspiral.vote(:p, :ana, '"disagree"') IS NOT NULL AS revoted;
 SELECT enspiral.vote(:p, :ben, '"agree"') IS NOT NULL AS voted;
 SELECT enspiral.retract_vote(:g, :p, :ben) AS retracted;
@@ -55,8 +76,9 @@ CREATE TRIGGER zz_seen AFTER INSERT OR UPDATE ON enspiral.votes
     FOR EACH ROW EXECUTE FUNCTION seen_vote();
 CREATE TRIGGER zz_seen_accounts AFTER UPDATE ON enspiral.accounts
     FOR EACH ROW EXECUTE FUNCTION seen_account();
-SELECT enspiral.vote(:p, :cy, '"agree"') IS NOT NULL AS voted;
-SELECT enspiral.vote(:p, :cy, '"disagree"') IS NOT NULL AS revoted;
+SELECT enspiral.vote(:p, :cy, '"agree"') AS cy1 \gset
+SELECT enspiral.vote(:p, :cy, '"disagree"') AS cy2 \gset
+SELECT * FROM pg_temp.rows(:p, :cy, ARRAY[:cy1, :cy2]::bigint[]);
 SELECT enspiral.try_contribute(:b, :cy, 10) IS NOT NULL AS contributed;
 SELECT * FROM pg_temp.state(:g, :p, :r, :b);
 -- two vote rows inserted, one superseded; the two balances of the transfer
