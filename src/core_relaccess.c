@@ -385,12 +385,19 @@ relaccess_enum_label(const char *type, const char *label)
 	return result;
 }
 
-/* Open enspiral.<table> in mode with its index <index> (locks held to end of xact) */
+/*
+ * Open enspiral.<table> in mode with its index <index> (locks held to end
+ * of xact).  A table opened for writing (RowExclusiveLock) gets its index
+ * locked as the executor locks the indexes of a result relation
+ * (ExecOpenIndices), so a writer opened next in the transaction finds both
+ * locks held instead of taking a second lock on each.
+ */
 void
 relaccess_open(RelScan *rs, const char *table, const char *index, LOCKMODE mode)
 {
 	rs->heap = table_open(relaccess_relid(table), mode);
-	rs->index = index_open(relaccess_relid(index), AccessShareLock);
+	rs->index = index_open(relaccess_relid(index),
+						   mode >= RowExclusiveLock ? RowExclusiveLock : AccessShareLock);
 	rs->slot = table_slot_create(rs->heap, NULL);
 	rs->distributed = relaccess_distributed(RelationGetRelid(rs->heap));
 }
