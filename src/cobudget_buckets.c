@@ -335,8 +335,15 @@ lock_contribution(int64 group_id, int64 bucket_id, int64 member_id, BucketRow *b
 
 	direct_read_round(snap, b);
 
+	/*
+	 * The accounts in the mode of their update (ledger_insert_applied), a
+	 * mode that also covers the row locks below: one lock on the table and
+	 * one on the index instead of two each (fewer entries in the lock table,
+	 * taken and released per call).  A refused contribution holds it too,
+	 * as an UPDATE that matched no row would.
+	 */
 	relaccess_open(&acc, "accounts", "accounts_group_id_round_id_kind_owner_id_key",
-				RowShareLock);
+				   RowExclusiveLock);
 	if (!direct_account(&acc, snap, b->group_id, b->round_id,
 						relaccess_enum_label("account_kind", "bucket"), bucket_id))
 		elog(ERROR, "bucket %lld has no ledger account", (long long) bucket_id);
