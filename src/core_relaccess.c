@@ -775,6 +775,38 @@ relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 }
 
 /*
+ * A copy of the row version in rs->slot that relaccess_lock() locked, with
+ * its tuple id (or its handle on a distributed table), for
+ * relaccess_writer_use_row() after rs is closed; in the current memory
+ * context
+ */
+HeapTuple
+relaccess_locked_row(RelScan *rs)
+{
+	HeapTuple	row = ExecCopySlotHeapTuple(rs->slot);
+
+	row->t_self = rs->slot->tts_tid;
+	row->t_tableOid = RelationGetRelid(rs->heap);
+	return row;
+}
+
+/*
+ * Put row, a version of a row of w's table that the caller locked
+ * (relaccess_locked_row), into w->oldslot as relaccess_writer_fetch would
+ * have read it again: the latest version, which the lock keeps as it is.
+ */
+void
+relaccess_writer_use_row(RelWriter *w, HeapTuple row)
+{
+	if (row->t_tableOid != RelationGetRelid(w->rel))
+		elog(ERROR, "row of relation %u handed to the writer of %s", row->t_tableOid,
+			 RelationGetRelationName(w->rel));
+	ExecForceStoreHeapTuple(row, w->oldslot, false);
+	w->oldslot->tts_tid = row->t_self;
+	w->oldslot->tts_tableOid = row->t_tableOid;
+}
+
+/*
  * Update the row fetched into w->oldslot: the named columns get the values
  * given, the others keep theirs.  As an UPDATE: BEFORE and AFTER row
  * triggers, CHECK constraints, new index entries unless the update is HOT.

@@ -86,6 +86,8 @@ extern void relaccess_writer_open(RelWriter *w, const char *table, int events);
 extern void relaccess_writer_close(RelWriter *w);
 extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols);
 extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
+extern HeapTuple relaccess_locked_row(RelScan *rs);
+extern void relaccess_writer_use_row(RelWriter *w, HeapTuple row);
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern void relaccess_insert(const char *table, const RelColumn *cols, int ncols, bool api);
 
