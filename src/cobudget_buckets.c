@@ -69,8 +69,8 @@ typedef struct BucketRow
 	int64		member_cap;
 	int64		account_id;		/* the bucket's ledger account */
 	int64		member_account; /* the member's account in the round, or 0 */
-	ItemPointerData account_tid;	/* locked version of the bucket's account */
-	ItemPointerData member_account_tid; /* locked version of the member's */
+	HeapTuple	account_row;	/* locked version of the bucket's account */
+	HeapTuple	member_account_row; /* locked version of the member's */
 	int64		total;			/* bucket account balance (lock_contribution) */
 	int64		balance;		/* member account balance (lock_contribution) */
 	bool		member_now;		/* member of the group now (lock_contribution) */
@@ -378,11 +378,11 @@ lock_contribution(int64 group_id, int64 bucket_id, int64 member_id, BucketRow *b
 			if (!relaccess_lock(&acc, &bucket_acc, snap))
 				elog(ERROR, "account %lld vanished", (long long) b->account_id);
 			b->total = enspiral_slot_int64(acc.slot, "balance");
-			b->account_tid = acc.slot->tts_tid;
+			b->account_row = relaccess_locked_row(&acc);
 			if (!relaccess_lock(&acc, &member_acc, snap))
 				elog(ERROR, "account %lld vanished", (long long) b->member_account);
 			b->balance = enspiral_slot_int64(acc.slot, "balance");
-			b->member_account_tid = acc.slot->tts_tid;
+			b->member_account_row = relaccess_locked_row(&acc);
 			locked = true;
 		}
 	}
@@ -736,7 +736,7 @@ contribute_internal(FunctionCallInfo fcinfo, bool group_first, int elevel)
 	if (key == NULL)
 	{
 		LedgerMove	mv = {b.group_id, b.round_id, XFER_CONTRIBUTE, b.member_account,
-			b.member_account_tid, b.account_id, b.account_tid, amount,
+			b.member_account_row, b.account_id, b.account_row, amount,
 		member_id, bucket_id};
 
 		transfer_id = ledger_insert_applied(&mv);
