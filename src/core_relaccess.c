@@ -580,9 +580,9 @@ writer_estate(Relation rel, ResultRelInfo *rri)
 #endif
 	estate->es_output_cid = GetCurrentCommandId(true);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-	/* the CHECKs and partial-index predicates, compiled once per backend */
-	exprcache_apply(rri);
+	/* ExecOpenIndices(rri, false) with the IndexInfos, CHECKs and partial-index
+	 * predicates compiled once per backend */
+	exprcache_open_indices(rri);
 	return estate;
 }
 

@@ -99,6 +99,7 @@ extern void ownedtriggers_after(RelWriter *w, uint32 event, HeapTuple trigtuple,
 								HeapTuple newtuple);
 
 extern void exprcache_apply(struct ResultRelInfo *rri);
+extern void exprcache_open_indices(struct ResultRelInfo *rri);
 extern struct ExprState *exprcache_default(Relation rel, AttrNumber attnum, bool *per_row);
 
 /* core_citus.c: the SQL forms of the accesses above, for a distributed table */
