@@ -99,6 +99,7 @@
 
 typedef struct RelaccessEntry
 {
+	const char *key;			/* the caller's string last found here */
 	char		name[NAMEDATALEN];
 	Oid			relid;
 	int8		distributed;	/* a Citus table: 1, not: 0, not asked yet: -1 */
@@ -166,7 +167,14 @@ relaccess_namespace(void)
 	return nsp;
 }
 
-/* OID of relation enspiral.<name>, or InvalidOid when there is none */
+/*
+ * OID of relation enspiral.<name>, or InvalidOid when there is none.  The
+ * callers name relations with string literals, which the linker keeps once
+ * each: the entry whose name was last asked for at the same address is
+ * tried first (one comparison of the name, which also covers a caller's
+ * buffer reused for another name), and all of them only when it is not the
+ * one.
+ */
 Oid
 relaccess_relid_if_exists(const char *name)
 {
@@ -174,13 +182,20 @@ relaccess_relid_if_exists(const char *name)
 	Oid			relid;
 
 	for (int i = 0; i < relid_cache_n; i++)
-		if (strcmp(relid_cache[i].name, name) == 0)
+		if (relid_cache[i].key == name && strcmp(relid_cache[i].name, name) == 0)
 			return relid_cache[i].relid;
+	for (int i = 0; i < relid_cache_n; i++)
+		if (strcmp(relid_cache[i].name, name) == 0)
+		{
+			relid_cache[i].key = name;
+			return relid_cache[i].relid;
+		}
 	nsp = namespace_if_exists();
 	relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 	if (OidIsValid(relid) && relid_cache_n < RELACCESS_CACHE_SIZE)
 	{
 		strlcpy(relid_cache[relid_cache_n].name, name, NAMEDATALEN);
+		relid_cache[relid_cache_n].key = name;
 		relid_cache[relid_cache_n].relid = relid;
 		relid_cache[relid_cache_n].distributed = -1;
 		relid_cache_n++;
