@@ -371,10 +371,9 @@ exprcache_open_indices(ResultRelInfo *rri)
 {
 	Relation	rel = rri->ri_RelationDesc;
 	List	   *oids;
-	ListCell   *lc;
 	ExprCacheEntry *e;
 	int			n;
-	int			i = 0;
+	int			i;
 
 	Assert(rri->ri_IndexRelationDescs == NULL);
 	oids = rel->rd_rel->relhasindex ? RelationGetIndexList(rel) : NIL;
@@ -384,8 +383,8 @@ exprcache_open_indices(ResultRelInfo *rri)
 		rri->ri_IndexRelationDescs = palloc(n * sizeof(Relation));
 		rri->ri_IndexRelationInfo = palloc(n * sizeof(IndexInfo *));
 		rri->ri_NumIndices = n;
-		foreach(lc, oids)
-			rri->ri_IndexRelationDescs[i++] = index_open(lfirst_oid(lc), RowExclusiveLock);
+		for (i = 0; i < n; i++)
+			rri->ri_IndexRelationDescs[i] = index_open(list_nth_oid(oids, i), RowExclusiveLock);
 	}
 	list_free(oids);
 	e = entry_for(rel);
