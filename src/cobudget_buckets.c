@@ -125,16 +125,20 @@ read_bucket_row(int64 bucket_id, BucketRow *b)
 	b->member_account = isnull ? 0 : DatumGetInt64(d);
 }
 
-/* The bucket query of lock_bucket() and read_bucket() */
+/*
+ * The bucket query of lock_bucket() and read_bucket(); every table keyed by
+ * the group parameter itself, so that Citus routes the whole query, its
+ * subqueries too, to the group's shards
+ */
 #define BUCKET_QUERY \
 	"SELECT b.group_id, b.round_id, b.state, b.min_goal, b.max_goal," \
 	"       r.opens_at, r.closes_at, r.closed_at IS NOT NULL," \
 	"       r.max_per_member_per_bucket," \
 	"       (SELECT a.account_id FROM enspiral.accounts a" \
-	"         WHERE a.group_id = b.group_id AND a.round_id = b.round_id" \
+	"         WHERE a.group_id = $3 AND a.round_id = b.round_id" \
 	"           AND a.kind = 'bucket' AND a.owner_id = b.bucket_id)," \
 	"       (SELECT a.account_id FROM enspiral.accounts a" \
-	"         WHERE a.group_id = b.group_id AND a.round_id = b.round_id" \
+	"         WHERE a.group_id = $3 AND a.round_id = b.round_id" \
 	"           AND a.kind = 'member' AND a.owner_id = $2)" \
 	"  FROM enspiral.buckets b" \
 	"  JOIN enspiral.rounds r ON r.group_id = b.group_id AND r.round_id = b.round_id" \

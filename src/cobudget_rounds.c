@@ -71,9 +71,9 @@ lock_round(int64 round_id, RoundRow *r)
 				  "SELECT r.group_id, r.closed_at IS NOT NULL, r.matched_at IS NOT NULL,"
 				  "       r.underfunded = 'keep',"
 				  "       (SELECT a.account_id FROM enspiral.accounts a"
-				  "         WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'source'),"
+				  "         WHERE a.group_id = $2 AND a.round_id = r.round_id AND a.kind = 'source'),"
 				  "       (SELECT a.account_id FROM enspiral.accounts a"
-				  "         WHERE a.group_id = r.group_id AND a.round_id = r.round_id AND a.kind = 'pool')"
+				  "         WHERE a.group_id = $2 AND a.round_id = r.round_id AND a.kind = 'pool')"
 				  "  FROM enspiral.rounds r"
 				  " WHERE r.group_id OPERATOR(pg_catalog.=) $2 AND r.round_id = $1",
 				  2, argtypes);

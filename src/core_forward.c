@@ -58,6 +58,7 @@
 #include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_group_elsewhere);
+PG_FUNCTION_INFO_V1(enspiral_note_group);
 
 /* True when enspiral.groups is distributed and group_id's shard is on another node */
 static bool
@@ -225,4 +226,24 @@ enspiral_group_elsewhere(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(group_elsewhere(PG_GETARG_INT64(0)));
+}
+
+/*
+ * enspiral.note_group(group_id, table_name, id): row id of
+ * enspiral.<table_name> is in the group, as the caller has checked;
+ * remembered for lookups by id on a distributed table (core_relaccess.c)
+ */
+Datum
+enspiral_note_group(PG_FUNCTION_ARGS)
+{
+	char	   *table;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_VOID();
+	table = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(table, "rounds") != 0 && strcmp(table, "buckets") != 0 &&
+		strcmp(table, "proposals") != 0)
+		elog(ERROR, "note_group: table \"%s\" is not keyed by an id", table);
+	relaccess_note_group(table, PG_GETARG_INT64(2), PG_GETARG_INT64(0));
+	PG_RETURN_VOID();
 }

@@ -110,6 +110,35 @@ static int	relid_cache_n = 0;
 static Oid	cached_namespace = InvalidOid;
 static bool callbacks_registered = false;
 
+/*
+ * The groups of rows of distributed tables known by their id alone.  On
+ * Citus, reading a row by its id without its group reads every shard of the
+ * table, on every node; run on a worker (a 0.1.0 form called by its
+ * group-first form, which runs on the group's node), that read opens
+ * connections from the worker to the other nodes, a distributed transaction
+ * nested in the coordinator's, which Citus 13.2.2 does not finish when the
+ * coordinator prepares the outer transaction (doc/scaling.md, "Two-phase
+ * commit").  So the group-first forms note the group they have checked
+ * (enspiral.note_group, called by group_round and group_bucket_exists), and
+ * a lookup by id finds it here without reading the shards; an answer read
+ * from the shards is kept too.  A row's group never changes (it leads the
+ * primary key) and ids are drawn from sequences, never reused, so an answer
+ * stays true as long as the table exists: the entries are kept per backend
+ * with the table's OID, in a small ring.
+ */
+#define GROUP_HINTS 64
+
+typedef struct GroupHint
+{
+	Oid			relid;
+	int64		id;
+	int64		group_id;
+} GroupHint;
+
+static GroupHint group_hints[GROUP_HINTS];
+static int	group_hints_n = 0;
+static int	group_hints_next = 0;
+
 /* Relcache invalidation: forget every cached OID if one of them may be stale */
 static void
 relaccess_relcache_callback(Datum arg, Oid relid)
@@ -117,12 +146,17 @@ relaccess_relcache_callback(Datum arg, Oid relid)
 	if (!OidIsValid(relid))
 	{
 		relid_cache_n = 0;
+		group_hints_n = group_hints_next = 0;
 		return;
 	}
+	for (int i = 0; i < group_hints_n; i++)
+		if (group_hints[i].relid == relid)
+			group_hints_n = group_hints_next = 0;
 	for (int i = 0; i < relid_cache_n; i++)
 		if (relid_cache[i].relid == relid)
 		{
 			relid_cache_n = 0;
+			group_hints_n = group_hints_next = 0;
 			return;
 		}
 }
@@ -558,23 +592,63 @@ relaccess_lookup(const char *table, const char *index, int nkeys, const int64 *k
 	return found;
 }
 
+/* The group noted for row id of relid; 0 when none is noted */
+static int64
+group_hint_find(Oid relid, int64 id)
+{
+	for (int i = 0; i < group_hints_n; i++)
+		if (group_hints[i].relid == relid && group_hints[i].id == id)
+			return group_hints[i].group_id;
+	return 0;
+}
+
+/*
+ * relaccess_note_group(table, id, group_id): row id of enspiral.<table> is
+ * in group group_id (the caller has read it so); kept only for a
+ * distributed table
+ */
+void
+relaccess_note_group(const char *table, int64 id, int64 group_id)
+{
+	Oid			relid = relaccess_relid(table);
+
+	if (group_id == 0 || !relaccess_distributed(relid) || group_hint_find(relid, id) != 0)
+		return;
+	group_hints[group_hints_next].relid = relid;
+	group_hints[group_hints_next].id = id;
+	group_hints[group_hints_next].group_id = group_id;
+	group_hints_next = (group_hints_next + 1) % GROUP_HINTS;
+	group_hints_n = Max(group_hints_n, group_hints_next == 0 ? GROUP_HINTS : group_hints_next);
+}
+
 /*
  * The group_id of the row of enspiral.<table> whose id (the leading column
  * of <index>) is id, read under the latest snapshot; 0 when there is none.
  * The first step of locking a row known by its id alone: the lock is then
- * taken by its key, group first, which is how Citus locks rows.
+ * taken by its key, group first, which is how Citus locks rows.  On a
+ * distributed table, a group noted for the row answers without a read.
  */
 int64
 relaccess_group_of(const char *table, const char *index, int64 id)
 {
 	static const char *const cols[] = {"group_id"};
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Oid			relid = relaccess_relid(table);
+	bool		distributed = relaccess_distributed(relid);
+	int64		group_id = distributed ? group_hint_find(relid, id) : 0;
+	Snapshot	snap;
 	Datum		v[1];
 	bool		n[1];
-	bool		found = relaccess_lookup(table, index, 1, &id, snap, 1, cols, v, n, NULL);
+	bool		found;
 
+	if (group_id != 0)
+		return group_id;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	found = relaccess_lookup(table, index, 1, &id, snap, 1, cols, v, n, NULL);
 	UnregisterSnapshot(snap);
-	return found && !n[0] ? DatumGetInt64(v[0]) : 0;
+	group_id = found && !n[0] ? DatumGetInt64(v[0]) : 0;
+	if (distributed)
+		relaccess_note_group(table, id, group_id);
+	return group_id;
 }
 
 /* A minimal executor state with rel as its one result relation */

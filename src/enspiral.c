@@ -34,6 +34,7 @@ _PG_init(void)
 	enspiral_restore_init();
 	enspiral_write_init();
 	enspiral_commit_rules_init();
+	enspiral_citus_prepare_init();
 }
 
 /* Version of the installed SQL objects (pg_extension.extversion), or NULL */

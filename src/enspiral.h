@@ -77,6 +77,7 @@ extern void enspiral_write_init(void);
 
 /* core_commit_rules.c: commit-time rules checked on the workers before Citus commits */
 extern void enspiral_commit_rules_init(void);
+extern void enspiral_citus_prepare_init(void);
 extern void enspiral_commit_rules_forwarded(void);
 
 /*

@@ -114,6 +114,7 @@ BEGIN
         PERFORM enspiral.require_group(group_id);
         PERFORM enspiral.raise_not_found(group_id, 'round', round_id);
     END IF;
+    PERFORM enspiral.note_group(group_id, 'rounds', round_id);
     RETURN r;
 END
 $$;

@@ -76,6 +76,7 @@ BEGIN
         PERFORM enspiral.require_group(group_id);
         PERFORM enspiral.raise_not_found(group_id, 'bucket', bucket_id);
     END IF;
+    PERFORM enspiral.note_group(group_id, 'buckets', bucket_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.group_bucket_exists(bigint, bigint) IS
@@ -208,6 +209,18 @@ CREATE FUNCTION enspiral.group_elsewhere(group_id bigint) RETURNS boolean
 COMMENT ON FUNCTION enspiral.group_elsewhere(bigint) IS
     'True when enspiral''s tables are distributed (Citus) and the shards of the group are on another node; internal';
 REVOKE EXECUTE ON FUNCTION enspiral.group_elsewhere(bigint) FROM PUBLIC;
+
+-- note_group(): the group-first forms that call a 0.1.0 form note the group
+-- they have checked, so that the 0.1.0 form's lookup of the row by its id
+-- does not read every shard from the group's node (src/core_relaccess.c,
+-- src/core_citus_prepare.c); nothing on a single server
+CREATE FUNCTION enspiral.note_group(group_id bigint, table_name text, id bigint) RETURNS void
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_note_group';
+COMMENT ON FUNCTION enspiral.note_group(bigint, text, bigint) IS
+    'Internal: row id of enspiral.table_name (rounds, buckets, proposals) is in the group; remembered by the backend on a distributed table so lookups by id stay on the group''s node';
+REVOKE EXECUTE ON FUNCTION enspiral.note_group(bigint, text, bigint) FROM PUBLIC;
 
 -- check_commit_rules(): the commit-time rules of the transaction, checked
 -- now on this node.  Before Citus commits a transaction that the coordinator
