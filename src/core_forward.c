@@ -106,7 +106,7 @@ forward(Oid fn, int nargs, const Datum *args, const bool *argnulls, Datum *resul
 	rettype = get_func_signature(fn, &argtypes, &n);
 	if (n != nargs || argtypes[0] != INT8OID)
 		elog(ERROR, "function %u cannot be forwarded", fn);
-	enspiral_commit_rules_forwarded();
+	enspiral_commit_rules_forwarded(DatumGetInt64(args[0]));
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s.%s(g.group_id",
 					 quote_identifier(get_namespace_name(get_func_namespace(fn))),
@@ -218,14 +218,21 @@ enspiral_forward_by_id(FunctionCallInfo fcinfo, const char *table, const char *i
  * enspiral.group_elsewhere(group_id bigint) RETURNS boolean
  *	  True when the tables are distributed and the group's shards are on
  *	  another node: a PL/pgSQL API function then runs its group-first form
- *	  there, as enspiral_forward_call() does for C (close_proposal()).
+ *	  there, as enspiral_forward_call() does for C (close_proposal()); the
+ *	  group's shard is then checked before the commit (core_commit_rules.c).
  */
 Datum
 enspiral_group_elsewhere(PG_FUNCTION_ARGS)
 {
+	bool		elsewhere;
+
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(group_elsewhere(PG_GETARG_INT64(0)));
+	elsewhere = group_elsewhere(PG_GETARG_INT64(0));
+	/* the caller runs its call there: checked before the commit as forwarded */
+	if (elsewhere)
+		enspiral_commit_rules_forwarded(PG_GETARG_INT64(0));
+	PG_RETURN_BOOL(elsewhere);
 }
 
 /*

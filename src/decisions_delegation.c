@@ -70,6 +70,7 @@ PG_FUNCTION_INFO_V1(enspiral_delegated_weights);
 PG_FUNCTION_INFO_V1(enspiral_tally_weights);
 PG_FUNCTION_INFO_V1(enspiral_consent_tally);
 PG_FUNCTION_INFO_V1(enspiral_lock_group_rules);
+PG_FUNCTION_INFO_V1(enspiral_lock_group_rules_at);
 
 /* A member in the delegation graph of one tally */
 typedef struct DelegNode
@@ -1290,6 +1291,19 @@ opening_at_or_after(int64 group_id, TimestampTz t)
 }
 
 /*
+ * Take the group's rules lock (until transaction end) for a change whose
+ * statement started at t; the time the change takes effect
+ */
+static TimestampTz
+lock_group_rules(int64 group_id, TimestampTz t)
+{
+	decisions_rules_lock(group_id, ExclusiveLock);
+	if (opening_at_or_after(group_id, t))
+		t = GetCurrentTimestamp();
+	return t;
+}
+
+/*
  * enspiral.lock_group_rules(group_id) RETURNS timestamptz
  *	  Internal: wait for openings and outcome recordings in flight in the
  *	  group and keep them waiting until the end of the transaction; returns
@@ -1297,18 +1311,38 @@ opening_at_or_after(int64 group_id, TimestampTz t)
  *	  time, or the current clock when a proposal of the group opens at or
  *	  after the statement time (an opening that this change waited for, or
  *	  a scheduled one), so that a change is never stamped before an opening
- *	  that committed before it.
+ *	  that committed before it.  On Citus the lock is taken on the group's
+ *	  node, where an opening takes it too (the proposals guard fires on the
+ *	  group's shard): a call that runs elsewhere (in a transaction block on
+ *	  the coordinator) runs lock_group_rules(group_id, its statement time)
+ *	  there.
  */
 Datum
 enspiral_lock_group_rules(PG_FUNCTION_ARGS)
 {
 	int64		group_id = PG_GETARG_INT64(0);
-	TimestampTz t = GetCurrentStatementStartTimestamp();
+	Datum		args[2] = {Int64GetDatum(group_id),
+	TimestampTzGetDatum(GetCurrentStatementStartTimestamp())};
+	bool		nulls[2] = {false, false};
+	Datum		forwarded;
+	bool		isnull;
 
-	decisions_rules_lock(group_id, ExclusiveLock);
-	if (opening_at_or_after(group_id, t))
-		t = GetCurrentTimestamp();
-	PG_RETURN_TIMESTAMPTZ(t);
+	if (enspiral_forward_to("enspiral.lock_group_rules(bigint,timestamp with time zone)",
+							group_id, 2, args, nulls, &forwarded, &isnull))
+		return forwarded;
+	PG_RETURN_TIMESTAMPTZ(lock_group_rules(group_id, DatumGetTimestampTz(args[1])));
+}
+
+/*
+ * enspiral.lock_group_rules(group_id, at) RETURNS timestamptz
+ *	  Internal: lock_group_rules(group_id) for a change whose statement
+ *	  started at "at" (on another node), run on the group's node.
+ */
+Datum
+enspiral_lock_group_rules_at(PG_FUNCTION_ARGS)
+{
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
+	PG_RETURN_TIMESTAMPTZ(lock_group_rules(PG_GETARG_INT64(0), PG_GETARG_TIMESTAMPTZ(1)));
 }
 
 /*

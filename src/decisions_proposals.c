@@ -44,6 +44,7 @@ PG_FUNCTION_INFO_V1(enspiral_proposals_guard);
 PG_FUNCTION_INFO_V1(enspiral_effective_proposal_state);
 PG_FUNCTION_INFO_V1(enspiral_proposal_state);
 PG_FUNCTION_INFO_V1(enspiral_record_outcome);
+PG_FUNCTION_INFO_V1(enspiral_record_group_outcome);
 PG_FUNCTION_INFO_V1(enspiral_memberships_outcome_guard);
 PG_FUNCTION_INFO_V1(enspiral_proposal_written_here);
 
@@ -460,26 +461,36 @@ enspiral_effective_proposal_state(PG_FUNCTION_ARGS)
 																	PG_ARGISNULL(3) ? decisions_now() : PG_GETARG_TIMESTAMPTZ(3))));
 }
 
-/* Read a proposal's state columns by id (inside SPI); false when missing */
+/*
+ * Read a proposal's state columns by id (inside SPI); false when missing.
+ * With *group_id not 0 on entry, only the group's proposal (a lookup by
+ * the key, routed to the group's shard on Citus).
+ */
 static bool
 fetch_proposal(int64 proposal_id, bool for_update, ProposalRow *row, int64 *group_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr plan_lock = NULL;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		args[2] = {Int64GetDatum(proposal_id), 0};
+	Datum		args[2] = {Int64GetDatum(proposal_id), Int64GetDatum(*group_id)};
 	const char *sql = "SELECT proposal_id, state, opens_at, closes_at, reopen_count, settings, group_id"
 		" FROM enspiral.proposals WHERE proposal_id = $1";
 	bool		isnull;
 
-	if (SPI_execute_plan(enspiral_plan(&plan, sql, 1, argtypes), args, NULL, true, 1) < 0)
-		elog(ERROR, "proposal lookup failed");
-	if (SPI_processed == 0)
-		return false;
+	if (*group_id == 0 || !for_update)
+	{
+		if (SPI_execute_plan(enspiral_plan(&plan, sql, 1, argtypes), args, NULL, true, 1) < 0)
+			elog(ERROR, "proposal lookup failed");
+		if (SPI_processed == 0)
+			return false;
+		if (*group_id != 0 &&
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull)) != *group_id)
+			return false;
+		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull);
+	}
 	if (for_update)
 	{
 		/* locked by its key, group first: Citus locks rows only so (doc/scaling.md) */
-		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull);
 		if (SPI_execute_plan(enspiral_plan(&plan_lock,
 										   psprintf("%s AND group_id = $2 FOR NO KEY UPDATE", sql),
 										   2, argtypes),
@@ -506,7 +517,7 @@ enspiral_proposal_state(PG_FUNCTION_ARGS)
 {
 	int64		pid = PG_GETARG_INT64(0);
 	ProposalRow row;
-	int64		gid;
+	int64		gid = 0;
 	int			s;
 
 	enspiral_spi_connect();
@@ -704,23 +715,21 @@ enspiral_memberships_outcome_guard(PG_FUNCTION_ARGS)
 }
 
 /*
- * enspiral.record_outcome(proposal_id) RETURNS jsonb
- *	  Record the outcome of a proposal that is closed (explicitly or by its
- *	  deadline) and return it; the recorded outcome is returned unchanged
- *	  when it exists.  NULL when the proposal is not closed.  Waits for votes
- *	  in flight, then counts every committed ballot.
+ * Record the outcome of the group's proposal (group_id 0: any group's) if
+ * it is closed and nothing is recorded yet; the recorded outcome, or NULL
+ * when the proposal is not closed.  Waits for votes in flight, then counts
+ * every committed ballot.
  */
-Datum
-enspiral_record_outcome(PG_FUNCTION_ARGS)
+static Jsonb *
+record_outcome(int64 group_id, int64 pid)
 {
-	int64		pid = PG_GETARG_INT64(0);
 	ProposalRow row;
-	int64		gid;
+	int64		gid = group_id;
 	Jsonb	   *result = NULL;
 
 	enspiral_spi_connect();
 	if (!fetch_proposal(pid, true, &row, &gid))
-		unknown_proposal(pid);
+		enspiral_not_found(ENSPIRAL_PROPOSAL, group_id, pid);
 	proposal_lock(pid, ExclusiveLock);
 	if (row_state(&row, decisions_now()) == PROPOSAL_CLOSED)
 	{
@@ -741,6 +750,47 @@ enspiral_record_outcome(PG_FUNCTION_ARGS)
 	if (result != NULL)
 		result = (Jsonb *) SPI_datumTransfer(JsonbPGetDatum(result), false, -1);
 	enspiral_spi_finish();
+	return result;
+}
+
+/*
+ * enspiral.record_outcome(proposal_id) RETURNS jsonb
+ *	  Record the outcome of a proposal that is closed (explicitly or by its
+ *	  deadline) and return it; the recorded outcome is returned unchanged
+ *	  when it exists.  NULL when the proposal is not closed.  Waits for votes
+ *	  in flight, then counts every committed ballot.  On Citus it runs on the
+ *	  group's node (the group-first form): the votes in flight hold their
+ *	  proposal lock there, and only there does the count after the wait see
+ *	  them (run on the coordinator, it read the shards under snapshots taken
+ *	  before the wait ended).
+ */
+Datum
+enspiral_record_outcome(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *result;
+	Datum		forwarded;
+
+	if (enspiral_forward_by_id(fcinfo, "proposals", "proposals_proposal_id_idx",
+							   "enspiral.record_outcome(bigint,bigint)", &forwarded))
+		return forwarded;
+	result = record_outcome(0, PG_GETARG_INT64(0));
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * enspiral.record_outcome(group_id, proposal_id) RETURNS jsonb
+ *	  The same for the group's proposal (NS101 for another group's), run on
+ *	  the group's node on Citus.
+ */
+Datum
+enspiral_record_group_outcome(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *result;
+
+	ENSPIRAL_FORWARD_TO_GROUP(fcinfo, PG_GETARG_INT64(0));
+	result = record_outcome(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(result);

@@ -78,7 +78,7 @@ extern void enspiral_write_init(void);
 /* core_commit_rules.c: commit-time rules checked on the workers before Citus commits */
 extern void enspiral_commit_rules_init(void);
 extern void enspiral_citus_prepare_init(void);
-extern void enspiral_commit_rules_forwarded(void);
+extern void enspiral_commit_rules_forwarded(int64 group_id);
 
 /*
  * core_restore.c: true while the owner restores rel with a top-level COPY FROM

@@ -90,6 +90,10 @@ citus_node() {
 		# what doc/scaling.md asks of every node: trigger functions on a
 		# shard read rows of the same group through the distributed tables
 		echo "citus.allow_nested_distributed_execution = on"
+		# and this: enspiral's library in every session, so its commit-time
+		# check and its SET CONSTRAINTS hook (src/core_commit_rules.c) are
+		# there before the session's first write through the coordinator
+		echo "session_preload_libraries = 'enspiral'"
 		# a maintenance daemon per database (each test file has its own)
 		echo "max_worker_processes = 64"
 	} >>"$d/postgresql.conf"

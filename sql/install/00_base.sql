@@ -77,9 +77,10 @@ DECLARE
         'catalyst_term_end', 'catalyst_months_begun',
         -- what grant_application would grant; the table check of trigger functions
         'application_privileges', 'require_trigger_table',
-        -- on Citus, run on each node before commit as the session's user
-        -- (src/core_commit_rules.c): fires the caller's own deferred rules
-        'check_commit_rules'];
+        -- on Citus, run on each node as the session's user before commit and
+        -- for a client's SET CONSTRAINTS (src/core_commit_rules.c): they fire
+        -- or set the caller's own deferred rules
+        'check_commit_rules', 'set_commit_rules'];
 BEGIN
     SELECT e.oid, e.extowner INTO ext, extowner
       FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'enspiral'::pg_catalog.name;

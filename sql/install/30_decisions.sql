@@ -1156,6 +1156,13 @@ CREATE FUNCTION enspiral.record_outcome(proposal_id bigint) RETURNS jsonb
 COMMENT ON FUNCTION enspiral.record_outcome(bigint) IS
     'Internal: records the outcome of a closed proposal once (waits for votes in flight, counts every committed ballot) and returns it; NULL when not closed';
 
+CREATE FUNCTION enspiral.record_outcome(group_id bigint, proposal_id bigint) RETURNS jsonb
+    LANGUAGE c STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_record_group_outcome';
+COMMENT ON FUNCTION enspiral.record_outcome(bigint, bigint) IS
+    'Internal: record_outcome(proposal_id) for the group''s proposal (NS101 for another group''s); on Citus it runs on the group''s node, where the votes in flight hold their locks';
+
 CREATE FUNCTION enspiral.proposal_written_here(group_id bigint, proposal_id bigint)
     RETURNS boolean
     LANGUAGE c STABLE STRICT
@@ -1330,6 +1337,7 @@ REVOKE ALL ON FUNCTION enspiral.outcomes_close_time() FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.compute_tally(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.record_outcome(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.record_outcome(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_written_here(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_results_visible(enspiral.proposals, enspiral.proposal_state) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.proposal_row(bigint) FROM PUBLIC;

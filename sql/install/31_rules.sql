@@ -281,6 +281,11 @@ CREATE FUNCTION enspiral.lock_group_rules(group_id bigint) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'enspiral_lock_group_rules';
 COMMENT ON FUNCTION enspiral.lock_group_rules(bigint) IS
     'Internal: waits for openings and outcome recordings in flight in the group, holds them off until commit, and returns the time a weight or delegation change takes effect';
+CREATE FUNCTION enspiral.lock_group_rules(group_id bigint, at timestamptz) RETURNS timestamptz
+    LANGUAGE c STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'enspiral_lock_group_rules_at';
+COMMENT ON FUNCTION enspiral.lock_group_rules(bigint, timestamptz) IS
+    'Internal: lock_group_rules(group_id) for a change whose statement started at "at"; on Citus, run on the group''s node for a change made elsewhere';
 
 -- refuse NULLs, an unknown group and members who are not current members
 CREATE FUNCTION enspiral.require_current_members(group_id bigint, VARIADIC members bigint[])
@@ -562,4 +567,5 @@ REVOKE ALL ON FUNCTION enspiral.tally_ballots(enspiral.proposals, timestamptz, t
 REVOKE ALL ON FUNCTION enspiral.electorate_weight(enspiral.proposals, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.apply_pass_share(enspiral.proposals, jsonb, timestamptz, timestamptz, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.lock_group_rules(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.lock_group_rules(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION enspiral.require_current_members(bigint, bigint[]) FROM PUBLIC;

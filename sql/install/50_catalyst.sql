@@ -292,6 +292,12 @@ DECLARE
 BEGIN
     SELECT (g.settings ->> 'min_catalysts')::integer INTO min_catalysts
       FROM enspiral.groups g WHERE g.group_id = catalyst_gaps.group_id;
+    -- here, not only in catalyst_coverage(): with the NULL minimum of a
+    -- missing group, a custom plan (Citus plans with the values) drops the
+    -- call of catalyst_coverage() below
+    IF NOT FOUND THEN
+        PERFORM enspiral.raise_not_found(group_id, 'group');
+    END IF;
     RETURN QUERY
     SELECT c.period, c.catalysts
       FROM enspiral.catalyst_coverage(catalyst_gaps.group_id, catalyst_gaps.from_date,

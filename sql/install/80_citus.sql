@@ -237,6 +237,19 @@ CREATE FUNCTION enspiral.check_commit_rules(group_id bigint) RETURNS void
 COMMENT ON FUNCTION enspiral.check_commit_rules(bigint) IS
     'Checks the commit-time rules (deferred constraint triggers) of the transaction on this node now, then defers them again; the coordinator runs it on the node of each shard group_id before Citus commits';
 
+-- set_commit_rules(): a client's SET CONSTRAINTS on the coordinator, run on
+-- this node (Citus does not send SET CONSTRAINTS to the workers): the
+-- coordinator runs it on every shard of the other nodes right after the
+-- client's statement (src/core_commit_rules.c).  Like check_commit_rules()
+-- it runs with the caller's rights and does only what SET CONSTRAINTS does.
+CREATE FUNCTION enspiral.set_commit_rules(group_id bigint, constraint_names text[], deferred boolean)
+    RETURNS void
+    LANGUAGE c
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_set_commit_rules';
+COMMENT ON FUNCTION enspiral.set_commit_rules(bigint, text[], boolean) IS
+    'SET CONSTRAINTS on this node for enspiral''s deferrable constraints named (and their shards''; NULL: ALL), IMMEDIATE (firing their pending events now) or DEFERRED; the coordinator runs it on the node of each shard group_id when a client sets constraints in a distributed transaction';
+
 -- distribute(): make every table a Citus table distributed by group_id,
 -- co-located with enspiral.groups, give each worker its own id range and
 -- delegate every group-first function to the node of its group

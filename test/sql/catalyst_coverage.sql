@@ -260,13 +260,16 @@ BEGIN
     END LOOP;
 END
 $$;
--- catalysts per day over the next 900 days (every term ends before that)
-CREATE FUNCTION pg_temp.days(g bigint) RETURNS int[] LANGUAGE sql AS $$
-    SELECT array_agg(n ORDER BY d) FROM (
+-- catalysts per day over the next 900 days (every term ends before that);
+-- PL/pgSQL, so that it runs sharded too (Citus plans the query with the value)
+CREATE FUNCTION pg_temp.days(g bigint) RETURNS int[] LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (SELECT array_agg(n ORDER BY d) FROM (
         SELECT d, count(t.term_id)::int AS n
           FROM generate_series(current_date, current_date + 899, interval '1 day') d
           LEFT JOIN enspiral.catalyst_terms t ON t.group_id = g AND t.period @> d::date
-         GROUP BY d) x
+         GROUP BY d) x);
+END
 $$;
 CREATE TEMP TABLE verdicts (kind text, expected_refusal boolean, refused boolean);
 DO $$

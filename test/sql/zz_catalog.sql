@@ -104,8 +104,8 @@ SELECT p.oid::regprocedure AS public_function_not_allowed
         'check_budget_ballot', 'budget_outcome', 'budget_selection', 'budget_random_pick',
         'budget_vote_allowed',
         'application_privileges', 'require_trigger_table',
-        -- Citus: run on each node before commit as the session's user
-        'check_commit_rules')
+        -- Citus: run on each node as the session's user (commit, SET CONSTRAINTS)
+        'check_commit_rules', 'set_commit_rules')
    AND NOT EXISTS (SELECT 1 FROM pg_type t
                     WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend))
    AND NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprcode = p.oid)
