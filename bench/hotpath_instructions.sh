@@ -15,6 +15,14 @@
 # Counted: the instructions under PortalRun, StartTransactionCommand and
 # CommitTransactionCommand (execution and commit; parsing and planning,
 # which a prepared statement skips, are left out), divided by the calls.
+#
+# XACT=run (the default, the measure of the rounds before 0.2.0's third)
+# runs the CALLS statements of a load as one query string, which the
+# single-user backend runs as ONE transaction: one commit for all, every
+# row version of the run written by that transaction (so HOT chains are not
+# pruned and foreign-key checks of updated rows run).  XACT=call ends each
+# statement with an empty line (the -j terminator), one transaction per
+# call as under pgbench: the measure to model a tps ratio with.
 # The first calls of a backend also fill its caches; CALLS spreads that.
 #
 #   ENSPIRAL_PGROOT=/tmp/pgroot-x bash bench/hotpath_instructions.sh
@@ -26,6 +34,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/hotpath_data.sh"
 
 CALLS=${CALLS:-600}
+XACT=${XACT:-run}
+case "$XACT" in run) SEP='' ;; call) SEP='\n' ;; *) die "XACT is run or call" ;; esac
 MEMBERS=${MEMBERS:-20000}
 LOADS=${LOADS:-plain_vote vote_high vote_low plain_try try_high try_low}
 command -v valgrind >/dev/null || die "valgrind is not installed"
@@ -48,7 +58,7 @@ as_pg "$BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null
 
 # script LOAD: CALLS statements of the load (awk's fixed random sequence)
 script() {
-	awk -v load="$1" -v n="$CALLS" -v m="$MEMBERS" 'BEGIN {
+	awk -v load="$1" -v n="$CALLS" -v m="$MEMBERS" -v sep="$SEP" 'BEGIN {
 		srand(42);
 		for (i = 0; i < n; i++) {
 			h = m + 1 + int(rand() * 1000); l = 1 + int(rand() * m);
@@ -59,6 +69,7 @@ script() {
 			else if (load == "try_low") printf "SELECT enspiral.try_contribute(%d, %d, 1);\n", bl, ml;
 			else if (load == "plain_vote") printf "INSERT INTO plain_votes (group_id, proposal_id, member_id, ballot, cast_at) VALUES (2, 2, %d, %s, now());\n", h, "'\''\"agree\"'\''";
 			else if (load == "plain_try") printf "INSERT INTO plain_transfers (group_id, round_id, kind, from_account, to_account, amount) VALUES (2, 2, %s, %d, %d, 1);\n", "'\''contribute'\''", h, bh;
+			printf sep;
 		}
 	}'
 }
@@ -91,5 +102,5 @@ done
 for pair in "vote_high plain_vote" "vote_low plain_vote" "try_high plain_try" "try_low plain_try"; do
 	set -- $pair
 	[ -n "${ir[$1]:-}" ] && [ -n "${ir[$2]:-}" ] &&
-		echo "RESULT|instructions per call: $1 (vs $2)|${ir[$1]}|${ir[$2]}|instructions"
+		echo "RESULT|instructions per call ($XACT): $1 (vs $2)|${ir[$1]}|${ir[$2]}|instructions"
 done

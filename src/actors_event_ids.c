@@ -88,9 +88,12 @@ static uint64 event_seq = 0;
 /* The last id handed out in event_fxid and not stored in events yet (0: none) */
 static int64 event_unstored = 0;
 
-/* The node's offset: enspiral.event_id_offset's value, read as sequence.c reads it */
+/*
+ * The node's offset: enspiral.event_id_offset's value, read as sequence.c
+ * reads it, the sequence opened in mode (NoLock: the caller holds a lock)
+ */
 static int64
-event_offset_read(Oid seqid)
+event_offset_read(Oid seqid, LOCKMODE mode)
 {
 	Relation	seq;
 	Buffer		buf;
@@ -99,7 +102,7 @@ event_offset_read(Oid seqid)
 	HeapTupleData tuple;
 	int64		value;
 
-	seq = relation_open(seqid, AccessShareLock);
+	seq = relation_open(seqid, mode);
 	buf = ReadBuffer(seq, 0);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
@@ -108,7 +111,7 @@ event_offset_read(Oid seqid)
 	tuple.t_len = ItemIdGetLength(lp);
 	value = ((Form_pg_sequence_data) GETSTRUCT(&tuple))->last_value;
 	UnlockReleaseBuffer(buf);
-	relation_close(seq, AccessShareLock);
+	relation_close(seq, mode);
 	return value;
 }
 
@@ -118,7 +121,7 @@ event_offset(void)
 {
 	Oid			seqid = relaccess_relid_if_exists("event_id_offset");
 
-	return OidIsValid(seqid) ? event_offset_read(seqid) : 0;
+	return OidIsValid(seqid) ? event_offset_read(seqid, AccessShareLock) : 0;
 }
 
 /* base << EVENT_SEQ_BITS, or an error when base is out of range */
@@ -139,11 +142,19 @@ enspiral_event_next_id(void)
 	if (!FullTransactionIdEquals(fxid, event_fxid))
 	{
 		Oid			seqid = relaccess_relid_if_exists("event_id_offset");
+		int64		offset = 0;
 
-		/* held to the end: a raise of the offset waits for this transaction */
+		/*
+		 * held to the end: a raise of the offset waits for this transaction;
+		 * it covers the read (no second lock, in another mode, to take and
+		 * release at commit)
+		 */
 		if (OidIsValid(seqid))
+		{
 			LockRelationOid(seqid, RowExclusiveLock);
-		event_base = U64FromFullTransactionId(fxid) + (uint64) event_offset();
+			offset = event_offset_read(seqid, NoLock);
+		}
+		event_base = U64FromFullTransactionId(fxid) + (uint64) offset;
 		(void) event_shift(event_base);
 		event_fxid = fxid;
 		event_seq = 0;
@@ -222,12 +233,12 @@ event_raise(int64 above)
 	uint64		need;
 
 	/* every transaction that numbers after this has an xid at or above xmin */
-	offset = event_offset_read(seqid);
+	offset = event_offset_read(seqid, AccessShareLock);
 	if (above < event_floor(GetLatestSnapshot(), offset))
 		return offset;
 	/* one raise at a time, after every transaction numbering with the old offset */
 	LockRelationOid(seqid, ShareRowExclusiveLock);
-	offset = event_offset_read(seqid);
+	offset = event_offset_read(seqid, AccessShareLock);
 	floor = event_floor(GetLatestSnapshot(), offset);
 	if (above < floor)
 		return offset;

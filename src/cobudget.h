@@ -55,9 +55,9 @@ typedef struct LedgerMove
 	int64		round_id;
 	const char *kind;
 	int64		from_account;
-	ItemPointerData from_tid;	/* the locked version of from_account's row */
+	HeapTuple	from_row;		/* the locked version of from_account's row */
 	int64		to_account;
-	ItemPointerData to_tid;		/* the locked version of to_account's row */
+	HeapTuple	to_row;			/* the locked version of to_account's row */
 	int64		amount;
 	int64		from_owner;		/* the owners of both accounts (the member, */
 	int64		to_owner;		/* the bucket), handed to the event trigger */

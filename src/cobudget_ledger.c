@@ -158,26 +158,26 @@ ledger_insert(int64 group_id, int64 round_id, const char *kind,
 }
 
 /*
- * Add delta to the balance of the account row at tid, locked by the caller
- * (relaccess_lock), through writer w: an UPDATE of that row, with the
- * guard trigger, the CHECK constraints and the indexes of accounts.  A
- * balance leaving the bigint range is NS408, as in execute_balance_update.
+ * Add delta to the balance of account row, the version the caller locked
+ * (relaccess_locked_row: its latest, which nobody else can change while
+ * the lock is held, so it is not read again), through writer w: an UPDATE
+ * of that row, with the guard trigger, the CHECK constraints and the
+ * indexes of accounts.  A balance leaving the bigint range is NS408, as
+ * in execute_balance_update.
  */
 static void
-apply_to_locked_account(RelWriter *w, ItemPointer tid, const LedgerMove *mv,
+apply_to_locked_account(RelWriter *w, HeapTuple row, const LedgerMove *mv,
 						int64 account_id, int64 delta)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	int64		balance;
 	RelColumn	col = {"balance", (Datum) 0, false};
 
-	if (!relaccess_writer_fetch(w, tid, snap) ||
-		enspiral_slot_int64(w->oldslot, "group_id") != mv->group_id ||
+	relaccess_writer_use_row(w, row);
+	if (enspiral_slot_int64(w->oldslot, "group_id") != mv->group_id ||
 		enspiral_slot_int64(w->oldslot, "account_id") != account_id ||
 		enspiral_slot_int64(w->oldslot, "round_id") != mv->round_id)
 		elog(ERROR, "account %lld of round %lld is not the row locked",
 			 (long long) account_id, (long long) mv->round_id);
-	UnregisterSnapshot(snap);
 	if (pg_add_s64_overflow(enspiral_slot_int64(w->oldslot, "balance"), delta, &balance))
 		ereport(ERROR,
 				(errcode(ERRCODE_ENSPIRAL_AMOUNT_OVERFLOW),
@@ -218,8 +218,8 @@ insert_applied_locked(const LedgerMove *mv)
 	int64		owners[2] = {mv->from_owner, mv->to_owner};
 
 	relaccess_writer_open(&w, "accounts", TRIGGER_TYPE_UPDATE);
-	apply_to_locked_account(&w, (ItemPointer) &mv->from_tid, mv, mv->from_account, -mv->amount);
-	apply_to_locked_account(&w, (ItemPointer) &mv->to_tid, mv, mv->to_account, mv->amount);
+	apply_to_locked_account(&w, mv->from_row, mv, mv->from_account, -mv->amount);
+	apply_to_locked_account(&w, mv->to_row, mv, mv->to_account, mv->amount);
 	relaccess_writer_close(&w);
 	transfer_id = nextval_internal(relaccess_relid("transfers_transfer_id_seq"), false);
 	/* the contribution event names both owners: read above, not again */
@@ -239,7 +239,7 @@ insert_applied_locked(const LedgerMove *mv)
 /*
  * Insert one transfer and apply it to both balances (the hot path of
  * contribute), directly through core_relaccess.c: the caller holds both account
- * rows locked (their latest versions at mv->from_tid and mv->to_tid) and
+ * rows locked (their latest versions in mv->from_row and mv->to_row) and
  * has checked the amounts.  The two balance updates and the insert are what
  * the SQL statements would do, row triggers, constraints and indexes
  * included (core_relaccess.c, "Inserts"); the ledger_apply trigger sees the

@@ -16,6 +16,15 @@
  * writer hands the prepared states to the executor, which then skips its
  * own preparation (ri_ConstraintExprs and ii_PredicateState set).
  *
+ * The same entry keeps each plain btree index's IndexInfo (its key
+ * columns, uniqueness, predicate), which ExecOpenIndices() builds again
+ * from the index's relcache entry for every executor state:
+ * exprcache_open_indices() opens and locks the indexes as ExecOpenIndices()
+ * does and hands each writer its own copy of the kept IndexInfo.  An index
+ * with expressions, an exclusion constraint or another access method keeps
+ * none (the executor would fill per-query state into it) and is built as
+ * before.
+ *
  * Only expressions that call built-in functions and enspiral's own C
  * functions alone are cached (every CHECK and partial-index predicate of
  * enspiral's tables does, and the default of transfers.chain_key, which
@@ -38,6 +47,8 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_language.h"
@@ -76,6 +87,7 @@ typedef struct ExprCacheEntry
 	int			nindexes;
 	Oid		   *index_oids;
 	ExprState **predicates;		/* per index; NULL for a full index */
+	IndexInfo **infos;			/* per index; NULL: built per writer */
 	bool		indexes_cached;
 	int			natts;
 	DefaultState *default_state;
@@ -216,11 +228,13 @@ compile_predicates(ExprCacheEntry *e, Relation rel)
 	e->nindexes = list_length(oids);
 	e->index_oids = palloc(Max(e->nindexes, 1) * sizeof(Oid));
 	e->predicates = palloc0(Max(e->nindexes, 1) * sizeof(ExprState *));
+	e->infos = palloc0(Max(e->nindexes, 1) * sizeof(IndexInfo *));
 	foreach(lc, oids)
 	{
 		Oid			oid = lfirst_oid(lc);
 		Relation	idx = index_open(oid, AccessShareLock);
 		List	   *pred = RelationGetIndexPredicate(idx);
+		IndexInfo  *info = BuildIndexInfo(idx);
 
 		index_close(idx, AccessShareLock);
 		e->index_oids[i] = oid;
@@ -229,6 +243,13 @@ compile_predicates(ExprCacheEntry *e, Relation rel)
 			if (calls_non_builtin((Node *) pred, NULL))
 				return false;
 			e->predicates[i] = ExecInitQual((List *) expression_planner((Expr *) pred), NULL);
+		}
+		/* only what the executor reads and never fills in */
+		if (info->ii_Am == BTREE_AM_OID && info->ii_Expressions == NIL &&
+			info->ii_ExclusionOps == NULL)
+		{
+			info->ii_PredicateState = e->predicates[i];
+			e->infos[i] = info;
 		}
 		i++;
 	}
@@ -323,6 +344,67 @@ exprcache_apply(ResultRelInfo *rri)
 			if (e->index_oids[j] == oid && rri->ri_IndexRelationInfo[i]->ii_Predicate != NIL)
 				rri->ri_IndexRelationInfo[i]->ii_PredicateState = e->predicates[j];
 	}
+}
+
+/* The kept IndexInfo of index oid in entry e, or NULL */
+static IndexInfo *
+kept_info(ExprCacheEntry *e, Oid oid)
+{
+	if (e == NULL || !e->indexes_cached)
+		return NULL;
+	for (int j = 0; j < e->nindexes; j++)
+		if (e->index_oids[j] == oid)
+			return e->infos[j];
+	return NULL;
+}
+
+/*
+ * Open the indexes of rri's table as ExecOpenIndices(rri, false) does (each
+ * locked RowExclusiveLock, in the order of RelationGetIndexList), giving
+ * each its IndexInfo from the cache, copied into the current memory
+ * context, where there is one; then exprcache_apply().  The entry is
+ * looked up after the locks are taken, which processes the invalidations
+ * that retire it.
+ */
+void
+exprcache_open_indices(ResultRelInfo *rri)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	List	   *oids;
+	ExprCacheEntry *e;
+	int			n;
+	int			i;
+
+	Assert(rri->ri_IndexRelationDescs == NULL);
+	oids = rel->rd_rel->relhasindex ? RelationGetIndexList(rel) : NIL;
+	n = list_length(oids);
+	if (n > 0)
+	{
+		rri->ri_IndexRelationDescs = palloc(n * sizeof(Relation));
+		rri->ri_IndexRelationInfo = palloc(n * sizeof(IndexInfo *));
+		rri->ri_NumIndices = n;
+		for (i = 0; i < n; i++)
+			rri->ri_IndexRelationDescs[i] = index_open(list_nth_oid(oids, i), RowExclusiveLock);
+	}
+	list_free(oids);
+	e = entry_for(rel);
+	for (i = 0; i < n; i++)
+	{
+		Relation	idx = rri->ri_IndexRelationDescs[i];
+		IndexInfo  *kept = kept_info(e, RelationGetRelid(idx));
+		IndexInfo  *info;
+
+		if (kept != NULL)
+		{
+			info = palloc(sizeof(IndexInfo));
+			memcpy(info, kept, sizeof(IndexInfo));
+			info->ii_Context = CurrentMemoryContext;
+		}
+		else
+			info = BuildIndexInfo(idx);
+		rri->ri_IndexRelationInfo[i] = info;
+	}
+	exprcache_apply(rri);
 }
 
 /*

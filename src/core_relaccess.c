@@ -435,12 +435,19 @@ relaccess_enum_label(const char *type, const char *label)
 	return result;
 }
 
-/* Open enspiral.<table> in mode with its index <index> (locks held to end of xact) */
+/*
+ * Open enspiral.<table> in mode with its index <index> (locks held to end
+ * of xact).  A table opened for writing (RowExclusiveLock) gets its index
+ * locked as the executor locks the indexes of a result relation
+ * (ExecOpenIndices), so a writer opened next in the transaction finds both
+ * locks held instead of taking a second lock on each.
+ */
 void
 relaccess_open(RelScan *rs, const char *table, const char *index, LOCKMODE mode)
 {
 	rs->heap = table_open(relaccess_relid(table), mode);
-	rs->index = index_open(relaccess_relid(index), AccessShareLock);
+	rs->index = index_open(relaccess_relid(index),
+						   mode >= RowExclusiveLock ? RowExclusiveLock : AccessShareLock);
 	rs->slot = table_slot_create(rs->heap, NULL);
 	rs->distributed = relaccess_distributed(RelationGetRelid(rs->heap));
 }
@@ -663,9 +670,9 @@ writer_estate(Relation rel, ResultRelInfo *rri)
 #endif
 	estate->es_output_cid = GetCurrentCommandId(true);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-	/* the CHECKs and partial-index predicates, compiled once per backend */
-	exprcache_apply(rri);
+	/* ExecOpenIndices(rri, false) with the IndexInfos, CHECKs and partial-index
+	 * predicates compiled once per backend */
+	exprcache_open_indices(rri);
 	return estate;
 }
 
@@ -927,6 +934,38 @@ relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap)
 	if (w->distributed)
 		return sql_row_fetch(w->rel, tid, snap, false, w->oldslot);
 	return table_tuple_fetch_row_version(w->rel, tid, snap, w->oldslot);
+}
+
+/*
+ * A copy of the row version in rs->slot that relaccess_lock() locked, with
+ * its tuple id (or its handle on a distributed table), for
+ * relaccess_writer_use_row() after rs is closed; in the current memory
+ * context
+ */
+HeapTuple
+relaccess_locked_row(RelScan *rs)
+{
+	HeapTuple	row = ExecCopySlotHeapTuple(rs->slot);
+
+	row->t_self = rs->slot->tts_tid;
+	row->t_tableOid = RelationGetRelid(rs->heap);
+	return row;
+}
+
+/*
+ * Put row, a version of a row of w's table that the caller locked
+ * (relaccess_locked_row), into w->oldslot as relaccess_writer_fetch would
+ * have read it again: the latest version, which the lock keeps as it is.
+ */
+void
+relaccess_writer_use_row(RelWriter *w, HeapTuple row)
+{
+	if (row->t_tableOid != RelationGetRelid(w->rel))
+		elog(ERROR, "row of relation %u handed to the writer of %s", row->t_tableOid,
+			 RelationGetRelationName(w->rel));
+	ExecForceStoreHeapTuple(row, w->oldslot, false);
+	w->oldslot->tts_tid = row->t_self;
+	w->oldslot->tts_tableOid = row->t_tableOid;
 }
 
 /*

@@ -87,6 +87,8 @@ extern void relaccess_writer_open(RelWriter *w, const char *table, int events);
 extern void relaccess_writer_close(RelWriter *w);
 extern void relaccess_writer_insert(RelWriter *w, const RelColumn *cols, int ncols);
 extern bool relaccess_writer_fetch(RelWriter *w, ItemPointer tid, Snapshot snap);
+extern HeapTuple relaccess_locked_row(RelScan *rs);
+extern void relaccess_writer_use_row(RelWriter *w, HeapTuple row);
 extern void relaccess_writer_update(RelWriter *w, const RelColumn *cols, int ncols);
 extern bool relaccess_writer_owns(const RelWriter *w, int events);
 extern void relaccess_writer_insert_copy(RelWriter *w, const RelColumn *cols, int ncols);
@@ -101,6 +103,7 @@ extern void ownedtriggers_after(RelWriter *w, uint32 event, HeapTuple trigtuple,
 								HeapTuple newtuple);
 
 extern void exprcache_apply(struct ResultRelInfo *rri);
+extern void exprcache_open_indices(struct ResultRelInfo *rri);
 extern struct ExprState *exprcache_default(Relation rel, AttrNumber attnum, bool *per_row);
 
 /* core_citus.c: the SQL forms of the accesses above, for a distributed table */
