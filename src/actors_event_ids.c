@@ -124,12 +124,19 @@ event_offset(void)
 	return OidIsValid(seqid) ? event_offset_read(seqid, AccessShareLock) : 0;
 }
 
+/* Transaction ids a raised offset must leave room for: one epoch */
+#define EVENT_XID_HEADROOM	(UINT64CONST(1) << 32)
+
 /* base << EVENT_SEQ_BITS, or an error when base is out of range */
 static int64
 event_shift(uint64 base)
 {
 	if (base > EVENT_BASE_MAX)
-		elog(ERROR, "event id base %llu too large", (unsigned long long) base);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("event ids are exhausted on this node"),
+				 errdetail("The transaction id plus the node's event id offset is %llu; at most %llu fits in an event id.",
+						   (unsigned long long) base, (unsigned long long) EVENT_BASE_MAX)));
 	return (int64) (base << EVENT_SEQ_BITS);
 }
 
@@ -244,7 +251,14 @@ event_raise(int64 above)
 		return offset;
 	need = (uint64) offset + ((uint64) above >> EVENT_SEQ_BITS) + 1 -
 		((uint64) floor >> EVENT_SEQ_BITS);
-	(void) event_shift(need);
+	/* the transactions to come number from the offset up: leave them room */
+	if (need > EVENT_BASE_MAX - EVENT_XID_HEADROOM -
+		U64FromFullTransactionId(ReadNextFullTransactionId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("event ids cannot be raised that high"),
+				 errdetail("Raising event ids above %lld would leave this node too few ids for its transactions to come.",
+						   (long long) above)));
 	DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(seqid), Int64GetDatum((int64) need),
 						BoolGetDatum(true));
 	return (int64) need;

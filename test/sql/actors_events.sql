@@ -382,6 +382,13 @@ SELECT enspiral.raise_event_ids(8388608000001) > :offset_now AS raised;
 SELECT enspiral.next_event_id() > 8388608000001 AS numbered_above,
        enspiral.event_horizon() > 8388608000001 AS horizon_above;
 SELECT enspiral.raise_event_ids(NULL);
+-- a raise that would leave the node too few ids for its transactions to
+-- come is refused, and the offset stays where it was
+SELECT last_value AS offset_now FROM enspiral.event_id_offset \gset
+SELECT enspiral.raise_event_ids(9223372036854775806);
+SELECT enspiral.raise_event_ids(9214364837600034815);
+SELECT last_value = :offset_now AS offset_kept FROM enspiral.event_id_offset;
+SELECT enspiral.next_event_id() > 8388608000001 AS still_numbered;
 SET ROLE regress_enspiral_events_app;
 SELECT enspiral.raise_event_ids(1);
 RESET ROLE;
