@@ -250,7 +250,10 @@ enspiral_note_group(PG_FUNCTION_ARGS)
 	table = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (strcmp(table, "rounds") != 0 && strcmp(table, "buckets") != 0 &&
 		strcmp(table, "proposals") != 0)
-		elog(ERROR, "note_group: table \"%s\" is not keyed by an id", table);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table_name must be rounds, buckets or proposals"),
+				 errdetail("Table \"%s\" has no row id of its own.", table)));
 	relaccess_note_group(table, PG_GETARG_INT64(2), PG_GETARG_INT64(0));
 	PG_RETURN_VOID();
 }
