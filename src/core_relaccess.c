@@ -603,6 +603,18 @@ group_hint_find(Oid relid, int64 id)
 	return 0;
 }
 
+/* Keep the group of row id of relid (not noted yet), in place of the oldest entry */
+static void
+group_hint_add(Oid relid, int64 id, int64 group_id)
+{
+	group_hints[group_hints_next].relid = relid;
+	group_hints[group_hints_next].id = id;
+	group_hints[group_hints_next].group_id = group_id;
+	group_hints_next = (group_hints_next + 1) % GROUP_HINTS;
+	if (group_hints_n < GROUP_HINTS)
+		group_hints_n++;
+}
+
 /*
  * relaccess_note_group(table, id, group_id): row id of enspiral.<table> is
  * in group group_id (the caller has read it so); kept only for a
@@ -613,13 +625,8 @@ relaccess_note_group(const char *table, int64 id, int64 group_id)
 {
 	Oid			relid = relaccess_relid(table);
 
-	if (group_id == 0 || !relaccess_distributed(relid) || group_hint_find(relid, id) != 0)
-		return;
-	group_hints[group_hints_next].relid = relid;
-	group_hints[group_hints_next].id = id;
-	group_hints[group_hints_next].group_id = group_id;
-	group_hints_next = (group_hints_next + 1) % GROUP_HINTS;
-	group_hints_n = Max(group_hints_n, group_hints_next == 0 ? GROUP_HINTS : group_hints_next);
+	if (group_id != 0 && relaccess_distributed(relid) && group_hint_find(relid, id) == 0)
+		group_hint_add(relid, id, group_id);
 }
 
 /*
@@ -647,8 +654,8 @@ relaccess_group_of(const char *table, const char *index, int64 id)
 	found = relaccess_lookup(table, index, 1, &id, snap, 1, cols, v, n, NULL);
 	UnregisterSnapshot(snap);
 	group_id = found && !n[0] ? DatumGetInt64(v[0]) : 0;
-	if (distributed)
-		relaccess_note_group(table, id, group_id);
+	if (distributed && group_id != 0)
+		group_hint_add(relid, id, group_id);
 	return group_id;
 }
 
