@@ -24,6 +24,8 @@ setup() {
 	local db=$1 g p m r b
 	g=$(psql_on "$db" "SELECT enspiral.create_group('bench')")
 	m=$(psql_on "$db" "SELECT enspiral.add_member($g, 'm0')")
+	# m0 is the group's admin: an add_member under enspiral.actor = m0 checks it
+	psql_on "$db" "SELECT enspiral.grant_role($g, $m, 'admin')" >/dev/null
 	for i in $(seq 1 $((MEMBERS - 1))); do psql_on "$db" "SELECT enspiral.add_member($g, 'm$i')" >/dev/null; done
 	p=$(psql_on "$db" "SELECT enspiral.propose($g, $m, 'bench', 'consent')")
 	psql_on "$db" "SELECT enspiral.open_proposal($g, $p, now() + interval '1 day', NULL)" >/dev/null
@@ -34,13 +36,15 @@ setup() {
 	echo "$g $p $m $b"
 }
 
-# latency DB NAME SQL...: average latency in ms of one client running the script
+# latency DB NAME SQL...: average latency in ms of one client running the
+# script (with ACTOR set: every session acts as that member, as
+# PGOPTIONS='-c enspiral.actor=...' makes it)
 latency() {
 	local db=$1 name=$2 f
 	shift 2
 	f=$(mktemp)
 	printf '%s\n' "\\set i random(0, $((MEMBERS - 1)))" "$@" >"$f"
-	"$(pg_bindir)/pgbench" -n -h 127.0.0.1 -p "$CITUS_PORT" -U postgres -c 1 -T "$SECS" \
+	PGOPTIONS=${ACTOR:+-c enspiral.actor=$ACTOR} "$(pg_bindir)/pgbench" -n -h 127.0.0.1 -p "$CITUS_PORT" -U postgres -c 1 -T "$SECS" \
 		-D g="$G" -D p="$P" -D m="$M" -D b="$B" -f "$f" "$db" 2>&1 |
 		sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p'
 	rm -f "$f"
@@ -63,12 +67,14 @@ for db in single sharded; do
 	res[$db,member_id]=$(latency "$db" member_id "SELECT enspiral.member_id(:g, 'm' || :i);")
 	res[$db,add_member]=$(latency "$db" add_member "\\set k random(1, 1000000000)" \
 		"SELECT enspiral.add_member(:g, 'x' || :k);")
+	res[$db,add_member_actor]=$(ACTOR=$M latency "$db" add_member_actor "\\set k random(1, 1000000000)" \
+		"SELECT enspiral.add_member(:g, 'y' || :k);")
 	res[$db,contribute]=$(latency "$db" contribute \
 		"SELECT enspiral.contribute(:g, :b, :m + :i, 1, NULL);")
 	res[$db,vote_block]=$(latency "$db" vote_block "BEGIN;" \
 		"SELECT enspiral.vote(:g, :p, :m + :i, '\"agree\"', NULL);" "COMMIT;")
 	res[$db,select1]=$(latency "$db" select1 "SELECT 1;")
 done
-for call in select1 member_id is_member add_member vote vote_block contribute; do
+for call in select1 member_id is_member add_member add_member_actor vote vote_block contribute; do
 	echo "RESULT|$call|${res[sharded,$call]}|${res[single,$call]}|ms"
 done

@@ -28,6 +28,13 @@
  * whoever sends it.  An error raised there reaches the client with its own
  * SQLSTATE, message, detail and hint (Citus re-raises it).
  *
+ * The query is a read for Citus, and outside BEGIN Citus runs a read on
+ * its node without a transaction block: the call's writes there committed
+ * at once, even when the client's statement failed afterwards.  So a
+ * forward first makes the transaction a coordinated one
+ * (enspiral_citus_coordinate(), core_citus_actor.c): the node's block ends
+ * with the client's transaction, and carries the acting member.
+ *
  * No group row: nothing is forwarded and the call runs here, where it
  * raises the same "does not exist" as on a single server.
  *
@@ -107,6 +114,8 @@ forward(Oid fn, int nargs, const Datum *args, const bool *argnulls, Datum *resul
 	if (n != nargs || argtypes[0] != INT8OID)
 		elog(ERROR, "function %u cannot be forwarded", fn);
 	enspiral_commit_rules_forwarded(DatumGetInt64(args[0]));
+	/* the call's writes there commit or roll back with this transaction */
+	enspiral_citus_coordinate();
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s.%s(g.group_id",
 					 quote_identifier(get_namespace_name(get_func_namespace(fn))),
@@ -231,7 +240,10 @@ enspiral_group_elsewhere(PG_FUNCTION_ARGS)
 	elsewhere = group_elsewhere(PG_GETARG_INT64(0));
 	/* the caller runs its call there: checked before the commit as forwarded */
 	if (elsewhere)
+	{
 		enspiral_commit_rules_forwarded(PG_GETARG_INT64(0));
+		enspiral_citus_coordinate();
+	}
 	PG_RETURN_BOOL(elsewhere);
 }
 

@@ -180,8 +180,8 @@ register_callbacks(void)
 }
 
 /* OID of the schema enspiral, or InvalidOid when it does not exist */
-static Oid
-namespace_if_exists(void)
+Oid
+relaccess_namespace_if_exists(void)
 {
 	register_callbacks();
 	if (!OidIsValid(cached_namespace))
@@ -193,7 +193,7 @@ namespace_if_exists(void)
 Oid
 relaccess_namespace(void)
 {
-	Oid			nsp = namespace_if_exists();
+	Oid			nsp = relaccess_namespace_if_exists();
 
 	if (!OidIsValid(nsp))
 		elog(ERROR, "schema enspiral does not exist");
@@ -226,7 +226,7 @@ relaccess_relid_if_exists(const char *name)
 			*hint = i;
 			return relid_cache[i].relid;
 		}
-	nsp = namespace_if_exists();
+	nsp = relaccess_namespace_if_exists();
 	relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 	if (OidIsValid(relid) && relid_cache_n < RELACCESS_CACHE_SIZE)
 	{

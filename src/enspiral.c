@@ -27,7 +27,7 @@ void		_PG_init(void);
 PG_FUNCTION_INFO_V1(enspiral_library_version);
 PG_FUNCTION_INFO_V1(enspiral_version);
 
-/* Module load: hooks that tell restores from nested writes; API write state; commit-time rules on Citus */
+/* Module load: hooks that tell restores from nested writes; API write state; commit-time rules and the acting member on Citus */
 void
 _PG_init(void)
 {
@@ -35,6 +35,7 @@ _PG_init(void)
 	enspiral_write_init();
 	enspiral_commit_rules_init();
 	enspiral_citus_prepare_init();
+	enspiral_citus_actor_init();
 }
 
 /* Version of the installed SQL objects (pg_extension.extversion), or NULL */

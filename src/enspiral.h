@@ -78,6 +78,8 @@ extern void enspiral_write_init(void);
 /* core_commit_rules.c: commit-time rules checked on the workers before Citus commits */
 extern void enspiral_commit_rules_init(void);
 extern void enspiral_citus_prepare_init(void);
+extern void enspiral_citus_actor_init(void);
+extern void enspiral_citus_coordinate(void);
 extern void enspiral_commit_rules_forwarded(int64 group_id);
 
 /*

@@ -21,6 +21,7 @@
 
 /* OIDs of the enspiral schema and its relations, cached per backend */
 extern Oid	relaccess_namespace(void);
+extern Oid	relaccess_namespace_if_exists(void);
 extern Oid	relaccess_relid(const char *name);
 extern Oid	relaccess_relid_if_exists(const char *name);
 extern Oid	relaccess_enum_label(const char *type, const char *label);

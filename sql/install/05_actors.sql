@@ -204,16 +204,21 @@ COMMENT ON FUNCTION enspiral.roles(bigint, boolean) IS
 -- Permission checks (called by the triggers of part 70)
 ------------------------------------------------------------------------------
 
--- is_admin(): the member holds admin now; locks the role row FOR SHARE so
--- that a revocation waits for this transaction (or, committed first, is seen)
+-- holds_admin(): the member holds admin now; locks the role row FOR SHARE so
+-- that a revocation waits for this transaction (or, committed first, is
+-- seen).  PL/pgSQL, not LANGUAGE sql: Citus cannot plan a LANGUAGE sql
+-- body with parameters on distributed tables (doc/scaling.md)
 CREATE FUNCTION enspiral.holds_admin(group_id bigint, member_id bigint) RETURNS boolean
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM enspiral.role_grants r
-                    WHERE r.group_id = $1 AND r.member_id = $2 AND r.role = 'admin'
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM enspiral.role_grants r
+                    WHERE r.group_id = holds_admin.group_id
+                      AND r.member_id = holds_admin.member_id AND r.role = 'admin'
                       AND r.revoked_at IS NULL
-                      FOR SHARE)
+                      FOR SHARE);
+END
 $$;
 COMMENT ON FUNCTION enspiral.holds_admin(bigint, bigint) IS
     'Internal: whether the member is an admin of the group now (locks the role period FOR SHARE, so a concurrent revocation is ordered with the action)';

@@ -5,13 +5,17 @@
 -- Lock order as in 40_cobudget: round -> buckets ascending -> accounts.
 ------------------------------------------------------------------------------
 
+-- PL/pgSQL, not LANGUAGE sql: Citus cannot plan a LANGUAGE sql body with
+-- parameters on distributed tables (doc/scaling.md)
 CREATE FUNCTION enspiral.totals_visible(group_id bigint, round_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE STRICT
+    LANGUAGE plpgsql STABLE STRICT
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT NOT (r.settings ->> 'hide_totals')::boolean OR r.closed_at IS NOT NULL
-      FROM enspiral.rounds r
-     WHERE r.group_id = $1 AND r.round_id = $2
+BEGIN
+    RETURN (SELECT NOT (r.settings ->> 'hide_totals')::boolean OR r.closed_at IS NOT NULL
+              FROM enspiral.rounds r
+             WHERE r.group_id = totals_visible.group_id AND r.round_id = totals_visible.round_id);
+END
 $$;
 COMMENT ON FUNCTION enspiral.totals_visible(bigint, bigint) IS
     'Whether applications may see the bucket totals of a round: false while the round hides totals (setting hide_totals) and is not closed; NULL for an unknown round. Every reader that exposes totals calls it';
