@@ -66,6 +66,7 @@
 
 PG_FUNCTION_INFO_V1(enspiral_group_elsewhere);
 PG_FUNCTION_INFO_V1(enspiral_note_group);
+PG_FUNCTION_INFO_V1(enspiral_noted_group);
 
 /* True when enspiral.groups is distributed and group_id's shard is on another node */
 static bool
@@ -247,6 +248,21 @@ enspiral_group_elsewhere(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(elsewhere);
 }
 
+/* The table_name argument of note_group() and noted_group(), checked */
+static char *
+noted_table(text *arg)
+{
+	char	   *table = text_to_cstring(arg);
+
+	if (strcmp(table, "rounds") != 0 && strcmp(table, "buckets") != 0 &&
+		strcmp(table, "proposals") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table_name must be rounds, buckets or proposals"),
+				 errdetail("Table \"%s\" has no row id of its own.", table)));
+	return table;
+}
+
 /*
  * enspiral.note_group(group_id, table_name, id): row id of
  * enspiral.<table_name> is in the group, as the caller has checked;
@@ -255,17 +271,26 @@ enspiral_group_elsewhere(PG_FUNCTION_ARGS)
 Datum
 enspiral_note_group(PG_FUNCTION_ARGS)
 {
-	char	   *table;
-
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_VOID();
-	table = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strcmp(table, "rounds") != 0 && strcmp(table, "buckets") != 0 &&
-		strcmp(table, "proposals") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("table_name must be rounds, buckets or proposals"),
-				 errdetail("Table \"%s\" has no row id of its own.", table)));
-	relaccess_note_group(table, PG_GETARG_INT64(2), PG_GETARG_INT64(0));
+	relaccess_note_group(noted_table(PG_GETARG_TEXT_PP(1)), PG_GETARG_INT64(2),
+						 PG_GETARG_INT64(0));
 	PG_RETURN_VOID();
+}
+
+/*
+ * enspiral.noted_group(table_name, id) RETURNS bigint: the group noted for
+ * row id of enspiral.<table_name> in this backend, or NULL (none noted, or
+ * the table is not distributed): a 0.1.0 form's lookup by id reads that
+ * group's shard only
+ */
+Datum
+enspiral_noted_group(PG_FUNCTION_ARGS)
+{
+	int64		group_id = relaccess_noted_group(noted_table(PG_GETARG_TEXT_PP(0)),
+												 PG_GETARG_INT64(1));
+
+	if (group_id == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(group_id);
 }

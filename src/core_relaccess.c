@@ -630,6 +630,21 @@ relaccess_note_group(const char *table, int64 id, int64 group_id)
 }
 
 /*
+ * relaccess_noted_group(table, id): the group noted for row id of
+ * enspiral.<table> (relaccess_note_group()); 0 when none is noted or the
+ * table is not distributed
+ */
+int64
+relaccess_noted_group(const char *table, int64 id)
+{
+	Oid			relid = relaccess_relid(table);
+
+	if (!relaccess_distributed(relid))
+		return 0;
+	return group_hint_find(relid, id);
+}
+
+/*
  * The group_id of the row of enspiral.<table> whose id (the leading column
  * of <index>) is id, read under the latest snapshot; 0 when there is none.
  * The first step of locking a row known by its id alone: the lock is then

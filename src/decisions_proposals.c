@@ -39,6 +39,7 @@
 #include "enspiral.h"
 #include "lifecycle.h"
 #include "decisions.h"
+#include "relaccess.h"
 
 PG_FUNCTION_INFO_V1(enspiral_proposals_guard);
 PG_FUNCTION_INFO_V1(enspiral_effective_proposal_state);
@@ -730,6 +731,8 @@ record_outcome(int64 group_id, int64 pid)
 	enspiral_spi_connect();
 	if (!fetch_proposal(pid, true, &row, &gid))
 		enspiral_not_found(ENSPIRAL_PROPOSAL, group_id, pid);
+	/* the count's lookups by id (compute_outcome()) stay on the group's node */
+	relaccess_note_group("proposals", pid, gid);
 	proposal_lock(pid, ExclusiveLock);
 	if (row_state(&row, decisions_now()) == PROPOSAL_CLOSED)
 	{

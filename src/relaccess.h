@@ -54,6 +54,7 @@ extern bool relaccess_lookup(const char *table, const char *index, int nkeys,
 
 extern int64 relaccess_group_of(const char *table, const char *index, int64 id);
 extern void relaccess_note_group(const char *table, int64 id, int64 group_id);
+extern int64 relaccess_noted_group(const char *table, int64 id);
 
 /* A column value of a row to insert */
 typedef struct RelColumn

@@ -468,8 +468,16 @@ CREATE FUNCTION enspiral.proposal_row(proposal_id bigint) RETURNS enspiral.propo
 AS $$
 DECLARE
     p enspiral.proposals;
+    -- Citus: the group a group-first caller noted, so that the lookup reads
+    -- that group's shard only (doc/scaling.md, "Two-phase commit")
+    g bigint := enspiral.noted_group('proposals', proposal_row.proposal_id);
 BEGIN
-    SELECT * INTO p FROM enspiral.proposals x WHERE x.proposal_id = proposal_row.proposal_id;
+    IF g IS NULL THEN
+        SELECT * INTO p FROM enspiral.proposals x WHERE x.proposal_id = proposal_row.proposal_id;
+    ELSE
+        SELECT * INTO p FROM enspiral.proposals x
+         WHERE x.group_id = g AND x.proposal_id = proposal_row.proposal_id;
+    END IF;
     IF NOT FOUND THEN
         PERFORM enspiral.raise_not_found(NULL, 'proposal', proposal_id);
     END IF;
@@ -621,6 +629,8 @@ BEGIN
         PERFORM enspiral.require_group(group_id);
         PERFORM enspiral.raise_not_found(group_id, 'proposal', proposal_id);
     END IF;
+    -- Citus: a 0.1.0 form called next looks the proposal up on this node only
+    PERFORM enspiral.note_group(group_id, 'proposals', proposal_id);
     RETURN p;
 END
 $$;
@@ -817,14 +827,14 @@ AS $$
 BEGIN
     RETURN QUERY
     SELECT v.ballot FROM enspiral.votes v
-     WHERE NOT (($1).settings ->> 'anonymous')::boolean
-       AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
+     WHERE NOT (p.settings ->> 'anonymous')::boolean
+       AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
        AND (v.superseded_at IS NULL OR v.superseded_at > $2) AND v.cast_at <= $2
-       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $2) d)
+       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, $2) d)
     UNION ALL
     SELECT b.ballot FROM enspiral.anonymous_ballots b
-     WHERE (($1).settings ->> 'anonymous')::boolean
-       AND b.group_id = ($1).group_id AND b.proposal_id = ($1).proposal_id;
+     WHERE (p.settings ->> 'anonymous')::boolean
+       AND b.group_id = p.group_id AND b.proposal_id = p.proposal_id;
 END
 $$;
 COMMENT ON FUNCTION enspiral.counted_ballots(enspiral.proposals, timestamptz) IS
@@ -875,32 +885,40 @@ CREATE FUNCTION enspiral.electorate_size(p enspiral.proposals, ref timestamptz, 
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    members boolean := ($1).settings ->> 'voters' IS DISTINCT FROM 'invited';
+    members boolean := p.settings ->> 'voters' IS DISTINCT FROM 'invited';
+    g bigint := p.group_id;
+    pid bigint := p.proposal_id;
+    n bigint := 0;
+    k bigint;
 BEGIN
     -- the size of electorate_members(), counted without listing it:
     -- |members at ref (unless invited)| + |additions who were not| -
     -- |removals in effect at t of either| (a member has at most one
-    -- period at ref); test/sql/app_api.sql checks that both agree
-    RETURN (
-    SELECT CASE WHEN members THEN
-                (SELECT count(*) FROM enspiral.memberships m
-                  WHERE m.group_id = ($1).group_id AND m.joined_at <= $2
-                    AND (m.left_at IS NULL OR m.left_at > $2))
-           ELSE 0 END
-           + (SELECT count(*) FROM enspiral.electorate_additions a
-               WHERE a.group_id = ($1).group_id AND a.proposal_id = ($1).proposal_id
-                 AND NOT (members AND EXISTS (SELECT 1 FROM enspiral.memberships c
-                                               WHERE c.group_id = a.group_id AND c.member_id = a.member_id
-                                                 AND c.joined_at <= $2 AND (c.left_at IS NULL OR c.left_at > $2))))
-           - (SELECT count(DISTINCT r.member_id) FROM enspiral.electorate_removals r
-               WHERE r.group_id = ($1).group_id AND r.proposal_id = ($1).proposal_id
-                 AND r.removed_at <= $3 AND (r.restored_at IS NULL OR r.restored_at > $3)
-                 AND ((members AND EXISTS (SELECT 1 FROM enspiral.memberships c
-                                            WHERE c.group_id = r.group_id AND c.member_id = r.member_id
-                                              AND c.joined_at <= $2 AND (c.left_at IS NULL OR c.left_at > $2)))
-                      OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
-                                  WHERE a.group_id = r.group_id AND a.proposal_id = r.proposal_id
-                                    AND a.member_id = r.member_id))));
+    -- period at ref); test/sql/app_api.sql checks that both agree.  Three
+    -- statements, every table in them keyed by the group itself: Citus
+    -- routes each to the group's shard, and read every shard for one
+    -- statement with three subqueries, or for a subquery keyed only through
+    -- the outer row (doc/scaling.md, "Two-phase commit")
+    IF members THEN
+        SELECT count(*) INTO n FROM enspiral.memberships m
+         WHERE m.group_id = g AND m.joined_at <= ref AND (m.left_at IS NULL OR m.left_at > ref);
+    END IF;
+    SELECT count(*) INTO k FROM enspiral.electorate_additions a
+     WHERE a.group_id = g AND a.proposal_id = pid
+       AND NOT (members AND EXISTS (SELECT 1 FROM enspiral.memberships c
+                                     WHERE c.group_id = g AND c.member_id = a.member_id
+                                       AND c.joined_at <= ref AND (c.left_at IS NULL OR c.left_at > ref)));
+    n := n + k;
+    SELECT count(DISTINCT r.member_id) INTO k FROM enspiral.electorate_removals r
+     WHERE r.group_id = g AND r.proposal_id = pid
+       AND r.removed_at <= t AND (r.restored_at IS NULL OR r.restored_at > t)
+       AND ((members AND EXISTS (SELECT 1 FROM enspiral.memberships c
+                                  WHERE c.group_id = g AND c.member_id = r.member_id
+                                    AND c.joined_at <= ref AND (c.left_at IS NULL OR c.left_at > ref)))
+            OR EXISTS (SELECT 1 FROM enspiral.electorate_additions a
+                        WHERE a.group_id = g AND a.proposal_id = pid
+                          AND a.member_id = r.member_id));
+    RETURN n - k;
 END
 $$;
 COMMENT ON FUNCTION enspiral.electorate_size(enspiral.proposals, timestamptz, timestamptz) IS
@@ -1297,25 +1315,27 @@ CREATE FUNCTION enspiral.record_due_closings() RETURNS integer
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    gid bigint;
     pid bigint;
     n integer := 0;
 BEGIN
-    FOR pid IN SELECT x.proposal_id FROM enspiral.proposals x
-                WHERE x.state IN ('scheduled', 'open')
-                  AND x.closes_at <= pg_catalog.statement_timestamp()
-                ORDER BY x.closes_at, x.proposal_id
+    -- the group-first forms: on Citus each runs on its group's node
+    FOR gid, pid IN SELECT x.group_id, x.proposal_id FROM enspiral.proposals x
+                     WHERE x.state IN ('scheduled', 'open')
+                       AND x.closes_at <= pg_catalog.statement_timestamp()
+                     ORDER BY x.closes_at, x.proposal_id
     LOOP
-        IF enspiral.record_outcome(pid) IS NOT NULL THEN
+        IF enspiral.record_outcome(gid, pid) IS NOT NULL THEN
             n := n + 1;
         END IF;
     END LOOP;
     -- rounds past closes_at are settled as close_round() would (a round
     -- closed meanwhile counts nothing: close_round() on it is a no-op)
-    FOR pid IN SELECT r.round_id FROM enspiral.rounds r
-                WHERE r.closed_at IS NULL AND r.closes_at <= pg_catalog.statement_timestamp()
-                ORDER BY r.closes_at, r.round_id
+    FOR gid, pid IN SELECT r.group_id, r.round_id FROM enspiral.rounds r
+                     WHERE r.closed_at IS NULL AND r.closes_at <= pg_catalog.statement_timestamp()
+                     ORDER BY r.closes_at, r.round_id
     LOOP
-        PERFORM enspiral.close_round(pid);
+        PERFORM enspiral.close_round(gid, pid);
         n := n + 1;
     END LOOP;
     PERFORM enspiral.record_due_events();

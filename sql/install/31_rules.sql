@@ -114,13 +114,13 @@ CREATE FUNCTION enspiral.weights_in_effect(p enspiral.proposals, ref timestamptz
 AS $$
 BEGIN
     RETURN (
-    SELECT (coalesce((($1).settings ->> 'weighted')::boolean, false)
+    SELECT (coalesce((p.settings ->> 'weighted')::boolean, false)
             AND EXISTS (SELECT 1 FROM enspiral.vote_weights w
-                         WHERE w.group_id = ($1).group_id AND w.weight <> 1
+                         WHERE w.group_id = p.group_id AND w.weight <> 1
                            AND w.valid_from <= $2 AND (w.valid_to IS NULL OR w.valid_to > $2)))
-        OR (coalesce((($1).settings ->> 'delegation')::boolean, false)
+        OR (coalesce((p.settings ->> 'delegation')::boolean, false)
             AND EXISTS (SELECT 1 FROM enspiral.delegations d
-                         WHERE d.group_id = ($1).group_id
+                         WHERE d.group_id = p.group_id
                            AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to > $2))));
 END
 $$;
@@ -139,13 +139,13 @@ BEGIN
            coalesce(c.delegated, 0), v.member_id
       FROM enspiral.votes v
       LEFT JOIN (SELECT d.member_id, d.delegated
-                   FROM enspiral.delegated_weights(($1).group_id, ($1).proposal_id, $3, $2,
-                                                   coalesce((($1).settings ->> 'weighted')::boolean, false)) d
-                  WHERE coalesce((($1).settings ->> 'delegation')::boolean, false)) c
+                   FROM enspiral.delegated_weights(p.group_id, p.proposal_id, $3, $2,
+                                                   coalesce((p.settings ->> 'weighted')::boolean, false)) d
+                  WHERE coalesce((p.settings ->> 'delegation')::boolean, false)) c
         ON c.member_id = v.member_id
-     WHERE $4 AND v.group_id = ($1).group_id AND v.proposal_id = ($1).proposal_id
+     WHERE $4 AND v.group_id = p.group_id AND v.proposal_id = p.proposal_id
        AND (v.superseded_at IS NULL OR v.superseded_at > $2) AND v.cast_at <= $2
-       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(($1).group_id, $2) d)
+       AND v.member_id NOT IN (SELECT d FROM enspiral.departed_members(p.group_id, $2) d)
     UNION ALL
     SELECT b, 1::bigint, 1::bigint, 0::bigint, NULL::bigint
       FROM enspiral.counted_ballots($1, $2) b
@@ -162,11 +162,11 @@ CREATE FUNCTION enspiral.electorate_weight(p enspiral.proposals, ref timestamptz
 AS $$
 BEGIN
     RETURN (
-    SELECT coalesce(sum(CASE WHEN coalesce((($1).settings ->> 'weighted')::boolean, false)
+    SELECT coalesce(sum(CASE WHEN coalesce((p.settings ->> 'weighted')::boolean, false)
                              THEN coalesce(w.weight, 1) ELSE 1 END), 0)::bigint
-      FROM enspiral.electorate_members(($1).group_id, ($1).proposal_id, $2, $3) e(member_id)
+      FROM enspiral.electorate_members(p.group_id, p.proposal_id, $2, $3) e(member_id)
       LEFT JOIN enspiral.vote_weights w
-        ON w.group_id = ($1).group_id AND w.member_id = e.member_id
+        ON w.group_id = p.group_id AND w.member_id = e.member_id
        AND w.valid_from <= $2 AND (w.valid_to IS NULL OR w.valid_to > $2));
 END
 $$;

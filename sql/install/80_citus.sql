@@ -222,6 +222,16 @@ COMMENT ON FUNCTION enspiral.note_group(bigint, text, bigint) IS
     'Internal: row id of enspiral.table_name (rounds, buckets, proposals) is in the group; remembered by the backend on a distributed table so lookups by id stay on the group''s node';
 REVOKE EXECUTE ON FUNCTION enspiral.note_group(bigint, text, bigint) FROM PUBLIC;
 
+-- noted_group(): the group noted for a row id in this backend, read by the
+-- 0.1.0 forms' lookups by id (proposal_row()); NULL on a single server
+CREATE FUNCTION enspiral.noted_group(table_name text, id bigint) RETURNS bigint
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'enspiral_noted_group';
+COMMENT ON FUNCTION enspiral.noted_group(text, bigint) IS
+    'Internal: the group noted by note_group() for row id of enspiral.table_name in this backend, or NULL; lookups by id read that group''s shard only';
+REVOKE EXECUTE ON FUNCTION enspiral.noted_group(text, bigint) FROM PUBLIC;
+
 -- check_commit_rules(): the commit-time rules of the transaction, checked
 -- now on this node.  Before Citus commits a transaction that the coordinator
 -- ran (a transaction block, a call not delegated), the coordinator runs it on

@@ -56,3 +56,25 @@ SELECT member_key FROM enspiral.members WHERE group_id IN (:g, :h) ORDER BY 1;
 -- the same call outside the block (delegated on its own) commits
 SELECT enspiral.open_proposal(:g, :p, now() + interval '1 day', NULL);
 SELECT state FROM enspiral.proposals WHERE group_id = :g AND proposal_id = :p;
+
+-- the clock's sweep: record_due_closings() closes due proposals and rounds of
+-- groups on both workers in one transaction, prepared on each. Each closing
+-- runs on its group's node (the group-first record_outcome() and
+-- close_round()), and the count there keeps to the group's shards (the
+-- proposal noted by its group, the electorate counted by statements keyed by
+-- the group); before, the count read every shard from the worker and the
+-- PREPARE failed
+SELECT enspiral.propose(:g, :g1, 'Bikes', 'consent') AS p2 \gset
+SELECT enspiral.propose(:h, :h1, 'Cafe', 'consent') AS q \gset
+SELECT enspiral.open_proposal(:g, :p2, now() + interval '1 second', NULL);
+SELECT enspiral.open_proposal(:h, :q, now() + interval '1 second', NULL);
+SELECT enspiral.vote(:g, :p2, :g1, '"agree"', NULL) IS NOT NULL AS voted_g;
+SELECT enspiral.vote(:h, :q, :h1, '"agree"', NULL) IS NOT NULL AS voted_h;
+SELECT enspiral.create_round(:g, 'Summer', 300, now(), now() + interval '1 second') AS rs \gset
+SELECT enspiral.create_round(:h, 'Summer', 300, now(), now() + interval '1 second') AS rsh \gset
+SELECT pg_sleep(1.2);
+SELECT enspiral.record_due_closings() AS closed;
+SELECT o.group_id = :g AS in_g, o.outcome ->> 'passed' AS passed, o.outcome ->> 'electorate' AS electorate
+  FROM enspiral.outcomes o WHERE o.group_id IN (:g, :h) ORDER BY 1 DESC;
+SELECT r.group_id = :g AS in_g, r.closed_at IS NOT NULL AS closed
+  FROM enspiral.rounds r WHERE r.group_id IN (:g, :h) AND r.name = 'Summer' ORDER BY 1 DESC;
