@@ -56,7 +56,8 @@
  * TRANSACTION, so adding to it there crashed the node's next transaction.
  *
  * On a single server the hooks cost one test of the setting: empty, nothing
- * carried.  With an actor and no distributed tables, a cached answer.
+ * carried.  With an actor and no distributed tables, two cached answers
+ * (relaccess_relid_if_exists(), relaccess_distributed()).
  *
  *-------------------------------------------------------------------------
  */
@@ -117,15 +118,12 @@ carried_value(void)
 	return ((CarriedActor *) llast(carried))->value;
 }
 
-/* True when enspiral's tables are distributed in this database */
+/* True when enspiral's tables are distributed in this database (cached answers) */
 static bool
 tables_distributed(void)
 {
-	Oid			groups;
+	Oid			groups = relaccess_relid_if_exists("groups");
 
-	if (!enspiral_citus_present())
-		return false;
-	groups = relaccess_relid_if_exists("groups");
 	return OidIsValid(groups) && relaccess_distributed(groups);
 }
 
