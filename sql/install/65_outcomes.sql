@@ -632,8 +632,10 @@ BEGIN
         -- the commit-time rules, now, so that a refusal can still be recorded
         pos := NULL;
         knd := 'catalyst_coverage';
-        SET CONSTRAINTS enspiral.catalyst_terms_coverage IMMEDIATE;
-        SET CONSTRAINTS enspiral.catalyst_terms_coverage DEFERRED;
+        -- (SET CONSTRAINTS by the name, which on Citus reaches the shard's
+        -- constraint too, catalyst_terms_coverage_<shard id>)
+        PERFORM enspiral.set_commit_rules(gid, ARRAY['catalyst_terms_coverage'], false);
+        PERFORM enspiral.set_commit_rules(gid, ARRAY['catalyst_terms_coverage'], true);
         PERFORM enspiral.act_as_proposal(gid, NULL);
         res := jsonb_build_object('status', 'applied', 'results', results);
     EXCEPTION WHEN OTHERS THEN

@@ -42,3 +42,20 @@ SELECT count(*) AS outcome_problems FROM enspiral.verify_outcome(:c) WHERE NOT m
 -- the recorded outcomes are chained
 SELECT enspiral.link_chain(:g) AS linked \gset
 SELECT * FROM enspiral.verify_chain(:g);
+
+-- a passed proposal's effects refused by the commit-time coverage rule are
+-- recorded as refused at the close, on the group's node as on a single
+-- server (outcomes_effects); the rule is set immediate on the shard's
+-- constraint too, catalyst_terms_coverage_<shard id>
+SELECT enspiral.create_group('Covered', '{"min_catalysts": 1}') AS g3 \gset
+SELECT enspiral.add_member(:g3, 'fay') AS fay, enspiral.add_member(:g3, 'gus') AS gus \gset
+SELECT enspiral.appoint_catalyst(:g3, :fay, '2030-01-01', 6) AS fay_term \gset
+SELECT enspiral.propose(:g3, :gus, 'Fay steps back early', 'consent') AS pcov \gset
+SELECT enspiral.add_effect(:g3, :pcov, format('{"kind": "end_catalyst_term", "term_id": %s, "ends_on": "2030-02-01"}', :fay_term)::jsonb);
+SELECT enspiral.add_effect(:g3, :pcov, '{"kind": "change_settings", "settings": {"closing_soon_hours": 1}}');
+SELECT enspiral.open_proposal(:g3, :pcov, now() + interval '1 day', NULL);
+SELECT enspiral.vote(:g3, :pcov, :fay, '"agree"', NULL) IS NOT NULL AS voted;
+SELECT enspiral.close_proposal(:g3, :pcov);
+SELECT status, position, kind, sqlstate, message FROM enspiral.effect_results(:g3, :pcov);
+SELECT state FROM enspiral.proposals WHERE group_id = :g3 AND proposal_id = :pcov;
+SELECT settings -> 'closing_soon_hours' AS closing_soon_hours FROM enspiral.groups WHERE group_id = :g3;
