@@ -565,7 +565,8 @@ BEGIN
            FROM enspiral.groups g WHERE g.group_id = p.group_id;
         RETURN;
     END IF;
-    PERFORM enspiral.record_outcome(p.proposal_id);
+    -- by its group: on Citus the proposal is read on the group's shard only
+    PERFORM enspiral.record_outcome(p.group_id, p.proposal_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.close_proposal(bigint) IS

@@ -497,14 +497,17 @@ CREATE FUNCTION enspiral.outcome(group_id bigint, proposal_id bigint, member_id 
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    res jsonb;
+    p enspiral.proposals;
 BEGIN
     PERFORM enspiral.require_results_visible(group_id, proposal_id, member_id);
-    IF enspiral.proposal_state(proposal_id) = 'closed' THEN
-        SELECT o.outcome INTO res FROM enspiral.outcomes o JOIN enspiral.proposals p USING (group_id, proposal_id)
-         WHERE o.group_id = outcome.group_id AND o.proposal_id = outcome.proposal_id
-           AND o.opening = p.reopen_count;
-        RETURN coalesce(res, enspiral.record_outcome(proposal_id));
+    -- looked up by the group and noted (group_proposal()), so that on Citus
+    -- every read below stays on the group's node (doc/scaling.md)
+    p := enspiral.group_proposal(group_id, proposal_id);
+    IF enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at) = 'closed' THEN
+        RETURN coalesce((SELECT o.outcome FROM enspiral.outcomes o JOIN enspiral.proposals x USING (group_id, proposal_id)
+                          WHERE o.group_id = outcome.group_id AND o.proposal_id = outcome.proposal_id
+                            AND o.opening = x.reopen_count),
+                        enspiral.record_outcome(group_id, proposal_id));
     END IF;
     RETURN enspiral.compute_outcome(proposal_id);
 END
@@ -523,7 +526,8 @@ DECLARE
     st enspiral.proposal_state;
 BEGIN
     PERFORM enspiral.require_results_visible(group_id, proposal_id, member_id);
-    p := enspiral.proposal_row(proposal_id);
+    -- by the group: on Citus the lookup stays on the group's node
+    p := enspiral.group_proposal(group_id, proposal_id);
     st := enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now);
     RETURN enspiral.compute_tally(p, CASE WHEN st = 'closed' THEN least(p.closes_at, now) ELSE now END);
 END
@@ -543,7 +547,7 @@ DECLARE
     ref timestamptz;
 BEGIN
     PERFORM enspiral.require_results_visible(carried_weights.group_id, carried_weights.proposal_id, NULL);
-    p := enspiral.proposal_row(carried_weights.proposal_id);
+    p := enspiral.group_proposal(carried_weights.group_id, carried_weights.proposal_id);
     t := CASE WHEN enspiral.effective_proposal_state(p.state, p.opens_at, p.closes_at, now) = 'closed'
               THEN least(p.closes_at, now) ELSE now END;
     ref := least(coalesce(p.opens_at, t), t);
