@@ -309,15 +309,13 @@ CREATE FUNCTION enspiral.allocate(round_id bigint, member_ids bigint[] DEFAULT N
 COMMENT ON FUNCTION enspiral.allocate(bigint, bigint[], numeric[]) IS
     'Moves the whole undistributed pool to members (all current members equally, or the given members by weight), split exactly by enspiral.apportion; returns the amount moved';
 
-CREATE FUNCTION enspiral.create_bucket(round_id bigint, author_id bigint, title text,
-                                       min_goal bigint, max_goal bigint)
-    RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
+-- check_bucket_args(): the arguments of a new bucket (both forms of create_bucket)
+CREATE FUNCTION enspiral.check_bucket_args(round_id bigint, author_id bigint, title text,
+                                           min_goal bigint, max_goal bigint)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    r enspiral.rounds%ROWTYPE;
-    bid bigint;
 BEGIN
     IF round_id IS NULL OR author_id IS NULL OR min_goal IS NULL OR max_goal IS NULL THEN
         RAISE EXCEPTION 'round_id, author_id, min_goal and max_goal must not be NULL'
@@ -332,36 +330,71 @@ BEGIN
                   DETAIL = pg_catalog.format('Goals must satisfy 0 <= min_goal <= max_goal and max_goal > 0; min_goal is %s and max_goal is %s.',
                                              min_goal, max_goal);
     END IF;
-    -- no round lock: a bucket created while the round closes stays an idea
-    -- that can no longer be opened
-    SELECT * INTO r FROM enspiral.rounds x WHERE x.round_id = create_bucket.round_id;
-    IF NOT FOUND THEN
-        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
-    END IF;
+END
+$$;
+COMMENT ON FUNCTION enspiral.check_bucket_args(bigint, bigint, text, bigint, bigint) IS
+    'Internal: NULL arguments, an empty title (NS401) and goals outside 0 <= min_goal <= max_goal, max_goal > 0 (NS404) of a new bucket';
+
+-- insert_bucket(): a new bucket of round r (both forms of create_bucket);
+-- no round lock: a bucket created while the round closes stays an idea
+-- that can no longer be opened
+CREATE FUNCTION enspiral.insert_bucket(r enspiral.rounds, author_id bigint, title text,
+                                       min_goal bigint, max_goal bigint)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    gid bigint := r.group_id;
+    rid bigint := r.round_id;
+    bid bigint;
+BEGIN
     IF r.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'round is closed'
             USING ERRCODE = 'NS203',
-                  DETAIL = pg_catalog.format('Round %s takes no new buckets.', round_id);
+                  DETAIL = pg_catalog.format('Round %s takes no new buckets.', rid);
     END IF;
     IF pg_catalog.now() >= (r.settings ->> 'bucket_creation_closes_at')::timestamptz THEN
         RAISE EXCEPTION 'bucket creation has closed'
             USING ERRCODE = 'NS255',
-                  DETAIL = pg_catalog.format('The setting bucket_creation_closes_at of round %s has passed.', round_id),
+                  DETAIL = pg_catalog.format('The setting bucket_creation_closes_at of round %s has passed.', rid),
                   HINT = 'Existing buckets can still be opened and funded until the round closes.';
     END IF;
-    IF NOT enspiral.is_member(r.group_id, author_id) THEN
+    IF NOT enspiral.is_member(gid, author_id) THEN
         RAISE EXCEPTION 'member is not a current member of the group'
             USING ERRCODE = 'NS004',
                   DETAIL = pg_catalog.format('Member %s is not a current member of group %s.',
-                                             author_id, r.group_id);
+                                             author_id, gid);
     END IF;
     INSERT INTO enspiral.buckets (group_id, round_id, author_id, title, min_goal, max_goal)
-    VALUES (r.group_id, r.round_id, create_bucket.author_id, create_bucket.title,
-            create_bucket.min_goal, create_bucket.max_goal)
+    VALUES (gid, rid, insert_bucket.author_id, insert_bucket.title,
+            insert_bucket.min_goal, insert_bucket.max_goal)
     RETURNING bucket_id INTO bid;
     INSERT INTO enspiral.accounts (group_id, round_id, kind, owner_id)
-    VALUES (r.group_id, r.round_id, 'bucket', bid);
+    VALUES (gid, rid, 'bucket', bid);
     RETURN bid;
+END
+$$;
+COMMENT ON FUNCTION enspiral.insert_bucket(enspiral.rounds, bigint, text, bigint, bigint) IS
+    'Internal: inserts a bucket (state idea) and its ledger account into round r, unless the round is closed (NS203), bucket creation has closed (NS255) or the author is no current member (NS004)';
+REVOKE ALL ON FUNCTION enspiral.check_bucket_args(bigint, bigint, text, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION enspiral.insert_bucket(enspiral.rounds, bigint, text, bigint, bigint) FROM PUBLIC;
+
+CREATE FUNCTION enspiral.create_bucket(round_id bigint, author_id bigint, title text,
+                                       min_goal bigint, max_goal bigint)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r enspiral.rounds%ROWTYPE;
+BEGIN
+    PERFORM enspiral.check_bucket_args(round_id, author_id, title, min_goal, max_goal);
+    SELECT * INTO r FROM enspiral.rounds x WHERE x.round_id = create_bucket.round_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
+    END IF;
+    RETURN enspiral.insert_bucket(r, author_id, title, min_goal, max_goal);
 END
 $$;
 COMMENT ON FUNCTION enspiral.create_bucket(bigint, bigint, text, bigint, bigint) IS
@@ -428,19 +461,12 @@ CREATE FUNCTION enspiral.balance(round_id bigint, member_id bigint) RETURNS bigi
 AS $$
 DECLARE
     gid bigint;
-    b bigint;
 BEGIN
     SELECT r.group_id INTO gid FROM enspiral.rounds r WHERE r.round_id = balance.round_id;
     IF NOT FOUND THEN
         PERFORM enspiral.raise_not_found(NULL, 'round', round_id);
     END IF;
-    SELECT a.balance INTO b FROM enspiral.accounts a
-     WHERE a.group_id = gid AND a.round_id = balance.round_id
-       AND a.kind = 'member' AND a.owner_id = balance.member_id;
-    IF NOT FOUND THEN
-        PERFORM enspiral.require_member(gid, member_id);
-    END IF;
-    RETURN COALESCE(b, 0);
+    RETURN enspiral.balance(gid, balance.round_id, balance.member_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.balance(bigint, bigint) IS
@@ -451,18 +477,13 @@ CREATE FUNCTION enspiral.bucket_total(bucket_id bigint) RETURNS bigint
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    t bigint;
+    gid bigint;
 BEGIN
-    SELECT a.balance INTO t FROM enspiral.buckets b
-      JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id
-       AND a.kind = 'bucket' AND a.owner_id = b.bucket_id
-     WHERE b.bucket_id = bucket_total.bucket_id;
+    SELECT b.group_id INTO gid FROM enspiral.buckets b WHERE b.bucket_id = bucket_total.bucket_id;
     IF NOT FOUND THEN
         PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
-    PERFORM enspiral.check_totals_visible(b.group_id, b.round_id)
-       FROM enspiral.buckets b WHERE b.bucket_id = bucket_total.bucket_id;
-    RETURN t;
+    RETURN enspiral.bucket_total(gid, bucket_total.bucket_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.bucket_total(bigint) IS
@@ -473,13 +494,13 @@ CREATE FUNCTION enspiral.bucket_state(bucket_id bigint) RETURNS text
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    s text;
+    gid bigint;
 BEGIN
-    SELECT b.state::text INTO s FROM enspiral.buckets b WHERE b.bucket_id = bucket_state.bucket_id;
+    SELECT b.group_id INTO gid FROM enspiral.buckets b WHERE b.bucket_id = bucket_state.bucket_id;
     IF NOT FOUND THEN
         PERFORM enspiral.raise_not_found(NULL, 'bucket', bucket_id);
     END IF;
-    RETURN s;
+    RETURN enspiral.bucket_state(gid, bucket_state.bucket_id);
 END
 $$;
 COMMENT ON FUNCTION enspiral.bucket_state(bigint) IS

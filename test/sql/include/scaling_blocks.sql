@@ -119,6 +119,39 @@ SELECT enspiral.match_round(:rh, 100) AS matched;
 SELECT enspiral.bucket_state(:tea) AS tea, enspiral.bucket_state(:cups) AS cups,
        enspiral.bucket_state(:cafe) AS cafe;
 
+-- the group-first forms of the last 0.1.0 calls that named no group:
+-- create_bucket, bucket_state, bucket_total, balance, proposal_state,
+-- unschedule_proposal, verify_outcome; on their own and in a block
+SELECT enspiral.create_round(:h, 'Summer', 1000, now(), now() + interval '7 days') AS rs \gset
+SELECT enspiral.create_bucket(:h, :rs, :cy, 'Plates', 100, 200) AS plates \gset
+SELECT enspiral.create_bucket(:g, :rs, :aroha, 'Plates', 100, 200); -- refused: round not in g
+SELECT enspiral.create_bucket(:h, :rs, :cy, ' ', 100, 200); -- refused: empty title
+SELECT enspiral.create_bucket(:h, :rs, :aroha, 'Plates', 100, 200); -- refused: not a member of h
+BEGIN;
+SELECT enspiral.create_bucket(:h, :rs, :cy, 'Bowls', 100, 200) > 0 AS created_h;
+SELECT enspiral.allocate(:h, :rs, NULL, NULL) AS allocated;
+SELECT enspiral.open_bucket(:h, :plates);
+SELECT enspiral.contribute(:h, :plates, :cy, 30, NULL) > 0 AS contributed;
+SELECT enspiral.bucket_state(:h, :plates) AS plates_state, enspiral.bucket_total(:h, :plates) AS plates_total,
+       enspiral.balance(:h, :rs, :cy) AS cy_balance;
+COMMIT;
+SELECT enspiral.bucket_state(:plates) AS plates_state, enspiral.bucket_total(:plates) AS plates_total,
+       enspiral.balance(:rs, :cy) AS cy_balance;
+SELECT enspiral.bucket_state(:g, :plates); -- refused: not in g
+SELECT enspiral.bucket_total(:g, :plates); -- refused: not in g
+SELECT enspiral.balance(:g, :rs, :aroha); -- refused: round not in g
+SELECT enspiral.balance(:h, :rs, :aroha); -- refused: not a member of h
+SELECT enspiral.propose(:g, :aroha, 'Later', 'consent') AS later \gset
+SELECT enspiral.open_proposal(:g, :later, now() + interval '3 days', now() + interval '1 day');
+SELECT enspiral.proposal_state(:g, :later) AS later_state;
+SELECT enspiral.proposal_state(:h, :later); -- refused: not in h
+SELECT enspiral.unschedule_proposal(:h, :later); -- refused: not in h
+SELECT enspiral.unschedule_proposal(:g, :later);
+SELECT enspiral.proposal_state(:g, :later) AS later_state, enspiral.proposal_state(:later) AS same;
+SELECT count(*) AS outcomes, count(*) FILTER (WHERE NOT matches) AS mismatches
+  FROM enspiral.verify_outcome(:h, :q);
+SELECT count(*) FROM enspiral.verify_outcome(:g, :q); -- refused: not in g
+
 -- everything adds up in both groups
 SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:g);
 SELECT count(*) AS ledger_problems FROM enspiral.verify_ledger(:h);
