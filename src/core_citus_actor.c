@@ -51,9 +51,10 @@
  * A node that runs a statement for the coordinator (a backend Citus opened,
  * IsCitusInternalBackend()) has the actor from the coordinator and sends
  * nothing on: its part of the transaction stays on that node (a guard
- * refuses the rest, core_citus_prepare.c), and Citus leaves its list of
- * SET LOCAL commands pointing into freed memory after a PREPARE
- * TRANSACTION, so adding to it there crashed the node's next transaction.
+ * refuses the rest, core_citus_prepare.c), and Citus resets its list of
+ * SET LOCAL commands only at COMMIT and ABORT (transaction_management.c):
+ * after a PREPARE TRANSACTION on a node the list points into freed memory,
+ * and adding to it there would write into it.
  *
  * On a single server the hooks cost one test of the setting: empty, nothing
  * carried.  With an actor and no distributed tables, two cached answers
