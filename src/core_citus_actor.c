@@ -184,15 +184,18 @@ carry(const char *value)
  * coordinated transaction of Citus: every node a statement reaches runs it
  * in a transaction block that commits or rolls back with this one (a
  * single-shard read outside BEGIN would otherwise commit on its node at
- * once).  Not in a backend Citus opened (a node running a call for the
- * coordinator), which is part of the coordinator's transaction already.
+ * once).  False, and nothing done, in a backend Citus opened (a node
+ * running a call for the coordinator), which is part of the coordinator's
+ * transaction already.
  */
-void
+bool
 enspiral_citus_coordinate(void)
 {
 	citus_functions();
-	if (!citus_internal_backend())
-		citus_use_coordinated();
+	if (citus_internal_backend())
+		return false;
+	citus_use_coordinated();
+	return true;
 }
 
 /* Before a statement runs: the nodes it reaches know the acting member */
@@ -203,14 +206,9 @@ carry_actor(void)
 
 	if (strcmp(value, carried_value()) == 0)
 		return;
-	if (!tables_distributed())
-		return;
-	citus_functions();
 	/* a node running its part of the coordinator's transaction sends nothing */
-	if (citus_internal_backend())
-		return;
-	citus_use_coordinated();
-	carry(value);
+	if (tables_distributed() && enspiral_citus_coordinate())
+		carry(value);
 }
 
 /* ExecutorStart hook: carry the acting member before Citus sends anything */

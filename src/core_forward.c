@@ -96,6 +96,17 @@ group_elsewhere(int64 group_id)
 }
 
 /*
+ * Before a call runs on group_id's node: checked before the commit there
+ * (core_commit_rules.c), in a transaction that ends with this one there
+ */
+static void
+forwarding_to(int64 group_id)
+{
+	enspiral_commit_rules_forwarded(group_id);
+	(void) enspiral_citus_coordinate();
+}
+
+/*
  * Run fn(args...) (args[0] is group_id) on the group's node through a query
  * that Citus routes there; true with *result and *isnull set (copied into the
  * caller's memory), false when the group has no row (nothing ran)
@@ -114,9 +125,7 @@ forward(Oid fn, int nargs, const Datum *args, const bool *argnulls, Datum *resul
 	rettype = get_func_signature(fn, &argtypes, &n);
 	if (n != nargs || argtypes[0] != INT8OID)
 		elog(ERROR, "function %u cannot be forwarded", fn);
-	enspiral_commit_rules_forwarded(DatumGetInt64(args[0]));
-	/* the call's writes there commit or roll back with this transaction */
-	enspiral_citus_coordinate();
+	forwarding_to(DatumGetInt64(args[0]));
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s.%s(g.group_id",
 					 quote_identifier(get_namespace_name(get_func_namespace(fn))),
@@ -241,10 +250,7 @@ enspiral_group_elsewhere(PG_FUNCTION_ARGS)
 	elsewhere = group_elsewhere(PG_GETARG_INT64(0));
 	/* the caller runs its call there: checked before the commit as forwarded */
 	if (elsewhere)
-	{
-		enspiral_commit_rules_forwarded(PG_GETARG_INT64(0));
-		enspiral_citus_coordinate();
-	}
+		forwarding_to(PG_GETARG_INT64(0));
 	PG_RETURN_BOOL(elsewhere);
 }
 

@@ -79,7 +79,7 @@ extern void enspiral_write_init(void);
 extern void enspiral_commit_rules_init(void);
 extern void enspiral_citus_prepare_init(void);
 extern void enspiral_citus_actor_init(void);
-extern void enspiral_citus_coordinate(void);
+extern bool enspiral_citus_coordinate(void);
 extern void enspiral_commit_rules_forwarded(int64 group_id);
 
 /*
