@@ -6,12 +6,15 @@
  *
  *	  An event id is (the writing transaction's full transaction id + the
  *	  node's offset) shifted left by EVENT_SEQ_BITS, plus a counter of the
- *	  events that transaction wrote.  Every transaction still running has a
- *	  full transaction id at or above the snapshot xmin, so every event id
- *	  below ((xmin + offset) << EVENT_SEQ_BITS), the horizon, belongs to a
- *	  finished transaction: a reader that returns only such ids never
- *	  returns an id below one a later commit adds
- *	  (doc/actors-and-events.md, "Reading the feed").
+ *	  events that transaction wrote.  Every transaction of this database
+ *	  still running has a full transaction id at or above the oldest one
+ *	  the snapshot lists as running here (its xmax when none is), so every
+ *	  event id below ((that id + offset) << EVENT_SEQ_BITS), the horizon,
+ *	  belongs to a finished transaction: a reader that returns only such
+ *	  ids never returns an id below one a later commit adds
+ *	  (doc/actors-and-events.md, "Reading the feed").  Transactions of
+ *	  other databases are left out (they cannot write here), so a long one
+ *	  there does not hold this database's feed back.
  *
  *	  The offset (the sequence enspiral.event_id_offset, 0 until raised) is
  *	  the node's own: each Citus node has its copy of the extension, and
@@ -54,6 +57,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/transam.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -62,6 +66,9 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -211,19 +218,86 @@ event_floor(Snapshot snap, int64 offset)
 }
 
 /*
+ * The top-level transaction ids running now in a database other than this
+ * one, sorted; *n gets their number.  Backends first, then the dummy
+ * PGPROCs of prepared transactions, which proc.c allocates right after them.
+ * A proc counts only while ProcGlobal->xids mirrors its xid, that is while
+ * it is in the proc array (ProcArrayLock held): a stale PGPROC never does.
+ */
+static TransactionId *
+xids_of_other_databases(int *n)
+{
+	int			nprocs = (int) ProcGlobal->allProcCount + max_prepared_xacts;
+	TransactionId *xids = palloc(sizeof(TransactionId) * nprocs);
+	int			i;
+
+	*n = 0;
+	LWLockAcquire(ProcArrayLock, LW_SHARED);
+	for (i = 0; i < nprocs; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		TransactionId xid = proc->xid;
+		int			off = proc->pgxactoff;
+
+		if (!TransactionIdIsNormal(xid) || off < 0 || off >= nprocs ||
+			ProcGlobal->xids[off] != xid)
+			continue;
+		if (OidIsValid(proc->databaseId) && proc->databaseId != MyDatabaseId)
+			xids[(*n)++] = xid;
+	}
+	LWLockRelease(ProcArrayLock);
+	qsort(xids, *n, sizeof(TransactionId), xidComparator);
+	return xids;
+}
+
+/*
+ * The oldest transaction id of snap that may still write this database's
+ * events: the oldest of its running transactions that is not running in
+ * another database now (one no longer found may have been this database's),
+ * or its xmax when there is none.  No other database can write here, so
+ * their long transactions do not hold this database's feed back.  A
+ * standby's snapshot lists its running transactions differently: its xmin.
+ */
+static TransactionId
+snapshot_floor_xid(Snapshot snap)
+{
+	TransactionId floor = snap->xmax;
+	TransactionId *others;
+	int			nothers;
+	uint32		i;
+
+	if (snap->takenDuringRecovery || snap->xcnt == 0)
+		return snap->xmin;
+	others = xids_of_other_databases(&nothers);
+	for (i = 0; i < snap->xcnt; i++)
+	{
+		TransactionId xid = snap->xip[i];
+
+		if (TransactionIdPrecedes(xid, floor) &&
+			bsearch(&xid, others, nothers, sizeof(TransactionId), xidComparator) == NULL)
+			floor = xid;
+	}
+	pfree(others);
+	return floor;
+}
+
+/*
  * enspiral.event_horizon() RETURNS bigint
  *	  The first event id a running or future transaction may still commit:
- *	  the active snapshot's xmin plus the node's offset, shifted like an
- *	  event id.
+ *	  the oldest transaction of the active snapshot that may be running in
+ *	  this database (its xmax when none is), plus the node's offset, shifted
+ *	  like an event id.
  */
 Datum
 enspiral_event_horizon(PG_FUNCTION_ARGS)
 {
 	Snapshot	snap = GetActiveSnapshot();
+	FullTransactionId floor;
 
 	if (snap == NULL)
 		elog(ERROR, "no active snapshot");
-	PG_RETURN_INT64(event_floor(snap, event_offset()));
+	floor = widen_xid(snapshot_floor_xid(snap), ReadNextFullTransactionId());
+	PG_RETURN_INT64(event_shift(U64FromFullTransactionId(floor) + (uint64) event_offset()));
 }
 
 /*

@@ -246,7 +246,8 @@ run_citus() {
 		# is spent waiting for the nodes
 		for n in "${single[@]}"; do
 			# the feed's specs run alone: events_since returns only ids below
-			# the oldest transaction running on the node, in any database
+			# the oldest transaction running in the database on the node,
+			# and nothing else then runs on the nodes
 			if [[ $n == iso_events_* ]]; then
 				wait
 				citus_single "$n" >"$OUT/citus/single/$n.verdict" 2>&1

@@ -25,7 +25,7 @@ CREATE FUNCTION enspiral.event_horizon() RETURNS bigint
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'enspiral_event_horizon';
 COMMENT ON FUNCTION enspiral.event_horizon() IS
-    'The lowest event id a running or future transaction may still commit (the snapshot xmin plus the node''s offset, as an event id): events below it are final';
+    'The lowest event id a running or future transaction may still commit (the oldest transaction of the snapshot still running in this database, or the snapshot''s xmax, plus the node''s offset, as an event id): events below it are final';
 
 CREATE FUNCTION enspiral.raise_event_ids(above bigint) RETURNS bigint
     LANGUAGE c VOLATILE

@@ -335,6 +335,46 @@ SELECT count(*) AS notified_for_vote FROM dblink_get_notify('listener');
 SELECT dblink_disconnect('listener');
 
 ------------------------------------------------------------------------------
+-- The horizon: a transaction still running in this database holds the feed
+-- back; one running (or prepared) in another database does not, since it
+-- cannot write here
+------------------------------------------------------------------------------
+-- whether the member's event is readable, waiting up to 10 s for whatever
+-- short transaction (an autoanalyze) may run in this database meanwhile
+CREATE FUNCTION pg_temp.readable(g bigint, m bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. 200 LOOP
+        IF EXISTS (SELECT FROM enspiral.events_since(g, 0, 100000) e WHERE e.member_id = m) THEN
+            RETURN true;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN false;
+END
+$$;
+SELECT format('port=%s host=%s', current_setting('port'),
+              split_part(current_setting('unix_socket_directories'), ',', 1)) AS node \gset
+SELECT dblink_connect('elsewhere', :'node' || ' dbname=postgres') AS connected;
+SELECT dblink_connect('here', :'node' || ' dbname=' || current_database()) AS connected;
+SELECT dblink_exec('elsewhere', 'BEGIN') AS elsewhere;
+SELECT x > 0 AS elsewhere_writes FROM dblink('elsewhere', 'SELECT txid_current()') AS t(x bigint);
+SELECT enspiral.add_member(:gc, 'ivy') AS ivy \gset
+SELECT pg_temp.readable(:gc, :ivy) AS readable_while_elsewhere_runs;
+SELECT dblink_exec('here', 'BEGIN') AS here;
+SELECT x > 0 AS here_writes FROM dblink('here', 'SELECT txid_current()') AS t(x bigint);
+SELECT enspiral.add_member(:gc, 'jay') AS jay \gset
+SELECT count(*) AS readable_while_here_runs
+  FROM enspiral.events_since(:gc, 0, 100000) e WHERE e.member_id = :jay;
+SELECT dblink_exec('here', 'COMMIT') AS here;
+SELECT pg_temp.readable(:gc, :jay) AS readable_after_here_ends;
+-- a transaction prepared in another database: the same
+SELECT dblink_exec('elsewhere', 'PREPARE TRANSACTION ''regress_enspiral_elsewhere''') AS elsewhere;
+SELECT enspiral.add_member(:gc, 'kim') AS kim \gset
+SELECT pg_temp.readable(:gc, :kim) AS readable_while_prepared_elsewhere;
+SELECT dblink_exec('elsewhere', 'COMMIT PREPARED ''regress_enspiral_elsewhere''') AS elsewhere;
+SELECT dblink_disconnect('elsewhere'), dblink_disconnect('here');
+
+------------------------------------------------------------------------------
 -- Groups upgraded from 0.1.0 (enforce_permissions off): every call works
 ------------------------------------------------------------------------------
 SELECT enspiral.update_group_settings(:g2, '{}') ->> 'enforce_permissions' AS enforce;
