@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The data of the hot-path benchmarks (bench/scenarios/hotpath_ratio.sh,
-# bench/hotpath_instructions.sh), sourced by both.
+# bench/scenarios/hotpath_floor.sh, bench/hotpath_instructions.sh), sourced
+# by all three, and what the two pgbench scenarios share.
 #
 # hotpath_data MEMBERS: print the SQL that makes it.  Group 1, the
 # low-contention shape: MEMBERS members, proposal 1, round 1, buckets
@@ -46,4 +47,34 @@ ALTER TABLE plain_transfers ALTER transfer_id ADD GENERATED ALWAYS AS IDENTITY,
     ADD PRIMARY KEY (group_id, transfer_id);
 VACUUM ANALYZE;
 SQL
+}
+
+# The pgbench scenarios (hotpath_ratio.sh, hotpath_floor.sh) below.
+psql_q() { "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+# hotpath_setup NAME: a fresh database NAME holding the data of MEMBERS
+# members; sets DB, BIN and WORK (a scratch folder removed on exit)
+hotpath_setup() {
+	DB=$1
+	BIN=$(pg_bindir)
+	WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+	trap 'rm -rf "$WORK"' EXIT
+	"$BIN/dropdb" --if-exists "$DB"
+	"$BIN/createdb" "$DB"
+	# group 1: the low-contention shape (proposal 1, round 1, buckets 1..1000);
+	# group 2: the high-contention one (proposal 2, round 2, buckets 1001..1100)
+	say "$1: $MEMBERS + 1,000 members, two proposals, 1,000 + 100 buckets"
+	hotpath_data "$MEMBERS" | psql_q >/dev/null
+}
+
+# hotpath_pgbench FILE SECS: CLIENTS clients run FILE for SECS seconds;
+# prints the number of transactions processed (a failed client fails it)
+hotpath_pgbench() {
+	"$BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$2" -f "$1" "$DB" >"$WORK/out" 2>&1 ||
+		{ cat "$WORK/out" >&2; die "pgbench failed on $(basename "$1")"; }
+	if grep -qiE 'deadlock|aborted' "$WORK/out"; then
+		cat "$WORK/out" >&2
+		die "a client failed on $(basename "$1")"
+	fi
+	sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/out"
 }

@@ -35,20 +35,7 @@ esac
 SECS=${BENCH_SECS:-$SECS}
 CLIENTS=${BENCH_CLIENTS:-16}
 SHAPES=${HOTPATH_SHAPES:-low high}
-DB=enspiral_bench_hotpath
-BIN=$(pg_bindir)
-WORK=$(mktemp -d /tmp/enspiral-bench-hotpath.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-
-psql_q() { "$BIN/psql" -qXAt -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-
-"$BIN/dropdb" --if-exists "$DB"
-"$BIN/createdb" "$DB"
-
-# group 1: the low-contention shape (proposal 1, round 1, buckets 1..1000);
-# group 2: the high-contention one (proposal 2, round 2, buckets 1001..1100)
-say "hotpath_ratio: $MEMBERS + 1,000 members, two proposals, 1,000 + 100 buckets"
-hotpath_data "$MEMBERS" | psql_q >/dev/null
+hotpath_setup enspiral_bench_hotpath
 
 # scripts for a shape: vote_S, try_S, plain_vote_S, plain_try_S
 write_scripts() {
@@ -70,16 +57,6 @@ write_scripts() {
 		"$b0" "$b1" "$c0" "$c1" "$g" "$g" "'contribute'" >"$WORK/plain_try_$s.sql"
 }
 
-# run_pgbench FILE SECS: prints the number of transactions processed
-run_pgbench() {
-	"$BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$2" -f "$1" "$DB" >"$WORK/out" 2>&1 ||
-		{ cat "$WORK/out" >&2; die "pgbench failed on $(basename "$1")"; }
-	if grep -qiE 'deadlock|aborted' "$WORK/out"; then
-		cat "$WORK/out" >&2
-		die "a client failed on $(basename "$1")"
-	fi
-	sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/out"
-}
 
 SLICES=$((SECS >= 10 ? SECS / 10 : 1))
 SLICE=$((SECS / SLICES))
@@ -91,7 +68,7 @@ done
 for ((i = 0; i < SLICES; i++)); do
 	for s in $SHAPES; do
 		for k in plain_vote vote plain_try try; do
-			n[${k}_$s]=$((n[${k}_$s] + $(run_pgbench "$WORK/${k}_$s.sql" "$SLICE")))
+			n[${k}_$s]=$((n[${k}_$s] + $(hotpath_pgbench "$WORK/${k}_$s.sql" "$SLICE")))
 		done
 	done
 done
