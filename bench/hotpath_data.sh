@@ -78,3 +78,16 @@ hotpath_pgbench() {
 	fi
 	sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/out"
 }
+
+# hotpath_shape low|high: the ids of a shape, set in the caller's scope
+# (declare them local there): g its group, proposal and round; members
+# m0..m1; buckets b0..b1; contributors (the 1,000 members with an account
+# in the round) c0..c1
+hotpath_shape() {
+	if [ "$1" = low ]; then
+		g=1 m0=1 m1=$MEMBERS b0=1 b1=1000
+	else
+		g=2 m0=$((MEMBERS + 1)) m1=$((MEMBERS + 1000)) b0=1001 b1=1100
+	fi
+	c0=$m0 c1=$((m0 + 999))
+}

@@ -56,13 +56,8 @@ balance_sum=$(psql_q -c "SELECT sum(balance) FROM plain_accounts")
 # scripts for a shape: plain_vote_S, vote_S, vote_rows_S, vote_reads_S,
 # plain_try_S, try_S, try_floor_S
 write_scripts() {
-	local s=$1 g m0 m1 b0 b1
-	if [ "$s" = low ]; then
-		g=1 m0=1 m1=$MEMBERS b0=1 b1=1000
-	else
-		g=2 m0=$((MEMBERS + 1)) m1=$((MEMBERS + 1000)) b0=1001 b1=1100
-	fi
-	local c0=$m0 c1=$((m0 + 999))
+	local s=$1 g m0 m1 b0 b1 c0 c1
+	hotpath_shape "$s"
 	local vm="\\set m random($m0, $m1)" tm="\\set b random($b0, $b1)
 \\set m random($c0, $c1)"
 	local event="INSERT INTO plain_events (group_id, kind, member_id, proposal_id) VALUES ($g, 'vote_cast', :m, $g)"

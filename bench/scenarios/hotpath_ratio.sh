@@ -39,14 +39,8 @@ hotpath_setup enspiral_bench_hotpath
 
 # scripts for a shape: vote_S, try_S, plain_vote_S, plain_try_S
 write_scripts() {
-	local s=$1 g m0 m1 b0 b1
-	if [ "$s" = low ]; then
-		g=1 m0=1 m1=$MEMBERS b0=1 b1=1000
-	else
-		g=2 m0=$((MEMBERS + 1)) m1=$((MEMBERS + 1000)) b0=1001 b1=1100
-	fi
-	# contributors: the 1,000 members with an account in the round
-	local c0=$m0 c1=$((m0 + 999))
+	local s=$1 g m0 m1 b0 b1 c0 c1
+	hotpath_shape "$s"
 	printf '\\set m random(%s, %s)\nSELECT enspiral.vote(%s, :m, %s);\n' \
 		"$m0" "$m1" "$g" "'\"agree\"'" >"$WORK/vote_$s.sql"
 	printf '\\set b random(%s, %s)\n\\set m random(%s, %s)\nSELECT enspiral.try_contribute(:b, :m, 1);\n' \
