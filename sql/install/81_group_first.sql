@@ -168,11 +168,13 @@ DECLARE
     rid bigint;
     t bigint;
 BEGIN
-    PERFORM enspiral.group_bucket_exists(bucket_total.group_id, bucket_total.bucket_id);
     SELECT b.round_id, a.balance INTO rid, t FROM enspiral.buckets b
       JOIN enspiral.accounts a ON a.group_id = b.group_id AND a.round_id = b.round_id
        AND a.kind = 'bucket' AND a.owner_id = b.bucket_id
      WHERE b.group_id = bucket_total.group_id AND b.bucket_id = bucket_total.bucket_id;
+    IF NOT FOUND THEN
+        PERFORM enspiral.group_bucket_exists(bucket_total.group_id, bucket_total.bucket_id);
+    END IF;
     PERFORM enspiral.check_totals_visible(bucket_total.group_id, rid);
     RETURN t;
 END
